@@ -1,0 +1,114 @@
+# tinyml: the one entry point. Every target installs what it needs first;
+# downloads and builds are cached under build/ and .venv/.
+#
+#   make demo                  build the unix firmware, convert a model, run it
+#   make test                  every test (host, unix firmware, qemu firmwares)
+#   make firmware BOARD=<b>    unix | qemu_m0 | qemu_m3 | qemu_m4 | rpi_pico | esp32
+#   make natmod ARCH=<a>       x64 | armv6m | armv7m | armv7emsp | xtensawin
+#
+# MICROPY_DIR=<checkout> uses an existing MicroPython 1.25 tree instead of
+# fetching one.
+
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+BUILD := $(ROOT)/build
+MICROPY_DIR ?= $(BUILD)/micropython
+VENV := $(ROOT)/.venv
+PYTHON := $(VENV)/bin/python
+JOBS ?= $(shell nproc)
+BOARD ?= unix
+
+# Boards `make test` builds and runs MicroPython tests on.
+TEST_BOARDS ?= unix qemu_m3 qemu_m0
+
+QEMU_BOARDS := qemu_m0 qemu_m3 qemu_m4
+# Our manifests require() nothing from micropython-lib, but the freezer
+# insists the library's folder exists: point it at an empty stand-in.
+MPY_LIB_STUB := $(BUILD)/micropython-lib-stub
+PORT_MAKE_ARGS := USER_C_MODULES=$(ROOT) MPY_LIB_DIR=$(MPY_LIB_STUB)
+UNIX_MAKE_ARGS := VARIANT=standard MICROPY_PY_SSL=0 MICROPY_PY_BTREE=0 \
+	FROZEN_MANIFEST=$(ROOT)/boards/unix/manifest.py $(PORT_MAKE_ARGS)
+
+.PHONY: all demo test test-host test-mpy firmware natmod bench deps deps-system deps-python micropython clean distclean help
+.DEFAULT_GOAL := help
+
+help:
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+
+# ---------------------------------------------------------------- dependencies
+
+deps: deps-system deps-python micropython
+
+deps-system: $(BUILD)/.deps-system
+$(BUILD)/.deps-system: scripts/install_system_deps.sh
+	@mkdir -p $(BUILD)
+	scripts/install_system_deps.sh
+	@touch $@
+
+deps-python: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt converter/pyproject.toml
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PYTHON) -m pip install -q --disable-pip-version-check --no-deps -e converter
+	@touch $@
+
+MPY_CROSS := $(MICROPY_DIR)/mpy-cross/build/mpy-cross
+
+micropython: $(MICROPY_DIR)/py/mkrules.mk $(MPY_CROSS) $(MPY_LIB_STUB)/README.md
+$(MPY_LIB_STUB)/README.md:
+	@mkdir -p $(MPY_LIB_STUB)
+	@echo "Empty stand-in for micropython-lib: tinyml's manifests need none of it." > $@
+$(MICROPY_DIR)/py/mkrules.mk: | $(BUILD)/.deps-system
+	@if [ "$(MICROPY_DIR)" != "$(BUILD)/micropython" ]; then \
+		echo "error: MICROPY_DIR=$(MICROPY_DIR) is not a MicroPython source tree" >&2; exit 1; fi
+	scripts/fetch_micropython.sh $(MICROPY_DIR)
+
+# Built once here: left to the ports, it would inherit their BUILD= and
+# land in the wrong place.
+$(MPY_CROSS): $(MICROPY_DIR)/py/mkrules.mk
+	$(MAKE) -C $(MICROPY_DIR)/mpy-cross -j$(JOBS)
+
+# -------------------------------------------------------------------- firmware
+
+firmware: firmware-$(BOARD)
+
+.PHONY: firmware-unix $(addprefix firmware-,$(QEMU_BOARDS)) firmware-rpi_pico firmware-esp32
+
+# The recursive make is cheap when nothing changed; the copy keeps the
+# contract paths (build/<board>/...) stable.
+firmware-unix: micropython deps-system
+	$(MAKE) -C $(MICROPY_DIR)/ports/unix -j$(JOBS) BUILD=$(BUILD)/unix/obj $(UNIX_MAKE_ARGS)
+	@cp -p $(BUILD)/unix/obj/micropython $(BUILD)/unix/micropython
+	@echo "firmware: $(BUILD)/unix/micropython"
+
+$(addprefix firmware-,$(QEMU_BOARDS)): firmware-%: micropython deps-system
+	$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j$(JOBS) BOARD_DIR=$(ROOT)/boards/$* \
+		BUILD=$(BUILD)/$*/obj $(PORT_MAKE_ARGS)
+	@cp -p $(BUILD)/$*/obj/firmware.elf $(BUILD)/$*/firmware.elf
+	@echo "firmware: $(BUILD)/$*/firmware.elf"
+
+firmware-rpi_pico firmware-esp32:
+	@echo "error: BOARD=$(subst firmware-,,$@) is not wired into this Makefile yet (see README, 'Boards')" >&2; exit 2
+
+# ----------------------------------------------------------------------- tests
+
+test: test-host test-mpy
+
+test-host: deps-python
+	$(PYTHON) -m pytest -q tests/host
+
+test-mpy: deps-python $(addprefix firmware-,$(TEST_BOARDS))
+	$(PYTHON) scripts/mpytest.py --micropython-dir $(MICROPY_DIR) $(TEST_BOARDS)
+
+# ------------------------------------------------------------------------ demo
+
+demo: deps-python firmware-unix
+	$(PYTHON) examples/demo.py --micropython $(BUILD)/unix/micropython
+
+# ---------------------------------------------------------------------- tidy
+
+clean:
+	rm -rf $(BUILD)/unix $(addprefix $(BUILD)/,$(QEMU_BOARDS)) $(BUILD)/host $(BUILD)/mpytest
+
+distclean:
+	rm -rf $(BUILD) $(VENV)

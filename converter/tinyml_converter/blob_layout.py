@@ -1,0 +1,95 @@
+"""Byte layout of the tinyml blob, mirroring usermod_c/tml_blob.h.
+
+tml_blob.h is the source of truth; tests/host/test_layout.py compiles a probe
+against it and checks every size below. Each params struct is a
+`struct` format (little-endian, no implicit padding) plus its field names.
+"""
+
+import struct
+
+MAGIC = 0x424C4D54  # b"TMLB"
+VERSION = 1
+NONE = 0xFFFFFFFF
+MAX_RANK = 4
+CRC_START = 16  # CRC-32 covers bytes [16, total_size)
+DATA_ALIGN = 8
+
+HEADER = struct.Struct("<IHHIIIHHBBHIIIIIIIII")
+HEADER_FIELDS = (
+    "magic version header_size total_size crc32 arena_size tensor_count op_count "
+    "input_count output_count flags tensors_offset io_offset ops_offset ops_size "
+    "data_offset data_size meta_offset meta_size reserved"
+).split()
+
+TENSOR = struct.Struct("<I4ifiBBH")
+TENSOR_FIELDS = "offset d0 d1 d2 d3 scale zero_point dtype rank flags".split()
+TENSOR_CONST = 1
+
+DTYPE_INT8, DTYPE_INT16, DTYPE_INT32 = 1, 2, 3
+DTYPE_SIZE = {DTYPE_INT8: 1, DTYPE_INT16: 2, DTYPE_INT32: 4}
+
+OP_HEADER = struct.Struct("<BBBBHH")
+
+OPCODES = {
+    "CONV_2D": 1,
+    "DEPTHWISE_CONV_2D": 2,
+    "FULLY_CONNECTED": 3,
+    "AVERAGE_POOL_2D": 4,
+    "MAX_POOL_2D": 5,
+    "MEAN": 6,
+    "ADD": 7,
+    "MUL": 8,
+    "CONCATENATION": 9,
+    "PAD": 10,
+    "SOFTMAX": 11,
+    "LUT": 12,
+    "COPY": 13,
+}
+OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
+
+# opcode name -> (struct, field names), in the order of the C struct.
+PARAMS = {
+    "CONV_2D": (
+        struct.Struct("<HHHHHHhhHHiiIIII"),
+        "kernel_h kernel_w stride_h stride_w dilation_h dilation_w pad_top pad_left "
+        "depth_multiplier channel_quant act_min act_max weights bias multiplier shift".split(),
+    ),
+    "FULLY_CONNECTED": (
+        struct.Struct("<HHiiIIII"),
+        "channel_quant reserved act_min act_max weights bias multiplier shift".split(),
+    ),
+    "AVERAGE_POOL_2D": (
+        struct.Struct("<HHHHhhii"),
+        "filter_h filter_w stride_h stride_w pad_top pad_left act_min act_max".split(),
+    ),
+    "MEAN": (struct.Struct("<IIii"), "axis_mask mode multiplier shift".split()),
+    "ADD": (
+        struct.Struct("<9i"),
+        "left_shift input1_multiplier input1_shift input2_multiplier input2_shift "
+        "output_multiplier output_shift act_min act_max".split(),
+    ),
+    "MUL": (struct.Struct("<4i"), "output_multiplier output_shift act_min act_max".split()),
+    "CONCATENATION": (struct.Struct("<i"), ["axis"]),
+    "PAD": (
+        struct.Struct("<9i"),
+        "before0 before1 before2 before3 after0 after1 after2 after3 pad_value".split(),
+    ),
+    "SOFTMAX": (struct.Struct("<3i"), "input_multiplier input_left_shift diff_min".split()),
+    "LUT": (struct.Struct("<I"), ["table"]),
+    "COPY": (struct.Struct("<"), []),
+}
+PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
+PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]
+
+META_HEADER = struct.Struct("<HH")
+META_NAME, META_LABELS, META_NORMALIZE, META_CONVERTER, META_SOURCE_SHA256 = 1, 2, 3, 4, 5
+
+
+def pack_params(opname: str, **fields) -> bytes:
+    """Pack an op's params struct; every field must be given (no silent defaults)."""
+    st, names = PARAMS[opname]
+    missing = [n for n in names if n not in fields]
+    extra = [n for n in fields if n not in names]
+    if missing or extra:
+        raise ValueError(f"{opname} params: missing {missing}, unexpected {extra}")
+    return st.pack(*(fields[n] for n in names))

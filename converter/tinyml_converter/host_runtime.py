@@ -1,0 +1,223 @@
+"""Run a tinyml blob on the PC through the portable C core, via ctypes.
+
+The shared library is built from exactly the C that ships in the firmware
+(every usermod_c/*.c except the MicroPython binding and native-module glue),
+so what this module computes is what a board computes. It is rebuilt on demand
+into build/host/ when missing or older than any source; the environment
+variable TINYML_HOST_LIB points at a prebuilt library instead.
+
+    model = HostModel(open("model.tinyml", "rb").read())
+    (y,) = model.invoke(x_int8)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from . import blob_layout as bl
+
+REPO = Path(__file__).resolve().parents[2]
+C_DIR = REPO / "usermod_c"
+BUILD_DIR = REPO / "build" / "host"
+LIB_NAME = "libtinyml_host.so"
+# Files in usermod_c/ that need MicroPython headers and so are not part of the core.
+NOT_CORE = {"modtinyml.c"}
+
+_lib = None
+_lib_lock = threading.Lock()
+
+
+def core_sources(c_dir: Path = C_DIR) -> list[Path]:
+    return sorted(
+        p for p in c_dir.glob("*.c") if p.name not in NOT_CORE and "natmod" not in p.name
+    )
+
+
+def build_host_library(out: Path | None = None, extra_sources=(), extra_flags=()) -> Path:
+    """Compile the C core into a shared library if it is missing or stale.
+
+    Undefined symbols are a link error (-z defs), so a missing kernel is
+    reported here rather than as a crash at the first invoke."""
+    out = Path(out) if out else BUILD_DIR / LIB_NAME
+    sources = core_sources() + [Path(s) for s in extra_sources]
+    deps = sources + list(C_DIR.glob("*.h"))
+    if out.exists() and all(p.stat().st_mtime <= out.stat().st_mtime for p in deps):
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cc = os.environ.get("CC", "cc")
+    tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
+    cmd = [cc, "-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared",
+           "-Wl,-z,defs", f"-I{C_DIR}", *extra_flags, *map(str, sources), "-o", str(tmp)]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(f"building the host C core failed:\n{' '.join(cmd)}\n{res.stderr}")
+    os.replace(tmp, out)  # atomic: parallel test processes never load a half-written file
+    return out
+
+
+class _Error(ctypes.Structure):
+    _fields_ = [
+        ("status", ctypes.c_int),
+        ("op_index", ctypes.c_int32),
+        ("opcode", ctypes.c_uint8),
+        ("detail", ctypes.c_char_p),
+    ]
+
+
+class _Model(ctypes.Structure):
+    """Mirror of tml_model_t (tml_model.h); tests/host/test_layout.py checks its size."""
+
+    _fields_ = [
+        ("blob", ctypes.c_void_p),
+        ("blob_size", ctypes.c_uint32),
+        ("header", ctypes.c_void_p),
+        ("tensors", ctypes.c_void_p),
+        ("io", ctypes.c_void_p),
+        ("ops", ctypes.c_void_p),
+        ("data", ctypes.c_void_p),
+        ("arena", ctypes.c_void_p),
+        ("arena_size", ctypes.c_uint32),
+        ("error", _Error),
+    ]
+
+
+def _declare(lib):
+    P = ctypes.POINTER(_Model)
+    sigs = {
+        "tml_model_init": (ctypes.c_int, [P, ctypes.c_void_p, ctypes.c_uint32]),
+        "tml_model_set_arena": (ctypes.c_int, [P, ctypes.c_void_p, ctypes.c_uint32]),
+        "tml_model_invoke": (ctypes.c_int, [P]),
+        "tml_model_input_index": (ctypes.c_uint32, [P, ctypes.c_uint32]),
+        "tml_model_output_index": (ctypes.c_uint32, [P, ctypes.c_uint32]),
+        "tml_model_tensor_bytes": (ctypes.c_uint32, [P, ctypes.c_uint32]),
+        "tml_model_tensor_data": (ctypes.c_void_p, [P, ctypes.c_uint32]),
+        "tml_model_meta": (ctypes.c_void_p, [P, ctypes.c_uint16, ctypes.POINTER(ctypes.c_uint32)]),
+        "tml_status_str": (ctypes.c_char_p, [ctypes.c_int]),
+        "tml_opcode_name": (ctypes.c_char_p, [ctypes.c_uint8]),
+        "tml_crc32": (ctypes.c_uint32, [ctypes.c_void_p, ctypes.c_size_t]),
+    }
+    for name, (res, args) in sigs.items():
+        fn = getattr(lib, name)
+        fn.restype = res
+        fn.argtypes = args
+    return lib
+
+
+def load_library(path: str | os.PathLike | None = None):
+    """The C core as a ctypes library (built on first use unless given or in TINYML_HOST_LIB)."""
+    global _lib
+    if path is not None:
+        return _declare(ctypes.CDLL(str(path)))
+    with _lib_lock:
+        if _lib is None:
+            env = os.environ.get("TINYML_HOST_LIB")
+            _lib = _declare(ctypes.CDLL(env if env else str(build_host_library())))
+        return _lib
+
+
+class TinymlError(ValueError):
+    """A blob the C core refused, or a kernel that refused to run."""
+
+    def __init__(self, status: int, status_name: str, op_index: int, opcode_name: str, detail: str):
+        self.status = status
+        self.status_name = status_name
+        self.op_index = op_index
+        self.opcode_name = opcode_name
+        self.detail = detail
+        where = f" at op {op_index} ({opcode_name})" if op_index >= 0 else ""
+        super().__init__(f"{status_name}{where}: {detail}")
+
+
+class HostModel:
+    """A tinyml blob loaded into the host build of the C core.
+
+    Shapes are the tensors' original shapes (batch dimension included), as
+    TFLite reports them, so outputs compare directly with TFLite's."""
+
+    def __init__(self, blob: bytes, lib=None):
+        self._lib = lib if lib is not None else load_library()
+        blob = bytes(blob)
+        # ctypes buffers come from malloc: 16-byte aligned, as the blob (4) needs.
+        self._blob = ctypes.create_string_buffer(blob, len(blob))
+        self._m = _Model()
+        self._check(self._lib.tml_model_init(ctypes.byref(self._m), self._blob, len(blob)))
+        header = bl.HEADER.unpack_from(blob, 0)
+        self._header = dict(zip(bl.HEADER_FIELDS, header))
+        self.arena_size = self._header["arena_size"]
+        words = max(1, (self.arena_size + 7) // 8)
+        self._arena = (ctypes.c_uint64 * words)()  # 8-byte aligned
+        self._check(self._lib.tml_model_set_arena(ctypes.byref(self._m), self._arena, words * 8))
+        self._inputs = [self._lib.tml_model_input_index(ctypes.byref(self._m), i)
+                        for i in range(self._header["input_count"])]
+        self._outputs = [self._lib.tml_model_output_index(ctypes.byref(self._m), i)
+                         for i in range(self._header["output_count"])]
+        self._tensors = []
+        base = self._header["tensors_offset"]
+        for i in range(self._header["tensor_count"]):
+            fields = dict(zip(bl.TENSOR_FIELDS, bl.TENSOR.unpack_from(blob, base + i * bl.TENSOR.size)))
+            dims = [fields[f"d{k}"] for k in range(bl.MAX_RANK)]
+            fields["shape"] = tuple(dims[bl.MAX_RANK - fields["rank"]:])
+            self._tensors.append(fields)
+
+    def _check(self, status: int):
+        if status != 0:
+            e = self._m.error
+            raise TinymlError(
+                status,
+                self._lib.tml_status_str(status).decode(),
+                e.op_index,
+                self._lib.tml_opcode_name(e.opcode).decode(),
+                (e.detail or b"").decode(),
+            )
+
+    @property
+    def input_shapes(self) -> list[tuple[int, ...]]:
+        return [self._tensors[i]["shape"] for i in self._inputs]
+
+    @property
+    def output_shapes(self) -> list[tuple[int, ...]]:
+        return [self._tensors[i]["shape"] for i in self._outputs]
+
+    @property
+    def input_quant(self) -> list[tuple[float, int]]:
+        """(scale, zero_point) of each input."""
+        return [(self._tensors[i]["scale"], self._tensors[i]["zero_point"]) for i in self._inputs]
+
+    @property
+    def output_quant(self) -> list[tuple[float, int]]:
+        return [(self._tensors[i]["scale"], self._tensors[i]["zero_point"]) for i in self._outputs]
+
+    def meta(self, type_: int) -> bytes | None:
+        """The metadata record of the given type (blob_layout.META_*), or None."""
+        length = ctypes.c_uint32(0)
+        p = self._lib.tml_model_meta(ctypes.byref(self._m), type_, ctypes.byref(length))
+        return None if not p else ctypes.string_at(p, length.value)
+
+    def _tensor_view(self, index: int) -> np.ndarray:
+        n = self._lib.tml_model_tensor_bytes(ctypes.byref(self._m), index)
+        p = self._lib.tml_model_tensor_data(ctypes.byref(self._m), index)
+        return np.ctypeslib.as_array((ctypes.c_int8 * n).from_address(p))
+
+    def invoke(self, *inputs) -> list[np.ndarray]:
+        """Run the model on int8 inputs (any shape with the right element count);
+        returns a list of int8 arrays, one per output, in the outputs' shapes."""
+        if len(inputs) != len(self._inputs):
+            raise ValueError(f"model takes {len(self._inputs)} input(s), got {len(inputs)}")
+        for k, (x, index) in enumerate(zip(inputs, self._inputs)):
+            x = np.asarray(x)
+            if x.dtype != np.int8:
+                raise ValueError(f"input {k}: expected int8, got {x.dtype}")
+            view = self._tensor_view(index)
+            if x.size != view.size:
+                raise ValueError(f"input {k}: expected {view.size} elements "
+                                 f"{self.input_shapes[k]}, got {x.size} {x.shape}")
+            view[:] = x.reshape(-1)
+        self._check(self._lib.tml_model_invoke(ctypes.byref(self._m)))
+        return [self._tensor_view(i).copy().reshape(self._tensors[i]["shape"]) for i in self._outputs]

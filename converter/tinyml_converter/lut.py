@@ -1,0 +1,130 @@
+"""256-entry tables for unary int8 ops, computed by TFLite itself.
+
+A per-tensor quantised unary op maps each of the 256 int8 input values to one
+int8 output value. Rather than re-deriving TFLite's fixed-point LOGISTIC,
+TANH, HARD_SWISH... we build a one-op .tflite with the op's real options and
+quantisation, feed it all 256 inputs with the reference kernels and record
+the outputs: bit-exact by construction, and one kernel (LUT) on the device.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ConversionError
+from .tflite_model import TflModel, TflOp, schema
+
+# Ops whose int8 -> int8 result depends only on the input value.
+LUT_OPS = (
+    "LOGISTIC", "TANH", "RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "LEAKY_RELU",
+    "HARD_SWISH", "QUANTIZE", "ELU", "GELU", "ABS", "NEG", "EXP", "LOG", "SQRT", "RSQRT",
+    "SQUARE", "SIN", "COS",
+)
+
+_INPUTS = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
+
+
+def _quant_copy(q):
+    s = schema()
+    if q is None:
+        return None
+    out = s.QuantizationParametersT()
+    out.scale = None if q.scale is None else [float(x) for x in q.scale]
+    out.zeroPoint = None if q.zeroPoint is None else [int(x) for x in q.zeroPoint]
+    out.quantizedDimension = q.quantizedDimension
+    return out
+
+
+def one_op_tflite(model: TflModel, op: TflOp, rows: int = 256) -> bytes:
+    """A .tflite holding only `op`, its activation tensors reshaped to [1, rows]
+    and its constant operands copied with their buffers."""
+    import flatbuffers
+
+    s = schema()
+    src = model.model_t
+    g_src = src.subgraphs[0]
+    m = s.ModelT()
+    m.version = 3
+    oc_src = src.operatorCodes[op.raw.opcodeIndex]
+    oc = s.OperatorCodeT()
+    oc.builtinCode = oc_src.builtinCode
+    oc.deprecatedBuiltinCode = oc_src.deprecatedBuiltinCode
+    oc.version = oc_src.version
+    m.operatorCodes = [oc]
+    m.buffers = [s.BufferT()]
+    tensors, graph_inputs = [], []
+    index_map = {}
+
+    def add_tensor(i):
+        if i < 0:
+            return -1
+        if i in index_map:
+            return index_map[i]
+        t_src = g_src.tensors[i]
+        t = s.TensorT()
+        t.name = t_src.name
+        t.type = t_src.type
+        t.quantization = _quant_copy(t_src.quantization)
+        const = model.tensors[i].data
+        if const is not None:
+            t.shape = list(t_src.shape) if t_src.shape is not None else []
+            b = s.BufferT()
+            b.data = np.frombuffer(const.tobytes(), dtype=np.uint8).copy()
+            m.buffers.append(b)
+            t.buffer = len(m.buffers) - 1
+        else:
+            t.shape = [1, rows]
+            t.buffer = 0
+        tensors.append(t)
+        index_map[i] = len(tensors) - 1
+        return index_map[i]
+
+    new_op = s.OperatorT()
+    new_op.opcodeIndex = 0
+    new_op.inputs = [add_tensor(i) for i in op.inputs]
+    for i in op.inputs:
+        if i >= 0 and model.tensors[i].data is None:
+            graph_inputs.append(index_map[i])
+    new_op.outputs = [add_tensor(i) for i in op.outputs]
+    new_op.builtinOptionsType = op.raw.builtinOptionsType
+    new_op.builtinOptions = op.raw.builtinOptions
+    g = s.SubGraphT()
+    g.tensors = tensors
+    g.inputs = graph_inputs
+    g.outputs = list(new_op.outputs)
+    g.operators = [new_op]
+    g.name = b"lut"
+    m.subgraphs = [g]
+    m.description = b"tinyml LUT probe"
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def run_reference(tflite_bytes: bytes, inputs: list) -> list:
+    """Run a .tflite with TFLite's reference kernels (our oracle)."""
+    import tensorflow as tf
+
+    interp = tf.lite.Interpreter(
+        model_content=tflite_bytes,
+        experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+    interp.allocate_tensors()
+    for detail, value in zip(interp.get_input_details(), inputs):
+        interp.set_tensor(detail["index"], value)
+    interp.invoke()
+    return [interp.get_tensor(d["index"]) for d in interp.get_output_details()]
+
+
+def lut_table(model: TflModel, op: TflOp) -> bytes:
+    """The 256-byte table for `op`: entry i is the output for input i - 128."""
+    try:
+        (out,) = run_reference(one_op_tflite(model, op), [_INPUTS])
+    except Exception as exc:
+        raise ConversionError(
+            f"{op.name}: TFLite could not evaluate this op on int8 values to build its "
+            f"lookup table ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        ) from None
+    out = np.asarray(out)
+    if out.dtype != np.int8 or out.size != 256:
+        raise ConversionError(f"{op.name}: lookup table probe returned {out.dtype}[{out.size}]")
+    return out.reshape(256).tobytes()

@@ -1,0 +1,411 @@
+"""Offline arena planner: execution order, in-place ops and tensor offsets.
+
+The runtime gets one arena of `arena_size` bytes and puts every activation
+(model inputs and outputs included) at the offset written in the blob, so all
+the cleverness lives here, on the PC, where it can afford to search.
+
+Terms
+-----
+- buffer: storage of one activation. Aliases (RESHAPE/SQUEEZE/EXPAND_DIMS) are
+  merged before planning: they are one buffer. Sizes are rounded up to
+  ALIGN (8) bytes so every offset is 8-byte aligned.
+- step s: the execution of the s-th op of the chosen order. A buffer is live
+  from the step that writes it (step 0 for model inputs) to the last step that
+  reads it (the last step for model outputs). An op's inputs and outputs are
+  live at its step, because in general a kernel reads inputs while writing
+  outputs.
+- in place: an op flagged `inplace` (element-wise LUT, which reads each byte
+  before writing it) may write its output over its input when that input is
+  read by no later op and is not a model output; the two then form one buffer.
+
+Lower bound
+-----------
+For a given order, LB(order) = max over steps of the sum of the sizes of the
+buffers live at that step. No placement can beat it, since buffers live at the
+same step must be disjoint. The planner minimises LB over orders and then
+looks for a placement reaching it.
+
+Step 1: execution order
+-----------------------
+Any topological order of the ops is valid. The live set right before an op
+depends only on the *set* S of ops already executed (a buffer is live if it
+exists and some op outside S still reads it, or it is a model output), so the
+minimum possible peak is a bottleneck shortest path over the down-sets of the
+DAG: best[S + {k}] = min(max(best[S], mem(S, k))). This dynamic programme is
+exact; it runs breadth-first over |S| and gives up when a layer holds more
+than MAX_DP_STATES sets (wide graphs), falling back to a greedy heuristic
+(always run the ready op that needs the least memory now, ties to the one
+that frees most, then to the original order). The original TFLite order is
+always a candidate and wins ties, so a chain keeps its order.
+
+Step 2: placement (dynamic storage allocation on intervals)
+-----------------------------------------------------------
+Given lifetimes and sizes, give each buffer an offset so that buffers live at
+a common step do not overlap, minimising the arena (max offset + size).
+1. Greedy first fit, as TFLM's GreedyMemoryPlanner but with several orders:
+   by size (largest first), by first use, by lifetime length, by
+   size x lifetime. Each buffer goes to the lowest offset where it does not
+   collide with an already placed buffer whose lifetime overlaps. The first
+   strategy reaching LB wins at once.
+2. Otherwise an exact branch and bound. Claim: some optimal placement is
+   produced by taking the buffers in increasing-offset order and putting each
+   at its lowest feasible offset given those before it (sliding a buffer down
+   never collides with a buffer above it, so compacting an optimal placement
+   this way keeps it valid and no taller). The search therefore branches on
+   *which* buffer comes next, places it first-fit, prunes any branch whose
+   height already reaches the best found, and stops at LB, or when the node or
+   time budget runs out (then the best greedy or partial-search result stands,
+   and `optimal` tells whether the result is proven optimal).
+
+The result records the order, offsets, lifetimes, in-place ops, LB and the
+arena size; `simulate()` re-checks any plan step by step (used by the tests).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+ALIGN = 8
+MAX_DP_STATES = 20000
+BB_NODE_BUDGET = 200000
+BB_TIME_BUDGET = 2.0
+
+
+def align(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+@dataclass
+class Problem:
+    sizes: list                 # bytes per buffer
+    op_inputs: list             # per op: buffer ids read
+    op_outputs: list            # per op: buffer ids written
+    graph_inputs: list = field(default_factory=list)
+    graph_outputs: list = field(default_factory=list)
+    inplace: list = None        # per op: may write its single output over its first input
+
+
+@dataclass
+class Plan:
+    order: list                 # op indices in execution order
+    offsets: list               # per buffer
+    arena_size: int
+    lower_bound: int
+    lifetimes: list             # per buffer: (first step, last step)
+    inplace_ops: list           # ops whose output shares its input's storage
+    strategy: str
+    optimal: bool
+
+
+# ---------------------------------------------------------------------------
+# lifetimes and in-place decisions for a fixed order
+
+def _analyse(p: Problem, order: list):
+    """Lifetimes per buffer, the in-place merges (output -> input buffer) and
+    the live size at each step, for one execution order."""
+    n = len(order)
+    nb = len(p.sizes)
+    inplace = p.inplace or [False] * len(p.op_inputs)
+    pos = {op: s for s, op in enumerate(order)}
+    first = [None] * nb
+    last = [None] * nb
+    for b in p.graph_inputs:
+        first[b] = 0
+    for op in order:
+        s = pos[op]
+        for b in p.op_outputs[op]:
+            if first[b] is None:
+                first[b] = s
+        for b in p.op_inputs[op]:
+            last[b] = s if last[b] is None else max(last[b], s)
+    end = max(n - 1, 0)
+    outs = set(p.graph_outputs)
+    for b in range(nb):
+        if first[b] is None:
+            first[b] = 0
+        if b in outs:
+            last[b] = end
+        if last[b] is None or last[b] < first[b]:
+            last[b] = first[b]
+    share = list(range(nb))          # buffer -> buffer whose storage it uses
+    inplace_ops = []
+    for op in order:
+        if not inplace[op] or len(p.op_outputs[op]) != 1 or not p.op_inputs[op]:
+            continue
+        src, dst = p.op_inputs[op][0], p.op_outputs[op][0]
+        if (last[src] == pos[op] and src not in outs and p.op_inputs[op].count(src) == 1
+                and align(p.sizes[src]) == align(p.sizes[dst]) and share[dst] == dst
+                and dst not in p.graph_inputs):
+            share[dst] = share[src]
+            inplace_ops.append(op)
+    # Intervals of merged storage: union of members' lifetimes.
+    groups = {}
+    for b in range(nb):
+        r = share[b]
+        lo, hi = groups.get(r, (first[b], last[b]))
+        groups[r] = (min(lo, first[b]), max(hi, last[b]))
+    live = [0] * max(n, 1)
+    for r, (lo, hi) in groups.items():
+        sz = align(p.sizes[r])
+        for s in range(lo, hi + 1):
+            live[s] += sz
+    return list(zip(first, last)), share, groups, inplace_ops, max(live) if live else 0
+
+
+def lower_bound(p: Problem, order: list) -> int:
+    return _analyse(p, order)[4]
+
+
+# ---------------------------------------------------------------------------
+# step 1: execution order
+
+def _consumers(p: Problem):
+    cons = [set() for _ in p.sizes]
+    for op, ins in enumerate(p.op_inputs):
+        for b in ins:
+            cons[b].add(op)
+    return cons
+
+
+def _producers(p: Problem):
+    prod = {}
+    for op, outs in enumerate(p.op_outputs):
+        for b in outs:
+            prod[b] = op
+    return prod
+
+
+def _deps(p: Problem):
+    prod = _producers(p)
+    return [{prod[b] for b in ins if b in prod and prod[b] != op}
+            for op, ins in enumerate(p.op_inputs)]
+
+
+def _step_memory(p, cons, done_mask, op, outs_set, inplace):
+    """Bytes live while `op` runs after the ops in done_mask (ignoring merges
+    across earlier steps, which never change byte counts)."""
+    total = 0
+    seen = set()
+    avail = set(p.graph_inputs)
+    for k in range(len(p.op_outputs)):
+        if done_mask >> k & 1:
+            avail.update(p.op_outputs[k])
+    after = done_mask | (1 << op)
+    for b in avail:
+        if b in outs_set or any(not (after >> c & 1) for c in cons[b]) or b in p.op_inputs[op]:
+            seen.add(b)
+            total += align(p.sizes[b])
+    for b in p.op_outputs[op]:
+        if b in seen:
+            continue
+        if inplace[op] and p.op_inputs[op] and len(p.op_outputs[op]) == 1:
+            src = p.op_inputs[op][0]
+            if (src not in outs_set and cons[src] <= {c for c in range(len(p.op_inputs))
+                                                    if after >> c & 1}
+                    and align(p.sizes[src]) == align(p.sizes[b])):
+                continue
+        total += align(p.sizes[b])
+    return total
+
+
+def _dp_order(p: Problem):
+    n = len(p.op_inputs)
+    deps = _deps(p)
+    cons = _consumers(p)
+    outs = set(p.graph_outputs)
+    inplace = p.inplace or [False] * n
+    layer = {0: (0, [])}
+    for _ in range(n):
+        nxt = {}
+        for mask, (peak, order) in layer.items():
+            for k in range(n):
+                if mask >> k & 1 or any(not (mask >> d & 1) for d in deps[k]):
+                    continue
+                m = max(peak, _step_memory(p, cons, mask, k, outs, inplace))
+                key = mask | (1 << k)
+                cur = nxt.get(key)
+                if cur is None or m < cur[0]:
+                    nxt[key] = (m, order + [k])
+        if len(nxt) > MAX_DP_STATES:
+            return None
+        layer = nxt
+    return next(iter(layer.values()))[1] if layer else []
+
+
+def _greedy_order(p: Problem):
+    n = len(p.op_inputs)
+    deps = _deps(p)
+    cons = _consumers(p)
+    outs = set(p.graph_outputs)
+    inplace = p.inplace or [False] * n
+    mask, order = 0, []
+    for _ in range(n):
+        best = None
+        for k in range(n):
+            if mask >> k & 1 or any(not (mask >> d & 1) for d in deps[k]):
+                continue
+            mem = _step_memory(p, cons, mask, k, outs, inplace)
+            freed = sum(align(p.sizes[b]) for b in p.op_inputs[k]
+                        if b not in outs and cons[b] <= {c for c in range(n) if (mask | 1 << k) >> c & 1})
+            made = sum(align(p.sizes[b]) for b in p.op_outputs[k])
+            key = (mem, made - freed, k)
+            if best is None or key < best[0]:
+                best = (key, k)
+        mask |= 1 << best[1]
+        order.append(best[1])
+    return order
+
+
+def choose_order(p: Problem):
+    n = len(p.op_inputs)
+    original = list(range(n))
+    candidates = [("original", original)]
+    dp = _dp_order(p) if n <= 64 else None
+    if dp is not None:
+        candidates.append(("exact order search", dp))
+    else:
+        candidates.append(("greedy order", _greedy_order(p)))
+    best = None
+    for name, order in candidates:
+        lb = lower_bound(p, order)
+        if best is None or lb < best[0]:
+            best = (lb, name, order)
+    return best[2], best[1]
+
+
+# ---------------------------------------------------------------------------
+# step 2: placement
+
+def _first_fit(size, lo, hi, placed):
+    """Lowest offset for [lo, hi] lifetime avoiding placed (off, size, lo, hi)."""
+    busy = sorted((o, o + s) for o, s, a, b in placed if a <= hi and lo <= b and s)
+    off = 0
+    for start, stop in busy:
+        if off + size <= start:
+            break
+        off = max(off, stop)
+    return off
+
+
+def _greedy_place(items, key):
+    placed = []
+    offsets = {}
+    for r, size, lo, hi in sorted(items, key=key):
+        off = _first_fit(size, lo, hi, placed)
+        offsets[r] = off
+        placed.append((off, size, lo, hi))
+    height = max((o + s for o, s, _, _ in placed), default=0)
+    return height, offsets
+
+
+def _branch_and_bound(items, best_height, lb):
+    """Exact search (see module docstring); returns (height, offsets, proven)."""
+    n = len(items)
+    best = [best_height, None]
+    nodes = [0]
+    deadline = time.monotonic() + BB_TIME_BUDGET
+    exhausted = [True]
+    placed = []
+    offsets = {}
+
+    def rec(remaining, height):
+        if best[0] <= lb:
+            return
+        nodes[0] += 1
+        if nodes[0] > BB_NODE_BUDGET or (nodes[0] & 1023) == 0 and time.monotonic() > deadline:
+            exhausted[0] = False
+            return
+        if not remaining:
+            best[0] = height
+            best[1] = dict(offsets)
+            return
+        tried = set()
+        for idx in remaining:
+            r, size, lo, hi = items[idx]
+            off = _first_fit(size, lo, hi, placed)
+            h = max(height, off + size)
+            if h >= best[0]:
+                continue
+            sig = (size, lo, hi, off)
+            if sig in tried:      # an identical buffer at the same spot: same subtree
+                continue
+            tried.add(sig)
+            placed.append((off, size, lo, hi))
+            offsets[r] = off
+            rec([i for i in remaining if i != idx], h)
+            placed.pop()
+            del offsets[r]
+            if not exhausted[0]:
+                return
+
+    order = sorted(range(n), key=lambda i: -items[i][1])
+    rec(order, 0)
+    return best[0], best[1], exhausted[0]
+
+
+def place(items, lb):
+    """items: (buffer, aligned size, first, last). Returns (height, offsets, strategy, optimal)."""
+    strategies = [
+        ("greedy by size", lambda it: (-it[1], it[2], it[0])),
+        ("greedy by first use", lambda it: (it[2], -it[1], it[0])),
+        ("greedy by lifetime", lambda it: (-(it[3] - it[2]), -it[1], it[0])),
+        ("greedy by size x lifetime", lambda it: (-it[1] * (it[3] - it[2] + 1), it[0])),
+    ]
+    best = None
+    for name, key in strategies:
+        height, offsets = _greedy_place(items, key)
+        if best is None or height < best[0]:
+            best = (height, offsets, name)
+        if height <= lb:
+            return height, offsets, name, True
+    height, offsets, proven = _branch_and_bound(items, best[0], lb)
+    if offsets is not None and height < best[0]:
+        return height, offsets, "branch and bound", proven or height <= lb
+    return best[0], best[1], best[2], proven
+
+
+def plan(p: Problem, order: list = None) -> Plan:
+    if order is None:
+        order, _ = choose_order(p)
+    lifetimes, share, groups, inplace_ops, lb = _analyse(p, order)
+    items = [(r, align(p.sizes[r]), lo, hi) for r, (lo, hi) in sorted(groups.items())]
+    height, offsets, strategy, optimal = place(items, lb)
+    full = [offsets.get(share[b], 0) for b in range(len(p.sizes))]
+    return Plan(order, full, height, lb, lifetimes, inplace_ops, strategy, optimal)
+
+
+def simulate(p: Problem, pl: Plan) -> None:
+    """Raise AssertionError if two buffers live at the same step overlap in
+    the arena (except an in-place op's input and output), or exceed it."""
+    pos = {op: s for s, op in enumerate(pl.order)}
+    assert sorted(pl.order) == list(range(len(p.op_inputs))), "order is not a permutation"
+    prod = _producers(p)
+    for op in pl.order:
+        for b in p.op_inputs[op]:
+            if b in prod:
+                assert pos[prod[b]] < pos[op], f"op {op} runs before its input {b} exists"
+    allowed = set()
+    for op in pl.inplace_ops:
+        allowed.add((p.op_inputs[op][0], p.op_outputs[op][0]))
+    # Transitive in-place chains share storage too.
+    share = {b: a for a, b in allowed}
+
+    def root(b):
+        while b in share:
+            b = share[b]
+        return b
+    steps = max(len(pl.order), 1)
+    for s in range(steps):
+        live = [b for b, (lo, hi) in enumerate(pl.lifetimes) if lo <= s <= hi and p.sizes[b]]
+        for b in live:
+            assert pl.offsets[b] % ALIGN == 0
+            assert pl.offsets[b] + p.sizes[b] <= pl.arena_size, f"buffer {b} exceeds the arena"
+        for i, a in enumerate(live):
+            for b in live[i + 1:]:
+                if root(a) == root(b):
+                    continue
+                a0, a1 = pl.offsets[a], pl.offsets[a] + p.sizes[a]
+                b0, b1 = pl.offsets[b], pl.offsets[b] + p.sizes[b]
+                assert a1 <= b0 or b1 <= a0, f"buffers {a} and {b} overlap at step {s}"
+    assert pl.arena_size >= pl.lower_bound

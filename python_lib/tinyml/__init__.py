@@ -1,0 +1,112 @@
+"""tinyml: int8 model inference for MicroPython.
+
+    import tinyml
+    m = tinyml.load("gesture.tinyml")
+    print(m.predict(window))
+
+The numerics live in the `_tinyml` C module (firmware or native .mpy); this
+package adds loading, shapes, labels and float in/out.
+"""
+
+from array import array
+
+from _tinyml import FORMAT_VERSION, build_info, dequantize, quantize
+import _tinyml
+
+__version__ = "0.1.0"
+
+_META_NAME = 1
+_META_LABELS = 2
+_META_NORMALIZE = 3
+
+
+def _drop_batch(shape):
+    return shape[1:] if len(shape) > 1 else shape
+
+
+class Model:
+    """A loaded model. Create it with tinyml.load()."""
+
+    def __init__(self, buf):
+        core = _tinyml.Model(buf)
+        self._core = core
+        # A bound method stored on the instance: calling m.invoke() then
+        # allocates nothing, which is what invoke(inp, out) promises.
+        self.invoke = core.invoke
+        n_in, n_out = core.io_count()
+        self._inputs = tuple(core.tensor(0, i) for i in range(n_in))
+        self._outputs = tuple(core.tensor(1, i) for i in range(n_out))
+        self.input_shapes = tuple(_drop_batch(t[0]) for t in self._inputs)
+        self.output_shapes = tuple(_drop_batch(t[0]) for t in self._outputs)
+        self.input_shape = self.input_shapes[0]
+        self.output_shape = self.output_shapes[0]
+        self.arena_size = core.arena_size()
+        name = core.meta(_META_NAME)
+        self.name = name.decode() if name is not None else None
+        labels = core.meta(_META_LABELS)
+        self.labels = tuple(labels.decode().split("\n")) if labels else None
+        self._raw_in = tuple(bytearray(t[3]) for t in self._inputs)
+        self._raw_out = tuple(bytearray(t[3]) for t in self._outputs)
+
+    @property
+    def input_scale(self):
+        return self._inputs[0][1]
+
+    @property
+    def input_zero_point(self):
+        return self._inputs[0][2]
+
+    @property
+    def output_scale(self):
+        return self._outputs[0][1]
+
+    @property
+    def output_zero_point(self):
+        return self._outputs[0][2]
+
+    def predict(self, x):
+        """Floats in (list, tuple, array('f'); a tuple of them for several
+        inputs), dequantised array('f') out (a tuple for several outputs)."""
+        n_in = len(self._inputs)
+        xs = (x,) if n_in == 1 else x
+        if n_in > 1 and len(xs) != n_in:
+            raise ValueError("tinyml: model has %d inputs, got %d" % (n_in, len(xs)))
+        for info, raw, values in zip(self._inputs, self._raw_in, xs):
+            quantize(values, info[1], info[2], raw)
+        raw_in = self._raw_in[0] if n_in == 1 else self._raw_in
+        raw_out = self._raw_out[0] if len(self._raw_out) == 1 else self._raw_out
+        self._core.invoke(raw_in, raw_out)
+        results = []
+        for info, raw in zip(self._outputs, self._raw_out):
+            results.append(dequantize(raw, info[1], info[2], array("f", bytes(4 * len(raw)))))
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def close(self):
+        """Free the arena now; the model cannot be used afterwards."""
+        self._core.close()
+
+    def __repr__(self):
+        return "<tinyml.Model %s in=%s out=%s arena=%d>" % (
+            self.name or "", self.input_shape, self.output_shape, self.arena_size)
+
+
+def load(src):
+    """Load a model from a file path, or use bytes/bytearray/memoryview in place."""
+    if isinstance(src, str):
+        import os
+
+        size = os.stat(src)[6]
+        buf = bytearray(size)
+        with open(src, "rb") as f:
+            got = f.readinto(buf)
+        if got != size:
+            raise ValueError("tinyml: %s: read %d of %d bytes" % (src, got, size))
+        return Model(buf)
+    return Model(src)
+
+
+def info():
+    """Version, blob format and build flags of this tinyml, as a dict."""
+    d = build_info()
+    d["package"] = __version__
+    return d

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Run tinyml's MicroPython test scripts on one or more firmwares.
+
+The same scripts run everywhere: tests/mpy/*.py (hand-written, with .exp
+files or self-checking) and build/mpytest/generated/*.py (model parity tests
+whose .exp files hold TFLite's output bytes, written by gen_mpy_tests.py).
+MicroPython's own tests/run-tests.py is the engine: it runs each script on
+the unix binary directly, or on a qemu board over a pty, and diffs the
+output against the .exp file.
+
+Model blobs reach the qemu boards without a filesystem: QEMU's generic
+loader device places each blob in board memory at the address listed in
+build/mpytest/generated/blobs.json, where the script finds it with
+uctypes.bytearray_at() and uses it in place.
+
+    scripts/mpytest.py [--micropython-dir DIR] BOARD [BOARD ...]
+"""
+
+import argparse
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "build"
+GENERATED = BUILD / "mpytest" / "generated"
+
+# How each board is started under QEMU (mirrors the port's QEMU_ARGS).
+QEMU = {
+    "qemu_m3": ["-machine", "mps2-an385"],
+    "qemu_m4": ["-machine", "mps2-an386"],
+    "qemu_m0": ["-machine", "microbit", "-global", "nrf51-soc.flash-size=1048576",
+                "-global", "nrf51-soc.sram-size=262144"],
+}
+
+
+def qemu_command(board, blobs):
+    elf = BUILD / board / "firmware.elf"
+    cmd = ["qemu-system-arm", *QEMU[board], "-nographic", "-monitor", "null", "-semihosting"]
+    for blob in blobs.get(board, []):
+        cmd += ["-device", f"loader,file={blob['path']},addr={blob['addr']:#x},force-raw=on"]
+    cmd += ["-serial", "pty", "-kernel", str(elf)]
+    return shlex.join(cmd)
+
+
+def collect_tests():
+    tests = sorted((ROOT / "tests" / "mpy").glob("*.py"))
+    if GENERATED.is_dir():
+        tests += sorted(GENERATED.glob("*.py"))
+    return tests
+
+
+def run_board(board, micropython_dir, tests, blobs):
+    result_dir = BUILD / "mpytest" / "results" / board
+    result_dir.mkdir(parents=True, exist_ok=True)
+    for stale in result_dir.glob("*"):
+        stale.unlink()
+    env = dict(os.environ)
+    cmd = [sys.executable, "run-tests.py", "-r", str(result_dir)]
+    if board == "unix":
+        env["MICROPY_MICROPYTHON"] = str(BUILD / "unix" / "micropython")
+    else:
+        cmd += ["-t", "execpty:" + qemu_command(board, blobs)]
+    cmd += [str(t) for t in tests]
+    print(f"== {board}: {len(tests)} scripts", flush=True)
+    proc = subprocess.run(cmd, cwd=Path(micropython_dir) / "tests", env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    passed, failed, skipped = [], [], []
+    for line in proc.stdout.splitlines():
+        m = re.match(r"^(pass|FAIL|skip)\s+(\S+)", line)
+        if m:
+            {"pass": passed, "FAIL": failed, "skip": skipped}[m.group(1)].append(m.group(2))
+            print(f"  {board}: {line}")
+    if not passed and not failed:
+        print(proc.stdout)
+        failed.append(f"<{board}: run-tests.py ran nothing (exit {proc.returncode})>")
+    for name in failed:
+        base = Path(name).name
+        out, exp = result_dir / f"{base}.out", result_dir / f"{base}.exp"
+        if out.exists():
+            print(f"---- {board} {base}: expected")
+            print(exp.read_text()[:2000] if exp.exists() else "(no .exp)")
+            print(f"---- {board} {base}: got")
+            print(out.read_text()[:2000])
+    return passed, failed, skipped
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("boards", nargs="+", choices=["unix", *QEMU])
+    ap.add_argument("--micropython-dir", default=str(BUILD / "micropython"))
+    args = ap.parse_args()
+
+    tests = collect_tests()
+    blobs_file = GENERATED / "blobs.json"
+    blobs = json.loads(blobs_file.read_text()) if blobs_file.exists() else {}
+    total_pass = total_fail = total_skip = 0
+    failures = []
+    for board in args.boards:
+        passed, failed, skipped = run_board(board, args.micropython_dir, tests, blobs)
+        total_pass += len(passed)
+        total_fail += len(failed)
+        total_skip += len(skipped)
+        failures += [f"{board}: {f}" for f in failed]
+    for f in failures:
+        print(f"FAILED {f}")
+    print(f"mpytest: {total_pass} passed, {total_fail} failed, {total_skip} skipped")
+    return 1 if total_fail or not total_pass else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

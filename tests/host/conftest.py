@@ -1,0 +1,36 @@
+"""Shared fixtures for host tests: build the portable C core as a shared
+library so pytest drives exactly the code that ships in the firmware."""
+
+import ctypes
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+C_DIR = REPO / "usermod_c"
+BUILD = REPO / "build" / "host"
+sys.path.insert(0, str(REPO / "converter"))
+
+
+def compile_c_library(sources, name, extra_flags=()):
+    """Compile C sources (paths relative to usermod_c/) into build/host/<name>.so.
+
+    Rebuilt when any source or header is newer than the library."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    out = BUILD / f"{name}.so"
+    paths = [C_DIR / s for s in sources]
+    deps = paths + list(C_DIR.glob("*.h"))
+    if not out.exists() or any(p.stat().st_mtime > out.stat().st_mtime for p in deps):
+        cc = os.environ.get("CC", "cc")
+        cmd = [cc, "-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared",
+               f"-I{C_DIR}", *extra_flags, *map(str, paths), "-o", str(out)]
+        subprocess.run(cmd, check=True)
+    return ctypes.CDLL(str(out))
+
+
+@pytest.fixture(scope="session")
+def c_builder():
+    return compile_c_library

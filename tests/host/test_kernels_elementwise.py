@@ -1,0 +1,592 @@
+"""Pooling, MEAN, ADD, MUL and SOFTMAX kernels against TFLite's reference kernels.
+
+Three small Keras models (one per family, many branches each) are quantised to
+int8 once; TFLite runs them with BUILTIN_REF and keeps every intermediate
+tensor. For each op under test we read its quantisation and options from the
+.tflite, derive the kernel params the way TFLite's Prepare does, run our C
+kernel on the op's own input bytes and require the op's output bytes exactly.
+A few cases patch the flatbuffer in place (softmax beta, a MEAN with equal
+input/output quantisation) so that TFLite itself produces the expected values
+for settings Keras does not emit.
+"""
+
+import ctypes
+import math
+import struct
+
+import numpy as np
+import pytest
+
+from conftest import compile_c_library
+from tinyml_converter import blob_layout
+from tinyml_converter.quant import quantize_multiplier
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+from keras import layers  # noqa: E402
+from tensorflow.lite.python import schema_py_generated as fb  # noqa: E402
+
+SAMPLES = 4  # random int8 inputs per model, plus a few structured ones
+OPNAMES = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
+
+
+# ----------------------------------------------------------------------------
+# C library
+
+class Dims(ctypes.Structure):
+    _fields_ = [("n", ctypes.c_int32), ("h", ctypes.c_int32), ("w", ctypes.c_int32), ("c", ctypes.c_int32)]
+
+
+@pytest.fixture(scope="module")
+def lib():
+    lib = compile_c_library(
+        ["tml_pool.c", "tml_mean.c", "tml_elementwise.c", "tml_softmax.c"], "elementwise_kernels")
+    p, i32 = ctypes.c_void_p, ctypes.c_int32
+    for name in ("tml_avg_pool_s8", "tml_max_pool_s8"):
+        getattr(lib, name).argtypes = [p, p, p, p, p]
+    lib.tml_mean_s8.argtypes = [p, i32, i32, p, p, p, p]
+    for name in ("tml_add_s8", "tml_mul_s8"):
+        getattr(lib, name).argtypes = [p, i32, i32, i32, p, p, p, p, p, p]
+    lib.tml_softmax_s8.argtypes = [p, i32, i32, p, p]
+    for name in ("tml_avg_pool_s8", "tml_max_pool_s8", "tml_mean_s8", "tml_add_s8", "tml_mul_s8",
+                 "tml_softmax_s8"):
+        getattr(lib, name).restype = ctypes.c_int
+    return lib
+
+
+def dims4(shape):
+    shape = [1] * (4 - len(shape)) + list(shape)
+    return Dims(*shape)
+
+
+def cbuf(data):
+    return ctypes.create_string_buffer(bytes(data), max(len(data), 1))
+
+
+def ref(obj):
+    return ctypes.cast(ctypes.byref(obj), ctypes.c_void_p)
+
+
+def call(fn, *args):
+    """Call a kernel, converting numpy arrays and params bytes to pointers;
+    returns (status, output bytes) for the last (output) array argument."""
+    keep, cargs, out = [], [], None
+    for a in args:
+        if isinstance(a, bytes):
+            b = cbuf(a)
+            keep.append(b)
+            cargs.append(ctypes.cast(b, ctypes.c_void_p))
+        elif isinstance(a, np.ndarray):
+            b = cbuf(a.astype(np.int8).tobytes())
+            keep.append(b)
+            cargs.append(ctypes.cast(b, ctypes.c_void_p))
+            out = (b, a.size)
+        elif isinstance(a, Dims):
+            keep.append(a)
+            cargs.append(ref(a))
+        else:
+            cargs.append(a)
+    status = fn(*cargs)
+    return status, out[0].raw[: out[1]]
+
+
+# ----------------------------------------------------------------------------
+# TFLite side
+
+def input_name(i):
+    return f"in{i:02d}"
+
+
+def convert(model, representative):
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    return conv.convert()
+
+
+class Op:
+    """One operator of a .tflite: name, tensor indices, options table."""
+
+    def __init__(self, model, sg, index):
+        op = sg.Operators(index)
+        code = model.OperatorCodes(op.OpcodeIndex())
+        self.name = OPNAMES[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())]
+        self.inputs = [op.Inputs(j) for j in range(op.InputsLength())]
+        self.outputs = [op.Outputs(j) for j in range(op.OutputsLength())]
+        self.options = op.BuiltinOptions()
+
+    def opts(self, cls):
+        o = cls()
+        o.Init(self.options.Bytes, self.options.Pos)
+        return o
+
+
+def parse_ops(buf):
+    model = fb.Model.GetRootAsModel(buf, 0)
+    sg = model.Subgraphs(0)
+    return model, sg, [Op(model, sg, i) for i in range(sg.OperatorsLength())]
+
+
+def run_reference(buf, feeds):
+    """Run the model with TFLite's reference kernels on each feed (list of int8
+    arrays for inputs in00, in01, ...); returns one {tensor index: array} per feed."""
+    interp = tf.lite.Interpreter(
+        model_content=bytes(buf),
+        experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF,
+        experimental_preserve_all_tensors=True)
+    interp.allocate_tensors()
+    inputs = interp._get_full_signature_list()["serving_default"]["inputs"]
+    details = interp.get_tensor_details()
+    runs = []
+    for feed in feeds:
+        for i, x in enumerate(feed):
+            interp.set_tensor(inputs[input_name(i)], x[np.newaxis])
+        interp.invoke()
+        runs.append({d["index"]: interp.get_tensor(d["index"]).copy()
+                     for d in details if d["dtype"] == np.int8})
+    return runs, {d["index"]: d for d in details}
+
+
+def quant(details, index):
+    q = details[index]["quantization_parameters"]
+    return float(q["scales"][0]), int(q["zero_points"][0])
+
+
+def act_range(activation, scale, zero_point):
+    """CalculateActivationRangeQuantized for int8 (f / scale in float32)."""
+    def q(f):
+        r = float(np.float32(f) / np.float32(scale))
+        return zero_point + int(math.floor(abs(r) + 0.5)) * (1 if r >= 0 else -1)
+    A = fb.ActivationFunctionType
+    if activation == A.RELU:
+        return max(-128, q(0.0)), 127
+    if activation == A.RELU6:
+        return max(-128, q(0.0)), min(127, q(6.0))
+    if activation == A.RELU_N1_TO_1:
+        return max(-128, q(-1.0)), min(127, q(1.0))
+    assert activation == A.NONE, activation
+    return -128, 127
+
+
+def find_op(ops, tensor, name):
+    """The op named `name` nearest to `tensor` walking back through producers."""
+    producer = {t: op for op in ops for t in op.outputs}
+    while tensor in producer:
+        op = producer[tensor]
+        if op.name == name:
+            return op
+        tensor = op.inputs[0]
+    raise AssertionError(f"no {name} behind tensor {tensor}: TFLite emitted different ops")
+
+
+def feeds_for(input_shapes, rng, extra=()):
+    feeds = [[rng.integers(-128, 128, s, dtype=np.int8) for s in input_shapes] for _ in range(SAMPLES)]
+    feeds.append([np.full(s, 127, np.int8) for s in input_shapes])
+    feeds.append([np.where(np.arange(int(np.prod(s))) % 2 == 0, -128, 127).astype(np.int8).reshape(s)
+                  for s in input_shapes])
+    feeds.extend(extra)
+    return feeds
+
+
+# ----------------------------------------------------------------------------
+# The three models. Each branch is one model output; the test finds the op
+# under test behind that output.
+
+def pool_branches(x):
+    return {
+        "avg_2x2_s2_valid": layers.AveragePooling2D(2, 2, "valid")(x),
+        "avg_3x3_s2_same": layers.AveragePooling2D(3, 2, "same")(x),
+        "avg_3x2_s1x2_same": layers.AveragePooling2D((3, 2), (1, 2), "same")(x),
+        "avg_2x3_s2x1_valid": layers.AveragePooling2D((2, 3), (2, 1), "valid")(x),
+        "avg_5x5_s1_same": layers.AveragePooling2D(5, 1, "same")(x),
+        "avg_4x4_s3_same_relu": layers.Activation("relu")(layers.AveragePooling2D(4, 3, "same")(x)),
+        "max_2x2_s2_valid": layers.MaxPooling2D(2, 2, "valid")(x),
+        "max_3x3_s1_same": layers.MaxPooling2D(3, 1, "same")(x),
+        "max_2x3_s2x1_same": layers.MaxPooling2D((2, 3), (2, 1), "same")(x),
+        "max_3x2_s3x2_valid": layers.MaxPooling2D((3, 2), (3, 2), "valid")(x),
+        "max_4x4_s2_same_relu6": layers.Activation("relu6")(layers.MaxPooling2D(4, 2, "same")(x)),
+        "gap": layers.GlobalAveragePooling2D()(x),
+        "gap_keepdims": layers.GlobalAveragePooling2D(keepdims=True)(x),
+        "mean_c_keepdims": keras.ops.mean(x, axis=-1, keepdims=True),
+        "mean_h": keras.ops.mean(x, axis=1),
+        "mean_wc": keras.ops.mean(x, axis=(2, 3), keepdims=True),
+    }
+
+
+def elementwise_branches(a, b, c, d):
+    const = np.linspace(-1.5, 2.5, 4).astype(np.float32)
+    return {
+        "add": layers.Add()([a, b]),
+        "add_then_relu": layers.Activation("relu")(layers.Add()([b, a])),
+        "add_bcast_vec": a + c,
+        "add_bcast_first": c + b,
+        "add_bcast_hw": a + d,
+        "add_const": layers.Lambda(lambda t: t + const)(b),
+        "add_self": layers.Add()([a, a]),
+        "mul": layers.Multiply()([a, b]),
+        "mul_bcast_vec": a * c,
+        "mul_bcast_first": c * b,
+        "mul_bcast_hw": b * d,
+        "mul_const": layers.Lambda(lambda t: t * const)(a),
+        "mul_square": layers.Multiply()([b, b]),
+    }
+
+
+SOFTMAX_SHAPES = {"sm2": (2,), "sm5": (5,), "sm10": (10,), "sm37": (37,), "sm300": (300,),
+                  "sm3x7": (3, 7), "sm4x2x16": (4, 2, 16), "sm_wide": (12,), "sm_flat600": (600,)}
+
+
+def named(arrays):
+    """A representative sample: float32 arrays keyed by input name."""
+    return {input_name(i): a.astype(np.float32) for i, a in enumerate(arrays)}
+
+
+def build_pool(rng):
+    x = keras.Input((9, 7, 3), name=input_name(0))
+    y = keras.Input((6, 10, 2), name=input_name(1))
+    br = pool_branches(x)
+    br.update({"y_" + k: v for k, v in pool_branches(y).items()})
+    names = list(br)
+    model = keras.Model([x, y], [br[n] for n in names])
+
+    def rep():
+        for _ in range(30):
+            yield named([rng.uniform(-2, 3, (1, 9, 7, 3)), rng.uniform(-0.5, 0.2, (1, 6, 10, 2))])
+    return names, convert(model, rep), [(9, 7, 3), (6, 10, 2)]
+
+
+def build_elementwise(rng):
+    a, b, c, d = (keras.Input(s, name=input_name(i))
+                  for i, s in enumerate([(5, 6, 4), (5, 6, 4), (4,), (1, 6, 1)]))
+    br = elementwise_branches(a, b, c, d)
+    names = list(br)
+    model = keras.Model([a, b, c, d], [br[n] for n in names])
+
+    def rep():
+        for _ in range(30):
+            yield named([rng.uniform(-1, 1, (1, 5, 6, 4)), rng.uniform(-4, 2, (1, 5, 6, 4)),
+                         rng.uniform(-3, 3, (1, 4)), rng.uniform(0, 0.3, (1, 1, 6, 1))])
+    return names, convert(model, rep), [(5, 6, 4), (5, 6, 4), (4,), (1, 6, 1)]
+
+
+def build_softmax(rng):
+    ins = {k: keras.Input(s, name=input_name(i)) for i, (k, s) in enumerate(SOFTMAX_SHAPES.items())}
+    names = list(ins)
+    model = keras.Model([ins[k] for k in names], [layers.Softmax()(ins[k]) for k in names])
+    spread = {"sm_wide": 40.0, "sm_flat600": 0.05}
+
+    def rep():
+        for _ in range(30):
+            yield named([rng.normal(0, spread.get(k, 3.0), (1,) + s) for k, s in SOFTMAX_SHAPES.items()])
+    return names, convert(model, rep), [SOFTMAX_SHAPES[k] for k in names]
+
+
+class Built:
+    """A converted model run through TFLite: ops, tensors, per-branch output."""
+
+    def __init__(self, names, buf, input_shapes, rng, extra_feeds=()):
+        self.buf = buf
+        self.names = names
+        _, _, self.ops = parse_ops(buf)
+        self.branch_tensor = self._branch_map(buf)
+        self.feeds = feeds_for(input_shapes, rng, extra_feeds)
+        self.runs, self.details = run_reference(buf, self.feeds)
+
+    def _branch_map(self, buf):
+        # Keras exports the outputs as output_0, output_1, ... in model order.
+        interp = tf.lite.Interpreter(model_content=bytes(buf))
+        outs = interp._get_full_signature_list()["serving_default"]["outputs"]
+        return {n: outs[f"output_{i}"] for i, n in enumerate(self.names)}
+
+
+_MODELS = {}
+
+
+def model(kind):
+    """Each model is converted once per test session (conversion costs seconds)."""
+    if kind not in _MODELS:
+        rng = np.random.default_rng({"pool": 1, "elementwise": 2, "softmax": 3}[kind])
+        builder = {"pool": build_pool, "elementwise": build_elementwise, "softmax": build_softmax}[kind]
+        names, buf, shapes = builder(rng)
+        extra = ()
+        if kind == "softmax":
+            # Nearly flat rows: the sum of exps exceeds 512, TFLite's largest
+            # well-defined output shift.
+            extra = [[np.full(s, 5, np.int8) if len(s) == 1 and s[0] == 600 else
+                      rng.integers(-128, 128, s, dtype=np.int8) for s in shapes]]
+        _MODELS[kind] = Built(names, buf, shapes, rng, extra)
+    return _MODELS[kind]
+
+
+# ----------------------------------------------------------------------------
+# Params exactly as TFLite's Prepare computes them
+
+def pool_params(m, op):
+    o = op.opts(fb.Pool2DOptions)
+    in_shape = m.details[op.inputs[0]]["shape"]
+    out_shape = m.details[op.outputs[0]]["shape"]
+
+    def pad(stride, filt, in_size, out_size):
+        return max((out_size - 1) * stride + filt - in_size, 0) // 2
+    scale, zp = quant(m.details, op.outputs[0])
+    act_min, act_max = act_range(o.FusedActivationFunction(), scale, zp)
+    return dict(filter_h=o.FilterHeight(), filter_w=o.FilterWidth(),
+                stride_h=o.StrideH(), stride_w=o.StrideW(),
+                pad_top=pad(o.StrideH(), o.FilterHeight(), in_shape[1], out_shape[1]),
+                pad_left=pad(o.StrideW(), o.FilterWidth(), in_shape[2], out_shape[2]),
+                act_min=act_min, act_max=act_max)
+
+
+def mean_params(m, op):
+    in_scale, in_zp = quant(m.details, op.inputs[0])
+    out_scale, out_zp = quant(m.details, op.outputs[0])
+    rank = len(m.details[op.inputs[0]]["shape"])
+    axes = _const(m, op.inputs[1]).ravel()
+    mask = 0
+    for a in axes:
+        a = int(a) + rank if a < 0 else int(a)
+        mask |= 1 << (a + 4 - rank)
+    mult, shift = quantize_multiplier(in_scale / out_scale)
+    mode = 0 if (in_scale == out_scale and in_zp == out_zp) else 1
+    return dict(axis_mask=mask, mode=mode, multiplier=mult, shift=shift), in_zp, out_zp
+
+
+def _const(m, index):
+    interp = tf.lite.Interpreter(model_content=bytes(m.buf))
+    return interp.get_tensor(index)
+
+
+def add_params(m, op):
+    s1, _ = quant(m.details, op.inputs[0])
+    s2, _ = quant(m.details, op.inputs[1])
+    so, zo = quant(m.details, op.outputs[0])
+    left_shift = 20
+    twice_max = 2.0 * max(s1, s2)
+    m1, sh1 = quantize_multiplier(s1 / twice_max)
+    m2, sh2 = quantize_multiplier(s2 / twice_max)
+    # (1 << 20) * output_scale is a float product in C++ (exact: power of two).
+    mo, sho = quantize_multiplier(twice_max / float(np.float32(1 << left_shift) * np.float32(so)))
+    act = op.opts(fb.AddOptions).FusedActivationFunction()
+    act_min, act_max = act_range(act, so, zo)
+    return dict(left_shift=left_shift, input1_multiplier=m1, input1_shift=sh1,
+                input2_multiplier=m2, input2_shift=sh2, output_multiplier=mo, output_shift=sho,
+                act_min=act_min, act_max=act_max)
+
+
+def mul_params(m, op):
+    s1, _ = quant(m.details, op.inputs[0])
+    s2, _ = quant(m.details, op.inputs[1])
+    so, zo = quant(m.details, op.outputs[0])
+    # input1_scale * input2_scale / output_scale is evaluated in float32.
+    real = float(np.float32(s1) * np.float32(s2) / np.float32(so))
+    mo, sho = quantize_multiplier(real)
+    act = op.opts(fb.MulOptions).FusedActivationFunction()
+    act_min, act_max = act_range(act, so, zo)
+    return dict(output_multiplier=mo, output_shift=sho, act_min=act_min, act_max=act_max)
+
+
+def softmax_params(beta, input_scale):
+    """PreprocessSoftmaxScaling with 5 integer bits, CalculateInputRadius."""
+    real = min(float(beta) * float(input_scale) * (1 << 26), (1 << 31) - 1.0)
+    mult, shift = quantize_multiplier(real)
+    diff_min = -((31 << 26) >> shift)
+    return dict(input_multiplier=mult, input_left_shift=shift, diff_min=diff_min)
+
+
+# ----------------------------------------------------------------------------
+# Flatbuffer patches (TFLite then computes the expected values itself)
+
+def patch_softmax_beta(buf, beta):
+    out = bytearray(buf)
+    _, _, ops = parse_ops(bytes(buf))
+    for op in ops:
+        if op.name == "SOFTMAX":
+            o = op.opts(fb.SoftmaxOptions)
+            field = o._tab.Offset(4)
+            assert field, "beta not stored in the flatbuffer"
+            struct.pack_into("<f", out, o._tab.Pos + field, beta)
+    return bytes(out)
+
+
+def patch_output_quant_like_input(buf, op_index):
+    """Give op op_index's output the quantisation of its input (in place)."""
+    out = bytearray(buf)
+    model, sg, ops = parse_ops(bytes(buf))
+    src = sg.Tensors(ops[op_index].inputs[0]).Quantization()
+    dst = sg.Tensors(ops[op_index].outputs[0]).Quantization()
+    for slot, fmt, values in ((8, "<f", src.ScaleAsNumpy()), (10, "<q", src.ZeroPointAsNumpy())):
+        vec = dst._tab.Vector(dst._tab.Offset(slot))
+        struct.pack_into(fmt, out, vec, values[0].item())
+    return bytes(out)
+
+
+# ----------------------------------------------------------------------------
+# Tests
+
+POOL_CASES = [
+    "avg_2x2_s2_valid", "avg_3x3_s2_same", "avg_3x2_s1x2_same", "avg_2x3_s2x1_valid",
+    "avg_5x5_s1_same", "avg_4x4_s3_same_relu", "max_2x2_s2_valid", "max_3x3_s1_same",
+    "max_2x3_s2x1_same", "max_3x2_s3x2_valid", "max_4x4_s2_same_relu6",
+]
+POOL_CASES = POOL_CASES + ["y_" + c for c in POOL_CASES]
+MEAN_CASES = ["gap", "gap_keepdims", "mean_c_keepdims", "mean_h", "mean_wc"]
+MEAN_CASES = MEAN_CASES + ["y_" + c for c in MEAN_CASES]
+ADD_CASES = ["add", "add_then_relu", "add_bcast_vec", "add_bcast_first", "add_bcast_hw", "add_const", "add_self"]
+MUL_CASES = ["mul", "mul_bcast_vec", "mul_bcast_first", "mul_bcast_hw", "mul_const", "mul_square"]
+
+
+def tensor(m, run, index):
+    """An op operand for this run: an activation or a constant."""
+    return run[index] if index in run else _const(m, index)
+
+
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_pool(lib, case):
+    m = model("pool")
+    kind = "AVERAGE_POOL_2D" if "avg" in case else "MAX_POOL_2D"
+    op = find_op(m.ops, m.branch_tensor[case], kind)
+    params = pool_params(m, op)
+    fn = lib.tml_avg_pool_s8 if kind == "AVERAGE_POOL_2D" else lib.tml_max_pool_s8
+    packed = blob_layout.pack_params(kind, **params)
+    in_shape, out_shape = m.details[op.inputs[0]]["shape"], m.details[op.outputs[0]]["shape"]
+    for run in m.runs:
+        x, expected = run[op.inputs[0]], run[op.outputs[0]]
+        status, got = call(fn, packed, dims4(in_shape), x, dims4(out_shape), np.zeros(expected.size, np.int8))
+        assert status == 0
+        assert got == expected.tobytes(), (params, np.frombuffer(got, np.int8), expected.ravel())
+
+
+@pytest.mark.parametrize("case", POOL_CASES[:3] + ADD_CASES[:1] + MUL_CASES[:1])
+def test_fused_clamp(lib, case):
+    """Fused activation clamps (Keras does not emit them for int8 here): the
+    clamp is the last step, so the expected bytes are TFLite's, clipped."""
+    kind = ("AVERAGE_POOL_2D" if "avg" in case else "MAX_POOL_2D" if "max" in case
+            else "ADD" if case.startswith("add") else "MUL")
+    m = model("elementwise" if kind in ("ADD", "MUL") else "pool")
+    op = find_op(m.ops, m.branch_tensor[case], kind)
+    params = {"ADD": add_params, "MUL": mul_params}.get(kind, pool_params)(m, op)
+    _, zo = quant(m.details, op.outputs[0])
+    lo, hi = max(-128, zo - 3), min(127, zo + 40)
+    params.update(act_min=lo, act_max=hi)
+    packed = blob_layout.pack_params(kind, **params)
+    for run in m.runs:
+        expected = np.clip(run[op.outputs[0]], lo, hi).astype(np.int8)
+        out = np.zeros(expected.size, np.int8)
+        if kind in ("ADD", "MUL"):
+            zps = [quant(m.details, t)[1] for t in (op.inputs[0], op.inputs[1], op.outputs[0])]
+            fn = lib.tml_add_s8 if kind == "ADD" else lib.tml_mul_s8
+            status, got = call(fn, packed, *zps,
+                               dims4(m.details[op.inputs[0]]["shape"]), tensor(m, run, op.inputs[0]),
+                               dims4(m.details[op.inputs[1]]["shape"]), tensor(m, run, op.inputs[1]),
+                               dims4(m.details[op.outputs[0]]["shape"]), out)
+        else:
+            fn = lib.tml_avg_pool_s8 if kind == "AVERAGE_POOL_2D" else lib.tml_max_pool_s8
+            status, got = call(fn, packed, dims4(m.details[op.inputs[0]]["shape"]), run[op.inputs[0]],
+                               dims4(m.details[op.outputs[0]]["shape"]), out)
+        assert status == 0
+        assert got == expected.tobytes()
+
+
+def check_mean(lib, m, op, runs):
+    params, in_zp, out_zp = mean_params(m, op)
+    packed = blob_layout.pack_params("MEAN", **params)
+    in_shape, out_shape = m.details[op.inputs[0]]["shape"], m.details[op.outputs[0]]["shape"]
+    for run in runs:
+        x, expected = run[op.inputs[0]], run[op.outputs[0]]
+        status, got = call(lib.tml_mean_s8, packed, in_zp, out_zp, dims4(in_shape), x,
+                           dims4(out_shape), np.zeros(expected.size, np.int8))
+        assert status == 0
+        assert got == expected.tobytes(), (params, np.frombuffer(got, np.int8), expected.ravel())
+    return params
+
+
+@pytest.mark.parametrize("case", MEAN_CASES)
+def test_mean(lib, case):
+    m = model("pool")
+    op = find_op(m.ops, m.branch_tensor[case], "MEAN")
+    params = check_mean(lib, m, op, m.runs)
+    assert params["mode"] == 1
+
+
+@pytest.mark.parametrize("case", ["gap", "gap_keepdims", "mean_c_keepdims", "y_mean_h"])
+def test_mean_same_quantization(lib, case):
+    """Output quantisation patched to equal the input's: TFLite's plain mean."""
+    m = model("pool")
+    op = find_op(m.ops, m.branch_tensor[case], "MEAN")
+    buf = patch_output_quant_like_input(m.buf, m.ops.index(op))
+    runs, details = run_reference(buf, m.feeds)
+    patched = Built.__new__(Built)
+    patched.buf, patched.ops, patched.runs, patched.details = buf, m.ops, runs, details
+    params = check_mean(lib, patched, op, runs)
+    assert params["mode"] == 0
+
+
+@pytest.mark.parametrize("case", ADD_CASES + MUL_CASES)
+def test_add_mul(lib, case):
+    m = model("elementwise")
+    kind = "ADD" if case.startswith("add") else "MUL"
+    op = find_op(m.ops, m.branch_tensor[case], kind)
+    params = (add_params if kind == "ADD" else mul_params)(m, op)
+    packed = blob_layout.pack_params(kind, **params)
+    zps = [quant(m.details, t)[1] for t in (op.inputs[0], op.inputs[1], op.outputs[0])]
+    fn = lib.tml_add_s8 if kind == "ADD" else lib.tml_mul_s8
+    for run in m.runs:
+        expected = run[op.outputs[0]]
+        status, got = call(fn, packed, *zps,
+                           dims4(m.details[op.inputs[0]]["shape"]), tensor(m, run, op.inputs[0]),
+                           dims4(m.details[op.inputs[1]]["shape"]), tensor(m, run, op.inputs[1]),
+                           dims4(m.details[op.outputs[0]]["shape"]), np.zeros(expected.size, np.int8))
+        assert status == 0
+        assert got == expected.tobytes(), (params, np.frombuffer(got, np.int8), expected.ravel())
+
+
+def check_softmax(lib, m, runs, details, case, beta):
+    op = find_op(m.ops, m.branch_tensor[case], "SOFTMAX")
+    assert op.opts(fb.SoftmaxOptions).Beta() == pytest.approx(1.0)  # the unpatched options
+    in_scale, _ = quant(details, op.inputs[0])
+    assert quant(details, op.outputs[0]) == (pytest.approx(1 / 256), -128)
+    params = softmax_params(beta, in_scale)
+    packed = blob_layout.pack_params("SOFTMAX", **params)
+    shape = details[op.inputs[0]]["shape"]
+    depth, rows = int(shape[-1]), int(np.prod(shape[:-1]))
+    for run in runs:
+        x, expected = run[op.inputs[0]], run[op.outputs[0]]
+        status, got = call(lib.tml_softmax_s8, packed, rows, depth, x, np.zeros(expected.size, np.int8))
+        assert status == 0
+        assert got == expected.tobytes(), (params, np.frombuffer(got, np.int8), expected.ravel())
+
+
+@pytest.mark.parametrize("case", list(SOFTMAX_SHAPES))
+def test_softmax(lib, case):
+    m = model("softmax")
+    check_softmax(lib, m, m.runs, m.details, case, 1.0)
+
+
+@pytest.mark.parametrize("beta", [0.25, 2.0, 9.5])
+def test_softmax_beta(lib, beta):
+    m = model("softmax")
+    buf = patch_softmax_beta(m.buf, beta)
+    runs, details = run_reference(buf, m.feeds)
+    for case in ("sm10", "sm3x7", "sm_wide"):
+        check_softmax(lib, m, runs, details, case, beta)
+
+
+def test_bad_shapes_rejected(lib):
+    params = blob_layout.pack_params("ADD", left_shift=20, input1_multiplier=1 << 30, input1_shift=0,
+                                     input2_multiplier=1 << 30, input2_shift=0, output_multiplier=1 << 30,
+                                     output_shift=-19, act_min=-128, act_max=127)
+    x = np.zeros(6, np.int8)
+    status, _ = call(lib.tml_add_s8, params, 0, 0, 0, Dims(1, 1, 2, 3), x, Dims(1, 1, 3, 2), x,
+                     Dims(1, 1, 2, 3), np.zeros(6, np.int8))
+    assert status != 0
+    pool = blob_layout.pack_params("AVERAGE_POOL_2D", filter_h=2, filter_w=2, stride_h=1, stride_w=1,
+                                   pad_top=5, pad_left=0, act_min=-128, act_max=127)
+    status, _ = call(lib.tml_avg_pool_s8, pool, Dims(1, 2, 2, 1), np.zeros(4, np.int8), Dims(1, 2, 2, 1),
+                     np.zeros(4, np.int8))
+    assert status != 0  # a window entirely in the padding has no average
+    sm = blob_layout.pack_params("SOFTMAX", input_multiplier=1 << 30, input_left_shift=20, diff_min=-100)
+    status, _ = call(lib.tml_softmax_s8, sm, 1, 4097, np.zeros(4097, np.int8), np.zeros(4097, np.int8))
+    assert status != 0

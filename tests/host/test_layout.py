@@ -1,0 +1,156 @@
+"""tml_blob.h (the C source of truth) and blob_layout.py (the Python writer)
+must describe the same bytes: a C probe prints sizeof/offsetof of every struct
+and the value of every constant, and we compare with the Python structs."""
+
+import ctypes
+import re
+import shutil
+import struct
+import subprocess
+
+import pytest
+from conftest import BUILD, C_DIR
+
+from tinyml_converter import blob_layout as bl
+from tinyml_converter import host_runtime
+
+C_STRUCTS = {
+    "HEADER": "tml_blob_header_t",
+    "TENSOR": "tml_tensor_t",
+    "OP_HEADER": "tml_op_header_t",
+    "META_HEADER": "tml_meta_t",
+    "CONV_2D": "tml_conv_params_t",
+    "DEPTHWISE_CONV_2D": "tml_conv_params_t",
+    "FULLY_CONNECTED": "tml_fc_params_t",
+    "AVERAGE_POOL_2D": "tml_pool_params_t",
+    "MAX_POOL_2D": "tml_pool_params_t",
+    "MEAN": "tml_mean_params_t",
+    "ADD": "tml_add_params_t",
+    "MUL": "tml_mul_params_t",
+    "CONCATENATION": "tml_concat_params_t",
+    "PAD": "tml_pad_params_t",
+    "SOFTMAX": "tml_softmax_params_t",
+    "LUT": "tml_lut_params_t",
+}
+OP_HEADER_FIELDS = "opcode input_count output_count reserved size params_size".split()
+META_FIELDS = "type length".split()
+OPCODE_ENUM = {name: f"TML_OP_{name}" for name in bl.OPCODES}
+CONSTANTS = {
+    "TML_BLOB_MAGIC": bl.MAGIC,
+    "TML_BLOB_VERSION": bl.VERSION,
+    "TML_NONE": bl.NONE,
+    "TML_MAX_RANK": bl.MAX_RANK,
+    "TML_TENSOR_CONST": bl.TENSOR_CONST,
+    "TML_DTYPE_INT8": bl.DTYPE_INT8,
+    "TML_DTYPE_INT16": bl.DTYPE_INT16,
+    "TML_DTYPE_INT32": bl.DTYPE_INT32,
+    "TML_META_NAME": bl.META_NAME,
+    "TML_META_LABELS": bl.META_LABELS,
+    "TML_META_NORMALIZE": bl.META_NORMALIZE,
+    "TML_META_CONVERTER": bl.META_CONVERTER,
+    "TML_META_SOURCE_SHA256": bl.META_SOURCE_SHA256,
+    **{enum: bl.OPCODES[name] for name, enum in OPCODE_ENUM.items()},
+}
+
+
+def c_member(py_field):
+    """Python field names flatten C arrays: d2 -> dims[2], before1 -> before[1]."""
+    m = re.fullmatch(r"d(\d)", py_field)
+    if m:
+        return f"dims[{m.group(1)}]"
+    m = re.fullmatch(r"(before|after)(\d)", py_field)
+    if m:
+        return f"{m.group(1)}[{m.group(2)}]"
+    return py_field
+
+
+def py_offsets(st: struct.Struct):
+    """Byte offset of each field of a '<' (unpadded) struct format."""
+    offsets, pos = [], 0
+    for count, code in re.findall(r"(\d*)([a-zA-Z?])", st.format.lstrip("<")):
+        for _ in range(int(count or 1)):
+            offsets.append(pos)
+            pos += struct.calcsize("<" + code)
+    assert pos == st.size
+    return offsets
+
+
+def layouts():
+    """(key, C struct, struct.Struct, [field names])."""
+    out = [
+        ("HEADER", C_STRUCTS["HEADER"], bl.HEADER, bl.HEADER_FIELDS),
+        ("TENSOR", C_STRUCTS["TENSOR"], bl.TENSOR, bl.TENSOR_FIELDS),
+        ("OP_HEADER", C_STRUCTS["OP_HEADER"], bl.OP_HEADER, OP_HEADER_FIELDS),
+        ("META_HEADER", C_STRUCTS["META_HEADER"], bl.META_HEADER, META_FIELDS),
+    ]
+    for name, (st, fields) in bl.PARAMS.items():
+        if name == "COPY":
+            continue
+        out.append((name, C_STRUCTS[name], st, fields))
+    return out
+
+
+def probe_source(static_asserts: bool) -> str:
+    lines = ['#include <stddef.h>', '#include <stdio.h>', '#include "tml_blob.h"',
+             '#include "tml_model.h"', "int main(void) {"]
+    asserts = []
+    for key, cname, st, fields in layouts():
+        lines.append(f'    printf("size {key} %u\\n", (unsigned)sizeof({cname}));')
+        asserts.append(f"_Static_assert(sizeof({cname}) == {st.size}, \"{key}\");")
+        for f, off in zip(fields, py_offsets(st)):
+            lines.append(f'    printf("offset {key}.{f} %u\\n", (unsigned)offsetof({cname}, {c_member(f)}));')
+            asserts.append(f"_Static_assert(offsetof({cname}, {c_member(f)}) == {off}, \"{key}.{f}\");")
+    for cname in CONSTANTS:
+        lines.append(f'    printf("const {cname} %lu\\n", (unsigned long)({cname}));')
+        asserts.append(f"_Static_assert({cname} == {CONSTANTS[cname]}u, \"{cname}\");")
+    lines.append('    printf("size tml_model_t %u\\n", (unsigned)sizeof(tml_model_t));')
+    lines += ["    return 0;", "}"]
+    src = "\n".join(lines) + "\n"
+    if static_asserts:
+        src = '#include <stddef.h>\n#include "tml_blob.h"\n' + "\n".join(asserts) + "\n"
+    return src
+
+
+@pytest.fixture(scope="module")
+def probe_output():
+    BUILD.mkdir(parents=True, exist_ok=True)
+    src = BUILD / "layout_probe.c"
+    exe = BUILD / "layout_probe"
+    src.write_text(probe_source(static_asserts=False))
+    subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", f"-I{C_DIR}", str(src), "-o", str(exe)],
+                   check=True)
+    out = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
+    return dict(line.rsplit(" ", 1) for line in out.splitlines())
+
+
+@pytest.mark.parametrize("key,cname,st,fields", layouts(), ids=[x[0] for x in layouts()])
+def test_struct_matches(probe_output, key, cname, st, fields):
+    assert len(fields) == len(py_offsets(st)), f"{key}: field names and format disagree"
+    assert int(probe_output[f"size {key}"]) == st.size, f"sizeof({cname})"
+    for f, off in zip(fields, py_offsets(st)):
+        assert int(probe_output[f"offset {key}.{f}"]) == off, f"offsetof({cname}, {c_member(f)})"
+
+
+def test_constants_match(probe_output):
+    for cname, value in CONSTANTS.items():
+        assert int(probe_output[f"const {cname}"]) == value, cname
+
+
+def test_every_opcode_has_params():
+    assert set(bl.PARAMS) == set(bl.OPCODES)
+    assert bl.PARAMS["COPY"][0].size == 0
+
+
+def test_host_runtime_model_struct_mirror(probe_output):
+    """host_runtime reads tml_model_t.error through a ctypes mirror."""
+    assert ctypes.sizeof(host_runtime._Model) == int(probe_output["size tml_model_t"])
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
+def test_layout_same_on_cortex_m0():
+    """The blob is read in place on the board: the same offsets must hold there."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    src = BUILD / "layout_asserts.c"
+    src.write_text(probe_source(static_asserts=True))
+    subprocess.run(["arm-none-eabi-gcc", "-std=c11", "-mcpu=cortex-m0", "-mthumb", "-Os", "-c",
+                    f"-I{C_DIR}", str(src), "-o", str(BUILD / "layout_asserts.o")], check=True)

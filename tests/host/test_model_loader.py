@@ -1,0 +1,745 @@
+"""The C loader/validator/executor (tml_model.c) and the data-movement
+kernels (LUT, PAD, CONCATENATION, COPY) on hand-built blobs.
+
+Expected outputs come from NumPy; expected refusals are written down per
+case. Hostile blobs run through a small C driver in a subprocess (once plain,
+once under AddressSanitizer/UBSan when available) so a crash or an
+out-of-bounds read fails the test rather than killing pytest."""
+
+import ctypes
+import struct
+import subprocess
+import zlib
+
+import numpy as np
+import pytest
+from blobkit import BlobBuilder, fix_crc
+from conftest import BUILD, C_DIR, REPO
+
+from tinyml_converter import blob_layout as bl
+from tinyml_converter import host_runtime
+from tinyml_converter.host_runtime import HostModel, TinymlError
+
+STATUS = {name: i for i, name in enumerate(
+    "OK TRUNCATED MAGIC VERSION CRC ALIGNMENT BAD_OFFSET BAD_SHAPE BAD_PARAM "
+    "UNSUPPORTED_OP ARENA_TOO_SMALL BAD_TENSOR".split())}
+
+Q30 = 1 << 30
+
+
+def rand_i8(rng, shape):
+    return rng.integers(-128, 128, size=shape, dtype=np.int8)
+
+
+def i32(values):
+    return np.asarray(values, dtype="<i4").tobytes()
+
+
+def raises_status(blob, status, op_index=None):
+    with pytest.raises(TinymlError) as e:
+        HostModel(blob)
+    assert e.value.status == STATUS[status], str(e.value)
+    if op_index is not None:
+        assert e.value.op_index == op_index, str(e.value)
+    return e.value
+
+
+# ---- graphs vs NumPy ------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 4), (2, 3, 4, 5)])
+def test_lut(shape):
+    rng = np.random.default_rng(len(shape))
+    table = rand_i8(rng, 256)
+    b = BlobBuilder()
+    x = b.tensor(shape, zero_point=3)
+    t = b.const(table.tobytes())
+    y = b.tensor(shape)
+    b.op("LUT", [x], [y], table=t)
+    b.inputs, b.outputs = [x], [y]
+    m = HostModel(b.build())
+    assert m.input_shapes == [shape] and m.output_shapes == [shape]
+    xin = rand_i8(rng, shape)
+    (out,) = m.invoke(xin)
+    np.testing.assert_array_equal(out, table[xin.astype(np.int32) + 128])
+    assert out.shape == shape
+
+
+def test_lut_in_place():
+    """Input and output share arena bytes (the planner aliases unary ops)."""
+    rng = np.random.default_rng(1)
+    table = rand_i8(rng, 256)
+    b = BlobBuilder()
+    x = b.tensor((4, 16))
+    y = b.tensor((4, 16), offset=b.tensors[x]["offset"])
+    b.op("LUT", [x], [y], table=b.const(table.tobytes()))
+    b.inputs, b.outputs = [x], [y]
+    m = HostModel(b.build())
+    assert m.arena_size == 64
+    xin = rand_i8(rng, (4, 16))
+    (out,) = m.invoke(xin)
+    np.testing.assert_array_equal(out, table[xin.astype(np.int32) + 128])
+
+
+PAD_CASES = [
+    ((1, 3, 3, 2), (0, 1, 1, 0), (0, 1, 1, 0), -128),
+    ((1, 2, 5, 3), (0, 0, 2, 0), (0, 3, 0, 0), 7),
+    ((2, 2, 2, 2), (1, 0, 0, 3), (2, 1, 0, 1), -1),
+    ((1, 1, 4, 1), (0, 0, 0, 0), (0, 0, 0, 0), 0),
+    ((1, 1, 1, 5), (0, 0, 0, 2), (0, 0, 0, 1), 127),
+]
+
+
+@pytest.mark.parametrize("shape,before,after,value", PAD_CASES)
+def test_pad(shape, before, after, value):
+    rng = np.random.default_rng(2)
+    out_shape = tuple(s + a + c for s, a, c in zip(shape, before, after))
+    b = BlobBuilder()
+    x = b.tensor(shape)
+    y = b.tensor(out_shape)
+    b.op("PAD", [x], [y], **{f"before{i}": before[i] for i in range(4)},
+         **{f"after{i}": after[i] for i in range(4)}, pad_value=value)
+    b.inputs, b.outputs = [x], [y]
+    xin = rand_i8(rng, shape)
+    (out,) = HostModel(b.build()).invoke(xin)
+    np.testing.assert_array_equal(out, np.pad(xin, list(zip(before, after)), constant_values=value))
+
+
+CONCAT_CASES = [
+    (3, [(1, 2, 2, 3), (1, 2, 2, 5)]),
+    (3, [(1, 1, 1, 1), (1, 1, 1, 4), (1, 1, 1, 2)]),
+    (2, [(1, 3, 2, 4), (1, 3, 1, 4)]),
+    (1, [(1, 2, 3, 2), (1, 4, 3, 2), (1, 1, 3, 2)]),
+    (0, [(2, 2, 2, 2), (1, 2, 2, 2)]),
+    (3, [(1, 1, 1, 6)]),
+]
+
+
+@pytest.mark.parametrize("axis,shapes", CONCAT_CASES)
+@pytest.mark.parametrize("const_input", [False, True])
+def test_concat(axis, shapes, const_input):
+    rng = np.random.default_rng(axis)
+    arrays = [rand_i8(rng, s) for s in shapes]
+    expected = np.concatenate(arrays, axis=axis)
+    b = BlobBuilder()
+    ins = []
+    for k, a in enumerate(arrays):
+        if const_input and k == len(arrays) - 1 and len(arrays) > 1:
+            ins.append(b.tensor(a.shape, data=a.tobytes()))
+        else:
+            ins.append(b.tensor(a.shape))
+    y = b.tensor(expected.shape)
+    b.op("CONCATENATION", ins, [y], axis=axis)
+    model_inputs = [t for t in ins if not b.tensors[t]["flags"] & bl.TENSOR_CONST]
+    b.inputs, b.outputs = model_inputs, [y]
+    (out,) = HostModel(b.build()).invoke(*arrays[: len(model_inputs)])
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_copy_reshape():
+    rng = np.random.default_rng(3)
+    b = BlobBuilder()
+    x = b.tensor((1, 4, 6))
+    y = b.tensor((1, 24))
+    b.op("COPY", [x], [y])
+    b.inputs, b.outputs = [x], [y]
+    xin = rand_i8(rng, (1, 4, 6))
+    m = HostModel(b.build())
+    assert m.output_shapes == [(1, 24)]
+    (out,) = m.invoke(xin)
+    np.testing.assert_array_equal(out, xin.reshape(1, 24))
+
+
+def chain_blob(rng):
+    """Two inputs, two outputs: LUT -> PAD -> CONCAT(with input 2) -> COPY, and the LUT output."""
+    table = rand_i8(rng, 256)
+    b = BlobBuilder()
+    x1 = b.tensor((1, 2, 2, 3), zero_point=-5, scale=0.5)
+    x2 = b.tensor((1, 4, 4, 1))
+    t1 = b.tensor((1, 2, 2, 3))
+    t2 = b.tensor((1, 4, 4, 3))
+    t3 = b.tensor((1, 4, 4, 4))
+    t4 = b.tensor((16, 4))
+    b.op("LUT", [x1], [t1], table=b.const(table.tobytes()))
+    b.op("PAD", [t1], [t2], before0=0, before1=1, before2=1, before3=0,
+         after0=0, after1=1, after2=1, after3=0, pad_value=-3)
+    b.op("CONCATENATION", [t2, x2], [t3], axis=3)
+    b.op("COPY", [t3], [t4])
+    b.inputs, b.outputs = [x1, x2], [t4, t1]
+    b.meta = [(bl.META_NAME, b"chain"), (bl.META_LABELS, b"a\nb\nc")]
+    return b.build(), table
+
+
+def chain_expected(table, a, c):
+    lut = table[a.astype(np.int32) + 128]
+    padded = np.pad(lut, [(0, 0), (1, 1), (1, 1), (0, 0)], constant_values=-3)
+    return np.concatenate([padded, c], axis=3).reshape(16, 4), lut
+
+
+def test_chain_two_inputs_two_outputs_and_meta():
+    rng = np.random.default_rng(4)
+    blob, table = chain_blob(rng)
+    m = HostModel(blob)
+    assert m.input_shapes == [(1, 2, 2, 3), (1, 4, 4, 1)]
+    assert m.output_shapes == [(16, 4), (1, 2, 2, 3)]
+    assert m.input_quant[0] == (0.5, -5)
+    assert m.meta(bl.META_NAME) == b"chain"
+    assert m.meta(bl.META_LABELS) == b"a\nb\nc"
+    assert m.meta(bl.META_NORMALIZE) is None
+    for _ in range(3):  # repeated invokes reuse the arena
+        a, c = rand_i8(rng, (1, 2, 2, 3)), rand_i8(rng, (1, 4, 4, 1))
+        out, lut = m.invoke(a, c)
+        exp_out, exp_lut = chain_expected(table, a, c)
+        np.testing.assert_array_equal(out, exp_out)
+        np.testing.assert_array_equal(lut, exp_lut)
+
+
+def test_invoke_argument_checks():
+    blob, _ = chain_blob(np.random.default_rng(5))
+    m = HostModel(blob)
+    with pytest.raises(ValueError, match="2 input"):
+        m.invoke(np.zeros(12, np.int8))
+    with pytest.raises(ValueError, match="int8"):
+        m.invoke(np.zeros(12, np.float32), np.zeros(16, np.int8))
+    with pytest.raises(ValueError, match="elements"):
+        m.invoke(np.zeros(13, np.int8), np.zeros(16, np.int8))
+
+
+# ---- status strings, CRC, arena, alignment via the raw C API -------------
+
+def test_crc32_matches_zlib():
+    lib = host_runtime.load_library()
+    for data in [b"", b"a", b"123456789", bytes(range(256)) * 5]:
+        assert lib.tml_crc32(data, len(data)) == zlib.crc32(data)
+
+
+def test_names():
+    lib = host_runtime.load_library()
+    for name, code in bl.OPCODES.items():
+        assert lib.tml_opcode_name(code).decode() == name
+    assert lib.tml_opcode_name(0) == b"UNKNOWN"
+    assert lib.tml_opcode_name(200) == b"UNKNOWN"
+    strs = {lib.tml_status_str(i).decode() for i in range(len(STATUS))}
+    assert len(strs) == len(STATUS)
+    assert lib.tml_status_str(99) == b"unknown status"
+
+
+def _raw_init(blob_bytes, misalign=0):
+    lib = host_runtime.load_library()
+    buf = ctypes.create_string_buffer(len(blob_bytes) + 8)
+    ctypes.memmove(ctypes.addressof(buf) + misalign, blob_bytes, len(blob_bytes))
+    m = host_runtime._Model()
+    st = lib.tml_model_init(ctypes.byref(m), ctypes.addressof(buf) + misalign, len(blob_bytes))
+    return lib, m, buf, st
+
+
+def test_misaligned_blob_refused():
+    blob, _ = chain_blob(np.random.default_rng(6))
+    assert _raw_init(blob, 0)[3] == STATUS["OK"]
+    for off in (1, 2, 3):
+        lib, m, buf, st = _raw_init(blob, off)
+        assert st == STATUS["ALIGNMENT"]
+
+
+def test_arena_checks():
+    blob, _ = chain_blob(np.random.default_rng(7))
+    lib, m, buf, st = _raw_init(blob)
+    assert st == 0
+    need = struct.unpack_from("<I", blob, 16)[0]
+    arena = (ctypes.c_uint64 * (need // 8 + 2))()
+    assert lib.tml_model_invoke(ctypes.byref(m)) == STATUS["ARENA_TOO_SMALL"]  # no arena yet
+    assert lib.tml_model_set_arena(ctypes.byref(m), arena, need - 1) == STATUS["ARENA_TOO_SMALL"]
+    assert lib.tml_model_set_arena(ctypes.byref(m), ctypes.addressof(arena) + 4, need) == STATUS["ALIGNMENT"]
+    assert lib.tml_model_set_arena(ctypes.byref(m), arena, need) == STATUS["OK"]
+    assert lib.tml_model_invoke(ctypes.byref(m)) == STATUS["OK"]
+
+
+def test_failed_init_leaves_model_unusable():
+    lib, m, buf, st = _raw_init(b"XXXX" + bytes(60))
+    assert st == STATUS["MAGIC"]
+    assert lib.tml_model_invoke(ctypes.byref(m)) != 0
+    arena = (ctypes.c_uint64 * 4)()
+    assert lib.tml_model_set_arena(ctypes.byref(m), arena, 32) != 0
+
+
+# ---- header-level refusals ------------------------------------------------
+
+def test_header_refusals():
+    blob, _ = chain_blob(np.random.default_rng(8))
+    raises_status(blob[:10], "TRUNCATED")
+    raises_status(blob[:-1], "TRUNCATED")
+    raises_status(b"TMLX" + blob[4:], "MAGIC")
+    e = raises_status(fix_crc(blob[:4] + struct.pack("<H", 2) + blob[6:]), "VERSION")
+    assert "newer" in str(e)
+    # A newer version is reported as such even if its header is unlike ours.
+    raises_status(b"TMLB" + struct.pack("<H", 9) + b"\0" * 2, "VERSION")
+    raises_status(fix_crc(blob[:4] + struct.pack("<H", 0) + blob[6:]), "VERSION")
+    bad = bytearray(blob)
+    bad[100] ^= 0x40
+    e = raises_status(bytes(bad), "CRC")
+    assert "corrupt" in str(e)
+    # Extra bytes after total_size are ignored (e.g. a flash page's padding).
+    HostModel(blob + b"\xff" * 13)
+
+
+def hdr_patch(blob, **fields):
+    h = dict(zip(bl.HEADER_FIELDS, bl.HEADER.unpack_from(blob)))
+    h.update(fields)
+    return fix_crc(bl.HEADER.pack(*(h[f] for f in bl.HEADER_FIELDS)) + blob[bl.HEADER.size:])
+
+
+def tensor_patch(blob, index, **fields):
+    h = dict(zip(bl.HEADER_FIELDS, bl.HEADER.unpack_from(blob)))
+    off = h["tensors_offset"] + index * bl.TENSOR.size
+    t = dict(zip(bl.TENSOR_FIELDS, bl.TENSOR.unpack_from(blob, off)))
+    t.update(fields)
+    out = bytearray(blob)
+    out[off : off + bl.TENSOR.size] = bl.TENSOR.pack(*(t[f] for f in bl.TENSOR_FIELDS))
+    return fix_crc(out)
+
+
+HEADER_CASES = [
+    ("header_size", dict(header_size=60), "BAD_OFFSET"),
+    ("total_size below header", dict(total_size=32), "BAD_OFFSET"),
+    ("flags", dict(flags=1), "BAD_PARAM"),
+    ("reserved", dict(reserved=5), "BAD_PARAM"),
+    ("huge tensor_count", dict(tensor_count=0xFFFF), "BAD_OFFSET"),
+    ("tensors past end", dict(tensors_offset=0xFFFFFFF0), "BAD_OFFSET"),
+    ("tensors in header", dict(tensors_offset=8), "BAD_OFFSET"),
+    ("tensors misaligned", dict(tensors_offset=66), "ALIGNMENT"),
+    ("io overlaps tensors", dict(io_offset=64), "BAD_OFFSET"),
+    ("no inputs", dict(input_count=0), "BAD_TENSOR"),
+    ("no outputs", dict(output_count=0), "BAD_TENSOR"),
+    ("ops_size wraps", dict(ops_size=0xFFFFFFFF), "BAD_OFFSET"),
+    ("huge op_count", dict(op_count=0xFFFF), "BAD_OFFSET"),
+    ("fewer ops than records", dict(op_count=3), "BAD_OFFSET"),
+    ("data misaligned", "data_offset+4", "ALIGNMENT"),
+    ("data past end", dict(data_size=0x7FFFFFFF), "BAD_OFFSET"),
+    ("meta past end", dict(meta_size=1 << 20), "BAD_OFFSET"),
+    ("arena smaller than tensors", dict(arena_size=10), "BAD_OFFSET"),
+]
+
+
+@pytest.mark.parametrize("name,patch,status", HEADER_CASES, ids=[c[0] for c in HEADER_CASES])
+def test_hostile_header(name, patch, status):
+    blob, _ = chain_blob(np.random.default_rng(9))
+    if patch == "data_offset+4":
+        h = dict(zip(bl.HEADER_FIELDS, bl.HEADER.unpack_from(blob)))
+        patch = dict(data_offset=h["data_offset"] + 4, data_size=h["data_size"] - 8)
+    raises_status(hdr_patch(blob, **patch), status)
+
+
+TENSOR_CASES = [
+    ("dtype unknown", dict(dtype=9), "BAD_TENSOR"),
+    ("dtype 0", dict(dtype=0), "BAD_TENSOR"),
+    ("rank 0", dict(rank=0), "BAD_SHAPE"),
+    ("rank 5", dict(rank=5), "BAD_SHAPE"),
+    ("dim 0", dict(d3=0), "BAD_SHAPE"),
+    ("dim negative", dict(d2=-2), "BAD_SHAPE"),
+    ("dims overflow 32 bits", dict(d0=1, d1=65536, d2=65536, d3=2, rank=4), "BAD_SHAPE"),
+    ("dims overflow int32", dict(d0=1, d1=1, d2=46341, d3=46341, rank=4), "BAD_SHAPE"),
+    ("not left-padded", dict(d0=2, rank=3), "BAD_SHAPE"),
+    ("arena offset past arena", dict(offset=0xFFFFFFF8), "BAD_OFFSET"),
+    ("const past data", dict(flags=bl.TENSOR_CONST, offset=1 << 20), "BAD_OFFSET"),
+    ("unknown flag", dict(flags=4), "BAD_TENSOR"),
+    ("zero point out of int8", dict(zero_point=300), "BAD_TENSOR"),
+    ("int32 misaligned", dict(dtype=bl.DTYPE_INT32, offset=2), "ALIGNMENT"),
+]
+
+
+@pytest.mark.parametrize("name,patch,status", TENSOR_CASES, ids=[c[0] for c in TENSOR_CASES])
+def test_hostile_tensor(name, patch, status):
+    blob, _ = chain_blob(np.random.default_rng(10))
+    raises_status(tensor_patch(blob, 2, **patch), status)
+
+
+def test_io_refusals():
+    blob, _ = chain_blob(np.random.default_rng(11))
+    h = dict(zip(bl.HEADER_FIELDS, bl.HEADER.unpack_from(blob)))
+    bad = bytearray(blob)
+    struct.pack_into("<H", bad, h["io_offset"], 77)
+    raises_status(fix_crc(bad), "BAD_TENSOR")
+    # A model input must be a writable arena tensor of int8.
+    raises_status(tensor_patch(blob, 0, dtype=bl.DTYPE_INT16), "BAD_TENSOR")
+
+
+# ---- per-op refusals ------------------------------------------------------
+
+def conv_blob(depthwise=False, **over):
+    """input [1,5,5,2] -> 3x3 SAME conv (4 channels, per-channel) or depthwise x2."""
+    b = BlobBuilder()
+    x = b.tensor((1, 5, 5, 2), zero_point=-3)
+    y = b.tensor((1, 5, 5, 4), zero_point=2)
+    w = b.const(bytes(range(3 * 3 * 4 * (1 if depthwise else 2))))
+    fields = dict(kernel_h=3, kernel_w=3, stride_h=1, stride_w=1, dilation_h=1, dilation_w=1,
+                  pad_top=1, pad_left=1, depth_multiplier=2 if depthwise else 1, channel_quant=4,
+                  act_min=-128, act_max=127, weights=w, bias=b.const(i32([1, -2, 3, 4]), 4),
+                  multiplier=b.const(i32([Q30] * 4), 4), shift=b.const(i32([-7] * 4), 4))
+    fields.update(over)
+    b.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [x], [y], **fields)
+    b.inputs, b.outputs = [x], [y]
+    return b
+
+
+def test_conv_blob_is_valid():
+    for dw in (False, True):
+        m = HostModel(conv_blob(dw).build())
+        (out,) = m.invoke(np.zeros((1, 5, 5, 2), np.int8))
+        assert out.shape == (1, 5, 5, 4)
+
+
+CONV_CASES = [
+    ("weights outside data", dict(weights=1 << 16), "BAD_OFFSET"),
+    ("weights TML_NONE", dict(weights=bl.NONE), "BAD_OFFSET"),
+    ("bias misaligned", dict(bias=2), "ALIGNMENT"),
+    ("multiplier outside data", dict(multiplier=0xFFFFFFFC), "BAD_OFFSET"),
+    ("channel_quant 3", dict(channel_quant=3), "BAD_PARAM"),
+    ("channel_quant 0", dict(channel_quant=0), "BAD_PARAM"),
+    ("stride 0", dict(stride_h=0), "BAD_PARAM"),
+    ("kernel 0", dict(kernel_w=0), "BAD_PARAM"),
+    ("dilation 0", dict(dilation_w=0), "BAD_PARAM"),
+    ("pad >= kernel", dict(pad_top=3), "BAD_PARAM"),
+    ("pad negative", dict(pad_left=-1), "BAD_PARAM"),
+    ("output too large for stride", dict(stride_h=2), "BAD_SHAPE"),
+    ("act_min > act_max", dict(act_min=5, act_max=4), "BAD_PARAM"),
+    ("act_max > 127", dict(act_max=128), "BAD_PARAM"),
+    ("depth_multiplier on conv", dict(depth_multiplier=2), "BAD_PARAM"),
+    ("huge kernel", dict(kernel_h=0xFFFF, kernel_w=0xFFFF, pad_top=1, pad_left=1), "BAD_OFFSET"),
+]
+
+
+@pytest.mark.parametrize("name,over,status", CONV_CASES, ids=[c[0] for c in CONV_CASES])
+def test_conv_refusals(name, over, status):
+    raises_status(conv_blob(**over).build(), status, op_index=0)
+
+
+def test_conv_shift_and_multiplier_values_checked():
+    b = conv_blob()
+    b.data[b.ops and 0:0] = b""  # keep layout; patch the shift array in place below
+    blob = b.build()
+    h = dict(zip(bl.HEADER_FIELDS, bl.HEADER.unpack_from(blob)))
+    # shift array is the last const (4 int32) in the data section
+    shift_at = h["data_offset"] + h["data_size"] - 16
+    for value, status in [(31, "BAD_PARAM"), (-32, "BAD_PARAM"), (30, None), (-31, None)]:
+        bad = bytearray(blob)
+        struct.pack_into("<i", bad, shift_at + 8, value)
+        if status:
+            raises_status(fix_crc(bad), status, op_index=0)
+        else:
+            HostModel(fix_crc(bad))
+    bad = bytearray(blob)
+    struct.pack_into("<i", bad, shift_at - 16 + 4, -5)  # a multiplier
+    raises_status(fix_crc(bad), "BAD_PARAM", op_index=0)
+
+
+def test_depthwise_refusals():
+    raises_status(conv_blob(True, depth_multiplier=3).build(), "BAD_SHAPE", op_index=0)
+    raises_status(conv_blob(True, depth_multiplier=0).build(), "BAD_SHAPE", op_index=0)
+    # Depthwise weights are [kh][kw][out_c]: 36 bytes; point them 1 byte short.
+    b = conv_blob(True)
+    h = dict(zip(bl.HEADER_FIELDS, bl.HEADER.unpack_from(b.build())))
+    raises_status(conv_blob(True, weights=h["data_size"] - 35).build(), "BAD_OFFSET", op_index=0)
+
+
+def single_op_blob(opname, in_shapes, out_shape, const_inputs=(), **fields):
+    b = BlobBuilder()
+    ins = []
+    for k, s in enumerate(in_shapes):
+        ins.append(b.tensor(s, data=bytes(int(np.prod(s)))) if k in const_inputs else b.tensor(s))
+    y = b.tensor(out_shape)
+    b.op(opname, ins, [y], **fields)
+    b.inputs = [t for k, t in enumerate(ins) if k not in const_inputs]
+    b.outputs = [y]
+    return b
+
+
+POOL = dict(filter_h=2, filter_w=2, stride_h=2, stride_w=2, pad_top=0, pad_left=0, act_min=-128, act_max=127)
+ADD = dict(left_shift=20, input1_multiplier=Q30, input1_shift=-1, input2_multiplier=Q30, input2_shift=-1,
+           output_multiplier=Q30, output_shift=-19, act_min=-128, act_max=127)
+MUL = dict(output_multiplier=Q30, output_shift=-7, act_min=-128, act_max=127)
+SOFTMAX = dict(input_multiplier=Q30, input_left_shift=21, diff_min=-100)
+PADP = dict(before0=0, before1=1, before2=1, before3=0, after0=0, after1=1, after2=1, after3=0, pad_value=0)
+
+
+def op_cases():
+    """(id, builder, expected status or None for valid)."""
+    fc = dict(channel_quant=1, reserved=0, act_min=-128, act_max=127)
+
+    def fc_blob(in_shape=(1, 8), out_shape=(1, 3), wbytes=24, **over):
+        b = BlobBuilder()
+        x = b.tensor(in_shape)
+        y = b.tensor(out_shape)
+        f = dict(fc, weights=b.const(bytes(wbytes)), bias=b.const(i32([0, 0, 0]), 4),
+                 multiplier=b.const(i32([Q30]), 4), shift=b.const(i32([-3]), 4))
+        f.update(over)
+        b.op("FULLY_CONNECTED", [x], [y], **f)
+        b.inputs, b.outputs = [x], [y]
+        return b
+
+    yield "fc ok", fc_blob(), None
+    yield "fc batched ok", fc_blob((2, 8), (2, 3)), None
+    yield "fc weights short", fc_blob(wbytes=23), "BAD_OFFSET"
+    yield "fc batch not dividing", fc_blob((1, 7), (2, 3)), "BAD_SHAPE"
+    yield "fc channel_quant 2", fc_blob(channel_quant=2), "BAD_PARAM"
+    yield "fc bias none ok", fc_blob(bias=bl.NONE), None
+    yield "avgpool ok", single_op_blob("AVERAGE_POOL_2D", [(1, 4, 4, 3)], (1, 2, 2, 3), **POOL), None
+    yield "maxpool channels", single_op_blob("MAX_POOL_2D", [(1, 4, 4, 3)], (1, 2, 2, 2), **POOL), "BAD_SHAPE"
+    yield "avgpool window in padding", single_op_blob(
+        "AVERAGE_POOL_2D", [(1, 4, 4, 3)], (1, 2, 2, 3), **dict(POOL, pad_top=2)), "BAD_PARAM"
+    yield "avgpool output too big", single_op_blob(
+        "AVERAGE_POOL_2D", [(1, 4, 4, 3)], (1, 3, 2, 3), **POOL), "BAD_SHAPE"
+    yield "mean ok", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 3), axis_mask=6, mode=1,
+                                    multiplier=Q30, shift=-4), None
+    yield "mean keepdims ok", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 1, 1, 3), axis_mask=6, mode=0,
+                                             multiplier=0, shift=0), None
+    yield "mean axis 4", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 3), axis_mask=0x16, mode=1,
+                                        multiplier=Q30, shift=-4), "BAD_PARAM"
+    yield "mean wrong output", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 4), axis_mask=6, mode=1,
+                                              multiplier=Q30, shift=-4), "BAD_SHAPE"
+    yield "mean mode 2", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 3), axis_mask=6, mode=2,
+                                        multiplier=Q30, shift=-4), "BAD_PARAM"
+    yield "add ok broadcast", single_op_blob("ADD", [(1, 2, 2, 3), (1, 1, 1, 3)], (1, 2, 2, 3), **ADD), None
+    yield "add const operand ok", single_op_blob("ADD", [(1, 2, 2, 3), (3,)], (1, 2, 2, 3),
+                                                 const_inputs=(1,), **ADD), None
+    yield "add bad broadcast", single_op_blob("ADD", [(1, 2, 2, 3), (1, 1, 1, 2)], (1, 2, 2, 3), **ADD), "BAD_SHAPE"
+    yield "add left_shift 40", single_op_blob("ADD", [(1, 2, 2, 3)] * 2, (1, 2, 2, 3),
+                                              **dict(ADD, left_shift=40)), "BAD_PARAM"
+    yield "add shift 31", single_op_blob("ADD", [(1, 2, 2, 3)] * 2, (1, 2, 2, 3),
+                                         **dict(ADD, output_shift=31)), "BAD_PARAM"
+    yield "add one input", single_op_blob("ADD", [(1, 2, 2, 3)], (1, 2, 2, 3), **ADD), "BAD_PARAM"
+    yield "mul ok", single_op_blob("MUL", [(1, 2, 2, 3), (1, 2, 1, 1)], (1, 2, 2, 3), **MUL), None
+    yield "mul negative multiplier", single_op_blob("MUL", [(1, 2, 2, 3)] * 2, (1, 2, 2, 3),
+                                                    **dict(MUL, output_multiplier=-1)), "BAD_PARAM"
+    yield "softmax ok", single_op_blob("SOFTMAX", [(2, 5)], (2, 5), **SOFTMAX), None
+    yield "softmax dims", single_op_blob("SOFTMAX", [(2, 5)], (5, 2), **SOFTMAX), "BAD_SHAPE"
+    yield "softmax positive diff_min", single_op_blob("SOFTMAX", [(2, 5)], (2, 5),
+                                                      **dict(SOFTMAX, diff_min=3)), "BAD_PARAM"
+    yield "pad ok", single_op_blob("PAD", [(1, 2, 2, 1)], (1, 4, 4, 1), **PADP), None
+    yield "pad negative", single_op_blob("PAD", [(1, 2, 2, 1)], (1, 2, 4, 1),
+                                         **dict(PADP, before1=-1, after1=1)), "BAD_PARAM"
+    yield "pad dims", single_op_blob("PAD", [(1, 2, 2, 1)], (1, 4, 5, 1), **PADP), "BAD_SHAPE"
+    yield "pad value 200", single_op_blob("PAD", [(1, 2, 2, 1)], (1, 4, 4, 1),
+                                          **dict(PADP, pad_value=200)), "BAD_PARAM"
+    yield "pad huge", single_op_blob("PAD", [(1, 2, 2, 1)], (1, 4, 4, 1),
+                                     **dict(PADP, before1=0x7FFFFFFF, after1=0x7FFFFFFF)), "BAD_SHAPE"
+    yield "concat axis 4", single_op_blob("CONCATENATION", [(1, 2), (1, 2)], (1, 4), axis=4), "BAD_PARAM"
+    yield "concat axis -1", single_op_blob("CONCATENATION", [(1, 2), (1, 2)], (1, 4), axis=-1), "BAD_PARAM"
+    yield "concat sum", single_op_blob("CONCATENATION", [(1, 2), (1, 2)], (1, 5), axis=3), "BAD_SHAPE"
+    yield "concat off-axis", single_op_blob("CONCATENATION", [(2, 2), (1, 2)], (2, 4), axis=3), "BAD_SHAPE"
+    yield "copy size", single_op_blob("COPY", [(2, 3)], (7,)), "BAD_SHAPE"
+    yield "lut table outside", single_op_blob("LUT", [(2, 3)], (2, 3), table=0), "BAD_OFFSET"
+
+
+OP_CASES = list(op_cases())
+
+
+@pytest.mark.parametrize("name,builder,status", OP_CASES, ids=[c[0] for c in OP_CASES])
+def test_op_validation(name, builder, status):
+    blob = builder.build()
+    if status is None:
+        m = HostModel(blob)
+        m.invoke(*[np.zeros(int(np.prod(s)), np.int8) for s in m.input_shapes])
+    else:
+        raises_status(blob, status, op_index=0)
+
+
+def record_cases():
+    def lut_builder(**kw):
+        b = BlobBuilder()
+        x = b.tensor((4,))
+        y = b.tensor((4,))
+        b.op("LUT", [x], [y], table=b.const(bytes(256)), **kw)
+        b.inputs, b.outputs = [x], [y]
+        return b
+
+    yield "opcode 0", lut_builder(opcode=0), "UNSUPPORTED_OP"
+    yield "opcode 99", lut_builder(opcode=99), "UNSUPPORTED_OP"
+    yield "params_size", lut_builder(params_size=8), "BAD_PARAM"
+    yield "size not multiple of 4", lut_builder(size=18), "BAD_OFFSET"
+    yield "size past section", lut_builder(size=400), "BAD_OFFSET"
+    yield "size below contents", lut_builder(size=8), "BAD_OFFSET"
+    yield "reserved", lut_builder(reserved=1), "BAD_PARAM"
+    b = BlobBuilder()
+    x, y = b.tensor((4,)), b.tensor((4,))
+    b.op("LUT", [x], [9], table=b.const(bytes(256)))
+    b.inputs, b.outputs = [x], [y]
+    yield "tensor index", b, "BAD_TENSOR"
+    b = BlobBuilder()
+    x = b.tensor((4,))
+    c = b.tensor((4,), data=bytes(4))
+    b.op("LUT", [x], [c], table=b.const(bytes(256)))
+    b.inputs, b.outputs = [x], [x]
+    yield "output const", b, "BAD_TENSOR"
+    b = BlobBuilder()
+    x = b.tensor((4,))
+    y = b.tensor((4,), dtype=bl.DTYPE_INT32)
+    b.op("LUT", [x], [y], table=b.const(bytes(256)))
+    b.inputs, b.outputs = [x], [x]
+    yield "operand int32", b, "BAD_TENSOR"
+
+
+REC_CASES = list(record_cases())
+
+
+@pytest.mark.parametrize("name,builder,status", REC_CASES, ids=[c[0] for c in REC_CASES])
+def test_op_record_validation(name, builder, status):
+    raises_status(builder.build(), status, op_index=0)
+
+
+def test_error_names_op_and_detail():
+    b = BlobBuilder()
+    x = b.tensor((1, 2, 2, 1))
+    y = b.tensor((1, 4, 4, 1))
+    z = b.tensor((1, 4, 5, 1))
+    b.op("PAD", [x], [y], **PADP)
+    b.op("PAD", [y], [z], **PADP)
+    b.inputs, b.outputs = [x], [z]
+    e = raises_status(b.build(), "BAD_SHAPE", op_index=1)
+    assert e.opcode_name == "PAD" and "op 1 (PAD)" in str(e) and "padding" in e.detail
+
+
+# ---- the hostile corpus, in a subprocess ----------------------------------
+
+def kitchen_sink_blob():
+    """One valid blob using every opcode, the seed of the mutation corpus."""
+    rng = np.random.default_rng(12)
+    b = BlobBuilder()
+    t0 = b.tensor((1, 6, 6, 2), zero_point=-1)
+    t1 = b.tensor((1, 6, 6, 4))
+    t2 = b.tensor((1, 3, 3, 8))
+    t3 = b.tensor((1, 2, 2, 8))
+    t4 = b.tensor((1, 1, 1, 8))
+    t5 = b.tensor((1, 8))
+    t6 = b.tensor((1, 1, 1, 8))
+    t7 = b.tensor((8,), data=rand_i8(rng, 8).tobytes())
+    t8 = b.tensor((1, 1, 1, 8))
+    t9 = b.tensor((1, 1, 1, 16))
+    t10 = b.tensor((1, 1, 1, 20))
+    t11 = b.tensor((1, 1, 1, 20))
+    t12 = b.tensor((1, 4, 5))
+    t13 = b.tensor((1, 5))
+    t14 = b.tensor((1, 5))
+
+    def consts(n, values):
+        return b.const(i32(values * n if len(values) == 1 else values), 4)
+
+    b.op("CONV_2D", [t0], [t1], kernel_h=3, kernel_w=3, stride_h=1, stride_w=1, dilation_h=1,
+         dilation_w=1, pad_top=1, pad_left=1, depth_multiplier=1, channel_quant=4, act_min=-128,
+         act_max=127, weights=b.const(rand_i8(rng, 72).tobytes()), bias=consts(4, [100]),
+         multiplier=consts(4, [Q30]), shift=consts(4, [-6]))
+    b.op("DEPTHWISE_CONV_2D", [t1], [t2], kernel_h=3, kernel_w=3, stride_h=2, stride_w=2,
+         dilation_h=1, dilation_w=1, pad_top=0, pad_left=0, depth_multiplier=2, channel_quant=1,
+         act_min=0, act_max=127, weights=b.const(rand_i8(rng, 72).tobytes()), bias=bl.NONE,
+         multiplier=consts(1, [Q30]), shift=consts(1, [-5]))
+    b.op("AVERAGE_POOL_2D", [t2], [t3], filter_h=2, filter_w=2, stride_h=1, stride_w=1,
+         pad_top=0, pad_left=0, act_min=-128, act_max=127)
+    b.op("MAX_POOL_2D", [t3], [t4], filter_h=2, filter_w=2, stride_h=2, stride_w=2,
+         pad_top=0, pad_left=0, act_min=-128, act_max=127)
+    b.op("MEAN", [t2], [t5], axis_mask=6, mode=1, multiplier=Q30, shift=-3)
+    b.op("ADD", [t4, t5], [t6], **ADD)
+    b.op("MUL", [t6, t7], [t8], **MUL)
+    b.op("CONCATENATION", [t8, t6], [t9], axis=3)
+    b.op("PAD", [t9], [t10], before0=0, before1=0, before2=0, before3=2, after0=0, after1=0,
+         after2=0, after3=2, pad_value=-128)
+    b.op("LUT", [t10], [t11], table=b.const(rand_i8(rng, 256).tobytes()))
+    b.op("COPY", [t11], [t12])
+    b.op("FULLY_CONNECTED", [t12], [t13], channel_quant=1, reserved=0, act_min=-128, act_max=127,
+         weights=b.const(rand_i8(rng, 100).tobytes()), bias=consts(5, [7]),
+         multiplier=consts(1, [Q30]), shift=consts(1, [-8]))
+    b.op("SOFTMAX", [t13], [t14], **SOFTMAX)
+    b.inputs, b.outputs = [t0], [t14, t3]
+    b.meta = [(bl.META_NAME, b"sink"), (bl.META_LABELS, b"a\nb\nc\nd\ne")]
+    return b.build()
+
+
+def build_driver(name, flags):
+    BUILD.mkdir(parents=True, exist_ok=True)
+    exe = BUILD / name
+    sources = [REPO / "tests" / "host" / "fuzz_driver.c", *host_runtime.core_sources()]
+    deps = sources + list(C_DIR.glob("*.h"))
+    if not exe.exists() or any(p.stat().st_mtime > exe.stat().st_mtime for p in deps):
+        subprocess.run(["cc", "-std=c99", "-O1", "-g", "-Wall", "-Wextra", "-Werror", f"-I{C_DIR}",
+                        *flags, *map(str, sources), "-o", str(exe)], check=True)
+    return exe
+
+
+def run_corpus(exe, blobs, tmp_path):
+    corpus = tmp_path / "corpus.bin"
+    with open(corpus, "wb") as f:
+        for blob in blobs:
+            f.write(struct.pack("<I", len(blob)) + blob + b"\0" * (-len(blob) % 4))
+    res = subprocess.run([str(exe), str(corpus)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, f"driver crashed (rc {res.returncode}):\n{res.stderr[-3000:]}"
+    lines = res.stdout.splitlines()
+    assert len(lines) == len(blobs)
+    return [tuple(map(int, line.split())) for line in lines]
+
+
+def mutations(blob):
+    """(kind, blob): truncations, raw byte flips, and CRC-fixed hostile values."""
+    for n in range(len(blob)):
+        yield "truncated", blob[:n]
+    for i in range(len(blob)):
+        bad = bytearray(blob)
+        bad[i] ^= 0xFF
+        yield "flipped", bytes(bad)
+    for i in range(bl.CRC_START, len(blob)):
+        for v in (0x00, 0xFF, 0x80, 0x7F, (blob[i] + 1) & 0xFF):
+            if v != blob[i]:
+                bad = bytearray(blob)
+                bad[i] = v
+                yield "crc-fixed byte", fix_crc(bad)
+    for i in range(bl.CRC_START, len(blob) - 3, 2):
+        for v in (0xFFFFFFFF, 0x80000000, 0x7FFFFFFF, 0x10000, len(blob)):
+            bad = bytearray(blob)
+            struct.pack_into("<I", bad, i, v)
+            yield "crc-fixed word", fix_crc(bad)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    seeds = [kitchen_sink_blob(), chain_blob(np.random.default_rng(13))[0]]
+    kinds, blobs = [], []
+    for seed in seeds:
+        kinds.append("seed")
+        blobs.append(seed)
+        for kind, blob in mutations(seed):
+            kinds.append(kind)
+            blobs.append(blob)
+    return kinds, blobs
+
+
+def check_corpus_results(kinds, results):
+    for kind, (init, inv) in zip(kinds, results):
+        if kind == "seed":
+            assert (init, inv) == (0, 0)
+        elif kind in ("truncated", "flipped"):
+            assert init != 0, kind
+        else:
+            # Accepted hostile blobs must run; a kernel may still refuse
+            # (e.g. its own accumulator limits) but never crash.
+            assert init in range(len(STATUS))
+
+
+def test_kitchen_sink_runs():
+    m = HostModel(kitchen_sink_blob())
+    probs, pooled = m.invoke(np.arange(72, dtype=np.int8))
+    assert probs.shape == (1, 5) and pooled.shape == (1, 2, 2, 8)
+
+
+def test_hostile_corpus(corpus, tmp_path):
+    kinds, blobs = corpus
+    results = run_corpus(build_driver("fuzz_driver", []), blobs, tmp_path)
+    check_corpus_results(kinds, results)
+    accepted = sum(1 for k, (i, _) in zip(kinds, results) if k != "seed" and i == 0)
+    refused = sum(1 for i, _ in results if i != 0)
+    assert refused > len(blobs) // 2 and accepted > 0
+
+
+def test_hostile_corpus_sanitized(corpus, tmp_path):
+    try:
+        exe = build_driver("fuzz_driver_asan", ["-fsanitize=address,undefined",
+                                                "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"])
+    except subprocess.CalledProcessError:
+        pytest.skip("this compiler cannot build with -fsanitize=address,undefined")
+    kinds, blobs = corpus
+    check_corpus_results(kinds, run_corpus(exe, blobs, tmp_path))

@@ -1,0 +1,212 @@
+/*
+ * tinyml blob format, version 1: the on-disk (and in-flash) layout of a
+ * converted model. This header is the single source of truth for the layout;
+ * docs/blob-format.md explains it in prose and
+ * converter/tinyml_converter/blob_layout.py mirrors it for the writer
+ * (tests/host/test_layout.py checks that the two agree).
+ *
+ * Every multi-byte field is little-endian. The runtime reads the structs in
+ * place, so the blob must start on a 4-byte boundary (the Python loader copies
+ * an unaligned buffer once) and every section and record below is 4-byte
+ * aligned; the constant data section is 8-byte aligned.
+ *
+ * Nothing in here is trusted: tml_model_init() checks every count, offset and
+ * size against total_size before any kernel runs.
+ */
+#ifndef TML_BLOB_H
+#define TML_BLOB_H
+
+#include <stdint.h>
+
+#define TML_BLOB_MAGIC (0x424C4D54u) /* "TMLB" read as a little-endian u32 */
+#define TML_BLOB_VERSION (1u)
+#define TML_NONE (0xFFFFFFFFu)       /* "no such constant" (e.g. no bias) */
+#define TML_MAX_RANK (4)
+
+/* Byte 0 of the blob. CRC-32 is the IEEE/zlib polynomial over bytes
+ * [16, total_size), i.e. everything after the crc32 field. */
+typedef struct {
+    uint32_t magic;
+    uint16_t version;        /* refused when > TML_BLOB_VERSION */
+    uint16_t header_size;    /* sizeof(tml_blob_header_t) == 64 */
+    uint32_t total_size;     /* bytes in the whole blob */
+    uint32_t crc32;
+    uint32_t arena_size;     /* bytes of the activation arena (offline plan) */
+    uint16_t tensor_count;
+    uint16_t op_count;
+    uint8_t input_count;
+    uint8_t output_count;
+    uint16_t flags;          /* reserved, 0 */
+    uint32_t tensors_offset; /* tml_tensor_t[tensor_count] */
+    uint32_t io_offset;      /* uint16_t[input_count + output_count] tensor indices, inputs first */
+    uint32_t ops_offset;     /* op records back to back, op_count of them */
+    uint32_t ops_size;
+    uint32_t data_offset;    /* constant data, 8-byte aligned */
+    uint32_t data_size;
+    uint32_t meta_offset;    /* metadata records (tml_meta_t), may be empty */
+    uint32_t meta_size;
+    uint32_t reserved;       /* 0 */
+} tml_blob_header_t;
+
+typedef enum {
+    TML_DTYPE_INT8 = 1,
+    TML_DTYPE_INT16 = 2,
+    TML_DTYPE_INT32 = 3,
+} tml_dtype_t;
+
+#define TML_TENSOR_CONST (1u << 0) /* offset is into the data section, not the arena */
+
+/* A tensor that ops read or write: activations, model inputs/outputs and the
+ * occasional constant operand (e.g. the second input of an ADD). Weights, bias
+ * and requantisation tables are not tensors: ops point at them directly. */
+typedef struct {
+    uint32_t offset;        /* arena offset, or data-section offset if TML_TENSOR_CONST */
+    int32_t dims[TML_MAX_RANK]; /* left-padded with 1s to 4: NHWC for images, [1,1,1,N] for vectors */
+    float scale;            /* only used by predict() at the model's edges */
+    int32_t zero_point;
+    uint8_t dtype;          /* tml_dtype_t */
+    uint8_t rank;           /* the original rank (1..4), for input_shape/output_shape */
+    uint16_t flags;         /* TML_TENSOR_* */
+} tml_tensor_t;
+
+typedef enum {
+    TML_OP_CONV_2D = 1,
+    TML_OP_DEPTHWISE_CONV_2D = 2,
+    TML_OP_FULLY_CONNECTED = 3,
+    TML_OP_AVERAGE_POOL_2D = 4,
+    TML_OP_MAX_POOL_2D = 5,
+    TML_OP_MEAN = 6,
+    TML_OP_ADD = 7,
+    TML_OP_MUL = 8,
+    TML_OP_CONCATENATION = 9,
+    TML_OP_PAD = 10,
+    TML_OP_SOFTMAX = 11,
+    TML_OP_LUT = 12,   /* any per-tensor unary int8 op: LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, RELU*, int8 QUANTIZE ... */
+    TML_OP_COPY = 13,  /* RESHAPE the planner could not alias */
+    TML_OP_COUNT_
+} tml_opcode_t;
+
+/* Each op record: this header, then uint16_t tensor indices (inputs then
+ * outputs) padded with zeros to a multiple of 4 bytes, then params_size bytes
+ * of the op's params struct below. size covers all of it and is a multiple
+ * of 4, so the next record starts at (this record + size). */
+typedef struct {
+    uint8_t opcode;         /* tml_opcode_t */
+    uint8_t input_count;
+    uint8_t output_count;
+    uint8_t reserved;       /* 0 */
+    uint16_t size;
+    uint16_t params_size;   /* must equal sizeof() of the opcode's params struct */
+} tml_op_header_t;
+
+/* Requantisation everywhere follows TFLite: multiplier is Q31, shift is
+ * TFLite's signed shift (positive = left), applied by
+ * MultiplyByQuantizedMultiplier semantics. Input/output offsets come from the
+ * tensors' zero points, not from the params. act_min/act_max are the clamp
+ * in the output's quantised domain (fused RELU/RELU6 included). */
+
+/* CONV_2D: inputs [input], outputs [output]; weights int8 [out_c][kh][kw][in_c].
+ * DEPTHWISE_CONV_2D: weights int8 [kh][kw][in_c * depth_multiplier].
+ * channel_quant: 1 (per-tensor) or out_c (per-channel) entries in multiplier/shift. */
+typedef struct {
+    uint16_t kernel_h, kernel_w;
+    uint16_t stride_h, stride_w;
+    uint16_t dilation_h, dilation_w;
+    int16_t pad_top, pad_left;   /* bottom/right follow from the output shape */
+    uint16_t depth_multiplier;   /* 1 for CONV_2D */
+    uint16_t channel_quant;
+    int32_t act_min, act_max;
+    uint32_t weights;            /* data offset */
+    uint32_t bias;               /* data offset of int32[out_c], or TML_NONE */
+    uint32_t multiplier;         /* data offset of int32[channel_quant] */
+    uint32_t shift;              /* data offset of int32[channel_quant] */
+} tml_conv_params_t;
+
+/* FULLY_CONNECTED: input [..., in_features] (batch = elements / in_features),
+ * output [batch, out_features]; weights int8 [out_features][in_features]. */
+typedef struct {
+    uint16_t channel_quant;      /* 1 or out_features */
+    uint16_t reserved;
+    int32_t act_min, act_max;
+    uint32_t weights;
+    uint32_t bias;               /* int32[out_features] or TML_NONE */
+    uint32_t multiplier;
+    uint32_t shift;
+} tml_fc_params_t;
+
+/* AVERAGE_POOL_2D, MAX_POOL_2D on NHWC. */
+typedef struct {
+    uint16_t filter_h, filter_w;
+    uint16_t stride_h, stride_w;
+    int16_t pad_top, pad_left;
+    int32_t act_min, act_max;
+} tml_pool_params_t;
+
+/* MEAN over the axes set in axis_mask (bit i = dim i of the 4-D padded shape).
+ * mode 0: input and output share scale and zero point (TFLite's plain integer
+ * mean); mode 1: requantising mean with multiplier/shift (TFLite's
+ * QuantizedMeanOrSum). */
+typedef struct {
+    uint32_t axis_mask;
+    uint32_t mode;
+    int32_t multiplier;
+    int32_t shift;
+} tml_mean_params_t;
+
+/* ADD: inputs [a, b] broadcast NHWC to the output shape (TFLite int8 add). */
+typedef struct {
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} tml_add_params_t;
+
+/* MUL: inputs [a, b] broadcast to the output shape. */
+typedef struct {
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} tml_mul_params_t;
+
+/* CONCATENATION: inputs share the output's scale and zero point (TFLite
+ * requires it for int8; the converter checks). axis is in the padded 4-D shape. */
+typedef struct {
+    int32_t axis;
+} tml_concat_params_t;
+
+/* PAD: output[i] = input[i - before] inside, pad_value elsewhere (4-D padded). */
+typedef struct {
+    int32_t before[TML_MAX_RANK];
+    int32_t after[TML_MAX_RANK];
+    int32_t pad_value;
+} tml_pad_params_t;
+
+/* SOFTMAX over the last axis; parameters as TFLite's Prepare computes them
+ * (PreprocessSoftmaxScaling with 5 integer bits, CalculateInputRadius). */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t diff_min;
+} tml_softmax_params_t;
+
+/* LUT: output = table[(uint8_t)(input + 128)], table is 256 int8 in the data section. */
+typedef struct {
+    uint32_t table;
+} tml_lut_params_t;
+
+/* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
+ * a header then `length` bytes, the next record starting 4-byte aligned. */
+typedef struct {
+    uint16_t type;
+    uint16_t length;
+} tml_meta_t;
+
+typedef enum {
+    TML_META_NAME = 1,          /* UTF-8 model name */
+    TML_META_LABELS = 2,        /* UTF-8 labels separated by '\n' */
+    TML_META_NORMALIZE = 3,     /* float32 mean[n] then float32 std[n], n = length / 8 */
+    TML_META_CONVERTER = 4,     /* UTF-8 converter version */
+    TML_META_SOURCE_SHA256 = 5, /* 32 bytes: SHA-256 of the source model file */
+} tml_meta_type_t;
+
+#endif /* TML_BLOB_H */

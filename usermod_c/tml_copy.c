@@ -1,0 +1,102 @@
+/* Data movement kernels: CONCATENATION (one input at a time) and PAD, on the
+ * tensors' 4-D padded NHWC dims. No arithmetic on values, only placement. */
+#include "tml_kernels.h"
+
+static void tml_dims_to_array(const tml_dims_t *d, int32_t a[TML_MAX_RANK]) {
+    a[0] = d->n;
+    a[1] = d->h;
+    a[2] = d->w;
+    a[3] = d->c;
+}
+
+/* The output is outer x out_dims[axis] x inner; this input fills the slab
+ * [axis_start, axis_start + in_dims[axis]) of the middle dimension. */
+tml_status_t tml_concat_part_s8(int32_t axis, int32_t axis_start,
+    const tml_dims_t *in_dims, const int8_t *in,
+    const tml_dims_t *out_dims, int8_t *out) {
+    int32_t id[TML_MAX_RANK];
+    int32_t od[TML_MAX_RANK];
+    if (axis < 0 || axis >= TML_MAX_RANK || axis_start < 0) {
+        return TML_ERR_BAD_PARAM;
+    }
+    tml_dims_to_array(in_dims, id);
+    tml_dims_to_array(out_dims, od);
+    int32_t outer = 1;
+    int32_t inner = 1;
+    for (int32_t i = 0; i < TML_MAX_RANK; i++) {
+        if (i != axis && id[i] != od[i]) {
+            return TML_ERR_BAD_PARAM;
+        }
+        if (i < axis) {
+            outer *= od[i];
+        } else if (i > axis) {
+            inner *= od[i];
+        }
+    }
+    if (axis_start > od[axis] - id[axis]) {
+        return TML_ERR_BAD_PARAM;
+    }
+    const int32_t in_block = id[axis] * inner;
+    const int32_t out_block = od[axis] * inner;
+    int8_t *dst = out + axis_start * inner;
+    for (int32_t o = 0; o < outer; o++) {
+        for (int32_t i = 0; i < in_block; i++) {
+            dst[i] = in[i];
+        }
+        in += in_block;
+        dst += out_block;
+    }
+    return TML_OK;
+}
+
+static void tml_fill_s8(int8_t *out, int32_t count, int8_t value) {
+    for (int32_t i = 0; i < count; i++) {
+        out[i] = value;
+    }
+}
+
+/* Walks the output row by row (a row being the innermost C values): rows whose
+ * N, H or W falls in the padding are all pad_value, the others are
+ * before[3] pad values, one input row, after[3] pad values. */
+tml_status_t tml_pad_s8(const tml_pad_params_t *p,
+    const tml_dims_t *in_dims, const int8_t *in,
+    const tml_dims_t *out_dims, int8_t *out) {
+    int32_t id[TML_MAX_RANK];
+    int32_t od[TML_MAX_RANK];
+    tml_dims_to_array(in_dims, id);
+    tml_dims_to_array(out_dims, od);
+    for (int32_t i = 0; i < TML_MAX_RANK; i++) {
+        if (p->before[i] < 0 || p->after[i] < 0
+            || (int64_t)id[i] + p->before[i] + p->after[i] != od[i]) {
+            return TML_ERR_BAD_PARAM;
+        }
+    }
+    if (p->pad_value < -128 || p->pad_value > 127) {
+        return TML_ERR_BAD_PARAM;
+    }
+    const int8_t pad = (int8_t)p->pad_value;
+    const int32_t c_before = p->before[3];
+    const int32_t c_after = p->after[3];
+    for (int32_t n = 0; n < od[0]; n++) {
+        const int32_t in_n = n - p->before[0];
+        for (int32_t h = 0; h < od[1]; h++) {
+            const int32_t in_h = h - p->before[1];
+            for (int32_t w = 0; w < od[2]; w++) {
+                const int32_t in_w = w - p->before[2];
+                if (in_n < 0 || in_n >= id[0] || in_h < 0 || in_h >= id[1]
+                    || in_w < 0 || in_w >= id[2]) {
+                    tml_fill_s8(out, od[3], pad);
+                } else {
+                    const int8_t *src = in + ((in_n * id[1] + in_h) * id[2] + in_w) * id[3];
+                    tml_fill_s8(out, c_before, pad);
+                    for (int32_t c = 0; c < id[3]; c++) {
+                        out[c_before + c] = src[c];
+                    }
+                    tml_fill_s8(out + c_before + id[3], c_after, pad);
+                }
+                out += od[3];
+            }
+        }
+    }
+    return TML_OK;
+}

@@ -1,0 +1,70 @@
+/* FULLY_CONNECTED, int8, bit-exact with TFLite's reference_integer_ops
+ * FullyConnected / FullyConnectedPerChannel.
+ *
+ * out[b][o] = clamp(requant(bias[o] + sum_i w[o][i] * (in[b][i] + input_offset)) + output_offset)
+ *
+ * Weights are symmetric int8 (zero point 0, as TFLite requires for int8
+ * filters), so no weights offset appears.
+ *
+ * Why the int32 accumulator cannot overflow: input values and zero points are
+ * int8, so |in + input_offset| <= 255; weights are int8, so |w| <= 128 (TFLite
+ * itself emits [-127, 127]). One product is at most 255 * 128 = 32640 in
+ * magnitude, and TML_MAX_ACC_TERMS = 65536 of them at most 2139095040, below
+ * INT32_MAX = 2147483647. Longer reductions are refused with
+ * TML_ERR_BAD_PARAM. The bias is an arbitrary int32 chosen by the quantiser;
+ * it is added modulo 2^32, which is what TFLite's plain int32 addition does on
+ * every target it runs on, without C's signed-overflow undefined behaviour.
+ */
+#include <stddef.h>
+#include "tml_kernels.h"
+#include "tml_requant.h"
+
+#define TML_MAX_ACC_TERMS (65536)
+
+tml_status_t tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_t *q,
+    int32_t batches, int32_t in_features, const int8_t *in,
+    const int8_t *weights, const int32_t *bias,
+    int32_t out_features, int8_t *out) {
+    if (batches < 0 || in_features < 1 || out_features < 1) {
+        return TML_ERR_BAD_SHAPE;
+    }
+    if (in_features > TML_MAX_ACC_TERMS) {
+        return TML_ERR_BAD_PARAM;
+    }
+    if (q->channel_quant != p->channel_quant
+        || (q->channel_quant != 1 && q->channel_quant != out_features)) {
+        return TML_ERR_BAD_PARAM;
+    }
+    if (p->act_min > p->act_max || p->act_min < INT8_MIN || p->act_max > INT8_MAX) {
+        return TML_ERR_BAD_PARAM;
+    }
+
+    /* Clamping before adding the output offset gives the same int8 result
+     * and cannot overflow when the requantised value is near INT32_MAX. */
+    const int32_t lo = p->act_min - q->output_offset;
+    const int32_t hi = p->act_max - q->output_offset;
+    const int32_t input_offset = q->input_offset;
+    const int32_t quant_step = q->channel_quant > 1 ? 1 : 0;
+
+    for (int32_t b = 0; b < batches; ++b) {
+        const int8_t *x = in + (size_t)b * (size_t)in_features;
+        const int8_t *w = weights;
+        const int32_t *multiplier = q->multiplier;
+        const int32_t *shift = q->shift;
+        for (int32_t o = 0; o < out_features; ++o) {
+            int32_t acc = 0;
+            for (int32_t i = 0; i < in_features; ++i) {
+                acc += (int32_t)w[i] * ((int32_t)x[i] + input_offset);
+            }
+            w += in_features;
+            if (bias != NULL) {
+                acc = (int32_t)((uint32_t)acc + (uint32_t)bias[o]);
+            }
+            acc = tml_multiply_by_quantized_multiplier(acc, *multiplier, *shift);
+            multiplier += quant_step;
+            shift += quant_step;
+            *out++ = (int8_t)(tml_clamp(acc, lo, hi) + q->output_offset);
+        }
+    }
+    return TML_OK;
+}

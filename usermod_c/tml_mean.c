@@ -1,0 +1,102 @@
+/* MEAN over any subset of the four (padded) dims, int8, bit exact with
+ * TFLite's reference kernels:
+ * - mode 0: input and output share scale and zero point; the mean of the raw
+ *   int8 values, truncated toward zero (reference_ops::Mean).
+ * - mode 1: requantising mean (reference_ops::QuantizedMeanOrSum): the sum of
+ *   (x - input zero point) times input_scale / output_scale / count, where the
+ *   1 / count factor is folded into the multiplier as TFLite does at Eval. */
+#include "tml_kernels.h"
+#include "tml_requant.h"
+
+/* Sum of the int8 values in the box of extents ext starting at base. */
+static int32_t tml_mean_box_sum(const int8_t *base, const int32_t ext[4], const int32_t stride[4]) {
+    int32_t sum = 0;
+    for (int32_t i0 = 0; i0 < ext[0]; i0++) {
+        for (int32_t i1 = 0; i1 < ext[1]; i1++) {
+            for (int32_t i2 = 0; i2 < ext[2]; i2++) {
+                const int8_t *row = base + i0 * stride[0] + i1 * stride[1] + i2 * stride[2];
+                for (int32_t i3 = 0; i3 < ext[3]; i3++) {
+                    sum += row[i3 * stride[3]];
+                }
+            }
+        }
+    }
+    return sum;
+}
+
+/* floor(log2(x)) for x >= 1. */
+static int32_t tml_floor_log2(uint32_t x) {
+    int32_t n = -1;
+    while (x != 0u) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+}
+
+tml_status_t tml_mean_s8(const tml_mean_params_t *p,
+    int32_t input_zero_point, int32_t output_zero_point,
+    const tml_dims_t *in_dims, const int8_t *in,
+    const tml_dims_t *out_dims, int8_t *out) {
+    const int32_t dims[4] = { in_dims->n, in_dims->h, in_dims->w, in_dims->c };
+    const int32_t stride[4] = { dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1 };
+    int32_t outer[4];   /* extents of the kept dims (1 where reduced) */
+    int32_t inner[4];   /* extents of the reduced dims (1 where kept) */
+    int32_t out_count = 1;
+    int32_t count = 1;  /* elements averaged into each output */
+
+    if (p->axis_mask > 0xFu || p->mode > 1u ||
+        (p->mode == 1u && (p->multiplier < 0 || p->shift < -31 || p->shift > 30))) {
+        return TML_ERR_BAD_PARAM;
+    }
+    for (int32_t i = 0; i < 4; i++) {
+        int32_t reduced = (p->axis_mask >> i) & 1u;
+        outer[i] = reduced ? 1 : dims[i];
+        inner[i] = reduced ? dims[i] : 1;
+        out_count *= outer[i];
+        count *= inner[i];
+    }
+    /* The output may drop the reduced dims (keep_dims false) or keep them as
+     * 1s; either way it holds the kept elements in the same order. */
+    if (count <= 0 || out_count != out_dims->n * out_dims->h * out_dims->w * out_dims->c) {
+        return TML_ERR_BAD_SHAPE;
+    }
+
+    int32_t multiplier = p->multiplier;
+    int32_t shift = p->shift;
+    if (p->mode == 1u) {
+        /* TFLite's Eval-time fold of 1 / count: scale the multiplier up by
+         * the largest power of two not above count (keeping shift >= -31),
+         * divide by count; the result stays below 2^31. */
+        int32_t extra = tml_floor_log2((uint32_t)count);
+        if (extra > 31 + shift) {
+            extra = 31 + shift;
+        }
+        multiplier = (int32_t)(((int64_t)multiplier << extra) / count);
+        shift -= extra;
+    }
+
+    for (int32_t o0 = 0; o0 < outer[0]; o0++) {
+        for (int32_t o1 = 0; o1 < outer[1]; o1++) {
+            for (int32_t o2 = 0; o2 < outer[2]; o2++) {
+                for (int32_t o3 = 0; o3 < outer[3]; o3++) {
+                    const int8_t *base = in + o0 * stride[0] + o1 * stride[1] + o2 * stride[2] + o3;
+                    /* |sum| <= 128 * count: fits for any count below 2^24. */
+                    int32_t sum = tml_mean_box_sum(base, inner, stride);
+                    int32_t value;
+                    if (p->axis_mask == 0u) {
+                        /* No axis: TFLite copies the input unchanged. */
+                        value = sum;
+                    } else if (p->mode == 0u) {
+                        value = sum / count;
+                    } else {
+                        value = tml_multiply_by_quantized_multiplier(
+                            sum - input_zero_point * count, multiplier, shift) + output_zero_point;
+                    }
+                    *out++ = (int8_t)tml_clamp(value, INT8_MIN, INT8_MAX);
+                }
+            }
+        }
+    }
+    return TML_OK;
+}

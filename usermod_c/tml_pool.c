@@ -1,0 +1,108 @@
+/* AVERAGE_POOL_2D and MAX_POOL_2D on NHWC int8, bit exact with TFLite's
+ * reference_integer_ops pooling. Input and output share scale and zero point
+ * (TFLite requires it), so no requantisation: only the window clipping at the
+ * borders and the average's rounding matter. */
+#include "tml_kernels.h"
+#include "tml_requant.h"
+
+/* The part of the filter window that lies inside the input, as [start, end)
+ * offsets into the window. Padded positions are skipped, not counted. */
+typedef struct {
+    int32_t origin;
+    int32_t start, end;
+} tml_window_t;
+
+static tml_window_t tml_pool_window(int32_t out_pos, int32_t stride, int32_t pad,
+    int32_t filter, int32_t in_size) {
+    tml_window_t w;
+    w.origin = out_pos * stride - pad;
+    w.start = w.origin < 0 ? -w.origin : 0;
+    w.end = in_size - w.origin < filter ? in_size - w.origin : filter;
+    return w;
+}
+
+static tml_status_t tml_pool_check(const tml_pool_params_t *p,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims) {
+    if (p->filter_h == 0 || p->filter_w == 0 || p->stride_h == 0 || p->stride_w == 0 ||
+        p->act_min > p->act_max) {
+        return TML_ERR_BAD_PARAM;
+    }
+    if (in_dims->n != out_dims->n || in_dims->c != out_dims->c) {
+        return TML_ERR_BAD_SHAPE;
+    }
+    return TML_OK;
+}
+
+tml_status_t tml_avg_pool_s8(const tml_pool_params_t *p,
+    const tml_dims_t *in_dims, const int8_t *in,
+    const tml_dims_t *out_dims, int8_t *out) {
+    tml_status_t status = tml_pool_check(p, in_dims, out_dims);
+    if (status != TML_OK) {
+        return status;
+    }
+    const int32_t depth = in_dims->c;
+    for (int32_t b = 0; b < out_dims->n; b++) {
+        const int8_t *in_batch = in + b * in_dims->h * in_dims->w * depth;
+        for (int32_t oy = 0; oy < out_dims->h; oy++) {
+            tml_window_t wy = tml_pool_window(oy, p->stride_h, p->pad_top, p->filter_h, in_dims->h);
+            for (int32_t ox = 0; ox < out_dims->w; ox++) {
+                tml_window_t wx = tml_pool_window(ox, p->stride_w, p->pad_left, p->filter_w, in_dims->w);
+                /* A window entirely in the padding has no average; TFLite
+                 * fails the op too. */
+                if (wy.start >= wy.end || wx.start >= wx.end) {
+                    return TML_ERR_BAD_PARAM;
+                }
+                const int32_t count = (wy.end - wy.start) * (wx.end - wx.start);
+                for (int32_t c = 0; c < depth; c++) {
+                    /* |acc| <= 128 * count and count <= h * w of the input:
+                     * int32 (as in TFLite) holds any window below 2^24 cells. */
+                    int32_t acc = 0;
+                    for (int32_t fy = wy.start; fy < wy.end; fy++) {
+                        const int8_t *in_row = in_batch + ((wy.origin + fy) * in_dims->w) * depth + c;
+                        for (int32_t fx = wx.start; fx < wx.end; fx++) {
+                            acc += in_row[(wx.origin + fx) * depth];
+                        }
+                    }
+                    /* Round half away from zero; C division truncates. */
+                    acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                    *out++ = (int8_t)tml_clamp(acc, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+    return TML_OK;
+}
+
+tml_status_t tml_max_pool_s8(const tml_pool_params_t *p,
+    const tml_dims_t *in_dims, const int8_t *in,
+    const tml_dims_t *out_dims, int8_t *out) {
+    tml_status_t status = tml_pool_check(p, in_dims, out_dims);
+    if (status != TML_OK) {
+        return status;
+    }
+    const int32_t depth = in_dims->c;
+    for (int32_t b = 0; b < out_dims->n; b++) {
+        const int8_t *in_batch = in + b * in_dims->h * in_dims->w * depth;
+        for (int32_t oy = 0; oy < out_dims->h; oy++) {
+            tml_window_t wy = tml_pool_window(oy, p->stride_h, p->pad_top, p->filter_h, in_dims->h);
+            for (int32_t ox = 0; ox < out_dims->w; ox++) {
+                tml_window_t wx = tml_pool_window(ox, p->stride_w, p->pad_left, p->filter_w, in_dims->w);
+                for (int32_t c = 0; c < depth; c++) {
+                    /* An empty window yields -128 before the clamp, as in TFLite. */
+                    int32_t max = INT8_MIN;
+                    for (int32_t fy = wy.start; fy < wy.end; fy++) {
+                        const int8_t *in_row = in_batch + ((wy.origin + fy) * in_dims->w) * depth + c;
+                        for (int32_t fx = wx.start; fx < wx.end; fx++) {
+                            int32_t v = in_row[(wx.origin + fx) * depth];
+                            if (v > max) {
+                                max = v;
+                            }
+                        }
+                    }
+                    *out++ = (int8_t)tml_clamp(max, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+    return TML_OK;
+}

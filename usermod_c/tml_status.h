@@ -1,0 +1,23 @@
+/* Status codes shared by kernels, the loader and the executor. Kernels
+ * never raise and never allocate: they return one of these, and the binding
+ * (modtinyml.c) or the host wrapper turns it into an exception. */
+#ifndef TML_STATUS_H
+#define TML_STATUS_H
+
+typedef enum {
+    TML_OK = 0,
+    TML_ERR_TRUNCATED,       /* blob shorter than its header or total_size says */
+    TML_ERR_MAGIC,           /* not a tinyml blob */
+    TML_ERR_VERSION,         /* written by a newer converter */
+    TML_ERR_CRC,             /* checksum mismatch: corrupted copy */
+    TML_ERR_ALIGNMENT,       /* blob or section not aligned as the format requires */
+    TML_ERR_BAD_OFFSET,      /* an offset or size points outside its section */
+    TML_ERR_BAD_SHAPE,       /* dims invalid, overflow, or inconsistent with the op */
+    TML_ERR_BAD_PARAM,       /* an op parameter outside its valid range */
+    TML_ERR_UNSUPPORTED_OP,  /* opcode unknown to this runtime */
+    TML_ERR_ARENA_TOO_SMALL, /* the arena given is smaller than the plan needs */
+    TML_ERR_BAD_TENSOR,      /* tensor index, dtype or placement invalid */
+    TML_ERR_COUNT_
+} tml_status_t;
+
+#endif /* TML_STATUS_H */

@@ -97,7 +97,10 @@ test: test-host test-mpy
 test-host: deps-python
 	$(PYTHON) -m pytest -q tests/host
 
+# Model parity scripts are regenerated each run (TFLite is the oracle), then
+# the same scripts run on every board in TEST_BOARDS.
 test-mpy: deps-python $(addprefix firmware-,$(TEST_BOARDS))
+	$(PYTHON) scripts/gen_mpy_tests.py
 	$(PYTHON) scripts/mpytest.py --micropython-dir $(MICROPY_DIR) $(TEST_BOARDS)
 
 # ------------------------------------------------------------------------ demo

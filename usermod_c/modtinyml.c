@@ -11,11 +11,17 @@
 
 #include "py/runtime.h"
 #include "py/obj.h"
+#include "py/binary.h"
 #include "py/objstr.h"
 
 #include "tml_model.h"
 
 #define TINYML_CORE_VERSION "0.1.0"
+
+// bytes report 'B', bytearray BYTEARRAY_TYPECODE, array('b') 'b': all int8-sized.
+static bool tinyml_is_byte_buffer(const mp_buffer_info_t *buf) {
+    return buf->typecode == 'b' || buf->typecode == 'B' || buf->typecode == BYTEARRAY_TYPECODE;
+}
 
 typedef struct _tinyml_model_obj_t {
     mp_obj_base_t base;
@@ -101,7 +107,7 @@ static void tinyml_copy_in(tinyml_model_obj_t *self, uint32_t input, mp_obj_t bu
     uint32_t nbytes = tml_model_tensor_bytes(&self->core, index);
     mp_buffer_info_t buf;
     mp_get_buffer_raise(buf_obj, &buf, MP_BUFFER_READ);
-    if (buf.typecode != 'b' && buf.typecode != 'B') {
+    if (!tinyml_is_byte_buffer(&buf)) {
         mp_raise_msg_varg(&mp_type_TypeError,
             MP_ERROR_TEXT("tinyml: input %u must be an int8 buffer (bytes, bytearray, array('b')), got typecode '%c'"),
             (unsigned)input, buf.typecode);
@@ -118,7 +124,7 @@ static void tinyml_copy_out(tinyml_model_obj_t *self, uint32_t output, mp_obj_t 
     uint32_t nbytes = tml_model_tensor_bytes(&self->core, index);
     mp_buffer_info_t buf;
     mp_get_buffer_raise(buf_obj, &buf, MP_BUFFER_WRITE);
-    if (buf.typecode != 'b' && buf.typecode != 'B') {
+    if (!tinyml_is_byte_buffer(&buf)) {
         mp_raise_msg_varg(&mp_type_TypeError,
             MP_ERROR_TEXT("tinyml: output %u must be an int8 buffer (bytearray, array('b')), got typecode '%c'"),
             (unsigned)output, buf.typecode);
@@ -286,7 +292,7 @@ static mp_obj_t tinyml_quantize(size_t n_args, const mp_obj_t *args) {
     mp_int_t zero_point = mp_obj_get_int(args[2]);
     mp_buffer_info_t out;
     mp_get_buffer_raise(args[3], &out, MP_BUFFER_WRITE);
-    if (out.typecode != 'b' && out.typecode != 'B') {
+    if (!tinyml_is_byte_buffer(&out)) {
         mp_raise_TypeError(MP_ERROR_TEXT("tinyml: quantize output must be an int8 buffer"));
     }
     if (!(scale > 0)) {

@@ -143,9 +143,11 @@ typedef struct {
 } tml_pool_params_t;
 
 /* MEAN over the axes set in axis_mask (bit i = dim i of the 4-D padded shape).
- * mode 0: input and output share scale and zero point (TFLite's plain integer
- * mean); mode 1: requantising mean with multiplier/shift (TFLite's
- * QuantizedMeanOrSum). */
+ * mode must be 1: requantising mean with multiplier/shift =
+ * QuantizeMultiplier(input_scale / output_scale) (TFLite's QuantizedMeanOrSum,
+ * which TF 2.21 uses for every int8 MEAN, equal input/output quantisation
+ * included). 0 is reserved: TFLite's old truncating integer mean, which
+ * BUILTIN_REF no longer uses for int8; the kernel refuses it. */
 typedef struct {
     uint32_t axis_mask;
     uint32_t mode;

@@ -150,7 +150,7 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                             const int8_t *x = x_row + (size_t)run * x_run_step;
                             const int8_t *w = w_row + (size_t)run * (size_t)in_c;
                             for (int32_t i = 0; i < run_len; ++i) {
-                                acc += (int32_t)w[i] * ((int32_t)x[i] + input_offset * (i > 0));
+                                acc += (int32_t)w[i] * ((int32_t)x[i] + input_offset);
                             }
                         }
                     }

@@ -1,10 +1,8 @@
 /* MEAN over any subset of the four (padded) dims, int8, bit exact with
- * TFLite's reference kernels:
- * - mode 0: input and output share scale and zero point; the mean of the raw
- *   int8 values, truncated toward zero (reference_ops::Mean).
- * - mode 1: requantising mean (reference_ops::QuantizedMeanOrSum): the sum of
- *   (x - input zero point) times input_scale / output_scale / count, where the
- *   1 / count factor is folded into the multiplier as TFLite does at Eval. */
+ * TFLite 2.21's reference_ops::QuantizedMeanOrSum (params mode 1, the only
+ * one TFLite uses for int8): the sum of (x - input zero point) times
+ * input_scale / output_scale / count, rounded, where the 1 / count factor is
+ * folded into the multiplier as TFLite does at Eval. */
 #include "tml_kernels.h"
 #include "tml_requant.h"
 
@@ -45,8 +43,7 @@ tml_status_t tml_mean_s8(const tml_mean_params_t *p,
     int32_t out_count = 1;
     int32_t count = 1;  /* elements averaged into each output */
 
-    if (p->axis_mask > 0xFu || p->mode > 1u ||
-        (p->mode == 1u && (p->multiplier < 0 || p->shift < -31 || p->shift > 30))) {
+    if (p->axis_mask > 0xFu || p->mode != 1u || p->multiplier < 0 || p->shift < -31 || p->shift > 30) {
         return TML_ERR_BAD_PARAM;
     }
     for (int32_t i = 0; i < 4; i++) {
@@ -62,19 +59,15 @@ tml_status_t tml_mean_s8(const tml_mean_params_t *p,
         return TML_ERR_BAD_SHAPE;
     }
 
-    int32_t multiplier = p->multiplier;
-    int32_t shift = p->shift;
-    if (p->mode == 1u) {
-        /* TFLite's Eval-time fold of 1 / count: scale the multiplier up by
-         * the largest power of two not above count (keeping shift >= -31),
-         * divide by count; the result stays below 2^31. */
-        int32_t extra = tml_floor_log2((uint32_t)count);
-        if (extra > 31 + shift) {
-            extra = 31 + shift;
-        }
-        multiplier = (int32_t)(((int64_t)multiplier << extra) / count);
-        shift -= extra;
+    /* TFLite's Eval-time fold of 1 / count: scale the multiplier up by the
+     * largest power of two not above count (keeping shift >= -31), divide by
+     * count; the result stays below 2^31. */
+    int32_t extra = tml_floor_log2((uint32_t)count);
+    if (extra > 31 + p->shift) {
+        extra = 31 + p->shift;
     }
+    const int32_t multiplier = (int32_t)(((int64_t)p->multiplier << extra) / count);
+    const int32_t shift = p->shift - extra;
 
     for (int32_t o0 = 0; o0 < outer[0]; o0++) {
         for (int32_t o1 = 0; o1 < outer[1]; o1++) {
@@ -83,13 +76,9 @@ tml_status_t tml_mean_s8(const tml_mean_params_t *p,
                     const int8_t *base = in + o0 * stride[0] + o1 * stride[1] + o2 * stride[2] + o3;
                     /* |sum| <= 128 * count: fits for any count below 2^24. */
                     int32_t sum = tml_mean_box_sum(base, inner, stride);
-                    int32_t value;
-                    if (p->axis_mask == 0u) {
-                        /* No axis: TFLite copies the input unchanged. */
-                        value = sum;
-                    } else if (p->mode == 0u) {
-                        value = sum / count;
-                    } else {
+                    int32_t value = sum;
+                    /* With no axis TFLite copies the input unchanged. */
+                    if (p->axis_mask != 0u) {
                         value = tml_multiply_by_quantized_multiplier(
                             sum - input_zero_point * count, multiplier, shift) + output_zero_point;
                     }

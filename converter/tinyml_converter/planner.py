@@ -300,8 +300,14 @@ def _greedy_place(items, key):
 
 
 def _branch_and_bound(items, best_height, lb):
-    """Exact search (see module docstring); returns (height, offsets, proven)."""
+    """Exact search (see module docstring); returns (height, offsets, proven).
+
+    Buffers are generated in non-decreasing offset order (a compacted optimal
+    placement sorted by offset is such a sequence), which gives the bound:
+    everything still unplaced sits at or above the last offset, so
+    height >= last offset + the largest sum of unplaced sizes live at one step."""
     n = len(items)
+    steps = max((hi for _, _, _, hi in items), default=0) + 1
     best = [best_height, None]
     nodes = [0]
     deadline = time.monotonic() + BB_TIME_BUDGET
@@ -309,7 +315,15 @@ def _branch_and_bound(items, best_height, lb):
     placed = []
     offsets = {}
 
-    def rec(remaining, height):
+    def rest_bound(remaining):
+        live = [0] * steps
+        for i in remaining:
+            _, size, lo, hi = items[i]
+            for s in range(lo, hi + 1):
+                live[s] += size
+        return max(live)
+
+    def rec(remaining, height, last_off, last_idx):
         if best[0] <= lb:
             return
         nodes[0] += 1
@@ -320,27 +334,26 @@ def _branch_and_bound(items, best_height, lb):
             best[0] = height
             best[1] = dict(offsets)
             return
-        tried = set()
+        if max(height, last_off + rest_bound(remaining)) >= best[0]:
+            return
         for idx in remaining:
             r, size, lo, hi = items[idx]
             off = _first_fit(size, lo, hi, placed)
+            if off < last_off or off == last_off and idx < last_idx:
+                continue
             h = max(height, off + size)
             if h >= best[0]:
                 continue
-            sig = (size, lo, hi, off)
-            if sig in tried:      # an identical buffer at the same spot: same subtree
-                continue
-            tried.add(sig)
             placed.append((off, size, lo, hi))
             offsets[r] = off
-            rec([i for i in remaining if i != idx], h)
+            rec([i for i in remaining if i != idx], h, off, idx)
             placed.pop()
             del offsets[r]
-            if not exhausted[0]:
+            if not exhausted[0] or best[0] <= lb:
                 return
 
     order = sorted(range(n), key=lambda i: -items[i][1])
-    rec(order, 0)
+    rec(order, 0, 0, -1)
     return best[0], best[1], exhausted[0]
 
 

@@ -63,7 +63,7 @@ class BlobBuilder:
         return len(self.tensors) - 1
 
     def op(self, opname, inputs, outputs, params: bytes | None = None, opcode=None,
-           size=None, params_size=None, reserved=0, **fields):
+           size=None, params_size=None, rec_reserved=0, **fields):
         """Append an op record; params packed from **fields unless given raw."""
         if params is None:
             params = bl.pack_params(opname, **fields)
@@ -73,7 +73,7 @@ class BlobBuilder:
         body = index_bytes + params
         rec_size = bl.OP_HEADER.size + len(body)
         hdr = bl.OP_HEADER.pack(bl.OPCODES[opname] if opcode is None else opcode,
-                                len(inputs), len(outputs), reserved,
+                                len(inputs), len(outputs), rec_reserved,
                                 rec_size if size is None else size,
                                 len(params) if params_size is None else params_size)
         self.ops.append(hdr + body)

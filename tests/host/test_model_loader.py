@@ -413,9 +413,7 @@ def test_conv_refusals(name, over, status):
 
 
 def test_conv_shift_and_multiplier_values_checked():
-    b = conv_blob()
-    b.data[b.ops and 0:0] = b""  # keep layout; patch the shift array in place below
-    blob = b.build()
+    blob = conv_blob().build()
     h = dict(zip(bl.HEADER_FIELDS, bl.HEADER.unpack_from(blob)))
     # shift array is the last const (4 int32) in the data section
     shift_at = h["data_offset"] + h["data_size"] - 16
@@ -468,8 +466,9 @@ def op_cases():
         b = BlobBuilder()
         x = b.tensor(in_shape)
         y = b.tensor(out_shape)
-        f = dict(fc, weights=b.const(bytes(wbytes)), bias=b.const(i32([0, 0, 0]), 4),
-                 multiplier=b.const(i32([Q30]), 4), shift=b.const(i32([-3]), 4))
+        f = dict(fc, bias=b.const(i32([0, 0, 0]), 4), multiplier=b.const(i32([Q30]), 4),
+                 shift=b.const(i32([-3]), 4))
+        f["weights"] = b.const(bytes(wbytes), 1)  # last, so a short array ends the section
         f.update(over)
         b.op("FULLY_CONNECTED", [x], [y], **f)
         b.inputs, b.outputs = [x], [y]
@@ -557,7 +556,7 @@ def record_cases():
     yield "size not multiple of 4", lut_builder(size=18), "BAD_OFFSET"
     yield "size past section", lut_builder(size=400), "BAD_OFFSET"
     yield "size below contents", lut_builder(size=8), "BAD_OFFSET"
-    yield "reserved", lut_builder(reserved=1), "BAD_PARAM"
+    yield "reserved", lut_builder(rec_reserved=1), "BAD_PARAM"
     b = BlobBuilder()
     x, y = b.tensor((4,)), b.tensor((4,))
     b.op("LUT", [x], [9], table=b.const(bytes(256)))

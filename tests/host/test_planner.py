@@ -5,7 +5,14 @@ import random
 
 import pytest
 
+from tinyml_converter import planner
 from tinyml_converter.planner import ALIGN, Problem, align, choose_order, lower_bound, plan, simulate
+
+
+@pytest.fixture(autouse=True)
+def short_search_budget(monkeypatch):
+    # The exact search stops at its budget; keep the suite fast.
+    monkeypatch.setattr(planner, "BB_TIME_BUDGET", 0.2)
 
 
 def chain(sizes, inplace=None):

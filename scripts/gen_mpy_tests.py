@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "converter"))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 OUT = ROOT / "build" / "mpytest" / "generated"
@@ -137,6 +138,9 @@ def main():
         (OUT / f"{name}.py.exp").write_text("\n".join(exp) + "\n")
 
     (OUT / "blobs.json").write_text(json.dumps(blobs, indent=1))
+    import gen_api_test
+
+    gen_api_test.main(OUT)
     print(f"gen_mpy_tests: {len(names)} models in {OUT}")
 
 

@@ -104,7 +104,7 @@ tml_status_t tml_mul_s8(const tml_mul_params_t *p,
                 const int8_t *b_px = in2 + b * s2.n + y * s2.h + x * s2.w;
                 for (int32_t c = 0; c < out_dims->c; c++) {
                     /* |product| <= 255 * 255 < 2^16. */
-                    int32_t product = 1 + (a_px[c * s1.c] - input1_zero_point) * (b_px[c * s2.c] - input2_zero_point);
+                    int32_t product = (a_px[c * s1.c] - input1_zero_point) * (b_px[c * s2.c] - input2_zero_point);
                     int32_t v = tml_multiply_by_quantized_multiplier(product, p->output_multiplier, p->output_shift)
                         + output_zero_point;
                     *out++ = (int8_t)tml_clamp(v, p->act_min, p->act_max);

@@ -448,9 +448,14 @@ static tml_status_t tml_check_add(tml_model_t *m, const tml_op_view_t *v) {
     if (s != TML_OK) {
         return s;
     }
-    /* (x - zero_point) spans [-255, 255]; shifted left it must fit int32. */
-    if (p->left_shift < 0 || p->left_shift > 23) {
-        return tml_fail(m, TML_ERR_BAD_PARAM, "left_shift outside [0, 23]");
+    /* TFLite's Prepare uses left_shift 20 and input multipliers below one;
+     * the kernel's no-overflow argument (sum of both scaled inputs below
+     * 2^31) rests on exactly that. */
+    if (p->left_shift < 0 || p->left_shift > 20) {
+        return tml_fail(m, TML_ERR_BAD_PARAM, "left_shift outside [0, 20]");
+    }
+    if (p->input1_shift > 0 || p->input2_shift > 0) {
+        return tml_fail(m, TML_ERR_BAD_PARAM, "ADD input multiplier above one");
     }
     s = tml_check_scalar_requant(m, p->input1_multiplier, p->input1_shift);
     if (s == TML_OK) {

@@ -488,8 +488,8 @@ def op_cases():
         "AVERAGE_POOL_2D", [(1, 4, 4, 3)], (1, 3, 2, 3), **POOL), "BAD_SHAPE"
     yield "mean ok", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 3), axis_mask=6, mode=1,
                                     multiplier=Q30, shift=-4), None
-    yield "mean keepdims ok", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 1, 1, 3), axis_mask=6, mode=0,
-                                             multiplier=0, shift=0), None
+    yield "mean keepdims ok", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 1, 1, 3), axis_mask=6, mode=1,
+                                             multiplier=Q30, shift=0), None
     yield "mean axis 4", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 3), axis_mask=0x16, mode=1,
                                         multiplier=Q30, shift=-4), "BAD_PARAM"
     yield "mean wrong output", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 4), axis_mask=6, mode=1,
@@ -500,8 +500,10 @@ def op_cases():
     yield "add const operand ok", single_op_blob("ADD", [(1, 2, 2, 3), (3,)], (1, 2, 2, 3),
                                                  const_inputs=(1,), **ADD), None
     yield "add bad broadcast", single_op_blob("ADD", [(1, 2, 2, 3), (1, 1, 1, 2)], (1, 2, 2, 3), **ADD), "BAD_SHAPE"
-    yield "add left_shift 40", single_op_blob("ADD", [(1, 2, 2, 3)] * 2, (1, 2, 2, 3),
-                                              **dict(ADD, left_shift=40)), "BAD_PARAM"
+    yield "add left_shift 21", single_op_blob("ADD", [(1, 2, 2, 3)] * 2, (1, 2, 2, 3),
+                                              **dict(ADD, left_shift=21)), "BAD_PARAM"
+    yield "add input shift > 0", single_op_blob("ADD", [(1, 2, 2, 3)] * 2, (1, 2, 2, 3),
+                                                **dict(ADD, input2_shift=1)), "BAD_PARAM"
     yield "add shift 31", single_op_blob("ADD", [(1, 2, 2, 3)] * 2, (1, 2, 2, 3),
                                          **dict(ADD, output_shift=31)), "BAD_PARAM"
     yield "add one input", single_op_blob("ADD", [(1, 2, 2, 3)], (1, 2, 2, 3), **ADD), "BAD_PARAM"
@@ -714,9 +716,12 @@ def check_corpus_results(kinds, results):
         elif kind in ("truncated", "flipped"):
             assert init != 0, kind
         else:
-            # Accepted hostile blobs must run; a kernel may still refuse
-            # (e.g. its own accumulator limits) but never crash.
             assert init in range(len(STATUS))
+    # A blob the loader accepts must run: a kernel refusing one means the
+    # validator missed a rule that kernel relies on.
+    refused = [(k, i) for k, (init, inv), i in zip(kinds, results, range(len(kinds)))
+               if init == 0 and inv != 0]
+    assert not refused, f"accepted by init but refused by a kernel: {refused[:10]}"
 
 
 def test_kitchen_sink_runs():

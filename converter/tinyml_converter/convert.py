@@ -1,0 +1,242 @@
+"""Public conversion API: Keras -> int8 .tflite -> .tinyml blob.
+
+    keras_to_tflite(model_or_path, calib, progress=None) -> bytes
+    tflite_to_blob(tflite_bytes, *, name=None, labels=None, normalize=None,
+                   source_sha256=None) -> bytes
+    convert_file(src_path, out_path, calib=None, labels=None, keep_tflite=False, ...)
+
+Quantisation is TensorFlow's job (TFLiteConverter, full int8 with a
+representative dataset); this package only maps the quantised graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .blob import write_blob
+from .errors import ConversionError
+from .lowering import Graph, lower
+from .planner import Plan, Problem, plan
+from .tflite_model import read_tflite
+
+
+@dataclass
+class ConversionReport:
+    blob_size: int = 0
+    arena_size: int = 0
+    lower_bound: int = 0
+    plan_strategy: str = ""
+    plan_optimal: bool = False
+    ops: list = field(default_factory=list)   # (opname, source) in execution order
+    macs: int = 0
+    tflite_path: str | None = None
+
+
+def _quiet_tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+# ---------------------------------------------------------------------------
+# Keras -> int8 TFLite
+
+def load_keras(path):
+    _quiet_tf()
+    import keras
+
+    return keras.models.load_model(str(path), compile=False)
+
+
+def _calib_list(model_inputs: int, calib):
+    if isinstance(calib, (list, tuple)):
+        arrays = [np.asarray(c, dtype=np.float32) for c in calib]
+    else:
+        arrays = [np.asarray(calib, dtype=np.float32)]
+    if len(arrays) != model_inputs:
+        raise ValueError(f"the model has {model_inputs} inputs but {len(arrays)} calibration arrays were given")
+    n = len(arrays[0])
+    if n == 0 or any(len(a) != n for a in arrays):
+        raise ValueError("calibration arrays must be non-empty and have the same number of samples")
+    return arrays, n
+
+
+def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None) -> bytes:
+    """Full-int8 post-training quantisation with int8 input and output.
+
+    calib: samples (N, *input_shape) used as the representative dataset (a list
+    of arrays for multi-input models). progress(done, total) is called as
+    samples are consumed."""
+    _quiet_tf()
+    import tensorflow as tf
+
+    is_saved_model = isinstance(model_or_path, (str, os.PathLike)) and Path(model_or_path).is_dir()
+    if is_saved_model:
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(model_or_path))
+        n_inputs = len(calib) if isinstance(calib, (list, tuple)) else 1
+    else:
+        model = load_keras(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else model_or_path
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
+        n_inputs = len(model.inputs)
+    arrays, n = _calib_list(n_inputs, calib)
+
+    def representative():
+        for i in range(n):
+            if progress:
+                progress(i + 1, n)
+            yield [a[i:i + 1] for a in arrays]
+
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    try:
+        return converter.convert()
+    except Exception as exc:
+        first = str(exc).strip().splitlines()
+        raise ConversionError(
+            "TFLiteConverter could not quantise the model to int8 "
+            f"({first[0] if first else type(exc).__name__})") from None
+
+
+# ---------------------------------------------------------------------------
+# TFLite -> blob
+
+def plan_graph(graph: Graph) -> tuple[Plan, list, Problem]:
+    """Plan the arena of a lowered graph; returns (plan, per-tensor offsets, problem)."""
+    buf_of = {}
+    sizes = []
+
+    def buf(t):
+        r = t
+        while graph.tensors[r].alias_of is not None:
+            r = graph.tensors[r].alias_of
+        if graph.tensors[r].data is not None:
+            return None
+        if r not in buf_of:
+            buf_of[r] = len(sizes)
+            sizes.append(graph.tensors[r].nbytes)
+        return buf_of[r]
+
+    for t in graph.inputs:
+        buf(t)
+    op_inputs, op_outputs = [], []
+    for op in graph.ops:
+        op_inputs.append([b for b in (buf(t) for t in op.inputs) if b is not None])
+        op_outputs.append([b for b in (buf(t) for t in op.outputs) if b is not None])
+    for i in range(len(graph.tensors)):
+        buf(i)
+    problem = Problem(sizes=sizes, op_inputs=op_inputs, op_outputs=op_outputs,
+                      graph_inputs=sorted({buf(t) for t in graph.inputs}),
+                      graph_outputs=sorted({buf(t) for t in graph.outputs}),
+                      inplace=[op.opname == "LUT" for op in graph.ops])
+    pl = plan(problem)
+    offsets = []
+    for i, t in enumerate(graph.tensors):
+        b = buf(i)
+        offsets.append(0 if b is None else pl.offsets[b])
+    return pl, offsets, problem
+
+
+def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=None,
+                   source_sha256=None):
+    """(blob, ConversionReport) for an int8 .tflite."""
+    model = read_tflite(bytes(tflite_bytes))
+    graph = lower(model)
+    pl, offsets, _ = plan_graph(graph)
+    if labels is not None:
+        labels = [str(x) for x in labels]
+    blob = write_blob(graph, pl.order, offsets, pl.arena_size, name=name, labels=labels,
+                      normalize=normalize, converter=f"tinyml_converter {__version__}",
+                      source_sha256=source_sha256)
+    report = ConversionReport(
+        blob_size=len(blob), arena_size=pl.arena_size, lower_bound=pl.lower_bound,
+        plan_strategy=pl.strategy, plan_optimal=pl.optimal,
+        ops=[(graph.ops[k].opname, graph.ops[k].source) for k in pl.order],
+        macs=sum(op.macs for op in graph.ops))
+    return blob, report
+
+
+def tflite_to_blob(tflite_bytes: bytes, *, name=None, labels=None, normalize=None,
+                   source_sha256=None) -> bytes:
+    return convert_tflite(tflite_bytes, name=name, labels=labels, normalize=normalize,
+                          source_sha256=source_sha256)[0]
+
+
+# ---------------------------------------------------------------------------
+# files
+
+def model_kind(path) -> str:
+    """'tflite', 'keras' (.keras/.h5) or 'saved_model'; ValueError otherwise."""
+    p = Path(path)
+    if p.is_dir():
+        if (p / "saved_model.pb").exists():
+            return "saved_model"
+        raise ValueError(f"{p} is a folder without saved_model.pb (not a SavedModel)")
+    if not p.exists():
+        raise ValueError(f"{p} does not exist")
+    suffix = p.suffix.lower()
+    if suffix == ".tflite":
+        return "tflite"
+    if suffix in (".keras", ".h5", ".hdf5"):
+        return "keras"
+    raise ValueError(f"{p}: unknown model type (expected .keras, .h5, a SavedModel folder or .tflite)")
+
+
+def sha256_of(path) -> str:
+    p = Path(path)
+    h = hashlib.sha256()
+    files = [p / "saved_model.pb"] if p.is_dir() else [p]
+    for f in files:
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def atomic_write(path, data: bytes) -> None:
+    """Write to a temporary file next to `path`, then rename: a reader never
+    sees a partial file and a failure leaves nothing behind."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def convert_file(src_path, out_path, calib=None, labels=None, keep_tflite=False, *,
+                 name=None, normalize=None, progress=None) -> ConversionReport:
+    """Convert a model file to a .tinyml file (written atomically).
+
+    calib is required for Keras / SavedModel input (ValueError otherwise);
+    .tflite input must already be int8."""
+    kind = model_kind(src_path)
+    if kind == "tflite":
+        tflite_bytes = Path(src_path).read_bytes()
+    else:
+        if calib is None:
+            raise ValueError("a Keras model needs calibration data to be quantised to int8")
+        tflite_bytes = keras_to_tflite(src_path, calib, progress=progress)
+    if name is None:
+        name = Path(src_path).stem if kind != "saved_model" else Path(src_path).name
+    blob, report = convert_tflite(tflite_bytes, name=name, labels=labels, normalize=normalize,
+                                  source_sha256=sha256_of(src_path))
+    atomic_write(out_path, blob)
+    if keep_tflite and kind != "tflite":
+        tpath = Path(out_path).with_suffix(".tflite")
+        atomic_write(tpath, tflite_bytes)
+        report.tflite_path = str(tpath)
+    return report

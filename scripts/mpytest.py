@@ -60,7 +60,8 @@ def run_board(board, micropython_dir, tests, blobs):
     for stale in result_dir.glob("*"):
         stale.unlink()
     env = dict(os.environ)
-    cmd = [sys.executable, "run-tests.py", "-r", str(result_dir)]
+    # One job: parallel runs interleave the per-test lines this script reads.
+    cmd = [sys.executable, "run-tests.py", "-j", "1", "-r", str(result_dir)]
     if board == "unix":
         env["MICROPY_MICROPYTHON"] = str(BUILD / "unix" / "micropython")
     else:
@@ -80,7 +81,9 @@ def run_board(board, micropython_dir, tests, blobs):
         failed.append(f"<{board}: run-tests.py ran nothing (exit {proc.returncode})>")
     for name in failed:
         base = Path(name).name
-        out, exp = result_dir / f"{base}.out", result_dir / f"{base}.exp"
+        # run-tests.py names results after the whole path, '/' turned into '_'.
+        mangled = name.replace("/", "_")
+        out, exp = result_dir / f"{mangled}.out", result_dir / f"{mangled}.exp"
         if out.exists():
             print(f"---- {board} {base}: expected")
             print(exp.read_text()[:2000] if exp.exists() else "(no .exp)")

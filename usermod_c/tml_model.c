@@ -420,13 +420,12 @@ static tml_status_t tml_check_mean(tml_model_t *m, const tml_op_view_t *v) {
     if (kept != tml_elements(out)) {
         return tml_fail(m, TML_ERR_BAD_SHAPE, "output size != product of kept input dims");
     }
-    if (p->mode == 1) {
-        return tml_check_scalar_requant(m, p->multiplier, p->shift);
+    /* Mode 0 (TFLite's old truncating mean) is reserved: TFLite no longer
+     * uses it for int8 and the kernel does not implement it. */
+    if (p->mode != 1) {
+        return tml_fail(m, TML_ERR_BAD_PARAM, "mean mode is not 1");
     }
-    if (p->mode != 0) {
-        return tml_fail(m, TML_ERR_BAD_PARAM, "mean mode not 0 or 1");
-    }
-    return TML_OK;
+    return tml_check_scalar_requant(m, p->multiplier, p->shift);
 }
 
 static tml_status_t tml_check_broadcast(tml_model_t *m, const tml_op_view_t *v) {

@@ -145,18 +145,30 @@ def compute_padding(stride, dilation, in_size, filter_size, out_size):
     return total // 2
 
 
-def requant_params(kind, in_scale, filter_scales, out_scale):
-    """Per-channel: PopulateConvolutionQuantizationParams, in double.
-    Per-tensor FULLY_CONNECTED: GetQuantizedConvolutionMultipler, whose
-    input*filter product is a float before it becomes a double."""
+def effective_scales(in_scale, filter_scales, out_scale, float_product):
+    """input_scale * filter_scale / output_scale per channel, in double, with
+    the first product rounded to float when float_product is set."""
     in_scale = np.float32(in_scale)
     out_scale = np.float32(out_scale)
     filter_scales = np.asarray(filter_scales, dtype=np.float32)
-    if kind == "FULLY_CONNECTED" and filter_scales.size == 1:
-        reals = [float(in_scale * filter_scales[0]) / float(out_scale)]
-    else:
-        reals = [float(in_scale) * float(s) / float(out_scale) for s in filter_scales]
-    pairs = [quantize_multiplier(r) for r in reals]
+    if float_product:
+        return [float(in_scale * s) / float(out_scale) for s in filter_scales]
+    return [float(in_scale) * float(s) / float(out_scale) for s in filter_scales]
+
+
+def requant_params(kind, in_scale, filter_scales, out_scale, float_product=None):
+    """(multipliers, shifts) as TFLite's Prepare computes them.
+
+    CONV_2D and DEPTHWISE_CONV_2D: PopulateConvolutionQuantizationParams, all
+    in double. FULLY_CONNECTED (per-tensor and per-channel alike): the
+    input * filter scale product is a float before it becomes a double, as in
+    GetQuantizedConvolutionMultipler. The difference is one ulp of a float, and
+    test_requant_formula_is_discriminated proves TFLite 2.21 does exactly this.
+    float_product overrides the choice (to search for inputs that tell the two
+    apart)."""
+    if float_product is None:
+        float_product = kind == "FULLY_CONNECTED"
+    pairs = [quantize_multiplier(r) for r in effective_scales(in_scale, filter_scales, out_scale, float_product)]
     return [m for m, _ in pairs], [s for _, s in pairs]
 
 

@@ -17,7 +17,6 @@ import struct
 import numpy as np
 import pytest
 
-from conftest import compile_c_library
 from tinyml_converter import blob_layout
 from tinyml_converter.quant import quantize_multiplier
 
@@ -38,8 +37,8 @@ class Dims(ctypes.Structure):
 
 
 @pytest.fixture(scope="module")
-def lib():
-    lib = compile_c_library(
+def lib(c_builder):
+    lib = c_builder(
         ["tml_pool.c", "tml_mean.c", "tml_elementwise.c", "tml_softmax.c"], "elementwise_kernels")
     p, i32 = ctypes.c_void_p, ctypes.c_int32
     for name in ("tml_avg_pool_s8", "tml_max_pool_s8"):
@@ -132,7 +131,8 @@ def parse_ops(buf):
 
 def run_reference(buf, feeds):
     """Run the model with TFLite's reference kernels on each feed (list of int8
-    arrays for inputs in00, in01, ...); returns one {tensor index: array} per feed."""
+    arrays for inputs in00, in01, ...); returns one {tensor index: array} per
+    feed (every tensor: activations and constants) and the tensor details."""
     interp = tf.lite.Interpreter(
         model_content=bytes(buf),
         experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF,
@@ -145,8 +145,7 @@ def run_reference(buf, feeds):
         for i, x in enumerate(feed):
             interp.set_tensor(inputs[input_name(i)], x[np.newaxis])
         interp.invoke()
-        runs.append({d["index"]: interp.get_tensor(d["index"]).copy()
-                     for d in details if d["dtype"] == np.int8})
+        runs.append({d["index"]: interp.get_tensor(d["index"]).copy() for d in details})
     return runs, {d["index"]: d for d in details}
 
 
@@ -286,22 +285,25 @@ def build_softmax(rng):
     return names, convert(model, rep), [SOFTMAX_SHAPES[k] for k in names]
 
 
-class Built:
-    """A converted model run through TFLite: ops, tensors, per-branch output."""
+class Reference:
+    """A .tflite run through TFLite: its ops, every tensor of every run, and
+    the output tensor of each named branch."""
 
-    def __init__(self, names, buf, input_shapes, rng):
-        self.buf = buf
-        self.names = names
+    def __init__(self, buf, feeds, branch_tensor):
+        self.buf, self.feeds, self.branch_tensor = buf, feeds, branch_tensor
         _, _, self.ops = parse_ops(buf)
-        self.branch_tensor = self._branch_map(buf)
-        self.feeds = feeds_for(input_shapes, rng)
-        self.runs, self.details = run_reference(buf, self.feeds)
+        self.runs, self.details = run_reference(buf, feeds)
 
-    def _branch_map(self, buf):
-        # Keras exports the outputs as output_0, output_1, ... in model order.
-        interp = tf.lite.Interpreter(model_content=bytes(buf))
-        outs = interp._get_full_signature_list()["serving_default"]["outputs"]
-        return {n: outs[f"output_{i}"] for i, n in enumerate(self.names)}
+    def patched(self, buf):
+        """The same feeds through a patched copy of the model (same ops)."""
+        return Reference(buf, self.feeds, self.branch_tensor)
+
+
+def branch_outputs(buf, names):
+    # Keras exports the outputs as output_0, output_1, ... in model order.
+    interp = tf.lite.Interpreter(model_content=bytes(buf))
+    outs = interp._get_full_signature_list()["serving_default"]["outputs"]
+    return {n: outs[f"output_{i}"] for i, n in enumerate(names)}
 
 
 _MODELS = {}
@@ -313,7 +315,7 @@ def model(kind):
         rng = np.random.default_rng({"pool": 1, "elementwise": 2, "softmax": 3}[kind])
         builder = {"pool": build_pool, "elementwise": build_elementwise, "softmax": build_softmax}[kind]
         names, buf, shapes = builder(rng)
-        _MODELS[kind] = Built(names, buf, shapes, rng)
+        _MODELS[kind] = Reference(buf, feeds_for(shapes, rng), branch_outputs(buf, names))
     return _MODELS[kind]
 
 
@@ -340,7 +342,7 @@ def mean_params(m, op):
     in_scale, in_zp = quant(m.details, op.inputs[0])
     out_scale, out_zp = quant(m.details, op.outputs[0])
     rank = len(m.details[op.inputs[0]]["shape"])
-    axes = _const(m, op.inputs[1]).ravel()
+    axes = m.runs[0][op.inputs[1]].ravel()
     mask = 0
     for a in axes:
         a = int(a) + rank if a < 0 else int(a)
@@ -349,11 +351,6 @@ def mean_params(m, op):
     # TF 2.21's reduce.cc sends every int8 MEAN through QuantizedMeanOrSum,
     # equal input and output quantisation included.
     return dict(axis_mask=mask, mode=1, multiplier=mult, shift=shift), in_zp, out_zp
-
-
-def _const(m, index):
-    interp = tf.lite.Interpreter(model_content=bytes(m.buf))
-    return interp.get_tensor(index)
 
 
 def add_params(m, op):
@@ -435,140 +432,115 @@ ADD_CASES = ["add", "add_then_relu", "add_bcast_vec", "add_bcast_first", "add_bc
 MUL_CASES = ["mul", "mul_bcast_vec", "mul_bcast_first", "mul_bcast_hw", "mul_const", "mul_square"]
 
 
-def tensor(m, run, index):
-    """An op operand for this run: an activation or a constant."""
-    return run[index] if index in run else _const(m, index)
+KERNELS = {"AVERAGE_POOL_2D": "tml_avg_pool_s8", "MAX_POOL_2D": "tml_max_pool_s8", "MEAN": "tml_mean_s8",
+           "ADD": "tml_add_s8", "MUL": "tml_mul_s8", "SOFTMAX": "tml_softmax_s8"}
 
 
-@pytest.mark.parametrize("case", POOL_CASES)
-def test_pool(lib, case):
-    m = model("pool")
-    kind = "AVERAGE_POOL_2D" if "avg" in case else "MAX_POOL_2D"
-    op = find_op(m.ops, m.branch_tensor[case], kind)
-    params = pool_params(m, op)
-    fn = lib.tml_avg_pool_s8 if kind == "AVERAGE_POOL_2D" else lib.tml_max_pool_s8
+def params_for(m, op, kind, beta=1.0):
+    """The op's params struct, as TFLite's Prepare would compute it."""
+    if kind == "SOFTMAX":
+        return softmax_params(beta, quant(m.details, op.inputs[0])[0])
+    return {"AVERAGE_POOL_2D": pool_params, "MAX_POOL_2D": pool_params, "MEAN": mean_params,
+            "ADD": add_params, "MUL": mul_params}[kind](m, op)
+
+
+def run_kernel(lib, m, op, kind, params, run):
+    """Our kernel on this run's input bytes of op: (status, output bytes)."""
+    fn = getattr(lib, KERNELS[kind])
     packed = blob_layout.pack_params(kind, **params)
-    in_shape, out_shape = m.details[op.inputs[0]]["shape"], m.details[op.outputs[0]]["shape"]
-    for run in m.runs:
-        x, expected = run[op.inputs[0]], run[op.outputs[0]]
-        status, got = call(fn, packed, dims4(in_shape), x, dims4(out_shape), np.zeros(expected.size, np.int8))
-        assert status == 0
-        assert got == expected.tobytes(), (params, np.frombuffer(got, np.int8), expected.ravel())
+    shape = {t: m.details[t]["shape"] for t in op.inputs + op.outputs}
+    zp = {t: quant(m.details, t)[1] for t in op.inputs + op.outputs if kind != "SOFTMAX"}
+    x, y = op.inputs[0], op.outputs[0]
+    out = np.zeros(run[y].size, np.int8)
+    if kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        return call(fn, packed, dims4(shape[x]), run[x], dims4(shape[y]), out)
+    if kind == "MEAN":
+        return call(fn, packed, zp[x], zp[y], dims4(shape[x]), run[x], dims4(shape[y]), out)
+    if kind == "SOFTMAX":
+        depth = int(shape[x][-1])
+        return call(fn, packed, run[x].size // depth, depth, run[x], out)
+    x2 = op.inputs[1]
+    return call(fn, packed, zp[x], zp[x2], zp[y], dims4(shape[x]), run[x], dims4(shape[x2]), run[x2],
+                dims4(shape[y]), out)
 
 
-@pytest.mark.parametrize("case", POOL_CASES[:3] + ADD_CASES[:1] + MUL_CASES[:1])
-def test_fused_clamp(lib, case):
-    """Fused activation clamps (Keras does not emit them for int8 here): the
-    clamp is the last step, so the expected bytes are TFLite's, clipped."""
-    kind = ("AVERAGE_POOL_2D" if "avg" in case else "MAX_POOL_2D" if "max" in case
-            else "ADD" if case.startswith("add") else "MUL")
-    m = model("elementwise" if kind in ("ADD", "MUL") else "pool")
+def check(lib, m, case, kind, params=None, clip=None):
+    """Kernel output == TFLite's output of the op behind branch `case`, on
+    every run (optionally both clipped to a narrower activation range)."""
     op = find_op(m.ops, m.branch_tensor[case], kind)
-    params = {"ADD": add_params, "MUL": mul_params}.get(kind, pool_params)(m, op)
-    _, zo = quant(m.details, op.outputs[0])
-    lo, hi = max(-128, zo - 3), min(127, zo + 40)
-    params.update(act_min=lo, act_max=hi)
-    packed = blob_layout.pack_params(kind, **params)
+    params = params or params_for(m, op, kind)
     for run in m.runs:
-        expected = np.clip(run[op.outputs[0]], lo, hi).astype(np.int8)
-        out = np.zeros(expected.size, np.int8)
-        if kind in ("ADD", "MUL"):
-            zps = [quant(m.details, t)[1] for t in (op.inputs[0], op.inputs[1], op.outputs[0])]
-            fn = lib.tml_add_s8 if kind == "ADD" else lib.tml_mul_s8
-            status, got = call(fn, packed, *zps,
-                               dims4(m.details[op.inputs[0]]["shape"]), tensor(m, run, op.inputs[0]),
-                               dims4(m.details[op.inputs[1]]["shape"]), tensor(m, run, op.inputs[1]),
-                               dims4(m.details[op.outputs[0]]["shape"]), out)
-        else:
-            fn = lib.tml_avg_pool_s8 if kind == "AVERAGE_POOL_2D" else lib.tml_max_pool_s8
-            status, got = call(fn, packed, dims4(m.details[op.inputs[0]]["shape"]), run[op.inputs[0]],
-                               dims4(m.details[op.outputs[0]]["shape"]), out)
-        assert status == 0
-        assert got == expected.tobytes()
-
-
-def check_mean(lib, m, op, runs):
-    params, in_zp, out_zp = mean_params(m, op)
-    packed = blob_layout.pack_params("MEAN", **params)
-    in_shape, out_shape = m.details[op.inputs[0]]["shape"], m.details[op.outputs[0]]["shape"]
-    for run in runs:
-        x, expected = run[op.inputs[0]], run[op.outputs[0]]
-        status, got = call(lib.tml_mean_s8, packed, in_zp, out_zp, dims4(in_shape), x,
-                           dims4(out_shape), np.zeros(expected.size, np.int8))
+        expected = run[op.outputs[0]]
+        if clip:
+            expected = np.clip(expected, *clip).astype(np.int8)
+        status, got = run_kernel(lib, m, op, kind, params, run)
         assert status == 0
         assert got == expected.tobytes(), (params, np.frombuffer(got, np.int8), expected.ravel())
     return params
 
 
-@pytest.mark.parametrize("case", MEAN_CASES)
-def test_mean(lib, case):
-    m = model("pool")
-    op = find_op(m.ops, m.branch_tensor[case], "MEAN")
-    check_mean(lib, m, op, m.runs)
+def kind_of(case):
+    for prefix, kind in (("avg", "AVERAGE_POOL_2D"), ("max", "MAX_POOL_2D"), ("add", "ADD"), ("mul", "MUL")):
+        if case.removeprefix("y_").startswith(prefix):
+            return kind
+    raise ValueError(case)
 
 
-@pytest.mark.parametrize("case", ["gap", "gap_keepdims", "mean_c_keepdims", "y_mean_h"])
-def test_mean_same_quantization(lib, case):
-    """Output quantisation patched to equal the input's: still the rounding,
-    requantising mean in TF 2.21 (older TFLite truncated here)."""
-    m = model("pool")
-    op = find_op(m.ops, m.branch_tensor[case], "MEAN")
-    buf = patch_output_quant_like_input(m.buf, m.ops.index(op))
-    runs, details = run_reference(buf, m.feeds)
-    patched = Built.__new__(Built)
-    patched.buf, patched.ops, patched.runs, patched.details = buf, m.ops, runs, details
-    params = check_mean(lib, patched, op, runs)
-    assert params["multiplier"] == 1 << 30 and params["shift"] == 1
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_pool(lib, case):
+    check(lib, model("pool"), case, kind_of(case))
 
 
 @pytest.mark.parametrize("case", ADD_CASES + MUL_CASES)
 def test_add_mul(lib, case):
-    m = model("elementwise")
-    kind = "ADD" if case.startswith("add") else "MUL"
+    check(lib, model("elementwise"), case, kind_of(case))
+
+
+@pytest.mark.parametrize("case", ["avg_2x2_s2_valid", "max_3x3_s1_same", "y_avg_3x3_s2_same", "add", "mul"])
+def test_fused_clamp(lib, case):
+    """Activation clamps other than TFLite emitted here: the clamp is the
+    last step, so the expected bytes are TFLite's, clipped the same way."""
+    kind = kind_of(case)
+    m = model("pool" if "POOL" in kind else "elementwise")
     op = find_op(m.ops, m.branch_tensor[case], kind)
-    params = (add_params if kind == "ADD" else mul_params)(m, op)
-    packed = blob_layout.pack_params(kind, **params)
-    zps = [quant(m.details, t)[1] for t in (op.inputs[0], op.inputs[1], op.outputs[0])]
-    fn = lib.tml_add_s8 if kind == "ADD" else lib.tml_mul_s8
-    for run in m.runs:
-        expected = run[op.outputs[0]]
-        status, got = call(fn, packed, *zps,
-                           dims4(m.details[op.inputs[0]]["shape"]), tensor(m, run, op.inputs[0]),
-                           dims4(m.details[op.inputs[1]]["shape"]), tensor(m, run, op.inputs[1]),
-                           dims4(m.details[op.outputs[0]]["shape"]), np.zeros(expected.size, np.int8))
-        assert status == 0
-        assert got == expected.tobytes(), (params, np.frombuffer(got, np.int8), expected.ravel())
+    zo = quant(m.details, op.outputs[0])[1]
+    lo, hi = max(-128, zo - 3), min(127, zo + 40)
+    params = dict(params_for(m, op, kind), act_min=lo, act_max=hi)
+    check(lib, m, case, kind, params, clip=(lo, hi))
 
 
-def check_softmax(lib, m, runs, details, case, beta):
-    op = find_op(m.ops, m.branch_tensor[case], "SOFTMAX")
-    assert op.opts(fb.SoftmaxOptions).Beta() == pytest.approx(1.0)  # the unpatched options
-    in_scale, _ = quant(details, op.inputs[0])
-    assert quant(details, op.outputs[0]) == (pytest.approx(1 / 256), -128)
-    params = softmax_params(beta, in_scale)
-    packed = blob_layout.pack_params("SOFTMAX", **params)
-    shape = details[op.inputs[0]]["shape"]
-    depth, rows = int(shape[-1]), int(np.prod(shape[:-1]))
-    for run in runs:
-        x, expected = run[op.inputs[0]], run[op.outputs[0]]
-        status, got = call(lib.tml_softmax_s8, packed, rows, depth, x, np.zeros(expected.size, np.int8))
-        assert status == 0
-        assert got == expected.tobytes(), (params, np.frombuffer(got, np.int8), expected.ravel())
+@pytest.mark.parametrize("case", MEAN_CASES)
+def test_mean(lib, case):
+    check(lib, model("pool"), case, "MEAN")
+
+
+@pytest.mark.parametrize("case", ["gap", "gap_keepdims", "mean_c_keepdims", "y_mean_h"])
+def test_mean_same_quantization(lib, case):
+    """Output quantisation patched to equal the input's: TF 2.21 still takes
+    the rounding, requantising path (older TFLite truncated here)."""
+    m = model("pool")
+    op = find_op(m.ops, m.branch_tensor[case], "MEAN")
+    patched = m.patched(patch_output_quant_like_input(m.buf, m.ops.index(op)))
+    params = check(lib, patched, case, "MEAN")
+    assert (params["multiplier"], params["shift"]) == (1 << 30, 1)
 
 
 @pytest.mark.parametrize("case", list(SOFTMAX_SHAPES))
 def test_softmax(lib, case):
     m = model("softmax")
-    check_softmax(lib, m, m.runs, m.details, case, 1.0)
+    op = find_op(m.ops, m.branch_tensor[case], "SOFTMAX")
+    assert quant(m.details, op.outputs[0]) == (pytest.approx(1 / 256), -128)
+    assert op.opts(fb.SoftmaxOptions).Beta() == 1.0
+    check(lib, m, case, "SOFTMAX")
 
 
 @pytest.mark.parametrize("beta", [0.25, 2.0, 9.5])
 def test_softmax_beta(lib, beta):
     m = model("softmax")
-    buf = patch_softmax_beta(m.buf, beta)
-    runs, details = run_reference(buf, m.feeds)
-    for case in ("sm10", "sm3x7", "sm_wide"):
-        check_softmax(lib, m, runs, details, case, beta)
+    patched = m.patched(patch_softmax_beta(m.buf, beta))
+    for case in ("sm10", "sm3x7", "sm_wide", "sm_narrow"):
+        op = find_op(m.ops, m.branch_tensor[case], "SOFTMAX")
+        check(lib, patched, case, "SOFTMAX", params_for(patched, op, "SOFTMAX", beta))
 
 
 def test_bad_shapes_rejected(lib):

@@ -494,6 +494,8 @@ def op_cases():
                                         multiplier=Q30, shift=-4), "BAD_PARAM"
     yield "mean wrong output", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 4), axis_mask=6, mode=1,
                                               multiplier=Q30, shift=-4), "BAD_SHAPE"
+    yield "mean mode 0 reserved", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 3), axis_mask=6, mode=0,
+                                                 multiplier=Q30, shift=-4), "BAD_PARAM"
     yield "mean mode 2", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 3), axis_mask=6, mode=2,
                                         multiplier=Q30, shift=-4), "BAD_PARAM"
     yield "add ok broadcast", single_op_blob("ADD", [(1, 2, 2, 3), (1, 1, 1, 3)], (1, 2, 2, 3), **ADD), None

@@ -5,9 +5,8 @@
 #include "tml_kernels.h"
 #include "tml_fixedpoint.h"
 
-/* Integer bits of the scaled differences (Q5.26) and of the sum of exps
- * (Q12.19), as in TFLite. */
-#define TML_SOFTMAX_DIFF_INT_BITS (5)
+/* Integer bits of the sum of exps (Q12.19), as in TFLite; the scaled
+ * differences are Q5.26 (the params' input_multiplier is made for that). */
 #define TML_SOFTMAX_ACCUM_INT_BITS (12)
 
 /* Each exp is at most 1.0 = 2^19 in Q12.19, so the sum of a row fits in 32

@@ -15,3 +15,7 @@ MPY_CROSS_FLAGS += -march=armv6m
 # 192 KB of the 256 KB SRAM for the heap, the rest for stack and statics.
 MICROPY_HEAP_SIZE = 196608
 FROZEN_MANIFEST = $(BOARD_DIR)/manifest.py
+
+# The time module (off in the stock qemu port), clocked by the SoC's timer.
+CFLAGS += -I$(BOARD_DIR)/../qemu_common -DTINYML_QEMU_MPCONFIGPORT='"$(TOP)/ports/qemu/mpconfigport.h"'
+SRC_C += $(BOARD_DIR)/../qemu_common/qemu_ticks.c

@@ -14,3 +14,7 @@ MPY_CROSS_FLAGS += -march=armv7m
 # The stock 140 KB heap cannot hold a MobileNet-sized arena; the board has 4 MB.
 MICROPY_HEAP_SIZE = 2097152
 FROZEN_MANIFEST = $(BOARD_DIR)/manifest.py
+
+# The time module (off in the stock qemu port), clocked by the SoC's timer.
+CFLAGS += -I$(BOARD_DIR)/../qemu_common -DTINYML_QEMU_MPCONFIGPORT='"$(TOP)/ports/qemu/mpconfigport.h"'
+SRC_C += $(BOARD_DIR)/../qemu_common/qemu_ticks.c

@@ -8,3 +8,7 @@ class ConversionError(Exception):
 
 class BlobError(ValueError):
     """A .tinyml blob is malformed (bad magic, version, CRC, sizes...)."""
+
+
+class ModelFileError(ConversionError):
+    """The input model file is unreadable or not a valid model (CLI exit 2)."""

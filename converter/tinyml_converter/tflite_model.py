@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConversionError
+from .errors import ConversionError, ModelFileError
 
 _NP_TYPES = {
     0: np.float32,   # FLOAT32
@@ -121,13 +121,13 @@ def read_tflite(buf: bytes) -> TflModel:
     """Parse a .tflite flatbuffer; raise ConversionError when it is not one."""
     s = schema()
     if len(buf) < 8 or buf[4:8] != b"TFL3":
-        raise ConversionError("not a TFLite flatbuffer (file identifier 'TFL3' missing)")
+        raise ModelFileError("not a TFLite flatbuffer (file identifier 'TFL3' missing)")
     try:
         model_t = s.ModelT.InitFromObj(s.Model.GetRootAsModel(buf, 0))
     except Exception as exc:  # the generated code raises anything on garbage
-        raise ConversionError(f"corrupt TFLite flatbuffer: {exc}") from None
+        raise ModelFileError(f"corrupt TFLite flatbuffer: {exc}") from None
     if not model_t.subgraphs:
-        raise ConversionError("TFLite model has no subgraph")
+        raise ModelFileError("TFLite model has no subgraph")
     if len(model_t.subgraphs) > 1:
         raise ConversionError(
             f"TFLite model has {len(model_t.subgraphs)} subgraphs; only single-subgraph "

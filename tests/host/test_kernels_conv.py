@@ -204,6 +204,7 @@ def kernel_inputs(op, interp, fb_op):
         multiplier=mult,
         shift=shift,
         channel_quant=len(mult),
+        scales=(in_scales[0], w_scales, out_scales[0]),  # for diagnostics
     )
     table = fb_op.BuiltinOptions()
     if kind == "FULLY_CONNECTED":
@@ -252,6 +253,50 @@ def kernel_inputs(op, interp, fb_op):
         shift=0,
     )
     return kind, params, q, x, weights, bias, y
+
+
+def _np_requant(acc, multiplier, shift):
+    """MultiplyByQuantizedMultiplier on int64 arrays, for the input search
+    only (expected outputs always come from TFLite). |acc| stays far below
+    2^31 here, so the saturating corner case cannot occur."""
+    multiplier = np.asarray(multiplier, np.int64)
+    shift = np.asarray(shift, np.int64)
+    x = acc * np.left_shift(np.int64(1), np.maximum(shift, 0))
+    ab = x * multiplier
+    v = ab + np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    high = np.sign(v) * (np.abs(v) >> 31)
+    right = np.maximum(-shift, 0)
+    mask = np.left_shift(np.int64(1), right) - 1
+    return (high >> right) + ((high & mask) > (mask >> 1) + (high < 0))
+
+
+def discriminating_row(interp, op, rng, batches=10, rows=100_000):
+    """An input row (in_features int8) on which the two multiplier formulas
+    give different outputs for a FULLY_CONNECTED or 1x1 CONV_2D op, or None."""
+    details = {d["index"]: d for d in interp.get_tensor_details()}
+    kind = op["op_name"]
+    in_idx, w_idx, b_idx = (int(t) for t in op["inputs"])
+    out_idx = int(op["outputs"][0])
+    weights = interp.get_tensor(w_idx)
+    w = weights.reshape(weights.shape[0], -1).astype(np.float64)
+    bias = interp.get_tensor(b_idx).astype(np.int64)
+    in_scales, in_zps = quant_of(details[in_idx])
+    w_scales, _ = quant_of(details[w_idx])
+    out_scales, out_zps = quant_of(details[out_idx])
+    ours = requant_params(kind, in_scales[0], w_scales, out_scales[0])
+    other = requant_params(kind, in_scales[0], w_scales, out_scales[0], float_product=kind != "FULLY_CONNECTED")
+    if ours == other:
+        return None
+    for _ in range(batches):
+        x = rng.integers(-128, 128, size=(rows, w.shape[1]))
+        # Exact: every partial sum is an integer far below 2^53.
+        acc = ((x - int(in_zps[0])).astype(np.float64) @ w.T).astype(np.int64) + bias
+        a = np.clip(_np_requant(acc, *ours) + int(out_zps[0]), -128, 127)
+        b = np.clip(_np_requant(acc, *other) + int(out_zps[0]), -128, 127)
+        hits = np.argwhere(a != b)
+        if hits.size:
+            return x[hits[0][0]].astype(np.int8)
+    return None
 
 
 # --------------------------------------------------------------------------
@@ -310,6 +355,9 @@ CASES = {
     "conv1d_s2_valid_relu": ((11, 3), _conv1d(2, 4, strides=2, activation="relu")),
     "conv1d_dil2_same": ((10, 2), _conv1d(3, 3, dilation_rate=2, padding="same")),
     "conv1d_1x1": ((9, 4), _conv1d(4, 1)),
+    # Wide layers for the multiplier formula check (see DISCRIMINATE).
+    "dense_wide": ((24,), _dense(48)),
+    "conv_1x1_wide": ((2, 2, 24), _conv(48, 1)),
 }
 
 # Cases also converted with per-tensor weights.
@@ -324,7 +372,16 @@ PER_TENSOR = [
     "dense_rows_relu6",
     "dense_nobias",
     "conv1d_s2_valid_relu",
+    "dense_wide",
+    "conv_1x1_wide",
 ]
+
+# Cases that get one extra input, searched so that the multiplier TFLite's
+# Prepare computes and the one from the other formula (float vs double
+# product of the scales) give different int8 outputs somewhere. Random inputs
+# almost never tell the two apart, so without this the tests would pass with
+# either formula.
+DISCRIMINATE = ["dense_wide", "conv_1x1_wide"]
 
 TARGET_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
 
@@ -333,8 +390,9 @@ TARGET_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
 def converted(per_channel):
     """Build, convert and run one model holding a branch per case.
 
-    Returns {case name: [(kind, params, q, x, weights, bias, expected), ...]},
-    one entry per random input."""
+    Returns ({case name: [(kind, params, q, x, weights, bias, expected), ...]},
+    {DISCRIMINATE case name: whether a discriminating input was found}), one
+    entry per input: RUNS random ones, then one with the searched rows.""" 
     import keras
     import tensorflow as tf
     from tensorflow.lite.python import schema_py_generated as fb
@@ -406,15 +464,20 @@ def converted(per_channel):
             frontier = nxt
     assert set(case_op) == set(names)
 
+    input_of = {name: d for d in interp.get_input_details() for name in names if d["name"] in (name, f"serving_default_{name}:0")}
+    special = {name: discriminating_row(interp, case_op[name], rng) for name in DISCRIMINATE if name in names}
     results = {name: [] for name in names}
-    for _ in range(RUNS):
-        for detail in interp.get_input_details():
-            interp.set_tensor(detail["index"], rng.integers(-128, 128, size=detail["shape"], dtype=np.int8))
+    for run in range(RUNS + 1):
+        for name, detail in input_of.items():
+            x = rng.integers(-128, 128, size=detail["shape"], dtype=np.int8)
+            if run == RUNS and special.get(name) is not None:
+                x.reshape(-1, special[name].size)[0] = special[name]
+            interp.set_tensor(detail["index"], x)
         interp.invoke()
         for name, op in case_op.items():
             fb_op = fb_ops[tuple(int(o) for o in op["outputs"])]
             results[name].append(kernel_inputs(op, interp, fb_op))
-    return results
+    return results, {name: row is not None for name, row in special.items()}
 
 
 KIND_OF_CASE = {
@@ -424,7 +487,7 @@ KIND_OF_CASE = {
 
 
 def check_case(name, per_channel):
-    runs = converted(per_channel)[name]
+    runs = converted(per_channel)[0][name]
     for kind, params, q, x, weights, bias, expected in runs:
         assert kind == KIND_OF_CASE[name]
         if per_channel:
@@ -454,9 +517,18 @@ def test_per_tensor(name):
     check_case(name, per_channel=False)
 
 
-def test_cases_exercise_saturation_and_padding():
+@pytest.mark.parametrize("per_channel", [True, False], ids=["per_channel", "per_tensor"])
+@pytest.mark.parametrize("name", DISCRIMINATE)
+def test_requant_formula_is_discriminated(name, per_channel):
+    """An input was found on which TFLite's multiplier formula and the other
+    one disagree, so test_per_channel/test_per_tensor of this case pin the
+    formula down (requant_params documents which is which)."""
+    assert converted(per_channel)[1][name]
+
+
+def test_cases_exercise_saturation():
     """The random data must reach the clamps, or the clamp code goes untested."""
-    runs = converted(True)
+    runs = converted(True)[0]
     outs = np.concatenate([r[-1].ravel() for case in runs.values() for r in case])
     assert (outs == -128).any() and (outs == 127).any()
 

@@ -58,31 +58,21 @@ def dims4(shape):
     return Dims(*shape)
 
 
-def cbuf(data):
-    return ctypes.create_string_buffer(bytes(data), max(len(data), 1))
-
-
-def ref(obj):
-    return ctypes.cast(ctypes.byref(obj), ctypes.c_void_p)
-
-
 def call(fn, *args):
-    """Call a kernel, converting numpy arrays and params bytes to pointers;
-    returns (status, output bytes) for the last (output) array argument."""
+    """Call a kernel: params bytes and int8 numpy arrays become pointers to
+    copies, Dims are passed by reference. Returns (status, bytes of the last
+    array argument, the output)."""
     keep, cargs, out = [], [], None
     for a in args:
-        if isinstance(a, bytes):
-            b = cbuf(a)
+        if isinstance(a, (bytes, np.ndarray)):
+            data = a if isinstance(a, bytes) else a.astype(np.int8).tobytes()
+            b = ctypes.create_string_buffer(data, max(len(data), 1))
             keep.append(b)
             cargs.append(ctypes.cast(b, ctypes.c_void_p))
-        elif isinstance(a, np.ndarray):
-            b = cbuf(a.astype(np.int8).tobytes())
-            keep.append(b)
-            cargs.append(ctypes.cast(b, ctypes.c_void_p))
-            out = (b, a.size)
+            out = (b, len(data))
         elif isinstance(a, Dims):
             keep.append(a)
-            cargs.append(ref(a))
+            cargs.append(ctypes.cast(ctypes.byref(a), ctypes.c_void_p))
         else:
             cargs.append(a)
     status = fn(*cargs)
@@ -339,8 +329,8 @@ def pool_params(m, op):
 
 
 def mean_params(m, op):
-    in_scale, in_zp = quant(m.details, op.inputs[0])
-    out_scale, out_zp = quant(m.details, op.outputs[0])
+    in_scale, _ = quant(m.details, op.inputs[0])
+    out_scale, _ = quant(m.details, op.outputs[0])
     rank = len(m.details[op.inputs[0]]["shape"])
     axes = m.runs[0][op.inputs[1]].ravel()
     mask = 0
@@ -350,7 +340,7 @@ def mean_params(m, op):
     mult, shift = quantize_multiplier(in_scale / out_scale)
     # TF 2.21's reduce.cc sends every int8 MEAN through QuantizedMeanOrSum,
     # equal input and output quantisation included.
-    return dict(axis_mask=mask, mode=1, multiplier=mult, shift=shift), in_zp, out_zp
+    return dict(axis_mask=mask, mode=1, multiplier=mult, shift=shift)
 
 
 def add_params(m, op):
@@ -394,6 +384,7 @@ def softmax_params(beta, input_scale):
 # Flatbuffer patches (TFLite then computes the expected values itself)
 
 def patch_softmax_beta(buf, beta):
+    """A copy of the model with every SOFTMAX's beta set to `beta`."""
     out = bytearray(buf)
     _, _, ops = parse_ops(bytes(buf))
     for op in ops:
@@ -406,9 +397,10 @@ def patch_softmax_beta(buf, beta):
 
 
 def patch_output_quant_like_input(buf, op_index):
-    """Give op op_index's output the quantisation of its input (in place)."""
+    """A copy of the model where op op_index's output has its input's
+    quantisation (overwriting the one-element scale and zero-point vectors)."""
     out = bytearray(buf)
-    model, sg, ops = parse_ops(bytes(buf))
+    _, sg, ops = parse_ops(bytes(buf))
     src = sg.Tensors(ops[op_index].inputs[0]).Quantization()
     dst = sg.Tensors(ops[op_index].outputs[0]).Quantization()
     for slot, fmt, values in ((8, "<f", src.ScaleAsNumpy()), (10, "<q", src.ZeroPointAsNumpy())):
@@ -428,7 +420,8 @@ POOL_CASES = [
 POOL_CASES = POOL_CASES + ["y_" + c for c in POOL_CASES]
 MEAN_CASES = ["gap", "gap_keepdims", "mean_c_keepdims", "mean_h", "mean_wc"]
 MEAN_CASES = MEAN_CASES + ["y_" + c for c in MEAN_CASES]
-ADD_CASES = ["add", "add_then_relu", "add_bcast_vec", "add_bcast_first", "add_bcast_hw", "add_const", "add_self"]
+ADD_CASES = ["add", "add_then_relu", "add_bcast_vec", "add_bcast_first", "add_bcast_hw", "add_const",
+             "add_self"]
 MUL_CASES = ["mul", "mul_bcast_vec", "mul_bcast_first", "mul_bcast_hw", "mul_const", "mul_square"]
 
 
@@ -449,7 +442,7 @@ def run_kernel(lib, m, op, kind, params, run):
     fn = getattr(lib, KERNELS[kind])
     packed = blob_layout.pack_params(kind, **params)
     shape = {t: m.details[t]["shape"] for t in op.inputs + op.outputs}
-    zp = {t: quant(m.details, t)[1] for t in op.inputs + op.outputs if kind != "SOFTMAX"}
+    zp = {t: quant(m.details, t)[1] for t in op.inputs + op.outputs if m.details[t]["dtype"] == np.int8}
     x, y = op.inputs[0], op.outputs[0]
     out = np.zeros(run[y].size, np.int8)
     if kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
@@ -543,19 +536,38 @@ def test_softmax_beta(lib, beta):
         check(lib, patched, case, "SOFTMAX", params_for(patched, op, "SOFTMAX", beta))
 
 
-def test_bad_shapes_rejected(lib):
-    params = blob_layout.pack_params("ADD", left_shift=20, input1_multiplier=1 << 30, input1_shift=0,
-                                     input2_multiplier=1 << 30, input2_shift=0, output_multiplier=1 << 30,
-                                     output_shift=-19, act_min=-128, act_max=127)
+TML_ERR_BAD_SHAPE, TML_ERR_BAD_PARAM = 7, 8  # tml_status.h
+
+
+def test_softmax_rows_tflite_cannot_run(lib):
+    """Rows whose sum of exps reaches 512 abort TFLite's reference softmax (a
+    shift beyond 31 bits); the kernel returns the correctly rounded value,
+    here round(256 / depth) - 128 = -128 for flat rows (hand-worked)."""
+    params = blob_layout.pack_params("SOFTMAX", **softmax_params(1.0, 0.05))
+    for depth in (600, 4096):
+        x = np.full(depth, 17, np.int8)
+        status, got = call(lib.tml_softmax_s8, params, 1, depth, x, np.zeros(depth, np.int8))
+        assert status == 0
+        assert got == bytes([0x80]) * depth
+
+
+def test_invalid_calls_rejected(lib):
+    add = blob_layout.pack_params("ADD", left_shift=20, input1_multiplier=1 << 30, input1_shift=0,
+                                  input2_multiplier=1 << 30, input2_shift=0, output_multiplier=1 << 30,
+                                  output_shift=-19, act_min=-128, act_max=127)
     x = np.zeros(6, np.int8)
-    status, _ = call(lib.tml_add_s8, params, 0, 0, 0, Dims(1, 1, 2, 3), x, Dims(1, 1, 3, 2), x,
+    status, _ = call(lib.tml_add_s8, add, 0, 0, 0, Dims(1, 1, 2, 3), x, Dims(1, 1, 3, 2), x,
                      Dims(1, 1, 2, 3), np.zeros(6, np.int8))
-    assert status != 0
+    assert status == TML_ERR_BAD_SHAPE  # (3, 2) does not broadcast to (2, 3)
     pool = blob_layout.pack_params("AVERAGE_POOL_2D", filter_h=2, filter_w=2, stride_h=1, stride_w=1,
                                    pad_top=5, pad_left=0, act_min=-128, act_max=127)
     status, _ = call(lib.tml_avg_pool_s8, pool, Dims(1, 2, 2, 1), np.zeros(4, np.int8), Dims(1, 2, 2, 1),
                      np.zeros(4, np.int8))
-    assert status != 0  # a window entirely in the padding has no average
-    sm = blob_layout.pack_params("SOFTMAX", input_multiplier=1 << 30, input_left_shift=20, diff_min=-100)
+    assert status == TML_ERR_BAD_PARAM  # a window entirely in the padding has no average
+    mean = blob_layout.pack_params("MEAN", axis_mask=6, mode=0, multiplier=1 << 30, shift=1)
+    status, _ = call(lib.tml_mean_s8, mean, 0, 0, Dims(1, 2, 2, 1), np.zeros(4, np.int8), Dims(1, 1, 1, 1),
+                     np.zeros(1, np.int8))
+    assert status == TML_ERR_BAD_PARAM  # mode 0 is reserved
+    sm = blob_layout.pack_params("SOFTMAX", **softmax_params(1.0, 0.05))
     status, _ = call(lib.tml_softmax_s8, sm, 1, 4097, np.zeros(4097, np.int8), np.zeros(4097, np.int8))
-    assert status != 0
+    assert status == TML_ERR_BAD_PARAM  # the int32 sum of exps could overflow

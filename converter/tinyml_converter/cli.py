@@ -1,0 +1,454 @@
+"""The `tinyml` command line: convert, inspect, check, run.
+
+Exit codes: 0 success; 1 conversion or run error (message on one line);
+2 usage error or unreadable / invalid input file; 3 the model does not fit
+the board (check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .errors import BlobError, ConversionError, ModelFileError
+
+EXIT_OK, EXIT_CONVERSION, EXIT_USAGE, EXIT_NO_FIT = 0, 1, 2, 3
+REPO = Path(__file__).resolve().parents[2]
+RANDOM_CALIB_SAMPLES = 64
+
+
+class UsageError(Exception):
+    pass
+
+
+def _err(msg: str) -> None:
+    print(f"tinyml: error: {' '.join(str(msg).split())}", file=sys.stderr)
+
+
+def _progress(label):
+    tty = sys.stderr.isatty()
+    state = {"last": -1}
+
+    def report(done, total):
+        pct = 100 * done // max(total, 1)
+        if tty:
+            print(f"\r{label}: {done}/{total} ({pct}%)", end="" if done < total else "\n",
+                  file=sys.stderr, flush=True)
+        elif pct // 25 != state["last"]:
+            state["last"] = pct // 25
+            print(f"{label}: {done}/{total} ({pct}%)", file=sys.stderr, flush=True)
+
+    return report
+
+
+# ---------------------------------------------------------------------------
+# convert
+
+def load_calib(path) -> np.ndarray:
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(p.glob("*.npy"))
+        if not files:
+            raise UsageError(f"calibration folder {p} holds no .npy files")
+        arrays = [np.load(f, allow_pickle=False) for f in files]
+        shapes = {a.shape for a in arrays}
+        if len(shapes) == 1:
+            return np.stack(arrays) if len(arrays) > 1 and arrays[0].ndim >= 1 else arrays[0]
+        return np.concatenate(arrays)
+    try:
+        return np.load(p, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read calibration data {p}: {exc}") from None
+
+
+def _model_input_shape(src):
+    from .convert import load_keras
+
+    model = load_keras(src)
+    return tuple(int(d) for d in model.inputs[0].shape[1:])
+
+
+def cmd_convert(a) -> int:
+    from .convert import ConversionReport, convert_file, model_kind  # noqa: F401
+
+    try:
+        kind = model_kind(a.model)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(a.output) if a.output else Path(a.model).with_suffix(".tinyml")
+    if out.parent and not out.parent.exists():
+        raise UsageError(f"output folder {out.parent} does not exist")
+    labels = None
+    if a.labels:
+        try:
+            labels = [ln.strip() for ln in Path(a.labels).read_text("utf-8").splitlines() if ln.strip()]
+        except OSError as exc:
+            raise UsageError(f"cannot read labels: {exc}") from None
+    calib = None
+    if kind != "tflite":
+        if a.calib:
+            calib = load_calib(a.calib)
+        elif a.random_calib:
+            shape = _model_input_shape(a.model) if kind == "keras" else None
+            if shape is None:
+                raise UsageError("--random-calib needs a .keras/.h5 model to know the input shape")
+            print("tinyml: WARNING: calibrating with RANDOM data (--random-calib). The int8 "
+                  "scales will fit noise, not your data: accuracy may be very poor. Use "
+                  "--calib with real samples for anything but a smoke test.", file=sys.stderr)
+            calib = np.random.default_rng(0).standard_normal(
+                (RANDOM_CALIB_SAMPLES, *shape)).astype(np.float32)
+        else:
+            raise UsageError(
+                "a Keras model needs --calib X.npy (or a folder of .npy): int8 quantisation "
+                "picks each tensor's scale from the value ranges seen on representative "
+                "inputs, so without real samples the model would be quantised blindly. "
+                "(--random-calib exists for smoke tests only.)")
+    if calib is not None:
+        print(f"tinyml: calibrating on {len(calib)} samples", file=sys.stderr)
+    print(f"tinyml: converting {a.model}", file=sys.stderr)
+    try:
+        report = convert_file(a.model, out, calib=calib, labels=labels, keep_tflite=a.keep_tflite,
+                              name=a.name, progress=_progress("calibration"))
+    except ValueError as exc:
+        if isinstance(exc, BlobError):
+            raise
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    print(f"wrote {out}: {report.blob_size} bytes, arena {report.arena_size} bytes "
+          f"(lower bound {report.lower_bound}), {len(report.ops)} ops, {report.macs} MACs")
+    if report.tflite_path:
+        print(f"wrote {report.tflite_path}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# inspect
+
+def _read(path):
+    from .blob import read_blob
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return data, read_blob(data)
+    except BlobError as exc:
+        raise UsageError(f"{path}: invalid .tinyml blob: {exc}") from None
+
+
+def op_macs(info, op) -> int:
+    t = info.tensors
+    out = t[op["outputs"][0]]
+    out_elems = int(np.prod(out["dims"]))
+    p = op["params"]
+    name = op["name"]
+    if name == "CONV_2D":
+        return out_elems * p["kernel_h"] * p["kernel_w"] * t[op["inputs"][0]]["dims"][3]
+    if name == "DEPTHWISE_CONV_2D":
+        return out_elems * p["kernel_h"] * p["kernel_w"]
+    if name == "FULLY_CONNECTED":
+        return int(np.prod(t[op["inputs"][0]]["dims"])) * out["dims"][3]
+    if name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        return out_elems * p["filter_h"] * p["filter_w"]
+    if name in ("ADD", "MUL"):
+        return out_elems
+    return 0
+
+
+def plan_view(info):
+    """Lifetimes per arena tensor and the lower bound for the blob's order."""
+    from .planner import align
+
+    n = len(info.ops)
+    life = {}
+    for i in info.inputs:
+        life[i] = [0, 0]
+    for s, op in enumerate(info.ops):
+        for i in op["inputs"]:
+            if not info.tensors[i]["const"]:
+                life.setdefault(i, [s, s])[1] = s
+        for o in op["outputs"]:
+            life.setdefault(o, [s, s])
+    for o in info.outputs:
+        life.setdefault(o, [0, 0])[1] = max(n - 1, 0)
+    bound = 0
+    for s in range(max(n, 1)):
+        regions = {(info.tensors[i]["offset"], align(info.tensors[i]["nbytes"]))
+                   for i, (lo, hi) in life.items() if lo <= s <= hi}
+        bound = max(bound, sum(size for _, size in regions))
+    return {i: tuple(v) for i, v in life.items()}, bound
+
+
+def inspect_dict(data, info) -> dict:
+    layers = []
+    for op in info.ops:
+        params = {k: v for k, v in op["params"].items()
+                  if k not in ("weights", "bias", "multiplier", "shift", "table", "reserved")}
+        layers.append(dict(
+            index=op["index"], op=op["name"],
+            inputs=[info.tensors[i]["shape"] for i in op["inputs"]],
+            outputs=[info.tensors[i]["shape"] for i in op["outputs"]],
+            params=params, macs=op_macs(info, op),
+            arena=[{"tensor": i, "offset": info.tensors[i]["offset"], "size": info.tensors[i]["nbytes"]}
+                   for i in op["outputs"]]))
+    _, bound = plan_view(info)
+    const_bytes = len(info.data)
+    return dict(
+        name=info.meta.get("name"), blob_bytes=len(data), arena_bytes=info.header["arena_size"],
+        arena_lower_bound=bound, constant_bytes=const_bytes,
+        macs=sum(layer["macs"] for layer in layers),
+        inputs=[{"shape": info.tensors[i]["shape"], "scale": info.tensors[i]["scale"],
+                 "zero_point": info.tensors[i]["zero_point"]} for i in info.inputs],
+        outputs=[{"shape": info.tensors[i]["shape"], "scale": info.tensors[i]["scale"],
+                  "zero_point": info.tensors[i]["zero_point"]} for i in info.outputs],
+        labels=info.meta.get("labels"), converter=info.meta.get("converter"),
+        layers=layers)
+
+
+def _fmt_shape(shapes):
+    return ",".join("x".join(map(str, s)) for s in shapes)
+
+
+def plot_plan(info, path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.patches import Rectangle
+    except ImportError:
+        raise UsageError("--plot needs matplotlib (pip install matplotlib)") from None
+    life, bound = plan_view(info)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    cmap = plt.get_cmap("tab20")
+    for k, (i, (lo, hi)) in enumerate(sorted(life.items())):
+        t = info.tensors[i]
+        ax.add_patch(Rectangle((lo - 0.4, t["offset"]), hi - lo + 0.8, t["nbytes"],
+                               facecolor=cmap(k % 20), edgecolor="black", alpha=0.7))
+        ax.text(lo - 0.35, t["offset"] + t["nbytes"] / 2, f"t{i}", fontsize=7, va="center")
+    n = max(len(info.ops), 1)
+    arena = info.header["arena_size"]
+    ax.axhline(arena, color="red", linestyle="--", label=f"arena {arena} B")
+    ax.axhline(bound, color="green", linestyle=":", label=f"lower bound {bound} B")
+    ax.set_xlim(-0.6, n - 0.4)
+    ax.set_ylim(0, max(arena, 1) * 1.08)
+    ax.set_xticks(range(n))
+    ax.set_xticklabels([op["name"] for op in info.ops], rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("arena offset (bytes)")
+    ax.set_title(f"arena plan: {info.meta.get('name', '')}")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def cmd_inspect(a) -> int:
+    data, info = _read(a.model)
+    d = inspect_dict(data, info)
+    if a.plot:
+        plot_plan(info, a.plot)
+    if a.json:
+        print(json.dumps(d, indent=2))
+        return EXIT_OK
+    print(f"model {d['name'] or '?'}  ({d['converter'] or 'unknown converter'})")
+    print(f"{'#':>3} {'op':<18} {'in':<22} {'out':<14} {'MACs':>9} {'offset':>7} {'size':>6}  params")
+    for layer in d["layers"]:
+        params = " ".join(f"{k}={v}" for k, v in layer["params"].items())
+        ar = layer["arena"][0] if layer["arena"] else {"offset": "", "size": ""}
+        print(f"{layer['index']:>3} {layer['op']:<18} {_fmt_shape(layer['inputs']):<22} "
+              f"{_fmt_shape(layer['outputs']):<14} {layer['macs']:>9} {ar['offset']:>7} "
+              f"{ar['size']:>6}  {params}")
+    print(f"blob (flash) {d['blob_bytes']} bytes, of which constants {d['constant_bytes']}")
+    print(f"arena (RAM)  {d['arena_bytes']} bytes, lower bound {d['arena_lower_bound']} bytes")
+    print(f"MACs         {d['macs']}")
+    for k, io in enumerate(d["inputs"]):
+        print(f"input {k}: {io['shape']} scale={io['scale']:.6g} zero_point={io['zero_point']}")
+    for k, io in enumerate(d["outputs"]):
+        print(f"output {k}: {io['shape']} scale={io['scale']:.6g} zero_point={io['zero_point']}")
+    if d["labels"]:
+        print(f"labels: {', '.join(d['labels'])}")
+    if a.plot:
+        print(f"plan picture written to {a.plot}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# check
+
+def cmd_check(a) -> int:
+    from .boards import BOARDS, RUNTIME_OVERHEAD, ram_needed
+
+    data, info = _read(a.model)
+    arena = info.header["arena_size"]
+    need_file = ram_needed(arena, len(data), True)
+    need_rom = ram_needed(arena, len(data), False)
+    print(f"blob OK: magic, format version {info.header['version']}, CRC-32 "
+          f"{info.header['crc32']:08x}, {len(data)} bytes")
+    print(f"RAM needed: arena {arena} + runtime overhead {RUNTIME_OVERHEAD} + blob {len(data)} "
+          f"(loaded from a file) = {need_file} bytes; {need_rom} if the blob is frozen in flash")
+    print(f"{'board':<9} {'flash for models':>16} {'heap':>9}  {'flash':<5} {'RAM':<5} note")
+    verdict = EXIT_OK
+    for name, b in BOARDS.items():
+        flash_ok = len(data) <= b.flash_for_models
+        ram_ok = need_file <= b.heap
+        mark = "*" if name == a.board else " "
+        print(f"{mark}{name:<8} {b.flash_for_models:>16} {b.heap:>9}  "
+              f"{'fits' if flash_ok else 'NO':<5} {'fits' if ram_ok else 'NO':<5} {b.note}")
+        if name == a.board and not (flash_ok and ram_ok):
+            verdict = EXIT_NO_FIT
+    if a.board:
+        b = BOARDS[a.board]
+        if verdict == EXIT_OK:
+            print(f"{a.board}: fits (flash {len(data)}/{b.flash_for_models}, RAM {need_file}/{b.heap})")
+        else:
+            print(f"{a.board}: does NOT fit (flash {len(data)}/{b.flash_for_models}, "
+                  f"RAM {need_file}/{b.heap})")
+    return verdict
+
+
+# ---------------------------------------------------------------------------
+# run
+
+def _prepare_input(x: np.ndarray, t) -> np.ndarray:
+    n = int(np.prod(t["dims"]))
+    if x.size != n:
+        raise UsageError(f"input has {x.size} elements, the model expects {n} ({t['shape']})")
+    if x.dtype == np.int8:
+        return x.reshape(t["shape"])
+    if np.issubdtype(x.dtype, np.floating):
+        q = np.round(x.astype(np.float64) / t["scale"]) + t["zero_point"]
+        return np.clip(q, -128, 127).astype(np.int8).reshape(t["shape"])
+    raise UsageError(f"input dtype {x.dtype}: give int8 (raw) or float (quantised here)")
+
+
+def _run_unix(model_path, x: np.ndarray, micropython: str) -> bytes:
+    mp = Path(micropython)
+    if not mp.exists():
+        raise UsageError(f"MicroPython unix binary {mp} not found (build it with `make firmware "
+                         "BOARD=unix`, or pass --micropython / set TINYML_MICROPYTHON)")
+    with tempfile.TemporaryDirectory() as d:
+        inp, outp, script = Path(d) / "in.bin", Path(d) / "out.bin", Path(d) / "run.py"
+        inp.write_bytes(x.tobytes())
+        script.write_text(
+            "import tinyml\n"
+            f"m = tinyml.load({str(Path(model_path).resolve())!r})\n"
+            f"with open({str(inp)!r}, 'rb') as f:\n    x = f.read()\n"
+            "y = m.invoke(x)\n"
+            f"with open({str(outp)!r}, 'wb') as f:\n    f.write(y)\n")
+        env = dict(os.environ)
+        env.setdefault("MICROPYPATH", f".frozen:{REPO / 'python_lib'}")
+        res = subprocess.run([str(mp), str(script)], capture_output=True, text=True, env=env,
+                             timeout=120)
+        if res.returncode != 0 or not outp.exists():
+            tail = (res.stderr or res.stdout).strip().splitlines()
+            raise RuntimeError(f"micropython failed: {tail[-1] if tail else res.returncode}")
+        return outp.read_bytes()
+
+
+def cmd_run(a) -> int:
+    data, info = _read(a.model)
+    if len(info.inputs) != 1 or len(info.outputs) != 1:
+        raise UsageError("run supports single-input, single-output models for now")
+    try:
+        x = np.load(a.input, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read input {a.input}: {exc}") from None
+    tin, tout = info.tensors[info.inputs[0]], info.tensors[info.outputs[0]]
+    xq = _prepare_input(x, tin)
+    if a.target == "host":
+        from .host_runtime import HostModel
+
+        (y,) = HostModel(data).invoke(xq)
+        y = np.asarray(y, dtype=np.int8).reshape(tout["shape"])
+    elif a.target == "unix":
+        mp = a.micropython or os.environ.get("TINYML_MICROPYTHON") or str(REPO / "build" / "unix" / "micropython")
+        raw = _run_unix(a.model, xq, mp)
+        y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
+    else:
+        raise UsageError(f"target {a.target!r} is not supported yet (supported: host, unix)")
+    if a.output:
+        np.save(a.output, y)
+    deq = (y.astype(np.float32) - tout["zero_point"]) * np.float32(tout["scale"])
+    print("output (int8):", np.array2string(y.reshape(-1), max_line_width=120))
+    print("output (dequantised):", np.array2string(deq.reshape(-1), precision=4, max_line_width=120))
+    labels = info.meta.get("labels")
+    if labels and len(labels) == y.size:
+        print(f"top: {labels[int(np.argmax(y))]}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    from .boards import BOARDS
+
+    p = argparse.ArgumentParser(prog="tinyml", description="tinyml model converter and tools")
+    p.add_argument("--version", action="version", version=f"tinyml_converter {__version__}")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    c = sub.add_parser("convert", help="convert a Keras / SavedModel / int8 .tflite model")
+    c.add_argument("model", help=".keras, .h5, SavedModel folder or int8 .tflite")
+    c.add_argument("-o", "--output", help="output .tinyml (default: next to the model)")
+    c.add_argument("--calib", help="calibration samples: X.npy (N, *input_shape) or a folder of .npy")
+    c.add_argument("--random-calib", action="store_true", help="calibrate on random data (smoke tests only)")
+    c.add_argument("--labels", help="text file, one class label per line")
+    c.add_argument("--name", help="model name stored in the blob")
+    c.add_argument("--keep-tflite", action="store_true", help="also write the int8 .tflite")
+    c.set_defaults(fn=cmd_convert)
+
+    i = sub.add_parser("inspect", help="per-layer table, totals and arena plan")
+    i.add_argument("model")
+    i.add_argument("--json", action="store_true")
+    i.add_argument("--plot", metavar="PNG", help="draw the arena plan (needs matplotlib)")
+    i.set_defaults(fn=cmd_inspect)
+
+    k = sub.add_parser("check", help="validate a blob and check it fits a board")
+    k.add_argument("model")
+    k.add_argument("--board", choices=sorted(BOARDS))
+    k.set_defaults(fn=cmd_check)
+
+    r = sub.add_parser("run", help="run a model on an input")
+    r.add_argument("model")
+    r.add_argument("--input", required=True, help=".npy, int8 (raw) or float (quantised here)")
+    r.add_argument("--output", help="save the int8 output as .npy")
+    r.add_argument("--target", default="host",
+                   help="host (C core via ctypes) or unix (MicroPython unix port)")
+    r.add_argument("--micropython", help="path of the unix micropython binary")
+    r.set_defaults(fn=cmd_run)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        a = parser.parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_USAGE if exc.code not in (0, None) else EXIT_OK
+    try:
+        return a.fn(a)
+    except UsageError as exc:
+        _err(exc)
+        return EXIT_USAGE
+    except ModelFileError as exc:
+        _err(exc)
+        return EXIT_USAGE
+    except ConversionError as exc:
+        _err(exc)
+        return EXIT_CONVERSION
+    except RuntimeError as exc:
+        _err(exc)
+        return EXIT_CONVERSION
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Keras model builders shared by the host parity tests, the MicroPython
+tests and the benchmarks: the model shapes people deploy on microcontrollers
+(MLPerf Tiny style), kept small so conversion and emulated runs are quick.
+
+Every builder is deterministic (seeded weights) and returns
+(keras.Model, calibration data, labels or None); calibration data is an array
+(N, *input_shape), or a list of such arrays for several inputs. Weights are
+random, not trained: bit-exact parity does not need accuracy, and random
+weights exercise rounding paths at least as well.
+
+MODELS maps a name to its builder.
+"""
+
+import numpy as np
+
+
+def _keras(seed=1234):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    return keras
+
+
+def _calib(shape, n=48, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, *shape)).astype(np.float32)
+
+
+def mnist_cnn():
+    """Classic small image classifier: 28x28 grey in, 10 classes."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((28, 28, 1))
+    x = L.Conv2D(8, 3, activation="relu")(inp)
+    x = L.MaxPooling2D(2)(x)
+    x = L.Conv2D(16, 3, activation="relu")(x)
+    x = L.MaxPooling2D(2)(x)
+    x = L.Flatten()(x)
+    x = L.Dense(32, activation="relu")(x)
+    x = L.Dense(10)(x)
+    out = L.Softmax()(x)
+    return keras.Model(inp, out, name="mnist_cnn"), _calib((28, 28, 1)), [str(i) for i in range(10)]
+
+
+def ds_cnn_kws():
+    """Keyword spotting DS-CNN (MLPerf Tiny KWS, narrowed): 49x10 MFCC in, 12 words.
+    BatchNorm is folded by TFLite's converter."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((49, 10, 1))
+    x = L.Conv2D(16, (10, 4), strides=(2, 2), padding="same")(inp)
+    x = L.BatchNormalization()(x)
+    x = L.ReLU()(x)
+    for _ in range(2):
+        x = L.DepthwiseConv2D(3, padding="same")(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU()(x)
+        x = L.Conv2D(16, 1)(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU()(x)
+    x = L.AveragePooling2D(pool_size=(25, 5))(x)
+    x = L.Flatten()(x)
+    x = L.Dense(12)(x)
+    out = L.Softmax()(x)
+    words = "silence unknown yes no up down left right on off stop go".split()
+    return keras.Model(inp, out, name="ds_cnn_kws"), _calib((49, 10, 1)), words
+
+
+def mobilenet_block():
+    """MobileNet-style stem + inverted/separable blocks with ReLU6, 32x32x3 in."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((32, 32, 3))
+    x = L.Conv2D(8, 3, strides=2, padding="same", activation="relu6")(inp)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu6")(x)
+    x = L.Conv2D(16, 1, activation="relu6")(x)
+    x = L.ZeroPadding2D(((0, 1), (0, 1)))(x)
+    x = L.DepthwiseConv2D(3, strides=2, activation="relu6")(x)
+    x = L.Conv2D(24, 1, activation="relu6")(x)
+    x = L.DepthwiseConv2D(3, padding="same", depth_multiplier=2, activation="relu6")(x)
+    x = L.Conv2D(24, 1)(x)
+    x = L.GlobalAveragePooling2D()(x)
+    x = L.Dense(5)(x)
+    out = L.Softmax()(x)
+    return keras.Model(inp, out, name="mobilenet_block"), _calib((32, 32, 3)), list("abcde")
+
+
+def conv1d_gesture():
+    """Accelerometer gesture model: 128 samples x 3 axes in, 4 classes."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((128, 3))
+    x = L.Conv1D(8, 5, activation="relu")(inp)
+    x = L.MaxPooling1D(2)(x)
+    x = L.Conv1D(16, 3, padding="same", activation="relu")(x)
+    x = L.AveragePooling1D(2)(x)
+    x = L.Conv1D(16, 3, dilation_rate=2, activation="relu")(x)
+    x = L.GlobalAveragePooling1D()(x)
+    x = L.Dense(4)(x)
+    out = L.Softmax()(x)
+    return keras.Model(inp, out, name="conv1d_gesture"), _calib((128, 3)), ["idle", "wave", "circle", "shake"]
+
+
+def fc_autoencoder():
+    """MLPerf Tiny anomaly-detection autoencoder (narrowed): 640 -> 128 -> 8 -> 128 -> 640."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((640,))
+    x = inp
+    for units in (128, 128, 8, 128, 128):
+        x = L.Dense(units)(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU()(x)
+    out = L.Dense(640)(x)
+    return keras.Model(inp, out, name="fc_autoencoder"), _calib((640,)), None
+
+
+def residual_block():
+    """ResNet-style block with an identity ADD and a projection ADD."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((16, 16, 8))
+    x = L.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    x = L.Conv2D(8, 3, padding="same")(x)
+    x = L.ReLU()(L.Add()([x, inp]))
+    y = L.Conv2D(16, 3, strides=2, padding="same", activation="relu")(x)
+    y = L.Conv2D(16, 3, padding="same")(y)
+    shortcut = L.Conv2D(16, 1, strides=2)(x)
+    y = L.ReLU()(L.Add()([y, shortcut]))
+    y = L.GlobalAveragePooling2D()(y)
+    out = L.Dense(6)(y)
+    return keras.Model(inp, out, name="residual_block"), _calib((16, 16, 8)), None
+
+
+def concat_branch():
+    """Inception-style branches joined by CONCATENATION, plus a squeeze-excite MUL."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((16, 16, 4))
+    a = L.Conv2D(8, 1, activation="relu")(inp)
+    b = L.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    c = L.MaxPooling2D(3, strides=1, padding="same")(inp)
+    x = L.Concatenate()([a, b, c])
+    s = L.GlobalAveragePooling2D(keepdims=True)(x)
+    s = L.Conv2D(20, 1, activation="sigmoid")(s)
+    x = L.Multiply()([x, s])
+    x = L.Conv2D(8, 1, activation="relu")(x)
+    x = L.GlobalAveragePooling2D()(x)
+    x = L.Dense(3)(x)
+    out = L.Softmax()(x)
+    return keras.Model(inp, out, name="concat_branch"), _calib((16, 16, 4)), ["x", "y", "z"]
+
+
+def activations_mix():
+    """Unary ops that become LUTs (sigmoid, tanh, hard swish, leaky ReLU) and a two-output head."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((10, 10, 3))
+    x = L.Conv2D(8, 3, activation="tanh")(inp)
+    x = L.LeakyReLU(negative_slope=0.1)(x)
+    x = L.DepthwiseConv2D(3, activation="hard_swish")(x)
+    x = L.Flatten()(x)
+    h = L.Dense(16, activation="sigmoid")(x)
+    out1 = L.Dense(4)(h)
+    out2 = L.Softmax()(L.Dense(3)(h))
+    return keras.Model(inp, [out1, out2], name="activations_mix"), _calib((10, 10, 3)), None
+
+
+MODELS = {
+    "mnist_cnn": mnist_cnn,
+    "ds_cnn_kws": ds_cnn_kws,
+    "mobilenet_block": mobilenet_block,
+    "conv1d_gesture": conv1d_gesture,
+    "fc_autoencoder": fc_autoencoder,
+    "residual_block": residual_block,
+    "concat_branch": concat_branch,
+    "activations_mix": activations_mix,
+}

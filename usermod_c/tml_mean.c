@@ -32,6 +32,22 @@ static int32_t tml_floor_log2(uint32_t x) {
     return n;
 }
 
+/* 64-by-32 unsigned division by shift-and-subtract, run once per call. It
+ * keeps libgcc's 64-bit division out of the firmware: slow on Cortex-M0, and
+ * its unwind tables break the link with the qemu port's linker scripts. */
+static uint64_t tml_udiv64_32(uint64_t numerator, uint32_t divisor) {
+    uint64_t quotient = 0;
+    uint64_t remainder = 0;
+    for (int bit = 63; bit >= 0; bit--) {
+        remainder = (remainder << 1) | ((numerator >> bit) & 1u);
+        if (remainder >= divisor) {
+            remainder -= divisor;
+            quotient |= (uint64_t)1 << bit;
+        }
+    }
+    return quotient;
+}
+
 tml_status_t tml_mean_s8(const tml_mean_params_t *p,
     int32_t input_zero_point, int32_t output_zero_point,
     const tml_dims_t *in_dims, const int8_t *in,
@@ -66,7 +82,10 @@ tml_status_t tml_mean_s8(const tml_mean_params_t *p,
     if (extra > 31 + p->shift) {
         extra = 31 + p->shift;
     }
-    const int32_t multiplier = (int32_t)(((int64_t)p->multiplier << extra) / count);
+    if (p->multiplier < 0) {
+        return TML_ERR_BAD_PARAM;
+    }
+    const int32_t multiplier = (int32_t)tml_udiv64_32((uint64_t)p->multiplier << extra, (uint32_t)count);
     const int32_t shift = p->shift - extra;
 
     for (int32_t o0 = 0; o0 < outer[0]; o0++) {

@@ -1,0 +1,214 @@
+"""The end-to-end oracle harness: Keras model -> int8 .tflite (TensorFlow's
+own quantiser) -> two runtimes on the same int8 inputs:
+
+- TFLite's reference kernels (BUILTIN_REF), the oracle;
+- tinyml: tflite_to_blob, then the host build of the C core (HostModel).
+
+Their int8 outputs must be identical bytes. Quantised .tflite files are cached
+under build/test-cache/, keyed by a hash of everything that determines them
+(model spec, the source of the files defining it, TF and Keras versions), so
+reruns skip TensorFlow's converter.
+
+Inputs and outputs are handled in Keras order; the TFLite subgraph (and so
+the blob) may order them differently, and the signature def maps the two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE = REPO / "build" / "test-cache"
+
+
+def _versions() -> str:
+    import keras
+    import tensorflow as tf
+
+    return f"tf{tf.__version__}-keras{keras.__version__}"
+
+
+def cache_key(*parts) -> str:
+    h = hashlib.sha256(_versions().encode())
+    for p in parts:
+        h.update(b"\0")
+        h.update(p if isinstance(p, bytes) else str(p).encode())
+    return h.hexdigest()[:32]
+
+
+def source_of(*paths) -> bytes:
+    return b"".join(Path(p).read_bytes() for p in paths)
+
+
+def _calib_arrays(model, calib):
+    arrays = list(calib) if isinstance(calib, (list, tuple)) else [calib]
+    assert len(arrays) == len(model.inputs)
+    return [np.asarray(a, np.float32) for a in arrays]
+
+
+def _multi_input_tflite(model, arrays) -> bytes:
+    """Full-int8 PTQ of a model with several inputs. The representative
+    dataset is a dict keyed by signature input name: TFLite orders a Keras
+    model's inputs its own way, so a positional list would feed each input
+    another input's samples."""
+    import tensorflow as tf
+
+    names = [t.name for t in model.inputs]
+
+    def representative():
+        for i in range(len(arrays[0])):
+            yield {n: a[i : i + 1] for n, a in zip(names, arrays)}
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    return conv.convert()
+
+
+def quantize(build, key: str) -> bytes:
+    """int8 .tflite of the model `build()` returns ((model, calib)), cached by key."""
+    path = CACHE / f"{key}.tflite"
+    if path.exists():
+        return path.read_bytes()
+    convert = pytest.importorskip("tinyml_converter.convert", reason="converter not written yet")
+    model, calib = build()
+    arrays = _calib_arrays(model, calib)
+    if len(arrays) == 1:
+        tfl = convert.keras_to_tflite(model, arrays[0])
+    else:
+        tfl = _multi_input_tflite(model, arrays)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(tfl)
+    os.replace(tmp, path)
+    return tfl
+
+
+class Oracle:
+    """TFLite's reference kernels on an int8 .tflite, in Keras input/output order."""
+
+    def __init__(self, tflite: bytes):
+        import tensorflow as tf
+
+        self.it = tf.lite.Interpreter(
+            model_content=tflite,
+            experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+        self.it.allocate_tensors()
+        ins = self.it.get_input_details()
+        outs = self.it.get_output_details()
+        sigs = self.it.get_signature_list()
+        if len(sigs) == 1:
+            runner = self.it.get_signature_runner()
+            sig = next(iter(sigs.values()))
+            sin, sout = runner.get_input_details(), runner.get_output_details()
+            in_index = [sin[n]["index"] for n in sig["inputs"]]
+            out_index = [sout[n]["index"] for n in sig["outputs"]]
+        else:
+            in_index = [d["index"] for d in ins]
+            out_index = [d["index"] for d in outs]
+        sub_in = [d["index"] for d in ins]
+        sub_out = [d["index"] for d in outs]
+        # Keras position -> subgraph position (which is the blob's order too).
+        self.in_pos = [sub_in.index(i) for i in in_index]
+        self.out_pos = [sub_out.index(i) for i in out_index]
+        self.in_details = [ins[p] for p in self.in_pos]
+        self.out_details = [outs[p] for p in self.out_pos]
+
+    @property
+    def input_shapes(self):
+        return [tuple(int(s) for s in d["shape"]) for d in self.in_details]
+
+    def run(self, inputs):
+        for d, x in zip(self.in_details, inputs):
+            self.it.set_tensor(d["index"], np.asarray(x, np.int8).reshape(d["shape"]))
+        self.it.invoke()
+        return [self.it.get_tensor(d["index"]).copy() for d in self.out_details]
+
+    def quantize_input(self, k, x):
+        scale, zp = self.in_details[k]["quantization"]
+        q = np.round(np.asarray(x, np.float32) / scale) + zp
+        return np.clip(q, -128, 127).astype(np.int8)
+
+
+def run_host(model, oracle: Oracle, inputs):
+    """HostModel outputs in Keras order, inputs given in Keras order."""
+    sub = [None] * len(inputs)
+    for k, p in enumerate(oracle.in_pos):
+        sub[p] = inputs[k]
+    outs = model.invoke(*sub)
+    return [outs[p] for p in oracle.out_pos]
+
+
+def random_inputs(oracle: Oracle, rng, count):
+    """`count` input sets of uniform random int8 (the whole range, edges included)."""
+    sets = []
+    for n in range(count):
+        xs = [rng.integers(-128, 128, size=s, dtype=np.int8) for s in oracle.input_shapes]
+        if n == 0:
+            xs = [np.full(s, -128, np.int8) for s in oracle.input_shapes]
+        elif n == 1:
+            xs = [np.full(s, 127, np.int8) for s in oracle.input_shapes]
+        sets.append(xs)
+    return sets
+
+
+@dataclass
+class Outcome:
+    """Per Keras output: pairs of (tflite, tinyml) arrays, one per input set."""
+    pairs: list = field(default_factory=list)
+    skip: str | None = None
+    error: str | None = None
+
+
+def compare(tfl_outs, host_outs):
+    """None when identical, else a readable description of the difference."""
+    problems = []
+    for k, (a, b) in enumerate(zip(tfl_outs, host_outs)):
+        if a.shape != b.shape and a.size == b.size:
+            b = b.reshape(a.shape)
+        if a.shape != b.shape:
+            problems.append(f"output {k}: shape {b.shape} != TFLite {a.shape}")
+            continue
+        if a.dtype != np.int8:
+            problems.append(f"output {k}: TFLite dtype {a.dtype}")
+            continue
+        diff = np.abs(a.astype(np.int32) - b.astype(np.int32))
+        if diff.any():
+            where = np.argwhere(diff)[:5].tolist()
+            problems.append(f"output {k}: {int((diff > 0).sum())}/{diff.size} bytes differ, "
+                            f"max {int(diff.max())} LSB, first at {where}: "
+                            f"tflite {[int(a[tuple(w)]) for w in where]} tinyml {[int(b[tuple(w)]) for w in where]}")
+    return "; ".join(problems) or None
+
+
+def evaluate(tflite: bytes, input_sets, blob_kwargs=None) -> tuple[Oracle, list, list]:
+    """Run TFLite and tinyml on every input set: (oracle, tflite outputs, host outputs).
+
+    Converter refusals (ConversionError) become pytest.skip; a blob the C
+    loader refuses, or a kernel error, is a failure."""
+    convert = pytest.importorskip("tinyml_converter.convert", reason="converter not written yet")
+    from tinyml_converter.errors import ConversionError
+    from tinyml_converter.host_runtime import HostModel
+
+    oracle = Oracle(tflite)
+    try:
+        blob = convert.tflite_to_blob(tflite, **(blob_kwargs or {}))
+    except ConversionError as e:
+        pytest.skip(f"converter refuses this model (piece missing?): {e}")
+    model = HostModel(blob)
+    tfl, host = [], []
+    for xs in input_sets(oracle) if callable(input_sets) else input_sets:
+        tfl.append(oracle.run(xs))
+        host.append(run_host(model, oracle, xs))
+    return oracle, tfl, host

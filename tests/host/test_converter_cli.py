@@ -1,0 +1,216 @@
+"""`tinyml` CLI: convert / inspect / check / run, exit codes, no partial files."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+L = keras.layers
+
+from tinyml_converter import boards, cli  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def small_model():
+    keras.utils.set_random_seed(7)
+    return keras.Sequential([keras.Input((6, 6, 1)), L.Conv2D(2, 3, activation="relu"),
+                             L.Flatten(), L.Dense(3), L.Softmax()])
+
+
+def int8_tflite(model, shape):
+    rng = np.random.default_rng(0)
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([rng.standard_normal((1, *shape)).astype(np.float32)]
+                                           for _ in range(16))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    return conv.convert()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    m = small_model()
+    m.save(d / "model.keras")
+    (d / "model.tflite").write_bytes(int8_tflite(m, (6, 6, 1)))
+    np.save(d / "calib.npy", np.random.default_rng(1).standard_normal((12, 6, 6, 1)).astype(np.float32))
+    (d / "labels.txt").write_text("cat\ndog\nbird\n")
+    i = keras.Input((4,))
+    bad = keras.Model(i, L.Dense(2)(L.Subtract(name="sub_layer")([L.Dense(4)(i), L.Dense(4)(i)])))
+    (d / "unsupported.tflite").write_bytes(int8_tflite(bad, (4,)))
+    return d
+
+
+def leftovers(folder):
+    return [p.name for p in Path(folder).iterdir() if p.name.endswith(".tmp")]
+
+
+def test_convert_inspect_check_tflite(files, tmp_path, capsys):
+    out = tmp_path / "m.tinyml"
+    rc = cli.main(["convert", str(files / "model.tflite"), "-o", str(out),
+                   "--labels", str(files / "labels.txt"), "--name", "demo"])
+    assert rc == 0 and out.exists()
+    capsys.readouterr()
+    assert cli.main(["inspect", str(out), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert [layer["op"] for layer in d["layers"]] == ["CONV_2D", "FULLY_CONNECTED", "SOFTMAX"]
+    assert d["name"] == "demo" and d["labels"] == ["cat", "dog", "bird"]
+    assert d["blob_bytes"] == out.stat().st_size
+    assert d["arena_bytes"] == d["arena_lower_bound"]
+    # by hand: conv 4x4x2 outputs * 3*3*1 taps, FC 32 -> 3
+    assert d["macs"] == 4 * 4 * 2 * 9 + 32 * 3
+    assert d["layers"][0]["inputs"] == [[1, 6, 6, 1]] and d["layers"][0]["outputs"] == [[1, 4, 4, 2]]
+    assert cli.main(["inspect", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "CONV_2D" in text and "lower bound" in text
+    assert cli.main(["check", str(out), "--board", "rpi_pico"]) == 0
+    assert "rpi_pico: fits" in capsys.readouterr().out
+
+
+def test_check_does_not_fit(files, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "m.tinyml"
+    assert cli.main(["convert", str(files / "model.tflite"), "-o", str(out)]) == 0
+    tiny = boards.Board("qemu_m0", "tiny", 64, 64, "test board")
+    monkeypatch.setitem(boards.BOARDS, "qemu_m0", tiny)
+    assert cli.main(["check", str(out), "--board", "qemu_m0"]) == 3
+    assert "does NOT fit" in capsys.readouterr().out
+
+
+def test_check_rejects_corrupt_blob(files, tmp_path, capsys):
+    out = tmp_path / "m.tinyml"
+    assert cli.main(["convert", str(files / "model.tflite"), "-o", str(out)]) == 0
+    data = bytearray(out.read_bytes())
+    data[-1] ^= 0xFF
+    out.write_bytes(bytes(data))
+    assert cli.main(["check", str(out), "--board", "unix"]) == 2
+    assert "CRC" in capsys.readouterr().err
+
+
+def test_keras_without_calib_refused(files, tmp_path, capsys):
+    out = tmp_path / "k.tinyml"
+    assert cli.main(["convert", str(files / "model.keras"), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--calib" in err and "scale" in err
+    assert not out.exists() and not leftovers(tmp_path)
+
+
+def test_keras_with_calib_and_keep_tflite(files, tmp_path, capsys):
+    out = tmp_path / "k.tinyml"
+    rc = cli.main(["convert", str(files / "model.keras"), "-o", str(out), "--calib",
+                   str(files / "calib.npy"), "--keep-tflite"])
+    assert rc == 0 and out.exists() and out.with_suffix(".tflite").exists()
+    err = capsys.readouterr().err
+    assert "calibration: 12/12" in err
+
+
+def test_random_calib_warns(files, tmp_path, capsys):
+    out = tmp_path / "r.tinyml"
+    rc = cli.main(["convert", str(files / "model.keras"), "-o", str(out), "--random-calib"])
+    assert rc == 0 and out.exists()
+    assert "WARNING" in capsys.readouterr().err
+
+
+def test_unsupported_op_exit_1_one_line(files, tmp_path, capsys):
+    out = tmp_path / "u.tinyml"
+    assert cli.main(["convert", str(files / "unsupported.tflite"), "-o", str(out)]) == 1
+    errors = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("tinyml: error")]
+    assert len(errors) == 1 and "SUB" in errors[0] and "sub_layer" in errors[0]
+    assert not out.exists() and not leftovers(tmp_path)
+
+
+def test_corrupt_input_exit_2(tmp_path, capsys):
+    src = tmp_path / "junk.tflite"
+    src.write_bytes(os.urandom(300))
+    out = tmp_path / "junk.tinyml"
+    assert cli.main(["convert", str(src), "-o", str(out)]) == 2
+    assert not out.exists() and not leftovers(tmp_path)
+    assert cli.main(["convert", str(tmp_path / "missing.keras")]) == 2
+
+
+def test_unwritable_output_exit_2(files, tmp_path):
+    target = tmp_path / "is_a_dir"
+    target.mkdir()
+    assert cli.main(["convert", str(files / "model.tflite"), "-o", str(target)]) == 2
+    assert target.is_dir() and not leftovers(tmp_path)
+    assert cli.main(["convert", str(files / "model.tflite"), "-o",
+                     str(tmp_path / "no" / "such" / "dir.tinyml")]) == 2
+
+
+def test_run_host_matches_tflite(files, tmp_path, capsys):
+    pytest.importorskip("tinyml_converter.host_runtime")
+    out = tmp_path / "m.tinyml"
+    assert cli.main(["convert", str(files / "model.tflite"), "-o", str(out)]) == 0
+    x = np.random.default_rng(2).integers(-128, 128, (1, 6, 6, 1), dtype=np.int8)
+    np.save(tmp_path / "x.npy", x)
+    try:
+        rc = cli.main(["run", str(out), "--input", str(tmp_path / "x.npy"), "--output",
+                       str(tmp_path / "y.npy"), "--target", "host"])
+    except Exception as exc:  # host C core not built yet
+        pytest.skip(f"host runtime unavailable: {exc}")
+    assert rc == 0
+    it = tf.lite.Interpreter(model_content=(files / "model.tflite").read_bytes(),
+                             experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    ref = it.get_tensor(it.get_output_details()[0]["index"])
+    assert np.array_equal(np.load(tmp_path / "y.npy"), ref)
+
+
+def test_run_unix(files, tmp_path):
+    mp = Path(os.environ.get("TINYML_MICROPYTHON", REPO / "build" / "unix" / "micropython"))
+    if not mp.exists():
+        pytest.skip("unix micropython not built")
+    probe = subprocess.run([str(mp), "-c", "import tinyml; tinyml.load"], capture_output=True,
+                           env={**os.environ, "MICROPYPATH": f".frozen:{REPO / 'python_lib'}"})
+    if probe.returncode != 0:
+        pytest.skip("unix micropython has no working tinyml module yet")
+    out = tmp_path / "m.tinyml"
+    assert cli.main(["convert", str(files / "model.tflite"), "-o", str(out)]) == 0
+    x = np.random.default_rng(3).integers(-128, 128, (1, 6, 6, 1), dtype=np.int8)
+    np.save(tmp_path / "x.npy", x)
+    assert cli.main(["run", str(out), "--input", str(tmp_path / "x.npy"), "--output",
+                     str(tmp_path / "y.npy"), "--target", "unix", "--micropython", str(mp)]) == 0
+    it = tf.lite.Interpreter(model_content=(files / "model.tflite").read_bytes(),
+                             experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    assert np.array_equal(np.load(tmp_path / "y.npy"), it.get_tensor(it.get_output_details()[0]["index"]))
+
+
+def test_run_other_target_not_supported(files, tmp_path, capsys):
+    out = tmp_path / "m.tinyml"
+    assert cli.main(["convert", str(files / "model.tflite"), "-o", str(out)]) == 0
+    np.save(tmp_path / "x.npy", np.zeros((1, 6, 6, 1), np.int8))
+    assert cli.main(["run", str(out), "--input", str(tmp_path / "x.npy"), "--target", "rpi_pico"]) == 2
+    assert "not supported yet" in capsys.readouterr().err
+
+
+def test_plot(files, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "m.tinyml"
+    assert cli.main(["convert", str(files / "model.tflite"), "-o", str(out)]) == 0
+    assert cli.main(["inspect", str(out), "--plot", str(tmp_path / "plan.png")]) == 0
+    assert (tmp_path / "plan.png").stat().st_size > 0
+
+
+def test_module_entry_point():
+    env = {**os.environ, "PYTHONPATH": str(REPO / "converter")}
+    res = subprocess.run([sys.executable, "-m", "tinyml_converter", "--version"],
+                         capture_output=True, text=True, env=env)
+    assert res.returncode == 0 and "tinyml_converter" in res.stdout
+    res = subprocess.run([sys.executable, "-m", "tinyml_converter", "convert"],
+                         capture_output=True, text=True, env=env)
+    assert res.returncode == 2

@@ -1,0 +1,236 @@
+"""Op-level parity with TFLite's reference kernels, bit for bit.
+
+Each op family is one Keras model with one independent branch (own input,
+own output) per case, so a whole family costs a single TFLite conversion.
+If the family fails as a whole (converter refusal, loader refusal, crash in
+TF), every case is converted on its own so the report names the culprit.
+A case the converter refuses is skipped with the converter's message; any
+other failure or any differing byte fails the case.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pytest
+
+import parity
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("keras")
+
+
+@dataclass
+class Case:
+    id: str
+    shapes: list  # input shapes without the batch dimension
+    build: Callable  # (layers, keras, *inputs) -> output tensor
+
+
+def C(id, shapes, build):
+    return Case(id, [tuple(s) for s in shapes], build)
+
+
+def conv(filters, kernel, strides=1, padding="valid", dilation=1, activation=None, bias=True):
+    return lambda L, k, x: L.Conv2D(filters, kernel, strides=strides, padding=padding,
+                                    dilation_rate=dilation, activation=activation, use_bias=bias)(x)
+
+
+def dwconv(kernel, mult=1, strides=1, padding="valid", dilation=1, activation=None, bias=True):
+    return lambda L, k, x: L.DepthwiseConv2D(kernel, strides=strides, padding=padding,
+                                             depth_multiplier=mult, dilation_rate=dilation,
+                                             activation=activation, use_bias=bias)(x)
+
+
+def dense(units, activation=None, bias=True, flatten=False):
+    def f(L, k, x):
+        if flatten:
+            x = L.Flatten()(x)
+        return L.Dense(units, activation=activation, use_bias=bias)(x)
+    return f
+
+
+def pool(kind, size, strides=None, padding="valid"):
+    layer = {"avg": "AveragePooling2D", "max": "MaxPooling2D"}[kind]
+    return lambda L, k, x: getattr(L, layer)(size, strides=strides, padding=padding)(x)
+
+
+FAMILIES = {
+    "conv2d": [
+        C("3x3_same", [(8, 8, 3)], conv(4, 3, padding="same")),
+        C("3x2_s2x1_valid_relu", [(9, 7, 2)], conv(5, (3, 2), strides=(2, 1), activation="relu")),
+        C("5x5_s2_same_relu6", [(10, 10, 4)], conv(6, 5, strides=2, padding="same", activation="relu6")),
+        C("dilation2_same", [(12, 12, 3)], conv(4, 3, padding="same", dilation=2)),
+        C("dilation2x3_valid", [(12, 11, 2)], conv(3, 3, dilation=(2, 3))),
+        C("1x1", [(6, 6, 8)], conv(8, 1)),
+        C("1x3_s1x2_same_nobias", [(7, 7, 3)], conv(2, (1, 3), strides=(1, 2), padding="same", bias=False)),
+        C("full_window", [(5, 5, 1)], conv(1, 5)),
+        C("row_1x5", [(1, 16, 3)], conv(4, (1, 5), padding="same")),
+        C("stride_gt_kernel", [(9, 9, 2)], conv(4, 2, strides=3)),
+        C("s2_same_even", [(8, 6, 5)], conv(7, 3, strides=2, padding="same", activation="relu")),
+        C("wide_channels", [(4, 4, 32)], conv(16, 3, padding="same")),
+    ],
+    "depthwise": [
+        C("3x3_same_relu", [(8, 8, 4)], dwconv(3, padding="same", activation="relu")),
+        C("3x2_m2_s2x1", [(9, 7, 3)], dwconv((3, 2), mult=2, strides=(2, 1))),
+        C("5x5_m3_s2_same_relu6", [(10, 10, 2)], dwconv(5, mult=3, strides=2, padding="same", activation="relu6")),
+        C("dilation2_same", [(12, 12, 4)], dwconv(3, padding="same", dilation=2)),
+        C("1x1", [(6, 6, 8)], dwconv(1)),
+        C("m4_nobias", [(7, 5, 1)], dwconv(3, mult=4, bias=False)),
+        C("s3_same", [(11, 11, 3)], dwconv(3, strides=3, padding="same")),
+        C("s2_same_even", [(6, 8, 5)], dwconv(3, strides=2, padding="same")),
+    ],
+    "dense": [
+        C("16_8", [(16,)], dense(8)),
+        C("40_10_relu", [(40,)], dense(10, "relu")),
+        C("7_3_relu6", [(7,)], dense(3, "relu6")),
+        C("rank3_batchlike", [(4, 6)], dense(5)),
+        C("nobias", [(12,)], dense(6, bias=False)),
+        C("1_1", [(1,)], dense(1)),
+        C("flatten", [(4, 4, 3)], dense(6, flatten=True)),
+        C("wide_300", [(300,)], dense(20)),
+    ],
+    "pool": [
+        C("avg_2_s2", [(8, 8, 3)], pool("avg", 2)),
+        C("avg_3_s2_same", [(9, 9, 2)], pool("avg", 3, 2, "same")),
+        C("avg_2x3_s1_same", [(7, 5, 4)], pool("avg", (2, 3), 1, "same")),
+        C("avg_3_s3", [(6, 6, 1)], pool("avg", 3)),
+        C("avg_full", [(5, 5, 2)], pool("avg", 5)),
+        C("avg_4_s2_same", [(7, 7, 3)], pool("avg", 4, 2, "same")),
+        C("max_2_s2", [(8, 8, 3)], pool("max", 2)),
+        C("max_3_s2_same", [(9, 9, 2)], pool("max", 3, 2, "same")),
+        C("max_2x3_s1_same", [(7, 5, 4)], pool("max", (2, 3), 1, "same")),
+        C("max_3_s1", [(6, 6, 1)], pool("max", 3, 1)),
+        C("max_1d", [(20, 3)], lambda L, k, x: L.MaxPooling1D(3, strides=2, padding="same")(x)),
+        C("avg_1d", [(20, 3)], lambda L, k, x: L.AveragePooling1D(2)(x)),
+    ],
+    "mean": [
+        C("gap2d", [(6, 6, 5)], lambda L, k, x: L.GlobalAveragePooling2D()(x)),
+        C("gap2d_keepdims", [(5, 7, 3)], lambda L, k, x: L.GlobalAveragePooling2D(keepdims=True)(x)),
+        C("gap1d", [(20, 4)], lambda L, k, x: L.GlobalAveragePooling1D()(x)),
+        C("axis_channels", [(4, 4, 6)], lambda L, k, x: k.ops.mean(x, axis=-1)),
+        C("axis_h_keepdims", [(4, 5, 6)], lambda L, k, x: k.ops.mean(x, axis=1, keepdims=True)),
+        C("axis_w", [(3, 8, 2)], lambda L, k, x: k.ops.mean(x, axis=2)),
+        C("large_count", [(16, 16, 2)], lambda L, k, x: L.GlobalAveragePooling2D()(x)),
+    ],
+    "add": [
+        C("same_shape", [(4, 4, 3), (4, 4, 3)], lambda L, k, a, b: L.Add()([a, b])),
+        C("relu", [(5, 3, 2), (5, 3, 2)], lambda L, k, a, b: L.ReLU()(L.Add()([a, b]))),
+        C("broadcast_channels", [(4, 4, 3), (1, 1, 3)], lambda L, k, a, b: k.ops.add(a, b)),
+        C("broadcast_both", [(5, 1, 2), (1, 6, 2)], lambda L, k, a, b: k.ops.add(a, b)),
+        C("constant", [(3, 4)], lambda L, k, a: k.ops.add(a, np.linspace(-2, 3, 4, dtype=np.float32))),
+        C("vector", [(10,), (10,)], lambda L, k, a, b: L.Add()([a, b])),
+        C("three_way", [(3, 3, 2)] * 3, lambda L, k, a, b, c: L.Add()([a, b, c])),
+    ],
+    "mul": [
+        C("same_shape", [(4, 4, 3), (4, 4, 3)], lambda L, k, a, b: L.Multiply()([a, b])),
+        C("broadcast_se", [(4, 4, 3), (1, 1, 3)], lambda L, k, a, b: k.ops.multiply(a, b)),
+        C("constant", [(3, 4)], lambda L, k, a: k.ops.multiply(a, np.linspace(-1, 2, 4, dtype=np.float32))),
+        C("square", [(6,)], lambda L, k, a: L.Multiply()([a, a])),
+        C("broadcast_rows", [(2, 5), (1, 5)], lambda L, k, a, b: k.ops.multiply(a, b)),
+    ],
+    "concat": [
+        C("channels", [(4, 4, 3), (4, 4, 5)], lambda L, k, a, b: L.Concatenate()([a, b])),
+        C("axis1_three", [(2, 3, 2), (4, 3, 2), (1, 3, 2)], lambda L, k, a, b, c: L.Concatenate(axis=1)([a, b, c])),
+        C("axis2", [(3, 2, 4), (3, 1, 4)], lambda L, k, a, b: L.Concatenate(axis=2)([a, b])),
+        C("vectors", [(5,), (7,)], lambda L, k, a, b: L.Concatenate()([a, b])),
+        C("same_input_twice", [(2, 2, 3)], lambda L, k, a: L.Concatenate()([a, a])),
+        C("after_convs", [(5, 5, 2)], lambda L, k, a: L.Concatenate()(
+            [L.Conv2D(3, 1)(a), L.Conv2D(4, 3, padding="same", activation="relu")(a)])),
+    ],
+    "pad": [
+        C("zero_pad_1", [(4, 4, 3)], lambda L, k, x: L.ZeroPadding2D(1)(x)),
+        C("zero_pad_asym", [(3, 5, 2)], lambda L, k, x: L.ZeroPadding2D(((0, 2), (1, 0)))(x)),
+        C("zero_pad_1d", [(10, 3)], lambda L, k, x: L.ZeroPadding1D((2, 1))(x)),
+        C("pad_channels", [(3, 3, 2)], lambda L, k, x: k.ops.pad(x, [[0, 0], [0, 0], [0, 0], [1, 2]])),
+    ],
+    "softmax": [
+        C("10", [(10,)], lambda L, k, x: L.Softmax()(x)),
+        C("rows", [(3, 5)], lambda L, k, x: L.Softmax()(x)),
+        C("rank4", [(2, 2, 8)], lambda L, k, x: L.Softmax()(x)),
+        C("after_dense", [(12,)], lambda L, k, x: L.Softmax()(L.Dense(6)(x))),
+        C("two_classes", [(2,)], lambda L, k, x: L.Softmax()(x)),
+        C("wide_100", [(100,)], lambda L, k, x: L.Softmax()(x)),
+    ],
+    "lut": [
+        C("sigmoid", [(4, 4, 3)], lambda L, k, x: L.Activation("sigmoid")(x)),
+        C("tanh", [(20,)], lambda L, k, x: L.Activation("tanh")(x)),
+        C("hard_swish", [(3, 3, 4)], lambda L, k, x: L.Activation("hard_swish")(x)),
+        C("leaky_relu", [(5, 5, 2)], lambda L, k, x: L.LeakyReLU(negative_slope=0.2)(x)),
+        C("relu_alone", [(10,)], lambda L, k, x: L.ReLU()(x)),
+        C("relu6_alone", [(3, 7)], lambda L, k, x: L.ReLU(max_value=6.0)(x)),
+        C("elu", [(8,)], lambda L, k, x: L.ELU()(x)),
+        C("conv_sigmoid", [(6, 6, 2)], conv(3, 3, activation="sigmoid")),
+        C("dense_tanh", [(9,)], dense(4, "tanh")),
+    ],
+    "reshape": [
+        C("flatten_dense", [(3, 4, 2)], lambda L, k, x: L.Dense(3)(L.Flatten()(L.Conv2D(2, 1)(x)))),
+        C("reshape_conv", [(24,)], lambda L, k, x: L.Conv2D(2, 3)(L.Reshape((4, 6, 1))(x))),
+        C("conv1d", [(16, 3)], lambda L, k, x: L.Conv1D(4, 3, padding="same")(x)),
+        C("conv1d_s2_dilated", [(20, 2)], lambda L, k, x: L.Conv1D(3, 3, dilation_rate=2)(x)),
+    ],
+}
+
+CASES = [(fam, case.id) for fam, cases in FAMILIES.items() for case in cases]
+_OUTCOMES = {}
+SOURCE = parity.source_of(__file__, parity.__file__)
+
+
+def build_model(name, cases):
+    import keras
+
+    keras.utils.set_random_seed(sum(map(ord, name)))
+    L = keras.layers
+    inputs, outputs = [], []
+    for ci, case in enumerate(cases):
+        xs = [keras.Input(s, name=f"c{ci}_in{j}") for j, s in enumerate(case.shapes)]
+        inputs += xs
+        outputs.append(case.build(L, keras, *xs))
+    model = keras.Model(inputs, outputs)
+    rng = np.random.default_rng(sum(map(ord, name)))
+    calib = [rng.normal(size=(32, *s)).astype(np.float32) * rng.uniform(0.5, 3) for s in
+             (tuple(x.shape[1:]) for x in inputs)]
+    return model, calib
+
+
+def run_cases(name, cases):
+    """{case id: None (identical) or a description of the difference}."""
+    tfl = parity.quantize(lambda: build_model(name, cases), parity.cache_key("ops", name, SOURCE))
+    rng = np.random.default_rng(7)
+    oracle, tfl_outs, host_outs = parity.evaluate(tfl, lambda o: parity.random_inputs(o, rng, 5))
+    assert len(oracle.out_pos) == len(cases)
+    result = {}
+    for k, case in enumerate(cases):
+        problems = [parity.compare([t[k]], [h[k]]) for t, h in zip(tfl_outs, host_outs)]
+        problems = [f"input set {i}: {p}" for i, p in enumerate(problems) if p]
+        result[case.id] = ("diff", "; ".join(problems) or None)
+    return result
+
+
+def family_outcomes(family):
+    if family in _OUTCOMES:
+        return _OUTCOMES[family]
+    cases = FAMILIES[family]
+    try:
+        out = run_cases(family, cases)
+    except (Exception, pytest.skip.Exception):
+        out = {}
+        for case in cases:
+            try:
+                out.update(run_cases(f"{family}/{case.id}", [case]))
+            except pytest.skip.Exception as e:
+                out[case.id] = ("skip", str(e))
+            except Exception as e:  # noqa: BLE001 - reported as this case's failure
+                out[case.id] = ("error", f"{type(e).__name__}: {e}")
+    _OUTCOMES[family] = out
+    return out
+
+
+@pytest.mark.parametrize("family,case_id", CASES, ids=[f"{f}-{c}" for f, c in CASES])
+def test_op_parity(family, case_id):
+    kind, message = family_outcomes(family)[case_id]
+    if kind == "skip":
+        pytest.skip(message)
+    if kind == "error":
+        pytest.fail(message)
+    assert message is None, message

@@ -63,6 +63,7 @@ arena size; `simulate()` re-checks any plan step by step (used by the tests).
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 
@@ -182,18 +183,22 @@ def _deps(p: Problem):
             for op, ins in enumerate(p.op_inputs)]
 
 
-def _step_memory(p, cons, done_mask, op, outs_set, inplace):
-    """Bytes live while `op` runs after the ops in done_mask (ignoring merges
-    across earlier steps, which never change byte counts)."""
-    total = 0
-    seen = set()
+def _available(p: Problem, done_mask: int) -> set:
     avail = set(p.graph_inputs)
     for k in range(len(p.op_outputs)):
         if done_mask >> k & 1:
             avail.update(p.op_outputs[k])
+    return avail
+
+
+def _step_memory(p, cons, done_mask, avail, op, outs_set, inplace):
+    """Bytes live while `op` runs after the ops in done_mask (`avail`: the
+    buffers existing by then)."""
     after = done_mask | (1 << op)
+    total = 0
+    seen = set()
     for b in avail:
-        if b in outs_set or any(not (after >> c & 1) for c in cons[b]) or b in p.op_inputs[op]:
+        if b in outs_set or b in p.op_inputs[op] or any(not (after >> c & 1) for c in cons[b]):
             seen.add(b)
             total += align(p.sizes[b])
     for b in p.op_outputs[op]:
@@ -201,8 +206,7 @@ def _step_memory(p, cons, done_mask, op, outs_set, inplace):
             continue
         if inplace[op] and p.op_inputs[op] and len(p.op_outputs[op]) == 1:
             src = p.op_inputs[op][0]
-            if (src not in outs_set and cons[src] <= {c for c in range(len(p.op_inputs))
-                                                    if after >> c & 1}
+            if (src not in outs_set and all(after >> c & 1 for c in cons[src])
                     and align(p.sizes[src]) == align(p.sizes[b])):
                 continue
         total += align(p.sizes[b])
@@ -219,10 +223,11 @@ def _dp_order(p: Problem):
     for _ in range(n):
         nxt = {}
         for mask, (peak, order) in layer.items():
+            avail = _available(p, mask)
             for k in range(n):
                 if mask >> k & 1 or any(not (mask >> d & 1) for d in deps[k]):
                     continue
-                m = max(peak, _step_memory(p, cons, mask, k, outs, inplace))
+                m = max(peak, _step_memory(p, cons, mask, avail, k, outs, inplace))
                 key = mask | (1 << k)
                 cur = nxt.get(key)
                 if cur is None or m < cur[0]:
@@ -240,19 +245,22 @@ def _greedy_order(p: Problem):
     outs = set(p.graph_outputs)
     inplace = p.inplace or [False] * n
     mask, order = 0, []
+    avail = set(p.graph_inputs)
     for _ in range(n):
         best = None
         for k in range(n):
             if mask >> k & 1 or any(not (mask >> d & 1) for d in deps[k]):
                 continue
-            mem = _step_memory(p, cons, mask, k, outs, inplace)
+            mem = _step_memory(p, cons, mask, avail, k, outs, inplace)
+            after = mask | 1 << k
             freed = sum(align(p.sizes[b]) for b in p.op_inputs[k]
-                        if b not in outs and cons[b] <= {c for c in range(n) if (mask | 1 << k) >> c & 1})
+                        if b not in outs and all(after >> c & 1 for c in cons[b]))
             made = sum(align(p.sizes[b]) for b in p.op_outputs[k])
             key = (mem, made - freed, k)
             if best is None or key < best[0]:
                 best = (key, k)
         mask |= 1 << best[1]
+        avail.update(p.op_outputs[best[1]])
         order.append(best[1])
     return order
 
@@ -288,11 +296,24 @@ def _first_fit(size, lo, hi, placed):
     return off
 
 
-def _greedy_place(items, key):
+def _best_fit(size, lo, hi, placed):
+    """Offset of the smallest gap (among time-overlapping placed buffers) that
+    holds `size`, else the top: keeps big holes for big buffers."""
+    busy = sorted((o, o + s) for o, s, a, b in placed if a <= hi and lo <= b and s)
+    best, off = None, 0
+    for start, stop in busy:
+        gap = start - off
+        if gap >= size and (best is None or gap < best[0]):
+            best = (gap, off)
+        off = max(off, stop)
+    return best[1] if best else off
+
+
+def _greedy_place(items, key, fit=_first_fit):
     placed = []
     offsets = {}
     for r, size, lo, hi in sorted(items, key=key):
-        off = _first_fit(size, lo, hi, placed)
+        off = fit(size, lo, hi, placed)
         offsets[r] = off
         placed.append((off, size, lo, hi))
     height = max((o + s for o, s, _, _ in placed), default=0)
@@ -366,12 +387,13 @@ def place(items, lb):
         ("greedy by size x lifetime", lambda it: (-it[1] * (it[3] - it[2] + 1), it[0])),
     ]
     best = None
-    for name, key in strategies:
-        height, offsets = _greedy_place(items, key)
+    for (name, key), (fit_name, fit) in itertools.product(
+            strategies, (("first fit", _first_fit), ("best fit", _best_fit))):
+        height, offsets = _greedy_place(items, key, fit)
         if best is None or height < best[0]:
-            best = (height, offsets, name)
+            best = (height, offsets, f"{name}, {fit_name}")
         if height <= lb:
-            return height, offsets, name, True
+            return height, offsets, best[2], True
     height, offsets, proven = _branch_and_bound(items, best[0], lb)
     if offsets is not None and height < best[0]:
         return height, offsets, "branch and bound", proven or height <= lb

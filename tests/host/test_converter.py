@@ -27,7 +27,7 @@ from tinyml_converter.quant import quantize_multiplier  # noqa: E402
 from tinyml_converter.tflite_model import read_tflite  # noqa: E402
 
 
-def to_int8_tflite(model, shape, n=16, seed=0, quantize=True):
+def to_int8_tflite(model, shape, n=16, seed=0, quantize=True, float_io=False):
     rng = np.random.default_rng(seed)
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     if quantize:
@@ -37,8 +37,9 @@ def to_int8_tflite(model, shape, n=16, seed=0, quantize=True):
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = rep
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = tf.int8
-        conv.inference_output_type = tf.int8
+        if not float_io:
+            conv.inference_input_type = tf.int8
+            conv.inference_output_type = tf.int8
     return conv.convert()
 
 
@@ -71,6 +72,13 @@ def build_models():
     g = L.Activation("hard_swish")(f)
     h = L.GlobalAveragePooling2D()(g)
     models["residual"] = (keras.Model(i, h), (6, 6, 2))
+    # float I/O (edge QUANTIZE/DEQUANTIZE), PAD before a pool, standalone RELU6, MUL
+    i = keras.Input((5, 5, 2))
+    p = L.MaxPooling2D(2, strides=1)(L.ZeroPadding2D(1)(i))
+    c = L.Concatenate()([L.Conv2D(2, 3)(p), L.Conv2D(2, 3)(p)])
+    r = L.ReLU(max_value=6.0)(c)
+    out = L.Dense(3)(L.Flatten()(L.Multiply()([r, r])))
+    models["misc"] = (keras.Model(i, out), (5, 5, 2))
     return models
 
 
@@ -79,12 +87,15 @@ EXPECTED_OPS = {
     "conv1d": ["CONV_2D", "MEAN", "FULLY_CONNECTED", "LUT"],
     "dilated": ["CONV_2D", "DEPTHWISE_CONV_2D"],
     "residual": ["CONV_2D", "ADD", "CONCATENATION", "AVERAGE_POOL_2D", "LUT", "LUT", "LUT", "MEAN"],
+    "misc": ["PAD", "MAX_POOL_2D", "CONV_2D", "CONV_2D", "CONCATENATION", "LUT", "MUL",
+             "FULLY_CONNECTED"],
 }
+FLOAT_IO = {"misc"}
 
 
 @pytest.fixture(scope="module")
 def tflites():
-    return {k: to_int8_tflite(m, s) for k, (m, s) in build_models().items()}
+    return {k: to_int8_tflite(m, s, float_io=k in FLOAT_IO) for k, (m, s) in build_models().items()}
 
 
 def interp(tfl):
@@ -102,6 +113,14 @@ def test_op_sequence_and_io(tflites, name):
     assert [op["name"] for op in info.ops] == EXPECTED_OPS[name]
     it = interp(tfl)
     (din,), (dout,) = it.get_input_details(), it.get_output_details()
+    if name in FLOAT_IO:
+        # the edge QUANTIZE/DEQUANTIZE are stripped: the blob's I/O is the int8
+        # tensor next to them
+        assert din["dtype"] == np.float32 and dout["dtype"] == np.float32
+        details = it.get_tensor_details()
+        din = next(d for d in details if d["name"] == "tfl.quantize")
+        dout = next(d for d in details if d["dtype"] == np.int8 and list(d["shape"]) == [1, 3]
+                    and d["quantization"][0] > 0 and d["name"].startswith("StatefulPartitionedCall"))
     tin, tout = info.tensors[info.inputs[0]], info.tensors[info.outputs[0]]
     assert tin["shape"] == list(din["shape"]) and tout["shape"] == list(dout["shape"])
     assert np.float32(tin["scale"]) == np.float32(din["quantization"][0])
@@ -333,3 +352,72 @@ def test_report(tflites):
     assert rep.arena_size == rep.lower_bound
     # MACs by hand: conv 8*8*4 outputs * 3*3*2; dw 6*6*8 * 3*3; fc 72*5
     assert rep.macs >= 8 * 8 * 4 * 18 + 6 * 6 * 8 * 9 + 72 * 5
+
+
+def test_misc_pad_and_relu6(tflites):
+    info = read_blob(tflite_to_blob(tflites["misc"]))
+    pad = info.ops[0]
+    t = info.tensors
+    p = pad["params"]
+    assert [p[f"before{k}"] for k in range(4)] == [0, 1, 1, 0]
+    assert [p[f"after{k}"] for k in range(4)] == [0, 1, 1, 0]
+    assert p["pad_value"] == t[pad["outputs"][0]]["zero_point"]
+    mul = info.ops[6]
+    assert mul["inputs"][0] == mul["inputs"][1]
+    s_in = np.float32(t[mul["inputs"][0]]["scale"])
+    s_out = np.float32(t[mul["outputs"][0]]["scale"])
+    real = float(np.float32(s_in * s_in) / s_out)
+    assert (mul["params"]["output_multiplier"], mul["params"]["output_shift"]) == quantize_multiplier(real)
+
+
+def requantize_tflite(s_in, zp_in, s_out, zp_out):
+    """A hand-built .tflite with one int8 -> int8 QUANTIZE (a requantisation)."""
+    import flatbuffers
+    from tensorflow.lite.python import schema_py_generated as S
+
+    m = S.ModelT()
+    m.version = 3
+    oc = S.OperatorCodeT()
+    oc.builtinCode = oc.deprecatedBuiltinCode = S.BuiltinOperator.QUANTIZE
+    m.operatorCodes = [oc]
+    m.buffers = [S.BufferT()]
+    tensors = []
+    for name, s, z in ((b"x", s_in, zp_in), (b"y", s_out, zp_out)):
+        t = S.TensorT()
+        t.name, t.type, t.shape, t.buffer = name, S.TensorType.INT8, [1, 256], 0
+        q = S.QuantizationParametersT()
+        q.scale, q.zeroPoint = [s], [z]
+        t.quantization = q
+        tensors.append(t)
+    op = S.OperatorT()
+    op.opcodeIndex, op.inputs, op.outputs = 0, [0], [1]
+    g = S.SubGraphT()
+    g.tensors, g.inputs, g.outputs, g.operators = tensors, [0], [1], [op]
+    m.subgraphs = [g]
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+@pytest.mark.parametrize("quant", [(0.05, 3, 0.02, -7), (0.01, -128, 0.1, 5), (0.3, 0, 0.3, 10)])
+def test_int8_requantize_becomes_lut(quant):
+    tfl = requantize_tflite(*quant)
+    info = read_blob(tflite_to_blob(tfl))
+    assert [op["name"] for op in info.ops] == ["LUT"]
+    table = np.frombuffer(info.const(info.ops[0]["params"]["table"], 256), np.int8)
+    it = interp(tfl)
+    x = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    assert np.array_equal(table, it.get_tensor(it.get_output_details()[0]["index"]).reshape(-1))
+    s_in, zp_in, s_out, zp_out = quant
+    approx = np.clip(np.round((x.reshape(-1).astype(int) - zp_in) * s_in / s_out) + zp_out, -128, 127)
+    assert np.max(np.abs(table.astype(int) - approx)) <= 1
+
+
+def test_concat_with_different_scales_refused(tflites):
+    model = read_tflite(tflites["misc"])
+    cat = next(op for op in model.ops if op.name == "CONCATENATION")
+    model.tensors[cat.inputs[1]].scales = [model.tensors[cat.inputs[1]].scale * 2]
+    with pytest.raises(ConversionError, match="CONCATENATION is supported only when"):
+        lower(model)

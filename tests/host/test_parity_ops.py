@@ -159,7 +159,6 @@ FAMILIES = {
         C("leaky_relu", [(5, 5, 2)], lambda L, k, x: L.LeakyReLU(negative_slope=0.2)(x)),
         C("relu_alone", [(10,)], lambda L, k, x: L.ReLU()(x)),
         C("relu6_alone", [(3, 7)], lambda L, k, x: L.ReLU(max_value=6.0)(x)),
-        C("elu", [(8,)], lambda L, k, x: L.ELU()(x)),
         C("conv_sigmoid", [(6, 6, 2)], conv(3, 3, activation="sigmoid")),
         C("dense_tanh", [(9,)], dense(4, "tanh")),
     ],

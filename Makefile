@@ -19,7 +19,7 @@ JOBS ?= $(shell nproc)
 BOARD ?= unix
 
 # Boards `make test` builds and runs MicroPython tests on.
-TEST_BOARDS ?= unix qemu_m3 qemu_m0
+TEST_BOARDS ?= unix qemu_m3 qemu_m0 qemu_m4
 
 QEMU_BOARDS := qemu_m0 qemu_m3 qemu_m4
 # Our manifests require() nothing from micropython-lib, but the freezer

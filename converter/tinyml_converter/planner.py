@@ -64,6 +64,7 @@ arena size; `simulate()` re-checks any plan step by step (used by the tests).
 from __future__ import annotations
 
 import itertools
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -71,6 +72,7 @@ ALIGN = 8
 MAX_DP_STATES = 20000
 BB_NODE_BUDGET = 200000
 BB_TIME_BUDGET = 2.0
+RANDOM_GREEDY_BUDGET = 0.5
 
 
 def align(n: int) -> int:
@@ -394,6 +396,16 @@ def place(items, lb):
             best = (height, offsets, f"{name}, {fit_name}")
         if height <= lb:
             return height, offsets, best[2], True
+    rng = random.Random(0)
+    deadline = time.monotonic() + RANDOM_GREEDY_BUDGET
+    while time.monotonic() < deadline:
+        noise = {it[0]: rng.uniform(0.5, 1.5) for it in items}
+        fit = _first_fit if rng.random() < 0.5 else _best_fit
+        height, offsets = _greedy_place(items, lambda it: (-it[1] * noise[it[0]], it[0]), fit)
+        if height < best[0]:
+            best = (height, offsets, "randomised greedy")
+            if height <= lb:
+                return height, offsets, best[2], True
     height, offsets, proven = _branch_and_bound(items, best[0], lb)
     if offsets is not None and height < best[0]:
         return height, offsets, "branch and bound", proven or height <= lb

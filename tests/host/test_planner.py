@@ -13,6 +13,7 @@ from tinyml_converter.planner import ALIGN, Problem, align, choose_order, lower_
 def short_search_budget(monkeypatch):
     # The exact search stops at its budget; keep the suite fast.
     monkeypatch.setattr(planner, "BB_TIME_BUDGET", 0.2)
+    monkeypatch.setattr(planner, "RANDOM_GREEDY_BUDGET", 0.05)
 
 
 def chain(sizes, inplace=None):

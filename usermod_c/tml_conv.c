@@ -5,6 +5,8 @@
  * For each output value:
  *   acc = bias[oc] + sum over the taps inside the image of w * (x + input_offset)
  *   out = clamp(requant(acc) + output_offset, act_min, act_max)
+ * with requant the double-rounding tml_multiply_by_quantized_multiplier
+ * (TFLite's FULLY_CONNECTED rounds once; the convolutions do not).
  * Taps that fall into the padding are skipped, which is the same as padding
  * with the input zero point. Instead of testing every tap, the range of kernel
  * rows and columns that land inside the image is computed once per output
@@ -66,23 +68,41 @@ static tml_status_t tml_check_conv(const tml_conv_params_t *p, const tml_requant
 }
 
 /* Pointwise convolution without padding or stride is a matrix product: every
- * pixel is one row of a fully connected layer. */
-static tml_status_t tml_conv_1x1_s8(const tml_conv_params_t *p, const tml_requant_t *q,
+ * pixel is one dot product of in_c values per output channel, with no window
+ * to compute. (Not a call to the FULLY_CONNECTED kernel: TFLite rounds the
+ * two ops differently.) */
+static void tml_conv_pointwise_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const tml_dims_t *in_dims, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
     const tml_dims_t *out_dims, int8_t *out) {
-    const tml_fc_params_t fc = {
-        .channel_quant = p->channel_quant,
-        .reserved = 0,
-        .act_min = p->act_min,
-        .act_max = p->act_max,
-        .weights = p->weights,
-        .bias = p->bias,
-        .multiplier = p->multiplier,
-        .shift = p->shift,
-    };
-    return tml_fully_connected_s8(&fc, q, in_dims->n * in_dims->h * in_dims->w, in_dims->c, in,
-        weights, bias, out_dims->c, out);
+    const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
+    const int32_t in_c = in_dims->c;
+    const int32_t out_c = out_dims->c;
+    const int32_t input_offset = q->input_offset;
+    const int32_t lo = p->act_min - q->output_offset;
+    const int32_t hi = p->act_max - q->output_offset;
+    const int32_t quant_step = q->channel_quant > 1 ? 1 : 0;
+
+    for (int32_t px = 0; px < pixels; ++px) {
+        const int8_t *x = in + (size_t)px * (size_t)in_c;
+        const int8_t *w = weights;
+        const int32_t *multiplier = q->multiplier;
+        const int32_t *shift = q->shift;
+        for (int32_t oc = 0; oc < out_c; ++oc) {
+            int32_t acc = 0;
+            for (int32_t i = 0; i < in_c; ++i) {
+                acc += (int32_t)w[i] * ((int32_t)x[i] + input_offset);
+            }
+            w += in_c;
+            if (bias != NULL) {
+                acc = (int32_t)((uint32_t)acc + (uint32_t)bias[oc]);
+            }
+            acc = tml_multiply_by_quantized_multiplier(acc, *multiplier, *shift);
+            multiplier += quant_step;
+            shift += quant_step;
+            *out++ = (int8_t)(tml_clamp(acc, lo, hi) + q->output_offset);
+        }
+    }
 }
 
 tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
@@ -100,7 +120,8 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     if (p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1
         && p->pad_top == 0 && p->pad_left == 0
         && out_dims->h == in_dims->h && out_dims->w == in_dims->w) {
-        return tml_conv_1x1_s8(p, q, in_dims, in, weights, bias, out_dims, out);
+        tml_conv_pointwise_s8(p, q, in_dims, in, weights, bias, out_dims, out);
+        return TML_OK;
     }
 
     const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;

@@ -19,6 +19,15 @@ static const uint8_t tml_dtype_size[] = {
 
 #define TML_DTYPE_LIMIT (sizeof(tml_dtype_size) / sizeof(tml_dtype_size[0]))
 
+/* Limits the kernels' int32 arithmetic rests on (each kernel states why and
+ * refuses more itself); checking them here turns a refusal at the first
+ * invoke into one at load time. A dot product of int8 weights with
+ * (x - zero point) overflows int32 beyond 65536 terms; a mean sums at most
+ * 2^24 int8 values; softmax sums at most 4096 exponentials in Q12. */
+#define TML_MAX_ACC_TERMS (65536)
+#define TML_MAX_MEAN_COUNT (1 << 24)
+#define TML_MAX_SOFTMAX_DEPTH (4096)
+
 /* Operand counts and params size each opcode's record must have. */
 typedef struct {
     uint8_t inputs_min;
@@ -327,10 +336,12 @@ static tml_status_t tml_check_conv(tml_model_t *m, const tml_op_view_t *v) {
     if (s != TML_OK) {
         return s;
     }
-    uint64_t weight_bytes = (uint64_t)p->kernel_h * p->kernel_w * (uint64_t)out_c;
-    if (!depthwise) {
-        weight_bytes *= (uint64_t)in_c;
+    const uint64_t taps = (uint64_t)p->kernel_h * p->kernel_w * (uint64_t)(depthwise ? 1 : in_c);
+    if (taps > TML_MAX_ACC_TERMS) {
+        return tml_fail(m, TML_ERR_BAD_PARAM, "kernel longer than 65536 terms (int32 accumulator)");
     }
+    /* taps <= 2^16 and out_c < 2^31: no 64-bit overflow. */
+    const uint64_t weight_bytes = taps * (uint64_t)out_c;
     s = tml_check_const(m, p->weights, weight_bytes, 1, "weights outside data section");
     if (s != TML_OK) {
         return s;
@@ -359,6 +370,9 @@ static tml_status_t tml_check_fc(tml_model_t *m, const tml_op_view_t *v) {
         return tml_fail(m, TML_ERR_BAD_SHAPE, "input elements not a multiple of the batch");
     }
     const int32_t in_features = tml_elements(in) / batches;
+    if (in_features > TML_MAX_ACC_TERMS) {
+        return tml_fail(m, TML_ERR_BAD_PARAM, "more than 65536 input features (int32 accumulator)");
+    }
     s = tml_check_activation(m, p->act_min, p->act_max);
     if (s != TML_OK) {
         return s;
@@ -412,10 +426,16 @@ static tml_status_t tml_check_mean(tml_model_t *m, const tml_op_view_t *v) {
         return tml_fail(m, TML_ERR_BAD_PARAM, "axis_mask outside the 4 dims");
     }
     int32_t kept = 1;
+    int32_t count = 1;
     for (int i = 0; i < TML_MAX_RANK; i++) {
         if (!(p->axis_mask & (1u << i))) {
             kept *= in->dims[i];
+        } else {
+            count *= in->dims[i];
         }
+    }
+    if (count > TML_MAX_MEAN_COUNT) {
+        return tml_fail(m, TML_ERR_BAD_PARAM, "mean over more than 2^24 values");
     }
     if (kept != tml_elements(out)) {
         return tml_fail(m, TML_ERR_BAD_SHAPE, "output size != product of kept input dims");
@@ -541,6 +561,9 @@ static tml_status_t tml_check_softmax(tml_model_t *m, const tml_op_view_t *v) {
     if (p->input_multiplier < 0 || p->input_left_shift < 0 || p->input_left_shift > 31
         || p->diff_min > 0) {
         return tml_fail(m, TML_ERR_BAD_PARAM, "softmax scaling out of range");
+    }
+    if (m->tensors[v->in[0]].dims[3] > TML_MAX_SOFTMAX_DEPTH) {
+        return tml_fail(m, TML_ERR_BAD_PARAM, "softmax over more than 4096 values");
     }
     return TML_OK;
 }

@@ -36,6 +36,19 @@ static inline int32_t tml_multiply_by_quantized_multiplier(int32_t x, int32_t mu
         right_shift);
 }
 
+/* The single-rounding form: x * multiplier / 2^(31 - shift) rounded once,
+ * halves towards +infinity, as TFLite's TFLITE_SINGLE_ROUNDING variant. TFLite
+ * 2.21's reference FULLY_CONNECTED (int8, per-tensor and per-channel) rescales
+ * this way while CONV_2D and DEPTHWISE_CONV_2D use the double rounding above;
+ * the two differ by one in roughly 0.2% of outputs
+ * (tests/host/test_kernels_conv.py shows which op uses which). TFLite assumes
+ * the result fits in int32; it is saturated here rather than wrapped. */
+static inline int32_t tml_multiply_by_quantized_multiplier_single_round(int32_t x, int32_t multiplier, int32_t shift) {
+    int32_t total_shift = 31 - shift;
+    int64_t result = ((int64_t)x * multiplier + ((int64_t)1 << (total_shift - 1))) >> total_shift;
+    return result > INT32_MAX ? INT32_MAX : (result < INT32_MIN ? INT32_MIN : (int32_t)result);
+}
+
 static inline int32_t tml_clamp(int32_t x, int32_t lo, int32_t hi) {
     return x < lo ? lo : (x > hi ? hi : x);
 }

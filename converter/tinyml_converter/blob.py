@@ -22,6 +22,13 @@ META_NAMES = {
     L.META_CONVERTER: "converter", L.META_SOURCE_SHA256: "source_sha256",
 }
 CONST_ALIGN = 4
+# Params fields that are data-section offsets, per op (MEAN's multiplier is a value).
+DATA_FIELDS = {
+    "CONV_2D": ("weights", "bias", "multiplier", "shift"),
+    "DEPTHWISE_CONV_2D": ("weights", "bias", "multiplier", "shift"),
+    "FULLY_CONNECTED": ("weights", "bias", "multiplier", "shift"),
+    "LUT": ("table",),
+}
 
 
 def _pad(buf: bytearray, align: int) -> None:
@@ -233,6 +240,9 @@ def read_blob(blob: bytes, verify_crc: bool = True) -> BlobInfo:
         idx = struct.unpack_from(f"<{nin + nout}H", ops_raw, pos + L.OP_HEADER.size)
         _need(all(i < h["tensor_count"] for i in idx), f"op {k} ({name}): bad tensor index")
         values = st.unpack_from(ops_raw, pos + L.OP_HEADER.size + idx_bytes)
+        for key, v in zip(fields, values):
+            if key in DATA_FIELDS.get(name, ()) and v != L.NONE:
+                _need(v % 4 == 0 and v < len(data), f"op {k} ({name}): {key} offset {v} out of bounds")
         ops.append(dict(index=k, opcode=opcode, name=name, inputs=list(idx[:nin]),
                         outputs=list(idx[nin:]), params=dict(zip(fields, values))))
         pos += size

@@ -77,7 +77,7 @@ def _model_input_shape(src):
 
 
 def cmd_convert(a) -> int:
-    from .convert import ConversionReport, convert_file, model_kind  # noqa: F401
+    from .convert import convert_file, model_kind
 
     try:
         kind = model_kind(a.model)
@@ -190,10 +190,12 @@ def plan_view(info):
 
 
 def inspect_dict(data, info) -> dict:
+    from .blob import DATA_FIELDS
+
     layers = []
     for op in info.ops:
-        params = {k: v for k, v in op["params"].items()
-                  if k not in ("weights", "bias", "multiplier", "shift", "table", "reserved")}
+        hidden = DATA_FIELDS.get(op["name"], ()) + ("reserved",)
+        params = {k: v for k, v in op["params"].items() if k not in hidden}
         layers.append(dict(
             index=op["index"], op=op["name"],
             inputs=[info.tensors[i]["shape"] for i in op["inputs"]],

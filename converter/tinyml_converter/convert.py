@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from . import __version__
 from .blob import write_blob
 from .errors import ConversionError
 from .lowering import Graph, lower
-from .planner import Plan, Problem, plan
+from .planner import Plan, Problem, plan, simulate
 from .tflite_model import read_tflite
 
 
@@ -76,20 +77,35 @@ def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None) -> bytes:
     import tensorflow as tf
 
     is_saved_model = isinstance(model_or_path, (str, os.PathLike)) and Path(model_or_path).is_dir()
+    keys = None            # signature input names, one per calibration array
+    tmpdir = None
     if is_saved_model:
         converter = tf.lite.TFLiteConverter.from_saved_model(str(model_or_path))
         n_inputs = len(calib) if isinstance(calib, (list, tuple)) else 1
     else:
         model = load_keras(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else model_or_path
-        converter = tf.lite.TFLiteConverter.from_keras_model(model)
         n_inputs = len(model.inputs)
+        if n_inputs == 1:
+            converter = tf.lite.TFLiteConverter.from_keras_model(model)
+        else:
+            # TFLite orders a multi-input model's inputs its own way; export a
+            # SavedModel and feed calibration samples by signature input name.
+            tmpdir = tempfile.mkdtemp(prefix="tinyml_export_")
+            model.export(tmpdir, verbose=False)
+            sig = tf.saved_model.load(tmpdir).signatures["serving_default"]
+            specs = sig.structured_input_signature[1]
+            keys = _match_inputs(model, specs)
+            converter = tf.lite.TFLiteConverter.from_saved_model(tmpdir)
     arrays, n = _calib_list(n_inputs, calib)
 
     def representative():
         for i in range(n):
             if progress:
                 progress(i + 1, n)
-            yield [a[i:i + 1] for a in arrays]
+            if keys is None:
+                yield [a[i:i + 1] for a in arrays]
+            else:
+                yield {k: a[i:i + 1] for k, a in zip(keys, arrays)}
 
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
@@ -103,6 +119,27 @@ def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None) -> bytes:
         raise ConversionError(
             "TFLiteConverter could not quantise the model to int8 "
             f"({first[0] if first else type(exc).__name__})") from None
+    finally:
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _match_inputs(model, specs: dict) -> list:
+    """Signature input name for each of model.inputs: by name, else by a unique shape."""
+    keys = []
+    for t in model.inputs:
+        name = getattr(t, "name", None)
+        if name in specs:
+            keys.append(name)
+            continue
+        shape = tuple(t.shape[1:])
+        same = [k for k, sp in specs.items() if tuple(sp.shape[1:]) == shape and k not in keys]
+        if len(same) != 1:
+            raise ConversionError(
+                f"cannot tell which exported input is Keras input '{name}'; give the model's "
+                "Input layers distinct names")
+        keys.append(same[0])
+    return keys
 
 
 # ---------------------------------------------------------------------------
@@ -137,6 +174,7 @@ def plan_graph(graph: Graph) -> tuple[Plan, list, Problem]:
                       graph_outputs=sorted({buf(t) for t in graph.outputs}),
                       inplace=[op.opname == "LUT" for op in graph.ops])
     pl = plan(problem)
+    simulate(problem, pl)   # cheap self-check: live tensors never overlap
     offsets = []
     for i, t in enumerate(graph.tensors):
         b = buf(i)

@@ -1,7 +1,7 @@
 """Run a tinyml blob on the PC through the portable C core, via ctypes.
 
 The shared library is built from exactly the C that ships in the firmware
-(every usermod_c/*.c except the MicroPython binding and native-module glue),
+(the files listed in usermod_c/core_sources.txt, as for the firmware),
 so what this module computes is what a board computes. It is rebuilt on demand
 into build/host/ when missing or older than any source; the environment
 variable TINYML_HOST_LIB points at a prebuilt library instead.
@@ -26,17 +26,15 @@ REPO = Path(__file__).resolve().parents[2]
 C_DIR = REPO / "usermod_c"
 BUILD_DIR = REPO / "build" / "host"
 LIB_NAME = "libtinyml_host.so"
-# Files in usermod_c/ that need MicroPython headers and so are not part of the core.
-NOT_CORE = {"modtinyml.c"}
 
 _lib = None
 _lib_lock = threading.Lock()
 
 
 def core_sources(c_dir: Path = C_DIR) -> list[Path]:
-    return sorted(
-        p for p in c_dir.glob("*.c") if p.name not in NOT_CORE and "natmod" not in p.name
-    )
+    """The portable core, from the same list the firmware builds use."""
+    names = (c_dir / "core_sources.txt").read_text().split()
+    return [c_dir / n for n in names]
 
 
 def build_host_library(out: Path | None = None, extra_sources=(), extra_flags=()) -> Path:
@@ -46,7 +44,7 @@ def build_host_library(out: Path | None = None, extra_sources=(), extra_flags=()
     reported here rather than as a crash at the first invoke."""
     out = Path(out) if out else BUILD_DIR / LIB_NAME
     sources = core_sources() + [Path(s) for s in extra_sources]
-    deps = sources + list(C_DIR.glob("*.h"))
+    deps = sources + list(C_DIR.glob("*.h")) + [C_DIR / "core_sources.txt"]
     if out.exists() and all(p.stat().st_mtime <= out.stat().st_mtime for p in deps):
         return out
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -77,7 +77,7 @@ class Op:
     outputs: list
     params: dict                    # field -> int, or Const for a data-section array
     source: str = ""                # TFLite op(s) and Keras layer, for messages and inspect
-    macs: int = 0
+    macs: int = 0                   # multiply-accumulates (conv, FC, pool taps, ADD/MUL elements)
 
 
 @dataclass
@@ -89,12 +89,15 @@ class Graph:
 
 
 def _where(model: TflModel, op: TflOp) -> str:
-    names = [model.tensors[i].name for i in op.outputs if i >= 0]
-    names += [model.tensors[i].name for i in op.inputs if i >= 0]
-    for n in names:
-        layer = layer_name(n)
+    """'OP (Keras layer 'x', op #n)' from the tensor names, best effort."""
+    for i in op.outputs:
+        layer = layer_name(model.tensors[i].name)
         if layer:
             return f"{op.name} (Keras layer '{layer}', op #{op.index})"
+    for i in op.inputs:
+        layer = layer_name(model.tensors[i].name) if i >= 0 else ""
+        if layer:
+            return f"{op.name} (after Keras layer '{layer}', op #{op.index})"
     return f"{op.name} (op #{op.index})"
 
 
@@ -488,7 +491,7 @@ class Lowering:
         x = self.act(op.inputs[0], where)
         y = self.act(op.outputs[0], where)
         self._add("MEAN", [x], [y], dict(axis_mask=mask, mode=mode, multiplier=mul, shift=sh),
-                  where, int(np.prod(inp.shape)))
+                  where)
 
     # ---- element-wise binary -------------------------------------------------
     def _binary_inputs(self, op, where):
@@ -589,7 +592,7 @@ class Lowering:
         params = dict(input_multiplier=mul, input_left_shift=left_shift, diff_min=-int(radius))
         x = self.act(op.inputs[0], where)
         y = self.act(op.outputs[0], where)
-        self._add("SOFTMAX", [x], [y], params, where, int(np.prod(inp.shape)))
+        self._add("SOFTMAX", [x], [y], params, where)
 
     def _op_lut(self, op, where):
         out = self._out(op, where)
@@ -601,8 +604,7 @@ class Lowering:
         table = self.lut_fn(self.m, op)
         x = self.act(op.inputs[0], where)
         y = self.act(op.outputs[0], where)
-        self._add("LUT", [x], [y], dict(table=Const(table, "table")), where,
-                  int(np.prod(inp.shape)))
+        self._add("LUT", [x], [y], dict(table=Const(table, "table")), where)
 
     def _alias(self, op, where):
         out = self._out(op, where)

@@ -432,16 +432,18 @@ def simulate(p: Problem, pl: Plan) -> None:
         for b in p.op_inputs[op]:
             if b in prod:
                 assert pos[prod[b]] < pos[op], f"op {op} runs before its input {b} exists"
-    allowed = set()
     for op in pl.inplace_ops:
-        allowed.add((p.op_inputs[op][0], p.op_outputs[op][0]))
-    # Transitive in-place chains share storage too.
-    share = {b: a for a, b in allowed}
+        src = p.op_inputs[op][0]
+        assert pl.lifetimes[src][1] == pos[op] and src not in p.graph_outputs, \
+            f"op {op} runs in place over buffer {src}, which is still needed"
+    # An in-place op's output shares its input's storage, transitively.
+    share = {p.op_outputs[op][0]: p.op_inputs[op][0] for op in pl.inplace_ops}
 
     def root(b):
         while b in share:
             b = share[b]
         return b
+
     steps = max(len(pl.order), 1)
     for s in range(steps):
         live = [b for b, (lo, hi) in enumerate(pl.lifetimes) if lo <= s <= hi and p.sizes[b]]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -54,11 +53,12 @@ def _calib_arrays(model, calib):
     return [np.asarray(a, np.float32) for a in arrays]
 
 
-def _multi_input_tflite(model, arrays) -> bytes:
-    """Full-int8 PTQ of a model with several inputs. The representative
-    dataset is a dict keyed by signature input name: TFLite orders a Keras
-    model's inputs its own way, so a positional list would feed each input
-    another input's samples."""
+def _own_tflite(model, arrays, per_tensor=False) -> bytes:
+    """Full-int8 PTQ with per-tensor weight quantisation, which
+    convert.keras_to_tflite does not offer: TF's private switches, used to
+    reach the kernels' channel_quant == 1 paths. The representative dataset
+    is a dict keyed by signature input name, because TFLite orders a Keras
+    model's inputs its own way."""
     import tensorflow as tf
 
     names = [t.name for t in model.inputs]
@@ -73,21 +73,24 @@ def _multi_input_tflite(model, arrays) -> bytes:
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = tf.int8
     conv.inference_output_type = tf.int8
+    if per_tensor:
+        conv._experimental_disable_per_channel = True
+        conv._experimental_disable_per_channel_quantization_for_dense_layers = True
     return conv.convert()
 
 
-def quantize(build, key: str) -> bytes:
+def quantize(build, key: str, per_tensor=False) -> bytes:
     """int8 .tflite of the model `build()` returns ((model, calib)), cached by key."""
-    path = CACHE / f"{key}.tflite"
+    path = CACHE / f"{key}{'-pt' if per_tensor else ''}.tflite"
     if path.exists():
         return path.read_bytes()
     convert = pytest.importorskip("tinyml_converter.convert", reason="converter not written yet")
     model, calib = build()
     arrays = _calib_arrays(model, calib)
-    if len(arrays) == 1:
-        tfl = convert.keras_to_tflite(model, arrays[0])
+    if per_tensor:
+        tfl = _own_tflite(model, arrays, per_tensor=True)
     else:
-        tfl = _multi_input_tflite(model, arrays)
+        tfl = convert.keras_to_tflite(model, arrays if len(arrays) > 1 else arrays[0])
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(tfl)
@@ -161,14 +164,6 @@ def random_inputs(oracle: Oracle, rng, count):
             xs = [np.full(s, 127, np.int8) for s in oracle.input_shapes]
         sets.append(xs)
     return sets
-
-
-@dataclass
-class Outcome:
-    """Per Keras output: pairs of (tflite, tinyml) arrays, one per input set."""
-    pairs: list = field(default_factory=list)
-    skip: str | None = None
-    error: str | None = None
 
 
 def compare(tfl_outs, host_outs):

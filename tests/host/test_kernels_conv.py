@@ -15,6 +15,7 @@ these tests prove the kernels do given TFLite's arithmetic.
 
 import ctypes
 import functools
+import math
 import os
 from fractions import Fraction
 
@@ -145,9 +146,12 @@ def compute_padding(stride, dilation, in_size, filter_size, out_size):
     return total // 2
 
 
-def effective_scales(in_scale, filter_scales, out_scale, float_product):
-    """input_scale * filter_scale / output_scale per channel, in double, with
-    the first product rounded to float when float_product is set."""
+def effective_scales(in_scale, filter_scales, out_scale, float_product=False):
+    """input_scale * filter_scale / output_scale per channel, in double as
+    PopulateConvolutionQuantizationParams does. float_product rounds the first
+    product to float (as GetQuantizedConvolutionMultipler's source reads);
+    TFLite 2.21 does not do that for these ops, and the tests keep the
+    alternative only to prove it (see DISCRIMINATE)."""
     in_scale = np.float32(in_scale)
     out_scale = np.float32(out_scale)
     filter_scales = np.asarray(filter_scales, dtype=np.float32)
@@ -156,18 +160,8 @@ def effective_scales(in_scale, filter_scales, out_scale, float_product):
     return [float(in_scale) * float(s) / float(out_scale) for s in filter_scales]
 
 
-def requant_params(kind, in_scale, filter_scales, out_scale, float_product=None):
-    """(multipliers, shifts) as TFLite's Prepare computes them.
-
-    CONV_2D and DEPTHWISE_CONV_2D: PopulateConvolutionQuantizationParams, all
-    in double. FULLY_CONNECTED (per-tensor and per-channel alike): the
-    input * filter scale product is a float before it becomes a double, as in
-    GetQuantizedConvolutionMultipler. The difference is one ulp of a float, and
-    test_requant_formula_is_discriminated proves TFLite 2.21 does exactly this.
-    float_product overrides the choice (to search for inputs that tell the two
-    apart)."""
-    if float_product is None:
-        float_product = kind == "FULLY_CONNECTED"
+def requant_params(in_scale, filter_scales, out_scale, float_product=False):
+    """(multipliers, shifts), one pair per filter scale, as TFLite's Prepare."""
     pairs = [quantize_multiplier(r) for r in effective_scales(in_scale, filter_scales, out_scale, float_product)]
     return [m for m, _ in pairs], [s for _, s in pairs]
 
@@ -197,14 +191,13 @@ def kernel_inputs(op, interp, fb_op):
     assert x.dtype == np.int8 and y.dtype == np.int8 and weights.dtype == np.int8
     assert not np.any(w_zps), "int8 weights are symmetric"
     assert bias is None or bias.dtype == np.int32
-    mult, shift = requant_params(kind, in_scales[0], w_scales, out_scales[0])
+    mult, shift = requant_params(in_scales[0], w_scales, out_scales[0])
     q = dict(
         input_offset=-int(in_zps[0]),
         output_offset=int(out_zps[0]),
         multiplier=mult,
         shift=shift,
         channel_quant=len(mult),
-        scales=(in_scales[0], w_scales, out_scales[0]),  # for diagnostics
     )
     table = fb_op.BuiltinOptions()
     if kind == "FULLY_CONNECTED":
@@ -255,10 +248,10 @@ def kernel_inputs(op, interp, fb_op):
     return kind, params, q, x, weights, bias, y
 
 
-def _np_requant(acc, multiplier, shift):
-    """MultiplyByQuantizedMultiplier on int64 arrays, for the input search
-    only (expected outputs always come from TFLite). |acc| stays far below
-    2^31 here, so the saturating corner case cannot occur."""
+def _np_requant_double(acc, multiplier, shift):
+    """MultiplyByQuantizedMultiplier (double rounding) on int64 arrays. Only
+    used to search for inputs: expected outputs always come from TFLite. |acc|
+    stays far below 2^31 here, so the saturating corner case cannot occur."""
     multiplier = np.asarray(multiplier, np.int64)
     shift = np.asarray(shift, np.int64)
     x = acc * np.left_shift(np.int64(1), np.maximum(shift, 0))
@@ -270,9 +263,23 @@ def _np_requant(acc, multiplier, shift):
     return (high >> right) + ((high & mask) > (mask >> 1) + (high < 0))
 
 
-def discriminating_row(interp, op, rng, batches=10, rows=100_000):
-    """An input row (in_features int8) on which the two multiplier formulas
-    give different outputs for a FULLY_CONNECTED or 1x1 CONV_2D op, or None."""
+def _np_requant_single(acc, multiplier, shift):
+    """The single-rounding form (TFLITE_SINGLE_ROUNDING), same caveats."""
+    total = 31 - np.asarray(shift, np.int64)
+    return (acc * np.asarray(multiplier, np.int64) + np.left_shift(np.int64(1), total - 1)) >> total
+
+
+# What TFLite 2.21's reference kernels do, established by the DISCRIMINATE
+# runs: the multiplier from the double product for all three ops, single
+# rounding for FULLY_CONNECTED and double rounding for the convolutions.
+ROUNDING = {"FULLY_CONNECTED": _np_requant_single, "CONV_2D": _np_requant_double}
+ALTERNATIVES = ("float_product", "other_rounding")
+
+
+def discriminating_rows(interp, op, rng, batches=20, rows=50_000):
+    """For a FULLY_CONNECTED or 1x1 CONV_2D op: {alternative: input row or
+    None}, a row (in_features int8) on which TFLite's arithmetic and the
+    alternative give different int8 outputs."""
     details = {d["index"]: d for d in interp.get_tensor_details()}
     kind = op["op_name"]
     in_idx, w_idx, b_idx = (int(t) for t in op["inputs"])
@@ -283,21 +290,32 @@ def discriminating_row(interp, op, rng, batches=10, rows=100_000):
     in_scales, in_zps = quant_of(details[in_idx])
     w_scales, _ = quant_of(details[w_idx])
     out_scales, out_zps = quant_of(details[out_idx])
-    ours = requant_params(kind, in_scales[0], w_scales, out_scales[0])
-    other = requant_params(kind, in_scales[0], w_scales, out_scales[0], float_product=kind != "FULLY_CONNECTED")
-    if ours == other:
-        return None
+    rounding = ROUNDING[kind]
+    other_rounding = _np_requant_double if rounding is _np_requant_single else _np_requant_single
+    ours = (rounding, requant_params(in_scales[0], w_scales, out_scales[0]))
+    others = {
+        "float_product": (rounding, requant_params(in_scales[0], w_scales, out_scales[0], float_product=True)),
+        "other_rounding": (other_rounding, ours[1]),
+    }
+    found = {alt: None for alt in ALTERNATIVES}
+
+    def outputs(acc, how):
+        fn, (mult, shift) = how
+        return np.clip(fn(acc, mult, shift) + int(out_zps[0]), -128, 127)
+
     for _ in range(batches):
         x = rng.integers(-128, 128, size=(rows, w.shape[1]))
         # Exact: every partial sum is an integer far below 2^53.
         acc = ((x - int(in_zps[0])).astype(np.float64) @ w.T).astype(np.int64) + bias
-        a = np.clip(_np_requant(acc, *ours) + int(out_zps[0]), -128, 127)
-        b = np.clip(_np_requant(acc, *other) + int(out_zps[0]), -128, 127)
-        hits = np.argwhere(a != b)
-        if hits.size:
-            return x[hits[0][0]].astype(np.int8)
-    return None
-
+        ref = outputs(acc, ours)
+        for alt in ALTERNATIVES:
+            if found[alt] is None:
+                hits = np.argwhere((outputs(acc, others[alt]) != ref).any(axis=1))
+                if hits.size:
+                    found[alt] = x[hits[0][0]].astype(np.int8)
+        if all(v is not None for v in found.values()):
+            break
+    return found
 
 # --------------------------------------------------------------------------
 # The cases: (name, input shape without batch, layer factory)
@@ -356,7 +374,7 @@ CASES = {
     "conv1d_dil2_same": ((10, 2), _conv1d(3, 3, dilation_rate=2, padding="same")),
     "conv1d_1x1": ((9, 4), _conv1d(4, 1)),
     # Wide layers for the multiplier formula check (see DISCRIMINATE).
-    "dense_wide": ((24,), _dense(48)),
+    "dense_wide": ((4, 24), _dense(48)),
     "conv_1x1_wide": ((2, 2, 24), _conv(48, 1)),
 }
 
@@ -376,11 +394,11 @@ PER_TENSOR = [
     "conv_1x1_wide",
 ]
 
-# Cases that get one extra input, searched so that the multiplier TFLite's
-# Prepare computes and the one from the other formula (float vs double
-# product of the scales) give different int8 outputs somewhere. Random inputs
-# almost never tell the two apart, so without this the tests would pass with
-# either formula.
+# Cases that get one extra input whose rows are searched so that TFLite's
+# arithmetic (ROUNDING, requant_params) and each alternative (multiplier from
+# the float product of the scales; the other rounding) give different int8
+# outputs. Random inputs rarely tell them apart, so without this the tests
+# could pass with the wrong choice.
 DISCRIMINATE = ["dense_wide", "conv_1x1_wide"]
 
 TARGET_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
@@ -391,8 +409,8 @@ def converted(per_channel):
     """Build, convert and run one model holding a branch per case.
 
     Returns ({case name: [(kind, params, q, x, weights, bias, expected), ...]},
-    {DISCRIMINATE case name: whether a discriminating input was found}), one
-    entry per input: RUNS random ones, then one with the searched rows.""" 
+    {DISCRIMINATE case name: {alternative: whether a row was found}}), one
+    entry per input: RUNS random ones, then one holding the searched rows."""
     import keras
     import tensorflow as tf
     from tensorflow.lite.python import schema_py_generated as fb
@@ -448,9 +466,12 @@ def converted(per_channel):
     for op in ops:
         for t in op["inputs"]:
             consumers.setdefault(int(t), []).append(op)
+    input_of = {
+        name: d for d in interp.get_input_details() for name in names if d["name"] in (name, f"serving_default_{name}:0")
+    }
+    assert set(input_of) == set(names)
     case_op = {}
-    for detail in interp.get_input_details():
-        name = next(n for n in names if detail["name"] in (n, f"serving_default_{n}:0"))
+    for name, detail in input_of.items():
         frontier = [detail["index"]]
         while name not in case_op:
             assert frontier, f"no conv/dense op found for {name}"
@@ -462,22 +483,22 @@ def converted(per_channel):
                         break
                     nxt.extend(int(o) for o in op["outputs"])
             frontier = nxt
-    assert set(case_op) == set(names)
 
-    input_of = {name: d for d in interp.get_input_details() for name in names if d["name"] in (name, f"serving_default_{name}:0")}
-    special = {name: discriminating_row(interp, case_op[name], rng) for name in DISCRIMINATE if name in names}
+    special = {name: discriminating_rows(interp, case_op[name], rng) for name in DISCRIMINATE if name in names}
     results = {name: [] for name in names}
     for run in range(RUNS + 1):
         for name, detail in input_of.items():
             x = rng.integers(-128, 128, size=detail["shape"], dtype=np.int8)
-            if run == RUNS and special.get(name) is not None:
-                x.reshape(-1, special[name].size)[0] = special[name]
+            if run == RUNS and name in special:
+                for i, row in enumerate(special[name].values()):
+                    if row is not None:
+                        x.reshape(-1, row.size)[i] = row
             interp.set_tensor(detail["index"], x)
         interp.invoke()
         for name, op in case_op.items():
             fb_op = fb_ops[tuple(int(o) for o in op["outputs"])]
             results[name].append(kernel_inputs(op, interp, fb_op))
-    return results, {name: row is not None for name, row in special.items()}
+    return results, {name: {alt: row is not None for alt, row in rows.items()} for name, rows in special.items()}
 
 
 KIND_OF_CASE = {
@@ -517,13 +538,22 @@ def test_per_tensor(name):
     check_case(name, per_channel=False)
 
 
-@pytest.mark.parametrize("per_channel", [True, False], ids=["per_channel", "per_tensor"])
-@pytest.mark.parametrize("name", DISCRIMINATE)
-def test_requant_formula_is_discriminated(name, per_channel):
-    """An input was found on which TFLite's multiplier formula and the other
-    one disagree, so test_per_channel/test_per_tensor of this case pin the
-    formula down (requant_params documents which is which)."""
-    assert converted(per_channel)[1][name]
+# The float-product alternative is only checked per channel: with one
+# multiplier per layer, an accumulator value on which the two multipliers
+# round differently rarely exists at all (the two differ by about 3e-8). The
+# multiplier code is the same for per-tensor and per-channel weights in
+# TFLite's Prepare, and a one-off search over eight per-tensor Dense layers
+# found one such layer, where TFLite again used the double product.
+@pytest.mark.parametrize(
+    "name,per_channel,alternative",
+    [(name, True, alt) for name in DISCRIMINATE for alt in ALTERNATIVES]
+    + [(name, False, "other_rounding") for name in DISCRIMINATE],
+)
+def test_requant_choice_is_discriminated(name, per_channel, alternative):
+    """An input row was found on which TFLite's arithmetic and the alternative
+    disagree, so test_per_channel/test_per_tensor of this case (which must
+    pass) pin the choice down."""
+    assert converted(per_channel)[1][name][alternative]
 
 
 def test_cases_exercise_saturation():
@@ -536,19 +566,20 @@ def test_cases_exercise_saturation():
 # --------------------------------------------------------------------------
 # Accumulator bound: the longest accepted reduction at the worst values, and
 # one term more is refused. Expected values are worked by hand: with
-# multiplier 2^30 and shift -23 the requantisation is acc / 2^24 rounded half
-# away from zero.
+# multiplier 2^30 and shift -23 the requantisation is acc / 2^24, which for
+# acc = -128 * 255 * 65536 is exactly -127.5: the double rounding (conv) takes
+# it away from zero to -128, the single rounding (fully connected) up to -127.
 
 MAX_TERMS = 65536
 
 
-def _round_half_away(fr):
-    magnitude = int(abs(fr) + Fraction(1, 2))
-    return magnitude if fr >= 0 else -magnitude
-
-
-def _hand_requant(acc, zero_point):
-    return max(-128, min(127, _round_half_away(Fraction(acc, 1 << 24)) + zero_point))
+def _hand_requant(acc, zero_point, single_rounding):
+    exact = Fraction(acc, 1 << 24)
+    if single_rounding:
+        rounded = math.floor(exact + Fraction(1, 2))
+    else:
+        rounded = int(abs(exact) + Fraction(1, 2)) * (1 if exact >= 0 else -1)
+    return max(-128, min(127, rounded + zero_point))
 
 
 def _worst_q(zp_out):
@@ -589,7 +620,8 @@ def _fc_params(**over):
 @pytest.mark.parametrize("wval,zp_out", [(-128, 100), (127, -100)])
 def test_worst_case_accumulation(wval, zp_out):
     acc = wval * 255 * MAX_TERMS
-    expected = _hand_requant(acc, zp_out)
+    expected_fc = _hand_requant(acc, zp_out, single_rounding=True)
+    expected = _hand_requant(acc, zp_out, single_rounding=False)
     x = np.full(MAX_TERMS, 127, dtype=np.int8)
     q = _worst_q(zp_out)
     # FULLY_CONNECTED, 1x1 CONV_2D (the matrix path), a 256x256 CONV_2D window
@@ -597,7 +629,7 @@ def test_worst_case_accumulation(wval, zp_out):
     status, got = call_kernel(
         "FULLY_CONNECTED", _fc_params(), q, x, np.full((1, MAX_TERMS), wval, np.int8), None, (1, 1)
     )
-    assert status == TML_OK and got[0, 0] == expected
+    assert status == TML_OK and got[0, 0] == expected_fc
     status, got = call_kernel(
         "CONV_2D", _conv_params("CONV_2D", 1, 1), q, x.reshape(1, 1, 1, -1),
         np.full((1, 1, 1, MAX_TERMS), wval, np.int8), None, (1, 1, 1, 1),
@@ -618,7 +650,9 @@ def test_worst_case_accumulation(wval, zp_out):
 def test_reduction_longer_than_bound_is_refused():
     q = _worst_q(0)
     n = MAX_TERMS + 1
-    status, _ = call_kernel("FULLY_CONNECTED", _fc_params(), q, np.zeros(n, np.int8), np.zeros((1, n), np.int8), None, (1, 1))
+    status, _ = call_kernel(
+        "FULLY_CONNECTED", _fc_params(), q, np.zeros(n, np.int8), np.zeros((1, n), np.int8), None, (1, 1)
+    )
     assert status == TML_ERR_BAD_PARAM
     # 3x3 window over 7282 channels: 65538 terms.
     status, _ = call_kernel(
@@ -665,5 +699,7 @@ def test_bad_shapes_refused():
     # Batch of the output differs from the input's.
     status, _ = call_kernel("CONV_2D", _conv_params("CONV_2D", 3, 3), q, x, w, None, (1, 1, 1, 2))
     assert status == TML_ERR_BAD_SHAPE
-    status, _ = call_kernel("FULLY_CONNECTED", _fc_params(), q, np.zeros(4, np.int8), np.zeros((0, 4), np.int8), None, (1, 0))
+    status, _ = call_kernel(
+        "FULLY_CONNECTED", _fc_params(), q, np.zeros(4, np.int8), np.zeros((0, 4), np.int8), None, (1, 0)
+    )
     assert status == TML_ERR_BAD_SHAPE

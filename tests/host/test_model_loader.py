@@ -403,7 +403,8 @@ CONV_CASES = [
     ("act_min > act_max", dict(act_min=5, act_max=4), "BAD_PARAM"),
     ("act_max > 127", dict(act_max=128), "BAD_PARAM"),
     ("depth_multiplier on conv", dict(depth_multiplier=2), "BAD_PARAM"),
-    ("huge kernel", dict(kernel_h=0xFFFF, kernel_w=0xFFFF, pad_top=1, pad_left=1), "BAD_OFFSET"),
+    ("huge kernel", dict(kernel_h=0xFFFF, kernel_w=0xFFFF, pad_top=1, pad_left=1), "BAD_PARAM"),
+    ("kernel past data", dict(kernel_h=100, kernel_w=100, pad_top=1, pad_left=1), "BAD_OFFSET"),
 ]
 
 
@@ -478,6 +479,7 @@ def op_cases():
     yield "fc batched ok", fc_blob((2, 8), (2, 3)), None
     yield "fc weights short", fc_blob(wbytes=23), "BAD_OFFSET"
     yield "fc batch not dividing", fc_blob((1, 7), (2, 3)), "BAD_SHAPE"
+    yield "fc 65537 features", fc_blob((1, 65537), (1, 1)), "BAD_PARAM"
     yield "fc channel_quant 2", fc_blob(channel_quant=2), "BAD_PARAM"
     yield "fc bias none ok", fc_blob(bias=bl.NONE), None
     yield "avgpool ok", single_op_blob("AVERAGE_POOL_2D", [(1, 4, 4, 3)], (1, 2, 2, 3), **POOL), None
@@ -490,6 +492,8 @@ def op_cases():
                                     multiplier=Q30, shift=-4), None
     yield "mean keepdims ok", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 1, 1, 3), axis_mask=6, mode=1,
                                              multiplier=Q30, shift=0), None
+    yield "mean 2^24 values", single_op_blob("MEAN", [(1, 4096, 4097, 1)], (1, 1), axis_mask=6, mode=1,
+                                             multiplier=Q30, shift=-4), "BAD_PARAM"
     yield "mean axis 4", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 3), axis_mask=0x16, mode=1,
                                         multiplier=Q30, shift=-4), "BAD_PARAM"
     yield "mean wrong output", single_op_blob("MEAN", [(1, 4, 4, 3)], (1, 4), axis_mask=6, mode=1,
@@ -514,6 +518,7 @@ def op_cases():
                                                     **dict(MUL, output_multiplier=-1)), "BAD_PARAM"
     yield "softmax ok", single_op_blob("SOFTMAX", [(2, 5)], (2, 5), **SOFTMAX), None
     yield "softmax dims", single_op_blob("SOFTMAX", [(2, 5)], (5, 2), **SOFTMAX), "BAD_SHAPE"
+    yield "softmax depth 4097", single_op_blob("SOFTMAX", [(1, 4097)], (1, 4097), **SOFTMAX), "BAD_PARAM"
     yield "softmax positive diff_min", single_op_blob("SOFTMAX", [(2, 5)], (2, 5),
                                                       **dict(SOFTMAX, diff_min=3)), "BAD_PARAM"
     yield "pad ok", single_op_blob("PAD", [(1, 2, 2, 1)], (1, 4, 4, 1), **PADP), None
@@ -749,3 +754,23 @@ def test_hostile_corpus_sanitized(corpus, tmp_path):
         pytest.skip("this compiler cannot build with -fsanitize=address,undefined")
     kinds, blobs = corpus
     check_corpus_results(kinds, run_corpus(exe, blobs, tmp_path))
+
+
+def test_host_library_path_override(tmp_path, monkeypatch):
+    """TINYML_HOST_LIB (or an explicit path) selects a prebuilt core."""
+    lib_path = host_runtime.build_host_library(tmp_path / "libcustom.so")
+    lib = host_runtime.load_library(lib_path)
+    blob, table = chain_blob(np.random.default_rng(14))
+    m = HostModel(blob, lib=lib)
+    a, c = np.ones((1, 2, 2, 3), np.int8), np.zeros((1, 4, 4, 1), np.int8)
+    out, lut = m.invoke(a, c)
+    np.testing.assert_array_equal(out, chain_expected(table, a, c)[0])
+    monkeypatch.setattr(host_runtime, "_lib", None)
+    monkeypatch.setenv("TINYML_HOST_LIB", str(tmp_path / "missing.so"))
+    with pytest.raises(OSError):
+        host_runtime.load_library()
+
+
+def test_error_is_value_error():
+    with pytest.raises(ValueError, match="MAGIC|magic"):
+        HostModel(b"NOPE" + bytes(60))

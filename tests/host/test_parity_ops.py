@@ -170,6 +170,91 @@ FAMILIES = {
     ],
 }
 
+
+
+def _random_window(rng, size_max=12, kernel_max=5, allow_dilation=True):
+    """Random (in_h, in_w, kh, kw, stride, dilation, padding) with a non-empty output."""
+    while True:
+        in_h, in_w = (int(v) for v in rng.integers(1, size_max + 1, 2))
+        kh, kw = (int(v) for v in rng.integers(1, kernel_max + 1, 2))
+        dil = (1, 1)
+        if allow_dilation and rng.random() < 0.25:
+            dil = tuple(int(v) for v in rng.integers(1, 4, 2))
+        stride = (1, 1) if dil != (1, 1) else tuple(int(v) for v in rng.integers(1, 4, 2))
+        padding = str(rng.choice(["same", "valid"]))
+        eff = ((kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1)
+        if padding == "same" or (in_h >= eff[0] and in_w >= eff[1]):
+            return in_h, in_w, (kh, kw), stride, dil, padding
+
+
+def random_conv_cases(seed, count, depthwise=False):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        in_h, in_w, k, stride, dil, padding = _random_window(rng)
+        in_c = int(rng.integers(1, 9))
+        act = [None, "relu", "relu6"][int(rng.integers(0, 3))]
+        bias = bool(rng.random() < 0.8)
+        if depthwise:
+            mult = int(rng.choice([1, 1, 2, 3]))
+            build = dwconv(k, mult, stride, padding, dil, act, bias)
+            desc = f"m{mult}"
+        else:
+            filters = int(rng.integers(1, 9))
+            build = conv(filters, k, stride, padding, dil, act, bias)
+            desc = f"f{filters}"
+        cases.append(C(f"r{i}_{in_h}x{in_w}x{in_c}_k{k[0]}x{k[1]}_s{stride[0]}x{stride[1]}"
+                       f"_d{dil[0]}x{dil[1]}_{padding}_{desc}_{act}", [(in_h, in_w, in_c)], build))
+    return cases
+
+
+def random_pool_cases(seed, count):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        in_h, in_w, k, stride, _dil, padding = _random_window(rng, kernel_max=4, allow_dilation=False)
+        kind = str(rng.choice(["avg", "max"]))
+        in_c = int(rng.integers(1, 6))
+        cases.append(C(f"r{i}_{kind}_{in_h}x{in_w}x{in_c}_k{k[0]}x{k[1]}_s{stride[0]}x{stride[1]}_{padding}",
+                       [(in_h, in_w, in_c)], pool(kind, k, stride, padding)))
+    return cases
+
+
+def random_broadcast_cases(seed, count):
+    """ADD and MUL of two rank-3 inputs, each dim of each input either the full extent or 1."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        full = tuple(int(v) for v in rng.integers(1, 6, 3))
+        a = tuple(d if rng.random() < 0.7 else 1 for d in full)
+        b = tuple(d if rng.random() < 0.5 else 1 for d in full)
+        a = tuple(max(x, y) if x == 1 and y == 1 else x for x, y in zip(a, full))  # keep output = full
+        op = str(rng.choice(["add", "mul"]))
+        act = bool(rng.random() < 0.3)
+
+        def build(L, k, x, y, op=op, act=act):
+            z = k.ops.add(x, y) if op == "add" else k.ops.multiply(x, y)
+            return L.ReLU()(z) if act else z
+        cases.append(C(f"r{i}_{op}_{'x'.join(map(str, a))}_{'x'.join(map(str, b))}{'_relu' if act else ''}",
+                       [a, b], build))
+    return cases
+
+
+FAMILIES["conv2d_random"] = random_conv_cases(100, 16)
+FAMILIES["depthwise_random"] = random_conv_cases(200, 16, depthwise=True)
+FAMILIES["pool_random"] = random_pool_cases(300, 16)
+FAMILIES["broadcast_random"] = random_broadcast_cases(400, 12)
+# Per-tensor weight quantisation (channel_quant == 1), which TF only does when asked.
+FAMILIES["conv2d_per_tensor"] = random_conv_cases(500, 8)
+FAMILIES["depthwise_per_tensor"] = random_conv_cases(600, 8, depthwise=True)
+FAMILIES["dense_per_tensor"] = [
+    C("16_8", [(16,)], dense(8)),
+    C("40_10_relu", [(40,)], dense(10, "relu")),
+    C("wide_300", [(300,)], dense(20)),
+    C("flatten_nobias", [(4, 4, 3)], dense(6, bias=False, flatten=True)),
+]
+PER_TENSOR = {"conv2d_per_tensor", "depthwise_per_tensor", "dense_per_tensor"}
+
 CASES = [(fam, case.id) for fam, cases in FAMILIES.items() for case in cases]
 _OUTCOMES = {}
 SOURCE = parity.source_of(__file__, parity.__file__)
@@ -194,7 +279,8 @@ def build_model(name, cases):
 
 def run_cases(name, cases):
     """{case id: None (identical) or a description of the difference}."""
-    tfl = parity.quantize(lambda: build_model(name, cases), parity.cache_key("ops", name, SOURCE))
+    tfl = parity.quantize(lambda: build_model(name, cases), parity.cache_key("ops", name, SOURCE),
+                          per_tensor=name.split("/")[0] in PER_TENSOR)
     rng = np.random.default_rng(7)
     oracle, tfl_outs, host_outs = parity.evaluate(tfl, lambda o: parity.random_inputs(o, rng, 5))
     assert len(oracle.out_pos) == len(cases)

@@ -221,7 +221,9 @@ def _fmt_shape(shapes):
     return ",".join("x".join(map(str, s)) for s in shapes)
 
 
-def plot_plan(info, path) -> None:
+def plot_plan(info, path, model_name: str = "") -> None:
+    """Tensor lifetimes (x: op step) against arena offsets (y): one labelled
+    box per arena tensor, the arena size and the planner's lower bound."""
     try:
         import matplotlib
 
@@ -237,7 +239,8 @@ def plot_plan(info, path) -> None:
         t = info.tensors[i]
         ax.add_patch(Rectangle((lo - 0.4, t["offset"]), hi - lo + 0.8, t["nbytes"],
                                facecolor=cmap(k % 20), edgecolor="black", alpha=0.7))
-        ax.text(lo - 0.35, t["offset"] + t["nbytes"] / 2, f"t{i}", fontsize=7, va="center")
+        ax.text(lo - 0.35, t["offset"] + t["nbytes"] / 2, f"t{i} ({t['nbytes']} B)", fontsize=7,
+                va="center")
     n = max(len(info.ops), 1)
     arena = info.header["arena_size"]
     ax.axhline(arena, color="red", linestyle="--", label=f"arena {arena} B")
@@ -246,8 +249,9 @@ def plot_plan(info, path) -> None:
     ax.set_ylim(0, max(arena, 1) * 1.08)
     ax.set_xticks(range(n))
     ax.set_xticklabels([op["name"] for op in info.ops], rotation=60, ha="right", fontsize=7)
+    ax.set_xlabel("op step")
     ax.set_ylabel("arena offset (bytes)")
-    ax.set_title(f"arena plan: {info.meta.get('name', '')}")
+    ax.set_title(f"arena plan: {info.meta.get('name') or model_name}")
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -258,7 +262,7 @@ def cmd_inspect(a) -> int:
     data, info = _read(a.model)
     d = inspect_dict(data, info)
     if a.plot:
-        plot_plan(info, a.plot)
+        plot_plan(info, a.plot, Path(a.model).name)
     if a.json:
         print(json.dumps(d, indent=2))
         return EXIT_OK

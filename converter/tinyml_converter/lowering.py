@@ -13,11 +13,14 @@ What TF 2.21 + Keras 3 really emit, and what becomes of it:
 - unary per-tensor int8 ops (LOGISTIC, TANH, RELU*, LEAKY_RELU, HARD_SWISH,
   int8 -> int8 QUANTIZE ...): LUT, table computed by TFLite itself (lut.py).
 Requantisation parameters follow TFLite's Prepare functions operation by
-operation (float32 vs double arithmetic matters for bit exactness).
+operation (float32 vs double arithmetic matters for bit exactness): conv,
+depthwise and FC use double(in scale) * double(weight scale) / double(out
+scale), per tensor and per channel; MUL and activation clamps stay float32.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -142,10 +145,80 @@ def compute_padding(padding: int, in_size: int, k: int, stride: int, dilation: i
     return out, total // 2
 
 
+def _shape_value(op: TflOp, vals: dict, shapes: list):
+    """The int32 result of a shape-computation op from its known inputs, or None."""
+    ins = [vals.get(i) for i in op.inputs if i >= 0]
+    o = op.options
+    if op.name == "SHAPE":
+        return np.asarray(shapes[op.inputs[0]], np.int64)
+    if any(v is None for v in ins):
+        return None
+    if op.name == "GATHER" and o.axis == 0 and o.batchDims == 0 and ins[0].ndim == 1:
+        return ins[0][ins[1]]
+    if op.name == "REDUCE_PROD" and ins[0].ndim == 1 and ins[1].reshape(-1).tolist() == [0]:
+        p = np.prod(ins[0], dtype=np.int64)
+        return p.reshape(1) if o.keepDims else p
+    if op.name == "CONCATENATION" and all(v.ndim == 1 for v in ins):
+        return np.concatenate(ins)
+    if op.name == "PACK" and o.axis == 0 and all(v.ndim == 0 for v in ins):
+        return np.stack(ins)
+    return None
+
+
+def _resolve_dynamic_shapes(model: TflModel) -> list:
+    """The model's tensors with the static shapes TF left wrong fixed.
+
+    Keras' Dense on a rank > 2 input is a tensordot: a RESHAPE to
+    (rows, features) whose shape operand is computed at run time
+    (SHAPE -> GATHER -> REDUCE_PROD -> PACK), FULLY_CONNECTED, and a RESHAPE
+    back. TF stores placeholder static shapes for the middle tensors (the
+    RESHAPE says (1, 1) for (4, 6)). Evaluate those shape computations on
+    the known input shapes, and redo FULLY_CONNECTED's output shape after a
+    corrected input. Shapes that already agree with the element count are
+    left alone."""
+    tensors = list(model.tensors)
+    shapes = [tuple(t.shape) for t in tensors]
+    vals = {t.index: t.data.astype(np.int64) for t in tensors
+            if t.is_const and t.type == INT32}
+    fixed = set()
+
+    def elems(shape):
+        return int(np.prod(shape, dtype=np.int64))
+
+    for op in model.ops:
+        if op.name == "RESHAPE" and len(op.inputs) > 1 and op.inputs[1] >= 0:
+            src, dst = op.inputs[0], op.outputs[0]
+            want = vals.get(op.inputs[1])
+            if elems(shapes[src]) != elems(shapes[dst]) and want is not None and want.ndim == 1:
+                dims = [int(d) for d in want]
+                known = elems([d for d in dims if d != -1])
+                if dims.count(-1) == 1 and known and elems(shapes[src]) % known == 0:
+                    dims[dims.index(-1)] = elems(shapes[src]) // known
+                if -1 not in dims and elems(dims) == elems(shapes[src]):
+                    shapes[dst] = tuple(dims)
+                    fixed.add(dst)
+        elif op.name == "FULLY_CONNECTED" and op.inputs[0] in fixed:
+            w = tensors[op.inputs[1]]
+            src, dst = op.inputs[0], op.outputs[0]
+            if len(w.shape) == 2 and elems(shapes[src]) % w.shape[1] == 0:
+                if op.options.keepNumDims:
+                    shapes[dst] = shapes[src][:-1] + (w.shape[0],)
+                else:
+                    shapes[dst] = (elems(shapes[src]) // w.shape[1], w.shape[0])
+                fixed.add(dst)
+        else:
+            v = _shape_value(op, vals, shapes)
+            if v is not None and len(op.outputs) == 1:
+                vals[op.outputs[0]] = v
+    for i in fixed:
+        tensors[i] = dataclasses.replace(tensors[i], shape=shapes[i])
+    return tensors
+
+
 class Lowering:
     def __init__(self, model: TflModel, lut_fn=lut_table):
         self.m = model
-        self.T = model.tensors
+        self.T = _resolve_dynamic_shapes(model)
         self.g = Graph()
         self.tmap = {}
         self.lut_fn = lut_fn
@@ -295,9 +368,10 @@ class Lowering:
             raise ConversionError(f"{where}: filter is {filt.type_name}; only int8 weights are supported")
         if any(z != 0 for z in filt.zero_points):
             raise ConversionError(f"{where}: int8 filter with non-zero zero point is not supported")
-        if len(inp.shape) != 4:
+        if len(inp.shape) != 4 and pads is None:
             raise ConversionError(f"{where}: input must be 4-D NHWC, got {inp.shape}")
-        _, in_h, in_w, in_c = inp.shape
+        # The dilated Conv1D path passes (1, W, C) tensors: the C core reads them as (1, 1, W, C).
+        _, in_h, in_w, in_c = (1,) * (4 - len(inp.shape)) + tuple(inp.shape)
         fshape = filt.shape
         if depthwise:
             _, kh, kw, out_c = fshape
@@ -366,42 +440,95 @@ class Lowering:
     def _lower_dilated(self, s2b: TflOp, where: str) -> set:
         """SPACE_TO_BATCH_ND -> conv (VALID, stride 1) -> BATCH_TO_SPACE_ND equals
         a conv with dilation = block and pad_top = s2b pad - b2s crop: both pad
-        with the zero point, so padded taps contribute nothing either way."""
-        mid = s2b.outputs[0]
-        cons = self.consumers[mid]
+        with the zero point, so padded taps contribute nothing either way.
+
+        Conv1D(dilation_rate=b) on (1, W, C) is the same with a 1-D block and
+        the conv wrapped in EXPAND_DIMS (axis -3) and RESHAPE/SQUEEZE:
+        SPACE_TO_BATCH_ND -> EXPAND_DIMS -> CONV_2D -> RESHAPE -> BATCH_TO_SPACE_ND.
+        It becomes a conv with dilation (1, b) on the (1, 1, W, C) view, which
+        is how the C core reads a rank-3 tensor anyway. The static shapes TF
+        stores between the two ends are wrong (batch 1 instead of b), so only
+        the ends' shapes are used."""
         bad = ConversionError(
             f"{where}: SPACE_TO_BATCH_ND is only supported as part of a dilated convolution "
-            "(SPACE_TO_BATCH_ND -> CONV_2D/DEPTHWISE_CONV_2D -> BATCH_TO_SPACE_ND)")
-        if len(cons) != 1 or cons[0].name not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-            raise bad
-        conv = cons[0]
-        c_out = conv.outputs[0]
-        cons2 = self.consumers[c_out]
-        if len(cons2) != 1 or cons2[0].name != "BATCH_TO_SPACE_ND" or c_out in self.m.outputs:
-            raise bad
-        b2s = cons2[0]
+            "(SPACE_TO_BATCH_ND -> [EXPAND_DIMS] -> CONV_2D/DEPTHWISE_CONV_2D -> "
+            "[RESHAPE/SQUEEZE] -> BATCH_TO_SPACE_ND)")
+
+        def only_consumer(t_idx):
+            cons = self.consumers[t_idx]
+            if len(cons) != 1 or t_idx in self.m.outputs:
+                raise bad
+            return cons[0]
+
+        s_in = self.T[s2b.inputs[0]]
+        rank = len(s_in.shape)
         block = self._const(s2b.inputs[1], where, "block shape").data.reshape(-1).tolist()
+        if rank - 2 != len(block) or len(block) not in (1, 2):
+            raise bad
+        chain = []
+        nxt = only_consumer(s2b.outputs[0])
+        if len(block) == 1:
+            if nxt.name != "EXPAND_DIMS":
+                raise bad
+            axis = self._const(nxt.inputs[1], where, "the axis").data.reshape(-1).tolist()
+            if axis not in ([1], [-3]):
+                raise bad
+            chain.append(nxt)
+            nxt = only_consumer(nxt.outputs[0])
+        if nxt.name not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            raise bad
+        conv = nxt
+        chain.append(conv)
+        nxt = only_consumer(conv.outputs[0])
+        if len(block) == 1:
+            if nxt.name not in ("RESHAPE", "SQUEEZE"):
+                raise bad
+            chain.append(nxt)
+            nxt = only_consumer(nxt.outputs[0])
+        if nxt.name != "BATCH_TO_SPACE_ND":
+            raise bad
+        b2s = nxt
+        chain.append(b2s)
         block2 = self._const(b2s.inputs[1], where, "block shape").data.reshape(-1).tolist()
         paddings = self._const(s2b.inputs[2], where, "paddings").data.reshape(-1, 2).tolist()
         crops = self._const(b2s.inputs[2], where, "crops").data.reshape(-1, 2).tolist()
         o = conv.options
-        if (block != block2 or len(block) != 2 or o.strideH != 1 or o.strideW != 1
+        if (block != block2 or len(paddings) != len(block) or len(crops) != len(block)
+                or o.strideH != 1 or o.strideW != 1
                 or o.padding != PAD_VALID or (o.dilationHFactor or 1) != 1
-                or (o.dilationWFactor or 1) != 1):
+                or (o.dilationWFactor or 1) != 1 or min(block) < 1):
             raise bad
-        s_in, s_mid = self.T[s2b.inputs[0]], self.T[mid]
-        c_mid, b_out = self.T[c_out], self.T[b2s.outputs[0]]
-        if not (_same_quant(s_in, s_mid) and _same_quant(c_mid, b_out)):
-            raise bad
+        # Every tensor in the chain must carry one quantisation: the input's up
+        # to the conv, the output's after it.
+        b_out = self.T[b2s.outputs[0]]
+        for step in chain:
+            t_out = self.T[step.outputs[0]]
+            ref = b_out if chain.index(step) >= chain.index(conv) else s_in
+            if not _same_quant(t_out, ref):
+                raise bad
+        if len(block) == 1:
+            block, paddings, crops = [1] + block, [[0, 0]] + paddings, [[0, 0]] + crops
         pads = (paddings[0][0] - crops[0][0], paddings[1][0] - crops[1][0])
         if min(pads) < 0:
             raise bad
+        # Output extent: padded input, minus the dilated window, minus the crops.
+        filt = self._const(conv.inputs[1], where, "the filter")
+        kh, kw = filt.shape[1:3]
+        in_dims = (1,) * (4 - rank) + tuple(s_in.shape)
+        out_dims = (1,) * (4 - rank) + tuple(b_out.shape)
+        expect = tuple(
+            in_dims[1 + d] + sum(paddings[d]) - (k - 1) * block[d] - sum(crops[d])
+            for d, k in enumerate((kh, kw)))
+        if expect != tuple(out_dims[1:3]):
+            raise ConversionError(
+                f"{where}: dilated convolution output {b_out.shape} does not match its "
+                f"arithmetic (expected spatial size {expect})")
         self._out(b2s, where)
         cwhere = _where(self.m, conv) + " (dilated)"
         self._conv_common(conv, cwhere, depthwise=conv.name == "DEPTHWISE_CONV_2D",
                           inp_i=s2b.inputs[0], out_i=b2s.outputs[0], pads=pads,
                           dil=(block[0], block[1]))
-        return {conv.index, b2s.index}
+        return {step.index for step in chain}
 
     # ---- fully connected ---------------------------------------------------
     def _op_fully_connected(self, op, where):
@@ -422,11 +549,10 @@ class Lowering:
             raise ConversionError(f"{where}: input {inp.shape} is not a multiple of {in_f} features")
         act_min, act_max = activation_range(o.fusedActivationFunction, out, where)
         nq = len(filt.scales)
-        if nq == 1:
-            # GetQuantizedConvolutionMultipler: the scale product is a float32.
-            prod = float(np.float32(inp.scale) * np.float32(filt.scale))
-            mults = [quantize_multiplier(prod / out.scale)]
-        elif nq == out_f:
+        if nq in (1, out_f):
+            # TF 2.21 fully_connected.cc, per-tensor (GetQuantizedConvolutionMultipler)
+            # and per-channel alike: double(in) * double(w) / double(out). The
+            # scales are float32 values held in Python floats (doubles).
             mults = [quantize_multiplier(inp.scale * fs / out.scale) for fs in filt.scales]
         else:
             raise ConversionError(f"{where}: weight quantisation has {nq} scales for {out_f} outputs")

@@ -198,12 +198,24 @@ def test_run_other_target_not_supported(files, tmp_path, capsys):
     assert "not supported yet" in capsys.readouterr().err
 
 
-def test_plot(files, tmp_path):
-    pytest.importorskip("matplotlib")
+def test_plot(files, tmp_path, capsys):
+    # matplotlib is a pinned dependency of the project (requirements.txt): no skip.
+    import matplotlib.image
+
     out = tmp_path / "m.tinyml"
     assert cli.main(["convert", str(files / "model.tflite"), "-o", str(out)]) == 0
-    assert cli.main(["inspect", str(out), "--plot", str(tmp_path / "plan.png")]) == 0
-    assert (tmp_path / "plan.png").stat().st_size > 0
+    png = tmp_path / "plan.png"
+    assert cli.main(["inspect", str(out), "--plot", str(png)]) == 0
+    assert f"plan picture written to {png}" in capsys.readouterr().out
+    raw = png.read_bytes()
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(raw) > 10_000
+    img = matplotlib.image.imread(png)
+    h, w = img.shape[:2]
+    assert w >= 600 and h >= 400
+    # Not a blank canvas: several fill colours (one per tensor box) besides white and black.
+    colours = {tuple(px) for px in (img[..., :3].reshape(-1, 3) * 255).round().astype(int)[::7].tolist()}
+    assert len(colours) > 20
 
 
 def test_module_entry_point():

@@ -4,8 +4,7 @@ Each op family is one Keras model with one independent branch (own input,
 own output) per case, so a whole family costs a single TFLite conversion.
 If the family fails as a whole (converter refusal, loader refusal, crash in
 TF), every case is converted on its own so the report names the culprit.
-A case the converter refuses is skipped with the converter's message; any
-other failure or any differing byte fails the case.
+A converter refusal, any other failure or any differing byte fails the case.
 """
 
 from dataclasses import dataclass
@@ -85,6 +84,7 @@ FAMILIES = {
         C("40_10_relu", [(40,)], dense(10, "relu")),
         C("7_3_relu6", [(7,)], dense(3, "relu6")),
         C("rank3_batchlike", [(4, 6)], dense(5)),
+        C("rank4_relu", [(2, 3, 4)], dense(3, "relu")),
         C("nobias", [(12,)], dense(6, bias=False)),
         C("1_1", [(1,)], dense(1)),
         C("flatten", [(4, 4, 3)], dense(6, flatten=True)),
@@ -167,6 +167,13 @@ FAMILIES = {
         C("reshape_conv", [(24,)], lambda L, k, x: L.Conv2D(2, 3)(L.Reshape((4, 6, 1))(x))),
         C("conv1d", [(16, 3)], lambda L, k, x: L.Conv1D(4, 3, padding="same")(x)),
         C("conv1d_s2_dilated", [(20, 2)], lambda L, k, x: L.Conv1D(3, 3, dilation_rate=2)(x)),
+        C("conv1d_dilated_same_relu", [(19, 3)],
+          lambda L, k, x: L.Conv1D(4, 3, dilation_rate=2, padding="same", activation="relu")(x)),
+        C("conv1d_dilation3_k5", [(30, 2)], lambda L, k, x: L.Conv1D(2, 5, dilation_rate=3)(x)),
+        C("conv1d_dilated_causal", [(16, 2)],
+          lambda L, k, x: L.Conv1D(3, 2, dilation_rate=4, padding="causal")(x)),
+        C("depthwise_conv1d_dilated", [(21, 3)],
+          lambda L, k, x: L.DepthwiseConv1D(3, depth_multiplier=2, dilation_rate=2, padding="same")(x)),
     ],
 }
 

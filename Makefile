@@ -94,7 +94,8 @@ firmware-rpi_pico firmware-esp32:
 
 test: test-host test-mpy
 
-test-host: deps-python
+# Firmware first: the host suite also runs models on it through `tinyml run`.
+test-host: deps-python $(addprefix firmware-,$(TEST_BOARDS))
 	$(PYTHON) -m pytest -q tests/host
 
 # Model parity scripts are regenerated each run (TFLite is the oracle), then

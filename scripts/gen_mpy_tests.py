@@ -29,12 +29,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 OUT = ROOT / "build" / "mpytest" / "generated"
-# Where the qemu boards get their blobs: free memory the firmware never uses.
-# mps2-an385/386: the SSRAM at 0x21000000 (the firmware lives at 0);
-# microbit: the top half of the 1 MB flash (QEMU counts the firmware as
-# reaching past 256 KB: its data segment load image includes the heap).
-BLOB_BASE = {"qemu_m3": 0x21000000, "qemu_m4": 0x21000000, "qemu_m0": 0x00080000}
-BLOB_LIMIT = {"qemu_m3": 0x21400000, "qemu_m4": 0x21400000, "qemu_m0": 0x00100000}
+from tinyml_converter.boards import BOARDS  # noqa: E402
+
+# Where the qemu boards get their blobs: memory the firmware never uses.
+BLOB_BASE = {name: b.preload_base for name, b in BOARDS.items() if b.qemu_args}
+BLOB_LIMIT = {name: b.preload_limit for name, b in BOARDS.items() if b.qemu_args}
 INPUTS_PER_MODEL = 3
 
 # Finds a test's data: a file on unix, preloaded memory on the qemu boards.

@@ -29,22 +29,17 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
 GENERATED = BUILD / "mpytest" / "generated"
 
-# How each board is started under QEMU (mirrors the port's QEMU_ARGS).
-QEMU = {
-    "qemu_m3": ["-machine", "mps2-an385"],
-    "qemu_m4": ["-machine", "mps2-an386"],
-    "qemu_m0": ["-machine", "microbit", "-global", "nrf51-soc.flash-size=1048576",
-                "-global", "nrf51-soc.sram-size=262144"],
-}
+sys.path.insert(0, str(ROOT / "converter"))
+from tinyml_converter.boards import BOARDS, qemu_command as board_qemu_command  # noqa: E402
+
+QEMU = [name for name, b in BOARDS.items() if b.qemu_args]
 
 
 def qemu_command(board, blobs):
     elf = BUILD / board / "firmware.elf"
-    cmd = ["qemu-system-arm", *QEMU[board], "-nographic", "-monitor", "null", "-semihosting"]
-    for blob in blobs.get(board, []):
-        cmd += ["-device", f"loader,file={blob['path']},addr={blob['addr']:#x},force-raw=on"]
-    cmd += ["-serial", "pty", "-kernel", str(elf)]
-    return shlex.join(cmd)
+    preloads = [(blob["path"], blob["addr"]) for blob in blobs.get(board, [])]
+    cmd = board_qemu_command(board, elf, preloads)
+    return shlex.join(cmd[:-2] + ["-serial", "pty"] + cmd[-2:])
 
 
 def collect_tests():

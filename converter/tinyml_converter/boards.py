@@ -25,17 +25,28 @@ class Board:
     flash_for_models: int
     heap: int
     note: str
+    # qemu boards: the machine arguments, and where QEMU's loader device can
+    # put a model (memory the firmware never uses) and how much fits there.
+    qemu_args: tuple = ()
+    preload_base: int = 0
+    preload_limit: int = 0
 
 
 BOARDS = {
     "unix": Board("unix", "MicroPython unix port (host)", 64 * MIB, 2 * MIB,
                   "default heap of the 64-bit unix port (-X heapsize changes it)"),
-    "qemu_m0": Board("qemu_m0", "qemu MICROBIT, Cortex-M0 (RP2040 ISA)", 64 * KIB, 160 * KIB,
-                     "256 KB SRAM as configured by our qemu args; model loaded into RAM"),
-    "qemu_m3": Board("qemu_m3", "qemu MPS2_AN385, Cortex-M3", 2 * MIB, 1 * MIB,
-                     "4 MB RAM board; our build raises the heap to 1 MB"),
-    "qemu_m4": Board("qemu_m4", "qemu mps2-an386, Cortex-M4 + DSP", 2 * MIB, 1 * MIB,
-                     "copy of MPS2_AN385 with a Cortex-M4; heap raised to 1 MB"),
+    # microbit: QEMU counts the firmware's load image as reaching past 256 KB
+    # (its data segment includes the heap), so models go in the top half.
+    "qemu_m0": Board("qemu_m0", "qemu MICROBIT, Cortex-M0 (RP2040 ISA)", 512 * KIB, 180 * KIB,
+                     "192 KB heap of 256 KB SRAM; models preloaded into the top 512 KB of flash",
+                     ("-machine", "microbit", "-global", "nrf51-soc.flash-size=1048576",
+                      "-global", "nrf51-soc.sram-size=262144"), 0x00080000, 0x00100000),
+    "qemu_m3": Board("qemu_m3", "qemu MPS2_AN385, Cortex-M3", 4 * MIB, 2 * MIB - 16 * KIB,
+                     "2 MB heap of the 4 MB RAM; models preloaded into the SSRAM at 0x21000000",
+                     ("-machine", "mps2-an385"), 0x21000000, 0x21400000),
+    "qemu_m4": Board("qemu_m4", "qemu mps2-an386, Cortex-M4 + DSP", 4 * MIB, 2 * MIB - 16 * KIB,
+                     "as qemu_m3, with a Cortex-M4",
+                     ("-machine", "mps2-an386"), 0x21000000, 0x21400000),
     "rpi_pico": Board("rpi_pico", "Raspberry Pi Pico (RP2040)", 1408 * KIB, 180 * KIB,
                       "2 MB flash with a 1408 KB filesystem; ~180 KB heap free of 264 KB SRAM"),
     "esp32": Board("esp32", "ESP32 (no PSRAM)", 2 * MIB, 100 * KIB,
@@ -47,3 +58,16 @@ def ram_needed(arena_size: int, blob_size: int, from_file: bool = True) -> int:
     """Heap bytes to run a model: tinyml.load(path) reads the blob into RAM;
     a blob frozen into flash or passed as a memoryview of ROM does not."""
     return arena_size + RUNTIME_OVERHEAD + (blob_size if from_file else 0)
+
+
+def qemu_command(board: str, firmware, preloads=()) -> list:
+    """qemu-system-arm arguments booting `firmware` on `board`, with each
+    (path, address) of `preloads` placed in board memory by QEMU's loader.
+    The serial port is left to the caller (-serial pty, or stdio)."""
+    b = BOARDS[board]
+    if not b.qemu_args:
+        raise ValueError(f"{board} is not a qemu board")
+    cmd = ["qemu-system-arm", *b.qemu_args, "-nographic", "-monitor", "null", "-semihosting"]
+    for path, addr in preloads:
+        cmd += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
+    return cmd + ["-kernel", str(firmware)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from .errors import BlobError, ConversionError, ModelFileError
 
 EXIT_OK, EXIT_CONVERSION, EXIT_USAGE, EXIT_NO_FIT = 0, 1, 2, 3
 REPO = Path(__file__).resolve().parents[2]
+QEMU_TARGETS = ("qemu_m0", "qemu_m3", "qemu_m4")
 RANDOM_CALIB_SAMPLES = 64
 
 
@@ -361,6 +363,53 @@ def _run_unix(model_path, x: np.ndarray, micropython: str) -> bytes:
         return outp.read_bytes()
 
 
+def _run_qemu(board: str, model_path, x: np.ndarray, firmware) -> bytes:
+    """Boot the board's firmware under QEMU with the model and input preloaded
+    into board memory (no filesystem, no slow serial upload), run one invoke
+    through the raw REPL on the emulated UART, and read the output back."""
+    from .boards import BOARDS, qemu_command
+
+    fw = Path(firmware)
+    if not fw.exists():
+        raise UsageError(f"firmware {fw} not found (build it with `make firmware BOARD={board}`, "
+                         "or pass --firmware)")
+    blob = Path(model_path).read_bytes()
+    x_offset = (len(blob) + 7) & ~7
+    payload = blob + bytes(x_offset - len(blob)) + x.tobytes()
+    b = BOARDS[board]
+    if b.preload_base + len(payload) > b.preload_limit:
+        raise UsageError(f"{board}: model and input take {len(payload)} bytes, the board has room "
+                         f"for {b.preload_limit - b.preload_base}")
+    script = (
+        "import binascii, machine, uctypes, tinyml\n"
+        f"d = memoryview(uctypes.bytearray_at({b.preload_base:#x}, {len(payload)}))\n"
+        f"m = tinyml.load(d[:{len(blob)}])\n"
+        f"y = m.invoke(d[{x_offset}:{x_offset + x.size}])\n"
+        "print('TINYML_OUT', binascii.hexlify(y).decode())\n"
+        "machine.reset()\n"  # exits QEMU (semihosting)
+    )
+    with tempfile.TemporaryDirectory() as d:
+        data = Path(d) / "model_and_input.bin"
+        data.write_bytes(payload)
+        cmd = qemu_command(board, fw, [(data, b.preload_base)])
+        cmd = cmd[:-2] + ["-serial", "stdio"] + cmd[-2:]
+        # Ctrl-A: raw REPL; the script; Ctrl-D: run it. QEMU only feeds the
+        # UART as fast as the guest reads, so nothing is dropped.
+        try:
+            res = subprocess.run(cmd, input=b"\x01" + script.encode() + b"\x04",
+                                 capture_output=True, timeout=600)
+        except FileNotFoundError:
+            raise UsageError("qemu-system-arm not found (Debian package qemu-system-arm)") from None
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"{board}: no answer from the emulated board within 600 s") from None
+    out = res.stdout.decode(errors="replace")
+    found = re.search(r"TINYML_OUT ([0-9a-f]*)", out)
+    if found:
+        return bytes.fromhex(found.group(1))
+    tail = [ln for ln in out.replace("\x04", "\n").splitlines() if ln.strip()][-3:]
+    raise RuntimeError(f"{board}: the board did not run the model: {' | '.join(tail) or res.stderr.decode()[-200:]}")
+
+
 def cmd_run(a) -> int:
     data, info = _read(a.model)
     if len(info.inputs) != 1 or len(info.outputs) != 1:
@@ -380,8 +429,13 @@ def cmd_run(a) -> int:
         mp = a.micropython or os.environ.get("TINYML_MICROPYTHON") or str(REPO / "build" / "unix" / "micropython")
         raw = _run_unix(a.model, xq, mp)
         y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
+    elif a.target in QEMU_TARGETS:
+        fw = a.firmware or str(REPO / "build" / a.target / "firmware.elf")
+        raw = _run_qemu(a.target, a.model, xq, fw)
+        y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
     else:
-        raise UsageError(f"target {a.target!r} is not supported yet (supported: host, unix)")
+        raise UsageError(f"target {a.target!r} is not supported yet "
+                         f"(supported: host, unix, {', '.join(QEMU_TARGETS)})")
     if a.output:
         np.save(a.output, y)
     deq = (y.astype(np.float32) - tout["zero_point"]) * np.float32(tout["scale"])
@@ -428,8 +482,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", required=True, help=".npy, int8 (raw) or float (quantised here)")
     r.add_argument("--output", help="save the int8 output as .npy")
     r.add_argument("--target", default="host",
-                   help="host (C core via ctypes) or unix (MicroPython unix port)")
+                   help="host (C core via ctypes), unix (MicroPython unix port) or an emulated "
+                        f"board: {', '.join(QEMU_TARGETS)}")
     r.add_argument("--micropython", help="path of the unix micropython binary")
+    r.add_argument("--firmware", help="firmware.elf for a qemu target (default build/<board>/)")
     r.set_defaults(fn=cmd_run)
     return p
 

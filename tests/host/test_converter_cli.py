@@ -168,20 +168,23 @@ def test_run_host_matches_tflite(files, tmp_path, capsys):
     assert np.array_equal(np.load(tmp_path / "y.npy"), ref)
 
 
-def test_run_unix(files, tmp_path):
-    mp = Path(os.environ.get("TINYML_MICROPYTHON", REPO / "build" / "unix" / "micropython"))
-    if not mp.exists():
-        pytest.skip("unix micropython not built")
-    probe = subprocess.run([str(mp), "-c", "import tinyml; tinyml.load"], capture_output=True,
-                           env={**os.environ, "MICROPYPATH": f".frozen:{REPO / 'python_lib'}"})
-    if probe.returncode != 0:
-        pytest.skip("unix micropython has no working tinyml module yet")
+@pytest.mark.parametrize("target", ["unix", "qemu_m3", "qemu_m0", "qemu_m4"])
+def test_run_on_firmware_matches_tflite(files, tmp_path, target):
+    # `make test` builds these firmwares before the host tests run.
+    if target == "unix":
+        fw = Path(os.environ.get("TINYML_MICROPYTHON", REPO / "build" / "unix" / "micropython"))
+        extra = ["--micropython", str(fw)]
+    else:
+        fw = REPO / "build" / target / "firmware.elf"
+        extra = ["--firmware", str(fw)]
+    if not fw.exists():
+        pytest.skip(f"{target} firmware not built (make firmware BOARD={target})")
     out = tmp_path / "m.tinyml"
     assert cli.main(["convert", str(files / "model.tflite"), "-o", str(out)]) == 0
     x = np.random.default_rng(3).integers(-128, 128, (1, 6, 6, 1), dtype=np.int8)
     np.save(tmp_path / "x.npy", x)
     assert cli.main(["run", str(out), "--input", str(tmp_path / "x.npy"), "--output",
-                     str(tmp_path / "y.npy"), "--target", "unix", "--micropython", str(mp)]) == 0
+                     str(tmp_path / "y.npy"), "--target", target, *extra]) == 0
     it = tf.lite.Interpreter(model_content=(files / "model.tflite").read_bytes(),
                              experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
     it.allocate_tensors()

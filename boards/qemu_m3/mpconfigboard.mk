@@ -16,5 +16,5 @@ MICROPY_HEAP_SIZE = 2097152
 FROZEN_MANIFEST = $(BOARD_DIR)/manifest.py
 
 # The time module (off in the stock qemu port), clocked by the SoC's timer.
-CFLAGS += -I$(BOARD_DIR)/../qemu_common -DTINYML_QEMU_MPCONFIGPORT='"$(TOP)/ports/qemu/mpconfigport.h"'
-SRC_C += $(BOARD_DIR)/../qemu_common/qemu_ticks.c
+CFLAGS += -I$(BOARD_DIR)/../../ports/qemu -DTINYML_QEMU_MPCONFIGPORT='"$(abspath $(TOP))/ports/qemu/mpconfigport.h"'
+SRC_C += $(BOARD_DIR)/../../ports/qemu/qemu_ticks.c

@@ -32,6 +32,11 @@ UNIX_MAKE_ARGS := VARIANT=standard MICROPY_PY_SSL=0 MICROPY_PY_BTREE=0 \
 .PHONY: all demo test test-host test-mpy firmware natmod bench deps deps-system deps-python micropython clean distclean help
 .DEFAULT_GOAL := help
 
+# Feature areas add their own targets here (rp2, natmod, bench, fuzz ...);
+# each fragment may append to TEST_EXTRA, the extra steps of `make test`.
+TEST_EXTRA :=
+include $(sort $(wildcard mk/*.mk))
+
 help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 
@@ -72,7 +77,7 @@ $(MPY_CROSS): $(MICROPY_DIR)/py/mkrules.mk
 
 firmware: firmware-$(BOARD)
 
-.PHONY: firmware-unix $(addprefix firmware-,$(QEMU_BOARDS)) firmware-rpi_pico firmware-esp32
+.PHONY: firmware-unix $(addprefix firmware-,$(QEMU_BOARDS))
 
 # The recursive make is cheap when nothing changed; the copy keeps the
 # contract paths (build/<board>/...) stable.
@@ -87,12 +92,10 @@ $(addprefix firmware-,$(QEMU_BOARDS)): firmware-%: micropython deps-system
 	@cp -p $(BUILD)/$*/obj/firmware.elf $(BUILD)/$*/firmware.elf
 	@echo "firmware: $(BUILD)/$*/firmware.elf"
 
-firmware-rpi_pico firmware-esp32:
-	@echo "error: BOARD=$(subst firmware-,,$@) is not wired into this Makefile yet (see README, 'Boards')" >&2; exit 2
 
 # ----------------------------------------------------------------------- tests
 
-test: test-host test-mpy
+test: test-host test-mpy $(TEST_EXTRA)
 
 # Firmware first: the host suite also runs models on it through `tinyml run`.
 test-host: deps-python $(addprefix firmware-,$(TEST_BOARDS))

@@ -115,7 +115,8 @@ demo: deps-python firmware-unix
 # ---------------------------------------------------------------------- tidy
 
 clean:
-	rm -rf $(BUILD)/unix $(addprefix $(BUILD)/,$(QEMU_BOARDS)) $(BUILD)/host $(BUILD)/mpytest
+	rm -rf $(BUILD)/unix $(addprefix $(BUILD)/,$(QEMU_BOARDS)) $(BUILD)/host $(BUILD)/mpytest \
+		$(BUILD)/rpi_pico $(BUILD)/natmod $(BUILD)/stock_* $(BUILD)/bench $(BUILD)/fuzz $(BUILD)/examples
 
 distclean:
 	rm -rf $(BUILD) $(VENV)

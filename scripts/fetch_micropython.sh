@@ -12,15 +12,8 @@ mkdir -p "$(dirname "$DEST")"
 WORK=$(cd "$(dirname "$DEST")" && pwd)/apt-trixie
 mkdir -p "$WORK/sources.list.d" "$WORK/lists/partial" "$WORK/archives/partial" "$WORK/src"
 
-URI=""
-for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    URI=$(awk '/^URIs:/ {for (i = 2; i <= NF; i++) if ($i !~ /security/) {print $i; exit}}' "$f")
-    [ -n "$URI" ] && break
-done
-if [ -z "$URI" ] && [ -f /etc/apt/sources.list ]; then
-    URI=$(awk '$1 == "deb" && $2 !~ /security/ && $2 !~ /^\[/ {print $2; exit}' /etc/apt/sources.list)
-fi
+. "$(dirname "$0")/debian_archive.sh"
+URI=$DEBIAN_ARCHIVE
 if [ -z "$URI" ]; then
     echo "fetch_micropython: no Debian archive found in /etc/apt; set MICROPY_DIR to a MicroPython $VERSION checkout" >&2
     exit 1

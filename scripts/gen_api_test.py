@@ -101,6 +101,7 @@ errors = (
     ("long", lambda: m.invoke(x + b"1")),
     ("none", lambda: m.invoke(None)),
     ("int16", lambda: m.invoke(array("h", [1, 2, 3, 4]))),
+    ("memoryview int16", lambda: m.invoke(memoryview(array("h", [1, 2])))),
     ("out short", lambda: m.invoke(x, bytearray(3))),
     ("out bytes", lambda: m.invoke(x, bytes(4))),
     ("predict short", lambda: m.predict([1.0, 2.0])),
@@ -108,6 +109,7 @@ errors = (
     ("predict inf", lambda: m.predict([1.0, float("inf"), 0.0, 0.0])),
     ("predict str", lambda: m.predict(["a", 1.0, 2.0, 3.0])),
     ("predict nested", lambda: m.predict([[1.0], 1.0, 2.0, 3.0])),
+    ("predict none", lambda: m.predict(None)),
 )
 for name, call in errors:
     try:
@@ -132,6 +134,10 @@ try:
     m.invoke(x)
 except ValueError as e:
     print("closed", e)
+try:
+    m.predict({floats!r})
+except ValueError as e:
+    print("closed predict", e)
 '''
     exp = "\n".join([
         "bytes (4,) (4,) ('up', 'down', 'left', 'right') lut4 True",
@@ -140,13 +146,13 @@ except ValueError as e:
         "True", "True", "heap delta 0 0", "True",
         "True 4 True", "True",
         "short ValueError True", "long ValueError True", "none TypeError True",
-        "int16 TypeError True", "out short ValueError True", "out bytes TypeError True",
+        "int16 TypeError True", "memoryview int16 TypeError True", "out short ValueError True", "out bytes TypeError True",
         "predict short ValueError True", "predict nan ValueError True",
         "predict inf ValueError True", "predict str TypeError True",
-        "predict nested TypeError True",
+        "predict nested TypeError True", "predict none TypeError True",
         "((3,), (2,)) ((3,), (2,))",
         "True True", "True True", "needs tuple TypeError",
-        "closed tinyml: model is closed",
+        "closed tinyml: model is closed", "closed predict tinyml: model is closed",
     ]) + "\n"
     (out_dir / "tinyml_api.py").write_text(script)
     (out_dir / "tinyml_api.py.exp").write_text(exp)

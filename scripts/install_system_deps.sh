@@ -1,8 +1,10 @@
 #!/bin/sh
 # Install the Debian packages the build and tests need, if any are missing.
 # Idempotent: does nothing (and needs no root) when all are present.
+# Extra package names given as arguments are installed too (feature fragments
+# in mk/ use this for what only they need).
 set -eu
-PACKAGES="libffi-dev pkg-config gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
+PACKAGES="libffi-dev pkg-config gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm $*"
 missing=""
 for p in $PACKAGES; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

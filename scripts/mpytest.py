@@ -13,7 +13,10 @@ loader device places each blob in board memory at the address listed in
 build/mpytest/generated/blobs.json, where the script finds it with
 uctypes.bytearray_at() and uses it in place.
 
-    scripts/mpytest.py [--micropython-dir DIR] BOARD [BOARD ...]
+    scripts/mpytest.py [--micropython-dir DIR] [--dir TESTS] BOARD [BOARD ...]
+
+--dir runs the scripts of one folder instead (with its own blobs.json), e.g.
+the stress tests scripts/gen_mpy_stress.py writes into build/mpytest/stress.
 """
 
 import argparse
@@ -49,8 +52,8 @@ def collect_tests():
     return tests
 
 
-def run_board(board, micropython_dir, tests, blobs):
-    result_dir = BUILD / "mpytest" / "results" / board
+def run_board(board, micropython_dir, tests, blobs, results="results"):
+    result_dir = BUILD / "mpytest" / results / board
     result_dir.mkdir(parents=True, exist_ok=True)
     for stale in result_dir.glob("*"):
         stale.unlink()
@@ -91,15 +94,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("boards", nargs="+", choices=["unix", *QEMU])
     ap.add_argument("--micropython-dir", default=str(BUILD / "micropython"))
+    ap.add_argument("--dir", type=Path, help="run this folder's *.py instead of the default set")
     args = ap.parse_args()
 
-    tests = collect_tests()
-    blobs_file = GENERATED / "blobs.json"
+    tests = sorted(args.dir.resolve().glob("*.py")) if args.dir else collect_tests()
+    blobs_file = (args.dir if args.dir else GENERATED) / "blobs.json"
+    results = f"results-{args.dir.name}" if args.dir else "results"
     blobs = json.loads(blobs_file.read_text()) if blobs_file.exists() else {}
     total_pass = total_fail = total_skip = 0
     failures = []
     for board in args.boards:
-        passed, failed, skipped = run_board(board, args.micropython_dir, tests, blobs)
+        passed, failed, skipped = run_board(board, args.micropython_dir, tests, blobs, results)
         total_pass += len(passed)
         total_fail += len(failed)
         total_skip += len(skipped)

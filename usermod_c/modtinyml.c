@@ -5,6 +5,10 @@
  * status codes into exceptions, owns the arena and keeps the model buffer
  * alive; everything numeric happens in the tml_* core. The friendly API
  * (tinyml.load, Model.predict, shapes, labels) lives in python_lib/tinyml.
+ *
+ * The same file builds the native module (usermod_c/natmod/): there the ROM
+ * tables and MP_REGISTER_MODULE are left out (#if !MICROPY_ENABLE_DYNRUNTIME)
+ * and tinyml_natmod.c fills RAM copies in mpy_init.
  */
 #include <math.h>
 #include <string.h>
@@ -15,8 +19,17 @@
 #include "py/objstr.h"
 
 #include "tml_model.h"
+#include "tml_features.h"
 
 #define TINYML_CORE_VERSION "0.1.0"
+
+// In the native module qstrs are looked up when it is loaded, so tables that
+// name them cannot be static constants there.
+#if MICROPY_ENABLE_DYNRUNTIME
+#define TINYML_ARG_TABLE const
+#else
+#define TINYML_ARG_TABLE static const
+#endif
 
 // bytes report 'B', bytearray BYTEARRAY_TYPECODE, array('b') 'b': all int8-sized.
 static bool tinyml_is_byte_buffer(const mp_buffer_info_t *buf) {
@@ -32,8 +45,6 @@ typedef struct _tinyml_model_obj_t {
     bool closed;
     tml_model_t core;
 } tinyml_model_obj_t;
-
-static const mp_obj_type_t tinyml_model_type;
 
 static NORETURN void tinyml_raise_error(const tml_model_t *core) {
     const tml_error_t *e = &core->error;
@@ -88,7 +99,9 @@ static mp_obj_t tinyml_model_make_new(const mp_obj_type_t *type, size_t n_args, 
 
     uint32_t arena_size = self->core.header->arena_size;
     size_t alloc_size = (size_t)arena_size + 8;
-    self->arena_alloc = m_malloc_maybe(alloc_size);
+    // On a 32-bit port a hostile arena_size near 4 GB wraps alloc_size to a
+    // few bytes, which the heap would happily give: refuse it as too big.
+    self->arena_alloc = alloc_size > arena_size ? m_malloc_maybe(alloc_size) : NULL;
     if (self->arena_alloc == NULL) {
         mp_raise_msg_varg(&mp_type_MemoryError,
             MP_ERROR_TEXT("tinyml: the model needs a %u byte arena, which does not fit in the heap"),
@@ -266,6 +279,7 @@ static mp_obj_t tinyml_model_close(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(tinyml_model_close_obj, tinyml_model_close);
 
+#if !MICROPY_ENABLE_DYNRUNTIME
 static const mp_rom_map_elem_t tinyml_model_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_invoke), MP_ROM_PTR(&tinyml_model_invoke_obj) },
     { MP_ROM_QSTR(MP_QSTR_tensor), MP_ROM_PTR(&tinyml_model_tensor_obj) },
@@ -283,6 +297,35 @@ static MP_DEFINE_CONST_OBJ_TYPE(
     make_new, tinyml_model_make_new,
     locals_dict, &tinyml_model_locals_dict
     );
+#endif
+
+// The armv6m native module cannot link libgcc's soft-float division (the
+// mpy_ld of MicroPython 1.25 rejects its jump table): tinyml_natmod.c then
+// supplies a tinyml_divide that has the firmware divide.
+#ifndef tinyml_divide
+#define tinyml_divide(a, b) ((a) / (b))
+#endif
+
+// Round half away from zero, as C's round() and TFLite's QUANTIZE do, but
+// without libm, which the native module does not link. Values beyond +-512
+// saturate int8 whatever the zero point, so they are clamped first to keep
+// the conversion defined; truncation toward zero is then exact and so is
+// the remainder q - t.
+static mp_int_t tinyml_round(mp_float_t q) {
+    if (q > 512) {
+        q = 512;
+    } else if (q < -512) {
+        q = -512;
+    }
+    mp_int_t t = (mp_int_t)q;
+    mp_float_t rest = q - (mp_float_t)t;
+    if (rest >= (mp_float_t)0.5) {
+        t += 1;
+    } else if (rest <= (mp_float_t)-0.5) {
+        t -= 1;
+    }
+    return t;
+}
 
 // quantize(values, scale, zero_point, out): floats (any iterable or
 // array('f')) to int8 into `out`, rounding half away from zero as TFLite's
@@ -297,6 +340,9 @@ static mp_obj_t tinyml_quantize(size_t n_args, const mp_obj_t *args) {
     }
     if (!(scale > 0)) {
         mp_raise_ValueError(MP_ERROR_TEXT("tinyml: scale must be positive"));
+    }
+    if (zero_point < -128 || zero_point > 127) {
+        mp_raise_ValueError(MP_ERROR_TEXT("tinyml: an int8 zero point must be in -128..127"));
     }
     int8_t *dst = out.buf;
     size_t n = 0;
@@ -315,7 +361,7 @@ static mp_obj_t tinyml_quantize(size_t n_args, const mp_obj_t *args) {
         if (isnan(v) || isinf(v)) {
             mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("tinyml: value %u is not finite"), (unsigned)n);
         }
-        mp_float_t q = MICROPY_FLOAT_C_FUN(round)(v / scale) + (mp_float_t)zero_point;
+        mp_int_t q = tinyml_round(tinyml_divide(v, scale)) + zero_point;
         dst[n++] = (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));
     }
     if (n != out.len) {
@@ -375,12 +421,163 @@ static mp_obj_t tinyml_build_info(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(tinyml_build_info_obj, tinyml_build_info);
 
+// ---------------------------------------------------------------- audio features
+// AudioFeatures(fft_size, sample_rate, n_mels=0, fmin=0, fmax=0, n_mfcc=0):
+// tml_features.c on one int16 frame at a time. Every buffer is allocated
+// here, once; the per-frame methods allocate nothing.
+typedef struct _tinyml_audio_obj_t {
+    mp_obj_base_t base;
+    tml_audio_t audio;  // its mel tables point into GC blocks this object keeps alive
+    int32_t *spec;      // fft_size + 2: FFT working memory, then re/im per bin
+    uint64_t *energy;   // n_mels
+    int32_t *log_mel;   // n_mels
+} tinyml_audio_obj_t;
+
+static mp_obj_t tinyml_audio_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    enum { ARG_fft_size, ARG_sample_rate, ARG_n_mels, ARG_fmin, ARG_fmax, ARG_n_mfcc };
+    TINYML_ARG_TABLE mp_arg_t allowed[] = {
+        { MP_QSTR_fft_size, MP_ARG_REQUIRED | MP_ARG_INT, {.u_int = 0} },
+        { MP_QSTR_sample_rate, MP_ARG_REQUIRED | MP_ARG_INT, {.u_int = 0} },
+        { MP_QSTR_n_mels, MP_ARG_INT, {.u_int = 0} },
+        { MP_QSTR_fmin, MP_ARG_INT, {.u_int = 0} },
+        { MP_QSTR_fmax, MP_ARG_INT, {.u_int = 0} },
+        { MP_QSTR_n_mfcc, MP_ARG_INT, {.u_int = 0} },
+    };
+    mp_arg_val_t a[MP_ARRAY_SIZE(allowed)];
+    mp_arg_parse_all_kw_array(n_args, n_kw, args, MP_ARRAY_SIZE(allowed), allowed, a);
+    mp_int_t fft_size = a[ARG_fft_size].u_int;
+    mp_int_t rate = a[ARG_sample_rate].u_int;
+    mp_int_t n_mels = a[ARG_n_mels].u_int;
+    mp_int_t fmin = a[ARG_fmin].u_int;
+    mp_int_t fmax = a[ARG_fmax].u_int;
+    mp_int_t n_mfcc = a[ARG_n_mfcc].u_int;
+    if (fft_size < TML_AUDIO_MIN_FFT || fft_size > TML_AUDIO_MAX_FFT || (fft_size & (fft_size - 1)) != 0) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("tinyml: fft_size must be a power of two from %d to %d, got %d"),
+            TML_AUDIO_MIN_FFT, TML_AUDIO_MAX_FFT, (int)fft_size);
+    }
+    if (rate <= 0 || rate > TML_AUDIO_MAX_RATE) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("tinyml: sample_rate must be 1..%d Hz, got %d"),
+            TML_AUDIO_MAX_RATE, (int)rate);
+    }
+    if (n_mels < 0 || n_mels > TML_AUDIO_MAX_MELS || n_mfcc < 0 || n_mfcc > n_mels) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("tinyml: need 0 <= n_mfcc <= n_mels <= %d, got n_mels=%d n_mfcc=%d"),
+            TML_AUDIO_MAX_MELS, (int)n_mels, (int)n_mfcc);
+    }
+    if (fmin < 0 || fmax < 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("tinyml: fmin and fmax are frequencies in Hz, >= 0"));
+    }
+    tinyml_audio_obj_t *self = mp_obj_malloc(tinyml_audio_obj_t, type);
+    size_t bins = (size_t)fft_size / 2 + 1;
+    uint8_t *band = NULL;
+    uint16_t *weight = NULL;
+    if (n_mels > 0) {
+        band = m_new(uint8_t, bins);
+        weight = m_new(uint16_t, bins);
+        self->energy = m_new(uint64_t, (size_t)n_mels);
+        self->log_mel = m_new(int32_t, (size_t)n_mels);
+    }
+    self->spec = m_new(int32_t, (size_t)fft_size + 2);
+    if (tml_audio_init(&self->audio, (uint32_t)fft_size, (uint32_t)rate, (uint32_t)n_mels,
+        (uint32_t)fmin, (uint32_t)fmax, (uint32_t)n_mfcc, band, weight) != TML_OK) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("tinyml: need 0 <= fmin < fmax <= sample_rate/2 (fmax=0 means sample_rate/2), got fmin=%d fmax=%d"),
+            (int)fmin, (int)fmax);
+    }
+    return MP_OBJ_FROM_PTR(self);
+}
+
+// Runs the windowed FFT of `frame` (array('h') of fft_size samples) into spec.
+static void tinyml_audio_run(tinyml_audio_obj_t *self, mp_obj_t frame_in) {
+    mp_buffer_info_t frame;
+    mp_get_buffer_raise(frame_in, &frame, MP_BUFFER_READ);
+    if (frame.typecode != 'h' || frame.len != self->audio.fft_size * sizeof(int16_t)) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("tinyml: a frame is array('h') of %u samples; got %u bytes, typecode '%c'"),
+            (unsigned)self->audio.fft_size, (unsigned)frame.len, frame.typecode);
+    }
+    tml_audio_rfft(&self->audio, frame.buf, self->spec);
+}
+
+static void *tinyml_audio_out(mp_obj_t out_in, uint32_t count, const char *what) {
+    mp_buffer_info_t out;
+    mp_get_buffer_raise(out_in, &out, MP_BUFFER_WRITE);
+    if ((out.typecode != 'i' && out.typecode != 'I') || out.len != count * sizeof(int32_t)) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("tinyml: %s output must be array('i') of %u values"), what, (unsigned)count);
+    }
+    return out.buf;
+}
+
+// magnitude(frame, out): out = array('i') of fft_size/2 + 1 magnitudes.
+static mp_obj_t tinyml_audio_magnitude(mp_obj_t self_in, mp_obj_t frame_in, mp_obj_t out_in) {
+    tinyml_audio_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    uint32_t *out = tinyml_audio_out(out_in, self->audio.fft_size / 2 + 1, "magnitude");
+    tinyml_audio_run(self, frame_in);
+    tml_audio_magnitude(&self->audio, self->spec, out);
+    return out_in;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(tinyml_audio_magnitude_obj, tinyml_audio_magnitude);
+
+static void tinyml_audio_need(uint32_t have, const char *what) {
+    if (have == 0) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("tinyml: this AudioFeatures was made with %s=0: pass %s to the constructor"), what, what);
+    }
+}
+
+// log_mel(frame, out): out = array('i') of n_mels values, ln(energy) in Q16.
+static mp_obj_t tinyml_audio_log_mel(mp_obj_t self_in, mp_obj_t frame_in, mp_obj_t out_in) {
+    tinyml_audio_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    tinyml_audio_need(self->audio.n_mels, "n_mels");
+    int32_t *out = tinyml_audio_out(out_in, self->audio.n_mels, "log_mel");
+    tinyml_audio_run(self, frame_in);
+    tml_audio_mel(&self->audio, self->spec, self->energy);
+    tml_audio_log(self->energy, self->audio.n_mels, out);
+    return out_in;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(tinyml_audio_log_mel_obj, tinyml_audio_log_mel);
+
+// mfcc(frame, out): out = array('i') of n_mfcc values in Q16.
+static mp_obj_t tinyml_audio_mfcc(mp_obj_t self_in, mp_obj_t frame_in, mp_obj_t out_in) {
+    tinyml_audio_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    tinyml_audio_need(self->audio.n_mfcc, "n_mfcc");
+    int32_t *out = tinyml_audio_out(out_in, self->audio.n_mfcc, "mfcc");
+    tinyml_audio_run(self, frame_in);
+    tml_audio_mel(&self->audio, self->spec, self->energy);
+    tml_audio_log(self->energy, self->audio.n_mels, self->log_mel);
+    tml_audio_dct(&self->audio, self->log_mel, out);
+    return out_in;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(tinyml_audio_mfcc_obj, tinyml_audio_mfcc);
+
+#if !MICROPY_ENABLE_DYNRUNTIME
+static const mp_rom_map_elem_t tinyml_audio_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_magnitude), MP_ROM_PTR(&tinyml_audio_magnitude_obj) },
+    { MP_ROM_QSTR(MP_QSTR_log_mel), MP_ROM_PTR(&tinyml_audio_log_mel_obj) },
+    { MP_ROM_QSTR(MP_QSTR_mfcc), MP_ROM_PTR(&tinyml_audio_mfcc_obj) },
+};
+static MP_DEFINE_CONST_DICT(tinyml_audio_locals_dict, tinyml_audio_locals_table);
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    tinyml_audio_type,
+    MP_QSTR_AudioFeatures,
+    MP_TYPE_FLAG_NONE,
+    make_new, tinyml_audio_make_new,
+    locals_dict, &tinyml_audio_locals_dict
+    );
+#endif
+// ------------------------------------------------------------ end audio features
+
+#if !MICROPY_ENABLE_DYNRUNTIME
 static const mp_rom_map_elem_t tinyml_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__tinyml) },
     { MP_ROM_QSTR(MP_QSTR_Model), MP_ROM_PTR(&tinyml_model_type) },
     { MP_ROM_QSTR(MP_QSTR_quantize), MP_ROM_PTR(&tinyml_quantize_obj) },
     { MP_ROM_QSTR(MP_QSTR_dequantize), MP_ROM_PTR(&tinyml_dequantize_obj) },
     { MP_ROM_QSTR(MP_QSTR_build_info), MP_ROM_PTR(&tinyml_build_info_obj) },
+    { MP_ROM_QSTR(MP_QSTR_AudioFeatures), MP_ROM_PTR(&tinyml_audio_type) },
     { MP_ROM_QSTR(MP_QSTR_FORMAT_VERSION), MP_ROM_INT(TML_BLOB_VERSION) },
 };
 static MP_DEFINE_CONST_DICT(tinyml_module_globals, tinyml_module_globals_table);
@@ -391,3 +588,4 @@ const mp_obj_module_t tinyml_user_cmodule = {
 };
 
 MP_REGISTER_MODULE(MP_QSTR__tinyml, tinyml_user_cmodule);
+#endif

@@ -24,6 +24,8 @@
  * undefined behaviour.
  */
 #include <stddef.h>
+#include <string.h>
+#include "tml_arch.h"
 #include "tml_kernels.h"
 #include "tml_requant.h"
 
@@ -67,41 +69,42 @@ static tml_status_t tml_check_conv(const tml_conv_params_t *p, const tml_requant
     return TML_OK;
 }
 
-/* Pointwise convolution without padding or stride is a matrix product: every
- * pixel is one dot product of in_c values per output channel, with no window
- * to compute. (Not a call to the FULLY_CONNECTED kernel: TFLite rounds the
- * two ops differently.) */
-static void tml_conv_pointwise_s8(const tml_conv_params_t *p, const tml_requant_t *q,
-    const tml_dims_t *in_dims, const int8_t *in,
-    const int8_t *weights, const int32_t *bias,
-    const tml_dims_t *out_dims, int8_t *out) {
-    const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
-    const int32_t in_c = in_dims->c;
-    const int32_t out_c = out_dims->c;
-    const int32_t input_offset = q->input_offset;
-    const int32_t lo = p->act_min - q->output_offset;
-    const int32_t hi = p->act_max - q->output_offset;
-    const int32_t quant_step = q->channel_quant > 1 ? 1 : 0;
+/* Stack bytes for one gathered filter window (im2col of one output pixel).
+ * Bounded so the kernel's stack use is known; windows of more taps are
+ * summed run by run from the input instead. */
+#define TML_IM2COL_MAX (512)
 
-    for (int32_t px = 0; px < pixels; ++px) {
-        const int8_t *x = in + (size_t)px * (size_t)in_c;
-        const int8_t *w = weights;
-        const int32_t *multiplier = q->multiplier;
-        const int32_t *shift = q->shift;
-        for (int32_t oc = 0; oc < out_c; ++oc) {
-            int32_t acc = 0;
-            for (int32_t i = 0; i < in_c; ++i) {
-                acc += (int32_t)w[i] * ((int32_t)x[i] + input_offset);
-            }
-            w += in_c;
-            if (bias != NULL) {
-                acc = (int32_t)((uint32_t)acc + (uint32_t)bias[oc]);
-            }
-            acc = tml_multiply_by_quantized_multiplier(acc, *multiplier, *shift);
-            multiplier += quant_step;
-            shift += quant_step;
-            *out++ = (int8_t)(tml_clamp(acc, lo, hi) + q->output_offset);
+static inline int8_t tml_conv_requant(int32_t acc, const int32_t *bias, int32_t oc,
+    int32_t multiplier, int32_t shift, int32_t lo, int32_t hi, int32_t output_offset) {
+    if (bias != NULL) {
+        acc = (int32_t)((uint32_t)acc + (uint32_t)bias[oc]);
+    }
+    acc = tml_multiply_by_quantized_multiplier(acc, multiplier, shift);
+    return (int8_t)(tml_clamp(acc, lo, hi) + output_offset);
+}
+
+/* All output channels of one pixel whose filter window is the contiguous
+ * x[0, filter_size): a matrix-vector product, four channels at a time so
+ * each input value is loaded and offset once per four products. */
+static void tml_conv_pixel(const int8_t *x, int32_t filter_size,
+    const int8_t *weights, const int32_t *bias, const tml_requant_t *q,
+    int32_t out_c, int32_t lo, int32_t hi, int8_t *out) {
+    const int32_t step = q->channel_quant > 1 ? 1 : 0;
+    int32_t oc = 0;
+    for (; oc + 4 <= out_c; oc += 4) {
+        int32_t acc[4] = {0, 0, 0, 0};
+        tml_dot4_s8(x, weights + (size_t)oc * (size_t)filter_size, filter_size, filter_size,
+            q->input_offset, acc);
+        for (int32_t k = 0; k < 4; ++k) {
+            out[oc + k] = tml_conv_requant(acc[k], bias, oc + k, q->multiplier[(oc + k) * step],
+                q->shift[(oc + k) * step], lo, hi, q->output_offset);
         }
+    }
+    for (; oc < out_c; ++oc) {
+        const int32_t acc = tml_dot1_s8(x, weights + (size_t)oc * (size_t)filter_size,
+            filter_size, q->input_offset);
+        out[oc] = tml_conv_requant(acc, bias, oc, q->multiplier[oc * step], q->shift[oc * step],
+            lo, hi, q->output_offset);
     }
 }
 
@@ -117,27 +120,23 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     if (status != TML_OK) {
         return status;
     }
-    if (p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1
-        && p->pad_top == 0 && p->pad_left == 0
-        && out_dims->h == in_dims->h && out_dims->w == in_dims->w) {
-        tml_conv_pointwise_s8(p, q, in_dims, in, weights, bias, out_dims, out);
-        return TML_OK;
-    }
 
     const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;
     const int32_t out_c = out_dims->c;
     const int32_t kernel_h = p->kernel_h, kernel_w = p->kernel_w;
     const int32_t dilation_h = p->dilation_h, dilation_w = p->dilation_w;
     const int32_t filter_size = kernel_h * kernel_w * in_c;
-    const int32_t input_offset = q->input_offset;
     const int32_t lo = p->act_min - q->output_offset;
     const int32_t hi = p->act_max - q->output_offset;
-    const int32_t quant_step = q->channel_quant > 1 ? 1 : 0;
-    /* With no column dilation the valid taps of a kernel row are contiguous
-     * in both the input row and the weights: one run of in_c * columns. */
+    const int32_t step = q->channel_quant > 1 ? 1 : 0;
+    /* A window is one contiguous run of the input when it is whole, has no
+     * column dilation and either one row or rows as wide as the image
+     * (always for pointwise convolutions and Conv1D). */
+    const int contiguous_rows = dilation_w == 1 && (kernel_h == 1 || kernel_w == in_w);
     const size_t x_run_step = (size_t)dilation_w * (size_t)in_c;
     const size_t x_row_step = (size_t)dilation_h * (size_t)in_w * (size_t)in_c;
     const size_t w_row_step = (size_t)kernel_w * (size_t)in_c;
+    int8_t col[TML_IM2COL_MAX];
 
     for (int32_t b = 0; b < in_dims->n; ++b) {
         const int8_t *in_batch = in + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)in_c;
@@ -145,43 +144,77 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
             const int32_t iy0 = oy * p->stride_h - p->pad_top;
             const int32_t ky0 = tml_first_tap(iy0, dilation_h);
             const int32_t ky1 = tml_end_tap(iy0, dilation_h, in_h, kernel_h);
-            for (int32_t ox = 0; ox < out_dims->w; ++ox) {
+            for (int32_t ox = 0; ox < out_dims->w; ++ox, out += out_c) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_left;
                 const int32_t kx0 = tml_first_tap(ix0, dilation_w);
                 const int32_t kx1 = tml_end_tap(ix0, dilation_w, in_w, kernel_w);
                 const int32_t rows = (ky1 > ky0 && kx1 > kx0) ? ky1 - ky0 : 0;
-                const int32_t runs = dilation_w == 1 ? 1 : kx1 - kx0;
-                const int32_t run_len = dilation_w == 1 ? (kx1 - kx0) * in_c : in_c;
-                /* Indices of the first valid tap; only used when rows > 0. */
+                const int whole = rows == kernel_h && kx1 - kx0 == kernel_w;
+                /* Index of the first valid tap; only used when rows > 0. */
                 const size_t x_first = rows > 0
                     ? ((size_t)(iy0 + ky0 * dilation_h) * (size_t)in_w
                        + (size_t)(ix0 + kx0 * dilation_w)) * (size_t)in_c
                     : 0;
+                if (whole && contiguous_rows) {
+                    tml_conv_pixel(in_batch + x_first, filter_size, weights, bias, q, out_c,
+                        lo, hi, out);
+                    continue;
+                }
+                if (filter_size <= TML_IM2COL_MAX) {
+                    /* Gather the window; taps in the padding hold the input
+                     * zero point, so x + input_offset is 0 there, exactly as
+                     * skipping them. */
+                    const int8_t pad = (int8_t)(-q->input_offset);
+                    int8_t *c = col;
+                    for (int32_t ky = 0; ky < kernel_h; ++ky) {
+                        const int32_t iy = iy0 + ky * dilation_h;
+                        for (int32_t kx = 0; kx < kernel_w; ++kx) {
+                            const int32_t ix = ix0 + kx * dilation_w;
+                            if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
+                                memcpy(c, in_batch + ((size_t)iy * (size_t)in_w + (size_t)ix) * (size_t)in_c,
+                                    (size_t)in_c);
+                            } else {
+                                memset(c, pad, (size_t)in_c);
+                            }
+                            c += in_c;
+                        }
+                    }
+                    tml_conv_pixel(col, filter_size, weights, bias, q, out_c, lo, hi, out);
+                    continue;
+                }
+                /* Large windows: sum the valid taps run by run. */
+                const int32_t runs = dilation_w == 1 ? 1 : kx1 - kx0;
+                const int32_t run_len = dilation_w == 1 ? (kx1 - kx0) * in_c : in_c;
                 const size_t w_first = rows > 0 ? (size_t)(ky0 * kernel_w + kx0) * (size_t)in_c : 0;
-                const int32_t *multiplier = q->multiplier;
-                const int32_t *shift = q->shift;
-
-                for (int32_t oc = 0; oc < out_c; ++oc) {
+                int32_t oc = 0;
+                for (; oc + 4 <= out_c; oc += 4) {
+                    int32_t acc[4] = {0, 0, 0, 0};
+                    const int8_t *w_filter = weights + (size_t)oc * (size_t)filter_size + w_first;
+                    for (int32_t r = 0; r < rows; ++r) {
+                        for (int32_t run = 0; run < runs; ++run) {
+                            tml_dot4_s8(in_batch + x_first + (size_t)r * x_row_step + (size_t)run * x_run_step,
+                                w_filter + (size_t)r * w_row_step + (size_t)run * (size_t)in_c,
+                                filter_size, run_len, q->input_offset, acc);
+                        }
+                    }
+                    for (int32_t k = 0; k < 4; ++k) {
+                        out[oc + k] = tml_conv_requant(acc[k], bias, oc + k,
+                            q->multiplier[(oc + k) * step], q->shift[(oc + k) * step],
+                            lo, hi, q->output_offset);
+                    }
+                }
+                for (; oc < out_c; ++oc) {
                     int32_t acc = 0;
                     const int8_t *w_filter = weights + (size_t)oc * (size_t)filter_size + w_first;
                     for (int32_t r = 0; r < rows; ++r) {
-                        const int8_t *x_row = in_batch + x_first + (size_t)r * x_row_step;
-                        const int8_t *w_row = w_filter + (size_t)r * w_row_step;
                         for (int32_t run = 0; run < runs; ++run) {
-                            const int8_t *x = x_row + (size_t)run * x_run_step;
-                            const int8_t *w = w_row + (size_t)run * (size_t)in_c;
-                            for (int32_t i = 0; i < run_len; ++i) {
-                                acc += (int32_t)w[i] * ((int32_t)x[i] + input_offset);
-                            }
+                            acc += tml_dot1_s8(in_batch + x_first + (size_t)r * x_row_step + (size_t)run * x_run_step,
+                                w_filter + (size_t)r * w_row_step + (size_t)run * (size_t)in_c,
+                                run_len, q->input_offset);
                         }
                     }
-                    if (bias != NULL) {
-                        acc = (int32_t)((uint32_t)acc + (uint32_t)bias[oc]);
-                    }
-                    acc = tml_multiply_by_quantized_multiplier(acc, *multiplier, *shift);
-                    multiplier += quant_step;
-                    shift += quant_step;
-                    *out++ = (int8_t)(tml_clamp(acc, lo, hi) + q->output_offset);
+                    out[oc] = tml_conv_requant(acc, bias, oc, q->multiplier[oc * step],
+                        q->shift[oc * step], lo, hi, q->output_offset);
                 }
             }
         }

@@ -20,10 +20,20 @@
  * every target it runs on, without C's signed-overflow undefined behaviour.
  */
 #include <stddef.h>
+#include "tml_arch.h"
 #include "tml_kernels.h"
 #include "tml_requant.h"
 
 #define TML_MAX_ACC_TERMS (65536)
+
+static inline int8_t tml_fc_requant(int32_t acc, const int32_t *bias, int32_t o,
+    int32_t multiplier, int32_t shift, int32_t lo, int32_t hi, int32_t output_offset) {
+    if (bias != NULL) {
+        acc = (int32_t)((uint32_t)acc + (uint32_t)bias[o]);
+    }
+    acc = tml_multiply_by_quantized_multiplier_single_round(acc, multiplier, shift);
+    return (int8_t)(tml_clamp(acc, lo, hi) + output_offset);
+}
 
 tml_status_t tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_t *q,
     int32_t batches, int32_t in_features, const int8_t *in,
@@ -48,27 +58,28 @@ tml_status_t tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_
     const int32_t lo = p->act_min - q->output_offset;
     const int32_t hi = p->act_max - q->output_offset;
     const int32_t input_offset = q->input_offset;
-    const int32_t quant_step = q->channel_quant > 1 ? 1 : 0;
+    const int32_t step = q->channel_quant > 1 ? 1 : 0;
 
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *x = in + (size_t)b * (size_t)in_features;
-        const int8_t *w = weights;
-        const int32_t *multiplier = q->multiplier;
-        const int32_t *shift = q->shift;
-        for (int32_t o = 0; o < out_features; ++o) {
-            int32_t acc = 0;
-            for (int32_t i = 0; i < in_features; ++i) {
-                acc += (int32_t)w[i] * ((int32_t)x[i] + input_offset);
+        /* Four output rows at a time share each input value (tml_arch.h). */
+        int32_t o = 0;
+        for (; o + 4 <= out_features; o += 4) {
+            int32_t acc[4] = {0, 0, 0, 0};
+            tml_dot4_s8(x, weights + (size_t)o * (size_t)in_features, in_features, in_features,
+                input_offset, acc);
+            for (int32_t k = 0; k < 4; ++k) {
+                out[o + k] = tml_fc_requant(acc[k], bias, o + k, q->multiplier[(o + k) * step],
+                    q->shift[(o + k) * step], lo, hi, q->output_offset);
             }
-            w += in_features;
-            if (bias != NULL) {
-                acc = (int32_t)((uint32_t)acc + (uint32_t)bias[o]);
-            }
-            acc = tml_multiply_by_quantized_multiplier_single_round(acc, *multiplier, *shift);
-            multiplier += quant_step;
-            shift += quant_step;
-            *out++ = (int8_t)(tml_clamp(acc, lo, hi) + q->output_offset);
         }
+        for (; o < out_features; ++o) {
+            const int32_t acc = tml_dot1_s8(x, weights + (size_t)o * (size_t)in_features,
+                in_features, input_offset);
+            out[o] = tml_fc_requant(acc, bias, o, q->multiplier[o * step], q->shift[o * step],
+                lo, hi, q->output_offset);
+        }
+        out += out_features;
     }
     return TML_OK;
 }

@@ -49,8 +49,8 @@ BOARDS = {
                      ("-machine", "mps2-an386"), 0x21000000, 0x21400000),
     "rpi_pico": Board("rpi_pico", "Raspberry Pi Pico (RP2040)", 1408 * KIB, 180 * KIB,
                       "2 MB flash with a 1408 KB filesystem; ~180 KB heap free of 264 KB SRAM"),
-    "esp32": Board("esp32", "ESP32 (no PSRAM)", 2 * MIB, 100 * KIB,
-                   "4 MB flash with a 2 MB vfs partition; ~100 KB heap free without PSRAM"),
+    "esp32": Board("esp32", "ESP32 (no PSRAM)", 2368 * KIB, 100 * KIB,
+                   "4 MB flash, our partition table gives models 2368 KB; ~100 KB heap free without PSRAM"),
 }
 
 

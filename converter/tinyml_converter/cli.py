@@ -8,6 +8,7 @@ the board (check).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -78,6 +79,17 @@ def _model_input_shape(src):
     return tuple(int(d) for d in model.inputs[0].shape[1:])
 
 
+def _parse_normalize(text):
+    try:
+        mean, std = ([float(v) for v in part.split(",")] for part in text.split(":"))
+    except ValueError:
+        raise UsageError(f"--normalize {text!r}: expected MEAN,...:STD,... (comma-separated "
+                         "numbers, one per channel, e.g. 0,0,1:0.5,0.5,0.5)") from None
+    if len(mean) != len(std) or any(s <= 0 for s in std):
+        raise UsageError(f"--normalize {text!r}: need as many means as stds, every std > 0")
+    return mean, std
+
+
 def cmd_convert(a) -> int:
     from .convert import convert_file, model_kind
 
@@ -94,6 +106,7 @@ def cmd_convert(a) -> int:
             labels = [ln.strip() for ln in Path(a.labels).read_text("utf-8").splitlines() if ln.strip()]
         except OSError as exc:
             raise UsageError(f"cannot read labels: {exc}") from None
+    normalize = _parse_normalize(a.normalize) if a.normalize else None
     calib = None
     if kind != "tflite":
         if a.calib:
@@ -118,7 +131,7 @@ def cmd_convert(a) -> int:
     print(f"tinyml: converting {a.model}", file=sys.stderr)
     try:
         report = convert_file(a.model, out, calib=calib, labels=labels, keep_tflite=a.keep_tflite,
-                              name=a.name, progress=_progress("calibration"))
+                              name=a.name, normalize=normalize, progress=_progress("calibration"))
     except ValueError as exc:
         if isinstance(exc, BlobError):
             raise
@@ -293,10 +306,38 @@ def cmd_inspect(a) -> int:
 # ---------------------------------------------------------------------------
 # check
 
+def firmware_loader_refusal(data: bytes) -> str | None:
+    """Why the firmware's own loader (tml_model_init, run here through the
+    host build of the same C) refuses the blob, or None when it accepts it.
+    The Python reader checks the layout; only the C validator knows every
+    rule the kernels rely on."""
+    import ctypes
+
+    from .host_runtime import _Model, load_library
+
+    lib = load_library()
+    buf = ctypes.create_string_buffer(bytes(data), len(data))
+    m = _Model()
+    status = lib.tml_model_init(ctypes.byref(m), buf, len(data))
+    if status == 0:
+        return None
+    where = f" at op {m.error.op_index} ({lib.tml_opcode_name(m.error.opcode).decode()})" \
+        if m.error.op_index >= 0 else ""
+    return f"{lib.tml_status_str(status).decode()}{where}: {(m.error.detail or b'').decode()}"
+
+
 def cmd_check(a) -> int:
     from .boards import BOARDS, RUNTIME_OVERHEAD, ram_needed
 
     data, info = _read(a.model)
+    try:
+        refusal = firmware_loader_refusal(data)
+    except (OSError, RuntimeError) as exc:
+        refusal = None
+        print(f"tinyml: note: the C loader could not be built here, so only the layout was "
+              f"checked ({' '.join(str(exc).split())[:200]})", file=sys.stderr)
+    if refusal:
+        raise UsageError(f"{a.model}: the firmware would refuse this blob: {refusal}")
     arena = info.header["arena_size"]
     need_file = ram_needed(arena, len(data), True)
     need_rom = ram_needed(arena, len(data), False)
@@ -410,6 +451,76 @@ def _run_qemu(board: str, model_path, x: np.ndarray, firmware) -> bytes:
     raise RuntimeError(f"{board}: the board did not run the model: {' | '.join(tail) or res.stderr.decode()[-200:]}")
 
 
+def _is_serial_port(target: str) -> bool:
+    return target.startswith("/dev/") or target.upper().startswith("COM")
+
+
+def _run_serial(port: str, model_path, x: np.ndarray) -> bytes:
+    """A real board (or an emulated one on a pty): copy the model over the
+    raw REPL (verified, renamed into place) and invoke it once."""
+    from .deploy import run_on_board
+
+    return run_on_board(port, model_path, x.tobytes())
+
+
+@contextlib.contextmanager
+def emulated_pico(firmware):
+    """Boot our rpi_pico UF2 in rp2040py (PyPI) and yield its serial pty."""
+    fw = Path(firmware)
+    if not fw.exists():
+        raise UsageError(f"firmware {fw} not found (build it with `make firmware BOARD=rpi_pico`, "
+                         "or pass --firmware)")
+    exe = Path(sys.executable).parent / "rp2040py"
+    if not exe.exists():
+        raise UsageError("rp2040py is not installed in this Python environment (pip install rp2040py)")
+    proc = subprocess.Popen([str(exe), "micropython", "--image", str(fw), "--pty"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        port = None
+        for line in proc.stdout:
+            found = re.search(r"(/dev/pts/\d+)", line)
+            if found:
+                port = found.group(1)
+                break
+        if port is None:
+            raise RuntimeError("rp2040py did not start the emulated Pico")
+        yield port
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def cmd_deploy(a) -> int:
+    from .deploy import deploy
+
+    def progress(name, done, total):
+        print(f"\r{name}: {done}/{total} bytes", end="" if done < total else "\n",
+              file=sys.stderr, flush=True)
+
+    files = [a.model, *a.files]
+    try:
+        written = deploy(a.port, files, dest=a.dest, progress=progress)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:  # the serial link went away mid-copy
+        raise RuntimeError(f"{a.port}: connection lost ({exc}); files already on the board "
+                           "are untouched, run deploy again") from None
+    for path in written:
+        print(f"{path}: written and verified")
+    return EXIT_OK
+
+
+def cmd_flash(a) -> int:
+    from .flash import FlashError, flash
+
+    try:
+        flash(a.board, port=a.port, firmware=a.firmware, drive=a.drive, erase=a.erase,
+              dry_run=a.dry_run)
+    except FlashError as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
+
+
 def cmd_run(a) -> int:
     data, info = _read(a.model)
     if len(info.inputs) != 1 or len(info.outputs) != 1:
@@ -433,9 +544,18 @@ def cmd_run(a) -> int:
         fw = a.firmware or str(REPO / "build" / a.target / "firmware.elf")
         raw = _run_qemu(a.target, a.model, xq, fw)
         y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
+    elif a.target == "rpi_pico":
+        fw = a.firmware or str(REPO / "build" / "rpi_pico" / "firmware.uf2")
+        with emulated_pico(fw) as port:
+            raw = _run_serial(port, a.model, xq)
+        y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
+    elif _is_serial_port(a.target):
+        raw = _run_serial(a.target, a.model, xq)
+        y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
     else:
-        raise UsageError(f"target {a.target!r} is not supported yet "
-                         f"(supported: host, unix, {', '.join(QEMU_TARGETS)})")
+        raise UsageError(f"target {a.target!r} is not supported (supported: host, unix, "
+                         f"{', '.join(QEMU_TARGETS)}, rpi_pico (emulated), or a serial port "
+                         "such as /dev/ttyACM0 or COM3)")
     if a.output:
         np.save(a.output, y)
     deq = (y.astype(np.float32) - tout["zero_point"]) * np.float32(tout["scale"])
@@ -463,6 +583,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--random-calib", action="store_true", help="calibrate on random data (smoke tests only)")
     c.add_argument("--labels", help="text file, one class label per line")
     c.add_argument("--name", help="model name stored in the blob")
+    c.add_argument("--normalize", metavar="MEAN,...:STD,...",
+                   help="per-channel input normalisation stored in the blob, read on the board by "
+                        "tinyml.pipeline.Normalize.from_model (e.g. 0,0,1:0.5,0.5,0.5)")
     c.add_argument("--keep-tflite", action="store_true", help="also write the int8 .tflite")
     c.set_defaults(fn=cmd_convert)
 
@@ -485,8 +608,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="host (C core via ctypes), unix (MicroPython unix port) or an emulated "
                         f"board: {', '.join(QEMU_TARGETS)}")
     r.add_argument("--micropython", help="path of the unix micropython binary")
-    r.add_argument("--firmware", help="firmware.elf for a qemu target (default build/<board>/)")
+    r.add_argument("--firmware", help="firmware for a qemu or rpi_pico target (default build/<board>/)")
     r.set_defaults(fn=cmd_run)
+
+    d = sub.add_parser("deploy", help="copy a model (and scripts) to a board over its serial port")
+    d.add_argument("model", help="the .tinyml file")
+    d.add_argument("files", nargs="*", help="more files to copy (main.py, ...)")
+    d.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyACM0 or COM3")
+    d.add_argument("--dest", default="/", help="folder on the board (default /)")
+    d.set_defaults(fn=cmd_deploy)
+
+    f = sub.add_parser("flash", help="write tinyml firmware to a board")
+    f.add_argument("--board", required=True, choices=["rpi_pico", "esp32", "esp32_s3"])
+    f.add_argument("--port", help="serial port (esp32)")
+    f.add_argument("--firmware", help="image to write (default build/<board>/firmware.uf2|.bin)")
+    f.add_argument("--drive", help="the RPI-RP2 drive (rpi_pico; found automatically if mounted)")
+    f.add_argument("--erase", action="store_true", help="erase the whole flash first (esp32)")
+    f.add_argument("--dry-run", action="store_true", help="say what would be done, do nothing")
+    f.set_defaults(fn=cmd_flash)
     return p
 
 
@@ -509,6 +648,13 @@ def main(argv=None) -> int:
         return EXIT_CONVERSION
     except RuntimeError as exc:
         _err(exc)
+        return EXIT_CONVERSION
+    except MemoryError:
+        _err("out of memory (is the model or an input file far larger than expected?)")
+        return EXIT_CONVERSION
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, never a bare traceback
+        _err(f"internal error: {type(exc).__name__}: {exc}. This is a bug in tinyml; "
+             "please report it with the command and the input file")
         return EXIT_CONVERSION
 
 

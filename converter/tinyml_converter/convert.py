@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import struct
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +24,7 @@ import numpy as np
 
 from . import __version__
 from .blob import write_blob
-from .errors import ConversionError
+from .errors import ConversionError, ModelFileError
 from .lowering import Graph, lower
 from .planner import Plan, Problem, plan, simulate
 from .tflite_model import read_tflite
@@ -48,10 +50,25 @@ def _quiet_tf():
 # Keras -> int8 TFLite
 
 def load_keras(path):
+    """The Keras model in a .keras/.h5 file; ModelFileError when the file is
+    truncated, not a Keras model, or otherwise unreadable (Keras and h5py
+    raise a zoo of exception types for those)."""
     _quiet_tf()
     import keras
 
-    return keras.models.load_model(str(path), compile=False)
+    p = Path(path)
+    if p.suffix.lower() == ".keras" and p.is_file() and not zipfile.is_zipfile(p):
+        raise ModelFileError(f"{path} is not a .keras archive (a .keras file is a zip; this one is "
+                             "truncated, damaged or something else renamed)")
+    try:
+        return keras.models.load_model(str(path), compile=False)
+    except Exception as exc:  # noqa: BLE001 - any failure here is a bad input file
+        raise ModelFileError(f"cannot load the Keras model {path}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def _calib_list(model_inputs: int, calib):
@@ -184,15 +201,32 @@ def plan_graph(graph: Graph) -> tuple[Plan, list, Problem]:
 
 def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=None,
                    source_sha256=None):
-    """(blob, ConversionReport) for an int8 .tflite."""
-    model = read_tflite(bytes(tflite_bytes))
-    graph = lower(model)
-    pl, offsets, _ = plan_graph(graph)
+    """(blob, ConversionReport) for an int8 .tflite.
+
+    A hostile or damaged flatbuffer can reach the reader and the lowering with
+    any inconsistency (indices past a table, shapes of the wrong rank, sizes
+    past 32 bits); whatever they trip over becomes a ModelFileError naming
+    the problem, never a bare IndexError."""
+    try:
+        model = read_tflite(bytes(tflite_bytes))
+        graph = lower(model)
+        pl, offsets, _ = plan_graph(graph)
+    except ConversionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        raise ModelFileError(
+            "the .tflite model is malformed or inconsistent, so it cannot be converted "
+            f"({_first_line(exc)})") from exc
     if labels is not None:
         labels = [str(x) for x in labels]
-    blob = write_blob(graph, pl.order, offsets, pl.arena_size, name=name, labels=labels,
-                      normalize=normalize, converter=f"tinyml_converter {__version__}",
-                      source_sha256=source_sha256)
+    try:
+        blob = write_blob(graph, pl.order, offsets, pl.arena_size, name=name, labels=labels,
+                          normalize=normalize, converter=f"tinyml_converter {__version__}",
+                          source_sha256=source_sha256)
+    except (struct.error, OverflowError) as exc:
+        raise ConversionError(
+            f"the model does not fit the .tinyml format (a size or offset needs more than 32 bits: "
+            f"{exc})") from exc
     report = ConversionReport(
         blob_size=len(blob), arena_size=pl.arena_size, lower_bound=pl.lower_bound,
         plan_strategy=pl.strategy, plan_optimal=pl.optimal,

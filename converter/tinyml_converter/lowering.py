@@ -608,12 +608,12 @@ class Lowering:
             if not -rank <= a < rank:
                 raise ConversionError(f"{where}: axis {a} out of range for rank {rank}")
             mask |= 1 << ((a % rank) + (4 - rank))
-        if _same_quant(inp, out):
-            mode, mul, sh = 0, 0, 0
-        else:
-            # reduce.cc PrepareMeanOrSum: double(in scale) / double(out scale).
-            mode = 1
-            mul, sh = quantize_multiplier(inp.scale / out.scale)
+        # reduce.cc PrepareMeanOrSum: double(in scale) / double(out scale).
+        # TF 2.21 takes this requantising path for every int8 MEAN, equal
+        # input and output quantisation included (mode 0 is refused by the
+        # kernel; see tml_blob.h).
+        mode = 1
+        mul, sh = quantize_multiplier(inp.scale / out.scale)
         x = self.act(op.inputs[0], where)
         y = self.act(op.outputs[0], where)
         self._add("MEAN", [x], [y], dict(axis_mask=mask, mode=mode, multiplier=mul, shift=sh),

@@ -33,6 +33,8 @@ class RawRepl:
         self._enter()
 
     def close(self):
+        if not self.serial.is_open:  # the link already went away
+            return
         try:
             self.serial.write(b"\x02")  # back to the friendly REPL
         finally:

@@ -30,6 +30,7 @@ class Model:
     def __init__(self, buf):
         core = _tinyml.Model(buf)
         self._core = core
+        self._blob = buf
         # A bound method stored on the instance: calling m.invoke() then
         # allocates nothing, which is what invoke(inp, out) promises.
         self.invoke = core.invoke
@@ -64,14 +65,33 @@ class Model:
     def output_zero_point(self):
         return self._outputs[0][2]
 
+    @property
+    def normalize(self):
+        """(mean, std) tuples the converter stored (tinyml convert --normalize), or None."""
+        raw = self._core.meta(_META_NORMALIZE)
+        if not raw:
+            return None
+        v = array("f", raw)
+        n = len(v) // 2
+        return tuple(v[:n]), tuple(v[n:])
+
     def predict(self, x):
         """Floats in (list, tuple, array('f'); a tuple of them for several
         inputs), dequantised array('f') out (a tuple for several outputs)."""
         n_in = len(self._inputs)
         xs = (x,) if n_in == 1 else x
         if n_in > 1 and len(xs) != n_in:
-            raise ValueError("tinyml: model has %d inputs, got %d" % (n_in, len(xs)))
-        for info, raw, values in zip(self._inputs, self._raw_in, xs):
+            raise ValueError("tinyml: model has %d inputs, got %d: pass a tuple of %d sequences"
+                             % (n_in, len(xs), n_in))
+        for k, (info, raw, values) in enumerate(zip(self._inputs, self._raw_in, xs)):
+            try:
+                n = len(values)
+            except TypeError:
+                n = -1
+            if n >= 0 and n != len(raw):
+                raise ValueError("tinyml: input %d has %d values, the model wants %d %s: "
+                                 "flatten or cut your data to that length"
+                                 % (k, n, len(raw), "x".join(str(d) for d in self.input_shapes[k])))
             quantize(values, info[1], info[2], raw)
         raw_in = self._raw_in[0] if n_in == 1 else self._raw_in
         raw_out = self._raw_out[0] if len(self._raw_out) == 1 else self._raw_out
@@ -80,6 +100,44 @@ class Model:
         for info, raw in zip(self._outputs, self._raw_out):
             results.append(dequantize(raw, info[1], info[2], array("f", bytes(4 * len(raw)))))
         return results[0] if len(results) == 1 else tuple(results)
+
+    def summary(self):
+        """Print one line per layer (op, output shape, bytes) and the totals."""
+        from ._blobinfo import ops
+
+        rows = ops(self._blob)
+        print("%-3s %-20s %-16s %s" % ("#", "op", "output", "bytes"))
+        for i, (name, shape, nbytes) in enumerate(rows):
+            print("%-3d %-20s %-16s %d" % (i, name, "x".join(str(d) for d in shape), nbytes))
+        print("%d layers, model %d bytes, arena %d bytes, input %s, output %s" % (
+            len(rows), len(self._blob), self.arena_size, self.input_shape, self.output_shape))
+
+    def profile(self, x, runs=1):
+        """Time one predict(x) in microseconds, split into its stages:
+        {'quantize': us, 'invoke': us, 'dequantize': us, 'total': us} (best of
+        `runs`). Per-layer times need timing inside the C executor, which
+        this firmware does not have."""
+        import time
+
+        if len(self._inputs) != 1 or len(self._outputs) != 1:
+            raise ValueError("tinyml: profile() times one-input, one-output models; "
+                             "time predict() with time.ticks_us() instead")
+        best = None
+        for _ in range(runs):
+            t0 = time.ticks_us()
+            quantize(x, self._inputs[0][1], self._inputs[0][2], self._raw_in[0])
+            t1 = time.ticks_us()
+            self._core.invoke(self._raw_in[0] if len(self._raw_in) == 1 else self._raw_in,
+                              self._raw_out[0] if len(self._raw_out) == 1 else self._raw_out)
+            t2 = time.ticks_us()
+            info = self._outputs[0]
+            dequantize(self._raw_out[0], info[1], info[2], array("f", bytes(4 * len(self._raw_out[0]))))
+            t3 = time.ticks_us()
+            r = {"quantize": time.ticks_diff(t1, t0), "invoke": time.ticks_diff(t2, t1),
+                 "dequantize": time.ticks_diff(t3, t2), "total": time.ticks_diff(t3, t0)}
+            if best is None or r["total"] < best["total"]:
+                best = r
+        return best
 
     def close(self):
         """Free the arena now; the model cannot be used afterwards."""

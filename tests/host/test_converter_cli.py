@@ -197,8 +197,9 @@ def test_run_other_target_not_supported(files, tmp_path, capsys):
     out = tmp_path / "m.tinyml"
     assert cli.main(["convert", str(files / "model.tflite"), "-o", str(out)]) == 0
     np.save(tmp_path / "x.npy", np.zeros((1, 6, 6, 1), np.int8))
-    assert cli.main(["run", str(out), "--input", str(tmp_path / "x.npy"), "--target", "rpi_pico"]) == 2
-    assert "not supported yet" in capsys.readouterr().err
+    assert cli.main(["run", str(out), "--input", str(tmp_path / "x.npy"), "--target", "esp32"]) == 2
+    err = capsys.readouterr().err
+    assert "'esp32' is not supported" in err and "/dev/ttyACM0" in err
 
 
 def test_plot(files, tmp_path, capsys):

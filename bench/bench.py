@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+"""tinyml benchmark: speed, RAM and flash of the benchmark models
+(bench/models.py) on the emulated Cortex-M boards and on the host.
+
+    .venv/bin/python bench/bench.py [--models a,b] [--targets qemu_m0,qemu_m3,qemu_m4,unix]
+
+How each figure is measured:
+- instructions: the firmware runs under `qemu-system-arm -icount shift=0`,
+  where virtual time advances one nanosecond per executed instruction. The
+  blob and an input are preloaded into board memory by QEMU's loader device;
+  a MicroPython script loads the blob in place, runs one warm-up invoke and
+  then `runs` timed `Model.invoke(x, out)` calls, each bracketed by
+  time.ticks_cpu(). ticks_cpu() counts the SoC timer: 25 MHz on the MPS2
+  boards (40 instructions per tick), 1 MHz on the microbit (1000 instructions
+  per tick, so qemu_m0 figures are +-1000 instructions). The median of the
+  runs is reported; it includes everything one invoke() costs (the Python
+  call, input copy, every op).
+- host_ms: the unix firmware (build/unix/micropython), median of `runs`
+  invokes timed with time.ticks_us(); tflite_ref_ms / tflite_default_ms:
+  tf.lite.Interpreter with BUILTIN_REF / default (optimised) kernels, one
+  thread, median of `runs` invoke() calls in the same process run. Wall
+  time on a shared machine: the ratio is the meaningful figure.
+- arena_bytes / arena_lower_bound: from the converter's offline plan.
+- blob_bytes / tflite_bytes: file sizes.
+- flash_bytes: text + data of our module's object files in that board's
+  firmware build (arm-none-eabi-size), i.e. what the module adds to the
+  firmware; unix: not measured.
+- bit_exact: the board's output bytes equal TFLite BUILTIN_REF's.
+"""
+
+import argparse
+import contextlib
+import hashlib
+import inspect
+import io
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "converter"), str(ROOT / "bench")]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+OUT_DIR = ROOT / "build" / "bench"
+QEMU_TARGETS = ("qemu_m0", "qemu_m3", "qemu_m4")
+# Instructions per ticks_cpu() tick under -icount shift=0 (ports/qemu/qemu_ticks.c).
+INSTR_PER_TICK = {"qemu_m0": 1000, "qemu_m3": 40, "qemu_m4": 40}
+TARGET_IPM = {"qemu_m0": 5.0, "qemu_m3": 3.0, "qemu_m4": 1.5}
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------- conversion
+
+def convert_model(name, builder):
+    """(tflite bytes, blob bytes, report); the .tflite is cached by the
+    builder's source so reruns skip TensorFlow's quantiser."""
+    from tinyml_converter import convert
+
+    key = hashlib.sha256(inspect.getsource(builder).encode()).hexdigest()[:16]
+    tfl_path = OUT_DIR / f"{name}.tflite"
+    key_path = OUT_DIR / f"{name}.key"
+    if tfl_path.exists() and key_path.exists() and key_path.read_text() == key:
+        tflite = tfl_path.read_bytes()
+    else:
+        log(f"[bench] {name}: quantising with TFLite (cached afterwards)")
+        keras_model, calib = builder()
+        with contextlib.redirect_stdout(io.StringIO()):
+            tflite = convert.keras_to_tflite(keras_model, calib)
+        tfl_path.write_bytes(tflite)
+        key_path.write_text(key)
+    blob, rep = convert.convert_tflite(tflite, name=name)
+    (OUT_DIR / f"{name}.tinyml").write_bytes(blob)
+    return tflite, blob, rep
+
+
+def _tflite_worker(tflite_path, x_path, runs, ref, out_path):
+    """Child process body: TFLite can abort the whole process (it does, in
+    BUILTIN_REF's allocate_tensors, on some models), so it never runs in the
+    benchmark's own process."""
+    import tensorflow as tf
+
+    kw = dict(model_content=Path(tflite_path).read_bytes(), num_threads=1)
+    if ref:
+        kw["experimental_op_resolver_type"] = tf.lite.experimental.OpResolverType.BUILTIN_REF
+    it = tf.lite.Interpreter(**kw)
+    it.allocate_tensors()
+    din, dout = it.get_input_details()[0], it.get_output_details()[0]
+    x = np.load(x_path)
+    it.set_tensor(din["index"], x.reshape(din["shape"]))
+    it.invoke()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        it.invoke()
+        times.append((time.perf_counter() - t0) * 1e3)
+    Path(out_path).write_text(json.dumps(dict(
+        y=it.get_tensor(dout["index"]).tobytes().hex(), ms=statistics.median(times))))
+
+
+def tflite_run(tflite_path, x, runs, ref):
+    """(output bytes, median ms per invoke), or (None, None) when TFLite
+    cannot run the model."""
+    with tempfile.TemporaryDirectory() as d:
+        xp, op = Path(d) / "x.npy", Path(d) / "out.json"
+        np.save(xp, x)
+        res = subprocess.run([sys.executable, __file__, "--tflite-worker", str(tflite_path), str(xp),
+                              str(runs), "1" if ref else "0", str(op)], capture_output=True)
+        if res.returncode != 0 or not op.exists():
+            log(f"[bench] TFLite ({'BUILTIN_REF' if ref else 'default'}) failed on {tflite_path.name} "
+                f"(exit {res.returncode})")
+            return None, None
+        r = json.loads(op.read_text())
+    return bytes.fromhex(r["y"]), r["ms"]
+
+
+# ------------------------------------------------------------------- boards
+
+def _bench_script(load_expr, x_expr, out_size, runs):
+    return (
+        "import binascii, time, tinyml\n"
+        f"m = tinyml.load({load_expr})\n"
+        f"x = {x_expr}\n"
+        f"o = bytearray({out_size})\n"
+        "m.invoke(x, o)\n"
+        "ts = []\n"
+        f"for i in range({runs}):\n"
+        "    t0 = time.ticks_cpu()\n"
+        "    m.invoke(x, o)\n"
+        "    ts.append(time.ticks_diff(time.ticks_cpu(), t0))\n"
+        "print('BENCH', ' '.join(str(t) for t in ts), binascii.hexlify(o).decode())\n"
+    )
+
+
+def _parse(out, where):
+    found = re.search(r"BENCH ([0-9 ]+) ([0-9a-f]*)", out)
+    if not found:
+        tail = [ln for ln in out.replace("\x04", "\n").splitlines() if ln.strip()][-3:]
+        raise RuntimeError(f"{where}: no benchmark output: {' | '.join(tail)}")
+    return [int(t) for t in found.group(1).split()], bytes.fromhex(found.group(2))
+
+
+def run_qemu(board, blob, x, out_size, runs):
+    """(instructions per invoke, output bytes) or raises RuntimeError."""
+    from tinyml_converter.boards import BOARDS, qemu_command
+
+    fw = ROOT / "build" / board / "firmware.elf"
+    if not fw.exists():
+        raise RuntimeError(f"{fw} missing (make firmware BOARD={board})")
+    b = BOARDS[board]
+    x_off = (len(blob) + 7) & ~7
+    payload = blob + bytes(x_off - len(blob)) + x.tobytes()
+    if b.preload_base + len(payload) > b.preload_limit:
+        raise RuntimeError(f"blob {len(blob)} B does not fit the preload area")
+    script = "import machine, uctypes\n" + _bench_script(
+        f"memoryview(uctypes.bytearray_at({b.preload_base:#x}, {len(payload)}))[:{len(blob)}]",
+        f"memoryview(uctypes.bytearray_at({b.preload_base + x_off:#x}, {x.size}))",
+        out_size, runs) + "machine.reset()\n"
+    with tempfile.TemporaryDirectory() as d:
+        data = Path(d) / "payload.bin"
+        data.write_bytes(payload)
+        cmd = qemu_command(board, fw, [(data, b.preload_base)])
+        cmd = cmd[:-2] + ["-icount", "shift=0", "-serial", "stdio"] + cmd[-2:]
+        res = subprocess.run(cmd, input=b"\x01" + script.encode() + b"\x04",
+                             capture_output=True, timeout=1800)
+    out = res.stdout.decode(errors="replace")
+    if "MemoryError" in out:
+        raise RuntimeError("does not fit: MemoryError (arena larger than the heap)")
+    ticks, y = _parse(out, board)
+    return int(statistics.median(ticks)) * INSTR_PER_TICK[board], y
+
+
+def run_unix(blob_path, x, out_size, runs):
+    """(ms per invoke, output bytes) on the unix firmware."""
+    mp = ROOT / "build" / "unix" / "micropython"
+    with tempfile.TemporaryDirectory() as d:
+        xp = Path(d) / "x.bin"
+        xp.write_bytes(x.tobytes())
+        script = _bench_script(repr(str(blob_path)), f"open({str(xp)!r}, 'rb').read()",
+                               out_size, runs).replace("ticks_cpu", "ticks_us")
+        res = subprocess.run([str(mp), "-c", script], capture_output=True, timeout=1800)
+    us, y = _parse(res.stdout.decode(errors="replace") + res.stderr.decode(errors="replace"), "unix")
+    return statistics.median(us) / 1e3, y
+
+
+def flash_bytes(board):
+    """text + data of the module's objects in the board's firmware build."""
+    objs = sorted((ROOT / "build" / board / "obj" / "usermod_c").glob("*.o"))
+    if not objs:
+        return None
+    res = subprocess.run(["arm-none-eabi-size", "-t", *map(str, objs)],
+                         capture_output=True, text=True, check=True)
+    text, data = res.stdout.strip().splitlines()[-1].split()[:2]
+    return int(text) + int(data)
+
+
+# -------------------------------------------------------------------- main
+
+def bench_model(name, builder, targets, runs, qemu_runs):
+    tflite, blob, rep = convert_model(name, builder)
+    blob_path = OUT_DIR / f"{name}.tinyml"
+    from tinyml_converter.host_runtime import HostModel
+
+    shape = HostModel(blob).input_shapes[0]
+    x = np.random.default_rng(1).integers(-128, 128, size=shape, dtype=np.int8)
+    tfl_path = OUT_DIR / f"{name}.tflite"
+    y_ref, ref_ms = tflite_run(tfl_path, x, runs, ref=True)
+    y_default, default_ms = tflite_run(tfl_path, x, runs, ref=False)
+    oracle = "TFLite BUILTIN_REF"
+    if y_ref is None:
+        # Compared with TFLite's default kernels instead (not our oracle).
+        y_ref, oracle = y_default, "TFLite default kernels (BUILTIN_REF aborted)"
+    out_size = int(np.prod(HostModel(blob).output_shapes[0]))
+    common = dict(model=name, macs=rep.macs, compared_with=oracle, arena_bytes=rep.arena_size,
+                  arena_lower_bound=rep.lower_bound, blob_bytes=len(blob),
+                  tflite_bytes=len(tflite))
+    records = []
+
+    def one(target):
+        rec = dict(common, target=target)
+        try:
+            if target == "unix":
+                ms, y = run_unix(blob_path, x, out_size, runs)
+                rec.update(host_ms=round(ms, 4), tflite_ref_ms=ref_ms and round(ref_ms, 4),
+                           tflite_default_ms=default_ms and round(default_ms, 4),
+                           ratio_ref=ref_ms and round(ms / ref_ms, 3),
+                           ratio_default=default_ms and round(ms / default_ms, 3))
+            else:
+                instr, y = run_qemu(target, blob, x, out_size, qemu_runs)
+                rec.update(instructions=instr,
+                           instructions_per_mac=round(instr / rep.macs, 3) if rep.macs else None,
+                           flash_bytes=flash_bytes(target))
+            rec["bit_exact"] = None if y_ref is None else y == y_ref
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            rec["error"] = str(exc)
+        log(f"[bench] {name} on {target}: "
+            + ", ".join(f"{k}={v}" for k, v in rec.items() if k not in common and k != "target"))
+        return rec
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        records = list(pool.map(one, targets))
+    return records
+
+
+def fmt(v, spec=""):
+    return "-" if v is None else format(v, spec)
+
+
+def print_table(records, targets):
+    models = list(dict.fromkeys(r["model"] for r in records))
+    by = {(r["model"], r["target"]): r for r in records}
+    qemu = [t for t in targets if t in QEMU_TARGETS]
+    head = f"{'model':15} {'MACs':>9}"
+    for t in qemu:
+        head += f" {t + ' instr':>15} {'/MAC':>6}"
+    head += f" {'host ms':>8} {'/ref':>6} {'/dflt':>6} {'arena':>7} {'bound':>7} {'blob':>8} {'tflite':>8} exact"
+    print(head)
+    for m in models:
+        any_rec = next(r for r in records if r["model"] == m)
+        line = f"{m:15} {any_rec['macs']:9d}"
+        exact = []
+        for t in qemu:
+            r = by.get((m, t), {})
+            if "instructions" in r:
+                line += f" {r['instructions']:15d} {r['instructions_per_mac']:6.2f}"
+            else:
+                line += f" {'n/a':>15} {'':>6}"
+            exact.append(r.get("bit_exact"))
+        u = by.get((m, "unix"), {})
+        exact.append(u.get("bit_exact"))
+        line += (f" {fmt(u.get('host_ms'), '8.3f'):>8} {fmt(u.get('ratio_ref'), '6.2f'):>6}"
+                 f" {fmt(u.get('ratio_default'), '6.2f'):>6}")
+        line += (f" {any_rec['arena_bytes']:7d} {any_rec['arena_lower_bound']:7d}"
+                 f" {any_rec['blob_bytes']:8d} {any_rec['tflite_bytes']:8d}")
+        known = [e for e in exact if e is not None]
+        line += " " + ("yes" if known and all(known) else ("NO" if known else "-"))
+        print(line)
+    for m in models:
+        any_rec = next(r for r in records if r["model"] == m)
+        if any_rec["compared_with"] != "TFLite BUILTIN_REF":
+            print(f"  note: {m}: outputs compared with {any_rec['compared_with']}")
+    for r in records:
+        if "error" in r:
+            print(f"  note: {r['model']} on {r['target']}: {r['error']}")
+    flash = {t: next((r.get("flash_bytes") for r in records if r["target"] == t), None) for t in qemu}
+    if flash:
+        print("flash (module text+data): " + ", ".join(f"{t} {fmt(v)} B" for t, v in flash.items()))
+    for t in qemu:
+        vals = [by[(m, t)]["instructions_per_mac"] for m in models
+                if "instructions_per_mac" in by.get((m, t), {})]
+        if vals:
+            worst = max(vals)
+            print(f"{t}: worst {worst:.2f} instructions/MAC, target <= {TARGET_IPM[t]}: "
+                  f"{'met' if worst <= TARGET_IPM[t] else 'NOT met'}")
+    ratios = [by[(m, "unix")]["ratio_ref"] for m in models if by.get((m, "unix"), {}).get("ratio_ref")]
+    if ratios:
+        print(f"unix: worst ratio to TFLite BUILTIN_REF {max(ratios):.2f}, target <= 0.5: "
+              f"{'met' if max(ratios) <= 0.5 else 'NOT met'}")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--tflite-worker"]:
+        _tflite_worker(argv[1], argv[2], int(argv[3]), argv[4] == "1", argv[5])
+        return 0
+    import models
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default=",".join(models.MODELS), help="comma-separated names")
+    ap.add_argument("--targets", default=",".join((*QEMU_TARGETS, "unix")))
+    ap.add_argument("--runs", type=int, default=20, help="timed invokes on the host")
+    ap.add_argument("--qemu-runs", type=int, default=3, help="timed invokes on qemu (deterministic)")
+    ap.add_argument("--json", default=str(OUT_DIR / "bench.json"))
+    a = ap.parse_args(argv)
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    targets = [t for t in a.targets.split(",") if t]
+    names = [n for n in a.models.split(",") if n]
+    unknown = [n for n in names if n not in models.MODELS]
+    if unknown:
+        ap.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(models.MODELS)}")
+    records = []
+    for n in names:
+        records += bench_model(n, models.MODELS[n], targets, a.runs, a.qemu_runs)
+    Path(a.json).write_text(json.dumps(records, indent=1))
+    print_table(records, targets)
+    print(f"(records: {a.json}; how each figure is measured: bench/bench.py docstring)")
+    bad = [r for r in records if r.get("bit_exact") is False]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

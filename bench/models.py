@@ -1,0 +1,123 @@
+"""Benchmark models: the full-size MLPerf Tiny shapes (tests/models.py keeps
+narrowed versions for quick parity tests). Weights are random but seeded:
+speed, arena and size do not depend on accuracy.
+
+Each builder returns (keras.Model, calibration data (N, *input_shape)).
+MODELS maps the benchmark name to its builder.
+"""
+
+import numpy as np
+
+
+def _keras(seed=7):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    return keras
+
+
+def _calib(shape, n=32, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, *shape)).astype(np.float32)
+
+
+def mnist_cnn():
+    """Small MNIST-style CNN: 28x28x1, two 3x3 convolutions, two dense layers."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((28, 28, 1))
+    x = L.Conv2D(16, 3, activation="relu")(inp)
+    x = L.MaxPooling2D(2)(x)
+    x = L.Conv2D(32, 3, activation="relu")(x)
+    x = L.MaxPooling2D(2)(x)
+    x = L.Flatten()(x)
+    x = L.Dense(64, activation="relu")(x)
+    x = L.Dense(10)(x)
+    out = L.Softmax()(x)
+    return keras.Model(inp, out, name="mnist_cnn"), _calib((28, 28, 1))
+
+
+def kws_dscnn():
+    """MLPerf Tiny keyword spotting DS-CNN: 49x10x1 MFCC, 64 channels,
+    a 10x4 stride-2 convolution then four depthwise-separable blocks."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((49, 10, 1))
+    x = L.Conv2D(64, (10, 4), strides=(2, 2), padding="same")(inp)
+    x = L.BatchNormalization()(x)
+    x = L.ReLU()(x)
+    for _ in range(4):
+        x = L.DepthwiseConv2D(3, padding="same")(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU()(x)
+        x = L.Conv2D(64, 1)(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU()(x)
+    x = L.AveragePooling2D(pool_size=(25, 5))(x)
+    x = L.Flatten()(x)
+    x = L.Dense(12)(x)
+    out = L.Softmax()(x)
+    return keras.Model(inp, out, name="kws_dscnn"), _calib((49, 10, 1))
+
+
+def vww_mobilenet():
+    """MLPerf Tiny visual wake words: MobileNetV1, alpha 0.25, 96x96x3, 2 classes."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((96, 96, 3))
+    x = L.Conv2D(8, 3, strides=2, padding="same", use_bias=False)(inp)
+    x = L.BatchNormalization()(x)
+    x = L.ReLU(6.0)(x)
+    # (pointwise filters, depthwise stride) of MobileNetV1, alpha = 0.25.
+    blocks = [(16, 1), (32, 2), (32, 1), (64, 2), (64, 1), (128, 2),
+              (128, 1), (128, 1), (128, 1), (128, 1), (128, 1), (256, 2), (256, 1)]
+    for filters, stride in blocks:
+        x = L.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU(6.0)(x)
+        x = L.Conv2D(filters, 1, use_bias=False)(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU(6.0)(x)
+    x = L.GlobalAveragePooling2D()(x)
+    x = L.Dense(2)(x)
+    out = L.Softmax()(x)
+    return keras.Model(inp, out, name="vww_mobilenet"), _calib((96, 96, 3), n=16)
+
+
+def ad_autoencoder():
+    """MLPerf Tiny anomaly detection: 640 -> 128 x4 -> 8 -> 128 x4 -> 640."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((640,))
+    x = inp
+    for units in (128, 128, 128, 128, 8, 128, 128, 128, 128):
+        x = L.Dense(units)(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU()(x)
+    out = L.Dense(640)(x)
+    return keras.Model(inp, out, name="ad_autoencoder"), _calib((640,))
+
+
+def gesture_conv1d():
+    """Accelerometer gesture model: 128 samples x 3 axes, Conv1D stack, 4 classes."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((128, 3))
+    x = L.Conv1D(16, 5, activation="relu")(inp)
+    x = L.MaxPooling1D(2)(x)
+    x = L.Conv1D(32, 3, padding="same", activation="relu")(x)
+    x = L.MaxPooling1D(2)(x)
+    x = L.Conv1D(32, 3, padding="same", activation="relu")(x)
+    x = L.GlobalAveragePooling1D()(x)
+    x = L.Dense(32, activation="relu")(x)
+    x = L.Dense(4)(x)
+    out = L.Softmax()(x)
+    return keras.Model(inp, out, name="gesture_conv1d"), _calib((128, 3))
+
+
+MODELS = {
+    "mnist_cnn": mnist_cnn,
+    "kws_dscnn": kws_dscnn,
+    "vww_mobilenet": vww_mobilenet,
+    "ad_autoencoder": ad_autoencoder,
+    "gesture_conv1d": gesture_conv1d,
+}

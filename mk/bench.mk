@@ -1,0 +1,16 @@
+# `make bench`: the performance table (bench/bench.py says how each figure is
+# measured), also written to build/bench/bench.json. BENCH_ARGS passes
+# options through, e.g. BENCH_ARGS="--models kws_dscnn --targets qemu_m4".
+.PHONY: bench bench-smoke
+
+bench: deps-python $(addprefix firmware-,unix $(QEMU_BOARDS))
+	$(PYTHON) bench/bench.py $(BENCH_ARGS)
+
+# Part of `make test`: the benchmark runs on one small model, and the DSP
+# build (qemu_m4), the portable build (qemu_m3) and the unix build all give
+# TFLite's output bytes (bench.py exits non-zero otherwise).
+bench-smoke: deps-python firmware-unix firmware-qemu_m3 firmware-qemu_m4
+	$(PYTHON) bench/bench.py --models gesture_conv1d --targets qemu_m3,qemu_m4,unix \
+		--runs 3 --qemu-runs 1 --json $(BUILD)/bench/smoke.json
+
+TEST_EXTRA += bench-smoke

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Write the fuzzer's seed corpus: real blobs of the model set.
+
+Every model of tests/models.py, quantised by TFLite and converted by our
+converter (the int8 .tflite files come from the parity tests' cache,
+build/test-cache/, when it holds them), plus the hand-built blobs of the
+loader tests that use every opcode. Output: one .tinyml per model in the
+given folder (default build/fuzz/seeds/). Blobs longer than the fuzzer's
+-max_len (MAX_BYTES) are left out: libFuzzer would only ever see them cut
+short, and every execution would pay for the whole CRC.
+
+    tests/fuzz/make_seeds.py [OUT_DIR]
+"""
+
+import contextlib
+import io
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "converter"), str(ROOT / "tests"), str(ROOT / "tests" / "host")]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+MAX_BYTES = 32768  # mk/fuzz.mk passes the same -max_len
+
+
+def main():
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build" / "fuzz" / "seeds"
+    out.mkdir(parents=True, exist_ok=True)
+    import numpy as np
+
+    import models
+    import parity
+    import test_model_loader as loader_tests
+    from tinyml_converter import convert
+
+    source = parity.source_of(models.__file__, parity.__file__)
+    for name, builder in models.MODELS.items():
+
+        def build(builder=builder):
+            model, calib, _labels = builder()
+            return model, calib
+
+        with contextlib.redirect_stdout(io.StringIO()):  # TF's export chatter
+            tfl = parity.quantize(build, parity.cache_key("model", name, source))
+        blob = convert.tflite_to_blob(tfl, name=name, labels=[f"class{i}" for i in range(3)])
+        if len(blob) > MAX_BYTES:
+            print(f"make_seeds: {name}: {len(blob)} bytes, longer than {MAX_BYTES}: left out")
+            continue
+        (out / f"{name}.tinyml").write_bytes(blob)
+        print(f"make_seeds: {name}: {len(blob)} bytes", flush=True)
+    (out / "kitchen_sink.tinyml").write_bytes(loader_tests.kitchen_sink_blob())
+    chain, _ = loader_tests.chain_blob(np.random.default_rng(13))
+    (out / "chain.tinyml").write_bytes(chain)
+    print(f"make_seeds: {len(list(out.glob('*.tinyml')))} seeds in {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""`tinyml deploy` and `tinyml run --target rpi_pico` against our UF2 in an
+emulated RP2040 (rp2040py), over the emulated USB serial port on a pty: the
+same raw-REPL path a real Pico on /dev/ttyACM0 takes. Run by `make test`
+(mk/rp2.mk) after the UF2 is built."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "converter"), str(ROOT / "tests" / "host")]
+
+from blobkit import BlobBuilder  # noqa: E402
+from tinyml_converter import cli, deploy  # noqa: E402
+from tinyml_converter.serial_repl import RawRepl  # noqa: E402
+
+UF2 = ROOT / "build" / "rpi_pico" / "firmware.uf2"
+pytestmark = pytest.mark.skipif(not UF2.exists(), reason="make firmware BOARD=rpi_pico first")
+
+
+def lut_model(table):
+    """A 4-value LUT model: its answer is a table lookup worked out here."""
+    b = BlobBuilder()
+    t_in = b.tensor((1, 4))
+    t_out = b.tensor((1, 4))
+    b.op("LUT", [t_in], [t_out], table=b.const(bytes(table), 4))
+    b.inputs, b.outputs = [t_in], [t_out]
+    return b.build()
+
+
+TABLE_A = [(i * 7) & 0xFF for i in range(256)]
+TABLE_B = [(255 - i) & 0xFF for i in range(256)]
+X = np.array([1, -2, 100, -128], dtype=np.int8)
+
+
+def expected(table, x):
+    return np.array([table[(int(v) + 128) & 0xFF] for v in x], dtype=np.uint8).astype(np.int8)
+
+
+class CutRepl(RawRepl):
+    """Drops the link after a number of exec() calls, like a pulled cable."""
+
+    budget = 0
+
+    def exec(self, code, timeout=None):
+        CutRepl.budget -= 1
+        if CutRepl.budget < 0:
+            self.serial.close()
+            raise ConnectionError("link cut by the test")
+        return super().exec(code, timeout)
+
+
+def test_run_on_emulated_pico_matches_table(tmp_path):
+    model = tmp_path / "a.tinyml"
+    model.write_bytes(lut_model(TABLE_A))
+    np.save(tmp_path / "x.npy", X[None])
+    assert cli.main(["run", str(model), "--input", str(tmp_path / "x.npy"), "--output",
+                     str(tmp_path / "y.npy"), "--target", "rpi_pico"]) == 0
+    assert np.array_equal(np.load(tmp_path / "y.npy").reshape(-1), expected(TABLE_A, X))
+
+
+def test_interrupted_deploy_keeps_the_previous_model(tmp_path):
+    good = tmp_path / "model.tinyml"
+    good.write_bytes(lut_model(TABLE_A))
+    newer_dir = tmp_path / "newer"
+    newer_dir.mkdir()
+    newer = newer_dir / "model.tinyml"
+    newer.write_bytes(lut_model(TABLE_B) + bytes(6000))  # several chunks long
+    with cli.emulated_pico(UF2) as port:
+        assert deploy.deploy(port, [good]) == ["/model.tinyml"]
+        CutRepl.budget = 6  # setup calls, open, then a couple of chunks
+        with pytest.raises(ConnectionError):
+            deploy.deploy(port, [newer], repl_factory=CutRepl)
+        with RawRepl(port) as repl:
+            listing = repl.exec("import os\nprint(sorted(os.listdir('/')))")
+            out = repl.exec("import tinyml, binascii\n"
+                            "m = tinyml.load('/model.tinyml')\n"
+                            f"print(binascii.hexlify(m.invoke({X.tobytes()!r})).decode())")
+    assert "model.tinyml.part" in listing  # the cut copy never took the model's name
+    assert bytes.fromhex(out.strip()) == expected(TABLE_A, X).tobytes()

@@ -5,6 +5,8 @@
 #   make test                  every test (host, unix firmware, qemu firmwares)
 #   make firmware BOARD=<b>    unix | qemu_m0 | qemu_m3 | qemu_m4 | rpi_pico | esp32
 #   make natmod ARCH=<a>       x64 | armv6m | armv7m | armv7emsp | xtensawin
+#   make bench                 benchmark table, build/bench/bench.json
+#   make fuzz FUZZ_SECONDS=N   libFuzzer over the blob loader and executor
 #
 # MICROPY_DIR=<checkout> uses an existing MicroPython 1.25 tree instead of
 # fetching one.
@@ -38,7 +40,7 @@ TEST_EXTRA :=
 include $(sort $(wildcard mk/*.mk))
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,13p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- dependencies
 

@@ -9,6 +9,10 @@
  * sum fits in int32 (see the overflow argument in tml_conv.c), so the order
  * of the additions cannot change the result.
  *
+ * tml_dot4_x() reads an input vector prepared once per window by
+ * tml_xvec_prepare() (on DSP cores: offset added, widened to int16);
+ * tml_mac4_s8() is the depthwise counterpart: four channels, one tap.
+ *
  * tml_dot4_s8() is the hot loop: four output channels share each input value,
  * so x + input_offset is formed once per four multiply-accumulates. */
 #ifndef TML_ARCH_H
@@ -21,6 +25,16 @@
 #define TML_ARCH_DSP (1)
 #else
 #define TML_ARCH_DSP (0)
+#endif
+
+/* Rarely taken paths (the one-channel-at-a-time depthwise: depth
+ * multipliers above 1, channels left over from groups of four) are built
+ * for size: the matrix kernels are compiled at -O2, which would otherwise
+ * inline and unroll them too. */
+#if defined(__GNUC__)
+#define TML_COLD __attribute__((cold, noinline))
+#else
+#define TML_COLD
 #endif
 
 #if TML_ARCH_DSP
@@ -73,26 +87,32 @@ static inline void tml_dot4_s8(const int8_t *x, const int8_t *w, int32_t w_strid
         a3 = __smlad((int32_t)tml_sxtb16_ror8(wv), x13, a3);
     }
 #else
-    /* Pointers walk (post-increment loads on Thumb-2); two inputs per
-     * iteration halve the loop overhead without running out of registers. */
-    const int8_t *xp = x;
-    for (int32_t n = len >> 1; n > 0; --n) {
-        const int32_t xa = *xp++ + input_offset;
-        const int32_t xb = *xp++ + input_offset;
-        a0 += *w0++ * xa;
-        a1 += *w1++ * xa;
-        a2 += *w2++ * xa;
-        a3 += *w3++ * xa;
-        a0 += *w0++ * xb;
-        a1 += *w1++ * xb;
-        a2 += *w2++ * xb;
-        a3 += *w3++ * xb;
+    /* Four inputs per iteration, addressed from the row starts with
+     * constant offsets, so one index update serves sixteen products. */
+    for (; i + 4 <= len; i += 4) {
+        const int8_t *xi = x + i;
+        const int8_t *v0 = w0 + i, *v1 = w1 + i, *v2 = w2 + i, *v3 = w3 + i;
+        int32_t xv = xi[0] + input_offset;
+        a0 += v0[0] * xv;
+        a1 += v1[0] * xv;
+        a2 += v2[0] * xv;
+        a3 += v3[0] * xv;
+        xv = xi[1] + input_offset;
+        a0 += v0[1] * xv;
+        a1 += v1[1] * xv;
+        a2 += v2[1] * xv;
+        a3 += v3[1] * xv;
+        xv = xi[2] + input_offset;
+        a0 += v0[2] * xv;
+        a1 += v1[2] * xv;
+        a2 += v2[2] * xv;
+        a3 += v3[2] * xv;
+        xv = xi[3] + input_offset;
+        a0 += v0[3] * xv;
+        a1 += v1[3] * xv;
+        a2 += v2[3] * xv;
+        a3 += v3[3] * xv;
     }
-    i = len & ~(int32_t)1;
-    w0 -= i;
-    w1 -= i;
-    w2 -= i;
-    w3 -= i;
 #endif
     for (; i < len; ++i) {
         const int32_t xi = x[i] + input_offset;
@@ -125,6 +145,135 @@ static inline int32_t tml_dot1_s8(const int8_t *x, const int8_t *w, int32_t len,
         acc += w[i] * (x[i] + input_offset);
     }
     return acc;
+}
+
+/* The input vector of a matrix-vector product (one conv window, one FC
+ * row), prepared once and read by every output channel.
+ *
+ * DSP: x + input_offset as int16, each block of four stored as x0 x2 x1 x3
+ * so a word load gives the two lanes SXTB16 makes of the weights; the
+ * offset is added once per input instead of once per four products, and the
+ * input needs no unpacking in the hot loop. At most TML_XVEC_MAX inputs.
+ * Portable: the int8 input itself, the offset added in the loop. */
+#if TML_ARCH_DSP
+typedef int16_t tml_xvec_t;
+#define TML_XVEC_MAX (512)
+#else
+typedef int8_t tml_xvec_t;
+#define TML_XVEC_MAX (1)
+#endif
+
+static inline const tml_xvec_t *tml_xvec_prepare(const int8_t *x, int32_t len,
+    int32_t input_offset, tml_xvec_t *buf) {
+#if TML_ARCH_DSP
+    const uint32_t offset2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
+    int32_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+        const uint32_t xv = tml_read_s8x4(x + i);
+        const uint32_t x02 = __sadd16(__sxtb16(xv), offset2);
+        const uint32_t x13 = __sadd16(tml_sxtb16_ror8(xv), offset2);
+        memcpy(buf + i, &x02, sizeof(x02));
+        memcpy(buf + i + 2, &x13, sizeof(x13));
+    }
+    for (; i < len; ++i) {
+        buf[i] = (int16_t)(x[i] + input_offset);
+    }
+    return buf;
+#else
+    (void)len;
+    (void)input_offset;
+    (void)buf;
+    return x;
+#endif
+}
+
+/* acc[k] += sum_{i < len} w[k * w_stride + i] * (x[i] + input_offset) for
+ * k = 0..3, x from tml_xvec_prepare(). */
+static inline void tml_dot4_x(const tml_xvec_t *x, const int8_t *w, int32_t w_stride,
+    int32_t len, int32_t input_offset, int32_t acc[4]) {
+#if TML_ARCH_DSP
+    const int8_t *w0 = w;
+    const int8_t *w1 = w0 + w_stride;
+    const int8_t *w2 = w1 + w_stride;
+    const int8_t *w3 = w2 + w_stride;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t i = 0;
+    (void)input_offset;
+    for (; i + 4 <= len; i += 4) {
+        uint32_t x02, x13;
+        memcpy(&x02, x + i, sizeof(x02));
+        memcpy(&x13, x + i + 2, sizeof(x13));
+        uint32_t wv = tml_read_s8x4(w0 + i);
+        a0 = __smlad((int32_t)__sxtb16(wv), (int32_t)x02, a0);
+        a0 = __smlad((int32_t)tml_sxtb16_ror8(wv), (int32_t)x13, a0);
+        wv = tml_read_s8x4(w1 + i);
+        a1 = __smlad((int32_t)__sxtb16(wv), (int32_t)x02, a1);
+        a1 = __smlad((int32_t)tml_sxtb16_ror8(wv), (int32_t)x13, a1);
+        wv = tml_read_s8x4(w2 + i);
+        a2 = __smlad((int32_t)__sxtb16(wv), (int32_t)x02, a2);
+        a2 = __smlad((int32_t)tml_sxtb16_ror8(wv), (int32_t)x13, a2);
+        wv = tml_read_s8x4(w3 + i);
+        a3 = __smlad((int32_t)__sxtb16(wv), (int32_t)x02, a3);
+        a3 = __smlad((int32_t)tml_sxtb16_ror8(wv), (int32_t)x13, a3);
+    }
+    for (; i < len; ++i) {
+        a0 += w0[i] * x[i];
+        a1 += w1[i] * x[i];
+        a2 += w2[i] * x[i];
+        a3 += w3[i] * x[i];
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+#else
+    tml_dot4_s8(x, w, w_stride, len, input_offset, acc);
+#endif
+}
+
+/* One output channel of the same. */
+static inline int32_t tml_dot1_x(const tml_xvec_t *x, const int8_t *w, int32_t len,
+    int32_t input_offset) {
+#if TML_ARCH_DSP
+    int32_t acc = 0;
+    int32_t i = 0;
+    (void)input_offset;
+    for (; i + 4 <= len; i += 4) {
+        uint32_t x02, x13;
+        memcpy(&x02, x + i, sizeof(x02));
+        memcpy(&x13, x + i + 2, sizeof(x13));
+        const uint32_t wv = tml_read_s8x4(w + i);
+        acc = __smlad((int32_t)__sxtb16(wv), (int32_t)x02, acc);
+        acc = __smlad((int32_t)tml_sxtb16_ror8(wv), (int32_t)x13, acc);
+    }
+    for (; i < len; ++i) {
+        acc += w[i] * x[i];
+    }
+    return acc;
+#else
+    return tml_dot1_s8(x, w, len, input_offset);
+#endif
+}
+
+/* a0..a3 += w[k] * x[k] for k = 0..3: four channels of one depthwise tap,
+ * the input offset already folded into the bias. */
+static inline void tml_mac4_s8(const int8_t *x, const int8_t *w,
+    int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3) {
+#if TML_ARCH_DSP
+    const uint32_t xv = tml_read_s8x4(x);
+    const uint32_t wv = tml_read_s8x4(w);
+    const int32_t x02 = (int32_t)__sxtb16(xv), w02 = (int32_t)__sxtb16(wv);
+    const int32_t x13 = (int32_t)tml_sxtb16_ror8(xv), w13 = (int32_t)tml_sxtb16_ror8(wv);
+    *a0 = __smlabb(w02, x02, *a0);
+    *a1 = __smlabb(w13, x13, *a1);
+    *a2 = __smlatt(w02, x02, *a2);
+    *a3 = __smlatt(w13, x13, *a3);
+#else
+    *a0 += w[0] * x[0];
+    *a1 += w[1] * x[1];
+    *a2 += w[2] * x[2];
+    *a3 += w[3] * x[3];
+#endif
 }
 
 #endif /* TML_ARCH_H */

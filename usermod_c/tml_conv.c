@@ -33,7 +33,12 @@
 
 /* Smallest tap k >= 0 with origin + k * dilation >= 0. */
 static int32_t tml_first_tap(int32_t origin, int32_t dilation) {
-    return origin >= 0 ? 0 : (dilation - 1 - origin) / dilation;
+    if (origin >= 0) {
+        return 0;
+    }
+    /* Undilated kernels need no division (a library call on Cortex-M0, once
+     * per output pixel). */
+    return dilation == 1 ? -origin : (dilation - 1 - origin) / dilation;
 }
 
 /* One past the largest tap k < taps with origin + k * dilation < size. */
@@ -42,7 +47,7 @@ static int32_t tml_end_tap(int32_t origin, int32_t dilation, int32_t size, int32
     if (last < 0) {
         return 0;
     }
-    int32_t end = last / dilation + 1;
+    int32_t end = (dilation == 1 ? last : last / dilation) + 1;
     return end < taps ? end : taps;
 }
 
@@ -69,9 +74,10 @@ static tml_status_t tml_check_conv(const tml_conv_params_t *p, const tml_requant
     return TML_OK;
 }
 
-/* Stack bytes for one gathered filter window (im2col of one output pixel).
- * Bounded so the kernel's stack use is known; windows of more taps are
- * summed run by run from the input instead. */
+/* Inputs in one gathered filter window (im2col of one output pixel), also
+ * the most tml_conv_pixel() takes (TML_XVEC_MAX, 512 on DSP cores). Bounded
+ * so the kernel's stack use is known; larger windows are summed run by run
+ * from the input instead. */
 #define TML_IM2COL_MAX (512)
 
 static inline int8_t tml_conv_requant(int32_t acc, const int32_t *bias, int32_t oc,
@@ -86,25 +92,72 @@ static inline int8_t tml_conv_requant(int32_t acc, const int32_t *bias, int32_t 
 /* All output channels of one pixel whose filter window is the contiguous
  * x[0, filter_size): a matrix-vector product, four channels at a time so
  * each input value is loaded and offset once per four products. */
-static void tml_conv_pixel(const int8_t *x, int32_t filter_size,
+static void tml_conv_pixel(const int8_t *x_s8, int32_t filter_size,
     const int8_t *weights, const int32_t *bias, const tml_requant_t *q,
     int32_t out_c, int32_t lo, int32_t hi, int8_t *out) {
+    /* Locals, because every int8 store may alias *q and would force a
+     * reload per output. */
     const int32_t step = q->channel_quant > 1 ? 1 : 0;
+    const int32_t input_offset = q->input_offset, output_offset = q->output_offset;
+    const int32_t *const multiplier = q->multiplier, *const shift = q->shift;
+    tml_xvec_t buf[TML_XVEC_MAX];
+    const tml_xvec_t *x = tml_xvec_prepare(x_s8, filter_size, input_offset, buf);
     int32_t oc = 0;
     for (; oc + 4 <= out_c; oc += 4) {
         int32_t acc[4] = {0, 0, 0, 0};
-        tml_dot4_s8(x, weights + (size_t)oc * (size_t)filter_size, filter_size, filter_size,
-            q->input_offset, acc);
+        tml_dot4_x(x, weights + (size_t)oc * (size_t)filter_size, filter_size, filter_size,
+            input_offset, acc);
         for (int32_t k = 0; k < 4; ++k) {
-            out[oc + k] = tml_conv_requant(acc[k], bias, oc + k, q->multiplier[(oc + k) * step],
-                q->shift[(oc + k) * step], lo, hi, q->output_offset);
+            out[oc + k] = tml_conv_requant(acc[k], bias, oc + k, multiplier[(oc + k) * step],
+                shift[(oc + k) * step], lo, hi, output_offset);
         }
     }
     for (; oc < out_c; ++oc) {
-        const int32_t acc = tml_dot1_s8(x, weights + (size_t)oc * (size_t)filter_size,
-            filter_size, q->input_offset);
-        out[oc] = tml_conv_requant(acc, bias, oc, q->multiplier[oc * step], q->shift[oc * step],
-            lo, hi, q->output_offset);
+        const int32_t acc = tml_dot1_x(x, weights + (size_t)oc * (size_t)filter_size,
+            filter_size, input_offset);
+        out[oc] = tml_conv_requant(acc, bias, oc, multiplier[oc * step], shift[oc * step],
+            lo, hi, output_offset);
+    }
+}
+
+/* One output pixel whose window is too large to gather (3x3 over more than
+ * 56 channels, for one): the valid taps, rows x runs runs of run_len
+ * inputs, summed straight from the input, four channels at a time. */
+static void tml_conv_pixel_runs(const int8_t *x, size_t x_row_step, size_t x_run_step,
+    int32_t rows, int32_t runs, int32_t run_len, const int8_t *w, size_t w_row_step,
+    int32_t w_run_step, int32_t filter_size, const int32_t *bias, const tml_requant_t *q,
+    int32_t out_c, int32_t lo, int32_t hi, int8_t *out) {
+    const int32_t step = q->channel_quant > 1 ? 1 : 0;
+    const int32_t input_offset = q->input_offset, output_offset = q->output_offset;
+    const int32_t *const multiplier = q->multiplier, *const shift = q->shift;
+    int32_t oc = 0;
+    for (; oc + 4 <= out_c; oc += 4) {
+        int32_t acc[4] = {0, 0, 0, 0};
+        const int8_t *w_filter = w + (size_t)oc * (size_t)filter_size;
+        for (int32_t r = 0; r < rows; ++r) {
+            for (int32_t run = 0; run < runs; ++run) {
+                tml_dot4_s8(x + (size_t)r * x_row_step + (size_t)run * x_run_step,
+                    w_filter + (size_t)r * w_row_step + (size_t)run * (size_t)w_run_step,
+                    filter_size, run_len, input_offset, acc);
+            }
+        }
+        for (int32_t k = 0; k < 4; ++k) {
+            out[oc + k] = tml_conv_requant(acc[k], bias, oc + k, multiplier[(oc + k) * step],
+                shift[(oc + k) * step], lo, hi, output_offset);
+        }
+    }
+    for (; oc < out_c; ++oc) {
+        const int8_t *w_filter = w + (size_t)oc * (size_t)filter_size;
+        int32_t acc = 0;
+        for (int32_t r = 0; r < rows; ++r) {
+            for (int32_t run = 0; run < runs; ++run) {
+                acc += tml_dot1_s8(x + (size_t)r * x_row_step + (size_t)run * x_run_step,
+                    w_filter + (size_t)r * w_row_step + (size_t)run * (size_t)w_run_step,
+                    run_len, input_offset);
+            }
+        }
+        out[oc] = tml_conv_requant(acc, bias, oc, multiplier[oc * step], shift[oc * step],
+            lo, hi, output_offset);
     }
 }
 
@@ -128,7 +181,6 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const int32_t filter_size = kernel_h * kernel_w * in_c;
     const int32_t lo = p->act_min - q->output_offset;
     const int32_t hi = p->act_max - q->output_offset;
-    const int32_t step = q->channel_quant > 1 ? 1 : 0;
     /* A window is one contiguous run of the input when it is whole, has no
      * column dilation and either one row or rows as wide as the image
      * (always for pointwise convolutions and Conv1D). */
@@ -155,7 +207,7 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                     ? ((size_t)(iy0 + ky0 * dilation_h) * (size_t)in_w
                        + (size_t)(ix0 + kx0 * dilation_w)) * (size_t)in_c
                     : 0;
-                if (whole && contiguous_rows) {
+                if (whole && contiguous_rows && (!TML_ARCH_DSP || filter_size <= TML_XVEC_MAX)) {
                     tml_conv_pixel(in_batch + x_first, filter_size, weights, bias, q, out_c,
                         lo, hi, out);
                     continue;
@@ -166,60 +218,206 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                      * skipping them. */
                     const int8_t pad = (int8_t)(-q->input_offset);
                     int8_t *c = col;
-                    for (int32_t ky = 0; ky < kernel_h; ++ky) {
+                    /* Without column dilation the valid taps of a row are
+                     * one run [a, b): one copy per row, not one per tap. */
+                    const int32_t a = kx0 < kernel_w ? kx0 : kernel_w;
+                    const int32_t b = kx1 > a ? kx1 : a;
+                    const size_t row_len = (size_t)kernel_w * (size_t)in_c;
+                    for (int32_t ky = 0; ky < kernel_h; ++ky, c += row_len) {
                         const int32_t iy = iy0 + ky * dilation_h;
+                        if (iy < 0 || iy >= in_h) {
+                            memset(c, pad, row_len);
+                            continue;
+                        }
+                        const int8_t *in_row = in_batch + (size_t)iy * (size_t)in_w * (size_t)in_c;
+                        if (dilation_w == 1) {
+                            memset(c, pad, (size_t)a * (size_t)in_c);
+                            if (b > a) {
+                                memcpy(c + (size_t)a * (size_t)in_c, in_row + (size_t)(ix0 + a) * (size_t)in_c,
+                                    (size_t)(b - a) * (size_t)in_c);
+                            }
+                            memset(c + (size_t)b * (size_t)in_c, pad, (size_t)(kernel_w - b) * (size_t)in_c);
+                            continue;
+                        }
                         for (int32_t kx = 0; kx < kernel_w; ++kx) {
                             const int32_t ix = ix0 + kx * dilation_w;
-                            if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
-                                memcpy(c, in_batch + ((size_t)iy * (size_t)in_w + (size_t)ix) * (size_t)in_c,
+                            if (ix >= 0 && ix < in_w) {
+                                memcpy(c + (size_t)kx * (size_t)in_c, in_row + (size_t)ix * (size_t)in_c,
                                     (size_t)in_c);
                             } else {
-                                memset(c, pad, (size_t)in_c);
+                                memset(c + (size_t)kx * (size_t)in_c, pad, (size_t)in_c);
                             }
-                            c += in_c;
                         }
                     }
                     tml_conv_pixel(col, filter_size, weights, bias, q, out_c, lo, hi, out);
                     continue;
                 }
                 /* Large windows: sum the valid taps run by run. */
-                const int32_t runs = dilation_w == 1 ? 1 : kx1 - kx0;
-                const int32_t run_len = dilation_w == 1 ? (kx1 - kx0) * in_c : in_c;
-                const size_t w_first = rows > 0 ? (size_t)(ky0 * kernel_w + kx0) * (size_t)in_c : 0;
-                int32_t oc = 0;
-                for (; oc + 4 <= out_c; oc += 4) {
-                    int32_t acc[4] = {0, 0, 0, 0};
-                    const int8_t *w_filter = weights + (size_t)oc * (size_t)filter_size + w_first;
-                    for (int32_t r = 0; r < rows; ++r) {
-                        for (int32_t run = 0; run < runs; ++run) {
-                            tml_dot4_s8(in_batch + x_first + (size_t)r * x_row_step + (size_t)run * x_run_step,
-                                w_filter + (size_t)r * w_row_step + (size_t)run * (size_t)in_c,
-                                filter_size, run_len, q->input_offset, acc);
-                        }
-                    }
-                    for (int32_t k = 0; k < 4; ++k) {
-                        out[oc + k] = tml_conv_requant(acc[k], bias, oc + k,
-                            q->multiplier[(oc + k) * step], q->shift[(oc + k) * step],
-                            lo, hi, q->output_offset);
-                    }
-                }
-                for (; oc < out_c; ++oc) {
-                    int32_t acc = 0;
-                    const int8_t *w_filter = weights + (size_t)oc * (size_t)filter_size + w_first;
-                    for (int32_t r = 0; r < rows; ++r) {
-                        for (int32_t run = 0; run < runs; ++run) {
-                            acc += tml_dot1_s8(in_batch + x_first + (size_t)r * x_row_step + (size_t)run * x_run_step,
-                                w_filter + (size_t)r * w_row_step + (size_t)run * (size_t)in_c,
-                                run_len, q->input_offset);
-                        }
-                    }
-                    out[oc] = tml_conv_requant(acc, bias, oc, q->multiplier[oc * step],
-                        q->shift[oc * step], lo, hi, q->output_offset);
-                }
+                tml_conv_pixel_runs(in_batch + x_first, x_row_step, x_run_step, rows,
+                    dilation_w == 1 ? 1 : kx1 - kx0,
+                    dilation_w == 1 ? (kx1 - kx0) * in_c : in_c,
+                    weights + (rows > 0 ? (size_t)(ky0 * kernel_w + kx0) * (size_t)in_c : 0),
+                    w_row_step, in_c, filter_size, bias, q, out_c, lo, hi, out);
             }
         }
     }
     return TML_OK;
+}
+
+/* Geometry of one depthwise call, shared by the channel-group kernels. */
+typedef struct {
+    const tml_conv_params_t *p;
+    const tml_requant_t *q;
+    const tml_dims_t *in_dims;
+    const tml_dims_t *out_dims;
+    int32_t lo, hi;
+} tml_dw_ctx_t;
+
+/* The valid taps of one output pixel: rows x cols of them, the first at
+ * x_first in the input and w_first in the weights (both channel 0). */
+typedef struct {
+    size_t x_first, w_first;
+    int32_t rows, cols;
+} tml_dw_window_t;
+
+static void tml_dw_window(const tml_dw_ctx_t *c, int32_t oy, int32_t ox, tml_dw_window_t *win) {
+    const tml_conv_params_t *p = c->p;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    const int32_t ky0 = tml_first_tap(iy0, p->dilation_h);
+    const int32_t ky1 = tml_end_tap(iy0, p->dilation_h, c->in_dims->h, p->kernel_h);
+    const int32_t kx0 = tml_first_tap(ix0, p->dilation_w);
+    const int32_t kx1 = tml_end_tap(ix0, p->dilation_w, c->in_dims->w, p->kernel_w);
+    win->rows = (ky1 > ky0 && kx1 > kx0) ? ky1 - ky0 : 0;
+    win->cols = win->rows > 0 ? kx1 - kx0 : 0;
+    win->x_first = win->rows > 0
+        ? ((size_t)(iy0 + ky0 * p->dilation_h) * (size_t)c->in_dims->w
+           + (size_t)(ix0 + kx0 * p->dilation_w)) * (size_t)c->in_dims->c
+        : 0;
+    win->w_first = win->rows > 0
+        ? ((size_t)ky0 * (size_t)p->kernel_w + (size_t)kx0) * (size_t)c->out_dims->c
+        : 0;
+}
+
+/* Any depth multiplier, one output channel at a time, input channels from
+ * ic_begin on: the general path, and the leftover channels of the grouped
+ * one. */
+TML_COLD static void tml_dw_channels(const tml_dw_ctx_t *c, const int8_t *in_batch,
+    const int8_t *weights, const int32_t *bias, int32_t ic_begin, int8_t *out_batch) {
+    const tml_conv_params_t *p = c->p;
+    const tml_requant_t *q = c->q;
+    const int32_t in_c = c->in_dims->c, out_c = c->out_dims->c;
+    const int32_t depth_multiplier = p->depth_multiplier;
+    const int32_t input_offset = q->input_offset;
+    const int32_t quant_step = q->channel_quant > 1 ? 1 : 0;
+    const size_t x_tap_step = (size_t)p->dilation_w * (size_t)in_c;
+    const size_t x_row_step = (size_t)p->dilation_h * (size_t)c->in_dims->w * (size_t)in_c;
+    const size_t w_row_step = (size_t)p->kernel_w * (size_t)out_c;
+    int8_t *out = out_batch;
+
+    for (int32_t oy = 0; oy < c->out_dims->h; ++oy) {
+        for (int32_t ox = 0; ox < c->out_dims->w; ++ox, out += out_c) {
+            tml_dw_window_t win;
+            tml_dw_window(c, oy, ox, &win);
+            for (int32_t ic = ic_begin; ic < in_c; ++ic) {
+                for (int32_t m = 0; m < depth_multiplier; ++m) {
+                    const int32_t oc = ic * depth_multiplier + m;
+                    int32_t acc = 0;
+                    for (int32_t r = 0; r < win.rows; ++r) {
+                        const int8_t *x = in_batch + win.x_first + (size_t)r * x_row_step + ic;
+                        const int8_t *w = weights + win.w_first + (size_t)r * w_row_step + oc;
+                        for (int32_t col = 0; col < win.cols; ++col) {
+                            acc += (int32_t)w[(size_t)col * (size_t)out_c]
+                                * ((int32_t)x[(size_t)col * x_tap_step] + input_offset);
+                        }
+                    }
+                    out[oc] = tml_conv_requant(acc, bias, oc, q->multiplier[oc * quant_step],
+                        q->shift[oc * quant_step], c->lo, c->hi, q->output_offset);
+                }
+            }
+        }
+    }
+}
+
+/* Channels per pass of the grouped depthwise kernel and the largest kernel
+ * window it takes; both bound its stack (about 0.5 KB). */
+#define TML_DW_CHUNK (64)
+#define TML_DW_MAX_TAPS (32)
+
+/* Depth multiplier 1, four neighbouring channels at a time: in NHWC they are
+ * four neighbouring bytes of every tap, so one pass over the taps feeds four
+ * accumulators. The input offset is folded into the bias once per pass:
+ *   bias + sum w * (x + offset) = (bias + offset * sum w) + sum w * x
+ * (all arithmetic modulo 2^32, as the plain form). Taps in the padding read
+ * the input zero point (-offset), where w * (x + offset) is 0 as TFLite's
+ * skipped taps are, so border pixels need no other path: only their tap
+ * table differs. */
+static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
+    const int8_t *weights, const int32_t *bias, int32_t channels, int8_t *out_batch) {
+    const tml_conv_params_t *p = c->p;
+    const tml_requant_t *q = c->q;
+    const int32_t ch = c->in_dims->c, in_h = c->in_dims->h, in_w = c->in_dims->w;
+    const int32_t kernel_h = p->kernel_h, kernel_w = p->kernel_w;
+    const int32_t taps = kernel_h * kernel_w;
+    const int32_t quant_step = q->channel_quant > 1 ? 1 : 0;
+    const size_t w_tap_step = (size_t)ch;
+    /* Locals, because every int8 store may alias the structs they come from
+     * and would force a reload per output. */
+    const int32_t lo = c->lo, hi = c->hi, output_offset = q->output_offset;
+    const int32_t *const multiplier = q->multiplier, *const shifts = q->shift;
+    int32_t folded[TML_DW_CHUNK];
+    int8_t zero_point[TML_DW_CHUNK];
+    const int8_t *tap[TML_DW_MAX_TAPS];
+
+    memset(zero_point, -q->input_offset, sizeof(zero_point));
+    for (int32_t c0 = 0; c0 < channels; c0 += TML_DW_CHUNK) {
+        const int32_t n = channels - c0 < TML_DW_CHUNK ? channels - c0 : TML_DW_CHUNK;
+        for (int32_t k = 0; k < n; ++k) {
+            int32_t wsum = 0;
+            for (int32_t t = 0; t < taps; ++t) {
+                wsum += weights[(size_t)t * w_tap_step + (size_t)(c0 + k)];
+            }
+            folded[k] = (int32_t)((bias != NULL ? (uint32_t)bias[c0 + k] : 0u)
+                + (uint32_t)q->input_offset * (uint32_t)wsum);
+        }
+        const int8_t *w_chunk = weights + c0;
+        int8_t *out = out_batch + c0;
+        for (int32_t oy = 0; oy < c->out_dims->h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            for (int32_t ox = 0; ox < c->out_dims->w; ++ox, out += ch) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+                int32_t t = 0;
+                for (int32_t ky = 0; ky < kernel_h; ++ky) {
+                    const int32_t iy = iy0 + ky * p->dilation_h;
+                    for (int32_t kx = 0; kx < kernel_w; ++kx, ++t) {
+                        const int32_t ix = ix0 + kx * p->dilation_w;
+                        tap[t] = (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w)
+                            ? in_batch + ((size_t)iy * (size_t)in_w + (size_t)ix) * (size_t)ch + c0
+                            : zero_point;
+                    }
+                }
+                for (int32_t g = 0; g < n; g += 4) {
+                    /* Scalars, not an array, so they stay in registers. */
+                    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                    const int8_t *w = w_chunk + g;
+                    for (int32_t i = 0; i < taps; ++i, w += w_tap_step) {
+                        tml_mac4_s8(tap[i] + g, w, &a0, &a1, &a2, &a3);
+                    }
+                    const int32_t oc = c0 + g;
+                    const int32_t *mult = multiplier + oc * quant_step;
+                    const int32_t *shift = shifts + oc * quant_step;
+                    out[g] = tml_conv_requant(a0, folded, g, mult[0], shift[0],
+                        lo, hi, output_offset);
+                    out[g + 1] = tml_conv_requant(a1, folded, g + 1, mult[quant_step],
+                        shift[quant_step], lo, hi, output_offset);
+                    out[g + 2] = tml_conv_requant(a2, folded, g + 2, mult[2 * quant_step],
+                        shift[2 * quant_step], lo, hi, output_offset);
+                    out[g + 3] = tml_conv_requant(a3, folded, g + 3, mult[3 * quant_step],
+                        shift[3 * quant_step], lo, hi, output_offset);
+                }
+            }
+        }
+    }
 }
 
 tml_status_t tml_depthwise_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
@@ -235,67 +433,22 @@ tml_status_t tml_depthwise_conv_s8(const tml_conv_params_t *p, const tml_requant
     if (status != TML_OK) {
         return status;
     }
-
-    const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;
-    const int32_t out_c = out_dims->c;
-    const int32_t depth_multiplier = p->depth_multiplier;
-    const int32_t kernel_w = p->kernel_w;
-    const int32_t dilation_h = p->dilation_h, dilation_w = p->dilation_w;
-    const int32_t input_offset = q->input_offset;
-    const int32_t lo = p->act_min - q->output_offset;
-    const int32_t hi = p->act_max - q->output_offset;
-    const int32_t quant_step = q->channel_quant > 1 ? 1 : 0;
-    /* Consecutive taps of one channel are a pixel apart in the input and a
-     * kernel column apart in the weights. */
-    const size_t x_tap_step = (size_t)dilation_w * (size_t)in_c;
-    const size_t x_row_step = (size_t)dilation_h * (size_t)in_w * (size_t)in_c;
-    const size_t w_row_step = (size_t)kernel_w * (size_t)out_c;
+    const tml_dw_ctx_t ctx = {
+        p, q, in_dims, out_dims, p->act_min - q->output_offset, p->act_max - q->output_offset,
+    };
+    /* The grouped kernel takes channels in fours and windows up to
+     * TML_DW_MAX_TAPS; what it leaves goes one channel at a time. */
+    const int32_t grouped = p->depth_multiplier == 1 && acc_terms <= TML_DW_MAX_TAPS
+        ? in_dims->c & ~(int32_t)3 : 0;
+    const size_t in_size = (size_t)in_dims->h * (size_t)in_dims->w * (size_t)in_dims->c;
+    const size_t out_size = (size_t)out_dims->h * (size_t)out_dims->w * (size_t)out_dims->c;
 
     for (int32_t b = 0; b < in_dims->n; ++b) {
-        const int8_t *in_batch = in + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)in_c;
-        for (int32_t oy = 0; oy < out_dims->h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_top;
-            const int32_t ky0 = tml_first_tap(iy0, dilation_h);
-            const int32_t ky1 = tml_end_tap(iy0, dilation_h, in_h, p->kernel_h);
-            for (int32_t ox = 0; ox < out_dims->w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_left;
-                const int32_t kx0 = tml_first_tap(ix0, dilation_w);
-                const int32_t kx1 = tml_end_tap(ix0, dilation_w, in_w, kernel_w);
-                const int32_t rows = (ky1 > ky0 && kx1 > kx0) ? ky1 - ky0 : 0;
-                const int32_t cols = kx1 - kx0;
-                /* Index of the first valid tap of channel 0; only used when rows > 0. */
-                const size_t x_first = rows > 0
-                    ? ((size_t)(iy0 + ky0 * dilation_h) * (size_t)in_w
-                       + (size_t)(ix0 + kx0 * dilation_w)) * (size_t)in_c
-                    : 0;
-                const size_t w_first = rows > 0
-                    ? ((size_t)ky0 * (size_t)kernel_w + (size_t)kx0) * (size_t)out_c
-                    : 0;
-                const int32_t *multiplier = q->multiplier;
-                const int32_t *shift = q->shift;
-
-                for (int32_t ic = 0; ic < in_c; ++ic) {
-                    for (int32_t m = 0; m < depth_multiplier; ++m) {
-                        const int32_t oc = ic * depth_multiplier + m;
-                        int32_t acc = 0;
-                        for (int32_t r = 0; r < rows; ++r) {
-                            const int8_t *x = in_batch + x_first + (size_t)r * x_row_step + ic;
-                            const int8_t *w = weights + w_first + (size_t)r * w_row_step + oc;
-                            for (int32_t col = 0; col < cols; ++col) {
-                                acc += (int32_t)w[(size_t)col * (size_t)out_c]
-                                    * ((int32_t)x[(size_t)col * x_tap_step] + input_offset);
-                            }
-                        }
-                        if (bias != NULL) {
-                            acc = (int32_t)((uint32_t)acc + (uint32_t)bias[oc]);
-                        }
-                        acc = tml_multiply_by_quantized_multiplier(acc, *multiplier, *shift);
-                        multiplier += quant_step;
-                        shift += quant_step;
-                        *out++ = (int8_t)(tml_clamp(acc, lo, hi) + q->output_offset);
-                    }
-                }
-            }
+        const int8_t *in_batch = in + (size_t)b * in_size;
+        int8_t *out_batch = out + (size_t)b * out_size;
+        tml_dw_groups4(&ctx, in_batch, weights, bias, grouped, out_batch);
+        if (grouped < in_dims->c) {
+            tml_dw_channels(&ctx, in_batch, weights, bias, grouped, out_batch);
         }
     }
     return TML_OK;

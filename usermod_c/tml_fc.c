@@ -60,24 +60,37 @@ tml_status_t tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_
     const int32_t input_offset = q->input_offset;
     const int32_t step = q->channel_quant > 1 ? 1 : 0;
 
+    const int32_t output_offset = q->output_offset;
+    const int32_t *const multiplier = q->multiplier, *const shift = q->shift;
+    /* The prepared input vector (tml_arch.h) when the row fits it, else the
+     * int8 row with the offset added in the loop. */
+    const int prepared = !TML_ARCH_DSP || in_features <= TML_XVEC_MAX;
+    tml_xvec_t buf[TML_XVEC_MAX];
+
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *x = in + (size_t)b * (size_t)in_features;
+        const tml_xvec_t *xv = prepared ? tml_xvec_prepare(x, in_features, input_offset, buf) : NULL;
         /* Four output rows at a time share each input value (tml_arch.h). */
         int32_t o = 0;
         for (; o + 4 <= out_features; o += 4) {
             int32_t acc[4] = {0, 0, 0, 0};
-            tml_dot4_s8(x, weights + (size_t)o * (size_t)in_features, in_features, in_features,
-                input_offset, acc);
+            const int8_t *w = weights + (size_t)o * (size_t)in_features;
+            if (prepared) {
+                tml_dot4_x(xv, w, in_features, in_features, input_offset, acc);
+            } else {
+                tml_dot4_s8(x, w, in_features, in_features, input_offset, acc);
+            }
             for (int32_t k = 0; k < 4; ++k) {
-                out[o + k] = tml_fc_requant(acc[k], bias, o + k, q->multiplier[(o + k) * step],
-                    q->shift[(o + k) * step], lo, hi, q->output_offset);
+                out[o + k] = tml_fc_requant(acc[k], bias, o + k, multiplier[(o + k) * step],
+                    shift[(o + k) * step], lo, hi, output_offset);
             }
         }
         for (; o < out_features; ++o) {
-            const int32_t acc = tml_dot1_s8(x, weights + (size_t)o * (size_t)in_features,
-                in_features, input_offset);
-            out[o] = tml_fc_requant(acc, bias, o, q->multiplier[o * step], q->shift[o * step],
-                lo, hi, q->output_offset);
+            const int8_t *w = weights + (size_t)o * (size_t)in_features;
+            const int32_t acc = prepared ? tml_dot1_x(xv, w, in_features, input_offset)
+                : tml_dot1_s8(x, w, in_features, input_offset);
+            out[o] = tml_fc_requant(acc, bias, o, multiplier[o * step], shift[o * step],
+                lo, hi, output_offset);
         }
         out += out_features;
     }

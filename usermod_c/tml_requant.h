@@ -8,29 +8,54 @@
 
 #include <stdint.h>
 
+/* Cores without a 32x32->64 multiply instruction (Thumb-1 only: Cortex-M0,
+ * M0+, M1) would call a 64x64 library multiply once per output value; there
+ * the product is assembled from 16-bit halves instead. TML_REQUANT_HALVES
+ * forces that form elsewhere so the host tests can check it. */
+#if !defined(TML_REQUANT_HALVES) && defined(__ARM_ARCH_ISA_THUMB) && __ARM_ARCH_ISA_THUMB == 1 \
+    && !defined(__ARM_ARCH_ISA_ARM)
+#define TML_REQUANT_HALVES
+#endif
+
+/* TFLite adds a nudge of 2^30 to the product (1 - 2^30 when it is negative)
+ * and divides by 2^31 truncating towards zero; for every product that equals
+ * floor((a * b + 2^30) / 2^31), an add and an arithmetic shift. */
 static inline int32_t tml_saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
     /* The one input pair whose doubled product overflows int32. */
     if (a == INT32_MIN && b == INT32_MIN) {
         return INT32_MAX;
     }
-    int64_t ab = (int64_t)a * (int64_t)b;
-    int32_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+#ifdef TML_REQUANT_HALVES
+    /* a = ah * 2^16 + al with 0 <= al < 2^16, same for b; then
+     * floor((ab + 2^30) / 2^31) = 2 ah bh + floor(ah bl / 2^15)
+     *   + floor(al bh / 2^15) + floor((low 15 bits of both + al bl / 2^16 + 2^14) / 2^15).
+     * The partial sums can pass 2^31 when the result does not, so they wrap. */
+    const uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
+    const int32_t ah = a >> 16, bh = b >> 16;
+    const uint32_t ll = al * bl;
+    const int32_t m1 = ah * (int32_t)bl, m2 = (int32_t)al * bh;
+    const uint32_t rem = ((uint32_t)m1 & 0x7FFFu) + ((uint32_t)m2 & 0x7FFFu) + (ll >> 16) + (1u << 14);
+    return (int32_t)(2u * (uint32_t)(ah * bh) + (uint32_t)(m1 >> 15) + (uint32_t)(m2 >> 15) + (rem >> 15));
+#else
+    return (int32_t)(((int64_t)a * (int64_t)b + (1 << 30)) >> 31);
+#endif
 }
 
-/* Round-half-away-from-zero division by 2^exponent, exponent in [0, 31]. */
+/* Round-half-away-from-zero division by 2^exponent, exponent in [0, 31]:
+ * the floor, plus one when the remainder passes half (ties go up only for
+ * non-negative x, the x >> 31 term moving the threshold for negative x). */
 static inline int32_t tml_rounding_divide_by_pot(int32_t x, int32_t exponent) {
-    int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
-    int32_t remainder = x & mask;
-    int32_t threshold = (mask >> 1) + ((x < 0) ? 1 : 0);
-    return (x >> exponent) + ((remainder > threshold) ? 1 : 0);
+    const uint32_t mask = (1u << exponent) - 1u;
+    const int32_t remainder = (int32_t)((uint32_t)x & mask);
+    const int32_t threshold = (int32_t)(mask >> 1) - (x >> 31);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
 /* shift > 0 multiplies by 2^shift before the Q31 multiply; shift < 0 divides
  * after it. The converter guarantees shift in [-31, 30]. */
 static inline int32_t tml_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
-    int32_t left_shift = shift > 0 ? shift : 0;
-    int32_t right_shift = shift > 0 ? 0 : -shift;
+    const int32_t left_shift = shift > 0 ? shift : 0;
+    const int32_t right_shift = left_shift - shift;
     return tml_rounding_divide_by_pot(
         tml_saturating_rounding_doubling_high_mul((int32_t)((uint32_t)x << left_shift), multiplier),
         right_shift);

@@ -376,6 +376,13 @@ CASES = {
     # Wide layers for the multiplier formula check (see DISCRIMINATE).
     "dense_wide": ((4, 24), _dense(48)),
     "conv_1x1_wide": ((2, 2, 24), _conv(48, 1)),
+    # Depth multiplier 1 with 4n channels (grouped, offset folded inside) plus leftovers.
+    "dw_3x3_c6_same": ((6, 7, 6), _dw(3, padding="same")),
+    "dw_3x3_s2_c8_valid_relu6": ((9, 9, 8), _dw(3, strides=2, activation="relu6")),
+    "dw_3x3_dil2_c4_same_nobias": ((9, 8, 4), _dw(3, dilation_rate=2, padding="same", use_bias=False)),
+    "dw_2x4_c12_same": ((5, 9, 12), _dw((2, 4), padding="same")),
+    "dw_3x3_c68_same": ((4, 5, 68), _dw(3, padding="same")),  # two channel chunks
+    "dw_7x7_c4_same": ((8, 8, 4), _dw(7, padding="same")),  # window too large to group
 }
 
 # Cases also converted with per-tensor weights.

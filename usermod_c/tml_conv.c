@@ -75,7 +75,7 @@ static tml_status_t tml_check_conv(const tml_conv_params_t *p, const tml_requant
 }
 
 /* Inputs in one gathered filter window (im2col of one output pixel), also
- * the most tml_conv_pixel() takes (TML_XVEC_MAX, 512 on DSP cores). Bounded
+ * the most tml_conv_pixel() prepares on DSP cores (TML_XVEC_MAX). Bounded
  * so the kernel's stack use is known; larger windows are summed run by run
  * from the input instead. */
 #define TML_IM2COL_MAX (512)
@@ -89,6 +89,11 @@ static inline int8_t tml_conv_requant(int32_t acc, const int32_t *bias, int32_t 
     return (int8_t)(tml_clamp(acc, lo, hi) + output_offset);
 }
 
+static void tml_conv_pixel_runs(const int8_t *x, size_t x_row_step, size_t x_run_step,
+    int32_t rows, int32_t runs, int32_t run_len, const int8_t *w, size_t w_row_step,
+    int32_t w_run_step, int32_t filter_size, const int32_t *bias, const tml_requant_t *q,
+    int32_t out_c, int32_t lo, int32_t hi, int8_t *out);
+
 /* All output channels of one pixel whose filter window is the contiguous
  * x[0, filter_size): a matrix-vector product, four channels at a time so
  * each input value is loaded and offset once per four products. */
@@ -100,6 +105,13 @@ static void tml_conv_pixel(const int8_t *x_s8, int32_t filter_size,
     const int32_t step = q->channel_quant > 1 ? 1 : 0;
     const int32_t input_offset = q->input_offset, output_offset = q->output_offset;
     const int32_t *const multiplier = q->multiplier, *const shift = q->shift;
+    if (TML_XVEC_MAX > 1 && filter_size > TML_XVEC_MAX) {
+        /* A gathered window longer than the prepared buffer (M0 keeps it
+         * at 256 inputs): one run straight from the int8 window. */
+        tml_conv_pixel_runs(x_s8, 0, 0, 1, 1, filter_size, weights, 0, 0, filter_size, bias,
+            q, out_c, lo, hi, out);
+        return;
+    }
     tml_xvec_t buf[TML_XVEC_MAX];
     const tml_xvec_t *x = tml_xvec_prepare(x_s8, filter_size, input_offset, buf);
     int32_t oc = 0;
@@ -207,7 +219,7 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                     ? ((size_t)(iy0 + ky0 * dilation_h) * (size_t)in_w
                        + (size_t)(ix0 + kx0 * dilation_w)) * (size_t)in_c
                     : 0;
-                if (whole && contiguous_rows && (!TML_ARCH_DSP || filter_size <= TML_XVEC_MAX)) {
+                if (whole && contiguous_rows && (TML_XVEC_MAX == 1 || filter_size <= TML_XVEC_MAX)) {
                     tml_conv_pixel(in_batch + x_first, filter_size, weights, bias, q, out_c,
                         lo, hi, out);
                     continue;

@@ -64,7 +64,7 @@ tml_status_t tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_
     const int32_t *const multiplier = q->multiplier, *const shift = q->shift;
     /* The prepared input vector (tml_arch.h) when the row fits it, else the
      * int8 row with the offset added in the loop. */
-    const int prepared = !TML_ARCH_DSP || in_features <= TML_XVEC_MAX;
+    const int prepared = TML_XVEC_MAX == 1 || in_features <= TML_XVEC_MAX;
     tml_xvec_t buf[TML_XVEC_MAX];
 
     for (int32_t b = 0; b < batches; ++b) {

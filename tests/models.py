@@ -165,6 +165,21 @@ def activations_mix():
     return keras.Model(inp, [out1, out2], name="activations_mix"), _calib((10, 10, 3)), None
 
 
+def odd_conv():
+    """CONV_2D shapes off the fast paths' blocks: odd channel and pixel
+    counts, reductions that are not multiples of four, padding, and a
+    3x3x33 window (297 inputs) too long to prepare two at a time."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((7, 7, 3))
+    x = L.Conv2D(5, 3, padding="same", activation="relu")(inp)
+    x = L.Conv2D(33, 1)(x)
+    x = L.Conv2D(7, 3)(x)
+    x = L.Flatten()(x)
+    out = L.Dense(4)(x)
+    return keras.Model(inp, out, name="odd_conv"), _calib((7, 7, 3)), None
+
+
 MODELS = {
     "mnist_cnn": mnist_cnn,
     "ds_cnn_kws": ds_cnn_kws,
@@ -174,4 +189,5 @@ MODELS = {
     "residual_block": residual_block,
     "concat_branch": concat_branch,
     "activations_mix": activations_mix,
+    "odd_conv": odd_conv,
 }

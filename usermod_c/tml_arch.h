@@ -275,6 +275,18 @@ static inline const tml_xvec_t *tml_xvec_prepare(const int8_t *x, int32_t len,
 }
 
 #if TML_ARCH_M0
+/* One input of tml_m0_dot2's loop: load it, multiply it by both channels'
+ * weights, accumulate; the loop body is this, four times. */
+#define TML_M0_DOT2_STEP \
+    "ldmia %[x]!, {%[v]}\n" \
+    "ldrsb %[t], [%[w0], %[i]]\n" \
+    "muls %[t], %[v]\n" \
+    "add %[a0], %[t]\n" \
+    "ldrsb %[t], [%[w1], %[i]]\n" \
+    "muls %[t], %[v]\n" \
+    "add %[a1], %[t]\n" \
+    "adds %[i], #1\n"
+
 /* *a0 += sum w0[i] * x[i], *a1 += sum w1[i] * x[i] over x[0, x_end - x),
  * a non-zero multiple of four. Two channels share each loaded input. The
  * loads and MULS need low registers, and with r7 the frame pointer only
@@ -291,38 +303,7 @@ __attribute__((noinline)) static void tml_m0_dot2(const int32_t *x, const int32_
          * syntax and switches back to unified after it. */
         ".syntax unified\n"
         "1:\n"
-        "ldmia %[x]!, {%[v]}\n"
-        "ldrsb %[t], [%[w0], %[i]]\n"
-        "muls %[t], %[v]\n"
-        "add %[a0], %[t]\n"
-        "ldrsb %[t], [%[w1], %[i]]\n"
-        "muls %[t], %[v]\n"
-        "add %[a1], %[t]\n"
-        "adds %[i], #1\n"
-        "ldmia %[x]!, {%[v]}\n"
-        "ldrsb %[t], [%[w0], %[i]]\n"
-        "muls %[t], %[v]\n"
-        "add %[a0], %[t]\n"
-        "ldrsb %[t], [%[w1], %[i]]\n"
-        "muls %[t], %[v]\n"
-        "add %[a1], %[t]\n"
-        "adds %[i], #1\n"
-        "ldmia %[x]!, {%[v]}\n"
-        "ldrsb %[t], [%[w0], %[i]]\n"
-        "muls %[t], %[v]\n"
-        "add %[a0], %[t]\n"
-        "ldrsb %[t], [%[w1], %[i]]\n"
-        "muls %[t], %[v]\n"
-        "add %[a1], %[t]\n"
-        "adds %[i], #1\n"
-        "ldmia %[x]!, {%[v]}\n"
-        "ldrsb %[t], [%[w0], %[i]]\n"
-        "muls %[t], %[v]\n"
-        "add %[a0], %[t]\n"
-        "ldrsb %[t], [%[w1], %[i]]\n"
-        "muls %[t], %[v]\n"
-        "add %[a1], %[t]\n"
-        "adds %[i], #1\n"
+        TML_M0_DOT2_STEP TML_M0_DOT2_STEP TML_M0_DOT2_STEP TML_M0_DOT2_STEP
         "cmp %[x], %[end]\n"
         "bne 1b\n"
         : [a0] "+r" (a0), [a1] "+r" (a1), [x] "+l" (x), [i] "+l" (i),

@@ -15,6 +15,22 @@ BUILD = REPO / "build" / "host"
 sys.path.insert(0, str(REPO / "converter"))
 
 
+# ctypes mirrors of the kernel structs in usermod_c/tml_kernels.h, shared by
+# the tests that call kernels directly.
+class Dims(ctypes.Structure):
+    _fields_ = [("n", ctypes.c_int32), ("h", ctypes.c_int32), ("w", ctypes.c_int32), ("c", ctypes.c_int32)]
+
+
+class Requant(ctypes.Structure):
+    _fields_ = [
+        ("input_offset", ctypes.c_int32),
+        ("output_offset", ctypes.c_int32),
+        ("multiplier", ctypes.POINTER(ctypes.c_int32)),
+        ("shift", ctypes.POINTER(ctypes.c_int32)),
+        ("channel_quant", ctypes.c_uint16),
+    ]
+
+
 def compile_c_library(sources, name, extra_flags=()):
     """Compile C sources (paths relative to usermod_c/) into build/host/<name>.so.
 

@@ -15,25 +15,11 @@ import functools
 import numpy as np
 import pytest
 
-from conftest import compile_c_library
+from conftest import Dims, Requant, compile_c_library
 from tinyml_converter import blob_layout
 
 TML_OK = 0
 BUILDS = {"shipped": (), "portable": ("-DTML_FORCE_PORTABLE",)}
-
-
-class Dims(ctypes.Structure):
-    _fields_ = [("n", ctypes.c_int32), ("h", ctypes.c_int32), ("w", ctypes.c_int32), ("c", ctypes.c_int32)]
-
-
-class Requant(ctypes.Structure):
-    _fields_ = [
-        ("input_offset", ctypes.c_int32),
-        ("output_offset", ctypes.c_int32),
-        ("multiplier", ctypes.POINTER(ctypes.c_int32)),
-        ("shift", ctypes.POINTER(ctypes.c_int32)),
-        ("channel_quant", ctypes.c_uint16),
-    ]
 
 
 @functools.cache

@@ -22,7 +22,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from conftest import compile_c_library
+from conftest import Dims, Requant, compile_c_library
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -38,20 +38,6 @@ RUNS = 3  # random inputs per model
 
 # --------------------------------------------------------------------------
 # ctypes binding of the kernels
-
-
-class Dims(ctypes.Structure):
-    _fields_ = [("n", ctypes.c_int32), ("h", ctypes.c_int32), ("w", ctypes.c_int32), ("c", ctypes.c_int32)]
-
-
-class Requant(ctypes.Structure):
-    _fields_ = [
-        ("input_offset", ctypes.c_int32),
-        ("output_offset", ctypes.c_int32),
-        ("multiplier", ctypes.POINTER(ctypes.c_int32)),
-        ("shift", ctypes.POINTER(ctypes.c_int32)),
-        ("channel_quant", ctypes.c_uint16),
-    ]
 
 
 @functools.cache

@@ -17,6 +17,7 @@ import struct
 import numpy as np
 import pytest
 
+from conftest import Dims
 from tinyml_converter import blob_layout
 from tinyml_converter.quant import quantize_multiplier
 
@@ -31,10 +32,6 @@ OPNAMES = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith
 
 # ----------------------------------------------------------------------------
 # C library
-
-class Dims(ctypes.Structure):
-    _fields_ = [("n", ctypes.c_int32), ("h", ctypes.c_int32), ("w", ctypes.c_int32), ("c", ctypes.c_int32)]
-
 
 @pytest.fixture(scope="module")
 def lib(c_builder):

@@ -407,6 +407,213 @@ static inline int32_t tml_dot1_x(const tml_xvec_t *x, const int8_t *w, int32_t l
 #endif
 }
 
+/* Two output pixels by two output channels (tml_conv.c's main loop): the
+ * windows of both pixels are prepared together by tml_xpair_prepare(),
+ * then every loaded weight feeds both pixels and every loaded input both
+ * channels. Layouts:
+ * DSP: per block of four inputs, pixel 0's x0 x2 x1 x3 then pixel 1's, as
+ * int16 with the offset added (the lane order SXTB16 gives the weights),
+ * so one pointer walks both and a block is four consecutive words; the
+ * last len % 4 inputs follow in plain order, pixel 0's four slots then
+ * pixel 1's.
+ * Others: int32 x + offset, pixel 0's and pixel 1's value of each input
+ * side by side, so one LDM/LDRD fetches a step's inputs of both pixels.
+ * TML_XPAIR_MAX bounds the window length (the buffer is 1 KB of stack). */
+#if TML_ARCH_DSP
+typedef int16_t tml_xpair_t;
+#define TML_XPAIR_MAX (256)
+#else
+typedef int32_t tml_xpair_t;
+#define TML_XPAIR_MAX (128)
+#endif
+
+/* Writes pixel `which` (0 or 1) of the pair into buf (2 * TML_XPAIR_MAX
+ * entries). */
+static inline void tml_xpair_prepare(const int8_t *x, int32_t len, int32_t input_offset,
+    int32_t which, tml_xpair_t *buf) {
+#if TML_ARCH_DSP
+    const uint32_t offset2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
+    tml_xpair_t *dst = buf + 4 * which;
+    int32_t i = 0;
+    for (; i + 4 <= len; i += 4, dst += 8) {
+        const uint32_t xv = tml_read_s8x4(x + i);
+        const uint32_t x02 = __sadd16(__sxtb16(xv), offset2);
+        const uint32_t x13 = __sadd16(tml_sxtb16_ror8(xv), offset2);
+        memcpy(dst, &x02, sizeof(x02));
+        memcpy(dst + 2, &x13, sizeof(x13));
+    }
+    for (int32_t k = 0; i < len; ++i, ++k) {
+        dst[k] = (int16_t)(x[i] + input_offset);
+    }
+#else
+    tml_xpair_t *dst = buf + which;
+    for (int32_t i = 0; i < len; ++i, dst += 2) {
+        *dst = x[i] + input_offset;
+    }
+#endif
+}
+
+/* The second pixel of a pair equal to the first (an odd pixel out). */
+static inline void tml_xpair_duplicate(int32_t len, tml_xpair_t *buf) {
+#if TML_ARCH_DSP
+    for (int32_t i = 0; i < 2 * len; i += 8) {
+        memcpy(buf + i + 4, buf + i, 4 * sizeof(tml_xpair_t));
+    }
+#else
+    for (int32_t i = 0; i < len; ++i) {
+        buf[2 * i + 1] = buf[2 * i];
+    }
+#endif
+}
+
+#if TML_ARCH_M0
+/* One input of tml_m0_dot2x2's loop: both pixels' values (r4, r5), each
+ * weight multiplied by both and added to the accumulators r8-r11. MULS
+ * overwrites its operand, hence one copy per weight. */
+#define TML_M0_DOT2X2_STEP \
+    "ldmia r0!, {r4, r5}\n" \
+    "ldrsb r6, [r2, r1]\n" \
+    "mov r7, r6\n" \
+    "muls r7, r4\n" \
+    "add r8, r7\n" \
+    "muls r6, r5\n" \
+    "add r10, r6\n" \
+    "ldrsb r6, [r3, r1]\n" \
+    "mov r7, r6\n" \
+    "muls r7, r4\n" \
+    "add r9, r7\n" \
+    "muls r6, r5\n" \
+    "add r11, r6\n" \
+    "adds r1, #1\n"
+
+/* acc[0..3] as tml_dot2x2() over x[0, x_end - x), two int32 per input and
+ * an even, non-zero number of inputs. Loads and MULS reach only r0-r7, so
+ * the loop needs all eight low registers (r7 included, which GCC keeps for
+ * the frame pointer) and the accumulators live in r8-r11: a whole function
+ * in assembly, 3.5 instructions per product. */
+__attribute__((naked, noinline)) static void tml_m0_dot2x2(const int32_t *x,
+    const int32_t *x_end, const int8_t *w0, const int8_t *w1, int32_t *acc) {
+    (void)x;
+    (void)x_end;
+    (void)w0;
+    (void)w1;
+    (void)acc;
+    __asm__ volatile (
+        ".syntax unified\n"
+        "push {r4, r5, r6, r7, lr}\n"
+        "mov r4, r8\n"
+        "mov r5, r9\n"
+        "mov r6, r10\n"
+        "mov r7, r11\n"
+        "push {r4, r5, r6, r7}\n"
+        /* acc: the fifth argument, above the nine saved registers. */
+        "ldr r4, [sp, #36]\n"
+        "ldmia r4!, {r5, r6, r7}\n"
+        "mov r8, r5\n"
+        "mov r9, r6\n"
+        "mov r10, r7\n"
+        "ldr r5, [r4]\n"
+        "mov r11, r5\n"
+        "mov r12, r1\n"
+        "movs r1, #0\n"
+        "1:\n"
+        TML_M0_DOT2X2_STEP TML_M0_DOT2X2_STEP
+        "cmp r0, r12\n"
+        "bne 1b\n"
+        "ldr r4, [sp, #36]\n"
+        "mov r5, r8\n"
+        "mov r6, r9\n"
+        "mov r7, r10\n"
+        "stmia r4!, {r5, r6, r7}\n"
+        "mov r5, r11\n"
+        "str r5, [r4]\n"
+        "pop {r4, r5, r6, r7}\n"
+        "mov r8, r4\n"
+        "mov r9, r5\n"
+        "mov r10, r6\n"
+        "mov r11, r7\n"
+        "pop {r4, r5, r6, r7, pc}\n");
+}
+#endif
+
+/* acc[0] += w0 . x_pixel0, acc[1] += w1 . x_pixel0, acc[2] += w0 . x_pixel1,
+ * acc[3] += w1 . x_pixel1 over len inputs, x from tml_xpair_prepare(). */
+static inline void tml_dot2x2(const tml_xpair_t *x, const int8_t *w0, const int8_t *w1,
+    int32_t len, int32_t acc[4]) {
+    int32_t a0 = acc[0], a1 = acc[1], b0 = acc[2], b1 = acc[3];
+#if TML_ARCH_DSP
+    /* 16 products cost 6 loads, 4 SXTB16 and 8 SMLAD. */
+    const int32_t blocks = len >> 2, tail = len & 3;
+    const tml_xpair_t *const x_tail = x + 8 * blocks;
+    const int8_t *const w0_end = w0 + 4 * blocks;
+    const uint32_t *xp = (const uint32_t *)(const void *)x;
+    while (w0 != w0_end) {
+        const uint32_t xa02 = xp[0], xa13 = xp[1], xb02 = xp[2], xb13 = xp[3];
+        xp += 4;
+        uint32_t wv = tml_read_s8x4(w0);
+        w0 += 4;
+        int32_t w02 = (int32_t)__sxtb16(wv), w13 = (int32_t)tml_sxtb16_ror8(wv);
+        a0 = __smlad(w02, (int32_t)xa02, a0);
+        a0 = __smlad(w13, (int32_t)xa13, a0);
+        b0 = __smlad(w02, (int32_t)xb02, b0);
+        b0 = __smlad(w13, (int32_t)xb13, b0);
+        wv = tml_read_s8x4(w1);
+        w1 += 4;
+        w02 = (int32_t)__sxtb16(wv);
+        w13 = (int32_t)tml_sxtb16_ror8(wv);
+        a1 = __smlad(w02, (int32_t)xa02, a1);
+        a1 = __smlad(w13, (int32_t)xa13, a1);
+        b1 = __smlad(w02, (int32_t)xb02, b1);
+        b1 = __smlad(w13, (int32_t)xb13, b1);
+    }
+    for (int32_t k = 0; k < tail; ++k) {
+        a0 += w0[k] * x_tail[k];
+        a1 += w1[k] * x_tail[k];
+        b0 += w0[k] * x_tail[4 + k];
+        b1 += w1[k] * x_tail[4 + k];
+    }
+#else
+    int32_t i = 0;
+#if TML_ARCH_M0
+    if (len >= 2) {
+        acc[0] = a0;
+        acc[1] = a1;
+        acc[2] = b0;
+        acc[3] = b1;
+        i = len & ~(int32_t)1;
+        tml_m0_dot2x2(x, x + 2 * i, w0, w1, acc);
+        a0 = acc[0];
+        a1 = acc[1];
+        b0 = acc[2];
+        b1 = acc[3];
+    }
+#endif
+    /* Two inputs per iteration: one index update serves eight products. */
+    for (; i + 2 <= len; i += 2) {
+        const tml_xpair_t *xi = x + 2 * i;
+        const int32_t u0 = w0[i], u1 = w1[i], v0 = w0[i + 1], v1 = w1[i + 1];
+        a0 += u0 * xi[0];
+        a1 += u1 * xi[0];
+        b0 += u0 * xi[1];
+        b1 += u1 * xi[1];
+        a0 += v0 * xi[2];
+        a1 += v1 * xi[2];
+        b0 += v0 * xi[3];
+        b1 += v1 * xi[3];
+    }
+    if (i < len) {
+        a0 += w0[i] * x[2 * i];
+        a1 += w1[i] * x[2 * i];
+        b0 += w0[i] * x[2 * i + 1];
+        b1 += w1[i] * x[2 * i + 1];
+    }
+#endif
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = b0;
+    acc[3] = b1;
+}
+
 /* a0..a3 += w[k] * x[k] for k = 0..3: four channels of one depthwise tap,
  * the input offset already folded into the bias. */
 static inline void tml_mac4_s8(const int8_t *x, const int8_t *w,

@@ -74,190 +74,144 @@ static tml_status_t tml_check_conv(const tml_conv_params_t *p, const tml_requant
     return TML_OK;
 }
 
-/* Inputs in one gathered filter window (im2col of one output pixel), also
- * the most tml_conv_s8() prepares on DSP cores (TML_XVEC_MAX). Bounded
- * so the kernel's stack use is known; larger windows are summed run by run
- * from the input instead. */
+/* Inputs in one gathered filter window (im2col of one output pixel).
+ * Bounded so the kernel's stack use is known; larger windows are summed
+ * run by run from the input instead. */
 #define TML_IM2COL_MAX (512)
 
-static inline int8_t tml_conv_requant(int32_t acc, const int32_t *bias, int32_t oc,
-    int32_t multiplier, int32_t shift, int32_t lo, int32_t hi, int32_t output_offset) {
-    if (bias != NULL) {
-        acc = (int32_t)((uint32_t)acc + (uint32_t)bias[oc]);
-    }
+/* Channels per requantisation row: accumulators are collected for this
+ * many channels, then rescaled in one tight loop (tml_requant_row()). */
+#define TML_ACC_CHUNK (32)
+
+/* Pixels are computed in pairs (tml_dot2x2()) except on x86-64, where the
+ * SSE2 single-pixel loop is faster. */
+#define TML_CONV_PAIRS (!TML_ARCH_SSE2)
+
+static inline int8_t tml_requant_one(int32_t acc, int32_t multiplier, int32_t shift,
+    int32_t lo, int32_t hi, int32_t output_offset) {
     acc = tml_multiply_by_quantized_multiplier(acc, multiplier, shift);
     return (int8_t)(tml_clamp(acc, lo, hi) + output_offset);
 }
 
-static void tml_conv_pixel_runs(const int8_t *x, size_t x_row_step, size_t x_run_step,
-    int32_t rows, int32_t runs, int32_t run_len, const int8_t *w, size_t w_row_step,
-    int32_t w_run_step, int32_t filter_size, const int32_t *bias, const tml_requant_t *q,
-    int32_t out_c, int32_t lo, int32_t hi, int8_t *out);
+/* out[i] = the int8 of acc[i] + bias[i] for n consecutive channels, with
+ * multiplier[i * step], shift[i * step] (step 0: per-tensor). All outputs
+ * of the convolutions are rescaled here, out of the accumulation loops, so
+ * that both keep their values in registers. */
+static void tml_requant_row(const int32_t *acc, int32_t n, const int32_t *bias,
+    const int32_t *multiplier, const int32_t *shift, int32_t step,
+    int32_t lo, int32_t hi, int32_t output_offset, int8_t *out) {
+    if (bias != NULL) {
+        for (int32_t i = 0; i < n; ++i, multiplier += step, shift += step) {
+            out[i] = tml_requant_one((int32_t)((uint32_t)acc[i] + (uint32_t)bias[i]),
+                *multiplier, *shift, lo, hi, output_offset);
+        }
+    } else {
+        for (int32_t i = 0; i < n; ++i, multiplier += step, shift += step) {
+            out[i] = tml_requant_one(acc[i], *multiplier, *shift, lo, hi, output_offset);
+        }
+    }
+}
+
+/* Everything the per-pixel functions share. */
+typedef struct {
+    const int8_t *weights;
+    const int32_t *bias;
+    const tml_requant_t *q;
+    int32_t filter_size, out_c, lo, hi;
+} tml_conv_ctx_t;
+
+static void tml_conv_rows(const tml_conv_ctx_t *c, int32_t c0, int32_t n, const int32_t *acc,
+    int8_t *out) {
+    const int32_t step = c->q->channel_quant > 1 ? 1 : 0;
+    tml_requant_row(acc, n, c->bias != NULL ? c->bias + c0 : NULL,
+        c->q->multiplier + c0 * step, c->q->shift + c0 * step, step,
+        c->lo, c->hi, c->q->output_offset, out + c0);
+}
+
+#if TML_CONV_PAIRS
+/* Two output pixels from their prepared windows (tml_xpair_prepare()),
+ * two channels at a time. An odd last channel is computed twice. */
+static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const tml_xpair_t *x,
+    int8_t *out_a, int8_t *out_b) {
+    const int32_t filter_size = c->filter_size, out_c = c->out_c;
+    int32_t acc_a[TML_ACC_CHUNK], acc_b[TML_ACC_CHUNK];
+    for (int32_t c0 = 0; c0 < out_c; c0 += TML_ACC_CHUNK) {
+        const int32_t n = out_c - c0 < TML_ACC_CHUNK ? out_c - c0 : TML_ACC_CHUNK;
+        const int8_t *w = c->weights + (size_t)c0 * (size_t)filter_size;
+        for (int32_t k = 0; k < n; k += 2, w += 2 * (size_t)filter_size) {
+            int32_t acc[4] = {0, 0, 0, 0};
+            const int32_t k1 = k + 1 < n ? k + 1 : k;
+            tml_dot2x2(x, w, w + (size_t)(k1 - k) * (size_t)filter_size, filter_size, acc);
+            acc_a[k] = acc[0];
+            acc_b[k] = acc[2];
+            acc_a[k1] = acc[1];
+            acc_b[k1] = acc[3];
+        }
+        tml_conv_rows(c, c0, n, acc_a, out_a);
+        tml_conv_rows(c, c0, n, acc_b, out_b);
+    }
+}
+#endif
 
 /* All output channels of one pixel from its prepared window x (see
  * tml_xvec_prepare()): a matrix-vector product, four channels at a time so
  * each input value is loaded once per four products. */
-static void tml_conv_pixel_x(const tml_xvec_t *x, int32_t filter_size,
-    const int8_t *weights, const int32_t *bias, const tml_requant_t *q,
-    int32_t out_c, int32_t lo, int32_t hi, int8_t *out) {
-    /* Locals, because every int8 store may alias *q and would force a
-     * reload per output. */
-    const int32_t step = q->channel_quant > 1 ? 1 : 0;
-    const int32_t input_offset = q->input_offset, output_offset = q->output_offset;
-    const int32_t *const multiplier = q->multiplier, *const shift = q->shift;
-    int32_t oc = 0;
-    for (; oc + 4 <= out_c; oc += 4) {
-        int32_t acc[4] = {0, 0, 0, 0};
-        tml_dot4_x(x, weights + (size_t)oc * (size_t)filter_size, filter_size, filter_size,
-            input_offset, acc);
-        for (int32_t k = 0; k < 4; ++k) {
-            out[oc + k] = tml_conv_requant(acc[k], bias, oc + k, multiplier[(oc + k) * step],
-                shift[(oc + k) * step], lo, hi, output_offset);
+static void tml_conv_pixel_x(const tml_conv_ctx_t *c, const tml_xvec_t *x, int8_t *out) {
+    const int32_t filter_size = c->filter_size, out_c = c->out_c;
+    const int32_t input_offset = c->q->input_offset;
+    int32_t acc[TML_ACC_CHUNK];
+    for (int32_t c0 = 0; c0 < out_c; c0 += TML_ACC_CHUNK) {
+        const int32_t n = out_c - c0 < TML_ACC_CHUNK ? out_c - c0 : TML_ACC_CHUNK;
+        const int8_t *w = c->weights + (size_t)c0 * (size_t)filter_size;
+        int32_t k = 0;
+        for (; k + 4 <= n; k += 4, w += 4 * (size_t)filter_size) {
+            acc[k] = acc[k + 1] = acc[k + 2] = acc[k + 3] = 0;
+            tml_dot4_x(x, w, filter_size, filter_size, input_offset, acc + k);
         }
-    }
-    for (; oc < out_c; ++oc) {
-        const int32_t acc = tml_dot1_x(x, weights + (size_t)oc * (size_t)filter_size,
-            filter_size, input_offset);
-        out[oc] = tml_conv_requant(acc, bias, oc, multiplier[oc * step], shift[oc * step],
-            lo, hi, output_offset);
+        for (; k < n; ++k, w += filter_size) {
+            acc[k] = tml_dot1_x(x, w, filter_size, input_offset);
+        }
+        tml_conv_rows(c, c0, n, acc, out);
     }
 }
 
-#if TML_ARCH_DSP
-/* The windows of two pixels interleaved for tml_conv_pixel2_x(): per block
- * of four inputs, pixel 0's x0 x2 x1 x3 then pixel 1's (each x + offset in
- * int16, the order SXTB16 gives the weights), so one pointer walks both and
- * a block is four consecutive words. The last len % 4 inputs follow in
- * plain order, pixel 0's four slots then pixel 1's. This writes pixel
- * `which` (0 or 1) of the pair. */
-static void tml_xvec_prepare_pair(const int8_t *x, int32_t len, int32_t input_offset,
-    int32_t which, tml_xvec_t *buf) {
-    const uint32_t offset2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
-    tml_xvec_t *dst = buf + 4 * which;
-    int32_t i = 0;
-    for (; i + 4 <= len; i += 4, dst += 8) {
-        const uint32_t xv = tml_read_s8x4(x + i);
-        const uint32_t x02 = __sadd16(__sxtb16(xv), offset2);
-        const uint32_t x13 = __sadd16(tml_sxtb16_ror8(xv), offset2);
-        memcpy(dst, &x02, sizeof(x02));
-        memcpy(dst + 2, &x13, sizeof(x13));
-    }
-    for (int32_t k = 0; i < len; ++i, ++k) {
-        dst[k] = (int16_t)(x[i] + input_offset);
-    }
-}
-
-/* Two output pixels from their interleaved windows (above), two channels
- * at a time: every weight word is widened once and feeds both pixels,
- * every input word feeds both channels: 16 products cost 6 loads,
- * 4 SXTB16 and 8 SMLAD, about 22 instructions with the loop against 27 in
- * tml_dot4_x() (CMSIS-NN's two im2col columns). */
-static void tml_conv_pixel2_x(const tml_xvec_t *x, int32_t filter_size,
-    const int8_t *weights, const int32_t *bias, const tml_requant_t *q,
-    int32_t out_c, int32_t lo, int32_t hi, int8_t *out_a, int8_t *out_b) {
-    const int32_t step = q->channel_quant > 1 ? 1 : 0;
-    const int32_t output_offset = q->output_offset;
-    const int32_t *const multiplier = q->multiplier, *const shift = q->shift;
-    const int32_t blocks = filter_size >> 2, tail = filter_size & 3;
-    const tml_xvec_t *const x_tail = x + 8 * blocks;
-    for (int32_t oc = 0; oc < out_c; oc += 2) {
-        /* An odd last channel is computed twice into the same output. */
-        const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
-        const int8_t *w0 = weights + (size_t)oc * (size_t)filter_size;
-        const int8_t *w1 = weights + (size_t)oc1 * (size_t)filter_size;
-        const int8_t *const w0_end = w0 + 4 * blocks;
-        const uint32_t *xp = (const uint32_t *)(const void *)x;
-        int32_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
-        while (w0 != w0_end) {
-            const uint32_t xa02 = xp[0], xa13 = xp[1], xb02 = xp[2], xb13 = xp[3];
-            xp += 4;
-            uint32_t wv = tml_read_s8x4(w0);
-            w0 += 4;
-            int32_t w02 = (int32_t)__sxtb16(wv), w13 = (int32_t)tml_sxtb16_ror8(wv);
-            a0 = __smlad(w02, (int32_t)xa02, a0);
-            a0 = __smlad(w13, (int32_t)xa13, a0);
-            b0 = __smlad(w02, (int32_t)xb02, b0);
-            b0 = __smlad(w13, (int32_t)xb13, b0);
-            wv = tml_read_s8x4(w1);
-            w1 += 4;
-            w02 = (int32_t)__sxtb16(wv);
-            w13 = (int32_t)tml_sxtb16_ror8(wv);
-            a1 = __smlad(w02, (int32_t)xa02, a1);
-            a1 = __smlad(w13, (int32_t)xa13, a1);
-            b1 = __smlad(w02, (int32_t)xb02, b1);
-            b1 = __smlad(w13, (int32_t)xb13, b1);
-        }
-        for (int32_t k = 0; k < tail; ++k) {
-            a0 += w0[k] * x_tail[k];
-            a1 += w1[k] * x_tail[k];
-            b0 += w0[k] * x_tail[4 + k];
-            b1 += w1[k] * x_tail[4 + k];
-        }
-        const int32_t m0 = multiplier[oc * step], s0 = shift[oc * step];
-        const int32_t m1 = multiplier[oc1 * step], s1 = shift[oc1 * step];
-        out_a[oc] = tml_conv_requant(a0, bias, oc, m0, s0, lo, hi, output_offset);
-        out_b[oc] = tml_conv_requant(b0, bias, oc, m0, s0, lo, hi, output_offset);
-        out_a[oc1] = tml_conv_requant(a1, bias, oc1, m1, s1, lo, hi, output_offset);
-        out_b[oc1] = tml_conv_requant(b1, bias, oc1, m1, s1, lo, hi, output_offset);
-    }
-}
-#else
-/* All output channels of one pixel whose filter window is the contiguous
- * x[0, filter_size). */
-static void tml_conv_pixel(const int8_t *x_s8, int32_t filter_size,
-    const int8_t *weights, const int32_t *bias, const tml_requant_t *q,
-    int32_t out_c, int32_t lo, int32_t hi, int8_t *out) {
-    if (TML_XVEC_MAX > 1 && filter_size > TML_XVEC_MAX) {
-        /* A gathered window longer than the prepared buffer (M0 keeps it
-         * at 256 inputs): one run straight from the int8 window. */
-        tml_conv_pixel_runs(x_s8, 0, 0, 1, 1, filter_size, weights, 0, 0, filter_size, bias,
-            q, out_c, lo, hi, out);
-        return;
-    }
-    tml_xvec_t buf[TML_XVEC_MAX];
-    tml_conv_pixel_x(tml_xvec_prepare(x_s8, filter_size, q->input_offset, buf), filter_size,
-        weights, bias, q, out_c, lo, hi, out);
-}
-#endif
-
-/* One output pixel whose window is too large to gather (3x3 over more than
- * 56 channels, for one): the valid taps, rows x runs runs of run_len
- * inputs, summed straight from the input, four channels at a time. */
-static void tml_conv_pixel_runs(const int8_t *x, size_t x_row_step, size_t x_run_step,
-    int32_t rows, int32_t runs, int32_t run_len, const int8_t *w, size_t w_row_step,
-    int32_t w_run_step, int32_t filter_size, const int32_t *bias, const tml_requant_t *q,
-    int32_t out_c, int32_t lo, int32_t hi, int8_t *out) {
-    const int32_t step = q->channel_quant > 1 ? 1 : 0;
-    const int32_t input_offset = q->input_offset, output_offset = q->output_offset;
-    const int32_t *const multiplier = q->multiplier, *const shift = q->shift;
-    int32_t oc = 0;
-    for (; oc + 4 <= out_c; oc += 4) {
-        int32_t acc[4] = {0, 0, 0, 0};
-        const int8_t *w_filter = w + (size_t)oc * (size_t)filter_size;
-        for (int32_t r = 0; r < rows; ++r) {
-            for (int32_t run = 0; run < runs; ++run) {
-                tml_dot4_s8(x + (size_t)r * x_row_step + (size_t)run * x_run_step,
-                    w_filter + (size_t)r * w_row_step + (size_t)run * (size_t)w_run_step,
-                    filter_size, run_len, input_offset, acc);
+/* One output pixel whose window is too large to gather or prepare (3x3
+ * over more than 56 channels, for one): the valid taps, rows x runs runs
+ * of run_len inputs, summed straight from the input, four channels at a
+ * time. */
+static void tml_conv_pixel_runs(const tml_conv_ctx_t *c, const int8_t *x, size_t x_row_step,
+    size_t x_run_step, int32_t rows, int32_t runs, int32_t run_len, const int8_t *w_first,
+    size_t w_row_step, int32_t w_run_step, int8_t *out) {
+    const int32_t filter_size = c->filter_size, out_c = c->out_c;
+    const int32_t input_offset = c->q->input_offset;
+    int32_t acc[TML_ACC_CHUNK];
+    for (int32_t c0 = 0; c0 < out_c; c0 += TML_ACC_CHUNK) {
+        const int32_t n = out_c - c0 < TML_ACC_CHUNK ? out_c - c0 : TML_ACC_CHUNK;
+        int32_t k = 0;
+        for (; k + 4 <= n; k += 4) {
+            const int8_t *w_filter = w_first + (size_t)(c0 + k) * (size_t)filter_size;
+            acc[k] = acc[k + 1] = acc[k + 2] = acc[k + 3] = 0;
+            for (int32_t r = 0; r < rows; ++r) {
+                for (int32_t run = 0; run < runs; ++run) {
+                    tml_dot4_s8(x + (size_t)r * x_row_step + (size_t)run * x_run_step,
+                        w_filter + (size_t)r * w_row_step + (size_t)run * (size_t)w_run_step,
+                        filter_size, run_len, input_offset, acc + k);
+                }
             }
         }
-        for (int32_t k = 0; k < 4; ++k) {
-            out[oc + k] = tml_conv_requant(acc[k], bias, oc + k, multiplier[(oc + k) * step],
-                shift[(oc + k) * step], lo, hi, output_offset);
-        }
-    }
-    for (; oc < out_c; ++oc) {
-        const int8_t *w_filter = w + (size_t)oc * (size_t)filter_size;
-        int32_t acc = 0;
-        for (int32_t r = 0; r < rows; ++r) {
-            for (int32_t run = 0; run < runs; ++run) {
-                acc += tml_dot1_s8(x + (size_t)r * x_row_step + (size_t)run * x_run_step,
-                    w_filter + (size_t)r * w_row_step + (size_t)run * (size_t)w_run_step,
-                    run_len, input_offset);
+        for (; k < n; ++k) {
+            const int8_t *w_filter = w_first + (size_t)(c0 + k) * (size_t)filter_size;
+            int32_t a = 0;
+            for (int32_t r = 0; r < rows; ++r) {
+                for (int32_t run = 0; run < runs; ++run) {
+                    a += tml_dot1_s8(x + (size_t)r * x_row_step + (size_t)run * x_run_step,
+                        w_filter + (size_t)r * w_row_step + (size_t)run * (size_t)w_run_step,
+                        run_len, input_offset);
+                }
             }
+            acc[k] = a;
         }
-        out[oc] = tml_conv_requant(acc, bias, oc, multiplier[oc * step], shift[oc * step],
-            lo, hi, output_offset);
+        tml_conv_rows(c, c0, n, acc, out);
     }
 }
 
@@ -279,8 +233,12 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const int32_t kernel_h = p->kernel_h, kernel_w = p->kernel_w;
     const int32_t dilation_h = p->dilation_h, dilation_w = p->dilation_w;
     const int32_t filter_size = kernel_h * kernel_w * in_c;
-    const int32_t lo = p->act_min - q->output_offset;
-    const int32_t hi = p->act_max - q->output_offset;
+    const tml_conv_ctx_t ctx = {
+        weights, bias, q, filter_size, out_c,
+        /* Clamping before adding the output offset gives the same int8
+         * result and cannot overflow. */
+        p->act_min - q->output_offset, p->act_max - q->output_offset,
+    };
     /* A window is one contiguous run of the input when it is whole, has no
      * column dilation and either one row or rows as wide as the image
      * (always for pointwise convolutions and Conv1D). */
@@ -288,17 +246,19 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const size_t x_run_step = (size_t)dilation_w * (size_t)in_c;
     const size_t x_row_step = (size_t)dilation_h * (size_t)in_w * (size_t)in_c;
     const size_t w_row_step = (size_t)kernel_w * (size_t)in_c;
-    int8_t col[TML_IM2COL_MAX];
-#if TML_ARCH_DSP
-    /* The interleaved windows of two pixels computed together (or one
-     * prepared window when two do not fit). Pixels pair up across rows and
-     * batches too: each keeps its own output. Word aligned for the loads. */
-    uint32_t xbuf_words[TML_XVEC_MAX / 2];
-    tml_xvec_t *const xbuf = (tml_xvec_t *)(void *)xbuf_words;
-    const int32_t pair_len = 2 * ((filter_size + 3) & ~(int32_t)3);
-    const int pair = pair_len <= TML_XVEC_MAX;
+    /* Windows the prepared-vector paths take; longer ones are summed from
+     * the input run by run. */
+#if TML_CONV_PAIRS
+    const int pair = filter_size <= TML_XPAIR_MAX;
+    /* Word aligned for the loads. */
+    uint32_t xbuf_words[TML_XPAIR_MAX * sizeof(tml_xpair_t) / 2];
+    tml_xpair_t *const xpair = (tml_xpair_t *)(void *)xbuf_words;
     int8_t *pending = NULL;
+#else
+    const int pair = 0;
 #endif
+    const int single = !pair && (TML_XVEC_MAX == 1 || filter_size <= TML_XVEC_MAX);
+    int8_t col[TML_IM2COL_MAX];
 
     for (int32_t b = 0; b < in_dims->n; ++b) {
         const int8_t *in_batch = in + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)in_c;
@@ -318,7 +278,9 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                        + (size_t)(ix0 + kx0 * dilation_w)) * (size_t)in_c
                     : 0;
                 const int8_t *window = NULL;
-                if (whole && contiguous_rows && (TML_XVEC_MAX == 1 || filter_size <= TML_XVEC_MAX)) {
+                if (!pair && !single) {
+                    /* Summed from the input below. */
+                } else if (whole && contiguous_rows) {
                     window = in_batch + x_first;
                 } else if (filter_size <= TML_IM2COL_MAX) {
                     /* Gather the window; taps in the padding hold the input
@@ -360,41 +322,39 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                     window = col;
                 }
                 if (window != NULL) {
-#if TML_ARCH_DSP
-                    if (!pair) {
-                        tml_conv_pixel_x(tml_xvec_prepare(window, filter_size, q->input_offset,
-                            xbuf), filter_size, weights, bias, q, out_c, lo, hi, out);
-                    } else if (pending == NULL) {
-                        tml_xvec_prepare_pair(window, filter_size, q->input_offset, 0, xbuf);
-                        pending = out;
-                    } else {
-                        tml_xvec_prepare_pair(window, filter_size, q->input_offset, 1, xbuf);
-                        tml_conv_pixel2_x(xbuf, filter_size, weights, bias, q, out_c,
-                            lo, hi, pending, out);
-                        pending = NULL;
+#if TML_CONV_PAIRS
+                    if (pair) {
+                        tml_xpair_prepare(window, filter_size, q->input_offset,
+                            pending == NULL ? 0 : 1, xpair);
+                        if (pending == NULL) {
+                            pending = out;
+                        } else {
+                            tml_conv_pixel_pair(&ctx, xpair, pending, out);
+                            pending = NULL;
+                        }
+                        continue;
                     }
-#else
-                    tml_conv_pixel(window, filter_size, weights, bias, q, out_c, lo, hi, out);
 #endif
+                    tml_xvec_t buf[TML_XVEC_MAX];
+                    tml_conv_pixel_x(&ctx, tml_xvec_prepare(window, filter_size, q->input_offset,
+                        buf), out);
                     continue;
                 }
                 /* Large windows: sum the valid taps run by run. */
-                tml_conv_pixel_runs(in_batch + x_first, x_row_step, x_run_step, rows,
+                tml_conv_pixel_runs(&ctx, in_batch + x_first, x_row_step, x_run_step, rows,
                     dilation_w == 1 ? 1 : kx1 - kx0,
                     dilation_w == 1 ? (kx1 - kx0) * in_c : in_c,
                     weights + (rows > 0 ? (size_t)(ky0 * kernel_w + kx0) * (size_t)in_c : 0),
-                    w_row_step, in_c, filter_size, bias, q, out_c, lo, hi, out);
+                    w_row_step, in_c, out);
             }
         }
     }
-#if TML_ARCH_DSP
+#if TML_CONV_PAIRS
     if (pending != NULL) {
-        /* An odd pixel out: its own window as the pair's second too, both
+        /* An odd pixel out: its window as the pair's second too, both
          * results written to its output. */
-        for (int32_t i = 0; i < pair_len; i += 8) {
-            memcpy(xbuf + i + 4, xbuf + i, 4 * sizeof(tml_xvec_t));
-        }
-        tml_conv_pixel2_x(xbuf, filter_size, weights, bias, q, out_c, lo, hi, pending, pending);
+        tml_xpair_duplicate(filter_size, xpair);
+        tml_conv_pixel_pair(&ctx, xpair, pending, pending);
     }
 #endif
     return TML_OK;
@@ -467,7 +427,10 @@ TML_COLD static void tml_dw_channels(const tml_dw_ctx_t *c, const int8_t *in_bat
                                 * ((int32_t)x[(size_t)col * x_tap_step] + input_offset);
                         }
                     }
-                    out[oc] = tml_conv_requant(acc, bias, oc, q->multiplier[oc * quant_step],
+                    if (bias != NULL) {
+                        acc = (int32_t)((uint32_t)acc + (uint32_t)bias[oc]);
+                    }
+                    out[oc] = tml_requant_one(acc, q->multiplier[oc * quant_step],
                         q->shift[oc * quant_step], c->lo, c->hi, q->output_offset);
                 }
             }
@@ -501,7 +464,7 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
      * and would force a reload per output. */
     const int32_t lo = c->lo, hi = c->hi, output_offset = q->output_offset;
     const int32_t *const multiplier = q->multiplier, *const shifts = q->shift;
-    int32_t folded[TML_DW_CHUNK];
+    int32_t folded[TML_DW_CHUNK], acc[TML_DW_CHUNK];
     int8_t zero_point[TML_DW_CHUNK];
     const int8_t *tap[TML_DW_MAX_TAPS];
 
@@ -539,18 +502,13 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
                     for (int32_t i = 0; i < taps; ++i, w += w_tap_step) {
                         tml_mac4_s8(tap[i] + g, w, &a0, &a1, &a2, &a3);
                     }
-                    const int32_t oc = c0 + g;
-                    const int32_t *mult = multiplier + oc * quant_step;
-                    const int32_t *shift = shifts + oc * quant_step;
-                    out[g] = tml_conv_requant(a0, folded, g, mult[0], shift[0],
-                        lo, hi, output_offset);
-                    out[g + 1] = tml_conv_requant(a1, folded, g + 1, mult[quant_step],
-                        shift[quant_step], lo, hi, output_offset);
-                    out[g + 2] = tml_conv_requant(a2, folded, g + 2, mult[2 * quant_step],
-                        shift[2 * quant_step], lo, hi, output_offset);
-                    out[g + 3] = tml_conv_requant(a3, folded, g + 3, mult[3 * quant_step],
-                        shift[3 * quant_step], lo, hi, output_offset);
+                    acc[g] = a0;
+                    acc[g + 1] = a1;
+                    acc[g + 2] = a2;
+                    acc[g + 3] = a3;
                 }
+                tml_requant_row(acc, n, folded, multiplier + c0 * quant_step,
+                    shifts + c0 * quant_step, quant_step, lo, hi, output_offset, out);
             }
         }
     }

@@ -51,14 +51,44 @@ static inline int32_t tml_rounding_divide_by_pot(int32_t x, int32_t exponent) {
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
+/* floor((a * b + nudge) / 2^31) for b >= 0 and nudge 0 or 2^30: the
+ * doubling high multiply without its saturation case (which needs
+ * b = INT32_MIN), and the first half of the single-rounding rescale. The
+ * result fits in int32 because |a * b| < 2^62. */
+static inline int32_t tml_mul_q31_floor(int32_t a, int32_t b, int32_t nudge) {
+#ifdef TML_REQUANT_HALVES
+    const uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
+    const int32_t ah = a >> 16, bh = b >> 16;
+    const uint32_t ll = al * bl;
+    const int32_t m1 = ah * (int32_t)bl, m2 = (int32_t)al * bh;
+    const uint32_t rem = ((uint32_t)m1 & 0x7FFFu) + ((uint32_t)m2 & 0x7FFFu) + (ll >> 16)
+        + ((uint32_t)nudge >> 16);
+    return (int32_t)(2u * (uint32_t)(ah * bh) + (uint32_t)(m1 >> 15) + (uint32_t)(m2 >> 15) + (rem >> 15));
+#else
+    return (int32_t)(((int64_t)a * (int64_t)b + nudge) >> 31);
+#endif
+}
+
+/* Round-half-away-from-zero of v / 2^(k + 1), k in [0, 30], v <= 2^31 - 2
+ * (true of every tml_mul_q31_floor() result): with u = v - 1 for negative
+ * v (which makes ties round down there), it is floor((u + 2^k) / 2^(k+1)),
+ * computed as ((u >> k) + 1) >> 1 so that nothing can overflow. Three
+ * instructions fewer than tml_rounding_divide_by_pot() per output value. */
+static inline int32_t tml_round_shift_away(int32_t v, int32_t k) {
+    const int32_t u = v + (v >> 31);
+    return ((u >> k) + 1) >> 1;
+}
+
 /* shift > 0 multiplies by 2^shift before the Q31 multiply; shift < 0 divides
- * after it. The converter guarantees shift in [-31, 30]. */
+ * after it. The converter guarantees shift in [-31, 30] and, as the loader
+ * checks, multiplier >= 0. Rescaling by less than one (shift < 0) is what
+ * every convolution output takes: there the saturation case cannot occur
+ * and the rounding shift is the short form above. */
 static inline int32_t tml_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
-    const int32_t left_shift = shift > 0 ? shift : 0;
-    const int32_t right_shift = left_shift - shift;
-    return tml_rounding_divide_by_pot(
-        tml_saturating_rounding_doubling_high_mul((int32_t)((uint32_t)x << left_shift), multiplier),
-        right_shift);
+    if (shift < 0) {
+        return tml_round_shift_away(tml_mul_q31_floor(x, multiplier, 1 << 30), -shift - 1);
+    }
+    return tml_saturating_rounding_doubling_high_mul((int32_t)((uint32_t)x << shift), multiplier);
 }
 
 /* The single-rounding form: x * multiplier / 2^(31 - shift) rounded once,
@@ -67,8 +97,15 @@ static inline int32_t tml_multiply_by_quantized_multiplier(int32_t x, int32_t mu
  * this way while CONV_2D and DEPTHWISE_CONV_2D use the double rounding above;
  * the two differ by one in roughly 0.2% of outputs
  * (tests/host/test_kernels_conv.py shows which op uses which). TFLite assumes
- * the result fits in int32; it is saturated here rather than wrapped. */
+ * the result fits in int32; it is saturated here rather than wrapped.
+ * For shift < 0, floor((p + 2^(30 - shift)) / 2^(31 - shift)) =
+ * floor((floor(p / 2^31) + 2^(-shift-1)) / 2^-shift), whose rounding is
+ * again done without overflow and without 64-bit shifts (library calls on
+ * Cortex-M0). */
 static inline int32_t tml_multiply_by_quantized_multiplier_single_round(int32_t x, int32_t multiplier, int32_t shift) {
+    if (shift < 0) {
+        return ((tml_mul_q31_floor(x, multiplier, 0) >> (-shift - 1)) + 1) >> 1;
+    }
     int32_t total_shift = 31 - shift;
     int64_t result = ((int64_t)x * multiplier + ((int64_t)1 << (total_shift - 1))) >> total_shift;
     return result > INT32_MAX ? INT32_MAX : (result < INT32_MIN ? INT32_MIN : (int32_t)result);

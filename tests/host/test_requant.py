@@ -1,7 +1,9 @@
 """tml_requant.h's doubling high multiply, both forms (the 64-bit product and
 the 16-bit-halves one Cortex-M0 builds use), against TFLite's definition
 (gemmlowp SaturatingRoundingDoublingHighMul: nudge 2^30 or 1 - 2^30, divide
-by 2^31 truncating towards zero), and the whole double-rounding rescale."""
+by 2^31 truncating towards zero), and the whole rescale in both of TFLite's
+roundings: the double one (convolutions) and the single one
+(FULLY_CONNECTED: x * m / 2^(31 - shift), halves rounded up)."""
 import ctypes
 import random
 import subprocess
@@ -14,6 +16,7 @@ SHIM = r"""
 #include "tml_requant.h"
 int32_t high_mul(int32_t a, int32_t b) { return tml_saturating_rounding_doubling_high_mul(a, b); }
 int32_t mbqm(int32_t x, int32_t m, int32_t s) { return tml_multiply_by_quantized_multiplier(x, m, s); }
+int32_t mbqm1(int32_t x, int32_t m, int32_t s) { return tml_multiply_by_quantized_multiplier_single_round(x, m, s); }
 """
 
 I32_MIN, I32_MAX = -2**31, 2**31 - 1
@@ -40,6 +43,12 @@ def ref_mbqm(x, m, s):
     return ref_divide_by_pot(ref_high_mul(x, m), 0 if s > 0 else -s)
 
 
+def ref_mbqm_single(x, m, s):
+    total = 31 - s
+    v = (x * m + (1 << (total - 1))) >> total
+    return max(I32_MIN, min(I32_MAX, v))
+
+
 @pytest.fixture(scope="module", params=["int64", "halves"])
 def lib(request, tmp_path_factory):
     d = tmp_path_factory.mktemp(request.param)
@@ -49,7 +58,7 @@ def lib(request, tmp_path_factory):
     subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
                     *flags, f"-I{ROOT / 'usermod_c'}", str(d / "shim.c"), "-o", str(so)], check=True)
     dll = ctypes.CDLL(str(so))
-    for f, n in ((dll.high_mul, 2), (dll.mbqm, 3)):
+    for f, n in ((dll.high_mul, 2), (dll.mbqm, 3), (dll.mbqm1, 3)):
         f.argtypes = [ctypes.c_int32] * n
         f.restype = ctypes.c_int32
     return dll
@@ -75,3 +84,35 @@ def test_rescale(lib):
         if s > 0:
             x >>= s + 1
         assert lib.mbqm(x, m, s) == ref_mbqm(x, m, s), (x, m, s)
+
+
+def _rescale_cases(seed, count):
+    """x over the whole int32 range and near the rounding ties, every
+    multiplier the loader accepts (>= 0), every shift it accepts."""
+    rng = random.Random(seed)
+    cases = [(x, m, s) for x in EDGES for m in (0, 1, 1 << 30, I32_MAX, 0x5A5A5A5A)
+             for s in (-31, -30, -17, -2, -1, 0, 1)]
+    for _ in range(count):
+        s = rng.randint(-31, 0) if rng.random() < 0.9 else rng.randint(1, 8)
+        m = rng.randint(1 << 30, I32_MAX) if rng.random() < 0.9 else rng.randint(0, I32_MAX)
+        if rng.random() < 0.3:
+            # An exact tie (or one off it) of the final rounding: x * m near
+            # (k + 1/2) * 2^(31 - s).
+            target = (2 * rng.randint(-2**12, 2**12) + 1) << (30 - min(s, 0))
+            x = target // m + rng.randint(-1, 1) if m else 0
+        else:
+            x = rng.randint(-2**20, 2**20) if rng.random() < 0.5 else rng.randint(I32_MIN, I32_MAX)
+        cases.append((max(I32_MIN, min(I32_MAX, x)), m, s))
+    return cases
+
+
+def test_rescale_every_shift_and_multiplier(lib):
+    bad = [(x, m, s) for x, m, s in _rescale_cases(9, 30000)
+           if (s <= 0 or abs(x) < 2**(30 - s)) and lib.mbqm(x, m, s) != ref_mbqm(x, m, s)]
+    assert not bad, bad[:5]
+
+
+def test_single_rounding_rescale(lib):
+    bad = [(x, m, s) for x, m, s in _rescale_cases(10, 30000)
+           if lib.mbqm1(x, m, s) != ref_mbqm_single(x, m, s)]
+    assert not bad, bad[:5]

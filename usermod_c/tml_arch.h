@@ -37,6 +37,14 @@
 #define TML_ARCH_M0 (0)
 #endif
 
+/* Cortex-M3 (armv7m without DSP): Thumb-2 with MLA and post-indexed
+ * sign-extending loads, used by the assembly pair kernel below. */
+#if !defined(TML_FORCE_PORTABLE) && defined(__ARM_ARCH_7M__) && defined(__GNUC__)
+#define TML_ARCH_V7M (1)
+#else
+#define TML_ARCH_V7M (0)
+#endif
+
 /* x86-64 (the unix port, the host tests, the x64 native module): SSE2 is
  * part of the base ISA, and PMADDWD is SMLAD four lanes wide. GCC at -O2
  * leaves the scalar loops below unvectorised, which put the host's
@@ -536,35 +544,127 @@ __attribute__((naked, noinline)) static void tml_m0_dot2x2(const int32_t *x,
 }
 #endif
 
+#if TML_ARCH_DSP && defined(__GNUC__)
+/* One block of four inputs for tml_m4_dot2x2: LDM fetches both pixels'
+ * prepared words, each weight word is widened once (SXTB16) and feeds
+ * four SMLAD. */
+#define TML_M4_DOT2X2_STEP \
+    "ldmia r0!, {r4, r5, r6, r7}\n" \
+    "ldr r8, [r2], #4\n" \
+    "sxtb16 r9, r8\n" \
+    "sxtb16 r8, r8, ror #8\n" \
+    "smlad r10, r9, r4, r10\n" \
+    "smlad r10, r8, r5, r10\n" \
+    "smlad r12, r9, r6, r12\n" \
+    "smlad r12, r8, r7, r12\n" \
+    "ldr r8, [r3], #4\n" \
+    "sxtb16 r9, r8\n" \
+    "sxtb16 r8, r8, ror #8\n" \
+    "smlad r11, r9, r4, r11\n" \
+    "smlad r11, r8, r5, r11\n" \
+    "smlad lr, r9, r6, lr\n" \
+    "smlad lr, r8, r7, lr\n"
+
+/* acc[0..3] as tml_dot2x2() over `blocks` (> 0) blocks of four inputs.
+ * The loop needs fourteen registers, more than GCC can give inline asm,
+ * hence a whole function: 16 products in 16 instructions. */
+__attribute__((naked, noinline)) static void tml_m4_dot2x2(const tml_xpair_t *x,
+    int32_t blocks, const int8_t *w0, const int8_t *w1, int32_t *acc) {
+    (void)x;
+    (void)blocks;
+    (void)w0;
+    (void)w1;
+    (void)acc;
+    __asm__ volatile (
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"
+        /* acc: the fifth argument, above the nine saved registers. */
+        "ldr r4, [sp, #36]\n"
+        "ldm r4, {r10, r11, r12, lr}\n"
+        "lsrs r1, r1, #1\n"
+        "bcc 2f\n"
+        TML_M4_DOT2X2_STEP
+        "2:\n"
+        "cbz r1, 3f\n"
+        "add r1, r2, r1, lsl #3\n"
+        "1:\n"
+        TML_M4_DOT2X2_STEP TML_M4_DOT2X2_STEP
+        "cmp r2, r1\n"
+        "bne 1b\n"
+        "3:\n"
+        "ldr r4, [sp, #36]\n"
+        "stm r4, {r10, r11, r12, lr}\n"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
+}
+#endif
+
+#if TML_ARCH_V7M
+/* Two inputs for tml_m3_dot2x2: LDM fetches both pixels' values of both,
+ * each weight is loaded once and multiplied into both pixels. */
+#define TML_M3_DOT2X2_STEP \
+    "ldmia r0!, {r4, r5, r6, r7}\n" \
+    "ldrsb r8, [r2], #1\n" \
+    "mla r10, r8, r4, r10\n" \
+    "mla r12, r8, r5, r12\n" \
+    "ldrsb r8, [r3], #1\n" \
+    "mla r11, r8, r4, r11\n" \
+    "mla lr, r8, r5, lr\n" \
+    "ldrsb r8, [r2], #1\n" \
+    "mla r10, r8, r6, r10\n" \
+    "mla r12, r8, r7, r12\n" \
+    "ldrsb r8, [r3], #1\n" \
+    "mla r11, r8, r6, r11\n" \
+    "mla lr, r8, r7, lr\n"
+
+/* acc[0..3] as tml_dot2x2() over `pairs` (> 0) pairs of inputs: 16
+ * products in 28 instructions. */
+__attribute__((naked, noinline)) static void tml_m3_dot2x2(const tml_xpair_t *x,
+    int32_t pairs, const int8_t *w0, const int8_t *w1, int32_t *acc) {
+    (void)x;
+    (void)pairs;
+    (void)w0;
+    (void)w1;
+    (void)acc;
+    __asm__ volatile (
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"
+        "ldr r4, [sp, #36]\n"
+        "ldm r4, {r10, r11, r12, lr}\n"
+        "lsrs r1, r1, #1\n"
+        "bcc 2f\n"
+        TML_M3_DOT2X2_STEP
+        "2:\n"
+        "cbz r1, 3f\n"
+        "add r1, r2, r1, lsl #2\n"
+        "1:\n"
+        TML_M3_DOT2X2_STEP TML_M3_DOT2X2_STEP
+        "cmp r2, r1\n"
+        "bne 1b\n"
+        "3:\n"
+        "ldr r4, [sp, #36]\n"
+        "stm r4, {r10, r11, r12, lr}\n"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
+}
+#endif
+
 /* acc[0] += w0 . x_pixel0, acc[1] += w1 . x_pixel0, acc[2] += w0 . x_pixel1,
  * acc[3] += w1 . x_pixel1 over len inputs, x from tml_xpair_prepare(). */
 static inline void tml_dot2x2(const tml_xpair_t *x, const int8_t *w0, const int8_t *w1,
     int32_t len, int32_t acc[4]) {
     int32_t a0 = acc[0], a1 = acc[1], b0 = acc[2], b1 = acc[3];
 #if TML_ARCH_DSP
-    /* 16 products cost 6 loads, 4 SXTB16 and 8 SMLAD. */
     const int32_t blocks = len >> 2, tail = len & 3;
     const tml_xpair_t *const x_tail = x + 8 * blocks;
-    const int8_t *const w0_end = w0 + 4 * blocks;
-    const uint32_t *xp = (const uint32_t *)(const void *)x;
-    while (w0 != w0_end) {
-        const uint32_t xa02 = xp[0], xa13 = xp[1], xb02 = xp[2], xb13 = xp[3];
-        xp += 4;
-        uint32_t wv = tml_read_s8x4(w0);
-        w0 += 4;
-        int32_t w02 = (int32_t)__sxtb16(wv), w13 = (int32_t)tml_sxtb16_ror8(wv);
-        a0 = __smlad(w02, (int32_t)xa02, a0);
-        a0 = __smlad(w13, (int32_t)xa13, a0);
-        b0 = __smlad(w02, (int32_t)xb02, b0);
-        b0 = __smlad(w13, (int32_t)xb13, b0);
-        wv = tml_read_s8x4(w1);
-        w1 += 4;
-        w02 = (int32_t)__sxtb16(wv);
-        w13 = (int32_t)tml_sxtb16_ror8(wv);
-        a1 = __smlad(w02, (int32_t)xa02, a1);
-        a1 = __smlad(w13, (int32_t)xa13, a1);
-        b1 = __smlad(w02, (int32_t)xb02, b1);
-        b1 = __smlad(w13, (int32_t)xb13, b1);
+    if (blocks > 0) {
+        acc[0] = a0;
+        acc[1] = a1;
+        acc[2] = b0;
+        acc[3] = b1;
+        tml_m4_dot2x2(x, blocks, w0, w1, acc);
+        a0 = acc[0];
+        a1 = acc[1];
+        b0 = acc[2];
+        b1 = acc[3];
+        w0 += 4 * blocks;
+        w1 += 4 * blocks;
     }
     for (int32_t k = 0; k < tail; ++k) {
         a0 += w0[k] * x_tail[k];
@@ -574,14 +674,18 @@ static inline void tml_dot2x2(const tml_xpair_t *x, const int8_t *w0, const int8
     }
 #else
     int32_t i = 0;
-#if TML_ARCH_M0
+#if TML_ARCH_M0 || TML_ARCH_V7M
     if (len >= 2) {
         acc[0] = a0;
         acc[1] = a1;
         acc[2] = b0;
         acc[3] = b1;
         i = len & ~(int32_t)1;
+#if TML_ARCH_M0
         tml_m0_dot2x2(x, x + 2 * i, w0, w1, acc);
+#else
+        tml_m3_dot2x2(x, i >> 1, w0, w1, acc);
+#endif
         a0 = acc[0];
         a1 = acc[1];
         b0 = acc[2];

@@ -645,6 +645,64 @@ __attribute__((naked, noinline)) static void tml_m3_dot2x2(const tml_xpair_t *x,
 }
 #endif
 
+#if TML_ARCH_DSP || TML_ARCH_V7M
+#define TML_ARCH_REQUANT_ROW (1)
+/* What tml_requant_row_v7m() reads besides the accumulators, in the
+ * order its LDM loads them. */
+typedef struct {
+    const int32_t *bias, *multiplier, *shift;
+    int32_t round_offset; /* 1 + 2 * output zero point */
+    int32_t act_min, act_max;
+} tml_requant_row_args_t;
+
+/* out[i] = clamp(tml_rescale_down(acc[i] + bias[i], multiplier[i],
+ * shift[i]) + zero point, act_min, act_max) for n > 0 outputs, per-channel
+ * multipliers and every shift <= -2: tml_requant.h's single
+ * multiply-accumulate form in 23 instructions an output, where GCC's code
+ * spills and takes about 30. The output offset rides on the final
+ * rounding: ((t + 1) >> 1) + zp = (t + 1 + 2 zp) >> 1. */
+__attribute__((naked, noinline, unused)) static void tml_requant_row_v7m(const int32_t *acc,
+    int8_t *out, int32_t n, const tml_requant_row_args_t *args) {
+    (void)acc;
+    (void)out;
+    (void)n;
+    (void)args;
+    __asm__ volatile (
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"
+        "add r5, r1, r2\n"
+        "ldm r3, {r2, r3, r4, r6, r7, r8}\n"
+        "1:\n"
+        "ldr r9, [r0], #4\n"
+        "ldr lr, [r2], #4\n"
+        "add r9, r9, lr\n"
+        "ldr r10, [r3], #4\n"
+        "ldr lr, [r4], #4\n"
+        /* The 64-bit nudge: 2^30, or -2^30 for negative values. */
+        "and r11, r9, #0x80000000\n"
+        "orr r11, r11, #0x40000000\n"
+        "asr r12, r9, #31\n"
+        "smlal r11, r12, r9, r10\n"
+        /* k = -shift - 1; ((2 * high >> k) + 1 + 2 zp) >> 1 */
+        "mvn lr, lr\n"
+        "lsl r12, r12, #1\n"
+        "asr r12, r12, lr\n"
+        "add r12, r12, r6\n"
+        "asr r12, r12, #1\n"
+        "cmp r12, r7\n"
+        "it lt\n"
+        "movlt r12, r7\n"
+        "cmp r12, r8\n"
+        "it gt\n"
+        "movgt r12, r8\n"
+        "strb r12, [r1], #1\n"
+        "cmp r1, r5\n"
+        "bne 1b\n"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
+}
+#else
+#define TML_ARCH_REQUANT_ROW (0)
+#endif
+
 /* acc[0] += w0 . x_pixel0, acc[1] += w1 . x_pixel0, acc[2] += w0 . x_pixel1,
  * acc[3] += w1 . x_pixel1 over len inputs, x from tml_xpair_prepare(). */
 static inline void tml_dot2x2(const tml_xpair_t *x, const int8_t *w0, const int8_t *w1,

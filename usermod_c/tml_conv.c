@@ -93,13 +93,36 @@ static inline int8_t tml_requant_one(int32_t acc, int32_t multiplier, int32_t sh
     return (int8_t)(tml_clamp(acc, lo, hi) + output_offset);
 }
 
-/* out[i] = the int8 of acc[i] + bias[i] for n consecutive channels, with
- * multiplier[i * step], shift[i * step] (step 0: per-tensor). All outputs
- * of the convolutions are rescaled here, out of the accumulation loops, so
- * that both keep their values in registers. */
+/* Whether every output channel rescales by under 1/2 (shift <= -2), the
+ * form tml_requant_row_v7m() takes; checked once per layer. */
+static int tml_all_rescale_down(const tml_requant_t *q) {
+    for (uint32_t i = 0; i < q->channel_quant; ++i) {
+        if (q->shift[i] > -2) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* out[i] = the int8 of acc[i] + bias[i] for n > 0 consecutive channels,
+ * with multiplier[i * step], shift[i * step] (step 0: per-tensor). All
+ * outputs of the convolutions are rescaled here, out of the accumulation
+ * loops, so that both keep their values in registers. `down` is
+ * tml_all_rescale_down(). */
 static void tml_requant_row(const int32_t *acc, int32_t n, const int32_t *bias,
-    const int32_t *multiplier, const int32_t *shift, int32_t step,
+    const int32_t *multiplier, const int32_t *shift, int32_t step, int down,
     int32_t lo, int32_t hi, int32_t output_offset, int8_t *out) {
+#if TML_ARCH_REQUANT_ROW
+    if (down && step == 1 && bias != NULL) {
+        const tml_requant_row_args_t args = {
+            bias, multiplier, shift, 1 + 2 * output_offset, lo + output_offset, hi + output_offset,
+        };
+        tml_requant_row_v7m(acc, out, n, &args);
+        return;
+    }
+#else
+    (void)down;
+#endif
     if (bias != NULL) {
         for (int32_t i = 0; i < n; ++i, multiplier += step, shift += step) {
             out[i] = tml_requant_one((int32_t)((uint32_t)acc[i] + (uint32_t)bias[i]),
@@ -118,13 +141,14 @@ typedef struct {
     const int32_t *bias;
     const tml_requant_t *q;
     int32_t filter_size, out_c, lo, hi;
+    int down; /* tml_all_rescale_down(q) */
 } tml_conv_ctx_t;
 
 static void tml_conv_rows(const tml_conv_ctx_t *c, int32_t c0, int32_t n, const int32_t *acc,
     int8_t *out) {
     const int32_t step = c->q->channel_quant > 1 ? 1 : 0;
     tml_requant_row(acc, n, c->bias != NULL ? c->bias + c0 : NULL,
-        c->q->multiplier + c0 * step, c->q->shift + c0 * step, step,
+        c->q->multiplier + c0 * step, c->q->shift + c0 * step, step, c->down,
         c->lo, c->hi, c->q->output_offset, out + c0);
 }
 
@@ -238,6 +262,7 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
         /* Clamping before adding the output offset gives the same int8
          * result and cannot overflow. */
         p->act_min - q->output_offset, p->act_max - q->output_offset,
+        tml_all_rescale_down(q),
     };
     /* A window is one contiguous run of the input when it is whole, has no
      * column dilation and either one row or rows as wide as the image
@@ -464,6 +489,7 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
      * and would force a reload per output. */
     const int32_t lo = c->lo, hi = c->hi, output_offset = q->output_offset;
     const int32_t *const multiplier = q->multiplier, *const shifts = q->shift;
+    const int down = tml_all_rescale_down(q);
     int32_t folded[TML_DW_CHUNK], acc[TML_DW_CHUNK];
     int8_t zero_point[TML_DW_CHUNK];
     const int8_t *tap[TML_DW_MAX_TAPS];
@@ -508,7 +534,7 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
                     acc[g + 3] = a3;
                 }
                 tml_requant_row(acc, n, folded, multiplier + c0 * quant_step,
-                    shifts + c0 * quant_step, quant_step, lo, hi, output_offset, out);
+                    shifts + c0 * quant_step, quant_step, down, lo, hi, output_offset, out);
             }
         }
     }

@@ -79,14 +79,37 @@ static inline int32_t tml_round_shift_away(int32_t v, int32_t k) {
     return ((u >> k) + 1) >> 1;
 }
 
+/* The double-rounding rescale below for shift <= -2 (every convolution
+ * output scale under 1/2) with one 64-bit multiply-accumulate and no
+ * 64-bit shift: with k = -shift - 1, the result is
+ *   floor((x m + nudge + 2^(31+k)) / 2^(32+k)), nudge = 2^30 (x >= 0) or -2^30,
+ * i.e. the high word H of x m + nudge, then ((2H >> k) + 1) >> 1. The
+ * nudge carries both roundings: 2^30 is the doubling high multiply's, and
+ * -2^31 of the negative one makes the rounding shift's ties go away from
+ * zero (for -2^30 <= x m < 0 both forms give 0). |H| <= 2^30, so 2H fits.
+ * tests/host/test_requant.py checks it against TFLite's two-step
+ * definition over every shift. */
+static inline int32_t tml_rescale_down(int32_t x, int32_t multiplier, int32_t shift) {
+#ifdef TML_REQUANT_HALVES
+    return tml_round_shift_away(tml_mul_q31_floor(x, multiplier, 1 << 30), -shift - 1);
+#else
+    const int64_t nudge = x < 0 ? -(1 << 30) : (1 << 30);
+    const int32_t high = (int32_t)(((int64_t)x * multiplier + nudge) >> 32);
+    return (((int32_t)((uint32_t)high << 1) >> (-shift - 1)) + 1) >> 1;
+#endif
+}
+
 /* shift > 0 multiplies by 2^shift before the Q31 multiply; shift < 0 divides
  * after it. The converter guarantees shift in [-31, 30] and, as the loader
  * checks, multiplier >= 0. Rescaling by less than one (shift < 0) is what
  * every convolution output takes: there the saturation case cannot occur
- * and the rounding shift is the short form above. */
+ * and the rounding is the short forms above. */
 static inline int32_t tml_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
+    if (shift <= -2) {
+        return tml_rescale_down(x, multiplier, shift);
+    }
     if (shift < 0) {
-        return tml_round_shift_away(tml_mul_q31_floor(x, multiplier, 1 << 30), -shift - 1);
+        return tml_round_shift_away(tml_mul_q31_floor(x, multiplier, 1 << 30), 0);
     }
     return tml_saturating_rounding_doubling_high_mul((int32_t)((uint32_t)x << shift), multiplier);
 }

@@ -461,19 +461,6 @@ static inline void tml_xpair_prepare(const int8_t *x, int32_t len, int32_t input
 #endif
 }
 
-/* The second pixel of a pair equal to the first (an odd pixel out). */
-static inline void tml_xpair_duplicate(int32_t len, tml_xpair_t *buf) {
-#if TML_ARCH_DSP
-    for (int32_t i = 0; i < 2 * len; i += 8) {
-        memcpy(buf + i + 4, buf + i, 4 * sizeof(tml_xpair_t));
-    }
-#else
-    for (int32_t i = 0; i < len; ++i) {
-        buf[2 * i + 1] = buf[2 * i];
-    }
-#endif
-}
-
 #if TML_ARCH_M0
 /* One input of tml_m0_dot2x2's loop: both pixels' values (r4, r5), each
  * weight multiplied by both and added to the accumulators r8-r11. MULS

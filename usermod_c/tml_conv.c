@@ -153,23 +153,44 @@ static void tml_conv_rows(const tml_conv_ctx_t *c, int32_t c0, int32_t n, const 
 }
 
 #if TML_CONV_PAIRS
-/* Two output pixels from their prepared windows (tml_xpair_prepare()),
- * two channels at a time. An odd last channel is computed twice. */
-static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const tml_xpair_t *x,
-    int8_t *out_a, int8_t *out_b) {
+/* Two output pixels from their int8 windows (the same window twice for an
+ * odd pixel out), two channels at a time; an odd last channel is computed
+ * twice. Windows longer than the prepared buffer are taken TML_XPAIR_MAX
+ * inputs at a time, the accumulators carried from chunk to chunk. */
+static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const int8_t *win_a,
+    const int8_t *win_b, tml_xpair_t *xbuf, int8_t *out_a, int8_t *out_b) {
     const int32_t filter_size = c->filter_size, out_c = c->out_c;
+    const int32_t input_offset = c->q->input_offset;
+    const int once = filter_size <= TML_XPAIR_MAX;
     int32_t acc_a[TML_ACC_CHUNK], acc_b[TML_ACC_CHUNK];
+    if (once) {
+        tml_xpair_prepare(win_a, filter_size, input_offset, 0, xbuf);
+        tml_xpair_prepare(win_b, filter_size, input_offset, 1, xbuf);
+    }
     for (int32_t c0 = 0; c0 < out_c; c0 += TML_ACC_CHUNK) {
         const int32_t n = out_c - c0 < TML_ACC_CHUNK ? out_c - c0 : TML_ACC_CHUNK;
-        const int8_t *w = c->weights + (size_t)c0 * (size_t)filter_size;
-        for (int32_t k = 0; k < n; k += 2, w += 2 * (size_t)filter_size) {
-            int32_t acc[4] = {0, 0, 0, 0};
-            const int32_t k1 = k + 1 < n ? k + 1 : k;
-            tml_dot2x2(x, w, w + (size_t)(k1 - k) * (size_t)filter_size, filter_size, acc);
-            acc_a[k] = acc[0];
-            acc_b[k] = acc[2];
-            acc_a[k1] = acc[1];
-            acc_b[k1] = acc[3];
+        for (int32_t f0 = 0; f0 < filter_size; f0 += TML_XPAIR_MAX) {
+            const int32_t len = filter_size - f0 < TML_XPAIR_MAX ? filter_size - f0 : TML_XPAIR_MAX;
+            if (!once) {
+                tml_xpair_prepare(win_a + f0, len, input_offset, 0, xbuf);
+                tml_xpair_prepare(win_b + f0, len, input_offset, 1, xbuf);
+            }
+            const int8_t *w = c->weights + (size_t)c0 * (size_t)filter_size + (size_t)f0;
+            for (int32_t k = 0; k < n; k += 2, w += 2 * (size_t)filter_size) {
+                const int32_t k1 = k + 1 < n ? k + 1 : k;
+                int32_t acc[4] = {0, 0, 0, 0};
+                if (f0 > 0) {
+                    acc[0] = acc_a[k];
+                    acc[1] = acc_a[k1];
+                    acc[2] = acc_b[k];
+                    acc[3] = acc_b[k1];
+                }
+                tml_dot2x2(xbuf, w, w + (size_t)(k1 - k) * (size_t)filter_size, len, acc);
+                acc_a[k] = acc[0];
+                acc_b[k] = acc[2];
+                acc_a[k1] = acc[1];
+                acc_b[k1] = acc[3];
+            }
         }
         tml_conv_rows(c, c0, n, acc_a, out_a);
         tml_conv_rows(c, c0, n, acc_b, out_b);
@@ -177,6 +198,7 @@ static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const tml_xpair_t *x,
 }
 #endif
 
+#if !TML_CONV_PAIRS
 /* All output channels of one pixel from its prepared window x (see
  * tml_xvec_prepare()): a matrix-vector product, four channels at a time so
  * each input value is loaded once per four products. */
@@ -198,6 +220,7 @@ static void tml_conv_pixel_x(const tml_conv_ctx_t *c, const tml_xvec_t *x, int8_
         tml_conv_rows(c, c0, n, acc, out);
     }
 }
+#endif
 
 /* One output pixel whose window is too large to gather or prepare (3x3
  * over more than 56 channels, for one): the valid taps, rows x runs runs
@@ -271,19 +294,19 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const size_t x_run_step = (size_t)dilation_w * (size_t)in_c;
     const size_t x_row_step = (size_t)dilation_h * (size_t)in_w * (size_t)in_c;
     const size_t w_row_step = (size_t)kernel_w * (size_t)in_c;
-    /* Windows the prepared-vector paths take; longer ones are summed from
-     * the input run by run. */
 #if TML_CONV_PAIRS
-    const int pair = filter_size <= TML_XPAIR_MAX;
-    /* Word aligned for the loads. */
+    /* Pixels in pairs; the first of a pair waits in `pending`, its window
+     * in col[0] if it had to be gathered. Word aligned for the loads. */
     uint32_t xbuf_words[TML_XPAIR_MAX * sizeof(tml_xpair_t) / 2];
-    tml_xpair_t *const xpair = (tml_xpair_t *)(void *)xbuf_words;
+    tml_xpair_t *const xbuf = (tml_xpair_t *)(void *)xbuf_words;
+    int8_t col[2][TML_IM2COL_MAX];
     int8_t *pending = NULL;
+    const int8_t *pending_window = NULL;
 #else
-    const int pair = 0;
+    /* The single-pixel path prepares windows up to TML_XVEC_MAX. */
+    const int single = TML_XVEC_MAX == 1 || filter_size <= TML_XVEC_MAX;
+    int8_t col[1][TML_IM2COL_MAX];
 #endif
-    const int single = !pair && (TML_XVEC_MAX == 1 || filter_size <= TML_XVEC_MAX);
-    int8_t col[TML_IM2COL_MAX];
 
     for (int32_t b = 0; b < in_dims->n; ++b) {
         const int8_t *in_batch = in + (size_t)b * (size_t)in_h * (size_t)in_w * (size_t)in_c;
@@ -303,16 +326,22 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                        + (size_t)(ix0 + kx0 * dilation_w)) * (size_t)in_c
                     : 0;
                 const int8_t *window = NULL;
-                if (!pair && !single) {
+#if TML_CONV_PAIRS
+                int8_t *const gather = col[pending == NULL ? 0 : 1];
+#else
+                int8_t *const gather = col[0];
+                if (!single) {
                     /* Summed from the input below. */
-                } else if (whole && contiguous_rows) {
+                } else
+#endif
+                if (whole && contiguous_rows) {
                     window = in_batch + x_first;
                 } else if (filter_size <= TML_IM2COL_MAX) {
                     /* Gather the window; taps in the padding hold the input
                      * zero point, so x + input_offset is 0 there, exactly as
                      * skipping them. */
                     const int8_t pad = (int8_t)(-q->input_offset);
-                    int8_t *c = col;
+                    int8_t *c = gather;
                     /* Without column dilation the valid taps of a row are
                      * one run [a, b): one copy per row, not one per tap. */
                     const int32_t a = kx0 < kernel_w ? kx0 : kernel_w;
@@ -344,25 +373,22 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                             }
                         }
                     }
-                    window = col;
+                    window = gather;
                 }
                 if (window != NULL) {
 #if TML_CONV_PAIRS
-                    if (pair) {
-                        tml_xpair_prepare(window, filter_size, q->input_offset,
-                            pending == NULL ? 0 : 1, xpair);
-                        if (pending == NULL) {
-                            pending = out;
-                        } else {
-                            tml_conv_pixel_pair(&ctx, xpair, pending, out);
-                            pending = NULL;
-                        }
-                        continue;
+                    if (pending == NULL) {
+                        pending = out;
+                        pending_window = window;
+                    } else {
+                        tml_conv_pixel_pair(&ctx, pending_window, window, xbuf, pending, out);
+                        pending = NULL;
                     }
-#endif
+#else
                     tml_xvec_t buf[TML_XVEC_MAX];
                     tml_conv_pixel_x(&ctx, tml_xvec_prepare(window, filter_size, q->input_offset,
                         buf), out);
+#endif
                     continue;
                 }
                 /* Large windows: sum the valid taps run by run. */
@@ -378,8 +404,7 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     if (pending != NULL) {
         /* An odd pixel out: its window as the pair's second too, both
          * results written to its output. */
-        tml_xpair_duplicate(filter_size, xpair);
-        tml_conv_pixel_pair(&ctx, xpair, pending, pending);
+        tml_conv_pixel_pair(&ctx, pending_window, pending_window, xbuf, pending, pending);
     }
 #endif
     return TML_OK;

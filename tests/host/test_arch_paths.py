@@ -86,18 +86,19 @@ def _run_fc(build, x, w, bias, input_offset, output_offset, multiplier, shift):
     return out
 
 
-def _run_conv(build, x, w, bias, input_offset, output_offset, multiplier, shift):
+def _run_conv(build, x, w, bias, input_offset, output_offset, multiplier, shift, pad=0):
+    """VALID, or with `pad` rows and columns of padding on every side."""
     oc, kh, kw, _ = w.shape
     n, h, wd, _ = x.shape
     params = blob_layout.pack_params(
         "CONV_2D", kernel_h=kh, kernel_w=kw, stride_h=1, stride_w=1, dilation_h=1, dilation_w=1,
-        pad_top=0, pad_left=0, depth_multiplier=1, channel_quant=oc, act_min=-128, act_max=127,
+        pad_top=pad, pad_left=pad, depth_multiplier=1, channel_quant=oc, act_min=-128, act_max=127,
         weights=0, bias=0, multiplier=0, shift=0,
     )
     pbuf = ctypes.create_string_buffer(params, len(params))
     rq = Requant(input_offset, output_offset, multiplier.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
                  shift.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), oc)
-    out = np.zeros((n, h - kh + 1, wd - kw + 1, oc), np.int8)
+    out = np.zeros((n, h + 2 * pad - kh + 1, wd + 2 * pad - kw + 1, oc), np.int8)
     status = lib(build).tml_conv_s8(
         pbuf, ctypes.byref(rq), ctypes.byref(Dims(*x.shape)), _ptr(x), _ptr(w), _ptr(bias),
         ctypes.byref(Dims(*out.shape)), _ptr(out),
@@ -128,8 +129,8 @@ def test_fully_connected(build):
 
 
 @pytest.mark.parametrize("build", sorted(BUILDS))
-@pytest.mark.parametrize("kernel", [1, 3])
-def test_conv(build, kernel):
+@pytest.mark.parametrize("kernel,pad", [(1, 0), (3, 0), (3, 1)])
+def test_conv(build, kernel, pad):
     rng = np.random.default_rng(kernel)
     # Channel counts around the pairs of channels and the 32-channel
     # requantisation rows; an odd number of output pixels (5 x 7, 3 x 5)
@@ -140,9 +141,11 @@ def test_conv(build, kernel):
         bias = rng.integers(-(1 << 20), 1 << 20, oc).astype(np.int32)
         multiplier, shift = _quant(rng, oc)
         for input_offset, output_offset in _offsets(rng):
-            win = np.lib.stride_tricks.sliding_window_view(x.astype(np.int64) + input_offset, (kernel, kernel), (1, 2))
+            # Padded taps add nothing: x + input_offset is 0 there.
+            shifted = np.pad(x.astype(np.int64) + input_offset, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+            win = np.lib.stride_tricks.sliding_window_view(shifted, (kernel, kernel), (1, 2))
             # win: n, oh, ow, c, kh, kw -> dot with w (oc, kh, kw, c)
             acc = np.einsum("nyxcij,oijc->nyxo", win, w.astype(np.int64)) + bias
             expected = np.clip(_requant_double(acc, multiplier, shift) + output_offset, -128, 127)
-            got = _run_conv(build, x, w, bias, input_offset, output_offset, multiplier, shift)
+            got = _run_conv(build, x, w, bias, input_offset, output_offset, multiplier, shift, pad)
             np.testing.assert_array_equal(got, expected, err_msg=f"in_c={in_c}")

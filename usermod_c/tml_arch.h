@@ -531,11 +531,11 @@ __attribute__((naked, noinline)) static void tml_m0_dot2x2(const int32_t *x,
 }
 #endif
 
-#if TML_ARCH_DSP && defined(__GNUC__)
-/* One block of four inputs for tml_m4_dot2x2: LDM fetches both pixels'
- * prepared words, each weight word is widened once (SXTB16) and feeds
- * four SMLAD. */
-#define TML_M4_DOT2X2_STEP \
+#if TML_ARCH_DSP
+/* One block of four inputs: LDM fetches both pixels' prepared words, each
+ * weight word is widened once (SXTB16) and feeds four SMLAD; 16 products
+ * in 15 instructions. */
+#define TML_V7M_CONV2_STEP \
     "ldmia r0!, {r4, r5, r6, r7}\n" \
     "ldr r8, [r2], #4\n" \
     "sxtb16 r9, r8\n" \
@@ -551,43 +551,13 @@ __attribute__((naked, noinline)) static void tml_m0_dot2x2(const int32_t *x,
     "smlad r11, r8, r5, r11\n" \
     "smlad lr, r9, r6, lr\n" \
     "smlad lr, r8, r7, lr\n"
-
-/* acc[0..3] as tml_dot2x2() over `blocks` (> 0) blocks of four inputs.
- * The loop needs fourteen registers, more than GCC can give inline asm,
- * hence a whole function: 16 products in 16 instructions. */
-__attribute__((naked, noinline)) static void tml_m4_dot2x2(const tml_xpair_t *x,
-    int32_t blocks, const int8_t *w0, const int8_t *w1, int32_t *acc) {
-    (void)x;
-    (void)blocks;
-    (void)w0;
-    (void)w1;
-    (void)acc;
-    __asm__ volatile (
-        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"
-        /* acc: the fifth argument, above the nine saved registers. */
-        "ldr r4, [sp, #36]\n"
-        "ldm r4, {r10, r11, r12, lr}\n"
-        "lsrs r1, r1, #1\n"
-        "bcc 2f\n"
-        TML_M4_DOT2X2_STEP
-        "2:\n"
-        "cbz r1, 3f\n"
-        "add r1, r2, r1, lsl #3\n"
-        "1:\n"
-        TML_M4_DOT2X2_STEP TML_M4_DOT2X2_STEP
-        "cmp r2, r1\n"
-        "bne 1b\n"
-        "3:\n"
-        "ldr r4, [sp, #36]\n"
-        "stm r4, {r10, r11, r12, lr}\n"
-        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
-}
-#endif
-
-#if TML_ARCH_V7M
-/* Two inputs for tml_m3_dot2x2: LDM fetches both pixels' values of both,
- * each weight is loaded once and multiplied into both pixels. */
-#define TML_M3_DOT2X2_STEP \
+/* Weight bytes per step, as a shift. */
+#define TML_V7M_CONV2_UNIT "2"
+#elif TML_ARCH_V7M
+/* Two inputs: LDM fetches both pixels' values of both, each weight is
+ * loaded once and multiplied into both pixels; 8 products in 13
+ * instructions. */
+#define TML_V7M_CONV2_STEP \
     "ldmia r0!, {r4, r5, r6, r7}\n" \
     "ldrsb r8, [r2], #1\n" \
     "mla r10, r8, r4, r10\n" \
@@ -601,33 +571,76 @@ __attribute__((naked, noinline)) static void tml_m4_dot2x2(const tml_xpair_t *x,
     "ldrsb r8, [r3], #1\n" \
     "mla r11, r8, r6, r11\n" \
     "mla lr, r8, r7, lr\n"
+#define TML_V7M_CONV2_UNIT "1"
+#endif
 
-/* acc[0..3] as tml_dot2x2() over `pairs` (> 0) pairs of inputs: 16
- * products in 28 instructions. */
-__attribute__((naked, noinline)) static void tml_m3_dot2x2(const tml_xpair_t *x,
-    int32_t pairs, const int8_t *w0, const int8_t *w1, int32_t *acc) {
+#ifdef TML_V7M_CONV2_STEP
+/* For k < 2 * pairs (pairs > 0), channel k's weights at w + k * stride:
+ * acc_a[k] += w_k . pixel 0, acc_b[k] += w_k . pixel 1 over `steps` (> 0)
+ * steps of TML_V7M_CONV2_STEP from the prepared pair x. The loop over the
+ * channel pairs is here too, since setting up each pair in C cost about as
+ * much as a 64-input dot product. Fourteen registers in the inner loop,
+ * more than GCC gives inline asm, hence a whole function; the outer loop's
+ * state lives in a 16-byte frame:
+ *   [sp] x, [sp + 4] bytes of weights the steps consume,
+ *   [sp + 8] from the end of one pair's w0 to the next pair's w0,
+ *   [sp + 12] stride; the stacked arguments pairs, acc_a, acc_b above the
+ *   nine saved registers at [sp + 52], [sp + 56], [sp + 60]. */
+__attribute__((naked, noinline)) static void tml_v7m_conv2(const tml_xpair_t *x,
+    int32_t steps, const int8_t *w, int32_t stride, int32_t pairs, int32_t *acc_a,
+    int32_t *acc_b) {
     (void)x;
+    (void)steps;
+    (void)w;
+    (void)stride;
     (void)pairs;
-    (void)w0;
-    (void)w1;
-    (void)acc;
+    (void)acc_a;
+    (void)acc_b;
     __asm__ volatile (
         "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"
-        "ldr r4, [sp, #36]\n"
-        "ldm r4, {r10, r11, r12, lr}\n"
-        "lsrs r1, r1, #1\n"
-        "bcc 2f\n"
-        TML_M3_DOT2X2_STEP
-        "2:\n"
-        "cbz r1, 3f\n"
-        "add r1, r2, r1, lsl #2\n"
+        "sub sp, sp, #16\n"
+        "str r0, [sp]\n"
+        "lsl r1, r1, #" TML_V7M_CONV2_UNIT "\n"
+        "str r1, [sp, #4]\n"
+        "rsb r4, r1, r3, lsl #1\n"
+        "str r4, [sp, #8]\n"
+        "str r3, [sp, #12]\n"
         "1:\n"
-        TML_M3_DOT2X2_STEP TML_M3_DOT2X2_STEP
+        "ldr r0, [sp]\n"
+        "ldr r4, [sp, #56]\n"
+        "ldrd r10, r11, [r4]\n"
+        "ldr r5, [sp, #60]\n"
+        "ldrd r12, lr, [r5]\n"
+        "ldr r3, [sp, #12]\n"
+        "add r3, r2, r3\n"
+        "ldr r1, [sp, #4]\n"
+        "add r1, r2, r1\n"
+        /* An odd step first, then two per iteration. */
+        "ldr r4, [sp, #4]\n"
+        "tst r4, #1 << " TML_V7M_CONV2_UNIT "\n"
+        "beq 2f\n"
+        TML_V7M_CONV2_STEP
+        "2:\n"
         "cmp r2, r1\n"
-        "bne 1b\n"
+        "beq 3f\n"
+        "4:\n"
+        TML_V7M_CONV2_STEP TML_V7M_CONV2_STEP
+        "cmp r2, r1\n"
+        "bne 4b\n"
         "3:\n"
-        "ldr r4, [sp, #36]\n"
-        "stm r4, {r10, r11, r12, lr}\n"
+        "ldr r4, [sp, #56]\n"
+        "strd r10, r11, [r4], #8\n"
+        "str r4, [sp, #56]\n"
+        "ldr r5, [sp, #60]\n"
+        "strd r12, lr, [r5], #8\n"
+        "str r5, [sp, #60]\n"
+        "ldr r4, [sp, #8]\n"
+        "add r2, r2, r4\n"
+        "ldr r4, [sp, #52]\n"
+        "subs r4, r4, #1\n"
+        "str r4, [sp, #52]\n"
+        "bne 1b\n"
+        "add sp, sp, #16\n"
         "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
 }
 #endif
@@ -637,17 +650,17 @@ __attribute__((naked, noinline)) static void tml_m3_dot2x2(const tml_xpair_t *x,
 /* What tml_requant_row_v7m() reads besides the accumulators, in the
  * order its LDM loads them. */
 typedef struct {
-    const int32_t *bias, *multiplier, *shift;
+    const int32_t *multiplier, *shift;
     int32_t round_offset; /* 1 + 2 * output zero point */
     int32_t act_min, act_max;
 } tml_requant_row_args_t;
 
-/* out[i] = clamp(tml_rescale_down(acc[i] + bias[i], multiplier[i],
- * shift[i]) + zero point, act_min, act_max) for n > 0 outputs, per-channel
- * multipliers and every shift <= -2: tml_requant.h's single
- * multiply-accumulate form in 23 instructions an output, where GCC's code
- * spills and takes about 30. The output offset rides on the final
- * rounding: ((t + 1) >> 1) + zp = (t + 1 + 2 zp) >> 1. */
+/* out[i] = clamp(tml_rescale_down(acc[i], multiplier[i], shift[i]) + zero
+ * point, act_min, act_max) for n > 0 outputs whose accumulators already
+ * hold the bias, per-channel multipliers and every shift <= -2:
+ * tml_requant.h's single multiply-accumulate form in 20 instructions an
+ * output, where GCC's code spills and takes about 30. The output offset
+ * rides on the final rounding: ((t + 1) >> 1) + zp = (t + 1 + 2 zp) >> 1. */
 __attribute__((naked, noinline, unused)) static void tml_requant_row_v7m(const int32_t *acc,
     int8_t *out, int32_t n, const tml_requant_row_args_t *args) {
     (void)acc;
@@ -657,17 +670,15 @@ __attribute__((naked, noinline, unused)) static void tml_requant_row_v7m(const i
     __asm__ volatile (
         "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"
         "add r5, r1, r2\n"
-        "ldm r3, {r2, r3, r4, r6, r7, r8}\n"
+        "ldm r3, {r3, r4, r6, r7, r8}\n"
+        "mov r2, #0x40000000\n"
         "1:\n"
         "ldr r9, [r0], #4\n"
-        "ldr lr, [r2], #4\n"
-        "add r9, r9, lr\n"
         "ldr r10, [r3], #4\n"
         "ldr lr, [r4], #4\n"
         /* The 64-bit nudge: 2^30, or -2^30 for negative values. */
-        "and r11, r9, #0x80000000\n"
-        "orr r11, r11, #0x40000000\n"
         "asr r12, r9, #31\n"
+        "eor r11, r2, r12, lsl #31\n"
         "smlal r11, r12, r9, r10\n"
         /* k = -shift - 1; ((2 * high >> k) + 1 + 2 zp) >> 1 */
         "mvn lr, lr\n"
@@ -694,73 +705,114 @@ __attribute__((naked, noinline, unused)) static void tml_requant_row_v7m(const i
  * acc[3] += w1 . x_pixel1 over len inputs, x from tml_xpair_prepare(). */
 static inline void tml_dot2x2(const tml_xpair_t *x, const int8_t *w0, const int8_t *w1,
     int32_t len, int32_t acc[4]) {
-    int32_t a0 = acc[0], a1 = acc[1], b0 = acc[2], b1 = acc[3];
+    /* Unsigned, so that a start value (the bias) wraps modulo 2^32 as
+     * TFLite's int32 arithmetic does, without C's undefined overflow. */
+    uint32_t a0 = (uint32_t)acc[0], a1 = (uint32_t)acc[1], b0 = (uint32_t)acc[2], b1 = (uint32_t)acc[3];
 #if TML_ARCH_DSP
     const int32_t blocks = len >> 2, tail = len & 3;
     const tml_xpair_t *const x_tail = x + 8 * blocks;
-    if (blocks > 0) {
-        acc[0] = a0;
-        acc[1] = a1;
-        acc[2] = b0;
-        acc[3] = b1;
-        tml_m4_dot2x2(x, blocks, w0, w1, acc);
-        a0 = acc[0];
-        a1 = acc[1];
-        b0 = acc[2];
-        b1 = acc[3];
-        w0 += 4 * blocks;
-        w1 += 4 * blocks;
+    const int8_t *const w0_end = w0 + 4 * blocks;
+    const uint32_t *xp = (const uint32_t *)(const void *)x;
+    while (w0 != w0_end) {
+        const uint32_t xa02 = xp[0], xa13 = xp[1], xb02 = xp[2], xb13 = xp[3];
+        xp += 4;
+        uint32_t wv = tml_read_s8x4(w0);
+        w0 += 4;
+        int32_t w02 = (int32_t)__sxtb16(wv), w13 = (int32_t)tml_sxtb16_ror8(wv);
+        a0 = (uint32_t)__smlad(w02, (int32_t)xa02, (int32_t)a0);
+        a0 = (uint32_t)__smlad(w13, (int32_t)xa13, (int32_t)a0);
+        b0 = (uint32_t)__smlad(w02, (int32_t)xb02, (int32_t)b0);
+        b0 = (uint32_t)__smlad(w13, (int32_t)xb13, (int32_t)b0);
+        wv = tml_read_s8x4(w1);
+        w1 += 4;
+        w02 = (int32_t)__sxtb16(wv);
+        w13 = (int32_t)tml_sxtb16_ror8(wv);
+        a1 = (uint32_t)__smlad(w02, (int32_t)xa02, (int32_t)a1);
+        a1 = (uint32_t)__smlad(w13, (int32_t)xa13, (int32_t)a1);
+        b1 = (uint32_t)__smlad(w02, (int32_t)xb02, (int32_t)b1);
+        b1 = (uint32_t)__smlad(w13, (int32_t)xb13, (int32_t)b1);
     }
     for (int32_t k = 0; k < tail; ++k) {
-        a0 += w0[k] * x_tail[k];
-        a1 += w1[k] * x_tail[k];
-        b0 += w0[k] * x_tail[4 + k];
-        b1 += w1[k] * x_tail[4 + k];
+        a0 += (uint32_t)(w0[k] * x_tail[k]);
+        a1 += (uint32_t)(w1[k] * x_tail[k]);
+        b0 += (uint32_t)(w0[k] * x_tail[4 + k]);
+        b1 += (uint32_t)(w1[k] * x_tail[4 + k]);
     }
 #else
     int32_t i = 0;
-#if TML_ARCH_M0 || TML_ARCH_V7M
-    if (len >= 2) {
-        acc[0] = a0;
-        acc[1] = a1;
-        acc[2] = b0;
-        acc[3] = b1;
-        i = len & ~(int32_t)1;
 #if TML_ARCH_M0
+    if (len >= 2) {
+        acc[0] = (int32_t)a0;
+        acc[1] = (int32_t)a1;
+        acc[2] = (int32_t)b0;
+        acc[3] = (int32_t)b1;
+        i = len & ~(int32_t)1;
         tml_m0_dot2x2(x, x + 2 * i, w0, w1, acc);
-#else
-        tml_m3_dot2x2(x, i >> 1, w0, w1, acc);
-#endif
-        a0 = acc[0];
-        a1 = acc[1];
-        b0 = acc[2];
-        b1 = acc[3];
+        a0 = (uint32_t)acc[0];
+        a1 = (uint32_t)acc[1];
+        b0 = (uint32_t)acc[2];
+        b1 = (uint32_t)acc[3];
     }
 #endif
     /* Two inputs per iteration: one index update serves eight products. */
     for (; i + 2 <= len; i += 2) {
         const tml_xpair_t *xi = x + 2 * i;
         const int32_t u0 = w0[i], u1 = w1[i], v0 = w0[i + 1], v1 = w1[i + 1];
-        a0 += u0 * xi[0];
-        a1 += u1 * xi[0];
-        b0 += u0 * xi[1];
-        b1 += u1 * xi[1];
-        a0 += v0 * xi[2];
-        a1 += v1 * xi[2];
-        b0 += v0 * xi[3];
-        b1 += v1 * xi[3];
+        a0 += (uint32_t)(u0 * xi[0]);
+        a1 += (uint32_t)(u1 * xi[0]);
+        b0 += (uint32_t)(u0 * xi[1]);
+        b1 += (uint32_t)(u1 * xi[1]);
+        a0 += (uint32_t)(v0 * xi[2]);
+        a1 += (uint32_t)(v1 * xi[2]);
+        b0 += (uint32_t)(v0 * xi[3]);
+        b1 += (uint32_t)(v1 * xi[3]);
     }
     if (i < len) {
-        a0 += w0[i] * x[2 * i];
-        a1 += w1[i] * x[2 * i];
-        b0 += w0[i] * x[2 * i + 1];
-        b1 += w1[i] * x[2 * i + 1];
+        a0 += (uint32_t)(w0[i] * x[2 * i]);
+        a1 += (uint32_t)(w1[i] * x[2 * i]);
+        b0 += (uint32_t)(w0[i] * x[2 * i + 1]);
+        b1 += (uint32_t)(w1[i] * x[2 * i + 1]);
     }
 #endif
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = b0;
-    acc[3] = b1;
+    acc[0] = (int32_t)a0;
+    acc[1] = (int32_t)a1;
+    acc[2] = (int32_t)b0;
+    acc[3] = (int32_t)b1;
+}
+
+/* tml_dot2x2() for the channel pairs k, k + 1 (k even, k < 2 * pairs),
+ * channel k's weights at w + k * stride, accumulating into acc_a[k] (pixel
+ * 0) and acc_b[k] (pixel 1). */
+static inline void tml_dot2x2_channels(const tml_xpair_t *x, int32_t len, const int8_t *w,
+    int32_t stride, int32_t pairs, int32_t *acc_a, int32_t *acc_b) {
+#ifdef TML_V7M_CONV2_STEP
+    /* The assembly loop takes whole steps; the few inputs after them go
+     * through tml_dot2x2(). */
+#if TML_ARCH_DSP
+    const int32_t steps = len >> 2, done = 4 * steps;
+    const tml_xpair_t *const x_rest = x + 8 * steps;
+#else
+    const int32_t steps = len >> 1, done = 2 * steps;
+    const tml_xpair_t *const x_rest = x + 2 * done;
+#endif
+    if (pairs > 0 && steps > 0) {
+        tml_v7m_conv2(x, steps, w, stride, pairs, acc_a, acc_b);
+    }
+    if (done == len) {
+        return;
+    }
+    x = x_rest;
+    w += done;
+    len -= done;
+#endif
+    for (int32_t k = 0; k < 2 * pairs; k += 2, w += 2 * (size_t)stride) {
+        int32_t acc[4] = {acc_a[k], acc_a[k + 1], acc_b[k], acc_b[k + 1]};
+        tml_dot2x2(x, w, w + stride, len, acc);
+        acc_a[k] = acc[0];
+        acc_a[k + 1] = acc[1];
+        acc_b[k] = acc[2];
+        acc_b[k + 1] = acc[3];
+    }
 }
 
 /* a0..a3 += w[k] * x[k] for k = 0..3: four channels of one depthwise tap,

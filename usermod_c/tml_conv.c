@@ -104,18 +104,18 @@ static int tml_all_rescale_down(const tml_requant_t *q) {
     return 1;
 }
 
-/* out[i] = the int8 of acc[i] + bias[i] for n > 0 consecutive channels,
- * with multiplier[i * step], shift[i * step] (step 0: per-tensor). All
- * outputs of the convolutions are rescaled here, out of the accumulation
- * loops, so that both keep their values in registers. `down` is
- * tml_all_rescale_down(). */
-static void tml_requant_row(const int32_t *acc, int32_t n, const int32_t *bias,
+/* out[i] = the int8 of acc[i] for n > 0 consecutive channels whose
+ * accumulators already hold the bias, with multiplier[i * step],
+ * shift[i * step] (step 0: per-tensor). All outputs of the convolutions
+ * are rescaled here, out of the accumulation loops, so that both keep
+ * their values in registers. `down` is tml_all_rescale_down(). */
+static void tml_requant_row(const int32_t *acc, int32_t n,
     const int32_t *multiplier, const int32_t *shift, int32_t step, int down,
     int32_t lo, int32_t hi, int32_t output_offset, int8_t *out) {
 #if TML_ARCH_REQUANT_ROW
-    if (down && step == 1 && bias != NULL) {
+    if (down && step == 1) {
         const tml_requant_row_args_t args = {
-            bias, multiplier, shift, 1 + 2 * output_offset, lo + output_offset, hi + output_offset,
+            multiplier, shift, 1 + 2 * output_offset, lo + output_offset, hi + output_offset,
         };
         tml_requant_row_v7m(acc, out, n, &args);
         return;
@@ -123,14 +123,16 @@ static void tml_requant_row(const int32_t *acc, int32_t n, const int32_t *bias,
 #else
     (void)down;
 #endif
+    for (int32_t i = 0; i < n; ++i, multiplier += step, shift += step) {
+        out[i] = tml_requant_one(acc[i], *multiplier, *shift, lo, hi, output_offset);
+    }
+}
+
+/* acc[i] += bias[i] modulo 2^32 for n channels (nothing without a bias). */
+static void tml_acc_add_bias(int32_t *acc, const int32_t *bias, int32_t n) {
     if (bias != NULL) {
-        for (int32_t i = 0; i < n; ++i, multiplier += step, shift += step) {
-            out[i] = tml_requant_one((int32_t)((uint32_t)acc[i] + (uint32_t)bias[i]),
-                *multiplier, *shift, lo, hi, output_offset);
-        }
-    } else {
-        for (int32_t i = 0; i < n; ++i, multiplier += step, shift += step) {
-            out[i] = tml_requant_one(acc[i], *multiplier, *shift, lo, hi, output_offset);
+        for (int32_t i = 0; i < n; ++i) {
+            acc[i] = (int32_t)((uint32_t)acc[i] + (uint32_t)bias[i]);
         }
     }
 }
@@ -147,15 +149,14 @@ typedef struct {
 static void tml_conv_rows(const tml_conv_ctx_t *c, int32_t c0, int32_t n, const int32_t *acc,
     int8_t *out) {
     const int32_t step = c->q->channel_quant > 1 ? 1 : 0;
-    tml_requant_row(acc, n, c->bias != NULL ? c->bias + c0 : NULL,
-        c->q->multiplier + c0 * step, c->q->shift + c0 * step, step, c->down,
+    tml_requant_row(acc, n, c->q->multiplier + c0 * step, c->q->shift + c0 * step, step, c->down,
         c->lo, c->hi, c->q->output_offset, out + c0);
 }
 
 #if TML_CONV_PAIRS
 /* Two output pixels from their int8 windows (the same window twice for an
  * odd pixel out), two channels at a time; an odd last channel is computed
- * twice. Windows longer than the prepared buffer are taken TML_XPAIR_MAX
+ * as both of a pair. Windows longer than the prepared buffer are taken TML_XPAIR_MAX
  * inputs at a time, the accumulators carried from chunk to chunk. */
 static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const int8_t *win_a,
     const int8_t *win_b, tml_xpair_t *xbuf, int8_t *out_a, int8_t *out_b) {
@@ -176,20 +177,24 @@ static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const int8_t *win_a,
                 tml_xpair_prepare(win_b + f0, len, input_offset, 1, xbuf);
             }
             const int8_t *w = c->weights + (size_t)c0 * (size_t)filter_size + (size_t)f0;
-            for (int32_t k = 0; k < n; k += 2, w += 2 * (size_t)filter_size) {
-                const int32_t k1 = k + 1 < n ? k + 1 : k;
-                int32_t acc[4] = {0, 0, 0, 0};
-                if (f0 > 0) {
-                    acc[0] = acc_a[k];
-                    acc[1] = acc_a[k1];
-                    acc[2] = acc_b[k];
-                    acc[3] = acc_b[k1];
+            if (f0 == 0) {
+                /* The accumulators start from the bias. */
+                if (c->bias != NULL) {
+                    memcpy(acc_a, c->bias + c0, (size_t)n * sizeof(acc_a[0]));
+                } else {
+                    memset(acc_a, 0, (size_t)n * sizeof(acc_a[0]));
                 }
-                tml_dot2x2(xbuf, w, w + (size_t)(k1 - k) * (size_t)filter_size, len, acc);
+                memcpy(acc_b, acc_a, (size_t)n * sizeof(acc_b[0]));
+            }
+            tml_dot2x2_channels(xbuf, len, w, filter_size, n >> 1, acc_a, acc_b);
+            if (n & 1) {
+                /* The odd last channel as both of a pair. */
+                const int32_t k = n - 1;
+                const int8_t *wk = w + (size_t)k * (size_t)filter_size;
+                int32_t acc[4] = {acc_a[k], acc_a[k], acc_b[k], acc_b[k]};
+                tml_dot2x2(xbuf, wk, wk, len, acc);
                 acc_a[k] = acc[0];
                 acc_b[k] = acc[2];
-                acc_a[k1] = acc[1];
-                acc_b[k1] = acc[3];
             }
         }
         tml_conv_rows(c, c0, n, acc_a, out_a);
@@ -217,6 +222,7 @@ static void tml_conv_pixel_x(const tml_conv_ctx_t *c, const tml_xvec_t *x, int8_
         for (; k < n; ++k, w += filter_size) {
             acc[k] = tml_dot1_x(x, w, filter_size, input_offset);
         }
+        tml_acc_add_bias(acc, c->bias != NULL ? c->bias + c0 : NULL, n);
         tml_conv_rows(c, c0, n, acc, out);
     }
 }
@@ -258,6 +264,7 @@ static void tml_conv_pixel_runs(const tml_conv_ctx_t *c, const int8_t *x, size_t
             }
             acc[k] = a;
         }
+        tml_acc_add_bias(acc, c->bias != NULL ? c->bias + c0 : NULL, n);
         tml_conv_rows(c, c0, n, acc, out);
     }
 }
@@ -558,7 +565,8 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
                     acc[g + 2] = a2;
                     acc[g + 3] = a3;
                 }
-                tml_requant_row(acc, n, folded, multiplier + c0 * quant_step,
+                tml_acc_add_bias(acc, folded, n);
+                tml_requant_row(acc, n, multiplier + c0 * quant_step,
                     shifts + c0 * quant_step, quant_step, down, lo, hi, output_offset, out);
             }
         }

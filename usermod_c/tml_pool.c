@@ -2,6 +2,8 @@
  * reference_integer_ops pooling. Input and output share scale and zero point
  * (TFLite requires it), so no requantisation: only the window clipping at the
  * borders and the average's rounding matter. */
+#include <string.h>
+#include "tml_arch.h"
 #include "tml_kernels.h"
 #include "tml_requant.h"
 
@@ -73,6 +75,28 @@ tml_status_t tml_avg_pool_s8(const tml_pool_params_t *p,
     return TML_OK;
 }
 
+/* out[c] = max(out[c], x[c]) for c < depth. */
+static void tml_max_into(int8_t *out, const int8_t *x, int32_t depth) {
+    int32_t c = 0;
+#if TML_ARCH_DSP
+    /* Four channels an iteration: SSUB8 sets a GE flag per byte lane where
+     * x >= out, SEL takes those lanes from x. One asm statement, so that
+     * nothing can come between the flags and their use. */
+    for (; c + 4 <= depth; c += 4) {
+        const uint32_t xv = tml_read_s8x4(x + c);
+        const uint32_t ov = tml_read_s8x4(out + c);
+        uint32_t mv;
+        __asm__("ssub8 %0, %1, %2\n\tsel %0, %1, %2" : "=&r"(mv) : "r"(xv), "r"(ov) : "cc");
+        memcpy(out + c, &mv, sizeof(mv));
+    }
+#endif
+    for (; c < depth; c++) {
+        if (x[c] > out[c]) {
+            out[c] = x[c];
+        }
+    }
+}
+
 tml_status_t tml_max_pool_s8(const tml_pool_params_t *p,
     const tml_dims_t *in_dims, const int8_t *in,
     const tml_dims_t *out_dims, int8_t *out) {
@@ -81,25 +105,26 @@ tml_status_t tml_max_pool_s8(const tml_pool_params_t *p,
         return status;
     }
     const int32_t depth = in_dims->c;
+    const int clamped = p->act_min > INT8_MIN || p->act_max < INT8_MAX;
     for (int32_t b = 0; b < out_dims->n; b++) {
         const int8_t *in_batch = in + b * in_dims->h * in_dims->w * depth;
         for (int32_t oy = 0; oy < out_dims->h; oy++) {
             tml_window_t wy = tml_pool_window(oy, p->stride_h, p->pad_top, p->filter_h, in_dims->h);
-            for (int32_t ox = 0; ox < out_dims->w; ox++) {
+            for (int32_t ox = 0; ox < out_dims->w; ox++, out += depth) {
                 tml_window_t wx = tml_pool_window(ox, p->stride_w, p->pad_left, p->filter_w, in_dims->w);
-                for (int32_t c = 0; c < depth; c++) {
-                    /* An empty window yields -128 before the clamp, as in TFLite. */
-                    int32_t max = INT8_MIN;
-                    for (int32_t fy = wy.start; fy < wy.end; fy++) {
-                        const int8_t *in_row = in_batch + ((wy.origin + fy) * in_dims->w) * depth + c;
-                        for (int32_t fx = wx.start; fx < wx.end; fx++) {
-                            int32_t v = in_row[(wx.origin + fx) * depth];
-                            if (v > max) {
-                                max = v;
-                            }
-                        }
+                /* Tap by tap over all channels (contiguous in NHWC); an
+                 * empty window yields -128 before the clamp, as in TFLite. */
+                memset(out, INT8_MIN, (size_t)depth);
+                for (int32_t fy = wy.start; fy < wy.end; fy++) {
+                    const int8_t *in_row = in_batch + ((wy.origin + fy) * in_dims->w) * depth;
+                    for (int32_t fx = wx.start; fx < wx.end; fx++) {
+                        tml_max_into(out, in_row + (wx.origin + fx) * depth, depth);
                     }
-                    *out++ = (int8_t)tml_clamp(max, p->act_min, p->act_max);
+                }
+                if (clamped) {
+                    for (int32_t c = 0; c < depth; c++) {
+                        out[c] = (int8_t)tml_clamp(out[c], p->act_min, p->act_max);
+                    }
                 }
             }
         }

@@ -29,8 +29,9 @@
 
 /* Cortex-M0/M0+ (armv6m, the RP2040): Thumb-1 multiplies and loads only
  * reach r0-r7, and GCC spills the portable loop's accumulators to high
- * registers, about 6 instructions per product. The inline Thumb-1 loop in
- * tml_m0_dot2() keeps everything in low registers. */
+ * registers, about 6 instructions per product. The Thumb-1 loops in
+ * tml_m0_dot2x2() (convolutions) and tml_m0_dot4() (FULLY_CONNECTED) keep
+ * everything in registers. */
 #if !defined(TML_FORCE_PORTABLE) && defined(__ARM_ARCH_6M__) && defined(__GNUC__)
 #define TML_ARCH_M0 (1)
 #else
@@ -38,7 +39,7 @@
 #endif
 
 /* Cortex-M3 (armv7m without DSP): Thumb-2 with MLA and post-indexed
- * sign-extending loads, used by the assembly pair kernel below. */
+ * sign-extending loads, used by the assembly kernels below. */
 #if !defined(TML_FORCE_PORTABLE) && defined(__ARM_ARCH_7M__) && defined(__GNUC__)
 #define TML_ARCH_V7M (1)
 #else
@@ -242,10 +243,10 @@ static inline int32_t tml_dot1_s8(const int8_t *x, const int8_t *w, int32_t len,
 #if TML_ARCH_DSP
 typedef int16_t tml_xvec_t;
 #define TML_XVEC_MAX (512)
-#elif TML_ARCH_M0
-/* M0: x + input_offset as int32, so one LDM both loads a value and steps
- * the pointer; 256 inputs keep the buffer at 1 KB of stack like the DSP
- * one. Longer vectors use the unprepared int8 path. */
+#elif TML_ARCH_M0 || TML_ARCH_V7M
+/* M0 and M3: x + input_offset as int32, so one LDM both loads values and
+ * steps the pointer; 256 inputs keep the buffer at 1 KB of stack like the
+ * DSP one. Longer vectors use the unprepared int8 path. */
 typedef int32_t tml_xvec_t;
 #define TML_XVEC_MAX (256)
 #else
@@ -269,7 +270,7 @@ static inline const tml_xvec_t *tml_xvec_prepare(const int8_t *x, int32_t len,
         buf[i] = (int16_t)(x[i] + input_offset);
     }
     return buf;
-#elif TML_ARCH_M0
+#elif TML_ARCH_M0 || TML_ARCH_V7M
     for (int32_t i = 0; i < len; ++i) {
         buf[i] = x[i] + input_offset;
     }
@@ -283,43 +284,135 @@ static inline const tml_xvec_t *tml_xvec_prepare(const int8_t *x, int32_t len,
 }
 
 #if TML_ARCH_M0
-/* One input of tml_m0_dot2's loop: load it, multiply it by both channels'
- * weights, accumulate; the loop body is this, four times. */
-#define TML_M0_DOT2_STEP \
-    "ldmia %[x]!, {%[v]}\n" \
-    "ldrsb %[t], [%[w0], %[i]]\n" \
-    "muls %[t], %[v]\n" \
-    "add %[a0], %[t]\n" \
-    "ldrsb %[t], [%[w1], %[i]]\n" \
-    "muls %[t], %[v]\n" \
-    "add %[a1], %[t]\n" \
-    "adds %[i], #1\n"
+/* One input of tml_m0_dot4's loop: load it, multiply it by the four
+ * channels' weights, accumulate. */
+#define TML_M0_DOT4_STEP \
+    "ldmia r0!, {r5}\n" \
+    "ldrsb r7, [r2, r6]\n" \
+    "muls r7, r5\n" \
+    "add r8, r7\n" \
+    "ldrsb r7, [r3, r6]\n" \
+    "muls r7, r5\n" \
+    "add r9, r7\n" \
+    "ldrsb r7, [r4, r6]\n" \
+    "muls r7, r5\n" \
+    "add r10, r7\n" \
+    "ldrsb r7, [r1, r6]\n" \
+    "muls r7, r5\n" \
+    "add r11, r7\n" \
+    "adds r6, #1\n"
 
-/* *a0 += sum w0[i] * x[i], *a1 += sum w1[i] * x[i] over x[0, x_end - x),
- * a non-zero multiple of four. Two channels share each loaded input. The
- * loads and MULS need low registers, and with r7 the frame pointer only
- * seven are free, so the accumulators may sit in high registers (the
- * two-operand ADD reaches them). 4.25 instructions per product against
- * about 6 from GCC. Not inlined: at -Os GCC cannot then satisfy the
- * high-register constraints. */
-__attribute__((noinline)) static void tml_m0_dot2(const int32_t *x, const int32_t *x_end, const int8_t *w0,
-    const int8_t *w1, int32_t *a0_io, int32_t *a1_io) {
-    int32_t a0 = *a0_io, a1 = *a1_io;
-    int32_t i = 0, t, v;
+/* acc[k] += sum_i w[k * stride + i] * x[i] for k = 0..3 over `count`
+ * inputs, a non-zero multiple of two: four channels share each loaded
+ * input, 3.6 instructions per product. Loads and MULS reach only r0-r7, so
+ * the loop needs all eight (r7 included, which GCC keeps for the frame
+ * pointer) and the accumulators live in r8-r11: a whole function in
+ * assembly. */
+__attribute__((naked, noinline)) static void tml_m0_dot4(const int32_t *x, int32_t count,
+    const int8_t *w, int32_t stride, int32_t *acc) {
+    (void)x;
+    (void)count;
+    (void)w;
+    (void)stride;
+    (void)acc;
     __asm__ volatile (
-        /* GCC hands Thumb-1 inline asm to the assembler in divided
-         * syntax and switches back to unified after it. */
         ".syntax unified\n"
+        "push {r4, r5, r6, r7, lr}\n"
+        "mov r4, r8\n"
+        "mov r5, r9\n"
+        "mov r6, r10\n"
+        "mov r7, r11\n"
+        "push {r4, r5, r6, r7}\n"
+        /* r12 = the end of x; r2..r4, r1 = the four channels' weights. */
+        "lsls r1, r1, #2\n"
+        "adds r1, r0, r1\n"
+        "mov r12, r1\n"
+        "adds r4, r3, r3\n"
+        "adds r1, r4, r3\n"
+        "adds r1, r2, r1\n"
+        "adds r4, r2, r4\n"
+        "adds r3, r2, r3\n"
+        /* acc: the fifth argument, above the nine saved registers. */
+        "ldr r5, [sp, #36]\n"
+        "ldr r6, [r5]\n"
+        "mov r8, r6\n"
+        "ldr r6, [r5, #4]\n"
+        "mov r9, r6\n"
+        "ldr r6, [r5, #8]\n"
+        "mov r10, r6\n"
+        "ldr r6, [r5, #12]\n"
+        "mov r11, r6\n"
+        "movs r6, #0\n"
         "1:\n"
-        TML_M0_DOT2_STEP TML_M0_DOT2_STEP TML_M0_DOT2_STEP TML_M0_DOT2_STEP
-        "cmp %[x], %[end]\n"
+        TML_M0_DOT4_STEP TML_M0_DOT4_STEP
+        "cmp r0, r12\n"
         "bne 1b\n"
-        : [a0] "+r" (a0), [a1] "+r" (a1), [x] "+l" (x), [i] "+l" (i),
-          [t] "=&l" (t), [v] "=&l" (v)
-        : [w0] "l" (w0), [w1] "l" (w1), [end] "h" (x_end)
-        : "cc", "memory");
-    *a0_io = a0;
-    *a1_io = a1;
+        "ldr r5, [sp, #36]\n"
+        "mov r6, r8\n"
+        "str r6, [r5]\n"
+        "mov r6, r9\n"
+        "str r6, [r5, #4]\n"
+        "mov r6, r10\n"
+        "str r6, [r5, #8]\n"
+        "mov r6, r11\n"
+        "str r6, [r5, #12]\n"
+        "pop {r4, r5, r6, r7}\n"
+        "mov r8, r4\n"
+        "mov r9, r5\n"
+        "mov r10, r6\n"
+        "mov r11, r7\n"
+        "pop {r4, r5, r6, r7, pc}\n");
+}
+#endif
+
+#if TML_ARCH_V7M
+/* Two inputs of tml_v7m_dot4's loop: LDM loads both, each of the four
+ * channels' weights comes from w0 plus a stride (r9 = 1, r10 = 2, r11 = 3
+ * strides), w0 itself stepping with the last load of each input. */
+#define TML_V7M_DOT4_STEP \
+    "ldmia r0!, {r4, r5}\n" \
+    "ldrsb r12, [r2, r9]\n" \
+    "mla r6, r12, r4, r6\n" \
+    "ldrsb r12, [r2, r10]\n" \
+    "mla r7, r12, r4, r7\n" \
+    "ldrsb r12, [r2, r11]\n" \
+    "mla r8, r12, r4, r8\n" \
+    "ldrsb r12, [r2], #1\n" \
+    "mla r3, r12, r4, r3\n" \
+    "ldrsb r12, [r2, r9]\n" \
+    "mla r6, r12, r5, r6\n" \
+    "ldrsb r12, [r2, r10]\n" \
+    "mla r7, r12, r5, r7\n" \
+    "ldrsb r12, [r2, r11]\n" \
+    "mla r8, r12, r5, r8\n" \
+    "ldrsb r12, [r2], #1\n" \
+    "mla r3, r12, r5, r3\n"
+
+/* acc[k] += sum_i w[k * stride + i] * x[i] for k = 0..3 over `count`
+ * inputs, a non-zero multiple of two: 16 products in 17 instructions plus
+ * the loop. */
+__attribute__((naked, noinline)) static void tml_v7m_dot4(const int32_t *x, int32_t count,
+    const int8_t *w, int32_t stride, int32_t *acc) {
+    (void)x;
+    (void)count;
+    (void)w;
+    (void)stride;
+    (void)acc;
+    __asm__ volatile (
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"
+        "add lr, r0, r1, lsl #2\n"
+        "mov r9, r3\n"
+        "add r10, r3, r3\n"
+        "add r11, r10, r3\n"
+        "ldr r1, [sp, #36]\n"
+        "ldm r1, {r3, r6, r7, r8}\n"
+        "1:\n"
+        TML_V7M_DOT4_STEP
+        "cmp r0, lr\n"
+        "bne 1b\n"
+        "ldr r1, [sp, #36]\n"
+        "stm r1, {r3, r6, r7, r8}\n"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
 }
 #endif
 
@@ -362,22 +455,20 @@ static inline void tml_dot4_x(const tml_xvec_t *x, const int8_t *w, int32_t w_st
     acc[1] = a1;
     acc[2] = a2;
     acc[3] = a3;
-#elif TML_ARCH_M0
-    const int32_t blocks = len & ~(int32_t)3;
+#elif TML_ARCH_M0 || TML_ARCH_V7M
+    const int32_t even = len & ~(int32_t)1;
     (void)input_offset;
-    for (int32_t k = 0; k < 4; k += 2) {
-        const int8_t *wa = w + (size_t)k * (size_t)w_stride;
-        const int8_t *wb = wa + w_stride;
-        int32_t a0 = acc[k], a1 = acc[k + 1];
-        if (blocks > 0) {
-            tml_m0_dot2(x, x + blocks, wa, wb, &a0, &a1);
+    if (even > 0) {
+#if TML_ARCH_M0
+        tml_m0_dot4(x, even, w, w_stride, acc);
+#else
+        tml_v7m_dot4(x, even, w, w_stride, acc);
+#endif
+    }
+    if (even < len) {
+        for (int32_t k = 0; k < 4; ++k) {
+            acc[k] += w[(size_t)k * (size_t)w_stride + (size_t)even] * x[even];
         }
-        for (int32_t i = blocks; i < len; ++i) {
-            a0 += wa[i] * x[i];
-            a1 += wb[i] * x[i];
-        }
-        acc[k] = a0;
-        acc[k + 1] = a1;
     }
 #else
     tml_dot4_s8(x, w, w_stride, len, input_offset, acc);
@@ -403,7 +494,7 @@ static inline int32_t tml_dot1_x(const tml_xvec_t *x, const int8_t *w, int32_t l
         acc += w[i] * x[i];
     }
     return acc;
-#elif TML_ARCH_M0
+#elif TML_ARCH_M0 || TML_ARCH_V7M
     int32_t acc = 0;
     (void)input_offset;
     for (int32_t i = 0; i < len; ++i) {

@@ -20,11 +20,16 @@
  * every target it runs on, without C's signed-overflow undefined behaviour.
  */
 #include <stddef.h>
+#include <string.h>
 #include "tml_arch.h"
 #include "tml_kernels.h"
 #include "tml_requant.h"
 
 #define TML_MAX_ACC_TERMS (65536)
+
+/* Outputs whose sums are collected while a long input row is taken piece
+ * by piece. */
+#define TML_FC_CHUNK (32)
 
 static inline int8_t tml_fc_requant(int32_t acc, const int32_t *bias, int32_t o,
     int32_t multiplier, int32_t shift, int32_t lo, int32_t hi, int32_t output_offset) {
@@ -62,35 +67,41 @@ tml_status_t tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_
 
     const int32_t output_offset = q->output_offset;
     const int32_t *const multiplier = q->multiplier, *const shift = q->shift;
-    /* The prepared input vector (tml_arch.h) when the row fits it, else the
-     * int8 row with the offset added in the loop. */
-    const int prepared = TML_XVEC_MAX == 1 || in_features <= TML_XVEC_MAX;
+    /* The input vector is prepared (tml_arch.h) TML_XVEC_MAX inputs at a
+     * time, once per row when it fits, else once per chunk of
+     * TML_FC_CHUNK outputs whose sums are carried from piece to piece. */
+    const int32_t piece = TML_XVEC_MAX == 1 ? in_features
+        : (in_features < TML_XVEC_MAX ? in_features : TML_XVEC_MAX);
+    const int once = piece == in_features;
     tml_xvec_t buf[TML_XVEC_MAX];
+    int32_t acc[TML_FC_CHUNK];
 
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *x = in + (size_t)b * (size_t)in_features;
-        const tml_xvec_t *xv = prepared ? tml_xvec_prepare(x, in_features, input_offset, buf) : NULL;
-        /* Four output rows at a time share each input value (tml_arch.h). */
-        int32_t o = 0;
-        for (; o + 4 <= out_features; o += 4) {
-            int32_t acc[4] = {0, 0, 0, 0};
-            const int8_t *w = weights + (size_t)o * (size_t)in_features;
-            if (prepared) {
-                tml_dot4_x(xv, w, in_features, in_features, input_offset, acc);
-            } else {
-                tml_dot4_s8(x, w, in_features, in_features, input_offset, acc);
+        const tml_xvec_t *xv = once ? tml_xvec_prepare(x, in_features, input_offset, buf) : NULL;
+        for (int32_t o0 = 0; o0 < out_features; o0 += TML_FC_CHUNK) {
+            const int32_t n = out_features - o0 < TML_FC_CHUNK ? out_features - o0 : TML_FC_CHUNK;
+            memset(acc, 0, (size_t)n * sizeof(acc[0]));
+            for (int32_t f0 = 0; f0 < in_features; f0 += piece) {
+                const int32_t len = in_features - f0 < piece ? in_features - f0 : piece;
+                if (!once) {
+                    xv = tml_xvec_prepare(x + f0, len, input_offset, buf);
+                }
+                const int8_t *w = weights + (size_t)o0 * (size_t)in_features + (size_t)f0;
+                /* Four output rows at a time share each input value. */
+                int32_t k = 0;
+                for (; k + 4 <= n; k += 4, w += 4 * (size_t)in_features) {
+                    tml_dot4_x(xv, w, in_features, len, input_offset, acc + k);
+                }
+                for (; k < n; ++k, w += in_features) {
+                    acc[k] += tml_dot1_x(xv, w, len, input_offset);
+                }
             }
-            for (int32_t k = 0; k < 4; ++k) {
-                out[o + k] = tml_fc_requant(acc[k], bias, o + k, multiplier[(o + k) * step],
-                    shift[(o + k) * step], lo, hi, output_offset);
+            for (int32_t k = 0; k < n; ++k) {
+                const int32_t o = o0 + k;
+                out[o] = tml_fc_requant(acc[k], bias, o, multiplier[o * step], shift[o * step],
+                    lo, hi, output_offset);
             }
-        }
-        for (; o < out_features; ++o) {
-            const int8_t *w = weights + (size_t)o * (size_t)in_features;
-            const int32_t acc = prepared ? tml_dot1_x(xv, w, in_features, input_offset)
-                : tml_dot1_s8(x, w, in_features, input_offset);
-            out[o] = tml_fc_requant(acc, bias, o, multiplier[o * step], shift[o * step],
-                lo, hi, output_offset);
         }
         out += out_features;
     }

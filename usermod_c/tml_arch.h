@@ -62,8 +62,12 @@
  * inline and unroll them too. */
 #if defined(__GNUC__)
 #define TML_COLD __attribute__((cold, noinline))
+/* Out of line for flash; `unused` since not every file including this
+ * header calls them. */
+#define TML_NOINLINE __attribute__((noinline, unused))
 #else
 #define TML_COLD
+#define TML_NOINLINE
 #endif
 
 #if TML_ARCH_DSP
@@ -528,7 +532,8 @@ typedef int32_t tml_xpair_t;
 
 /* Writes pixel `which` (0 or 1) of the pair into buf (2 * TML_XPAIR_MAX
  * entries). */
-static inline void tml_xpair_prepare(const int8_t *x, int32_t len, int32_t input_offset,
+/* Called once per pixel, not per product: kept out of line for flash. */
+TML_NOINLINE static void tml_xpair_prepare(const int8_t *x, int32_t len, int32_t input_offset,
     int32_t which, tml_xpair_t *buf) {
 #if TML_ARCH_DSP
     const uint32_t offset2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
@@ -794,7 +799,14 @@ __attribute__((naked, noinline, unused)) static void tml_requant_row_v7m(const i
 
 /* acc[0] += w0 . x_pixel0, acc[1] += w1 . x_pixel0, acc[2] += w0 . x_pixel1,
  * acc[3] += w1 . x_pixel1 over len inputs, x from tml_xpair_prepare(). */
-static inline void tml_dot2x2(const tml_xpair_t *x, const int8_t *w0, const int8_t *w1,
+#if TML_ARCH_DSP || TML_ARCH_V7M
+/* Only odd channels and the last few inputs come here on these cores (the
+ * assembly takes the rest): out of line for flash. */
+#define TML_DOT2X2_DECL TML_NOINLINE static
+#else
+#define TML_DOT2X2_DECL static inline
+#endif
+TML_DOT2X2_DECL void tml_dot2x2(const tml_xpair_t *x, const int8_t *w0, const int8_t *w1,
     int32_t len, int32_t acc[4]) {
     /* Unsigned, so that a start value (the bias) wraps modulo 2^32 as
      * TFLite's int32 arithmetic does, without C's undefined overflow. */

@@ -232,7 +232,7 @@ static void tml_conv_pixel_x(const tml_conv_ctx_t *c, const tml_xvec_t *x, int8_
  * over more than 56 channels, for one): the valid taps, rows x runs runs
  * of run_len inputs, summed straight from the input, four channels at a
  * time. */
-static void tml_conv_pixel_runs(const tml_conv_ctx_t *c, const int8_t *x, size_t x_row_step,
+TML_COLD static void tml_conv_pixel_runs(const tml_conv_ctx_t *c, const int8_t *x, size_t x_row_step,
     size_t x_run_step, int32_t rows, int32_t runs, int32_t run_len, const int8_t *w_first,
     size_t w_row_step, int32_t w_run_step, int8_t *out) {
     const int32_t filter_size = c->filter_size, out_c = c->out_c;

@@ -672,19 +672,20 @@ __attribute__((naked, noinline)) static void tml_m0_dot2x2(const int32_t *x,
 
 #ifdef TML_V7M_CONV2_STEP
 /* For k < 2 * pairs (pairs > 0), channel k's weights at w + k * stride:
- * acc_a[k] += w_k . pixel 0, acc_b[k] += w_k . pixel 1 over `steps` (> 0)
- * steps of TML_V7M_CONV2_STEP from the prepared pair x. The loop over the
- * channel pairs is here too, since setting up each pair in C cost about as
- * much as a 64-input dot product. Fourteen registers in the inner loop,
- * more than GCC gives inline asm, hence a whole function; the outer loop's
- * state lives in a 16-byte frame:
+ * acc_a[k] = src_a[k] + w_k . pixel 0, acc_b[k] = src_b[k] + w_k . pixel 1
+ * over `steps` (> 0) steps of TML_V7M_CONV2_STEP from the prepared pair x
+ * (the sources are the bias for a first pass, the accumulators after).
+ * The loop over the channel pairs is here too, since setting up each pair
+ * in C cost about as much as a 64-input dot product. Fourteen registers in
+ * the inner loop, more than GCC gives inline asm, hence a whole function;
+ * the outer loop's state lives in a 16-byte frame:
  *   [sp] x, [sp + 4] bytes of weights the steps consume,
  *   [sp + 8] from the end of one pair's w0 to the next pair's w0,
- *   [sp + 12] stride; the stacked arguments pairs, acc_a, acc_b above the
- *   nine saved registers at [sp + 52], [sp + 56], [sp + 60]. */
+ *   [sp + 12] stride; the stacked arguments pairs, acc_a, acc_b, src_a,
+ *   src_b above the nine saved registers at [sp + 52] ... [sp + 68]. */
 __attribute__((naked, noinline)) static void tml_v7m_conv2(const tml_xpair_t *x,
     int32_t steps, const int8_t *w, int32_t stride, int32_t pairs, int32_t *acc_a,
-    int32_t *acc_b) {
+    int32_t *acc_b, const int32_t *src_a, const int32_t *src_b) {
     (void)x;
     (void)steps;
     (void)w;
@@ -692,6 +693,8 @@ __attribute__((naked, noinline)) static void tml_v7m_conv2(const tml_xpair_t *x,
     (void)pairs;
     (void)acc_a;
     (void)acc_b;
+    (void)src_a;
+    (void)src_b;
     __asm__ volatile (
         "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"
         "sub sp, sp, #16\n"
@@ -703,10 +706,12 @@ __attribute__((naked, noinline)) static void tml_v7m_conv2(const tml_xpair_t *x,
         "str r3, [sp, #12]\n"
         "1:\n"
         "ldr r0, [sp]\n"
-        "ldr r4, [sp, #56]\n"
-        "ldrd r10, r11, [r4]\n"
-        "ldr r5, [sp, #60]\n"
-        "ldrd r12, lr, [r5]\n"
+        "ldr r4, [sp, #64]\n"
+        "ldrd r10, r11, [r4], #8\n"
+        "str r4, [sp, #64]\n"
+        "ldr r5, [sp, #68]\n"
+        "ldrd r12, lr, [r5], #8\n"
+        "str r5, [sp, #68]\n"
         "ldr r3, [sp, #12]\n"
         "add r3, r2, r3\n"
         "ldr r1, [sp, #4]\n"
@@ -884,10 +889,12 @@ TML_DOT2X2_DECL void tml_dot2x2(const tml_xpair_t *x, const int8_t *w0, const in
 }
 
 /* tml_dot2x2() for the channel pairs k, k + 1 (k even, k < 2 * pairs),
- * channel k's weights at w + k * stride, accumulating into acc_a[k] (pixel
- * 0) and acc_b[k] (pixel 1). */
+ * channel k's weights at w + k * stride: acc_a[k] = src_a[k] + the sum
+ * for pixel 0, acc_b[k] = src_b[k] + the sum for pixel 1 (a source may be
+ * the accumulators themselves). */
 static inline void tml_dot2x2_channels(const tml_xpair_t *x, int32_t len, const int8_t *w,
-    int32_t stride, int32_t pairs, int32_t *acc_a, int32_t *acc_b) {
+    int32_t stride, int32_t pairs, const int32_t *src_a, const int32_t *src_b,
+    int32_t *acc_a, int32_t *acc_b) {
 #ifdef TML_V7M_CONV2_STEP
     /* The assembly loop takes whole steps; the few inputs after them go
      * through tml_dot2x2(). */
@@ -899,7 +906,9 @@ static inline void tml_dot2x2_channels(const tml_xpair_t *x, int32_t len, const 
     const tml_xpair_t *const x_rest = x + 2 * done;
 #endif
     if (pairs > 0 && steps > 0) {
-        tml_v7m_conv2(x, steps, w, stride, pairs, acc_a, acc_b);
+        tml_v7m_conv2(x, steps, w, stride, pairs, acc_a, acc_b, src_a, src_b);
+        src_a = acc_a;
+        src_b = acc_b;
     }
     if (done == len) {
         return;
@@ -909,7 +918,7 @@ static inline void tml_dot2x2_channels(const tml_xpair_t *x, int32_t len, const 
     len -= done;
 #endif
     for (int32_t k = 0; k < 2 * pairs; k += 2, w += 2 * (size_t)stride) {
-        int32_t acc[4] = {acc_a[k], acc_a[k + 1], acc_b[k], acc_b[k + 1]};
+        int32_t acc[4] = {src_a[k], src_a[k + 1], src_b[k], src_b[k + 1]};
         tml_dot2x2(x, w, w + stride, len, acc);
         acc_a[k] = acc[0];
         acc_a[k + 1] = acc[1];

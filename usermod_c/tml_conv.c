@@ -154,6 +154,9 @@ static void tml_conv_rows(const tml_conv_ctx_t *c, int32_t c0, int32_t n, const 
 }
 
 #if TML_CONV_PAIRS
+/* The accumulators' start for convolutions without a bias. */
+static const int32_t tml_zero_acc[TML_ACC_CHUNK];
+
 /* Two output pixels from their int8 windows (the same window twice for an
  * odd pixel out), two channels at a time; an odd last channel is computed
  * as both of a pair. Windows longer than the prepared buffer are taken TML_XPAIR_MAX
@@ -177,21 +180,15 @@ static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const int8_t *win_a,
                 tml_xpair_prepare(win_b + f0, len, input_offset, 1, xbuf);
             }
             const int8_t *w = c->weights + (size_t)c0 * (size_t)filter_size + (size_t)f0;
-            if (f0 == 0) {
-                /* The accumulators start from the bias. */
-                if (c->bias != NULL) {
-                    memcpy(acc_a, c->bias + c0, (size_t)n * sizeof(acc_a[0]));
-                } else {
-                    memset(acc_a, 0, (size_t)n * sizeof(acc_a[0]));
-                }
-                memcpy(acc_b, acc_a, (size_t)n * sizeof(acc_b[0]));
-            }
-            tml_dot2x2_channels(xbuf, len, w, filter_size, n >> 1, acc_a, acc_b);
+            /* The accumulators start from the bias. */
+            const int32_t *start = c->bias != NULL ? c->bias + c0 : tml_zero_acc;
+            const int32_t *src_a = f0 == 0 ? start : acc_a, *src_b = f0 == 0 ? start : acc_b;
+            tml_dot2x2_channels(xbuf, len, w, filter_size, n >> 1, src_a, src_b, acc_a, acc_b);
             if (n & 1) {
                 /* The odd last channel as both of a pair. */
                 const int32_t k = n - 1;
                 const int8_t *wk = w + (size_t)k * (size_t)filter_size;
-                int32_t acc[4] = {acc_a[k], acc_a[k], acc_b[k], acc_b[k]};
+                int32_t acc[4] = {src_a[k], src_a[k], src_b[k], src_b[k]};
                 tml_dot2x2(xbuf, wk, wk, len, acc);
                 acc_a[k] = acc[0];
                 acc_b[k] = acc[2];

@@ -927,8 +927,8 @@ static inline void tml_dot2x2_channels(const tml_xpair_t *x, int32_t len, const 
     }
 }
 
-/* a0..a3 += w[k] * x[k] for k = 0..3: four channels of one depthwise tap,
- * the input offset already folded into the bias. */
+/* a0..a3 += w[k] * x[k] for k = 0..3 (modulo 2^32): four channels of one
+ * depthwise tap, the input offset already folded into the bias. */
 static inline void tml_mac4_s8(const int8_t *x, const int8_t *w,
     int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3) {
 #if TML_ARCH_DSP
@@ -941,10 +941,11 @@ static inline void tml_mac4_s8(const int8_t *x, const int8_t *w,
     *a2 = __smlatt(w02, x02, *a2);
     *a3 = __smlatt(w13, x13, *a3);
 #else
-    *a0 += w[0] * x[0];
-    *a1 += w[1] * x[1];
-    *a2 += w[2] * x[2];
-    *a3 += w[3] * x[3];
+    /* Modulo 2^32 as TFLite's int32: the sums start from the bias. */
+    *a0 = (int32_t)((uint32_t)*a0 + (uint32_t)(w[0] * x[0]));
+    *a1 = (int32_t)((uint32_t)*a1 + (uint32_t)(w[1] * x[1]));
+    *a2 = (int32_t)((uint32_t)*a2 + (uint32_t)(w[2] * x[2]));
+    *a3 = (int32_t)((uint32_t)*a3 + (uint32_t)(w[3] * x[3]));
 #endif
 }
 

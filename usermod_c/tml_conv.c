@@ -551,8 +551,9 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
                     }
                 }
                 for (int32_t g = 0; g < n; g += 4) {
-                    /* Scalars, not an array, so they stay in registers. */
-                    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                    /* Scalars, not an array, so they stay in registers;
+                     * the sums start from the folded bias. */
+                    int32_t a0 = folded[g], a1 = folded[g + 1], a2 = folded[g + 2], a3 = folded[g + 3];
                     const int8_t *w = w_chunk + g;
                     for (int32_t i = 0; i < taps; ++i, w += w_tap_step) {
                         tml_mac4_s8(tap[i] + g, w, &a0, &a1, &a2, &a3);
@@ -562,7 +563,6 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
                     acc[g + 2] = a2;
                     acc[g + 3] = a3;
                 }
-                tml_acc_add_bias(acc, folded, n);
                 tml_requant_row(acc, n, multiplier + c0 * quant_step,
                     shifts + c0 * quant_step, quant_step, down, lo, hi, output_offset, out);
             }

@@ -714,21 +714,25 @@ __attribute__((naked, noinline)) static void tml_v7m_conv2(const tml_xpair_t *x,
         "str r5, [sp, #68]\n"
         "ldr r3, [sp, #12]\n"
         "add r3, r2, r3\n"
-        "ldr r1, [sp, #4]\n"
-        "add r1, r2, r1\n"
-        /* An odd step first, then two per iteration. */
         "ldr r4, [sp, #4]\n"
-        "tst r4, #1 << " TML_V7M_CONV2_UNIT "\n"
-        "beq 2f\n"
-        TML_V7M_CONV2_STEP
-        "2:\n"
-        "cmp r2, r1\n"
-        "beq 3f\n"
+        "add r1, r2, r4\n"
+        /* Four steps an iteration, entered part-way (TBB) so that the
+         * first pass does steps % 4 of them. */
+        "lsr r4, r4, #" TML_V7M_CONV2_UNIT "\n"
+        "and r4, r4, #3\n"
+        "tbb [pc, r4]\n"
+        "0:\n"
+        ".byte (4f - 0b) / 2, (7f - 0b) / 2, (6f - 0b) / 2, (5f - 0b) / 2\n"
         "4:\n"
-        TML_V7M_CONV2_STEP TML_V7M_CONV2_STEP
+        TML_V7M_CONV2_STEP
+        "5:\n"
+        TML_V7M_CONV2_STEP
+        "6:\n"
+        TML_V7M_CONV2_STEP
+        "7:\n"
+        TML_V7M_CONV2_STEP
         "cmp r2, r1\n"
         "bne 4b\n"
-        "3:\n"
         "ldr r4, [sp, #56]\n"
         "strd r10, r11, [r4], #8\n"
         "str r4, [sp, #56]\n"

@@ -760,11 +760,29 @@ typedef struct {
     int32_t act_min, act_max;
 } tml_requant_row_args_t;
 
+/* One output of tml_requant_row_v7m() up to the clamp: accumulator r9,
+ * multiplier r10, k = -shift - 1 in lr; the 64-bit nudge (2^30, or -2^30
+ * for negative values) in r11:r12 from r2 = 2^30; the result
+ * ((2 * high >> k) + 1 + 2 zp) >> 1 in r12. */
+#define TML_REQUANT_ROW_RESCALE \
+    "ldr r9, [r0], #4\n" \
+    "ldr r10, [r3], #4\n" \
+    "ldr lr, [r4], #4\n" \
+    "asr r12, r9, #31\n" \
+    "eor r11, r2, r12, lsl #31\n" \
+    "smlal r11, r12, r9, r10\n" \
+    "mvn lr, lr\n" \
+    "lsl r12, r12, #1\n" \
+    "asr r12, r12, lr\n" \
+    "add r12, r12, r6\n" \
+    "asr r12, r12, #1\n"
+
 /* out[i] = clamp(tml_rescale_down(acc[i], multiplier[i], shift[i]) + zero
  * point, act_min, act_max) for n > 0 outputs whose accumulators already
  * hold the bias, per-channel multipliers and every shift <= -2:
  * tml_requant.h's single multiply-accumulate form in 20 instructions an
- * output, where GCC's code spills and takes about 30. The output offset
+ * output (18 when the activation's upper bound is 127), where GCC's code
+ * spills and takes about 30. The output offset
  * rides on the final rounding: ((t + 1) >> 1) + zp = (t + 1 + 2 zp) >> 1. */
 __attribute__((naked, noinline, unused)) static void tml_requant_row_v7m(const int32_t *acc,
     int8_t *out, int32_t n, const tml_requant_row_args_t *args) {
@@ -777,20 +795,12 @@ __attribute__((naked, noinline, unused)) static void tml_requant_row_v7m(const i
         "add r5, r1, r2\n"
         "ldm r3, {r3, r4, r6, r7, r8}\n"
         "mov r2, #0x40000000\n"
+        /* Activations with no upper bound below 127 (none, ReLU) clamp
+         * with SSAT and one compare instead of two. */
+        "cmp r8, #127\n"
+        "beq 2f\n"
         "1:\n"
-        "ldr r9, [r0], #4\n"
-        "ldr r10, [r3], #4\n"
-        "ldr lr, [r4], #4\n"
-        /* The 64-bit nudge: 2^30, or -2^30 for negative values. */
-        "asr r12, r9, #31\n"
-        "eor r11, r2, r12, lsl #31\n"
-        "smlal r11, r12, r9, r10\n"
-        /* k = -shift - 1; ((2 * high >> k) + 1 + 2 zp) >> 1 */
-        "mvn lr, lr\n"
-        "lsl r12, r12, #1\n"
-        "asr r12, r12, lr\n"
-        "add r12, r12, r6\n"
-        "asr r12, r12, #1\n"
+        TML_REQUANT_ROW_RESCALE
         "cmp r12, r7\n"
         "it lt\n"
         "movlt r12, r7\n"
@@ -800,6 +810,16 @@ __attribute__((naked, noinline, unused)) static void tml_requant_row_v7m(const i
         "strb r12, [r1], #1\n"
         "cmp r1, r5\n"
         "bne 1b\n"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+        "2:\n"
+        TML_REQUANT_ROW_RESCALE
+        "ssat r12, #8, r12\n"
+        "cmp r12, r7\n"
+        "it lt\n"
+        "movlt r12, r7\n"
+        "strb r12, [r1], #1\n"
+        "cmp r1, r5\n"
+        "bne 2b\n"
         "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
 }
 #else

@@ -523,6 +523,20 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
     int8_t zero_point[TML_DW_CHUNK];
     const int8_t *tap[TML_DW_MAX_TAPS];
 
+    if (channels == 0) {
+        /* Nothing grouped: the window may be longer than the tables. */
+        return;
+    }
+    /* Where each tap lies from the window's first one, and that tap's
+     * last row and column: pixels whose window is inside the image use
+     * these instead of testing every tap. */
+    size_t tap_offset[TML_DW_MAX_TAPS];
+    const int32_t y_last = (kernel_h - 1) * p->dilation_h, x_last = (kernel_w - 1) * p->dilation_w;
+    for (int32_t t = 0; t < taps; ++t) {
+        tap_offset[t] = ((size_t)(t / kernel_w * p->dilation_h) * (size_t)in_w
+            + (size_t)(t % kernel_w * p->dilation_w)) * (size_t)ch;
+    }
+
     memset(zero_point, -q->input_offset, sizeof(zero_point));
     for (int32_t c0 = 0; c0 < channels; c0 += TML_DW_CHUNK) {
         const int32_t n = channels - c0 < TML_DW_CHUNK ? channels - c0 : TML_DW_CHUNK;
@@ -540,14 +554,24 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
             const int32_t iy0 = oy * p->stride_h - p->pad_top;
             for (int32_t ox = 0; ox < c->out_dims->w; ++ox, out += ch) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_left;
-                int32_t t = 0;
-                for (int32_t ky = 0; ky < kernel_h; ++ky) {
-                    const int32_t iy = iy0 + ky * p->dilation_h;
-                    for (int32_t kx = 0; kx < kernel_w; ++kx, ++t) {
-                        const int32_t ix = ix0 + kx * p->dilation_w;
-                        tap[t] = (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w)
-                            ? in_batch + ((size_t)iy * (size_t)in_w + (size_t)ix) * (size_t)ch + c0
-                            : zero_point;
+                if (iy0 >= 0 && iy0 + y_last < in_h && ix0 >= 0 && ix0 + x_last < in_w) {
+                    /* Inside the image: fixed offsets from the window's
+                     * first tap. */
+                    const int8_t *first = in_batch + ((size_t)iy0 * (size_t)in_w + (size_t)ix0)
+                        * (size_t)ch + c0;
+                    for (int32_t t = 0; t < taps; ++t) {
+                        tap[t] = first + tap_offset[t];
+                    }
+                } else {
+                    int32_t t = 0;
+                    for (int32_t ky = 0; ky < kernel_h; ++ky) {
+                        const int32_t iy = iy0 + ky * p->dilation_h;
+                        for (int32_t kx = 0; kx < kernel_w; ++kx, ++t) {
+                            const int32_t ix = ix0 + kx * p->dilation_w;
+                            tap[t] = (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w)
+                                ? in_batch + ((size_t)iy * (size_t)in_w + (size_t)ix) * (size_t)ch + c0
+                                : zero_point;
+                        }
                     }
                 }
                 for (int32_t g = 0; g < n; g += 4) {

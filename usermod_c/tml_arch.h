@@ -30,7 +30,7 @@
 /* Cortex-M0/M0+ (armv6m, the RP2040): Thumb-1 multiplies and loads only
  * reach r0-r7, and GCC spills the portable loop's accumulators to high
  * registers, about 6 instructions per product. The Thumb-1 loops in
- * tml_m0_dot2x2() (convolutions) and tml_m0_dot4() (FULLY_CONNECTED) keep
+ * tml_m0_conv2() (convolutions) and tml_m0_dot4() (FULLY_CONNECTED) keep
  * everything in registers. */
 #if !defined(TML_FORCE_PORTABLE) && defined(__ARM_ARCH_6M__) && defined(__GNUC__)
 #define TML_ARCH_M0 (1)
@@ -558,7 +558,7 @@ TML_NOINLINE static void tml_xpair_prepare(const int8_t *x, int32_t len, int32_t
 }
 
 #if TML_ARCH_M0
-/* One input of tml_m0_dot2x2's loop: both pixels' values (r4, r5), each
+/* One input of tml_m0_conv2's loop: both pixels' values (r4, r5), each
  * weight multiplied by both and added to the accumulators r8-r11. MULS
  * overwrites its operand, hence one copy per weight. */
 #define TML_M0_DOT2X2_STEP \
@@ -577,18 +577,23 @@ TML_NOINLINE static void tml_xpair_prepare(const int8_t *x, int32_t len, int32_t
     "add r11, r6\n" \
     "adds r1, #1\n"
 
-/* acc[0..3] as tml_dot2x2() over x[0, x_end - x), two int32 per input and
- * an even, non-zero number of inputs. Loads and MULS reach only r0-r7, so
- * the loop needs all eight low registers (r7 included, which GCC keeps for
- * the frame pointer) and the accumulators live in r8-r11: a whole function
- * in assembly, 3.5 instructions per product. */
-__attribute__((naked, noinline)) static void tml_m0_dot2x2(const int32_t *x,
-    const int32_t *x_end, const int8_t *w0, const int8_t *w1, int32_t *acc) {
+/* tml_v7m_conv2() for Cortex-M0 (below: same arguments, same frame),
+ * `steps` pairs of inputs. Loads and MULS reach only r0-r7, so the inner
+ * loop needs all eight low registers (r7 included, which GCC keeps for the
+ * frame pointer) and the accumulators live in r8-r11: 3.5 instructions
+ * per product. */
+__attribute__((naked, noinline)) static void tml_m0_conv2(const int32_t *x,
+    int32_t steps, const int8_t *w, int32_t stride, int32_t pairs, int32_t *acc_a,
+    int32_t *acc_b, const int32_t *src_a, const int32_t *src_b) {
     (void)x;
-    (void)x_end;
-    (void)w0;
-    (void)w1;
-    (void)acc;
+    (void)steps;
+    (void)w;
+    (void)stride;
+    (void)pairs;
+    (void)acc_a;
+    (void)acc_b;
+    (void)src_a;
+    (void)src_b;
     __asm__ volatile (
         ".syntax unified\n"
         "push {r4, r5, r6, r7, lr}\n"
@@ -597,27 +602,51 @@ __attribute__((naked, noinline)) static void tml_m0_dot2x2(const int32_t *x,
         "mov r6, r10\n"
         "mov r7, r11\n"
         "push {r4, r5, r6, r7}\n"
-        /* acc: the fifth argument, above the nine saved registers. */
-        "ldr r4, [sp, #36]\n"
-        "ldmia r4!, {r5, r6, r7}\n"
+        "sub sp, #16\n"
+        "str r0, [sp]\n"
+        "lsls r1, r1, #4\n"
+        "str r1, [sp, #4]\n"
+        "str r3, [sp, #8]\n"
+        "1:\n"
+        "ldr r0, [sp]\n"
+        "ldr r1, [sp, #4]\n"
+        "adds r1, r0, r1\n"
+        "mov r12, r1\n"
+        "ldr r4, [sp, #64]\n"
+        "ldmia r4!, {r5, r6}\n"
+        "str r4, [sp, #64]\n"
         "mov r8, r5\n"
         "mov r9, r6\n"
-        "mov r10, r7\n"
-        "ldr r5, [r4]\n"
-        "mov r11, r5\n"
-        "mov r12, r1\n"
+        "ldr r4, [sp, #68]\n"
+        "ldmia r4!, {r5, r6}\n"
+        "str r4, [sp, #68]\n"
+        "mov r10, r5\n"
+        "mov r11, r6\n"
+        "ldr r3, [sp, #8]\n"
+        "adds r3, r2, r3\n"
         "movs r1, #0\n"
-        "1:\n"
+        "2:\n"
         TML_M0_DOT2X2_STEP TML_M0_DOT2X2_STEP
         "cmp r0, r12\n"
-        "bne 1b\n"
-        "ldr r4, [sp, #36]\n"
+        "bne 2b\n"
+        "ldr r4, [sp, #56]\n"
         "mov r5, r8\n"
         "mov r6, r9\n"
-        "mov r7, r10\n"
-        "stmia r4!, {r5, r6, r7}\n"
-        "mov r5, r11\n"
-        "str r5, [r4]\n"
+        "stmia r4!, {r5, r6}\n"
+        "str r4, [sp, #56]\n"
+        "ldr r4, [sp, #60]\n"
+        "mov r5, r10\n"
+        "mov r6, r11\n"
+        "stmia r4!, {r5, r6}\n"
+        "str r4, [sp, #60]\n"
+        "ldr r4, [sp, #8]\n"
+        "lsls r4, r4, #1\n"
+        "adds r2, r2, r4\n"
+        "ldr r4, [sp, #52]\n"
+        "subs r4, #1\n"
+        "str r4, [sp, #52]\n"
+        "bne 1b\n"
+        "add sp, #16\n"
         "pop {r4, r5, r6, r7}\n"
         "mov r8, r4\n"
         "mov r9, r5\n"
@@ -828,9 +857,9 @@ __attribute__((naked, noinline, unused)) static void tml_requant_row_v7m(const i
 
 /* acc[0] += w0 . x_pixel0, acc[1] += w1 . x_pixel0, acc[2] += w0 . x_pixel1,
  * acc[3] += w1 . x_pixel1 over len inputs, x from tml_xpair_prepare(). */
-#if TML_ARCH_DSP || TML_ARCH_V7M
-/* Only odd channels and the last few inputs come here on these cores (the
- * assembly takes the rest): out of line for flash. */
+#if TML_ARCH_DSP || TML_ARCH_V7M || TML_ARCH_M0
+/* Only the last few inputs come here on these cores (the assembly takes
+ * the rest): out of line for flash. */
 #define TML_DOT2X2_DECL TML_NOINLINE static
 #else
 #define TML_DOT2X2_DECL static inline
@@ -872,20 +901,6 @@ TML_DOT2X2_DECL void tml_dot2x2(const tml_xpair_t *x, const int8_t *w0, const in
     }
 #else
     int32_t i = 0;
-#if TML_ARCH_M0
-    if (len >= 2) {
-        acc[0] = (int32_t)a0;
-        acc[1] = (int32_t)a1;
-        acc[2] = (int32_t)b0;
-        acc[3] = (int32_t)b1;
-        i = len & ~(int32_t)1;
-        tml_m0_dot2x2(x, x + 2 * i, w0, w1, acc);
-        a0 = (uint32_t)acc[0];
-        a1 = (uint32_t)acc[1];
-        b0 = (uint32_t)acc[2];
-        b1 = (uint32_t)acc[3];
-    }
-#endif
     /* Two inputs per iteration: one index update serves eight products. */
     for (; i + 2 <= len; i += 2) {
         const tml_xpair_t *xi = x + 2 * i;
@@ -916,10 +931,10 @@ TML_DOT2X2_DECL void tml_dot2x2(const tml_xpair_t *x, const int8_t *w0, const in
  * channel k's weights at w + k * stride: acc_a[k] = src_a[k] + the sum
  * for pixel 0, acc_b[k] = src_b[k] + the sum for pixel 1 (a source may be
  * the accumulators themselves). */
-static inline void tml_dot2x2_channels(const tml_xpair_t *x, int32_t len, const int8_t *w,
+TML_NOINLINE static void tml_dot2x2_channels(const tml_xpair_t *x, int32_t len, const int8_t *w,
     int32_t stride, int32_t pairs, const int32_t *src_a, const int32_t *src_b,
     int32_t *acc_a, int32_t *acc_b) {
-#ifdef TML_V7M_CONV2_STEP
+#if defined(TML_V7M_CONV2_STEP) || TML_ARCH_M0
     /* The assembly loop takes whole steps; the few inputs after them go
      * through tml_dot2x2(). */
 #if TML_ARCH_DSP
@@ -930,7 +945,11 @@ static inline void tml_dot2x2_channels(const tml_xpair_t *x, int32_t len, const 
     const tml_xpair_t *const x_rest = x + 2 * done;
 #endif
     if (pairs > 0 && steps > 0) {
+#if TML_ARCH_M0
+        tml_m0_conv2(x, steps, w, stride, pairs, acc_a, acc_b, src_a, src_b);
+#else
         tml_v7m_conv2(x, steps, w, stride, pairs, acc_a, acc_b, src_a, src_b);
+#endif
         src_a = acc_a;
         src_b = acc_b;
     }

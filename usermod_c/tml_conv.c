@@ -185,13 +185,14 @@ static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const int8_t *win_a,
             const int32_t *src_a = f0 == 0 ? start : acc_a, *src_b = f0 == 0 ? start : acc_b;
             tml_dot2x2_channels(xbuf, len, w, filter_size, n >> 1, src_a, src_b, acc_a, acc_b);
             if (n & 1) {
-                /* The odd last channel as both of a pair. */
+                /* The odd last channel as both of a pair (stride 0). */
                 const int32_t k = n - 1;
-                const int8_t *wk = w + (size_t)k * (size_t)filter_size;
-                int32_t acc[4] = {src_a[k], src_a[k], src_b[k], src_b[k]};
-                tml_dot2x2(xbuf, wk, wk, len, acc);
-                acc_a[k] = acc[0];
-                acc_b[k] = acc[2];
+                const int32_t start_a[2] = {src_a[k], src_a[k]}, start_b[2] = {src_b[k], src_b[k]};
+                int32_t last_a[2], last_b[2];
+                tml_dot2x2_channels(xbuf, len, w + (size_t)k * (size_t)filter_size, 0, 1,
+                    start_a, start_b, last_a, last_b);
+                acc_a[k] = last_a[0];
+                acc_b[k] = last_b[0];
             }
         }
         tml_conv_rows(c, c0, n, acc_a, out_a);

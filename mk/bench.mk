@@ -7,10 +7,11 @@ bench: deps-python $(addprefix firmware-,unix $(QEMU_BOARDS))
 	$(PYTHON) bench/bench.py $(BENCH_ARGS)
 
 # Part of `make test`: the benchmark runs on one small model, and the DSP
-# build (qemu_m4), the portable build (qemu_m3) and the unix build all give
-# TFLite's output bytes (bench.py exits non-zero otherwise).
+# build (qemu_m4), the Cortex-M3 build (qemu_m3) and the unix build all give
+# TFLite's output bytes (bench.py exits non-zero otherwise); the per-layer
+# trace runs on it too.
 bench-smoke: deps-python firmware-unix firmware-qemu_m3 firmware-qemu_m4
 	$(PYTHON) bench/bench.py --models gesture_conv1d --targets qemu_m3,qemu_m4,unix \
-		--runs 3 --qemu-runs 1 --json $(BUILD)/bench/smoke.json
+		--runs 3 --qemu-runs 1 --json $(BUILD)/bench/smoke.json --layers gesture_conv1d:qemu_m4
 
 TEST_EXTRA += bench-smoke

@@ -180,6 +180,24 @@ def odd_conv():
     return keras.Model(inp, out, name="odd_conv"), _calib((7, 7, 3)), None
 
 
+def odd_depthwise():
+    """DEPTHWISE_CONV_2D off the 3x3 path: a 5x5 window over 48 channels
+    (more than the widened weights of DSP cores take in one pass), 50
+    channels (two left over from the groups of four), stride 2, and depth
+    multiplier 2."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((9, 9, 3))
+    x = L.Conv2D(48, 1)(inp)
+    x = L.DepthwiseConv2D(5, padding="same", activation="relu")(x)
+    x = L.Conv2D(50, 1)(x)
+    x = L.DepthwiseConv2D(3, strides=2, padding="same")(x)
+    x = L.DepthwiseConv2D(3, depth_multiplier=2)(x)
+    x = L.Flatten()(x)
+    out = L.Dense(4)(x)
+    return keras.Model(inp, out, name="odd_depthwise"), _calib((9, 9, 3)), None
+
+
 MODELS = {
     "mnist_cnn": mnist_cnn,
     "ds_cnn_kws": ds_cnn_kws,
@@ -190,4 +208,5 @@ MODELS = {
     "concat_branch": concat_branch,
     "activations_mix": activations_mix,
     "odd_conv": odd_conv,
+    "odd_depthwise": odd_depthwise,
 }

@@ -494,9 +494,12 @@ TML_COLD static void tml_dw_channels(const tml_dw_ctx_t *c, const int8_t *in_bat
 }
 
 /* Channels per pass of the grouped depthwise kernel and the largest kernel
- * window it takes; both bound its stack (about 0.5 KB). */
+ * window it takes; with the widened weights they bound its stack (about
+ * 0.5 KB, 1.6 KB on DSP cores). */
 #define TML_DW_CHUNK (64)
 #define TML_DW_MAX_TAPS (32)
+/* Widened weights (DSP cores): 1152 bytes, a 3x3 kernel's 64 channels. */
+#define TML_DW_WIDE_MAX (288)
 
 /* Depth multiplier 1, four neighbouring channels at a time: in NHWC they are
  * four neighbouring bytes of every tap, so one pass over the taps feeds four
@@ -538,9 +541,20 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
             + (size_t)(t % kernel_w * p->dilation_w)) * (size_t)ch;
     }
 
+#if TML_DW_WIDE_WORDS
+    /* The chunk's weights widened once (tml_arch.h): taps x words per
+     * group of four channels, in a buffer of TML_DW_WIDE_MAX words. */
+    uint32_t wide[TML_DW_WIDE_MAX];
+    const int32_t group_words = taps * TML_DW_WIDE_WORDS;
+    const int32_t groups = TML_DW_WIDE_MAX / group_words;
+    const int32_t chunk = 4 * (groups < TML_DW_CHUNK / 4 ? groups : TML_DW_CHUNK / 4);
+#else
+    const int32_t chunk = TML_DW_CHUNK;
+#endif
+
     memset(zero_point, -q->input_offset, sizeof(zero_point));
-    for (int32_t c0 = 0; c0 < channels; c0 += TML_DW_CHUNK) {
-        const int32_t n = channels - c0 < TML_DW_CHUNK ? channels - c0 : TML_DW_CHUNK;
+    for (int32_t c0 = 0; c0 < channels; c0 += chunk) {
+        const int32_t n = channels - c0 < chunk ? channels - c0 : chunk;
         for (int32_t k = 0; k < n; ++k) {
             int32_t wsum = 0;
             for (int32_t t = 0; t < taps; ++t) {
@@ -550,6 +564,14 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
                 + (uint32_t)q->input_offset * (uint32_t)wsum);
         }
         const int8_t *w_chunk = weights + c0;
+#if TML_DW_WIDE_WORDS
+        for (int32_t g = 0; g < n; g += 4) {
+            for (int32_t t = 0; t < taps; ++t) {
+                tml_dw_widen4(w_chunk + (size_t)t * w_tap_step + (size_t)g,
+                    wide + (g / 4) * group_words + t * TML_DW_WIDE_WORDS);
+            }
+        }
+#endif
         int8_t *out = out_batch + c0;
         for (int32_t oy = 0; oy < c->out_dims->h; ++oy) {
             const int32_t iy0 = oy * p->stride_h - p->pad_top;
@@ -575,6 +597,9 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
                         }
                     }
                 }
+#if TML_ARCH_DSP
+                tml_dw_pixel_dsp(tap, taps, n, wide, folded, acc);
+#else
                 for (int32_t g = 0; g < n; g += 4) {
                     /* Scalars, not an array, so they stay in registers;
                      * the sums start from the folded bias. */
@@ -588,6 +613,7 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
                     acc[g + 2] = a2;
                     acc[g + 3] = a3;
                 }
+#endif
                 tml_requant_row(acc, n, multiplier + c0 * quant_step,
                     shifts + c0 * quant_step, quant_step, down, lo, hi, output_offset, out);
             }

@@ -495,10 +495,11 @@ TML_COLD static void tml_dw_channels(const tml_dw_ctx_t *c, const int8_t *in_bat
 
 /* Channels per pass of the grouped depthwise kernel and the largest kernel
  * window it takes; with the widened weights they bound its stack (about
- * 0.5 KB, 1.6 KB on DSP cores). */
+ * 0.5 KB, 1.6 KB on Cortex-M3/M4). */
 #define TML_DW_CHUNK (64)
 #define TML_DW_MAX_TAPS (32)
-/* Widened weights (DSP cores): 1152 bytes, a 3x3 kernel's 64 channels. */
+/* Widened weights (Cortex-M3/M4): 1152 bytes, a 3x3 kernel's 64 channels
+ * on DSP cores, 32 on Cortex-M3. */
 #define TML_DW_WIDE_MAX (288)
 
 /* Depth multiplier 1, four neighbouring channels at a time: in NHWC they are
@@ -599,6 +600,8 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
                 }
 #if TML_ARCH_DSP
                 tml_dw_pixel_dsp(tap, taps, n, wide, folded, acc);
+#elif TML_ARCH_V7M
+                tml_dw_pixel_v7m(tap, taps, n, wide, folded, acc);
 #else
                 for (int32_t g = 0; g < n; g += 4) {
                     /* Scalars, not an array, so they stay in registers;

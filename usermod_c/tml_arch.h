@@ -855,51 +855,15 @@ __attribute__((naked, noinline, unused)) static void tml_requant_row_v7m(const i
 #define TML_ARCH_REQUANT_ROW (0)
 #endif
 
+#if !TML_ARCH_DSP && !TML_ARCH_V7M && !TML_ARCH_M0
 /* acc[0] += w0 . x_pixel0, acc[1] += w1 . x_pixel0, acc[2] += w0 . x_pixel1,
- * acc[3] += w1 . x_pixel1 over len inputs, x from tml_xpair_prepare(). */
-#if TML_ARCH_DSP || TML_ARCH_V7M || TML_ARCH_M0
-/* Only the last few inputs come here on these cores (the assembly takes
- * the rest): out of line for flash. */
-#define TML_DOT2X2_DECL TML_NOINLINE static
-#else
-#define TML_DOT2X2_DECL static inline
-#endif
-TML_DOT2X2_DECL void tml_dot2x2(const tml_xpair_t *x, const int8_t *w0, const int8_t *w1,
+ * acc[3] += w1 . x_pixel1 over len inputs in the int32 layout of
+ * tml_xpair_prepare(): the portable form of the assembly loops above,
+ * modulo 2^32 (the sums start from the bias, wrapping as TFLite's int32
+ * does). */
+static inline void tml_dot2x2(const tml_xpair_t *x, const int8_t *w0, const int8_t *w1,
     int32_t len, int32_t acc[4]) {
-    /* Unsigned, so that a start value (the bias) wraps modulo 2^32 as
-     * TFLite's int32 arithmetic does, without C's undefined overflow. */
     uint32_t a0 = (uint32_t)acc[0], a1 = (uint32_t)acc[1], b0 = (uint32_t)acc[2], b1 = (uint32_t)acc[3];
-#if TML_ARCH_DSP
-    const int32_t blocks = len >> 2, tail = len & 3;
-    const tml_xpair_t *const x_tail = x + 8 * blocks;
-    const int8_t *const w0_end = w0 + 4 * blocks;
-    const uint32_t *xp = (const uint32_t *)(const void *)x;
-    while (w0 != w0_end) {
-        const uint32_t xa02 = xp[0], xa13 = xp[1], xb02 = xp[2], xb13 = xp[3];
-        xp += 4;
-        uint32_t wv = tml_read_s8x4(w0);
-        w0 += 4;
-        int32_t w02 = (int32_t)__sxtb16(wv), w13 = (int32_t)tml_sxtb16_ror8(wv);
-        a0 = (uint32_t)__smlad(w02, (int32_t)xa02, (int32_t)a0);
-        a0 = (uint32_t)__smlad(w13, (int32_t)xa13, (int32_t)a0);
-        b0 = (uint32_t)__smlad(w02, (int32_t)xb02, (int32_t)b0);
-        b0 = (uint32_t)__smlad(w13, (int32_t)xb13, (int32_t)b0);
-        wv = tml_read_s8x4(w1);
-        w1 += 4;
-        w02 = (int32_t)__sxtb16(wv);
-        w13 = (int32_t)tml_sxtb16_ror8(wv);
-        a1 = (uint32_t)__smlad(w02, (int32_t)xa02, (int32_t)a1);
-        a1 = (uint32_t)__smlad(w13, (int32_t)xa13, (int32_t)a1);
-        b1 = (uint32_t)__smlad(w02, (int32_t)xb02, (int32_t)b1);
-        b1 = (uint32_t)__smlad(w13, (int32_t)xb13, (int32_t)b1);
-    }
-    for (int32_t k = 0; k < tail; ++k) {
-        a0 += (uint32_t)(w0[k] * x_tail[k]);
-        a1 += (uint32_t)(w1[k] * x_tail[k]);
-        b0 += (uint32_t)(w0[k] * x_tail[4 + k]);
-        b1 += (uint32_t)(w1[k] * x_tail[4 + k]);
-    }
-#else
     int32_t i = 0;
     /* Two inputs per iteration: one index update serves eight products. */
     for (; i + 2 <= len; i += 2) {
@@ -920,12 +884,12 @@ TML_DOT2X2_DECL void tml_dot2x2(const tml_xpair_t *x, const int8_t *w0, const in
         b0 += (uint32_t)(w0[i] * x[2 * i + 1]);
         b1 += (uint32_t)(w1[i] * x[2 * i + 1]);
     }
-#endif
     acc[0] = (int32_t)a0;
     acc[1] = (int32_t)a1;
     acc[2] = (int32_t)b0;
     acc[3] = (int32_t)b1;
 }
+#endif
 
 /* tml_dot2x2() for the channel pairs k, k + 1 (k even, k < 2 * pairs),
  * channel k's weights at w + k * stride: acc_a[k] = src_a[k] + the sum
@@ -935,14 +899,17 @@ TML_NOINLINE static void tml_dot2x2_channels(const tml_xpair_t *x, int32_t len, 
     int32_t stride, int32_t pairs, const int32_t *src_a, const int32_t *src_b,
     int32_t *acc_a, int32_t *acc_b) {
 #if defined(TML_V7M_CONV2_STEP) || TML_ARCH_M0
-    /* The assembly loop takes whole steps; the few inputs after them go
-     * through tml_dot2x2(). */
+    /* The assembly loop takes whole steps; the few inputs after them (one
+     * input, three at most on DSP cores) are added here. */
 #if TML_ARCH_DSP
     const int32_t steps = len >> 2, done = 4 * steps;
-    const tml_xpair_t *const x_rest = x + 8 * steps;
+    /* The last inputs: pixel 0's four slots then pixel 1's (tml_arch.h). */
+    const tml_xpair_t *const xa = x + 8 * steps, *const xb = xa + 4;
+    const int32_t x_step = 1;
 #else
     const int32_t steps = len >> 1, done = 2 * steps;
-    const tml_xpair_t *const x_rest = x + 2 * done;
+    const tml_xpair_t *const xa = x + 2 * done, *const xb = xa + 1;
+    const int32_t x_step = 2;
 #endif
     if (pairs > 0 && steps > 0) {
 #if TML_ARCH_M0
@@ -953,13 +920,27 @@ TML_NOINLINE static void tml_dot2x2_channels(const tml_xpair_t *x, int32_t len, 
         src_a = acc_a;
         src_b = acc_b;
     }
-    if (done == len) {
+    const int32_t rest = len - done;
+    if (rest == 0) {
         return;
     }
-    x = x_rest;
-    w += done;
-    len -= done;
-#endif
+    for (int32_t k = 0; k < 2 * pairs; k += 2, w += 2 * (size_t)stride) {
+        const int8_t *const w0 = w + done, *const w1 = w0 + stride;
+        uint32_t a0 = (uint32_t)src_a[k], a1 = (uint32_t)src_a[k + 1];
+        uint32_t b0 = (uint32_t)src_b[k], b1 = (uint32_t)src_b[k + 1];
+        for (int32_t i = 0; i < rest; ++i) {
+            const int32_t va = xa[i * x_step], vb = xb[i * x_step];
+            a0 += (uint32_t)(w0[i] * va);
+            a1 += (uint32_t)(w1[i] * va);
+            b0 += (uint32_t)(w0[i] * vb);
+            b1 += (uint32_t)(w1[i] * vb);
+        }
+        acc_a[k] = (int32_t)a0;
+        acc_a[k + 1] = (int32_t)a1;
+        acc_b[k] = (int32_t)b0;
+        acc_b[k + 1] = (int32_t)b1;
+    }
+#else
     for (int32_t k = 0; k < 2 * pairs; k += 2, w += 2 * (size_t)stride) {
         int32_t acc[4] = {src_a[k], src_a[k + 1], src_b[k], src_b[k + 1]};
         tml_dot2x2(x, w, w + stride, len, acc);
@@ -968,6 +949,7 @@ TML_NOINLINE static void tml_dot2x2_channels(const tml_xpair_t *x, int32_t len, 
         acc_b[k] = acc[2];
         acc_b[k + 1] = acc[3];
     }
+#endif
 }
 
 /* Depthwise weights widened once per layer (tml_dw_widen4()), so that the

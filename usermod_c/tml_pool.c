@@ -112,14 +112,24 @@ tml_status_t tml_max_pool_s8(const tml_pool_params_t *p,
             tml_window_t wy = tml_pool_window(oy, p->stride_h, p->pad_top, p->filter_h, in_dims->h);
             for (int32_t ox = 0; ox < out_dims->w; ox++, out += depth) {
                 tml_window_t wx = tml_pool_window(ox, p->stride_w, p->pad_left, p->filter_w, in_dims->w);
-                /* Tap by tap over all channels (contiguous in NHWC); an
-                 * empty window yields -128 before the clamp, as in TFLite. */
-                memset(out, INT8_MIN, (size_t)depth);
+                /* Tap by tap over all channels (contiguous in NHWC), the
+                 * first tap copied; an empty window yields -128 before the
+                 * clamp, as in TFLite. */
+                int first = 1;
                 for (int32_t fy = wy.start; fy < wy.end; fy++) {
                     const int8_t *in_row = in_batch + ((wy.origin + fy) * in_dims->w) * depth;
                     for (int32_t fx = wx.start; fx < wx.end; fx++) {
-                        tml_max_into(out, in_row + (wx.origin + fx) * depth, depth);
+                        const int8_t *x = in_row + (wx.origin + fx) * depth;
+                        if (first) {
+                            memcpy(out, x, (size_t)depth);
+                            first = 0;
+                        } else {
+                            tml_max_into(out, x, depth);
+                        }
                     }
+                }
+                if (first) {
+                    memset(out, INT8_MIN, (size_t)depth);
                 }
                 if (clamped) {
                     for (int32_t c = 0; c < depth; c++) {

@@ -6,6 +6,10 @@
 #include "tml_kernels.h"
 #include "tml_requant.h"
 
+/* Channels summed together when the channel dim is kept (bounds the
+ * stack: 256 bytes). */
+#define TML_MEAN_CHUNK (64)
+
 /* Sum of the int8 values in the box of extents ext starting at base. */
 static int32_t tml_mean_box_sum(const int8_t *base, const int32_t ext[4], const int32_t stride[4]) {
     int32_t sum = 0;
@@ -87,6 +91,43 @@ tml_status_t tml_mean_s8(const tml_mean_params_t *p,
     }
     const int32_t multiplier = (int32_t)tml_udiv64_32((uint64_t)p->multiplier << extra, (uint32_t)count);
     const int32_t shift = p->shift - extra;
+
+    if (p->axis_mask != 0u && (p->axis_mask & 0x8u) == 0u) {
+        /* Channels kept (global average pooling, for one): the reduced
+         * positions are summed a row of contiguous channels at a time. */
+        const int32_t channels = dims[3];
+        int32_t sums[TML_MEAN_CHUNK];
+        for (int32_t o0 = 0; o0 < outer[0]; o0++) {
+            for (int32_t o1 = 0; o1 < outer[1]; o1++) {
+                for (int32_t o2 = 0; o2 < outer[2]; o2++) {
+                    const int8_t *base = in + o0 * stride[0] + o1 * stride[1] + o2 * stride[2];
+                    for (int32_t c0 = 0; c0 < channels; c0 += TML_MEAN_CHUNK) {
+                        const int32_t n = channels - c0 < TML_MEAN_CHUNK ? channels - c0 : TML_MEAN_CHUNK;
+                        for (int32_t c = 0; c < n; c++) {
+                            sums[c] = 0;
+                        }
+                        for (int32_t i0 = 0; i0 < inner[0]; i0++) {
+                            for (int32_t i1 = 0; i1 < inner[1]; i1++) {
+                                for (int32_t i2 = 0; i2 < inner[2]; i2++) {
+                                    const int8_t *row = base + i0 * stride[0] + i1 * stride[1]
+                                        + i2 * stride[2] + c0;
+                                    for (int32_t c = 0; c < n; c++) {
+                                        sums[c] += row[c];
+                                    }
+                                }
+                            }
+                        }
+                        for (int32_t c = 0; c < n; c++) {
+                            const int32_t value = tml_multiply_by_quantized_multiplier(
+                                sums[c] - input_zero_point * count, multiplier, shift) + output_zero_point;
+                            *out++ = (int8_t)tml_clamp(value, INT8_MIN, INT8_MAX);
+                        }
+                    }
+                }
+            }
+        }
+        return TML_OK;
+    }
 
     for (int32_t o0 = 0; o0 < outer[0]; o0++) {
         for (int32_t o1 = 0; o1 < outer[1]; o1++) {

@@ -235,15 +235,20 @@ def named(arrays):
 def build_pool(rng):
     x = keras.Input((9, 7, 3), name=input_name(0))
     y = keras.Input((6, 10, 2), name=input_name(1))
+    # More channels than the kernels take in one pass (64 for MEAN).
+    z = keras.Input((3, 4, 70), name=input_name(2))
     br = pool_branches(x)
     br.update({"y_" + k: v for k, v in pool_branches(y).items()})
+    br.update({"z_gap": layers.GlobalAveragePooling2D()(z), "z_mean_h": keras.ops.mean(z, axis=1),
+               "z_max_2x2_s1_valid": layers.MaxPooling2D(2, 1, "valid")(z)})
     names = list(br)
-    model = keras.Model([x, y], [br[n] for n in names])
+    model = keras.Model([x, y, z], [br[n] for n in names])
 
     def rep():
         for _ in range(30):
-            yield named([rng.uniform(-2, 3, (1, 9, 7, 3)), rng.uniform(-0.5, 0.2, (1, 6, 10, 2))])
-    return names, convert(model, rep), [(9, 7, 3), (6, 10, 2)]
+            yield named([rng.uniform(-2, 3, (1, 9, 7, 3)), rng.uniform(-0.5, 0.2, (1, 6, 10, 2)),
+                         rng.uniform(-1, 1, (1, 3, 4, 70))])
+    return names, convert(model, rep), [(9, 7, 3), (6, 10, 2), (3, 4, 70)]
 
 
 def build_elementwise(rng):
@@ -414,9 +419,9 @@ POOL_CASES = [
     "avg_5x5_s1_same", "avg_4x4_s3_same_relu", "max_2x2_s2_valid", "max_3x3_s1_same",
     "max_2x3_s2x1_same", "max_3x2_s3x2_valid", "max_4x4_s2_same_relu6",
 ]
-POOL_CASES = POOL_CASES + ["y_" + c for c in POOL_CASES]
+POOL_CASES = POOL_CASES + ["y_" + c for c in POOL_CASES] + ["z_max_2x2_s1_valid"]
 MEAN_CASES = ["gap", "gap_keepdims", "mean_c_keepdims", "mean_h", "mean_wc"]
-MEAN_CASES = MEAN_CASES + ["y_" + c for c in MEAN_CASES]
+MEAN_CASES = MEAN_CASES + ["y_" + c for c in MEAN_CASES] + ["z_gap", "z_mean_h"]
 ADD_CASES = ["add", "add_then_relu", "add_bcast_vec", "add_bcast_first", "add_bcast_hw", "add_const",
              "add_self"]
 MUL_CASES = ["mul", "mul_bcast_vec", "mul_bcast_first", "mul_bcast_hw", "mul_const", "mul_square"]
@@ -471,7 +476,7 @@ def check(lib, m, case, kind, params=None, clip=None):
 
 def kind_of(case):
     for prefix, kind in (("avg", "AVERAGE_POOL_2D"), ("max", "MAX_POOL_2D"), ("add", "ADD"), ("mul", "MUL")):
-        if case.removeprefix("y_").startswith(prefix):
+        if case.removeprefix("y_").removeprefix("z_").startswith(prefix):
             return kind
     raise ValueError(case)
 

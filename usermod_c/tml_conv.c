@@ -360,12 +360,18 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                         }
                         const int8_t *in_row = in_batch + (size_t)iy * (size_t)in_w * (size_t)in_c;
                         if (dilation_w == 1) {
-                            memset(c, pad, (size_t)a * (size_t)in_c);
+                            /* Most pixels have no padding at all: no empty
+                             * calls for them. */
+                            if (a > 0) {
+                                memset(c, pad, (size_t)a * (size_t)in_c);
+                            }
                             if (b > a) {
                                 memcpy(c + (size_t)a * (size_t)in_c, in_row + (size_t)(ix0 + a) * (size_t)in_c,
                                     (size_t)(b - a) * (size_t)in_c);
                             }
-                            memset(c + (size_t)b * (size_t)in_c, pad, (size_t)(kernel_w - b) * (size_t)in_c);
+                            if (b < kernel_w) {
+                                memset(c + (size_t)b * (size_t)in_c, pad, (size_t)(kernel_w - b) * (size_t)in_c);
+                            }
                             continue;
                         }
                         for (int32_t kx = 0; kx < kernel_w; ++kx) {

@@ -1,20 +1,28 @@
-/* The one place that picks the architecture path for the int8 dot products
- * all matrix-style kernels (CONV_2D, pointwise CONV_2D, FULLY_CONNECTED) are
- * built on. TML_ARCH_DSP is 1 when the compiler targets an Arm core with the
- * DSP extension (Cortex-M4/M7/M33 with DSP: SXTB16, SADD16, SMLAD), else the
- * portable C below is used. Defining TML_FORCE_PORTABLE selects the portable
- * path everywhere, so both paths can be built and compared on one machine.
+/* The one place that picks the architecture path of the kernels' inner
+ * loops, from compiler macros:
+ *   TML_ARCH_DSP  Cortex-M4/M7/M33 with the DSP extension (SXTB16, SMLAD)
+ *   TML_ARCH_V7M  Cortex-M3 (armv7m: MLA, post-indexed sign-extending loads)
+ *   TML_ARCH_M0   Cortex-M0/M0+ (armv6m, the RP2040: Thumb-1)
+ *   TML_ARCH_SSE2 x86-64 (the unix port, the host tests)
+ * else the portable C, which TML_FORCE_PORTABLE selects everywhere so that
+ * both can be built and compared on one machine.
  *
- * Both paths compute exactly the same integers: every product and partial
- * sum fits in int32 (see the overflow argument in tml_conv.c), so the order
- * of the additions cannot change the result.
+ * The primitives, each with its portable form here:
+ * - CONV_2D: the windows of two output pixels prepared together
+ *   (tml_xpair_prepare()), then two channels at a time for both pixels
+ *   (tml_dot2x2_channels(): assembly on the three Arm cores);
+ * - FULLY_CONNECTED (and CONV_2D on x86-64): one prepared input vector
+ *   (tml_xvec_prepare()), four channels at a time (tml_dot4_x());
+ * - DEPTHWISE_CONV_2D: four channels of one tap (tml_mac4_s8()), on
+ *   Cortex-M3/M4 with the weights widened once per layer and a pixel's
+ *   channel groups in one assembly loop (tml_dw_pixel_*());
+ * - the rescale of the convolutions' outputs (tml_requant_row_v7m()).
  *
- * tml_dot4_x() reads an input vector prepared once per window by
- * tml_xvec_prepare() (on DSP cores: offset added, widened to int16);
- * tml_mac4_s8() is the depthwise counterpart: four channels, one tap.
- *
- * tml_dot4_s8() is the hot loop: four output channels share each input value,
- * so x + input_offset is formed once per four multiply-accumulates. */
+ * Every path computes exactly the same integers: every product and partial
+ * sum of the reduction fits in int32 (see the overflow argument in
+ * tml_conv.c), and sums that start from the bias wrap modulo 2^32 as
+ * TFLite's int32 does, so neither the order of the additions nor the
+ * instructions change the result. */
 #ifndef TML_ARCH_H
 #define TML_ARCH_H
 

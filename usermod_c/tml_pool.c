@@ -121,7 +121,9 @@ tml_status_t tml_max_pool_s8(const tml_pool_params_t *p,
                     for (int32_t fx = wx.start; fx < wx.end; fx++) {
                         const int8_t *x = in_row + (wx.origin + fx) * depth;
                         if (first) {
-                            memcpy(out, x, (size_t)depth);
+                            /* memmove: a hostile blob may overlap the
+                             * tensors (the loader checks bounds, not that). */
+                            memmove(out, x, (size_t)depth);
                             first = 0;
                         } else {
                             tml_max_into(out, x, depth);

@@ -11,9 +11,12 @@ target_sources(usermod_tinyml INTERFACE
 target_include_directories(usermod_tinyml INTERFACE ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(usermod INTERFACE usermod_tinyml)
 
-# The matrix kernels at -O2 rather than the port's -Os (see micropython.mk).
-set_source_files_properties(
-    ${CMAKE_CURRENT_LIST_DIR}/tml_conv.c
-    ${CMAKE_CURRENT_LIST_DIR}/tml_fc.c
-    PROPERTIES COMPILE_OPTIONS "-O2"
-)
+# The matrix kernels at -O2 rather than the port's -Os, except on the
+# RP2040 (Cortex-M0+), where -Os is smaller and faster (see micropython.mk).
+if(NOT PICO_PLATFORM STREQUAL "rp2040")
+    set_source_files_properties(
+        ${CMAKE_CURRENT_LIST_DIR}/tml_conv.c
+        ${CMAKE_CURRENT_LIST_DIR}/tml_fc.c
+        PROPERTIES COMPILE_OPTIONS "-O2"
+    )
+endif()

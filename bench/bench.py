@@ -23,6 +23,11 @@ How each figure is measured:
   by other work (medians of the same code moved by 1.7x between runs here),
   and the ratio is the meaningful figure.
 - arena_bytes / arena_lower_bound: from the converter's offline plan.
+- tflm_arena_bytes / tflm_arena_head: TensorFlow Lite Micro's arena for the
+  same .tflite (its Python interpreter, RecordingMicroAllocator): the total,
+  and its "head", the part that holds the activations as ours does (the
+  rest, the tail, is TFLM's per-tensor and per-op state, which our blob
+  keeps in flash).
 - blob_bytes / tflite_bytes: file sizes.
 - weight_bytes: the raw weights and biases, i.e. the bytes of the constant
   filter and bias tensors of every CONV_2D, DEPTHWISE_CONV_2D and
@@ -119,6 +124,30 @@ def _tflite_worker(tflite_path, x_path, runs, ref, out_path):
         times.append((time.perf_counter() - t0) * 1e3)
     Path(out_path).write_text(json.dumps(dict(
         y=it.get_tensor(dout["index"]).tobytes().hex(), ms=min(times))))
+
+
+def _tflm_worker(tflite_path):
+    """Child process body: TFLM prints its arena use from C++ to stderr."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    it = runtime.Interpreter.from_bytes(Path(tflite_path).read_bytes(), arena_size=4 << 20)
+    shape = it.get_input_details(0)["shape"]
+    it.set_input(np.zeros(shape, np.int8), 0)
+    it.invoke()
+    it.print_allocations()
+
+
+def tflm_arena(tflite_path):
+    """(total, head) bytes of TFLite Micro's arena, or (None, None)."""
+    res = subprocess.run([sys.executable, __file__, "--tflm-worker", str(tflite_path)],
+                         capture_output=True, text=True)
+    total = re.search(r"Arena allocation total (\d+) bytes", res.stderr)
+    head = re.search(r"Arena allocation head (\d+) bytes", res.stderr)
+    if res.returncode != 0 or not total or not head:
+        last = (res.stderr or res.stdout).strip().splitlines()[-1:] or [f"exit status {res.returncode}"]
+        log(f"[bench] TFLite Micro could not run {Path(tflite_path).name}: {last[0]}")
+        return None, None
+    return int(total.group(1)), int(head.group(1))
 
 
 def tflite_run(tflite_path, x, runs, ref):
@@ -269,8 +298,10 @@ def bench_model(name, builder, targets, runs, qemu_runs):
         y_ref, oracle = y_default, "TFLite default kernels (BUILTIN_REF aborted)"
     out_size = int(np.prod(HostModel(blob).output_shapes[0]))
     weights, rescale = weight_bytes(tflite), rescale_bytes(blob)
+    tflm_total, tflm_head = tflm_arena(tfl_path)
     common = dict(model=name, macs=rep.macs, compared_with=oracle, arena_bytes=rep.arena_size,
-                  arena_lower_bound=rep.lower_bound, blob_bytes=len(blob),
+                  arena_lower_bound=rep.lower_bound, tflm_arena_bytes=tflm_total,
+                  tflm_arena_head=tflm_head, blob_bytes=len(blob),
                   tflite_bytes=len(tflite), weight_bytes=weights,
                   blob_overhead=len(blob) - weights, rescale_bytes=rescale, blob_ops=len(rep.ops),
                   blob_overhead_budget=256 + 16 * len(rep.ops))
@@ -317,7 +348,7 @@ def print_table(records, targets):
     head = f"{'model':15} {'MACs':>9}"
     for t in qemu:
         head += f" {t + ' instr':>15} {'/MAC':>6}"
-    head += (f" {'host ms':>8} {'/ref':>6} {'/dflt':>6} {'arena':>7} {'bound':>7} {'blob':>8}"
+    head += (f" {'host ms':>8} {'/ref':>6} {'/dflt':>6} {'arena':>7} {'bound':>7} {'TFLM':>7} {'blob':>8}"
              f" {'tflite':>8} {'ovhd':>6} {'budget':>6} exact")
     print(head)
     for m in models:
@@ -336,6 +367,7 @@ def print_table(records, targets):
         line += (f" {fmt(u.get('host_ms'), '8.3f'):>8} {fmt(u.get('ratio_ref'), '6.2f'):>6}"
                  f" {fmt(u.get('ratio_default'), '6.2f'):>6}")
         line += (f" {any_rec['arena_bytes']:7d} {any_rec['arena_lower_bound']:7d}"
+                 f" {fmt(any_rec.get('tflm_arena_bytes')):>7}"
                  f" {any_rec['blob_bytes']:8d} {any_rec['tflite_bytes']:8d}"
                  f" {any_rec['blob_overhead']:6d} {any_rec['blob_overhead_budget']:6d}")
         known = [e for e in exact if e is not None]
@@ -358,6 +390,11 @@ def print_table(records, targets):
             worst = max(vals)
             print(f"{t}: worst {worst:.2f} instructions/MAC, target <= {TARGET_IPM[t]}: "
                   f"{'met' if worst <= TARGET_IPM[t] else 'NOT met'}")
+    at_bound = all(by_model(records, m)["arena_bytes"] == by_model(records, m)["arena_lower_bound"] for m in models)
+    print(f"arena: {'equal to' if at_bound else 'NOT always equal to'} the offline lower bound; "
+          "TFLite Micro's arena total (activations part) for the same .tflite: "
+          + ", ".join(f"{m} {fmt(by_model(records, m).get('tflm_arena_bytes'))}"
+                      f" ({fmt(by_model(records, m).get('tflm_arena_head'))}) B" for m in models))
     over = [m for m in models if by_model(records, m)["blob_overhead"] > by_model(records, m)["blob_overhead_budget"]]
     print(f"blob overhead above weights and biases, budget 256 + 16/op: "
           f"{'met' if not over else 'NOT met (' + ', '.join(over) + ')'}; without the rescale arrays: "
@@ -373,6 +410,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--tflite-worker"]:
         _tflite_worker(argv[1], argv[2], int(argv[3]), argv[4] == "1", argv[5])
+        return 0
+    if argv[:1] == ["--tflm-worker"]:
+        _tflm_worker(argv[1])
         return 0
     import models
 

@@ -83,8 +83,8 @@ static tml_status_t tml_check_conv(const tml_conv_params_t *p, const tml_requant
  * many channels, then rescaled in one tight loop (tml_requant_row()). */
 #define TML_ACC_CHUNK (32)
 
-/* Pixels are computed in pairs (tml_dot2x2()) except on x86-64, where the
- * SSE2 single-pixel loop is faster. */
+/* Pixels are computed in pairs (tml_dot2x2_channels()) except on x86-64,
+ * where the SSE2 single-pixel loop is faster. */
 #define TML_CONV_PAIRS (!TML_ARCH_SSE2)
 
 static inline int8_t tml_requant_one(int32_t acc, int32_t multiplier, int32_t shift,

@@ -7,6 +7,10 @@
 #include "tml_kernels.h"
 #include "tml_requant.h"
 
+/* Channels summed together by the average pool (bounds the stack: 256
+ * bytes). */
+#define TML_POOL_CHUNK (64)
+
 /* The part of the filter window that lies inside the input, as [start, end)
  * offsets into the window. Padded positions are skipped, not counted. */
 typedef struct {
@@ -55,19 +59,30 @@ tml_status_t tml_avg_pool_s8(const tml_pool_params_t *p,
                     return TML_ERR_BAD_PARAM;
                 }
                 const int32_t count = (wy.end - wy.start) * (wx.end - wx.start);
-                for (int32_t c = 0; c < depth; c++) {
-                    /* |acc| <= 128 * count and count <= h * w of the input:
-                     * int32 (as in TFLite) holds any window below 2^24 cells. */
-                    int32_t acc = 0;
+                /* Tap by tap over a chunk of contiguous channels (NHWC).
+                 * |sum| <= 128 * count and count <= h * w of the input:
+                 * int32 (as in TFLite) holds any window below 2^24 cells. */
+                for (int32_t c0 = 0; c0 < depth; c0 += TML_POOL_CHUNK) {
+                    const int32_t n = depth - c0 < TML_POOL_CHUNK ? depth - c0 : TML_POOL_CHUNK;
+                    int32_t sums[TML_POOL_CHUNK];
+                    for (int32_t c = 0; c < n; c++) {
+                        sums[c] = 0;
+                    }
                     for (int32_t fy = wy.start; fy < wy.end; fy++) {
-                        const int8_t *in_row = in_batch + ((wy.origin + fy) * in_dims->w) * depth + c;
+                        const int8_t *in_row = in_batch + ((wy.origin + fy) * in_dims->w) * depth + c0;
                         for (int32_t fx = wx.start; fx < wx.end; fx++) {
-                            acc += in_row[(wx.origin + fx) * depth];
+                            const int8_t *x = in_row + (wx.origin + fx) * depth;
+                            for (int32_t c = 0; c < n; c++) {
+                                sums[c] += x[c];
+                            }
                         }
                     }
-                    /* Round half away from zero; C division truncates. */
-                    acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-                    *out++ = (int8_t)tml_clamp(acc, p->act_min, p->act_max);
+                    for (int32_t c = 0; c < n; c++) {
+                        /* Round half away from zero; C division truncates. */
+                        const int32_t acc = sums[c];
+                        const int32_t avg = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                        *out++ = (int8_t)tml_clamp(avg, p->act_min, p->act_max);
+                    }
                 }
             }
         }

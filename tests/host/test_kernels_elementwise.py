@@ -240,7 +240,8 @@ def build_pool(rng):
     br = pool_branches(x)
     br.update({"y_" + k: v for k, v in pool_branches(y).items()})
     br.update({"z_gap": layers.GlobalAveragePooling2D()(z), "z_mean_h": keras.ops.mean(z, axis=1),
-               "z_max_2x2_s1_valid": layers.MaxPooling2D(2, 1, "valid")(z)})
+               "z_max_2x2_s1_valid": layers.MaxPooling2D(2, 1, "valid")(z),
+               "z_avg_2x3_s1_same": layers.AveragePooling2D((2, 3), 1, "same")(z)})
     names = list(br)
     model = keras.Model([x, y, z], [br[n] for n in names])
 
@@ -419,7 +420,7 @@ POOL_CASES = [
     "avg_5x5_s1_same", "avg_4x4_s3_same_relu", "max_2x2_s2_valid", "max_3x3_s1_same",
     "max_2x3_s2x1_same", "max_3x2_s3x2_valid", "max_4x4_s2_same_relu6",
 ]
-POOL_CASES = POOL_CASES + ["y_" + c for c in POOL_CASES] + ["z_max_2x2_s1_valid"]
+POOL_CASES = POOL_CASES + ["y_" + c for c in POOL_CASES] + ["z_max_2x2_s1_valid", "z_avg_2x3_s1_same"]
 MEAN_CASES = ["gap", "gap_keepdims", "mean_c_keepdims", "mean_h", "mean_wc"]
 MEAN_CASES = MEAN_CASES + ["y_" + c for c in MEAN_CASES] + ["z_gap", "z_mean_h"]
 ADD_CASES = ["add", "add_then_relu", "add_bcast_vec", "add_bcast_first", "add_bcast_hw", "add_const",

@@ -518,6 +518,103 @@ static inline int32_t tml_dot1_x(const tml_xvec_t *x, const int8_t *w, int32_t l
 #endif
 }
 
+#if TML_ARCH_DSP
+/* acc[k] += w_k . x over `blocks` (> 0) blocks of four prepared inputs
+ * (x0 x2 x1 x3 as int16, tml_xvec_prepare()) for k < 4 * groups (groups
+ * > 0), channel k's weights at w + k * stride: four channels at a time,
+ * one LDM of the block's two input words feeding all four; 16 products in
+ * 21 instructions. The loop over the groups is here too. Frame: [sp] x,
+ * [sp + 4] end of x, [sp + 8] from the end of a group's first row to the
+ * next group's, [sp + 12] stride; groups and acc stacked above the nine
+ * saved registers at [sp + 52] and [sp + 56]. */
+__attribute__((naked, noinline)) static void tml_dsp_fc4(const tml_xvec_t *x,
+    int32_t blocks, const int8_t *w, int32_t stride, int32_t groups, int32_t *acc) {
+    (void)x;
+    (void)blocks;
+    (void)w;
+    (void)stride;
+    (void)groups;
+    (void)acc;
+    __asm__ volatile (
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"
+        "sub sp, sp, #16\n"
+        "str r0, [sp]\n"
+        "add r4, r0, r1, lsl #3\n"
+        "str r4, [sp, #4]\n"
+        "lsl r4, r1, #2\n"
+        "rsb r4, r4, r3, lsl #2\n"
+        "str r4, [sp, #8]\n"
+        "str r3, [sp, #12]\n"
+        "1:\n"
+        "ldr r0, [sp]\n"
+        "ldr r1, [sp, #4]\n"
+        "ldr r6, [sp, #12]\n"
+        "add r3, r2, r6\n"
+        "add r4, r3, r6\n"
+        "add r5, r4, r6\n"
+        "ldr r6, [sp, #56]\n"
+        "ldm r6, {r10, r11, r12, lr}\n"
+        "2:\n"
+        "ldmia r0!, {r6, r7}\n"
+        "ldr r8, [r2], #4\n"
+        "sxtb16 r9, r8\n"
+        "sxtb16 r8, r8, ror #8\n"
+        "smlad r10, r9, r6, r10\n"
+        "smlad r10, r8, r7, r10\n"
+        "ldr r8, [r3], #4\n"
+        "sxtb16 r9, r8\n"
+        "sxtb16 r8, r8, ror #8\n"
+        "smlad r11, r9, r6, r11\n"
+        "smlad r11, r8, r7, r11\n"
+        "ldr r8, [r4], #4\n"
+        "sxtb16 r9, r8\n"
+        "sxtb16 r8, r8, ror #8\n"
+        "smlad r12, r9, r6, r12\n"
+        "smlad r12, r8, r7, r12\n"
+        "ldr r8, [r5], #4\n"
+        "sxtb16 r9, r8\n"
+        "sxtb16 r8, r8, ror #8\n"
+        "smlad lr, r9, r6, lr\n"
+        "smlad lr, r8, r7, lr\n"
+        "cmp r0, r1\n"
+        "bne 2b\n"
+        "ldr r6, [sp, #56]\n"
+        "stmia r6!, {r10, r11, r12, lr}\n"
+        "str r6, [sp, #56]\n"
+        "ldr r6, [sp, #8]\n"
+        "add r2, r2, r6\n"
+        "ldr r6, [sp, #52]\n"
+        "subs r6, r6, #1\n"
+        "str r6, [sp, #52]\n"
+        "bne 1b\n"
+        "add sp, sp, #16\n"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n");
+}
+#endif
+
+/* acc[k] += w_k . x over len prepared inputs for k < 4 * groups, channel
+ * k's weights at w + k * stride (FULLY_CONNECTED's rows, four at a time). */
+static inline void tml_dot4_groups_x(const tml_xvec_t *x, int32_t len, const int8_t *w,
+    int32_t stride, int32_t groups, int32_t input_offset, int32_t *acc) {
+#if TML_ARCH_DSP
+    const int32_t blocks = len >> 2;
+    if (groups > 0 && blocks > 0) {
+        tml_dsp_fc4(x, blocks, w, stride, groups, acc);
+    }
+    /* The last len % 4 inputs, in plain order after the blocks. */
+    for (int32_t i = 4 * blocks; i < len; ++i) {
+        for (int32_t k = 0; k < 4 * groups; ++k) {
+            acc[k] += w[(size_t)k * (size_t)stride + (size_t)i] * x[i];
+        }
+    }
+    (void)input_offset;
+#else
+    for (int32_t g = 0; g < groups; ++g, w += 4 * (size_t)stride) {
+        tml_dot4_x(x, w, stride, len, input_offset, acc + 4 * g);
+    }
+#endif
+}
+
 /* Two output pixels by two output channels (tml_conv.c's main loop): the
  * windows of both pixels are prepared together by tml_xpair_prepare(),
  * then every loaded weight feeds both pixels and every loaded input both

@@ -89,11 +89,10 @@ tml_status_t tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_
                 }
                 const int8_t *w = weights + (size_t)o0 * (size_t)in_features + (size_t)f0;
                 /* Four output rows at a time share each input value. */
-                int32_t k = 0;
-                for (; k + 4 <= n; k += 4, w += 4 * (size_t)in_features) {
-                    tml_dot4_x(xv, w, in_features, len, input_offset, acc + k);
-                }
-                for (; k < n; ++k, w += in_features) {
+                const int32_t groups = n / 4;
+                tml_dot4_groups_x(xv, len, w, in_features, groups, input_offset, acc);
+                w += 4 * (size_t)groups * (size_t)in_features;
+                for (int32_t k = 4 * groups; k < n; ++k, w += in_features) {
                     acc[k] += tml_dot1_x(xv, w, len, input_offset);
                 }
             }

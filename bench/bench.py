@@ -24,7 +24,8 @@ How each figure is measured:
   and the ratio is the meaningful figure.
 - arena_bytes / arena_lower_bound: from the converter's offline plan.
 - tflm_arena_bytes / tflm_arena_head: TensorFlow Lite Micro's arena for the
-  same .tflite (its Python interpreter, RecordingMicroAllocator): the total,
+  same .tflite (its Python interpreter, RecordingMicroAllocator, installed
+  by `make bench`; "-" without it): the total,
   and its "head", the part that holds the activations as ours does (the
   rest, the tail, is TFLM's per-tensor and per-op state, which our blob
   keeps in flash).

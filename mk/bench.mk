@@ -1,9 +1,18 @@
 # `make bench`: the performance table (bench/bench.py says how each figure is
 # measured), also written to build/bench/bench.json. BENCH_ARGS passes
 # options through, e.g. BENCH_ARGS="--models kws_dscnn --targets qemu_m4".
-.PHONY: bench bench-smoke
+.PHONY: bench bench-smoke bench-deps
 
-bench: deps-python $(addprefix firmware-,unix $(QEMU_BOARDS))
+# TensorFlow Lite Micro's Python interpreter, for its arena next to ours.
+# Only nightly builds exist (this one pinned), so it is optional: without
+# it the TFLM column stays empty and the rest of the table is unchanged.
+TFLM_PY_DEPS := tflite-micro==0.dev20261023182759 PyYAML==6.0.3
+
+bench-deps: deps-python
+	@$(PYTHON) -m pip install -q --disable-pip-version-check $(TFLM_PY_DEPS) \
+		|| echo "bench: $(TFLM_PY_DEPS) could not be installed; the TFLite Micro arena column stays empty"
+
+bench: bench-deps $(addprefix firmware-,unix $(QEMU_BOARDS))
 	$(PYTHON) bench/bench.py $(BENCH_ARGS)
 
 # Part of `make test`: the benchmark runs on one small model, and the DSP

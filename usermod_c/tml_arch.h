@@ -428,46 +428,13 @@ __attribute__((naked, noinline)) static void tml_v7m_dot4(const int32_t *x, int3
 }
 #endif
 
+#if !TML_ARCH_DSP
 /* acc[k] += sum_{i < len} w[k * w_stride + i] * (x[i] + input_offset) for
- * k = 0..3, x from tml_xvec_prepare(). */
+ * k = 0..3, x from tml_xvec_prepare(). (DSP cores take four rows in
+ * tml_dsp_fc4() instead.) */
 static inline void tml_dot4_x(const tml_xvec_t *x, const int8_t *w, int32_t w_stride,
     int32_t len, int32_t input_offset, int32_t acc[4]) {
-#if TML_ARCH_DSP
-    const int8_t *w0 = w;
-    const int8_t *w1 = w0 + w_stride;
-    const int8_t *w2 = w1 + w_stride;
-    const int8_t *w3 = w2 + w_stride;
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    int32_t i = 0;
-    (void)input_offset;
-    for (; i + 4 <= len; i += 4) {
-        uint32_t x02, x13;
-        memcpy(&x02, x + i, sizeof(x02));
-        memcpy(&x13, x + i + 2, sizeof(x13));
-        uint32_t wv = tml_read_s8x4(w0 + i);
-        a0 = __smlad((int32_t)__sxtb16(wv), (int32_t)x02, a0);
-        a0 = __smlad((int32_t)tml_sxtb16_ror8(wv), (int32_t)x13, a0);
-        wv = tml_read_s8x4(w1 + i);
-        a1 = __smlad((int32_t)__sxtb16(wv), (int32_t)x02, a1);
-        a1 = __smlad((int32_t)tml_sxtb16_ror8(wv), (int32_t)x13, a1);
-        wv = tml_read_s8x4(w2 + i);
-        a2 = __smlad((int32_t)__sxtb16(wv), (int32_t)x02, a2);
-        a2 = __smlad((int32_t)tml_sxtb16_ror8(wv), (int32_t)x13, a2);
-        wv = tml_read_s8x4(w3 + i);
-        a3 = __smlad((int32_t)__sxtb16(wv), (int32_t)x02, a3);
-        a3 = __smlad((int32_t)tml_sxtb16_ror8(wv), (int32_t)x13, a3);
-    }
-    for (; i < len; ++i) {
-        a0 += w0[i] * x[i];
-        a1 += w1[i] * x[i];
-        a2 += w2[i] * x[i];
-        a3 += w3[i] * x[i];
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-#elif TML_ARCH_M0 || TML_ARCH_V7M
+#if TML_ARCH_M0 || TML_ARCH_V7M
     const int32_t even = len & ~(int32_t)1;
     (void)input_offset;
     if (even > 0) {
@@ -486,6 +453,7 @@ static inline void tml_dot4_x(const tml_xvec_t *x, const int8_t *w, int32_t w_st
     tml_dot4_s8(x, w, w_stride, len, input_offset, acc);
 #endif
 }
+#endif
 
 /* One output channel of the same. */
 static inline int32_t tml_dot1_x(const tml_xvec_t *x, const int8_t *w, int32_t len,
@@ -1200,25 +1168,15 @@ __attribute__((naked, noinline, unused)) static void tml_dw_pixel_v7m(
 #endif
 
 /* a0..a3 += w[k] * x[k] for k = 0..3 (modulo 2^32): four channels of one
- * depthwise tap, the input offset already folded into the bias. */
+ * depthwise tap, the input offset already folded into the bias (Cortex-M3
+ * and M4 run tml_dw_pixel_*() instead). */
 static inline void tml_mac4_s8(const int8_t *x, const int8_t *w,
     int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3) {
-#if TML_ARCH_DSP
-    const uint32_t xv = tml_read_s8x4(x);
-    const uint32_t wv = tml_read_s8x4(w);
-    const int32_t x02 = (int32_t)__sxtb16(xv), w02 = (int32_t)__sxtb16(wv);
-    const int32_t x13 = (int32_t)tml_sxtb16_ror8(xv), w13 = (int32_t)tml_sxtb16_ror8(wv);
-    *a0 = __smlabb(w02, x02, *a0);
-    *a1 = __smlabb(w13, x13, *a1);
-    *a2 = __smlatt(w02, x02, *a2);
-    *a3 = __smlatt(w13, x13, *a3);
-#else
     /* Modulo 2^32 as TFLite's int32: the sums start from the bias. */
     *a0 = (int32_t)((uint32_t)*a0 + (uint32_t)(w[0] * x[0]));
     *a1 = (int32_t)((uint32_t)*a1 + (uint32_t)(w[1] * x[1]));
     *a2 = (int32_t)((uint32_t)*a2 + (uint32_t)(w[2] * x[2]));
     *a3 = (int32_t)((uint32_t)*a3 + (uint32_t)(w[3] * x[3]));
-#endif
 }
 
 #endif /* TML_ARCH_H */

@@ -193,30 +193,44 @@ def _parse(out, where):
     return [int(t) for t in found.group(1).split()], bytes.fromhex(found.group(2))
 
 
-def run_qemu(board, blob, x, out_size, runs):
-    """(instructions per invoke, output bytes) or raises RuntimeError."""
+def bench_input(shape):
+    """The seeded input every benchmark and trace runs."""
+    return np.random.default_rng(1).integers(-128, 128, size=shape, dtype=np.int8)
+
+
+def run_preloaded(board, firmware, blob, x, make_script, qemu_args=()):
+    """stdout of `firmware` on qemu `board` under -icount shift=0, with the
+    blob and the input x preloaded into board memory by QEMU's loader
+    device, running the raw-REPL script make_script(load_expr, x_expr)
+    (expressions for the blob and the input in place); qemu_args are added
+    (tracing, for one)."""
     from tinyml_converter.boards import BOARDS, qemu_command
 
-    fw = ROOT / "build" / board / "firmware.elf"
-    if not fw.exists():
-        raise RuntimeError(f"{fw} missing (make firmware BOARD={board})")
     b = BOARDS[board]
     x_off = (len(blob) + 7) & ~7
     payload = blob + bytes(x_off - len(blob)) + x.tobytes()
     if b.preload_base + len(payload) > b.preload_limit:
         raise RuntimeError(f"blob {len(blob)} B does not fit the preload area")
-    script = "import machine, uctypes\n" + _bench_script(
+    script = make_script(
         f"memoryview(uctypes.bytearray_at({b.preload_base:#x}, {len(payload)}))[:{len(blob)}]",
-        f"memoryview(uctypes.bytearray_at({b.preload_base + x_off:#x}, {x.size}))",
-        out_size, runs) + "machine.reset()\n"
+        f"memoryview(uctypes.bytearray_at({b.preload_base + x_off:#x}, {x.size}))")
     with tempfile.TemporaryDirectory() as d:
         data = Path(d) / "payload.bin"
         data.write_bytes(payload)
-        cmd = qemu_command(board, fw, [(data, b.preload_base)])
-        cmd = cmd[:-2] + ["-icount", "shift=0", "-serial", "stdio"] + cmd[-2:]
+        cmd = qemu_command(board, firmware, [(data, b.preload_base)])
+        cmd = cmd[:-2] + ["-icount", "shift=0", "-serial", "stdio", *qemu_args] + cmd[-2:]
         res = subprocess.run(cmd, input=b"\x01" + script.encode() + b"\x04",
                              capture_output=True, timeout=1800)
-    out = res.stdout.decode(errors="replace")
+    return res.stdout.decode(errors="replace")
+
+
+def run_qemu(board, blob, x, out_size, runs):
+    """(instructions per invoke, output bytes) or raises RuntimeError."""
+    fw = ROOT / "build" / board / "firmware.elf"
+    if not fw.exists():
+        raise RuntimeError(f"{fw} missing (make firmware BOARD={board})")
+    out = run_preloaded(board, fw, blob, x, lambda load, xin: (
+        "import machine, uctypes\n" + _bench_script(load, xin, out_size, runs) + "machine.reset()\n"))
     if "MemoryError" in out:
         raise RuntimeError("does not fit: MemoryError (arena larger than the heap)")
     ticks, y = _parse(out, board)
@@ -289,7 +303,7 @@ def bench_model(name, builder, targets, runs, qemu_runs):
     from tinyml_converter.host_runtime import HostModel
 
     shape = HostModel(blob).input_shapes[0]
-    x = np.random.default_rng(1).integers(-128, 128, size=shape, dtype=np.int8)
+    x = bench_input(shape)
     tfl_path = OUT_DIR / f"{name}.tflite"
     y_ref, ref_ms = tflite_run(tfl_path, x, runs, ref=True)
     y_default, default_ms = tflite_run(tfl_path, x, runs, ref=False)

@@ -58,27 +58,18 @@ def _symbols(firmware):
 
 def _trace(board, firmware, blob, x, out_size):
     """[(block start address, instructions)] in execution order, one invoke."""
-    from tinyml_converter.boards import BOARDS, qemu_command
+    from bench import run_preloaded
 
-    b = BOARDS[board]
-    x_off = (len(blob) + 7) & ~7
-    payload = blob + bytes(x_off - len(blob)) + x.tobytes()
-    script = (
-        "import machine, uctypes, tinyml\n"
-        f"m = tinyml.load(memoryview(uctypes.bytearray_at({b.preload_base:#x}, {len(payload)}))[:{len(blob)}])\n"
-        f"x = memoryview(uctypes.bytearray_at({b.preload_base + x_off:#x}, {x.size}))\n"
-        f"o = bytearray({out_size})\n"
-        "m.invoke(x, o)\nprint('LAYERS-DONE')\nmachine.reset()\n")
     with tempfile.TemporaryDirectory() as d:
-        data, log = Path(d) / "payload.bin", Path(d) / "trace.log"
-        data.write_bytes(payload)
-        cmd = qemu_command(board, firmware, [(data, b.preload_base)])
-        cmd = cmd[:-2] + ["-icount", "shift=0", "-serial", "stdio",
-                          "-d", "exec,nochain,in_asm", "-D", str(log)] + cmd[-2:]
-        res = subprocess.run(cmd, input=b"\x01" + script.encode() + b"\x04",
-                             capture_output=True, timeout=1800)
-        if b"LAYERS-DONE" not in res.stdout:
-            raise RuntimeError(f"{board}: the traced run did not finish: {res.stdout[-300:]!r}")
+        log = Path(d) / "trace.log"
+        out = run_preloaded(board, firmware, blob, x, lambda load, xin: (
+            "import machine, uctypes, tinyml\n"
+            f"m = tinyml.load({load})\n"
+            f"o = bytearray({out_size})\n"
+            f"m.invoke({xin}, o)\nprint('LAYERS-DONE')\nmachine.reset()\n"),
+            ["-d", "exec,nochain,in_asm", "-D", str(log)])
+        if "LAYERS-DONE" not in out:
+            raise RuntimeError(f"{board}: the traced run did not finish: {out[-300:]!r}")
         sizes, runs = {}, []
         block = None
         with open(log, errors="replace") as f:
@@ -109,7 +100,9 @@ def layer_instructions(model, board, firmware=None):
     firmware = Path(firmware or ROOT / "build" / board / "firmware.elf")
     blob = (OUT_DIR / f"{model}.tinyml").read_bytes()
     host = HostModel(blob)
-    x = np.random.default_rng(1).integers(-128, 128, size=host.input_shapes[0], dtype=np.int8)
+    from bench import bench_input
+
+    x = bench_input(host.input_shapes[0])
     trace = _trace(board, firmware, blob, x, int(np.prod(host.output_shapes[0])))
 
     syms = _symbols(firmware)

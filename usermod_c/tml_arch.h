@@ -12,7 +12,8 @@
  *   (tml_xpair_prepare()), then two channels at a time for both pixels
  *   (tml_dot2x2_channels(): assembly on the three Arm cores);
  * - FULLY_CONNECTED (and CONV_2D on x86-64): one prepared input vector
- *   (tml_xvec_prepare()), four channels at a time (tml_dot4_x());
+ *   (tml_xvec_prepare()), four channels at a time (tml_dot4_groups_x():
+ *   assembly on the three Arm cores; tml_dot4_x() for CONV_2D on x86-64);
  * - DEPTHWISE_CONV_2D: four channels of one tap (tml_mac4_s8()), on
  *   Cortex-M3/M4 with the weights widened once per layer and a pixel's
  *   channel groups in one assembly loop (tml_dw_pixel_*());

@@ -6,6 +6,7 @@ list(TRANSFORM TINYML_CORE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/)
 
 target_sources(usermod_tinyml INTERFACE
     ${CMAKE_CURRENT_LIST_DIR}/modtinyml.c
+    ${CMAKE_CURRENT_LIST_DIR}/modtinyml_audio.c
     ${TINYML_CORE_SOURCES}
 )
 target_include_directories(usermod_tinyml INTERFACE ${CMAKE_CURRENT_LIST_DIR})

@@ -4,7 +4,7 @@
 # the native module and the host test build.
 TINYML_MOD_DIR := $(USERMOD_DIR)
 
-SRC_USERMOD_C += $(TINYML_MOD_DIR)/modtinyml.c
+SRC_USERMOD_C += $(TINYML_MOD_DIR)/modtinyml.c $(TINYML_MOD_DIR)/modtinyml_audio.c
 SRC_USERMOD_LIB_C += $(addprefix $(TINYML_MOD_DIR)/,$(shell cat $(TINYML_MOD_DIR)/core_sources.txt))
 CFLAGS_USERMOD += -I$(TINYML_MOD_DIR)
 

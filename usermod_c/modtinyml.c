@@ -1,14 +1,15 @@
 /*
  * _tinyml: the MicroPython binding of the portable tinyml core.
  *
- * This is the only file that includes MicroPython headers. It turns core
- * status codes into exceptions, owns the arena and keeps the model buffer
- * alive; everything numeric happens in the tml_* core. The friendly API
+ * This file and modtinyml_audio.c are the only ones that include MicroPython
+ * headers. It turns core status codes into exceptions, owns the model's
+ * state and arena and keeps the model buffer alive; everything numeric happens in the tml_* core. The friendly API
  * (tinyml.load, Model.predict, shapes, labels) lives in python_lib/tinyml.
  *
  * The same file builds the native module (usermod_c/natmod/): there the ROM
  * tables and MP_REGISTER_MODULE are left out (#if !MICROPY_ENABLE_DYNRUNTIME)
- * and tinyml_natmod.c fills RAM copies in mpy_init.
+ * and tinyml_natmod.c fills RAM copies in mpy_init, both from the lists in
+ * modtinyml.h. AudioFeatures is in modtinyml_audio.c.
  */
 #include <math.h>
 #include <string.h>
@@ -18,18 +19,10 @@
 #include "py/binary.h"
 #include "py/objstr.h"
 
+#include "modtinyml.h"
 #include "tml_model.h"
-#include "tml_features.h"
 
 #define TINYML_CORE_VERSION "0.1.0"
-
-// In the native module qstrs are looked up when it is loaded, so tables that
-// name them cannot be static constants there.
-#if MICROPY_ENABLE_DYNRUNTIME
-#define TINYML_ARG_TABLE const
-#else
-#define TINYML_ARG_TABLE static const
-#endif
 
 // bytes report 'B', bytearray BYTEARRAY_TYPECODE, array('b') 'b': all int8-sized.
 static bool tinyml_is_byte_buffer(const mp_buffer_info_t *buf) {
@@ -40,6 +33,7 @@ typedef struct _tinyml_model_obj_t {
     mp_obj_base_t base;
     mp_obj_t blob_obj;     // the caller's buffer, kept alive while we point into it
     uint8_t *blob_copy;    // our own aligned copy when the caller's buffer was unaligned
+    uint8_t *state;        // what invoke trusts: tensors and ops, built from the blob at load
     uint8_t *arena_alloc;  // start of the GC block, so the collector sees the arena as used
     size_t arena_alloc_size;
     bool closed;
@@ -77,6 +71,7 @@ static mp_obj_t tinyml_model_make_new(const mp_obj_type_t *type, size_t n_args, 
     tinyml_model_obj_t *self = mp_obj_malloc(tinyml_model_obj_t, type);
     self->blob_obj = args[0];
     self->blob_copy = NULL;
+    self->state = NULL;
     self->arena_alloc = NULL;
     self->arena_alloc_size = 0;
     self->closed = false;
@@ -93,11 +88,22 @@ static mp_obj_t tinyml_model_make_new(const mp_obj_type_t *type, size_t n_args, 
     if (blob.len > UINT32_MAX) {
         mp_raise_ValueError(MP_ERROR_TEXT("tinyml: model buffer larger than 4 GB"));
     }
-    if (tml_model_init(&self->core, blob_data, (uint32_t)blob.len) != TML_OK) {
+    if (tml_model_open(&self->core, blob_data, (uint32_t)blob.len) != TML_OK) {
+        tinyml_raise_error(&self->core);
+    }
+    // GC blocks are at least 8-byte aligned, as the state needs.
+    uint32_t state_size = tml_model_state_size(&self->core);
+    self->state = m_malloc_maybe(state_size);
+    if (self->state == NULL) {
+        mp_raise_msg_varg(&mp_type_MemoryError,
+            MP_ERROR_TEXT("tinyml: the model's tensor and op tables need %u bytes, which do not fit in the heap"),
+            (unsigned)state_size);
+    }
+    if (tml_model_load(&self->core, self->state, state_size) != TML_OK) {
         tinyml_raise_error(&self->core);
     }
 
-    uint32_t arena_size = self->core.header->arena_size;
+    uint32_t arena_size = tml_model_arena_size(&self->core);
     size_t alloc_size = (size_t)arena_size + 8;
     // On a 32-bit port a hostile arena_size near 4 GB wraps alloc_size to a
     // few bytes, which the heap would happily give: refuse it as too big.
@@ -210,6 +216,16 @@ static mp_obj_t tinyml_model_invoke(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(tinyml_model_invoke_obj, 2, 3, tinyml_model_invoke);
 
+// A tensor's shape at its original rank, batch included.
+static mp_obj_t tinyml_shape(const tml_tensor_t *t) {
+    const int32_t dims[TML_RANK] = { t->dims.n, t->dims.h, t->dims.w, t->dims.c };
+    mp_obj_t shape[TML_RANK];
+    for (int d = 0; d < t->rank; d++) {
+        shape[d] = mp_obj_new_int(dims[TML_RANK - t->rank + d]);
+    }
+    return mp_obj_new_tuple(t->rank, shape);
+}
+
 // tensor(kind, i) -> (shape, scale, zero_point, nbytes); kind 0 = input, 1 = output.
 static mp_obj_t tinyml_model_tensor(mp_obj_t self_in, mp_obj_t kind_in, mp_obj_t i_in) {
     tinyml_model_obj_t *self = tinyml_get_open_model(self_in);
@@ -222,12 +238,8 @@ static mp_obj_t tinyml_model_tensor(mp_obj_t self_in, mp_obj_t kind_in, mp_obj_t
     uint32_t index = kind == 0 ? tml_model_input_index(&self->core, (uint32_t)i)
                                : tml_model_output_index(&self->core, (uint32_t)i);
     const tml_tensor_t *t = tml_model_tensor(&self->core, index);
-    mp_obj_t dims[TML_MAX_RANK];
-    for (int d = 0; d < t->rank; d++) {
-        dims[d] = mp_obj_new_int(t->dims[TML_MAX_RANK - t->rank + d]);
-    }
     mp_obj_t info[4] = {
-        mp_obj_new_tuple(t->rank, dims),
+        tinyml_shape(t),
         mp_obj_new_float((mp_float_t)t->scale),
         mp_obj_new_int(t->zero_point),
         mp_obj_new_int_from_uint(tml_model_tensor_bytes(&self->core, index)),
@@ -249,9 +261,29 @@ static MP_DEFINE_CONST_FUN_OBJ_1(tinyml_model_io_count_obj, tinyml_model_io_coun
 
 static mp_obj_t tinyml_model_arena_size(mp_obj_t self_in) {
     tinyml_model_obj_t *self = tinyml_get_open_model(self_in);
-    return mp_obj_new_int_from_uint(self->core.header->arena_size);
+    return mp_obj_new_int_from_uint(tml_model_arena_size(&self->core));
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(tinyml_model_arena_size_obj, tinyml_model_arena_size);
+
+// ops() -> [(op name, output shape, output bytes)] in execution order, from
+// the tables load() built (the blob itself is not read again).
+static mp_obj_t tinyml_model_ops(mp_obj_t self_in) {
+    tinyml_model_obj_t *self = tinyml_get_open_model(self_in);
+    uint32_t count = tml_model_op_count(&self->core);
+    mp_obj_t rows = mp_obj_new_list(0, NULL);
+    for (uint32_t i = 0; i < count; i++) {
+        const char *name = tml_opcode_name(tml_model_op_opcode(&self->core, i));
+        uint32_t out = tml_model_op_output(&self->core, i);
+        mp_obj_t row[3] = {
+            mp_obj_new_str(name, strlen(name)),
+            tinyml_shape(tml_model_tensor(&self->core, out)),
+            mp_obj_new_int_from_uint(tml_model_tensor_bytes(&self->core, out)),
+        };
+        mp_obj_list_append(rows, mp_obj_new_tuple(3, row));
+    }
+    return rows;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(tinyml_model_ops_obj, tinyml_model_ops);
 
 // meta(type) -> bytes, or None when the blob has no such record.
 static mp_obj_t tinyml_model_meta(mp_obj_t self_in, mp_obj_t type_in) {
@@ -271,6 +303,7 @@ static mp_obj_t tinyml_model_close(mp_obj_t self_in) {
     if (!self->closed) {
         m_del(uint8_t, self->arena_alloc, self->arena_alloc_size);
         self->arena_alloc = NULL;
+        self->state = NULL;
         self->blob_copy = NULL;
         self->blob_obj = mp_const_none;
         self->closed = true;
@@ -281,12 +314,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(tinyml_model_close_obj, tinyml_model_close);
 
 #if !MICROPY_ENABLE_DYNRUNTIME
 static const mp_rom_map_elem_t tinyml_model_locals_table[] = {
-    { MP_ROM_QSTR(MP_QSTR_invoke), MP_ROM_PTR(&tinyml_model_invoke_obj) },
-    { MP_ROM_QSTR(MP_QSTR_tensor), MP_ROM_PTR(&tinyml_model_tensor_obj) },
-    { MP_ROM_QSTR(MP_QSTR_io_count), MP_ROM_PTR(&tinyml_model_io_count_obj) },
-    { MP_ROM_QSTR(MP_QSTR_arena_size), MP_ROM_PTR(&tinyml_model_arena_size_obj) },
-    { MP_ROM_QSTR(MP_QSTR_meta), MP_ROM_PTR(&tinyml_model_meta_obj) },
-    { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&tinyml_model_close_obj) },
+    TINYML_MODEL_METHODS(TINYML_ROM_ENTRY)
 };
 static MP_DEFINE_CONST_DICT(tinyml_model_locals_dict, tinyml_model_locals_table);
 
@@ -421,164 +449,14 @@ static mp_obj_t tinyml_build_info(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(tinyml_build_info_obj, tinyml_build_info);
 
-// ---------------------------------------------------------------- audio features
-// AudioFeatures(fft_size, sample_rate, n_mels=0, fmin=0, fmax=0, n_mfcc=0):
-// tml_features.c on one int16 frame at a time. Every buffer is allocated
-// here, once; the per-frame methods allocate nothing.
-typedef struct _tinyml_audio_obj_t {
-    mp_obj_base_t base;
-    tml_audio_t audio;  // its mel tables point into GC blocks this object keeps alive
-    int32_t *spec;      // fft_size + 2: FFT working memory, then re/im per bin
-    uint64_t *energy;   // n_mels
-    int32_t *log_mel;   // n_mels
-} tinyml_audio_obj_t;
-
-static mp_obj_t tinyml_audio_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
-    enum { ARG_fft_size, ARG_sample_rate, ARG_n_mels, ARG_fmin, ARG_fmax, ARG_n_mfcc };
-    TINYML_ARG_TABLE mp_arg_t allowed[] = {
-        { MP_QSTR_fft_size, MP_ARG_REQUIRED | MP_ARG_INT, {.u_int = 0} },
-        { MP_QSTR_sample_rate, MP_ARG_REQUIRED | MP_ARG_INT, {.u_int = 0} },
-        { MP_QSTR_n_mels, MP_ARG_INT, {.u_int = 0} },
-        { MP_QSTR_fmin, MP_ARG_INT, {.u_int = 0} },
-        { MP_QSTR_fmax, MP_ARG_INT, {.u_int = 0} },
-        { MP_QSTR_n_mfcc, MP_ARG_INT, {.u_int = 0} },
-    };
-    mp_arg_val_t a[MP_ARRAY_SIZE(allowed)];
-    mp_arg_parse_all_kw_array(n_args, n_kw, args, MP_ARRAY_SIZE(allowed), allowed, a);
-    mp_int_t fft_size = a[ARG_fft_size].u_int;
-    mp_int_t rate = a[ARG_sample_rate].u_int;
-    mp_int_t n_mels = a[ARG_n_mels].u_int;
-    mp_int_t fmin = a[ARG_fmin].u_int;
-    mp_int_t fmax = a[ARG_fmax].u_int;
-    mp_int_t n_mfcc = a[ARG_n_mfcc].u_int;
-    if (fft_size < TML_AUDIO_MIN_FFT || fft_size > TML_AUDIO_MAX_FFT || (fft_size & (fft_size - 1)) != 0) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("tinyml: fft_size must be a power of two from %d to %d, got %d"),
-            TML_AUDIO_MIN_FFT, TML_AUDIO_MAX_FFT, (int)fft_size);
-    }
-    if (rate <= 0 || rate > TML_AUDIO_MAX_RATE) {
-        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("tinyml: sample_rate must be 1..%d Hz, got %d"),
-            TML_AUDIO_MAX_RATE, (int)rate);
-    }
-    if (n_mels < 0 || n_mels > TML_AUDIO_MAX_MELS || n_mfcc < 0 || n_mfcc > n_mels) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("tinyml: need 0 <= n_mfcc <= n_mels <= %d, got n_mels=%d n_mfcc=%d"),
-            TML_AUDIO_MAX_MELS, (int)n_mels, (int)n_mfcc);
-    }
-    if (fmin < 0 || fmax < 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("tinyml: fmin and fmax are frequencies in Hz, >= 0"));
-    }
-    tinyml_audio_obj_t *self = mp_obj_malloc(tinyml_audio_obj_t, type);
-    size_t bins = (size_t)fft_size / 2 + 1;
-    uint8_t *band = NULL;
-    uint16_t *weight = NULL;
-    if (n_mels > 0) {
-        band = m_new(uint8_t, bins);
-        weight = m_new(uint16_t, bins);
-        self->energy = m_new(uint64_t, (size_t)n_mels);
-        self->log_mel = m_new(int32_t, (size_t)n_mels);
-    }
-    self->spec = m_new(int32_t, (size_t)fft_size + 2);
-    if (tml_audio_init(&self->audio, (uint32_t)fft_size, (uint32_t)rate, (uint32_t)n_mels,
-        (uint32_t)fmin, (uint32_t)fmax, (uint32_t)n_mfcc, band, weight) != TML_OK) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("tinyml: need 0 <= fmin < fmax <= sample_rate/2 (fmax=0 means sample_rate/2), got fmin=%d fmax=%d"),
-            (int)fmin, (int)fmax);
-    }
-    return MP_OBJ_FROM_PTR(self);
-}
-
-// Runs the windowed FFT of `frame` (array('h') of fft_size samples) into spec.
-static void tinyml_audio_run(tinyml_audio_obj_t *self, mp_obj_t frame_in) {
-    mp_buffer_info_t frame;
-    mp_get_buffer_raise(frame_in, &frame, MP_BUFFER_READ);
-    if (frame.typecode != 'h' || frame.len != self->audio.fft_size * sizeof(int16_t)) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("tinyml: a frame is array('h') of %u samples; got %u bytes, typecode '%c'"),
-            (unsigned)self->audio.fft_size, (unsigned)frame.len, frame.typecode);
-    }
-    tml_audio_rfft(&self->audio, frame.buf, self->spec);
-}
-
-static void *tinyml_audio_out(mp_obj_t out_in, uint32_t count, const char *what) {
-    mp_buffer_info_t out;
-    mp_get_buffer_raise(out_in, &out, MP_BUFFER_WRITE);
-    if ((out.typecode != 'i' && out.typecode != 'I') || out.len != count * sizeof(int32_t)) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("tinyml: %s output must be array('i') of %u values"), what, (unsigned)count);
-    }
-    return out.buf;
-}
-
-// magnitude(frame, out): out = array('i') of fft_size/2 + 1 magnitudes.
-static mp_obj_t tinyml_audio_magnitude(mp_obj_t self_in, mp_obj_t frame_in, mp_obj_t out_in) {
-    tinyml_audio_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    uint32_t *out = tinyml_audio_out(out_in, self->audio.fft_size / 2 + 1, "magnitude");
-    tinyml_audio_run(self, frame_in);
-    tml_audio_magnitude(&self->audio, self->spec, out);
-    return out_in;
-}
-static MP_DEFINE_CONST_FUN_OBJ_3(tinyml_audio_magnitude_obj, tinyml_audio_magnitude);
-
-static void tinyml_audio_need(uint32_t have, const char *what) {
-    if (have == 0) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("tinyml: this AudioFeatures was made with %s=0: pass %s to the constructor"), what, what);
-    }
-}
-
-// log_mel(frame, out): out = array('i') of n_mels values, ln(energy) in Q16.
-static mp_obj_t tinyml_audio_log_mel(mp_obj_t self_in, mp_obj_t frame_in, mp_obj_t out_in) {
-    tinyml_audio_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    tinyml_audio_need(self->audio.n_mels, "n_mels");
-    int32_t *out = tinyml_audio_out(out_in, self->audio.n_mels, "log_mel");
-    tinyml_audio_run(self, frame_in);
-    tml_audio_mel(&self->audio, self->spec, self->energy);
-    tml_audio_log(self->energy, self->audio.n_mels, out);
-    return out_in;
-}
-static MP_DEFINE_CONST_FUN_OBJ_3(tinyml_audio_log_mel_obj, tinyml_audio_log_mel);
-
-// mfcc(frame, out): out = array('i') of n_mfcc values in Q16.
-static mp_obj_t tinyml_audio_mfcc(mp_obj_t self_in, mp_obj_t frame_in, mp_obj_t out_in) {
-    tinyml_audio_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    tinyml_audio_need(self->audio.n_mfcc, "n_mfcc");
-    int32_t *out = tinyml_audio_out(out_in, self->audio.n_mfcc, "mfcc");
-    tinyml_audio_run(self, frame_in);
-    tml_audio_mel(&self->audio, self->spec, self->energy);
-    tml_audio_log(self->energy, self->audio.n_mels, self->log_mel);
-    tml_audio_dct(&self->audio, self->log_mel, out);
-    return out_in;
-}
-static MP_DEFINE_CONST_FUN_OBJ_3(tinyml_audio_mfcc_obj, tinyml_audio_mfcc);
-
-#if !MICROPY_ENABLE_DYNRUNTIME
-static const mp_rom_map_elem_t tinyml_audio_locals_table[] = {
-    { MP_ROM_QSTR(MP_QSTR_magnitude), MP_ROM_PTR(&tinyml_audio_magnitude_obj) },
-    { MP_ROM_QSTR(MP_QSTR_log_mel), MP_ROM_PTR(&tinyml_audio_log_mel_obj) },
-    { MP_ROM_QSTR(MP_QSTR_mfcc), MP_ROM_PTR(&tinyml_audio_mfcc_obj) },
-};
-static MP_DEFINE_CONST_DICT(tinyml_audio_locals_dict, tinyml_audio_locals_table);
-
-static MP_DEFINE_CONST_OBJ_TYPE(
-    tinyml_audio_type,
-    MP_QSTR_AudioFeatures,
-    MP_TYPE_FLAG_NONE,
-    make_new, tinyml_audio_make_new,
-    locals_dict, &tinyml_audio_locals_dict
-    );
-#endif
-// ------------------------------------------------------------ end audio features
 
 #if !MICROPY_ENABLE_DYNRUNTIME
 static const mp_rom_map_elem_t tinyml_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__tinyml) },
     { MP_ROM_QSTR(MP_QSTR_Model), MP_ROM_PTR(&tinyml_model_type) },
-    { MP_ROM_QSTR(MP_QSTR_quantize), MP_ROM_PTR(&tinyml_quantize_obj) },
-    { MP_ROM_QSTR(MP_QSTR_dequantize), MP_ROM_PTR(&tinyml_dequantize_obj) },
-    { MP_ROM_QSTR(MP_QSTR_build_info), MP_ROM_PTR(&tinyml_build_info_obj) },
     { MP_ROM_QSTR(MP_QSTR_AudioFeatures), MP_ROM_PTR(&tinyml_audio_type) },
     { MP_ROM_QSTR(MP_QSTR_FORMAT_VERSION), MP_ROM_INT(TML_BLOB_VERSION) },
+    TINYML_MODULE_FUNCTIONS(TINYML_ROM_ENTRY)
 };
 static MP_DEFINE_CONST_DICT(tinyml_module_globals, tinyml_module_globals_table);
 

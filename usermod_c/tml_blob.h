@@ -37,7 +37,7 @@ typedef struct {
     uint8_t input_count;
     uint8_t output_count;
     uint16_t flags;          /* reserved, 0 */
-    uint32_t tensors_offset; /* tml_tensor_t[tensor_count] */
+    uint32_t tensors_offset; /* tml_blob_tensor_t[tensor_count] */
     uint32_t io_offset;      /* uint16_t[input_count + output_count] tensor indices, inputs first */
     uint32_t ops_offset;     /* op records back to back, op_count of them */
     uint32_t ops_size;
@@ -67,7 +67,7 @@ typedef struct {
     uint8_t dtype;          /* tml_dtype_t */
     uint8_t rank;           /* the original rank (1..4), for input_shape/output_shape */
     uint16_t flags;         /* TML_TENSOR_* */
-} tml_tensor_t;
+} tml_blob_tensor_t;
 
 typedef enum {
     TML_OP_CONV_2D = 1,
@@ -97,7 +97,7 @@ typedef struct {
     uint8_t reserved;       /* 0 */
     uint16_t size;
     uint16_t params_size;   /* must equal sizeof() of the opcode's params struct */
-} tml_op_header_t;
+} tml_blob_op_t;
 
 /* Requantisation everywhere follows TFLite: multiplier is Q31, shift is
  * TFLite's signed shift (positive = left), applied by
@@ -120,7 +120,7 @@ typedef struct {
     uint32_t bias;               /* data offset of int32[out_c], or TML_NONE */
     uint32_t multiplier;         /* data offset of int32[channel_quant] */
     uint32_t shift;              /* data offset of int32[channel_quant] */
-} tml_conv_params_t;
+} tml_blob_conv_t;
 
 /* FULLY_CONNECTED: input [..., in_features] (batch = elements / in_features),
  * output [batch, out_features]; weights int8 [out_features][in_features]. */
@@ -132,7 +132,7 @@ typedef struct {
     uint32_t bias;               /* int32[out_features] or TML_NONE */
     uint32_t multiplier;
     uint32_t shift;
-} tml_fc_params_t;
+} tml_blob_fc_t;
 
 /* AVERAGE_POOL_2D, MAX_POOL_2D on NHWC. */
 typedef struct {
@@ -140,7 +140,7 @@ typedef struct {
     uint16_t stride_h, stride_w;
     int16_t pad_top, pad_left;
     int32_t act_min, act_max;
-} tml_pool_params_t;
+} tml_blob_pool_t;
 
 /* MEAN over the axes set in axis_mask (bit i = dim i of the 4-D padded shape).
  * mode must be 1: requantising mean with multiplier/shift =
@@ -153,7 +153,7 @@ typedef struct {
     uint32_t mode;
     int32_t multiplier;
     int32_t shift;
-} tml_mean_params_t;
+} tml_blob_mean_t;
 
 /* ADD: inputs [a, b] broadcast NHWC to the output shape (TFLite int8 add). */
 typedef struct {
@@ -162,26 +162,26 @@ typedef struct {
     int32_t input2_multiplier, input2_shift;
     int32_t output_multiplier, output_shift;
     int32_t act_min, act_max;
-} tml_add_params_t;
+} tml_blob_add_t;
 
 /* MUL: inputs [a, b] broadcast to the output shape. */
 typedef struct {
     int32_t output_multiplier, output_shift;
     int32_t act_min, act_max;
-} tml_mul_params_t;
+} tml_blob_mul_t;
 
 /* CONCATENATION: inputs share the output's scale and zero point (TFLite
  * requires it for int8; the converter checks). axis is in the padded 4-D shape. */
 typedef struct {
     int32_t axis;
-} tml_concat_params_t;
+} tml_blob_concat_t;
 
 /* PAD: output[i] = input[i - before] inside, pad_value elsewhere (4-D padded). */
 typedef struct {
     int32_t before[TML_MAX_RANK];
     int32_t after[TML_MAX_RANK];
     int32_t pad_value;
-} tml_pad_params_t;
+} tml_blob_pad_t;
 
 /* SOFTMAX over the last axis; parameters as TFLite's Prepare computes them
  * (PreprocessSoftmaxScaling with 5 integer bits, CalculateInputRadius). */
@@ -189,12 +189,12 @@ typedef struct {
     int32_t input_multiplier;
     int32_t input_left_shift;
     int32_t diff_min;
-} tml_softmax_params_t;
+} tml_blob_softmax_t;
 
 /* LUT: output = table[(uint8_t)(input + 128)], table is 256 int8 in the data section. */
 typedef struct {
     uint32_t table;
-} tml_lut_params_t;
+} tml_blob_lut_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

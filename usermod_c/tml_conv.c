@@ -18,7 +18,7 @@
  * magnitude, and TML_MAX_ACC_TERMS = 65536 of them at most 2139095040, below
  * INT32_MAX = 2147483647. The reduction length is kernel_h * kernel_w * in_c
  * for CONV_2D and kernel_h * kernel_w for DEPTHWISE_CONV_2D; longer ones are
- * refused with TML_ERR_BAD_PARAM. The bias is an arbitrary int32 chosen by the
+ * refused by the checks. The bias is an arbitrary int32 chosen by the
  * quantiser; it is added modulo 2^32, which is what TFLite's plain int32
  * addition does on every target it runs on, without C's signed-overflow
  * undefined behaviour.
@@ -26,10 +26,9 @@
 #include <stddef.h>
 #include <string.h>
 #include "tml_arch.h"
+#include "tml_check.h"
 #include "tml_kernels.h"
 #include "tml_requant.h"
-
-#define TML_MAX_ACC_TERMS (65536)
 
 /* Smallest tap k >= 0 with origin + k * dilation >= 0. */
 static int32_t tml_first_tap(int32_t origin, int32_t dilation) {
@@ -51,27 +50,50 @@ static int32_t tml_end_tap(int32_t origin, int32_t dilation, int32_t size, int32
     return end < taps ? end : taps;
 }
 
-static tml_status_t tml_check_conv(const tml_conv_params_t *p, const tml_requant_t *q,
-    const tml_dims_t *in_dims, const tml_dims_t *out_dims, int64_t acc_terms) {
-    if (in_dims->n < 1 || in_dims->h < 1 || in_dims->w < 1 || in_dims->c < 1
-        || out_dims->n != in_dims->n || out_dims->h < 1 || out_dims->w < 1 || out_dims->c < 1) {
-        return TML_ERR_BAD_SHAPE;
+/* Both convolutions: the batch carries through, each spatial axis is a
+ * valid window, the reduction fits the int32 accumulator (acc_terms) and
+ * the rescale is per-tensor or per output channel. */
+static tml_status_t tml_check_conv_common(const tml_conv_params_t *p, const tml_requant_t *q,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, int64_t acc_terms, const char **detail) {
+    if (in_dims->n != out_dims->n) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "batch of input and output differ");
     }
-    if (p->kernel_h < 1 || p->kernel_w < 1 || p->stride_h < 1 || p->stride_w < 1
-        || p->dilation_h < 1 || p->dilation_w < 1) {
-        return TML_ERR_BAD_PARAM;
+    tml_status_t s = tml_check_window(in_dims->h, out_dims->h, p->kernel_h, p->stride_h,
+        p->dilation_h, p->pad_top, detail);
+    if (s == TML_OK) {
+        s = tml_check_window(in_dims->w, out_dims->w, p->kernel_w, p->stride_w,
+            p->dilation_w, p->pad_left, detail);
+    }
+    if (s == TML_OK) {
+        s = tml_check_act_s8(p->act_min, p->act_max, detail);
+    }
+    if (s != TML_OK) {
+        return s;
     }
     if (acc_terms > TML_MAX_ACC_TERMS) {
-        return TML_ERR_BAD_PARAM;
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "kernel longer than 65536 terms (int32 accumulator)");
     }
-    if (q->channel_quant != p->channel_quant
-        || (q->channel_quant != 1 && q->channel_quant != out_dims->c)) {
-        return TML_ERR_BAD_PARAM;
-    }
-    if (p->act_min > p->act_max || p->act_min < INT8_MIN || p->act_max > INT8_MAX) {
-        return TML_ERR_BAD_PARAM;
+    if (q->channel_quant != 1 && q->channel_quant != out_dims->c) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "channel_quant is neither 1 nor output channels");
     }
     return TML_OK;
+}
+
+tml_status_t tml_conv_check(const tml_conv_params_t *p, const tml_requant_t *q,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail) {
+    if (p->depth_multiplier != 1) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "depth_multiplier must be 1 for CONV_2D");
+    }
+    return tml_check_conv_common(p, q, in_dims, out_dims,
+        (int64_t)p->kernel_h * p->kernel_w * in_dims->c, detail);
+}
+
+tml_status_t tml_depthwise_conv_check(const tml_conv_params_t *p, const tml_requant_t *q,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail) {
+    if (p->depth_multiplier == 0 || (int64_t)in_dims->c * p->depth_multiplier != out_dims->c) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "output channels != input channels * depth_multiplier");
+    }
+    return tml_check_conv_common(p, q, in_dims, out_dims, (int64_t)p->kernel_h * p->kernel_w, detail);
 }
 
 /* Inputs in one gathered filter window (im2col of one output pixel).
@@ -267,18 +289,10 @@ TML_COLD static void tml_conv_pixel_runs(const tml_conv_ctx_t *c, const int8_t *
     }
 }
 
-tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
+void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const tml_dims_t *in_dims, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
     const tml_dims_t *out_dims, int8_t *out) {
-    if (p->depth_multiplier != 1) {
-        return TML_ERR_BAD_PARAM;
-    }
-    const int64_t acc_terms = (int64_t)p->kernel_h * p->kernel_w * in_dims->c;
-    tml_status_t status = tml_check_conv(p, q, in_dims, out_dims, acc_terms);
-    if (status != TML_OK) {
-        return status;
-    }
 
     const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;
     const int32_t out_c = out_dims->c;
@@ -418,7 +432,6 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
         tml_conv_pixel_pair(&ctx, pending_window, pending_window, xbuf, pending, pending);
     }
 #endif
-    return TML_OK;
 }
 
 /* Geometry of one depthwise call, shared by the channel-group kernels. */
@@ -630,19 +643,11 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
     }
 }
 
-tml_status_t tml_depthwise_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
+void tml_depthwise_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const tml_dims_t *in_dims, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
     const tml_dims_t *out_dims, int8_t *out) {
-    if (p->depth_multiplier < 1
-        || (int64_t)out_dims->c != (int64_t)in_dims->c * p->depth_multiplier) {
-        return TML_ERR_BAD_PARAM;
-    }
-    const int64_t acc_terms = (int64_t)p->kernel_h * p->kernel_w;
-    tml_status_t status = tml_check_conv(p, q, in_dims, out_dims, acc_terms);
-    if (status != TML_OK) {
-        return status;
-    }
+    const int32_t acc_terms = (int32_t)p->kernel_h * p->kernel_w;
     const tml_dw_ctx_t ctx = {
         p, q, in_dims, out_dims, p->act_min - q->output_offset, p->act_max - q->output_offset,
     };
@@ -661,5 +666,4 @@ tml_status_t tml_depthwise_conv_s8(const tml_conv_params_t *p, const tml_requant
             tml_dw_channels(&ctx, in_batch, weights, bias, grouped, out_batch);
         }
     }
-    return TML_OK;
 }

@@ -1,8 +1,9 @@
 /* Data movement kernels: CONCATENATION (one input at a time) and PAD, on the
  * tensors' 4-D padded NHWC dims. No arithmetic on values, only placement. */
+#include "tml_check.h"
 #include "tml_kernels.h"
 
-static void tml_dims_to_array(const tml_dims_t *d, int32_t a[TML_MAX_RANK]) {
+static void tml_dims_to_array(const tml_dims_t *d, int32_t a[TML_RANK]) {
     a[0] = d->n;
     a[1] = d->h;
     a[2] = d->w;
@@ -11,30 +12,41 @@ static void tml_dims_to_array(const tml_dims_t *d, int32_t a[TML_MAX_RANK]) {
 
 /* The output is outer x out_dims[axis] x inner; this input fills the slab
  * [axis_start, axis_start + in_dims[axis]) of the middle dimension. */
-tml_status_t tml_concat_part_s8(int32_t axis, int32_t axis_start,
+tml_status_t tml_concat_part_check(int32_t axis, int32_t axis_start,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail) {
+    int32_t id[TML_RANK];
+    int32_t od[TML_RANK];
+    if (axis < 0 || axis >= TML_RANK) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "concatenation axis outside [0, 3]");
+    }
+    tml_dims_to_array(in_dims, id);
+    tml_dims_to_array(out_dims, od);
+    for (int32_t i = 0; i < TML_RANK; i++) {
+        if (i != axis && id[i] != od[i]) {
+            return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "concatenation inputs differ off the axis");
+        }
+    }
+    if ((int64_t)axis_start + id[axis] > od[axis]) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "concatenation inputs do not sum to the output");
+    }
+    return TML_OK;
+}
+
+void tml_concat_part_s8(int32_t axis, int32_t axis_start,
     const tml_dims_t *in_dims, const int8_t *in,
     const tml_dims_t *out_dims, int8_t *out) {
-    int32_t id[TML_MAX_RANK];
-    int32_t od[TML_MAX_RANK];
-    if (axis < 0 || axis >= TML_MAX_RANK || axis_start < 0) {
-        return TML_ERR_BAD_PARAM;
-    }
+    int32_t id[TML_RANK];
+    int32_t od[TML_RANK];
     tml_dims_to_array(in_dims, id);
     tml_dims_to_array(out_dims, od);
     int32_t outer = 1;
     int32_t inner = 1;
-    for (int32_t i = 0; i < TML_MAX_RANK; i++) {
-        if (i != axis && id[i] != od[i]) {
-            return TML_ERR_BAD_PARAM;
-        }
+    for (int32_t i = 0; i < TML_RANK; i++) {
         if (i < axis) {
             outer *= od[i];
         } else if (i > axis) {
             inner *= od[i];
         }
-    }
-    if (axis_start > od[axis] - id[axis]) {
-        return TML_ERR_BAD_PARAM;
     }
     const int32_t in_block = id[axis] * inner;
     const int32_t out_block = od[axis] * inner;
@@ -46,7 +58,6 @@ tml_status_t tml_concat_part_s8(int32_t axis, int32_t axis_start,
         in += in_block;
         dst += out_block;
     }
-    return TML_OK;
 }
 
 static void tml_fill_s8(int8_t *out, int32_t count, int8_t value) {
@@ -58,22 +69,33 @@ static void tml_fill_s8(int8_t *out, int32_t count, int8_t value) {
 /* Walks the output row by row (a row being the innermost C values): rows whose
  * N, H or W falls in the padding are all pad_value, the others are
  * before[3] pad values, one input row, after[3] pad values. */
-tml_status_t tml_pad_s8(const tml_pad_params_t *p,
-    const tml_dims_t *in_dims, const int8_t *in,
-    const tml_dims_t *out_dims, int8_t *out) {
-    int32_t id[TML_MAX_RANK];
-    int32_t od[TML_MAX_RANK];
+tml_status_t tml_pad_check(const tml_pad_params_t *p,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail) {
+    int32_t id[TML_RANK];
+    int32_t od[TML_RANK];
     tml_dims_to_array(in_dims, id);
     tml_dims_to_array(out_dims, od);
-    for (int32_t i = 0; i < TML_MAX_RANK; i++) {
-        if (p->before[i] < 0 || p->after[i] < 0
-            || (int64_t)id[i] + p->before[i] + p->after[i] != od[i]) {
-            return TML_ERR_BAD_PARAM;
+    for (int32_t i = 0; i < TML_RANK; i++) {
+        if (p->before[i] < 0 || p->after[i] < 0) {
+            return tml_check_fail(detail, TML_ERR_BAD_PARAM, "negative padding");
+        }
+        if ((int64_t)id[i] + p->before[i] + p->after[i] != od[i]) {
+            return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "output dims != input dims + padding");
         }
     }
     if (p->pad_value < -128 || p->pad_value > 127) {
-        return TML_ERR_BAD_PARAM;
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "pad value outside int8");
     }
+    return TML_OK;
+}
+
+void tml_pad_s8(const tml_pad_params_t *p,
+    const tml_dims_t *in_dims, const int8_t *in,
+    const tml_dims_t *out_dims, int8_t *out) {
+    int32_t id[TML_RANK];
+    int32_t od[TML_RANK];
+    tml_dims_to_array(in_dims, id);
+    tml_dims_to_array(out_dims, od);
     const int8_t pad = (int8_t)p->pad_value;
     const int32_t c_before = p->before[3];
     const int32_t c_after = p->after[3];
@@ -98,5 +120,4 @@ tml_status_t tml_pad_s8(const tml_pad_params_t *p,
             }
         }
     }
-    return TML_OK;
 }

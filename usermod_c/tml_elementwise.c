@@ -1,6 +1,7 @@
 /* ADD and MUL on int8 with NHWC broadcasting, bit exact with TFLite's
  * reference_integer_ops::Add/Mul and their BroadcastAdd4DSlow/
  * BroadcastMul4DSlow (the same arithmetic per element either way). */
+#include "tml_check.h"
 #include "tml_kernels.h"
 #include "tml_requant.h"
 
@@ -10,27 +11,68 @@ typedef struct {
     int32_t n, h, w, c;
 } tml_strides_t;
 
-static tml_status_t tml_broadcast_strides(const tml_dims_t *in, const tml_dims_t *out, tml_strides_t *s) {
-    if ((in->n != out->n && in->n != 1) || (in->h != out->h && in->h != 1) ||
-        (in->w != out->w && in->w != 1) || (in->c != out->c && in->c != 1)) {
-        return TML_ERR_BAD_SHAPE;
-    }
+static void tml_broadcast_strides(const tml_dims_t *in, tml_strides_t *s) {
     s->c = in->c == 1 ? 0 : 1;
     s->w = in->w == 1 ? 0 : in->c;
     s->h = in->h == 1 ? 0 : in->w * in->c;
     s->n = in->n == 1 ? 0 : in->h * in->w * in->c;
+}
+
+static tml_status_t tml_check_broadcast(const tml_dims_t *in1, const tml_dims_t *in2,
+    const tml_dims_t *out, const char **detail) {
+    const tml_dims_t *ins[2] = { in1, in2 };
+    for (int k = 0; k < 2; k++) {
+        const tml_dims_t *in = ins[k];
+        if ((in->n != out->n && in->n != 1) || (in->h != out->h && in->h != 1) ||
+            (in->w != out->w && in->w != 1) || (in->c != out->c && in->c != 1)) {
+            return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "input dim neither 1 nor the output's");
+        }
+    }
     return TML_OK;
 }
 
-static int tml_shift_ok(int32_t shift) {
-    return shift >= -31 && shift <= 30;
+/* Operands are int8 tensors (zero points checked by the loader), so
+ * |x - zero point| <= 255, which the overflow arguments below rely on. */
+tml_status_t tml_add_check(const tml_add_params_t *p,
+    const tml_dims_t *in1_dims, const tml_dims_t *in2_dims, const tml_dims_t *out_dims,
+    const char **detail) {
+    tml_status_t s = tml_check_broadcast(in1_dims, in2_dims, out_dims, detail);
+    if (s != TML_OK) {
+        return s;
+    }
+    /* TFLite's Prepare uses left_shift 20 and input multipliers below one;
+     * the no-overflow argument (sum of both scaled inputs below 2^31) rests
+     * on exactly that. */
+    if (p->left_shift < 0 || p->left_shift > 20) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "left_shift outside [0, 20]");
+    }
+    if (p->input1_shift > 0 || p->input2_shift > 0) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "ADD input multiplier above one");
+    }
+    s = tml_check_requant(p->input1_multiplier, p->input1_shift, detail);
+    if (s == TML_OK) {
+        s = tml_check_requant(p->input2_multiplier, p->input2_shift, detail);
+    }
+    if (s == TML_OK) {
+        s = tml_check_requant(p->output_multiplier, p->output_shift, detail);
+    }
+    if (s == TML_OK) {
+        s = tml_check_act_s8(p->act_min, p->act_max, detail);
+    }
+    return s;
 }
 
-/* Int8 zero points bound |x - zero point| by 255, which the overflow
- * arguments below rely on. */
-static int tml_zero_points_ok(int32_t zp1, int32_t zp2, int32_t zp_out) {
-    return zp1 >= INT8_MIN && zp1 <= INT8_MAX && zp2 >= INT8_MIN && zp2 <= INT8_MAX &&
-        zp_out >= INT8_MIN && zp_out <= INT8_MAX;
+tml_status_t tml_mul_check(const tml_mul_params_t *p,
+    const tml_dims_t *in1_dims, const tml_dims_t *in2_dims, const tml_dims_t *out_dims,
+    const char **detail) {
+    tml_status_t s = tml_check_broadcast(in1_dims, in2_dims, out_dims, detail);
+    if (s == TML_OK) {
+        s = tml_check_requant(p->output_multiplier, p->output_shift, detail);
+    }
+    if (s == TML_OK) {
+        s = tml_check_act_s8(p->act_min, p->act_max, detail);
+    }
+    return s;
 }
 
 /* One output element of ADD: both inputs are brought to a common scale
@@ -48,25 +90,14 @@ static inline int8_t tml_add_one(const tml_add_params_t *p, int32_t in1_offset, 
     return (int8_t)tml_clamp(out, p->act_min, p->act_max);
 }
 
-tml_status_t tml_add_s8(const tml_add_params_t *p,
+void tml_add_s8(const tml_add_params_t *p,
     int32_t input1_zero_point, int32_t input2_zero_point, int32_t output_zero_point,
     const tml_dims_t *in1_dims, const int8_t *in1,
     const tml_dims_t *in2_dims, const int8_t *in2,
     const tml_dims_t *out_dims, int8_t *out) {
     tml_strides_t s1, s2;
-    /* The input multipliers are below one (shift <= 0) by construction in
-     * TFLite's Prepare, which keeps scaled1 + scaled2 below 2^29. */
-    if (p->left_shift < 0 || p->left_shift > 20 ||
-        p->input1_shift > 0 || p->input2_shift > 0 || !tml_shift_ok(p->input1_shift) ||
-        !tml_shift_ok(p->input2_shift) || !tml_shift_ok(p->output_shift) ||
-        p->act_min < INT8_MIN || p->act_max > INT8_MAX || p->act_min > p->act_max ||
-        !tml_zero_points_ok(input1_zero_point, input2_zero_point, output_zero_point)) {
-        return TML_ERR_BAD_PARAM;
-    }
-    if (tml_broadcast_strides(in1_dims, out_dims, &s1) != TML_OK ||
-        tml_broadcast_strides(in2_dims, out_dims, &s2) != TML_OK) {
-        return TML_ERR_BAD_SHAPE;
-    }
+    tml_broadcast_strides(in1_dims, &s1);
+    tml_broadcast_strides(in2_dims, &s2);
     for (int32_t b = 0; b < out_dims->n; b++) {
         for (int32_t y = 0; y < out_dims->h; y++) {
             for (int32_t x = 0; x < out_dims->w; x++) {
@@ -79,24 +110,16 @@ tml_status_t tml_add_s8(const tml_add_params_t *p,
             }
         }
     }
-    return TML_OK;
 }
 
-tml_status_t tml_mul_s8(const tml_mul_params_t *p,
+void tml_mul_s8(const tml_mul_params_t *p,
     int32_t input1_zero_point, int32_t input2_zero_point, int32_t output_zero_point,
     const tml_dims_t *in1_dims, const int8_t *in1,
     const tml_dims_t *in2_dims, const int8_t *in2,
     const tml_dims_t *out_dims, int8_t *out) {
     tml_strides_t s1, s2;
-    if (!tml_shift_ok(p->output_shift) ||
-        p->act_min < INT8_MIN || p->act_max > INT8_MAX || p->act_min > p->act_max ||
-        !tml_zero_points_ok(input1_zero_point, input2_zero_point, output_zero_point)) {
-        return TML_ERR_BAD_PARAM;
-    }
-    if (tml_broadcast_strides(in1_dims, out_dims, &s1) != TML_OK ||
-        tml_broadcast_strides(in2_dims, out_dims, &s2) != TML_OK) {
-        return TML_ERR_BAD_SHAPE;
-    }
+    tml_broadcast_strides(in1_dims, &s1);
+    tml_broadcast_strides(in2_dims, &s2);
     for (int32_t b = 0; b < out_dims->n; b++) {
         for (int32_t y = 0; y < out_dims->h; y++) {
             for (int32_t x = 0; x < out_dims->w; x++) {
@@ -112,5 +135,4 @@ tml_status_t tml_mul_s8(const tml_mul_params_t *p,
             }
         }
     }
-    return TML_OK;
 }

@@ -14,18 +14,17 @@
  * int8, so |in + input_offset| <= 255; weights are int8, so |w| <= 128 (TFLite
  * itself emits [-127, 127]). One product is at most 255 * 128 = 32640 in
  * magnitude, and TML_MAX_ACC_TERMS = 65536 of them at most 2139095040, below
- * INT32_MAX = 2147483647. Longer reductions are refused with
- * TML_ERR_BAD_PARAM. The bias is an arbitrary int32 chosen by the quantiser;
+ * INT32_MAX = 2147483647. Longer reductions are refused by the check.
+ * The bias is an arbitrary int32 chosen by the quantiser;
  * it is added modulo 2^32, which is what TFLite's plain int32 addition does on
  * every target it runs on, without C's signed-overflow undefined behaviour.
  */
 #include <stddef.h>
 #include <string.h>
 #include "tml_arch.h"
+#include "tml_check.h"
 #include "tml_kernels.h"
 #include "tml_requant.h"
-
-#define TML_MAX_ACC_TERMS (65536)
 
 /* Outputs whose sums are collected while a long input row is taken piece
  * by piece. */
@@ -40,24 +39,24 @@ static inline int8_t tml_fc_requant(int32_t acc, const int32_t *bias, int32_t o,
     return (int8_t)(tml_clamp(acc, lo, hi) + output_offset);
 }
 
-tml_status_t tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_t *q,
+tml_status_t tml_fully_connected_check(const tml_fc_params_t *p, const tml_requant_t *q,
+    int32_t batches, int32_t in_features, int32_t out_features, const char **detail) {
+    if (batches < 1 || in_features < 1 || out_features < 1) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "empty batch, input or output");
+    }
+    if (in_features > TML_MAX_ACC_TERMS) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "more than 65536 input features (int32 accumulator)");
+    }
+    if (q->channel_quant != 1 && q->channel_quant != out_features) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "channel_quant is neither 1 nor output features");
+    }
+    return tml_check_act_s8(p->act_min, p->act_max, detail);
+}
+
+void tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_t *q,
     int32_t batches, int32_t in_features, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
     int32_t out_features, int8_t *out) {
-    if (batches < 0 || in_features < 1 || out_features < 1) {
-        return TML_ERR_BAD_SHAPE;
-    }
-    if (in_features > TML_MAX_ACC_TERMS) {
-        return TML_ERR_BAD_PARAM;
-    }
-    if (q->channel_quant != p->channel_quant
-        || (q->channel_quant != 1 && q->channel_quant != out_features)) {
-        return TML_ERR_BAD_PARAM;
-    }
-    if (p->act_min > p->act_max || p->act_min < INT8_MIN || p->act_max > INT8_MAX) {
-        return TML_ERR_BAD_PARAM;
-    }
-
     /* Clamping before adding the output offset gives the same int8 result
      * and cannot overflow when the requantised value is near INT32_MAX. */
     const int32_t lo = p->act_min - q->output_offset;
@@ -104,5 +103,4 @@ tml_status_t tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_
         }
         out += out_features;
     }
-    return TML_OK;
 }

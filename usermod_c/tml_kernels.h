@@ -1,24 +1,37 @@
-/* Public kernel API. One family per source file (tml_conv.c, tml_fc.c,
+/* Public kernel API, at the level of tensors and parameters: nothing here
+ * knows the blob format (the loader, tml_ops.c, translates on-disk records
+ * into these structs). One family per source file (tml_conv.c, tml_fc.c,
  * tml_pool.c, tml_elementwise.c, tml_softmax.c, ...). Layout is NHWC, int8
  * activations, TFLite int8 semantics bit for bit.
  *
- * Rules for every kernel: never allocate, never call into MicroPython, never
- * use floating point; validate nothing that tml_model_init() already checked,
- * but return TML_ERR_BAD_PARAM rather than misbehave if called with a shape
- * combination the kernel does not handle. Pointers are resolved by the
- * executor; dims are the tensors' 4-D padded dims. */
+ * Each family exports a check and its kernels. The check is the one place
+ * where that op's rules live: it returns TML_OK or a status and a static
+ * string saying which rule failed. The loader calls it once, at load; the
+ * kernels then trust their arguments, never allocate, never call into
+ * MicroPython and never use floating point. Dims are the tensors' 4-D
+ * padded dims, every one >= 1 (the loader checks that for every tensor). */
 #ifndef TML_KERNELS_H
 #define TML_KERNELS_H
 
 #include <stdint.h>
-#include "tml_blob.h"
 #include "tml_status.h"
+
+/* Every kernel tensor has four dims: NHWC, lower ranks left-padded with 1s. */
+#define TML_RANK (4)
+
+/* The longest int8 dot product with int32 sums: a product of an int8 weight
+ * (|w| <= 128) and an offset int8 input (|x + input_offset| <= 255) is at
+ * most 32640 in magnitude, and 65536 of them at most 2139095040, below
+ * INT32_MAX. Longer reductions are refused by the checks. */
+#define TML_MAX_ACC_TERMS (65536)
 
 typedef struct {
     int32_t n, h, w, c;
 } tml_dims_t;
 
-/* Requantisation of an accumulator into the output tensor. */
+/* Requantisation of an accumulator into the output tensor (TFLite's
+ * MultiplyByQuantizedMultiplier: multiplier Q31 >= 0, shift in [-31, 30],
+ * positive = left). The arrays are constants of the model. */
 typedef struct {
     int32_t input_offset;      /* -(input zero point) */
     int32_t output_offset;     /* output zero point */
@@ -27,63 +40,179 @@ typedef struct {
     uint16_t channel_quant;
 } tml_requant_t;
 
-tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
+/* act_min/act_max everywhere: the clamp in the output's quantised domain
+ * (fused RELU/RELU6 included). */
+
+/* CONV_2D (depth_multiplier 1) and DEPTHWISE_CONV_2D. Weights int8
+ * [out_c][kh][kw][in_c] for CONV_2D, [kh][kw][in_c * depth_multiplier] for
+ * depthwise; bias int32[out_c] or NULL. pad_bottom/right follow from the
+ * output shape. */
+typedef struct {
+    uint16_t kernel_h, kernel_w;
+    uint16_t stride_h, stride_w;
+    uint16_t dilation_h, dilation_w;
+    int16_t pad_top, pad_left;
+    uint16_t depth_multiplier;
+    int32_t act_min, act_max;
+} tml_conv_params_t;
+
+/* FULLY_CONNECTED: input [batches][in_features], weights int8
+ * [out_features][in_features], bias int32[out_features] or NULL. */
+typedef struct {
+    int32_t act_min, act_max;
+} tml_fc_params_t;
+
+typedef struct {
+    uint16_t filter_h, filter_w;
+    uint16_t stride_h, stride_w;
+    int16_t pad_top, pad_left;
+    int32_t act_min, act_max;
+} tml_pool_params_t;
+
+/* MEAN over the dims set in axis_mask (bit i = dim i of the 4-D shape),
+ * rescaled by multiplier/shift = QuantizeMultiplier(in_scale / out_scale)
+ * as TFLite's QuantizedMeanOrSum. */
+typedef struct {
+    uint32_t axis_mask;
+    int32_t multiplier;
+    int32_t shift;
+} tml_mean_params_t;
+
+/* ADD: TFLite int8 add (inputs scaled to a common Q(left_shift) domain). */
+typedef struct {
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} tml_add_params_t;
+
+typedef struct {
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} tml_mul_params_t;
+
+/* PAD: output[i] = input[i - before] inside, pad_value elsewhere. */
+typedef struct {
+    int32_t before[TML_RANK];
+    int32_t after[TML_RANK];
+    int32_t pad_value;
+} tml_pad_params_t;
+
+/* SOFTMAX over the last axis: TFLite's Prepare values (PreprocessSoftmaxScaling
+ * with 5 integer bits, CalculateInputRadius). */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t diff_min;
+} tml_softmax_params_t;
+
+/* ---- convolutions (tml_conv.c) ---------------------------------------- */
+
+tml_status_t tml_conv_check(const tml_conv_params_t *p, const tml_requant_t *q,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
+tml_status_t tml_depthwise_conv_check(const tml_conv_params_t *p, const tml_requant_t *q,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
+
+void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const tml_dims_t *in_dims, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
     const tml_dims_t *out_dims, int8_t *out);
 
-tml_status_t tml_depthwise_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
+void tml_depthwise_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const tml_dims_t *in_dims, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
     const tml_dims_t *out_dims, int8_t *out);
 
-tml_status_t tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_t *q,
+/* ---- FULLY_CONNECTED (tml_fc.c) --------------------------------------- */
+
+tml_status_t tml_fully_connected_check(const tml_fc_params_t *p, const tml_requant_t *q,
+    int32_t batches, int32_t in_features, int32_t out_features, const char **detail);
+
+void tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_t *q,
     int32_t batches, int32_t in_features, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
     int32_t out_features, int8_t *out);
 
-tml_status_t tml_avg_pool_s8(const tml_pool_params_t *p,
+/* ---- pooling (tml_pool.c) and MEAN (tml_mean.c) ----------------------- */
+
+tml_status_t tml_pool_check(const tml_pool_params_t *p,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
+
+void tml_avg_pool_s8(const tml_pool_params_t *p,
     const tml_dims_t *in_dims, const int8_t *in,
     const tml_dims_t *out_dims, int8_t *out);
 
-tml_status_t tml_max_pool_s8(const tml_pool_params_t *p,
+void tml_max_pool_s8(const tml_pool_params_t *p,
     const tml_dims_t *in_dims, const int8_t *in,
     const tml_dims_t *out_dims, int8_t *out);
 
-tml_status_t tml_mean_s8(const tml_mean_params_t *p,
+tml_status_t tml_mean_check(const tml_mean_params_t *p,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
+
+/* Folds MEAN's 1 / count into multiplier and shift, once, after the check. */
+void tml_mean_prepare(tml_mean_params_t *p, const tml_dims_t *in_dims);
+
+void tml_mean_s8(const tml_mean_params_t *p,
     int32_t input_zero_point, int32_t output_zero_point,
     const tml_dims_t *in_dims, const int8_t *in,
     const tml_dims_t *out_dims, int8_t *out);
 
-/* ADD and MUL broadcast each input's dims (1 or equal to the output's). */
-tml_status_t tml_add_s8(const tml_add_params_t *p,
+/* ---- ADD, MUL (tml_elementwise.c): each input's dims broadcast (1 or equal
+ * to the output's). ------------------------------------------------------- */
+
+tml_status_t tml_add_check(const tml_add_params_t *p,
+    const tml_dims_t *in1_dims, const tml_dims_t *in2_dims, const tml_dims_t *out_dims,
+    const char **detail);
+
+void tml_add_s8(const tml_add_params_t *p,
     int32_t input1_zero_point, int32_t input2_zero_point, int32_t output_zero_point,
     const tml_dims_t *in1_dims, const int8_t *in1,
     const tml_dims_t *in2_dims, const int8_t *in2,
     const tml_dims_t *out_dims, int8_t *out);
 
-tml_status_t tml_mul_s8(const tml_mul_params_t *p,
+tml_status_t tml_mul_check(const tml_mul_params_t *p,
+    const tml_dims_t *in1_dims, const tml_dims_t *in2_dims, const tml_dims_t *out_dims,
+    const char **detail);
+
+void tml_mul_s8(const tml_mul_params_t *p,
     int32_t input1_zero_point, int32_t input2_zero_point, int32_t output_zero_point,
     const tml_dims_t *in1_dims, const int8_t *in1,
     const tml_dims_t *in2_dims, const int8_t *in2,
     const tml_dims_t *out_dims, int8_t *out);
+
+/* ---- data movement (tml_copy.c) --------------------------------------- */
+
+/* One CONCATENATION input against the output: same dims off the axis and
+ * room for it at axis_start. Whether the inputs fill the output exactly is
+ * the caller's sum. */
+tml_status_t tml_concat_part_check(int32_t axis, int32_t axis_start,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
 
 /* Copies one concatenation input into its slot of the output: axis_start is
- * the sum of the axis extents of the inputs before it. The executor calls it
- * once per input, so no pointer arrays are needed. */
-tml_status_t tml_concat_part_s8(int32_t axis, int32_t axis_start,
+ * the sum of the axis extents of the inputs before it. Called once per
+ * input, so no pointer arrays are needed. */
+void tml_concat_part_s8(int32_t axis, int32_t axis_start,
     const tml_dims_t *in_dims, const int8_t *in,
     const tml_dims_t *out_dims, int8_t *out);
 
-tml_status_t tml_pad_s8(const tml_pad_params_t *p,
+tml_status_t tml_pad_check(const tml_pad_params_t *p,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
+
+void tml_pad_s8(const tml_pad_params_t *p,
     const tml_dims_t *in_dims, const int8_t *in,
     const tml_dims_t *out_dims, int8_t *out);
 
-/* rows x depth, softmax along depth; TFLite's int8 output is scale 1/256, zero point -128. */
-tml_status_t tml_softmax_s8(const tml_softmax_params_t *p,
+/* ---- SOFTMAX (tml_softmax.c): rows x depth, along depth; TFLite's int8
+ * output is scale 1/256, zero point -128. -------------------------------- */
+
+tml_status_t tml_softmax_check(const tml_softmax_params_t *p, int32_t depth, const char **detail);
+
+void tml_softmax_s8(const tml_softmax_params_t *p,
     int32_t rows, int32_t depth, const int8_t *in, int8_t *out);
 
-/* in may equal out. */
-tml_status_t tml_lut_s8(const int8_t *table, int32_t count, const int8_t *in, int8_t *out);
+/* ---- LUT (tml_lut.c): out[i] = table[in[i] + 128]; in may equal out. --- */
+
+void tml_lut_s8(const int8_t *table, int32_t count, const int8_t *in, int8_t *out);
 
 #endif /* TML_KERNELS_H */

@@ -2,7 +2,8 @@
  * TFLite 2.21's reference_ops::QuantizedMeanOrSum (params mode 1, the only
  * one TFLite uses for int8): the sum of (x - input zero point) times
  * input_scale / output_scale / count, rounded, where the 1 / count factor is
- * folded into the multiplier as TFLite does at Eval. */
+ * folded into the multiplier once, at load (tml_mean_prepare). */
+#include "tml_check.h"
 #include "tml_kernels.h"
 #include "tml_requant.h"
 
@@ -36,7 +37,7 @@ static int32_t tml_floor_log2(uint32_t x) {
     return n;
 }
 
-/* 64-by-32 unsigned division by shift-and-subtract, run once per call. It
+/* 64-by-32 unsigned division by shift-and-subtract, run once per load. It
  * keeps libgcc's 64-bit division out of the firmware: slow on Cortex-M0, and
  * its unwind tables break the link with the qemu port's linker scripts. */
 static uint64_t tml_udiv64_32(uint64_t numerator, uint32_t divisor) {
@@ -52,45 +53,74 @@ static uint64_t tml_udiv64_32(uint64_t numerator, uint32_t divisor) {
     return quotient;
 }
 
-tml_status_t tml_mean_s8(const tml_mean_params_t *p,
-    int32_t input_zero_point, int32_t output_zero_point,
-    const tml_dims_t *in_dims, const int8_t *in,
-    const tml_dims_t *out_dims, int8_t *out) {
-    const int32_t dims[4] = { in_dims->n, in_dims->h, in_dims->w, in_dims->c };
-    const int32_t stride[4] = { dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1 };
-    int32_t outer[4];   /* extents of the kept dims (1 where reduced) */
-    int32_t inner[4];   /* extents of the reduced dims (1 where kept) */
-    int32_t out_count = 1;
-    int32_t count = 1;  /* elements averaged into each output */
-
-    if (p->axis_mask > 0xFu || p->mode != 1u || p->multiplier < 0 || p->shift < -31 || p->shift > 30) {
-        return TML_ERR_BAD_PARAM;
-    }
+/* Extents of the kept dims (1 where reduced) and of the reduced dims (1
+ * where kept); returns the count of values averaged into each output. */
+static int32_t tml_mean_extents(uint32_t axis_mask, const int32_t dims[4], int32_t outer[4], int32_t inner[4]) {
+    int32_t count = 1;
     for (int32_t i = 0; i < 4; i++) {
-        int32_t reduced = (p->axis_mask >> i) & 1u;
+        const int32_t reduced = (axis_mask >> i) & 1u;
         outer[i] = reduced ? 1 : dims[i];
         inner[i] = reduced ? dims[i] : 1;
-        out_count *= outer[i];
         count *= inner[i];
     }
-    /* The output may drop the reduced dims (keep_dims false) or keep them as
-     * 1s; either way it holds the kept elements in the same order. */
-    if (count <= 0 || out_count != out_dims->n * out_dims->h * out_dims->w * out_dims->c) {
-        return TML_ERR_BAD_SHAPE;
-    }
+    return count;
+}
 
-    /* TFLite's Eval-time fold of 1 / count: scale the multiplier up by the
-     * largest power of two not above count (keeping shift >= -31), divide by
-     * count; the result stays below 2^31. */
+static void tml_dims_array(const tml_dims_t *d, int32_t a[4]) {
+    a[0] = d->n;
+    a[1] = d->h;
+    a[2] = d->w;
+    a[3] = d->c;
+}
+
+/* The kernel writes one output per combination of the kept dims, in order;
+ * whether the reduced dims were kept as 1s or squeezed away by the
+ * converter does not change that count. A sum of int8 values stays well
+ * inside int32 for up to 2^24 of them. */
+tml_status_t tml_mean_check(const tml_mean_params_t *p,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail) {
+    int32_t dims[4], outer[4], inner[4];
+    if (p->axis_mask == 0 || (p->axis_mask & ~0xFu) != 0) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "axis_mask outside the 4 dims");
+    }
+    tml_dims_array(in_dims, dims);
+    /* Products of a tensor's dims fit int32: tensors are below 2^31 bytes. */
+    if (tml_mean_extents(p->axis_mask, dims, outer, inner) > (1 << 24)) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "mean over more than 2^24 values");
+    }
+    if (outer[0] * outer[1] * outer[2] * outer[3] != out_dims->n * out_dims->h * out_dims->w * out_dims->c) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "output size != product of kept input dims");
+    }
+    return tml_check_requant(p->multiplier, p->shift, detail);
+}
+
+/* TFLite folds 1 / count into the multiplier at every Eval; it depends only
+ * on the shapes, so it is done once here: scale the multiplier up by the
+ * largest power of two not above count (keeping shift >= -31), divide by
+ * count; the result stays below 2^31. */
+void tml_mean_prepare(tml_mean_params_t *p, const tml_dims_t *in_dims) {
+    int32_t dims[4], outer[4], inner[4];
+    tml_dims_array(in_dims, dims);
+    const int32_t count = tml_mean_extents(p->axis_mask, dims, outer, inner);
     int32_t extra = tml_floor_log2((uint32_t)count);
     if (extra > 31 + p->shift) {
         extra = 31 + p->shift;
     }
-    if (p->multiplier < 0) {
-        return TML_ERR_BAD_PARAM;
-    }
-    const int32_t multiplier = (int32_t)tml_udiv64_32((uint64_t)p->multiplier << extra, (uint32_t)count);
-    const int32_t shift = p->shift - extra;
+    p->multiplier = (int32_t)tml_udiv64_32((uint64_t)p->multiplier << extra, (uint32_t)count);
+    p->shift -= extra;
+}
+
+void tml_mean_s8(const tml_mean_params_t *p,
+    int32_t input_zero_point, int32_t output_zero_point,
+    const tml_dims_t *in_dims, const int8_t *in,
+    const tml_dims_t *out_dims, int8_t *out) {
+    int32_t dims[4], outer[4], inner[4];
+    tml_dims_array(in_dims, dims);
+    const int32_t stride[4] = { dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1 };
+    const int32_t count = tml_mean_extents(p->axis_mask, dims, outer, inner);
+    const int32_t multiplier = p->multiplier;
+    const int32_t shift = p->shift;
+    (void)out_dims;
 
     if (p->axis_mask != 0u && (p->axis_mask & 0x8u) == 0u) {
         /* Channels kept (global average pooling, for one): the reduced
@@ -126,7 +156,7 @@ tml_status_t tml_mean_s8(const tml_mean_params_t *p,
                 }
             }
         }
-        return TML_OK;
+        return;
     }
 
     for (int32_t o0 = 0; o0 < outer[0]; o0++) {
@@ -147,5 +177,4 @@ tml_status_t tml_mean_s8(const tml_mean_params_t *p,
             }
         }
     }
-    return TML_OK;
 }

@@ -4,6 +4,7 @@
  * borders and the average's rounding matter. */
 #include <string.h>
 #include "tml_arch.h"
+#include "tml_check.h"
 #include "tml_kernels.h"
 #include "tml_requant.h"
 
@@ -27,25 +28,26 @@ static tml_window_t tml_pool_window(int32_t out_pos, int32_t stride, int32_t pad
     return w;
 }
 
-static tml_status_t tml_pool_check(const tml_pool_params_t *p,
-    const tml_dims_t *in_dims, const tml_dims_t *out_dims) {
-    if (p->filter_h == 0 || p->filter_w == 0 || p->stride_h == 0 || p->stride_w == 0 ||
-        p->act_min > p->act_max) {
-        return TML_ERR_BAD_PARAM;
-    }
+/* Every window overlaps the input (tml_check_window), so an average never
+ * divides by zero and a max always has a first tap. */
+tml_status_t tml_pool_check(const tml_pool_params_t *p,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail) {
     if (in_dims->n != out_dims->n || in_dims->c != out_dims->c) {
-        return TML_ERR_BAD_SHAPE;
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "batch or channels of input and output differ");
     }
-    return TML_OK;
+    tml_status_t s = tml_check_window(in_dims->h, out_dims->h, p->filter_h, p->stride_h, 1, p->pad_top, detail);
+    if (s == TML_OK) {
+        s = tml_check_window(in_dims->w, out_dims->w, p->filter_w, p->stride_w, 1, p->pad_left, detail);
+    }
+    if (s == TML_OK) {
+        s = tml_check_act_s8(p->act_min, p->act_max, detail);
+    }
+    return s;
 }
 
-tml_status_t tml_avg_pool_s8(const tml_pool_params_t *p,
+void tml_avg_pool_s8(const tml_pool_params_t *p,
     const tml_dims_t *in_dims, const int8_t *in,
     const tml_dims_t *out_dims, int8_t *out) {
-    tml_status_t status = tml_pool_check(p, in_dims, out_dims);
-    if (status != TML_OK) {
-        return status;
-    }
     const int32_t depth = in_dims->c;
     for (int32_t b = 0; b < out_dims->n; b++) {
         const int8_t *in_batch = in + b * in_dims->h * in_dims->w * depth;
@@ -53,11 +55,6 @@ tml_status_t tml_avg_pool_s8(const tml_pool_params_t *p,
             tml_window_t wy = tml_pool_window(oy, p->stride_h, p->pad_top, p->filter_h, in_dims->h);
             for (int32_t ox = 0; ox < out_dims->w; ox++) {
                 tml_window_t wx = tml_pool_window(ox, p->stride_w, p->pad_left, p->filter_w, in_dims->w);
-                /* A window entirely in the padding has no average; TFLite
-                 * fails the op too. */
-                if (wy.start >= wy.end || wx.start >= wx.end) {
-                    return TML_ERR_BAD_PARAM;
-                }
                 const int32_t count = (wy.end - wy.start) * (wx.end - wx.start);
                 /* Tap by tap over a chunk of contiguous channels (NHWC).
                  * |sum| <= 128 * count and count <= h * w of the input:
@@ -87,7 +84,6 @@ tml_status_t tml_avg_pool_s8(const tml_pool_params_t *p,
             }
         }
     }
-    return TML_OK;
 }
 
 /* out[c] = max(out[c], x[c]) for c < depth. */
@@ -112,13 +108,9 @@ static void tml_max_into(int8_t *out, const int8_t *x, int32_t depth) {
     }
 }
 
-tml_status_t tml_max_pool_s8(const tml_pool_params_t *p,
+void tml_max_pool_s8(const tml_pool_params_t *p,
     const tml_dims_t *in_dims, const int8_t *in,
     const tml_dims_t *out_dims, int8_t *out) {
-    tml_status_t status = tml_pool_check(p, in_dims, out_dims);
-    if (status != TML_OK) {
-        return status;
-    }
     const int32_t depth = in_dims->c;
     const int clamped = p->act_min > INT8_MIN || p->act_max < INT8_MAX;
     for (int32_t b = 0; b < out_dims->n; b++) {
@@ -156,5 +148,4 @@ tml_status_t tml_max_pool_s8(const tml_pool_params_t *p,
             }
         }
     }
-    return TML_OK;
 }

@@ -2,6 +2,7 @@
  * TFLite's reference_ops::Softmax: input differences from the row maximum are
  * scaled by beta * input_scale into Q5.26, exponentiated in fixed point, summed
  * in Q12.19 and divided through a fixed-point reciprocal. */
+#include "tml_check.h"
 #include "tml_kernels.h"
 #include "tml_fixedpoint.h"
 
@@ -21,12 +22,18 @@ static int32_t tml_softmax_exp(const tml_softmax_params_t *p, int32_t diff) {
     return tml_fp_exp_on_negative_values_q5(scaled);
 }
 
-tml_status_t tml_softmax_s8(const tml_softmax_params_t *p,
-    int32_t rows, int32_t depth, const int8_t *in, int8_t *out) {
-    if (rows < 0 || depth <= 0 || depth > TML_SOFTMAX_MAX_DEPTH || p->input_multiplier < 0 ||
-        p->input_left_shift < 0 || p->input_left_shift > 31 || p->diff_min > 0) {
-        return TML_ERR_BAD_PARAM;
+tml_status_t tml_softmax_check(const tml_softmax_params_t *p, int32_t depth, const char **detail) {
+    if (p->input_multiplier < 0 || p->input_left_shift < 0 || p->input_left_shift > 31 || p->diff_min > 0) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "softmax scaling out of range");
     }
+    if (depth > TML_SOFTMAX_MAX_DEPTH) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "softmax over more than 4096 values");
+    }
+    return TML_OK;
+}
+
+void tml_softmax_s8(const tml_softmax_params_t *p,
+    int32_t rows, int32_t depth, const int8_t *in, int8_t *out) {
     for (int32_t r = 0; r < rows; r++) {
         const int8_t *row_in = in + r * depth;
         int8_t *row_out = out + r * depth;
@@ -66,5 +73,4 @@ tml_status_t tml_softmax_s8(const tml_softmax_params_t *p,
             row_out[c] = (int8_t)value;
         }
     }
-    return TML_OK;
 }

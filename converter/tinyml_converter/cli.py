@@ -307,23 +307,17 @@ def cmd_inspect(a) -> int:
 # check
 
 def firmware_loader_refusal(data: bytes) -> str | None:
-    """Why the firmware's own loader (tml_model_init, run here through the
-    host build of the same C) refuses the blob, or None when it accepts it.
-    The Python reader checks the layout; only the C validator knows every
-    rule the kernels rely on."""
-    import ctypes
+    """Why the firmware's own loader (tml_model_open and tml_model_load, run
+    here through the host build of the same C) refuses the blob, or None when
+    it accepts it. The Python reader checks the layout; only the C validator
+    knows every rule the kernels rely on."""
+    from .host_runtime import HostModel, TinymlError
 
-    from .host_runtime import _Model, load_library
-
-    lib = load_library()
-    buf = ctypes.create_string_buffer(bytes(data), len(data))
-    m = _Model()
-    status = lib.tml_model_init(ctypes.byref(m), buf, len(data))
-    if status == 0:
-        return None
-    where = f" at op {m.error.op_index} ({lib.tml_opcode_name(m.error.opcode).decode()})" \
-        if m.error.op_index >= 0 else ""
-    return f"{lib.tml_status_str(status).decode()}{where}: {(m.error.detail or b'').decode()}"
+    try:
+        HostModel(data)
+    except TinymlError as e:
+        return str(e)
+    return None
 
 
 def cmd_check(a) -> int:

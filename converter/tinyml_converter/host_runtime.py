@@ -69,33 +69,24 @@ class _Error(ctypes.Structure):
     ]
 
 
-class _Model(ctypes.Structure):
-    """Mirror of tml_model_t (tml_model.h); tests/host/test_layout.py checks its size."""
-
-    _fields_ = [
-        ("blob", ctypes.c_void_p),
-        ("blob_size", ctypes.c_uint32),
-        ("header", ctypes.c_void_p),
-        ("tensors", ctypes.c_void_p),
-        ("io", ctypes.c_void_p),
-        ("ops", ctypes.c_void_p),
-        ("data", ctypes.c_void_p),
-        ("arena", ctypes.c_void_p),
-        ("arena_size", ctypes.c_uint32),
-        ("error", _Error),
-    ]
-
-
 def _declare(lib):
-    P = ctypes.POINTER(_Model)
+    P = ctypes.c_void_p  # a tml_model_t, held as tml_model_struct_size() bytes
     sigs = {
-        "tml_model_init": (ctypes.c_int, [P, ctypes.c_void_p, ctypes.c_uint32]),
+        "tml_model_struct_size": (ctypes.c_uint32, []),
+        "tml_model_open": (ctypes.c_int, [P, ctypes.c_void_p, ctypes.c_uint32]),
+        "tml_model_state_size": (ctypes.c_uint32, [P]),
+        "tml_model_load": (ctypes.c_int, [P, ctypes.c_void_p, ctypes.c_uint32]),
+        "tml_model_arena_size": (ctypes.c_uint32, [P]),
         "tml_model_set_arena": (ctypes.c_int, [P, ctypes.c_void_p, ctypes.c_uint32]),
         "tml_model_invoke": (ctypes.c_int, [P]),
+        "tml_model_error": (ctypes.POINTER(_Error), [P]),
         "tml_model_input_index": (ctypes.c_uint32, [P, ctypes.c_uint32]),
         "tml_model_output_index": (ctypes.c_uint32, [P, ctypes.c_uint32]),
         "tml_model_tensor_bytes": (ctypes.c_uint32, [P, ctypes.c_uint32]),
         "tml_model_tensor_data": (ctypes.c_void_p, [P, ctypes.c_uint32]),
+        "tml_model_op_count": (ctypes.c_uint32, [P]),
+        "tml_model_op_opcode": (ctypes.c_uint8, [P, ctypes.c_uint32]),
+        "tml_model_op_output": (ctypes.c_uint32, [P, ctypes.c_uint32]),
         "tml_model_meta": (ctypes.c_void_p, [P, ctypes.c_uint16, ctypes.POINTER(ctypes.c_uint32)]),
         "tml_status_str": (ctypes.c_char_p, [ctypes.c_int]),
         "tml_opcode_name": (ctypes.c_char_p, [ctypes.c_uint8]),
@@ -106,6 +97,16 @@ def _declare(lib):
         fn.restype = res
         fn.argtypes = args
     return lib
+
+
+def new_model(lib):
+    """Zeroed memory for one tml_model_t (malloc'ed, so aligned for it)."""
+    return ctypes.create_string_buffer(lib.tml_model_struct_size())
+
+
+def words(n: int):
+    """n bytes (at least 8) of 8-byte aligned, zeroed memory."""
+    return (ctypes.c_uint64 * max(1, (n + 7) // 8))()
 
 
 def load_library(path: str | os.PathLike | None = None):
@@ -144,18 +145,19 @@ class HostModel:
         blob = bytes(blob)
         # ctypes buffers come from malloc: 16-byte aligned, as the blob (4) needs.
         self._blob = ctypes.create_string_buffer(blob, len(blob))
-        self._m = _Model()
-        self._check(self._lib.tml_model_init(ctypes.byref(self._m), self._blob, len(blob)))
+        lib = self._lib
+        self._m = new_model(lib)
+        self._check(lib.tml_model_open(self._m, self._blob, len(blob)))
+        state_size = lib.tml_model_state_size(self._m)
+        self._state = words(state_size)
+        self._check(lib.tml_model_load(self._m, self._state, state_size))
         header = bl.HEADER.unpack_from(blob, 0)
         self._header = dict(zip(bl.HEADER_FIELDS, header))
-        self.arena_size = self._header["arena_size"]
-        words = max(1, (self.arena_size + 7) // 8)
-        self._arena = (ctypes.c_uint64 * words)()  # 8-byte aligned
-        self._check(self._lib.tml_model_set_arena(ctypes.byref(self._m), self._arena, words * 8))
-        self._inputs = [self._lib.tml_model_input_index(ctypes.byref(self._m), i)
-                        for i in range(self._header["input_count"])]
-        self._outputs = [self._lib.tml_model_output_index(ctypes.byref(self._m), i)
-                         for i in range(self._header["output_count"])]
+        self.arena_size = lib.tml_model_arena_size(self._m)
+        self._arena = words(self.arena_size)
+        self._check(lib.tml_model_set_arena(self._m, self._arena, ctypes.sizeof(self._arena)))
+        self._inputs = [lib.tml_model_input_index(self._m, i) for i in range(self._header["input_count"])]
+        self._outputs = [lib.tml_model_output_index(self._m, i) for i in range(self._header["output_count"])]
         self._tensors = []
         base = self._header["tensors_offset"]
         for i in range(self._header["tensor_count"]):
@@ -166,7 +168,7 @@ class HostModel:
 
     def _check(self, status: int):
         if status != 0:
-            e = self._m.error
+            e = self._lib.tml_model_error(self._m).contents
             raise TinymlError(
                 status,
                 self._lib.tml_status_str(status).decode(),
@@ -195,12 +197,12 @@ class HostModel:
     def meta(self, type_: int) -> bytes | None:
         """The metadata record of the given type (blob_layout.META_*), or None."""
         length = ctypes.c_uint32(0)
-        p = self._lib.tml_model_meta(ctypes.byref(self._m), type_, ctypes.byref(length))
+        p = self._lib.tml_model_meta(self._m, type_, ctypes.byref(length))
         return None if not p else ctypes.string_at(p, length.value)
 
     def _tensor_view(self, index: int) -> np.ndarray:
-        n = self._lib.tml_model_tensor_bytes(ctypes.byref(self._m), index)
-        p = self._lib.tml_model_tensor_data(ctypes.byref(self._m), index)
+        n = self._lib.tml_model_tensor_bytes(self._m, index)
+        p = self._lib.tml_model_tensor_data(self._m, index)
         return np.ctypeslib.as_array((ctypes.c_int8 * n).from_address(p))
 
     def invoke(self, *inputs) -> list[np.ndarray]:
@@ -217,5 +219,5 @@ class HostModel:
                 raise ValueError(f"input {k}: expected {view.size} elements "
                                  f"{self.input_shapes[k]}, got {x.size} {x.shape}")
             view[:] = x.reshape(-1)
-        self._check(self._lib.tml_model_invoke(ctypes.byref(self._m)))
+        self._check(self._lib.tml_model_invoke(self._m))
         return [self._tensor_view(i).copy().reshape(self._tensors[i]["shape"]) for i in self._outputs]

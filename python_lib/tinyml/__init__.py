@@ -101,11 +101,15 @@ class Model:
             results.append(dequantize(raw, info[1], info[2], array("f", bytes(4 * len(raw)))))
         return results[0] if len(results) == 1 else tuple(results)
 
+    def ops(self):
+        """[(op name, output shape, output bytes)] in execution order, the
+        batch dimension dropped from shapes as in output_shape."""
+        return [(name, shape[1:] if len(shape) > 1 else shape, nbytes)
+                for name, shape, nbytes in self._core.ops()]
+
     def summary(self):
         """Print one line per layer (op, output shape, bytes) and the totals."""
-        from ._blobinfo import ops
-
-        rows = ops(self._blob)
+        rows = self.ops()
         print("%-3s %-20s %-16s %s" % ("#", "op", "output", "bytes"))
         for i, (name, shape, nbytes) in enumerate(rows):
             print("%-3d %-20s %-16s %d" % (i, name, "x".join(str(d) for d in shape), nbytes))

@@ -1,12 +1,16 @@
 /* libFuzzer target over the portable C core: every input is a candidate
- * blob. It is loaded with tml_model_init(); when accepted, an arena is set
- * and the model is invoked once on deterministic input bytes.
+ * blob. It is loaded with tml_model_open() and tml_model_load(); when
+ * accepted, an arena is set and the model is invoked once on deterministic
+ * input bytes, then every byte of the blob is overwritten (as a caller may
+ * reuse the buffer it loaded from) and the model is invoked again: what
+ * invoke trusts lives in the model's state, so that must stay inside its
+ * buffers too.
  *
  * Built with -fsanitize=fuzzer,address,undefined (mk/fuzz.mk), so a read
  * outside the blob, a write outside the arena or any undefined behaviour
  * aborts. Two more rules make a finding:
- *   - a blob the loader accepts must run: a kernel refusing it at invoke
- *     means tml_model_init() missed a rule that kernel relies on;
+ *   - a blob the loader accepts must run: a refusal at invoke means the
+ *     loader missed a rule a kernel relies on;
  *   - a refused blob must say why (status and a non-empty detail).
  *
  * The custom mutator below knows the blob layout (tml_blob.h): it changes
@@ -22,6 +26,7 @@
 #include <string.h>
 
 #include "tml_model.h"
+#include "load_model.h"
 
 /* The host has plenty of memory, but a board would answer MemoryError for a
  * huge arena: beyond this the blob is loaded and validated but not run. */
@@ -48,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     memcpy(blob, data, size);
     tml_model_t m;
-    tml_status_t s = tml_model_init(&m, blob, (uint32_t)size);
+    void *state;
+    tml_status_t s = load_model(&m, blob, (uint32_t)size, &state);
     if (s != TML_OK) {
         if (m.error.status != s || m.error.detail == NULL || m.error.detail[0] == '\0') {
             fuzz_fail("refusal without a reason");
@@ -56,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         free(blob);
         return 0;
     }
-    uint32_t arena_size = m.header->arena_size;
+    uint32_t arena_size = tml_model_arena_size(&m);
     if (arena_size <= FUZZ_MAX_ARENA) {
         uint8_t *arena = malloc(arena_size ? arena_size : 1);
         if (arena != NULL) {
@@ -86,6 +92,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
             }
             (void)sink;
+            /* Every constant may now hold anything: invoke must still stay
+             * inside the arena and the blob (the sanitizers watch). */
+            for (size_t k = 0; k < size; k++) {
+                blob[k] = (uint8_t)(blob[k] * 167u + 13u);
+            }
+            if (tml_model_invoke(&m) != TML_OK) {
+                fuzz_fail("a loaded model refused to run after its blob changed");
+            }
             free(arena);
         }
     }
@@ -96,6 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fuzz_fail("metadata record outside the blob");
         }
     }
+    free(state);
     free(blob);
     return 0;
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "tml_model.h"
+#include "load_model.h"
 
 typedef struct {
     const uint8_t *p;
@@ -70,16 +71,18 @@ static int run_case(reader_t *r) {
     memcpy(blob, blob_in, blob_len);
     printf("%.*s ", (int)name_len, (const char *)name);
     tml_model_t m;
-    if (tml_model_init(&m, blob, blob_len) != TML_OK) {
+    void *state;
+    if (load_model(&m, blob, blob_len, &state) != TML_OK) {
         printf("load %s: %s\n", tml_status_str(m.error.status), m.error.detail);
         free(blob);
         return 1;
     }
-    uint32_t arena_size = m.header->arena_size;
+    uint32_t arena_size = tml_model_arena_size(&m);
     uint8_t *arena = malloc(arena_size ? arena_size : 1);
     if (arena == NULL || tml_model_set_arena(&m, arena, arena_size) != TML_OK) {
         printf("load cannot set the arena\n");
         free(arena);
+        free(state);
         free(blob);
         return 0;
     }
@@ -134,6 +137,7 @@ static int run_case(reader_t *r) {
         printf("ok %u\n", (unsigned)sets);
     }
     free(arena);
+    free(state);
     free(blob);
     return ok;
 }

@@ -31,6 +31,29 @@ class Requant(ctypes.Structure):
     ]
 
 
+class ConvParams(ctypes.Structure):
+    _fields_ = [(f, ctypes.c_uint16) for f in
+                "kernel_h kernel_w stride_h stride_w dilation_h dilation_w".split()] + [
+        ("pad_top", ctypes.c_int16), ("pad_left", ctypes.c_int16), ("depth_multiplier", ctypes.c_uint16),
+        ("act_min", ctypes.c_int32), ("act_max", ctypes.c_int32),
+    ]
+
+
+class FcParams(ctypes.Structure):
+    _fields_ = [("act_min", ctypes.c_int32), ("act_max", ctypes.c_int32)]
+
+
+def kernel_params(kind, packed):
+    """The kernel-native params struct of a conv or FC op, from its packed
+    blob record (blob_layout.pack_params), as the loader translates it."""
+    from tinyml_converter import blob_layout
+
+    st, names = blob_layout.PARAMS[kind]
+    fields = dict(zip(names, st.unpack(packed)))
+    cls = FcParams if kind == "FULLY_CONNECTED" else ConvParams
+    return cls(*(fields[name] for name, _ in cls._fields_))
+
+
 def compile_c_library(sources, name, extra_flags=()):
     """Compile C sources (paths relative to usermod_c/) into build/host/<name>.so.
 

@@ -1,4 +1,4 @@
-/* Runs a corpus of blobs through tml_model_init and, when a blob is
+/* Runs a corpus of blobs through tml_model_open and _load and, when a blob is
  * accepted, tml_model_invoke, printing "<init status> <invoke status>" per
  * blob (-1 when invoke was not reached). Used by test_model_loader.py in a
  * subprocess so a crash fails a test instead of killing pytest, and built a
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tml_model.h"
+#include "../fuzz/load_model.h"
 
 static int run_one(const uint8_t *bytes, uint32_t len) {
     /* malloc is at least 8-byte aligned, as the blob (4) and arena (8) need. */
@@ -21,12 +22,14 @@ static int run_one(const uint8_t *bytes, uint32_t len) {
     }
     memcpy(blob, bytes, len);
     tml_model_t m;
-    tml_status_t s = tml_model_init(&m, blob, len);
+    void *state;
+    tml_status_t s = load_model(&m, blob, len, &state);
     int inv = -1;
     if (s == TML_OK) {
-        uint32_t arena_size = m.header->arena_size;
+        uint32_t arena_size = tml_model_arena_size(&m);
         uint8_t *arena = malloc(arena_size ? arena_size : 1);
         if (arena == NULL) {
+            free(state);
             free(blob);
             return 1;
         }
@@ -42,6 +45,7 @@ static int run_one(const uint8_t *bytes, uint32_t len) {
             inv = (int)tml_model_invoke(&m);
         }
         free(arena);
+        free(state);
     }
     printf("%d %d\n", (int)s, inv);
     free(blob);

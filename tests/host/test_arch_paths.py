@@ -15,10 +15,9 @@ import functools
 import numpy as np
 import pytest
 
-from conftest import Dims, Requant, compile_c_library
+from conftest import Dims, Requant, compile_c_library, kernel_params
 from tinyml_converter import blob_layout
 
-TML_OK = 0
 BUILDS = {"shipped": (), "portable": ("-DTML_FORCE_PORTABLE",)}
 
 
@@ -28,7 +27,7 @@ def lib(build):
     p = ctypes.c_void_p
     so.tml_conv_s8.argtypes = [p, p, p, p, p, p, p, p]
     so.tml_fully_connected_s8.argtypes = [p, p, ctypes.c_int32, ctypes.c_int32, p, p, p, ctypes.c_int32, p]
-    so.tml_conv_s8.restype = so.tml_fully_connected_s8.restype = ctypes.c_int
+    so.tml_conv_s8.restype = so.tml_fully_connected_s8.restype = None
     return so
 
 
@@ -75,14 +74,13 @@ def _run_fc(build, x, w, bias, input_offset, output_offset, multiplier, shift):
         "FULLY_CONNECTED", channel_quant=out_features, reserved=0, act_min=-128, act_max=127,
         weights=0, bias=0, multiplier=0, shift=0,
     )
-    pbuf = ctypes.create_string_buffer(params, len(params))
+    pbuf = ctypes.byref(kernel_params("FULLY_CONNECTED", params))
     rq = Requant(input_offset, output_offset, multiplier.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
                  shift.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), out_features)
     out = np.zeros((x.shape[0], out_features), np.int8)
-    status = lib(build).tml_fully_connected_s8(
+    lib(build).tml_fully_connected_s8(
         pbuf, ctypes.byref(rq), x.shape[0], in_features, _ptr(x), _ptr(w), _ptr(bias), out_features, _ptr(out)
     )
-    assert status == TML_OK
     return out
 
 
@@ -95,15 +93,14 @@ def _run_conv(build, x, w, bias, input_offset, output_offset, multiplier, shift,
         pad_top=pad, pad_left=pad, depth_multiplier=1, channel_quant=oc, act_min=-128, act_max=127,
         weights=0, bias=0, multiplier=0, shift=0,
     )
-    pbuf = ctypes.create_string_buffer(params, len(params))
+    pbuf = ctypes.byref(kernel_params("CONV_2D", params))
     rq = Requant(input_offset, output_offset, multiplier.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
                  shift.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), oc)
     out = np.zeros((n, h + 2 * pad - kh + 1, wd + 2 * pad - kw + 1, oc), np.int8)
-    status = lib(build).tml_conv_s8(
+    lib(build).tml_conv_s8(
         pbuf, ctypes.byref(rq), ctypes.byref(Dims(*x.shape)), _ptr(x), _ptr(w), _ptr(bias),
         ctypes.byref(Dims(*out.shape)), _ptr(out),
     )
-    assert status == TML_OK
     return out
 
 

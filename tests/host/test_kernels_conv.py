@@ -22,7 +22,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from conftest import Dims, Requant, compile_c_library
+from conftest import Dims, Requant, compile_c_library, kernel_params
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -44,11 +44,15 @@ RUNS = 3  # random inputs per model
 def lib():
     so = compile_c_library(["tml_conv.c", "tml_fc.c"], "conv_kernels")
     p = ctypes.c_void_p
+    so.tml_conv_check.argtypes = so.tml_depthwise_conv_check.argtypes = [p, p, p, p, p]
+    so.tml_fully_connected_check.argtypes = [p, p, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, p]
     so.tml_conv_s8.argtypes = [p, p, p, p, p, p, p, p]
     so.tml_depthwise_conv_s8.argtypes = [p, p, p, p, p, p, p, p]
     so.tml_fully_connected_s8.argtypes = [p, p, ctypes.c_int32, ctypes.c_int32, p, p, p, ctypes.c_int32, p]
-    for f in (so.tml_conv_s8, so.tml_depthwise_conv_s8, so.tml_fully_connected_s8):
+    for f in (so.tml_conv_check, so.tml_depthwise_conv_check, so.tml_fully_connected_check):
         f.restype = ctypes.c_int
+    for f in (so.tml_conv_s8, so.tml_depthwise_conv_s8, so.tml_fully_connected_s8):
+        f.restype = None
     return so
 
 
@@ -63,11 +67,14 @@ def _i32(a):
 
 
 def call_kernel(kind, params, q, x, weights, bias, out_shape):
-    """Run one kernel; returns (status, output array). q: dict of requant fields.
+    """Check, then run one kernel as the loader would; returns (status of the
+    check, output array). q: dict of requant fields; params: the op's packed
+    blob record.
 
     The output buffer has canary bytes on both sides, checked here, so a write
     out of bounds fails the test."""
-    pbuf = ctypes.create_string_buffer(params, len(params))
+    pk = kernel_params(kind, params)
+    detail = ctypes.c_char_p()
     mult, mult_p = _i32(q["multiplier"])
     shift, shift_p = _i32(q["shift"])
     rq = Requant(q["input_offset"], q["output_offset"], mult_p, shift_p, q["channel_quant"])
@@ -84,14 +91,20 @@ def call_kernel(kind, params, q, x, weights, bias, out_shape):
     so = lib()
     if kind == "FULLY_CONNECTED":
         in_features = weights.shape[1]
-        status = so.tml_fully_connected_s8(
-            pbuf, ctypes.byref(rq), x.size // in_features, in_features, x_p, w_p, b_p, weights.shape[0], out_p
-        )
+        batches = x.size // in_features
+        status = so.tml_fully_connected_check(ctypes.byref(pk), ctypes.byref(rq), batches, in_features,
+                                              weights.shape[0], ctypes.byref(detail))
+        if status == TML_OK:
+            so.tml_fully_connected_s8(ctypes.byref(pk), ctypes.byref(rq), batches, in_features, x_p, w_p, b_p,
+                                      weights.shape[0], out_p)
     else:
-        fn = so.tml_conv_s8 if kind == "CONV_2D" else so.tml_depthwise_conv_s8
-        in_dims = Dims(*x.shape)
-        out_dims = Dims(*out_shape)
-        status = fn(pbuf, ctypes.byref(rq), ctypes.byref(in_dims), x_p, w_p, b_p, ctypes.byref(out_dims), out_p)
+        check, run = ((so.tml_conv_check, so.tml_conv_s8) if kind == "CONV_2D"
+                      else (so.tml_depthwise_conv_check, so.tml_depthwise_conv_s8))
+        in_dims = ctypes.byref(Dims(*x.shape))
+        out_dims = ctypes.byref(Dims(*out_shape))
+        status = check(ctypes.byref(pk), ctypes.byref(rq), in_dims, out_dims, ctypes.byref(detail))
+        if status == TML_OK:
+            run(ctypes.byref(pk), ctypes.byref(rq), in_dims, x_p, w_p, b_p, out_dims, out_p)
     assert (buf[:GUARD] == 0x5A).all() and (buf[GUARD + n_out :] == 0x5A).all(), "kernel wrote out of bounds"
     return status, buf[GUARD : GUARD + n_out].view(np.int8).reshape(out_shape)
 
@@ -670,9 +683,9 @@ def test_reduction_longer_than_bound_is_refused():
         ("CONV_2D", dict(act_min=10, act_max=5), {}, 2, TML_ERR_BAD_PARAM),
         ("CONV_2D", dict(act_max=128), {}, 2, TML_ERR_BAD_PARAM),
         ("CONV_2D", dict(channel_quant=3), dict(channel_quant=3), 2, TML_ERR_BAD_PARAM),
-        ("CONV_2D", dict(channel_quant=2), {}, 2, TML_ERR_BAD_PARAM),
-        ("DEPTHWISE_CONV_2D", dict(depth_multiplier=2), {}, 2, TML_ERR_BAD_PARAM),
-        ("DEPTHWISE_CONV_2D", dict(depth_multiplier=0), {}, 0, TML_ERR_BAD_PARAM),
+        ("CONV_2D", {}, dict(channel_quant=2), 1, TML_ERR_BAD_PARAM),
+        ("DEPTHWISE_CONV_2D", dict(depth_multiplier=2), {}, 2, TML_ERR_BAD_SHAPE),
+        ("DEPTHWISE_CONV_2D", dict(depth_multiplier=0), {}, 0, TML_ERR_BAD_SHAPE),
         ("DEPTHWISE_CONV_2D", dict(stride_w=0), {}, 2, TML_ERR_BAD_PARAM),
     ],
 )

@@ -45,9 +45,22 @@ def lib(c_builder):
         getattr(lib, name).argtypes = [p, i32, i32, i32, p, p, p, p, p, p]
     lib.tml_softmax_s8.argtypes = [p, i32, i32, p, p]
     for name in ("tml_avg_pool_s8", "tml_max_pool_s8", "tml_mean_s8", "tml_add_s8", "tml_mul_s8",
-                 "tml_softmax_s8"):
+                 "tml_softmax_s8", "tml_mean_prepare"):
+        getattr(lib, name).restype = None
+    lib.tml_pool_check.argtypes = lib.tml_mean_check.argtypes = [p, p, p, p]
+    lib.tml_add_check.argtypes = lib.tml_mul_check.argtypes = [p, p, p, p, p]
+    lib.tml_softmax_check.argtypes = [p, i32, p]
+    lib.tml_mean_prepare.argtypes = [p, p]
+    for name in ("tml_pool_check", "tml_mean_check", "tml_add_check", "tml_mul_check", "tml_softmax_check"):
         getattr(lib, name).restype = ctypes.c_int
     return lib
+
+
+def mean_kernel_params(packed):
+    """MEAN's kernel params from its blob record: the loader checks and drops
+    `mode`, and tml_mean_prepare() folds the count into the multiplier."""
+    axis_mask, _mode, multiplier, shift = blob_layout.PARAMS["MEAN"][0].unpack(packed)
+    return struct.pack("<Iii", axis_mask, multiplier, shift)
 
 
 def dims4(shape):
@@ -55,11 +68,11 @@ def dims4(shape):
     return Dims(*shape)
 
 
-def call(fn, *args):
-    """Call a kernel: params bytes and int8 numpy arrays become pointers to
-    copies, Dims are passed by reference. Returns (status, bytes of the last
-    array argument, the output)."""
-    keep, cargs, out = [], [], None
+def _cargs(args, keep):
+    """params bytes and int8 numpy arrays become pointers to copies (kept
+    alive in `keep`), Dims are passed by reference; returns the C arguments
+    and (buffer, length) of the last array, the output."""
+    cargs, out = [], None
     for a in args:
         if isinstance(a, (bytes, np.ndarray)):
             data = a if isinstance(a, bytes) else a.astype(np.int8).tobytes()
@@ -72,8 +85,24 @@ def call(fn, *args):
             cargs.append(ctypes.cast(ctypes.byref(a), ctypes.c_void_p))
         else:
             cargs.append(a)
-    status = fn(*cargs)
-    return status, out[0].raw[: out[1]]
+    return cargs, out
+
+
+def checked(check_fn, *args):
+    """Status of a kernel family's check (tml_*_check), with its detail string."""
+    keep = []
+    cargs, _ = _cargs(args, keep)
+    detail = ctypes.c_char_p()
+    return check_fn(*cargs, ctypes.byref(detail))
+
+
+def call(fn, *args):
+    """Call a kernel (after its check passed); returns the bytes of the last
+    array argument, the output."""
+    keep = []
+    cargs, out = _cargs(args, keep)
+    fn(*cargs)
+    return out[0].raw[: out[1]]
 
 
 # ----------------------------------------------------------------------------
@@ -449,15 +478,25 @@ def run_kernel(lib, m, op, kind, params, run):
     x, y = op.inputs[0], op.outputs[0]
     out = np.zeros(run[y].size, np.int8)
     if kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        return call(fn, packed, dims4(shape[x]), run[x], dims4(shape[y]), out)
+        status = checked(lib.tml_pool_check, packed, dims4(shape[x]), dims4(shape[y]))
+        return status, status == 0 and call(fn, packed, dims4(shape[x]), run[x], dims4(shape[y]), out)
     if kind == "MEAN":
-        return call(fn, packed, zp[x], zp[y], dims4(shape[x]), run[x], dims4(shape[y]), out)
+        native = ctypes.create_string_buffer(mean_kernel_params(packed))
+        status = checked(lib.tml_mean_check, native.raw, dims4(shape[x]), dims4(shape[y]))
+        if status != 0:
+            return status, None
+        in_dims = dims4(shape[x])
+        lib.tml_mean_prepare(native, ctypes.byref(in_dims))
+        return status, call(fn, native.raw, zp[x], zp[y], in_dims, run[x], dims4(shape[y]), out)
     if kind == "SOFTMAX":
         depth = int(shape[x][-1])
-        return call(fn, packed, run[x].size // depth, depth, run[x], out)
+        status = checked(lib.tml_softmax_check, packed, depth)
+        return status, status == 0 and call(fn, packed, run[x].size // depth, depth, run[x], out)
     x2 = op.inputs[1]
-    return call(fn, packed, zp[x], zp[x2], zp[y], dims4(shape[x]), run[x], dims4(shape[x2]), run[x2],
-                dims4(shape[y]), out)
+    check_fn = lib.tml_add_check if kind == "ADD" else lib.tml_mul_check
+    status = checked(check_fn, packed, dims4(shape[x]), dims4(shape[x2]), dims4(shape[y]))
+    return status, status == 0 and call(fn, packed, zp[x], zp[x2], zp[y], dims4(shape[x]), run[x],
+                                        dims4(shape[x2]), run[x2], dims4(shape[y]), out)
 
 
 def check(lib, m, case, kind, params=None, clip=None):
@@ -549,8 +588,8 @@ def test_softmax_rows_tflite_cannot_run(lib):
     params = blob_layout.pack_params("SOFTMAX", **softmax_params(1.0, 0.05))
     for depth in (600, 4096):
         x = np.full(depth, 17, np.int8)
-        status, got = call(lib.tml_softmax_s8, params, 1, depth, x, np.zeros(depth, np.int8))
-        assert status == 0
+        assert checked(lib.tml_softmax_check, params, depth) == 0
+        got = call(lib.tml_softmax_s8, params, 1, depth, x, np.zeros(depth, np.int8))
         assert got == bytes([0x80]) * depth
 
 
@@ -558,19 +597,15 @@ def test_invalid_calls_rejected(lib):
     add = blob_layout.pack_params("ADD", left_shift=20, input1_multiplier=1 << 30, input1_shift=0,
                                   input2_multiplier=1 << 30, input2_shift=0, output_multiplier=1 << 30,
                                   output_shift=-19, act_min=-128, act_max=127)
-    x = np.zeros(6, np.int8)
-    status, _ = call(lib.tml_add_s8, add, 0, 0, 0, Dims(1, 1, 2, 3), x, Dims(1, 1, 3, 2), x,
-                     Dims(1, 1, 2, 3), np.zeros(6, np.int8))
+    status = checked(lib.tml_add_check, add, Dims(1, 1, 2, 3), Dims(1, 1, 3, 2), Dims(1, 1, 2, 3))
     assert status == TML_ERR_BAD_SHAPE  # (3, 2) does not broadcast to (2, 3)
     pool = blob_layout.pack_params("AVERAGE_POOL_2D", filter_h=2, filter_w=2, stride_h=1, stride_w=1,
                                    pad_top=5, pad_left=0, act_min=-128, act_max=127)
-    status, _ = call(lib.tml_avg_pool_s8, pool, Dims(1, 2, 2, 1), np.zeros(4, np.int8), Dims(1, 2, 2, 1),
-                     np.zeros(4, np.int8))
+    status = checked(lib.tml_pool_check, pool, Dims(1, 2, 2, 1), Dims(1, 2, 2, 1))
     assert status == TML_ERR_BAD_PARAM  # a window entirely in the padding has no average
-    mean = blob_layout.pack_params("MEAN", axis_mask=6, mode=0, multiplier=1 << 30, shift=1)
-    status, _ = call(lib.tml_mean_s8, mean, 0, 0, Dims(1, 2, 2, 1), np.zeros(4, np.int8), Dims(1, 1, 1, 1),
-                     np.zeros(1, np.int8))
-    assert status == TML_ERR_BAD_PARAM  # mode 0 is reserved
+    mean = struct.pack("<Iii", 0x10, 1 << 30, 1)
+    status = checked(lib.tml_mean_check, mean, Dims(1, 2, 2, 1), Dims(1, 1, 1, 1))
+    assert status == TML_ERR_BAD_PARAM  # no fifth dim to reduce
     sm = blob_layout.pack_params("SOFTMAX", **softmax_params(1.0, 0.05))
-    status, _ = call(lib.tml_softmax_s8, sm, 1, 4097, np.zeros(4097, np.int8), np.zeros(4097, np.int8))
+    status = checked(lib.tml_softmax_check, sm, 4097)
     assert status == TML_ERR_BAD_PARAM  # the int32 sum of exps could overflow

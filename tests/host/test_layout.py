@@ -16,21 +16,21 @@ from tinyml_converter import host_runtime
 
 C_STRUCTS = {
     "HEADER": "tml_blob_header_t",
-    "TENSOR": "tml_tensor_t",
-    "OP_HEADER": "tml_op_header_t",
+    "TENSOR": "tml_blob_tensor_t",
+    "OP_HEADER": "tml_blob_op_t",
     "META_HEADER": "tml_meta_t",
-    "CONV_2D": "tml_conv_params_t",
-    "DEPTHWISE_CONV_2D": "tml_conv_params_t",
-    "FULLY_CONNECTED": "tml_fc_params_t",
-    "AVERAGE_POOL_2D": "tml_pool_params_t",
-    "MAX_POOL_2D": "tml_pool_params_t",
-    "MEAN": "tml_mean_params_t",
-    "ADD": "tml_add_params_t",
-    "MUL": "tml_mul_params_t",
-    "CONCATENATION": "tml_concat_params_t",
-    "PAD": "tml_pad_params_t",
-    "SOFTMAX": "tml_softmax_params_t",
-    "LUT": "tml_lut_params_t",
+    "CONV_2D": "tml_blob_conv_t",
+    "DEPTHWISE_CONV_2D": "tml_blob_conv_t",
+    "FULLY_CONNECTED": "tml_blob_fc_t",
+    "AVERAGE_POOL_2D": "tml_blob_pool_t",
+    "MAX_POOL_2D": "tml_blob_pool_t",
+    "MEAN": "tml_blob_mean_t",
+    "ADD": "tml_blob_add_t",
+    "MUL": "tml_blob_mul_t",
+    "CONCATENATION": "tml_blob_concat_t",
+    "PAD": "tml_blob_pad_t",
+    "SOFTMAX": "tml_blob_softmax_t",
+    "LUT": "tml_blob_lut_t",
 }
 OP_HEADER_FIELDS = "opcode input_count output_count reserved size params_size".split()
 META_FIELDS = "type length".split()
@@ -103,7 +103,8 @@ def probe_source(static_asserts: bool) -> str:
     for cname in CONSTANTS:
         lines.append(f'    printf("const {cname} %lu\\n", (unsigned long)({cname}));')
         asserts.append(f"_Static_assert({cname} == {CONSTANTS[cname]}u, \"{cname}\");")
-    lines.append('    printf("size tml_model_t %u\\n", (unsigned)sizeof(tml_model_t));')
+    lines.append('    printf("size tml_error_t %u\\n", (unsigned)sizeof(tml_error_t));')
+    lines.append('    printf("offset tml_error_t.detail %u\\n", (unsigned)offsetof(tml_error_t, detail));')
     lines += ["    return 0;", "}"]
     src = "\n".join(lines) + "\n"
     if static_asserts:
@@ -141,9 +142,10 @@ def test_every_opcode_has_params():
     assert bl.PARAMS["COPY"][0].size == 0
 
 
-def test_host_runtime_model_struct_mirror(probe_output):
-    """host_runtime reads tml_model_t.error through a ctypes mirror."""
-    assert ctypes.sizeof(host_runtime._Model) == int(probe_output["size tml_model_t"])
+def test_host_runtime_error_struct_mirror(probe_output):
+    """host_runtime reads tml_model_error() through a ctypes mirror of tml_error_t."""
+    assert ctypes.sizeof(host_runtime._Error) == int(probe_output["size tml_error_t"])
+    assert host_runtime._Error.detail.offset == int(probe_output["offset tml_error_t.detail"])
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")

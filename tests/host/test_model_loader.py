@@ -217,48 +217,75 @@ def test_names():
     for name, code in bl.OPCODES.items():
         assert lib.tml_opcode_name(code).decode() == name
     assert lib.tml_opcode_name(0) == b"UNKNOWN"
+    # The C op table has no opcode the converter does not know.
+    assert lib.tml_opcode_name(max(bl.OPCODES.values()) + 1) == b"UNKNOWN"
     assert lib.tml_opcode_name(200) == b"UNKNOWN"
     strs = {lib.tml_status_str(i).decode() for i in range(len(STATUS))}
     assert len(strs) == len(STATUS)
     assert lib.tml_status_str(99) == b"unknown status"
 
 
-def _raw_init(blob_bytes, misalign=0):
+def _raw_open(blob_bytes, misalign=0):
+    """tml_model_open, then tml_model_load into exactly the state it asks for."""
     lib = host_runtime.load_library()
     buf = ctypes.create_string_buffer(len(blob_bytes) + 8)
     ctypes.memmove(ctypes.addressof(buf) + misalign, blob_bytes, len(blob_bytes))
-    m = host_runtime._Model()
-    st = lib.tml_model_init(ctypes.byref(m), ctypes.addressof(buf) + misalign, len(blob_bytes))
-    return lib, m, buf, st
+    m = host_runtime.new_model(lib)
+    st = lib.tml_model_open(m, ctypes.addressof(buf) + misalign, len(blob_bytes))
+    state = None
+    if st == STATUS["OK"]:
+        n = lib.tml_model_state_size(m)
+        state = host_runtime.words(n)
+        st = lib.tml_model_load(m, state, n)
+    return lib, m, (buf, state), st
 
 
 def test_misaligned_blob_refused():
     blob, _ = chain_blob(np.random.default_rng(6))
-    assert _raw_init(blob, 0)[3] == STATUS["OK"]
+    assert _raw_open(blob, 0)[3] == STATUS["OK"]
     for off in (1, 2, 3):
-        lib, m, buf, st = _raw_init(blob, off)
+        lib, m, buf, st = _raw_open(blob, off)
         assert st == STATUS["ALIGNMENT"]
 
 
 def test_arena_checks():
     blob, _ = chain_blob(np.random.default_rng(7))
-    lib, m, buf, st = _raw_init(blob)
+    lib, m, buf, st = _raw_open(blob)
     assert st == 0
     need = struct.unpack_from("<I", blob, 16)[0]
+    assert lib.tml_model_arena_size(m) == need
     arena = (ctypes.c_uint64 * (need // 8 + 2))()
-    assert lib.tml_model_invoke(ctypes.byref(m)) == STATUS["ARENA_TOO_SMALL"]  # no arena yet
-    assert lib.tml_model_set_arena(ctypes.byref(m), arena, need - 1) == STATUS["ARENA_TOO_SMALL"]
-    assert lib.tml_model_set_arena(ctypes.byref(m), ctypes.addressof(arena) + 4, need) == STATUS["ALIGNMENT"]
-    assert lib.tml_model_set_arena(ctypes.byref(m), arena, need) == STATUS["OK"]
-    assert lib.tml_model_invoke(ctypes.byref(m)) == STATUS["OK"]
+    assert lib.tml_model_invoke(m) == STATUS["ARENA_TOO_SMALL"]  # no arena yet
+    assert lib.tml_model_set_arena(m, arena, need - 1) == STATUS["ARENA_TOO_SMALL"]
+    assert lib.tml_model_set_arena(m, ctypes.addressof(arena) + 4, need) == STATUS["ALIGNMENT"]
+    assert lib.tml_model_set_arena(m, arena, need) == STATUS["OK"]
+    assert lib.tml_model_invoke(m) == STATUS["OK"]
+
+
+def test_state_checks():
+    """load() needs the state open() sized, 8-byte aligned, and runs once."""
+    blob, _ = chain_blob(np.random.default_rng(7))
+    lib = host_runtime.load_library()
+    buf = ctypes.create_string_buffer(blob, len(blob))
+    m = host_runtime.new_model(lib)
+    assert lib.tml_model_open(m, buf, len(blob)) == STATUS["OK"]
+    n = lib.tml_model_state_size(m)
+    assert n > 0 and n % 8 == 0
+    state = host_runtime.words(n + 8)
+    assert lib.tml_model_load(m, state, n - 1) == STATUS["ARENA_TOO_SMALL"]
+    assert lib.tml_model_load(m, ctypes.addressof(state) + 4, n) == STATUS["ALIGNMENT"]
+    assert lib.tml_model_set_arena(m, host_runtime.words(64), 512) == STATUS["BAD_PARAM"]  # not loaded
+    assert lib.tml_model_load(m, state, n) == STATUS["OK"]
+    assert lib.tml_model_load(m, state, n) == STATUS["BAD_PARAM"]  # loaded already
 
 
 def test_failed_init_leaves_model_unusable():
-    lib, m, buf, st = _raw_init(b"XXXX" + bytes(60))
+    lib, m, buf, st = _raw_open(b"XXXX" + bytes(60))
     assert st == STATUS["MAGIC"]
-    assert lib.tml_model_invoke(ctypes.byref(m)) != 0
+    assert lib.tml_model_invoke(m) != 0
+    assert lib.tml_model_state_size(m) == 0
     arena = (ctypes.c_uint64 * 4)()
-    assert lib.tml_model_set_arena(ctypes.byref(m), arena, 32) != 0
+    assert lib.tml_model_set_arena(m, arena, 32) != 0
 
 
 # ---- header-level refusals ------------------------------------------------

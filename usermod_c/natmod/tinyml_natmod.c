@@ -102,13 +102,18 @@ static mp_float_t tinyml_dyn_divide(mp_float_t a, mp_float_t b) {
 #endif
 
 #include "../modtinyml.c"
+#include "../modtinyml_audio.c"
+
+#define TINYML_COUNT(name, obj) +1
+#define TINYML_DYN_SET(name, obj) tinyml_dyn_set(e++, name, &obj);
+#define TINYML_DYN_STORE(name, obj) mp_store_global(name, MP_OBJ_FROM_PTR(&obj));
 
 // Not static: mpy_ld reaches BSS only through the GOT, i.e. global symbols.
 mp_obj_full_type_t tinyml_model_type;
-mp_map_elem_t tinyml_model_locals_table[6];
+mp_map_elem_t tinyml_model_locals_table[0 TINYML_MODEL_METHODS(TINYML_COUNT)];
 static MP_DEFINE_CONST_DICT(tinyml_model_locals_dict, tinyml_model_locals_table);
 mp_obj_full_type_t tinyml_audio_type;
-mp_map_elem_t tinyml_audio_locals_table[3];
+mp_map_elem_t tinyml_audio_locals_table[0 TINYML_AUDIO_METHODS(TINYML_COUNT)];
 static MP_DEFINE_CONST_DICT(tinyml_audio_locals_dict, tinyml_audio_locals_table);
 
 static void tinyml_dyn_set(mp_map_elem_t *elem, qstr name, const void *fun) {
@@ -123,32 +128,23 @@ static void tinyml_dyn_type(mp_obj_full_type_t *type, qstr name, mp_make_new_fun
     MP_OBJ_TYPE_SET_SLOT(type, locals_dict, (void *)locals, 1);
 }
 
-// Keep in step with the ROM tables of modtinyml.c: scripts/natmod_test.py
-// compares dir() of both builds and fails on any difference.
+// The same lists as the ROM tables of modtinyml.c (modtinyml.h);
+// scripts/natmod_test.py also compares dir() of both builds.
 mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
     MP_DYNRUNTIME_INIT_ENTRY
 
-    mp_map_elem_t *m = tinyml_model_locals_table;
-    tinyml_dyn_set(&m[0], MP_QSTR_invoke, &tinyml_model_invoke_obj);
-    tinyml_dyn_set(&m[1], MP_QSTR_tensor, &tinyml_model_tensor_obj);
-    tinyml_dyn_set(&m[2], MP_QSTR_io_count, &tinyml_model_io_count_obj);
-    tinyml_dyn_set(&m[3], MP_QSTR_arena_size, &tinyml_model_arena_size_obj);
-    tinyml_dyn_set(&m[4], MP_QSTR_meta, &tinyml_model_meta_obj);
-    tinyml_dyn_set(&m[5], MP_QSTR_close, &tinyml_model_close_obj);
+    mp_map_elem_t *e = tinyml_model_locals_table;
+    TINYML_MODEL_METHODS(TINYML_DYN_SET)
     tinyml_dyn_type(&tinyml_model_type, MP_QSTR_Model, tinyml_model_make_new, &tinyml_model_locals_dict);
 
-    mp_map_elem_t *a = tinyml_audio_locals_table;
-    tinyml_dyn_set(&a[0], MP_QSTR_magnitude, &tinyml_audio_magnitude_obj);
-    tinyml_dyn_set(&a[1], MP_QSTR_log_mel, &tinyml_audio_log_mel_obj);
-    tinyml_dyn_set(&a[2], MP_QSTR_mfcc, &tinyml_audio_mfcc_obj);
+    e = tinyml_audio_locals_table;
+    TINYML_AUDIO_METHODS(TINYML_DYN_SET)
     tinyml_dyn_type(&tinyml_audio_type, MP_QSTR_AudioFeatures, tinyml_audio_make_new, &tinyml_audio_locals_dict);
 
     mp_store_global(MP_QSTR_Model, MP_OBJ_FROM_PTR(&tinyml_model_type));
-    mp_store_global(MP_QSTR_quantize, MP_OBJ_FROM_PTR(&tinyml_quantize_obj));
-    mp_store_global(MP_QSTR_dequantize, MP_OBJ_FROM_PTR(&tinyml_dequantize_obj));
-    mp_store_global(MP_QSTR_build_info, MP_OBJ_FROM_PTR(&tinyml_build_info_obj));
     mp_store_global(MP_QSTR_AudioFeatures, MP_OBJ_FROM_PTR(&tinyml_audio_type));
     mp_store_global(MP_QSTR_FORMAT_VERSION, MP_OBJ_NEW_SMALL_INT(TML_BLOB_VERSION));
+    TINYML_MODULE_FUNCTIONS(TINYML_DYN_STORE)
 
     MP_DYNRUNTIME_INIT_EXIT
 }

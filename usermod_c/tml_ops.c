@@ -1,0 +1,405 @@
+/* The op table and its glue: for each op, the translation of its blob record
+ * into a tml_op_t (on-disk offsets become pointers to checked constants,
+ * parameters are copied, the kernel family's check runs) and the call of its
+ * kernel at invoke. The record's framing and operand dtypes are checked by
+ * the loader before load() runs; the operand tensors are already built. */
+#include "tml_check.h"
+#include "tml_ops.h"
+
+/* Runs a kernel family's check and reports its rule as the model's error. */
+static tml_status_t tml_checked(tml_model_t *m, tml_status_t s, const char *const *detail) {
+    return s == TML_OK ? TML_OK : tml_load_fail(m, s, *detail);
+}
+
+/* Per-channel (or per-tensor) multipliers and shifts: constants of the blob,
+ * their values checked here once. */
+static tml_status_t tml_load_requant_arrays(tml_model_t *m, uint32_t multiplier, uint32_t shift,
+    tml_requant_t *q) {
+    const void *mul;
+    const void *sh;
+    tml_status_t s = tml_load_const(m, multiplier, (uint64_t)q->channel_quant * 4u, 4,
+        "multipliers outside data section", &mul);
+    if (s == TML_OK) {
+        s = tml_load_const(m, shift, (uint64_t)q->channel_quant * 4u, 4, "shifts outside data section", &sh);
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    q->multiplier = (const int32_t *)mul;
+    q->shift = (const int32_t *)sh;
+    for (uint32_t i = 0; i < q->channel_quant; i++) {
+        const char *detail = "";
+        s = tml_check_requant(q->multiplier[i], q->shift[i], &detail);
+        if (s != TML_OK) {
+            return tml_load_fail(m, s, detail);
+        }
+    }
+    return TML_OK;
+}
+
+static tml_requant_t tml_requant_between(const tml_tensor_t *in, const tml_tensor_t *out, uint16_t channel_quant) {
+    tml_requant_t q;
+    q.input_offset = -in->zero_point;
+    q.output_offset = out->zero_point;
+    q.multiplier = 0;
+    q.shift = 0;
+    q.channel_quant = channel_quant;
+    return q;
+}
+
+static tml_status_t tml_load_weights_bias(tml_model_t *m, uint32_t weights, uint64_t weight_bytes,
+    uint32_t bias, int32_t out_c, const int8_t **w_out, const int32_t **b_out) {
+    const void *w;
+    const void *b = 0;
+    tml_status_t s = tml_load_const(m, weights, weight_bytes, 1, "weights outside data section", &w);
+    if (s == TML_OK && bias != TML_NONE) {
+        s = tml_load_const(m, bias, (uint64_t)out_c * 4u, 4, "bias outside data section", &b);
+    }
+    *w_out = (const int8_t *)w;
+    *b_out = (const int32_t *)b;
+    return s;
+}
+
+/* ---- CONV_2D, DEPTHWISE_CONV_2D ---------------------------------------- */
+
+static tml_status_t tml_load_conv_common(tml_model_t *m, const void *params, tml_op_t *op, int depthwise) {
+    const tml_blob_conv_t *r = (const tml_blob_conv_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_conv_op_t *c = &op->u.conv;
+    c->p.kernel_h = r->kernel_h;
+    c->p.kernel_w = r->kernel_w;
+    c->p.stride_h = r->stride_h;
+    c->p.stride_w = r->stride_w;
+    c->p.dilation_h = r->dilation_h;
+    c->p.dilation_w = r->dilation_w;
+    c->p.pad_top = r->pad_top;
+    c->p.pad_left = r->pad_left;
+    c->p.depth_multiplier = r->depth_multiplier;
+    c->p.act_min = r->act_min;
+    c->p.act_max = r->act_max;
+    c->q = tml_requant_between(in, out, r->channel_quant);
+    const char *detail = "";
+    tml_status_t s = depthwise ? tml_depthwise_conv_check(&c->p, &c->q, &in->dims, &out->dims, &detail)
+        : tml_conv_check(&c->p, &c->q, &in->dims, &out->dims, &detail);
+    if (s != TML_OK) {
+        return tml_load_fail(m, s, detail);
+    }
+    /* The check bounds the taps by 2^16 and out_c is below 2^31: no 64-bit overflow. */
+    const uint64_t taps = (uint64_t)r->kernel_h * r->kernel_w * (uint64_t)(depthwise ? 1 : in->dims.c);
+    s = tml_load_weights_bias(m, r->weights, taps * (uint64_t)out->dims.c, r->bias, out->dims.c,
+        &c->weights, &c->bias);
+    if (s != TML_OK) {
+        return s;
+    }
+    return tml_load_requant_arrays(m, r->multiplier, r->shift, &c->q);
+}
+
+static tml_status_t tml_load_conv(tml_model_t *m, const void *params, tml_op_t *op) {
+    return tml_load_conv_common(m, params, op, 0);
+}
+
+static tml_status_t tml_load_depthwise(tml_model_t *m, const void *params, tml_op_t *op) {
+    return tml_load_conv_common(m, params, op, 1);
+}
+
+static void tml_run_conv(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    const tml_conv_op_t *c = &op->u.conv;
+    tml_conv_s8(&c->p, &c->q, &in->dims, (const int8_t *)in->data, c->weights, c->bias,
+        &out->dims, (int8_t *)out->data);
+}
+
+static void tml_run_depthwise(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    const tml_conv_op_t *c = &op->u.conv;
+    tml_depthwise_conv_s8(&c->p, &c->q, &in->dims, (const int8_t *)in->data, c->weights, c->bias,
+        &out->dims, (int8_t *)out->data);
+}
+
+/* ---- FULLY_CONNECTED ---------------------------------------------------- */
+
+static tml_status_t tml_load_fc(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_fc_t *r = (const tml_blob_fc_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_fc_op_t *f = &op->u.fc;
+    const int32_t in_elements = tml_elements(in);
+    const int32_t out_features = out->dims.c;
+    f->batches = tml_elements(out) / out_features;
+    if (in_elements % f->batches != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "input elements not a multiple of the batch");
+    }
+    f->in_features = in_elements / f->batches;
+    f->p.act_min = r->act_min;
+    f->p.act_max = r->act_max;
+    f->q = tml_requant_between(in, out, r->channel_quant);
+    const char *detail = "";
+    tml_status_t s = tml_fully_connected_check(&f->p, &f->q, f->batches, f->in_features, out_features, &detail);
+    if (s != TML_OK) {
+        return tml_load_fail(m, s, detail);
+    }
+    s = tml_load_weights_bias(m, r->weights, (uint64_t)out_features * (uint64_t)f->in_features,
+        r->bias, out_features, &f->weights, &f->bias);
+    if (s != TML_OK) {
+        return s;
+    }
+    return tml_load_requant_arrays(m, r->multiplier, r->shift, &f->q);
+}
+
+static void tml_run_fc(const tml_model_t *m, const tml_op_t *op) {
+    const tml_fc_op_t *f = &op->u.fc;
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_fully_connected_s8(&f->p, &f->q, f->batches, f->in_features,
+        (const int8_t *)tml_op_tensor(m, op, 0)->data, f->weights, f->bias, out->dims.c, (int8_t *)out->data);
+}
+
+/* ---- pooling, MEAN ------------------------------------------------------ */
+
+static tml_status_t tml_load_pool(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_pool_t *r = (const tml_blob_pool_t *)params;
+    tml_pool_params_t *p = &op->u.pool;
+    p->filter_h = r->filter_h;
+    p->filter_w = r->filter_w;
+    p->stride_h = r->stride_h;
+    p->stride_w = r->stride_w;
+    p->pad_top = r->pad_top;
+    p->pad_left = r->pad_left;
+    p->act_min = r->act_min;
+    p->act_max = r->act_max;
+    const char *detail = "";
+    return tml_checked(m, tml_pool_check(p, &tml_op_tensor(m, op, 0)->dims, &tml_op_tensor(m, op, 1)->dims,
+        &detail), &detail);
+}
+
+static void tml_run_avg_pool(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_avg_pool_s8(&op->u.pool, &in->dims, (const int8_t *)in->data, &out->dims, (int8_t *)out->data);
+}
+
+static void tml_run_max_pool(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_max_pool_s8(&op->u.pool, &in->dims, (const int8_t *)in->data, &out->dims, (int8_t *)out->data);
+}
+
+static tml_status_t tml_load_mean(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_mean_t *r = (const tml_blob_mean_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    /* Mode 0 (TFLite's old truncating mean) is reserved: TFLite no longer
+     * uses it for int8 and no kernel implements it. */
+    if (r->mode != 1) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "mean mode is not 1");
+    }
+    tml_mean_params_t *p = &op->u.mean;
+    p->axis_mask = r->axis_mask;
+    p->multiplier = r->multiplier;
+    p->shift = r->shift;
+    const char *detail = "";
+    tml_status_t s = tml_mean_check(p, &in->dims, &tml_op_tensor(m, op, 1)->dims, &detail);
+    if (s != TML_OK) {
+        return tml_load_fail(m, s, detail);
+    }
+    tml_mean_prepare(p, &in->dims);
+    return TML_OK;
+}
+
+static void tml_run_mean(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_mean_s8(&op->u.mean, in->zero_point, out->zero_point, &in->dims, (const int8_t *)in->data,
+        &out->dims, (int8_t *)out->data);
+}
+
+/* ---- ADD, MUL ------------------------------------------------------------ */
+
+static tml_status_t tml_load_add(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_add_t *r = (const tml_blob_add_t *)params;
+    tml_add_params_t *p = &op->u.add;
+    p->left_shift = r->left_shift;
+    p->input1_multiplier = r->input1_multiplier;
+    p->input1_shift = r->input1_shift;
+    p->input2_multiplier = r->input2_multiplier;
+    p->input2_shift = r->input2_shift;
+    p->output_multiplier = r->output_multiplier;
+    p->output_shift = r->output_shift;
+    p->act_min = r->act_min;
+    p->act_max = r->act_max;
+    const char *detail = "";
+    return tml_checked(m, tml_add_check(p, &tml_op_tensor(m, op, 0)->dims, &tml_op_tensor(m, op, 1)->dims,
+        &tml_op_tensor(m, op, 2)->dims, &detail), &detail);
+}
+
+static void tml_run_add(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *a = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *b = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    tml_add_s8(&op->u.add, a->zero_point, b->zero_point, out->zero_point, &a->dims, (const int8_t *)a->data,
+        &b->dims, (const int8_t *)b->data, &out->dims, (int8_t *)out->data);
+}
+
+static tml_status_t tml_load_mul(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_mul_t *r = (const tml_blob_mul_t *)params;
+    tml_mul_params_t *p = &op->u.mul;
+    p->output_multiplier = r->output_multiplier;
+    p->output_shift = r->output_shift;
+    p->act_min = r->act_min;
+    p->act_max = r->act_max;
+    const char *detail = "";
+    return tml_checked(m, tml_mul_check(p, &tml_op_tensor(m, op, 0)->dims, &tml_op_tensor(m, op, 1)->dims,
+        &tml_op_tensor(m, op, 2)->dims, &detail), &detail);
+}
+
+static void tml_run_mul(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *a = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *b = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    tml_mul_s8(&op->u.mul, a->zero_point, b->zero_point, out->zero_point, &a->dims, (const int8_t *)a->data,
+        &b->dims, (const int8_t *)b->data, &out->dims, (int8_t *)out->data);
+}
+
+/* ---- CONCATENATION, PAD ------------------------------------------------- */
+
+static int32_t tml_dim(const tml_dims_t *d, int32_t axis) {
+    return axis == 0 ? d->n : axis == 1 ? d->h : axis == 2 ? d->w : d->c;
+}
+
+static tml_status_t tml_load_concat(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_concat_t *r = (const tml_blob_concat_t *)params;
+    const tml_dims_t *out = &tml_op_tensor(m, op, op->input_count)->dims;
+    op->u.concat_axis = r->axis;
+    int32_t start = 0;
+    for (uint32_t k = 0; k < op->input_count; k++) {
+        const tml_dims_t *in = &tml_op_tensor(m, op, k)->dims;
+        const char *detail = "";
+        tml_status_t s = tml_concat_part_check(r->axis, start, in, out, &detail);
+        if (s != TML_OK) {
+            return tml_load_fail(m, s, detail);
+        }
+        start += tml_dim(in, r->axis);
+    }
+    if (start != tml_dim(out, r->axis)) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "concatenation inputs do not sum to the output");
+    }
+    return TML_OK;
+}
+
+static void tml_run_concat(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *out = tml_op_tensor(m, op, op->input_count);
+    int32_t start = 0;
+    for (uint32_t k = 0; k < op->input_count; k++) {
+        const tml_tensor_t *in = tml_op_tensor(m, op, k);
+        tml_concat_part_s8(op->u.concat_axis, start, &in->dims, (const int8_t *)in->data,
+            &out->dims, (int8_t *)out->data);
+        start += tml_dim(&in->dims, op->u.concat_axis);
+    }
+}
+
+static tml_status_t tml_load_pad(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_pad_t *r = (const tml_blob_pad_t *)params;
+    tml_pad_params_t *p = &op->u.pad;
+    for (int i = 0; i < TML_RANK; i++) {
+        p->before[i] = r->before[i];
+        p->after[i] = r->after[i];
+    }
+    p->pad_value = r->pad_value;
+    const char *detail = "";
+    return tml_checked(m, tml_pad_check(p, &tml_op_tensor(m, op, 0)->dims, &tml_op_tensor(m, op, 1)->dims,
+        &detail), &detail);
+}
+
+static void tml_run_pad(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_pad_s8(&op->u.pad, &in->dims, (const int8_t *)in->data, &out->dims, (int8_t *)out->data);
+}
+
+/* ---- SOFTMAX, LUT, COPY: one input, one output of the same size -------- */
+
+static int tml_same_dims(const tml_dims_t *a, const tml_dims_t *b) {
+    return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
+}
+
+static tml_status_t tml_load_softmax(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_softmax_t *r = (const tml_blob_softmax_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    if (!tml_same_dims(&in->dims, &tml_op_tensor(m, op, 1)->dims)) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "input and output dims differ");
+    }
+    tml_softmax_params_t *p = &op->u.softmax;
+    p->input_multiplier = r->input_multiplier;
+    p->input_left_shift = r->input_left_shift;
+    p->diff_min = r->diff_min;
+    const char *detail = "";
+    return tml_checked(m, tml_softmax_check(p, in->dims.c, &detail), &detail);
+}
+
+static void tml_run_softmax(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_softmax_s8(&op->u.softmax, tml_elements(in) / in->dims.c, in->dims.c, (const int8_t *)in->data,
+        (int8_t *)tml_op_tensor(m, op, 1)->data);
+}
+
+static tml_status_t tml_load_same_size(tml_model_t *m, tml_op_t *op) {
+    if (tml_op_tensor(m, op, 0)->bytes != tml_op_tensor(m, op, 1)->bytes) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "input and output sizes differ");
+    }
+    return TML_OK;
+}
+
+static tml_status_t tml_load_lut(tml_model_t *m, const void *params, tml_op_t *op) {
+    tml_status_t s = tml_load_same_size(m, op);
+    if (s != TML_OK) {
+        return s;
+    }
+    const void *table;
+    s = tml_load_const(m, ((const tml_blob_lut_t *)params)->table, 256, 1, "table outside data section", &table);
+    op->u.lut_table = (const int8_t *)table;
+    return s;
+}
+
+static void tml_run_lut(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_lut_s8(op->u.lut_table, tml_elements(in), (const int8_t *)in->data,
+        (int8_t *)tml_op_tensor(m, op, 1)->data);
+}
+
+static tml_status_t tml_load_copy(tml_model_t *m, const void *params, tml_op_t *op) {
+    (void)params;
+    return tml_load_same_size(m, op);
+}
+
+/* A RESHAPE the planner could not alias: same bytes, new dims. Byte by
+ * byte, so even tensors a hostile blob made overlap are copied without
+ * undefined behaviour. */
+static void tml_run_copy(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    uint8_t *dst = tml_op_tensor(m, op, 1)->data;
+    if (dst != in->data) {
+        for (uint32_t i = 0; i < in->bytes; i++) {
+            dst[i] = in->data[i];
+        }
+    }
+}
+
+const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
+    [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv},
+    [TML_OP_DEPTHWISE_CONV_2D] = {"DEPTHWISE_CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t),
+                                  tml_load_depthwise, tml_run_depthwise},
+    [TML_OP_FULLY_CONNECTED] = {"FULLY_CONNECTED", 1, 1, 1, sizeof(tml_blob_fc_t), tml_load_fc, tml_run_fc},
+    [TML_OP_AVERAGE_POOL_2D] = {"AVERAGE_POOL_2D", 1, 1, 1, sizeof(tml_blob_pool_t), tml_load_pool,
+                                tml_run_avg_pool},
+    [TML_OP_MAX_POOL_2D] = {"MAX_POOL_2D", 1, 1, 1, sizeof(tml_blob_pool_t), tml_load_pool, tml_run_max_pool},
+    [TML_OP_MEAN] = {"MEAN", 1, 1, 1, sizeof(tml_blob_mean_t), tml_load_mean, tml_run_mean},
+    [TML_OP_ADD] = {"ADD", 2, 2, 1, sizeof(tml_blob_add_t), tml_load_add, tml_run_add},
+    [TML_OP_MUL] = {"MUL", 2, 2, 1, sizeof(tml_blob_mul_t), tml_load_mul, tml_run_mul},
+    [TML_OP_CONCATENATION] = {"CONCATENATION", 1, 255, 1, sizeof(tml_blob_concat_t), tml_load_concat,
+                              tml_run_concat},
+    [TML_OP_PAD] = {"PAD", 1, 1, 1, sizeof(tml_blob_pad_t), tml_load_pad, tml_run_pad},
+    [TML_OP_SOFTMAX] = {"SOFTMAX", 1, 1, 1, sizeof(tml_blob_softmax_t), tml_load_softmax, tml_run_softmax},
+    [TML_OP_LUT] = {"LUT", 1, 1, 1, sizeof(tml_blob_lut_t), tml_load_lut, tml_run_lut},
+    [TML_OP_COPY] = {"COPY", 1, 1, 1, 0, tml_load_copy, tml_run_copy},
+};

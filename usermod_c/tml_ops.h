@@ -1,0 +1,75 @@
+/* The op table: one entry per opcode, the only place an op is registered.
+ * Internal to the loader (tml_model.c) and the op glue (tml_ops.c).
+ *
+ * An entry says how many operands the op's blob record has and how big its
+ * params are, how to turn that record into a tml_op_t in the model's state
+ * (load: translate, resolve constants, run the kernel family's check), and
+ * how to run it (run: call the kernel with what load built). */
+#ifndef TML_OPS_H
+#define TML_OPS_H
+
+#include "tml_model.h"
+
+typedef struct {
+    const int8_t *weights;
+    const int32_t *bias;      /* NULL: no bias */
+    tml_requant_t q;
+    tml_conv_params_t p;
+} tml_conv_op_t;
+
+typedef struct {
+    const int8_t *weights;
+    const int32_t *bias;
+    tml_requant_t q;
+    tml_fc_params_t p;
+    int32_t batches, in_features;
+} tml_fc_op_t;
+
+/* The runtime form of one op record; what it costs in RAM is
+ * sizeof(tml_op_t) plus 2 bytes per operand (docs/blob-format.md). */
+typedef struct tml_op {
+    uint8_t opcode;
+    uint8_t input_count;
+    uint8_t output_count;
+    const uint16_t *operands;  /* in the state: inputs, then outputs */
+    union {
+        tml_conv_op_t conv;
+        tml_fc_op_t fc;
+        tml_pool_params_t pool;
+        tml_mean_params_t mean;
+        tml_add_params_t add;
+        tml_mul_params_t mul;
+        tml_pad_params_t pad;
+        tml_softmax_params_t softmax;
+        int32_t concat_axis;
+        const int8_t *lut_table;
+    } u;
+} tml_op_t;
+
+typedef struct {
+    const char *name;
+    uint8_t inputs_min, inputs_max, outputs;
+    uint16_t params_size;  /* the on-disk params struct */
+    /* params: the record's params, 4-byte aligned, params_size bytes. */
+    tml_status_t (*load)(tml_model_t *m, const void *params, tml_op_t *op);
+    void (*run)(const tml_model_t *m, const tml_op_t *op);
+} tml_op_def_t;
+
+extern const tml_op_def_t tml_op_defs[TML_OP_COUNT_];
+
+/* For the loaders in tml_ops.c (defined in tml_model.c). */
+tml_status_t tml_load_fail(tml_model_t *m, tml_status_t status, const char *detail);
+/* A constant of `bytes` bytes at data-section offset `offset`, aligned. */
+tml_status_t tml_load_const(tml_model_t *m, uint32_t offset, uint64_t bytes, uint32_t align,
+    const char *detail, const void **out);
+
+/* Tensors are below 2^31 bytes (checked at load), so this fits. */
+static inline int32_t tml_elements(const tml_tensor_t *t) {
+    return t->dims.n * t->dims.h * t->dims.w * t->dims.c;
+}
+
+static inline const tml_tensor_t *tml_op_tensor(const tml_model_t *m, const tml_op_t *op, uint32_t k) {
+    return &m->tensors[op->operands[k]];
+}
+
+#endif /* TML_OPS_H */

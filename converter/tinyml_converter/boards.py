@@ -54,10 +54,27 @@ BOARDS = {
 }
 
 
-def ram_needed(arena_size: int, blob_size: int, from_file: bool = True) -> int:
-    """Heap bytes to run a model: tinyml.load(path) reads the blob into RAM;
-    a blob frozen into flash or passed as a memoryview of ROM does not."""
-    return arena_size + RUNTIME_OVERHEAD + (blob_size if from_file else 0)
+# The model state the firmware builds at load on a 32-bit board
+# (docs/blob-format.md; tests/host/test_layout.py checks both against the
+# Cortex-M0 build): per tensor, per op, and 2 bytes per operand.
+STATE_TENSOR_BYTES = 40
+STATE_OP_BYTES = 64
+
+
+def state_bytes(tensor_count: int, op_count: int, operand_count: int,
+                tensor_bytes: int = STATE_TENSOR_BYTES, op_bytes: int = STATE_OP_BYTES) -> int:
+    """Bytes of the state tml_model_load() fills, each part rounded up to 8;
+    operand_count includes the model's inputs and outputs."""
+    def up8(n):
+        return (n + 7) & ~7
+    return up8(tensor_bytes * tensor_count) + up8(op_bytes * op_count) + up8(2 * operand_count)
+
+
+def ram_needed(arena_size: int, blob_size: int, from_file: bool = True, state: int = 0) -> int:
+    """Heap bytes to run a model: the arena, the state and the runtime's own
+    overhead; tinyml.load(path) also reads the blob into RAM, a blob frozen
+    into flash or passed as a memoryview of ROM does not."""
+    return arena_size + state + RUNTIME_OVERHEAD + (blob_size if from_file else 0)
 
 
 def qemu_command(board: str, firmware, preloads=()) -> list:

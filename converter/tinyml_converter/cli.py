@@ -321,7 +321,7 @@ def firmware_loader_refusal(data: bytes) -> str | None:
 
 
 def cmd_check(a) -> int:
-    from .boards import BOARDS, RUNTIME_OVERHEAD, ram_needed
+    from .boards import BOARDS, RUNTIME_OVERHEAD, ram_needed, state_bytes
 
     data, info = _read(a.model)
     try:
@@ -333,12 +333,15 @@ def cmd_check(a) -> int:
     if refusal:
         raise UsageError(f"{a.model}: the firmware would refuse this blob: {refusal}")
     arena = info.header["arena_size"]
-    need_file = ram_needed(arena, len(data), True)
-    need_rom = ram_needed(arena, len(data), False)
+    operands = sum(len(op["inputs"]) + len(op["outputs"]) for op in info.ops)
+    state = state_bytes(len(info.tensors), len(info.ops), operands + len(info.inputs) + len(info.outputs))
+    need_file = ram_needed(arena, len(data), True, state)
+    need_rom = ram_needed(arena, len(data), False, state)
     print(f"blob OK: magic, format version {info.header['version']}, CRC-32 "
           f"{info.header['crc32']:08x}, {len(data)} bytes")
-    print(f"RAM needed: arena {arena} + runtime overhead {RUNTIME_OVERHEAD} + blob {len(data)} "
-          f"(loaded from a file) = {need_file} bytes; {need_rom} if the blob is frozen in flash")
+    print(f"RAM needed: arena {arena} + tensor and op tables {state} + runtime overhead {RUNTIME_OVERHEAD} "
+          f"+ blob {len(data)} (loaded from a file) = {need_file} bytes; {need_rom} if the blob is frozen "
+          f"in flash")
     print(f"{'board':<9} {'flash for models':>16} {'heap':>9}  {'flash':<5} {'RAM':<5} note")
     verdict = EXIT_OK
     for name, b in BOARDS.items():

@@ -12,6 +12,7 @@ import pytest
 from conftest import BUILD, C_DIR
 
 from tinyml_converter import blob_layout as bl
+from tinyml_converter import boards
 from tinyml_converter import host_runtime
 
 C_STRUCTS = {
@@ -92,7 +93,7 @@ def layouts():
 
 def probe_source(static_asserts: bool) -> str:
     lines = ['#include <stddef.h>', '#include <stdio.h>', '#include "tml_blob.h"',
-             '#include "tml_model.h"', "int main(void) {"]
+             '#include "tml_ops.h"', "int main(void) {"]
     asserts = []
     for key, cname, st, fields in layouts():
         lines.append(f'    printf("size {key} %u\\n", (unsigned)sizeof({cname}));')
@@ -104,6 +105,8 @@ def probe_source(static_asserts: bool) -> str:
         lines.append(f'    printf("const {cname} %lu\\n", (unsigned long)({cname}));')
         asserts.append(f"_Static_assert({cname} == {CONSTANTS[cname]}u, \"{cname}\");")
     lines.append('    printf("size tml_error_t %u\\n", (unsigned)sizeof(tml_error_t));')
+    lines.append('    printf("size tml_tensor_t %u\\n", (unsigned)sizeof(tml_tensor_t));')
+    lines.append('    printf("size tml_op_t %u\\n", (unsigned)sizeof(tml_op_t));')
     lines.append('    printf("offset tml_error_t.detail %u\\n", (unsigned)offsetof(tml_error_t, detail));')
     lines += ["    return 0;", "}"]
     src = "\n".join(lines) + "\n"
@@ -156,3 +159,32 @@ def test_layout_same_on_cortex_m0():
     src.write_text(probe_source(static_asserts=True))
     subprocess.run(["arm-none-eabi-gcc", "-std=c11", "-mcpu=cortex-m0", "-mthumb", "-Os", "-c",
                     f"-I{C_DIR}", str(src), "-o", str(BUILD / "layout_asserts.o")], check=True)
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
+def test_state_sizes_on_cortex_m0():
+    """`tinyml check` counts the model state with the sizes the boards' build has."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    src = BUILD / "state_asserts.c"
+    src.write_text('#include "tml_ops.h"\n'
+                   f'_Static_assert(sizeof(tml_tensor_t) == {boards.STATE_TENSOR_BYTES}, "tensor");\n'
+                   f'_Static_assert(sizeof(tml_op_t) == {boards.STATE_OP_BYTES}, "op");\n')
+    subprocess.run(["arm-none-eabi-gcc", "-std=c11", "-mcpu=cortex-m0", "-mthumb", "-Os", "-c",
+                    f"-I{C_DIR}", str(src), "-o", str(BUILD / "state_asserts.o")], check=True)
+
+
+def test_state_size_formula_matches_the_loader(probe_output):
+    """boards.state_bytes() with the host build's struct sizes gives exactly
+    what tml_model_state_size() asks for."""
+    blob = (C_DIR.parent / "tests" / "fuzz" / "regressions" / "maxpool_overlapping_tensors.bin").read_bytes()
+    from tinyml_converter.blob import read_blob
+
+    info = read_blob(blob)
+    lib = host_runtime.load_library()
+    m = host_runtime.new_model(lib)
+    buf = ctypes.create_string_buffer(blob, len(blob))
+    assert lib.tml_model_open(m, buf, len(blob)) == 0
+    operands = sum(len(op["inputs"]) + len(op["outputs"]) for op in info.ops) + len(info.inputs) + len(info.outputs)
+    assert boards.state_bytes(len(info.tensors), len(info.ops), operands,
+                              int(probe_output["size tml_tensor_t"]),
+                              int(probe_output["size tml_op_t"])) == lib.tml_model_state_size(m)

@@ -3,13 +3,6 @@
 #include "tml_check.h"
 #include "tml_kernels.h"
 
-static void tml_dims_to_array(const tml_dims_t *d, int32_t a[TML_RANK]) {
-    a[0] = d->n;
-    a[1] = d->h;
-    a[2] = d->w;
-    a[3] = d->c;
-}
-
 /* The output is outer x out_dims[axis] x inner; this input fills the slab
  * [axis_start, axis_start + in_dims[axis]) of the middle dimension. */
 tml_status_t tml_concat_part_check(int32_t axis, int32_t axis_start,

@@ -75,19 +75,63 @@ tml_status_t tml_mul_check(const tml_mul_params_t *p,
     return s;
 }
 
-/* One output element of ADD: both inputs are brought to a common scale
- * (2 * the larger input scale) with 20 bits of headroom, added, and
- * requantised to the output. */
-static inline int8_t tml_add_one(const tml_add_params_t *p, int32_t in1_offset, int32_t in2_offset,
-    int32_t output_zero_point, int8_t a, int8_t b) {
-    /* |x - zero point| <= 255, so shifting by left_shift <= 20 stays below 2^28. */
-    int32_t shifted1 = (int32_t)((uint32_t)(a + in1_offset) << p->left_shift);
-    int32_t shifted2 = (int32_t)((uint32_t)(b + in2_offset) << p->left_shift);
-    int32_t scaled1 = tml_multiply_by_quantized_multiplier(shifted1, p->input1_multiplier, p->input1_shift);
-    int32_t scaled2 = tml_multiply_by_quantized_multiplier(shifted2, p->input2_multiplier, p->input2_shift);
-    int32_t out = tml_multiply_by_quantized_multiplier(scaled1 + scaled2, p->output_multiplier, p->output_shift)
-        + output_zero_point;
-    return (int8_t)tml_clamp(out, p->act_min, p->act_max);
+/* Calls row(ctx, a, a_step, b, b_step, out, c) for every output pixel of
+ * the broadcast: a and b point at that pixel of each input, whose channels
+ * are a_step (or b_step) apart, 0 where that input's channel dim is 1.
+ * Every binary element-wise op shares this walk and supplies its row. */
+typedef void (*tml_binary_row_t)(const void *ctx, const int8_t *a, int32_t a_step,
+    const int8_t *b, int32_t b_step, int8_t *out, int32_t count);
+
+static void tml_broadcast_rows(const tml_dims_t *in1_dims, const int8_t *in1,
+    const tml_dims_t *in2_dims, const int8_t *in2, const tml_dims_t *out_dims, int8_t *out,
+    tml_binary_row_t row, const void *ctx) {
+    tml_strides_t s1, s2;
+    tml_broadcast_strides(in1_dims, &s1);
+    tml_broadcast_strides(in2_dims, &s2);
+    for (int32_t b = 0; b < out_dims->n; b++) {
+        for (int32_t y = 0; y < out_dims->h; y++) {
+            for (int32_t x = 0; x < out_dims->w; x++, out += out_dims->c) {
+                row(ctx, in1 + b * s1.n + y * s1.h + x * s1.w, s1.c,
+                    in2 + b * s2.n + y * s2.h + x * s2.w, s2.c, out, out_dims->c);
+            }
+        }
+    }
+}
+
+typedef struct {
+    const void *params;
+    int32_t in1_offset, in2_offset, output_zero_point;
+} tml_binary_ctx_t;
+
+/* ADD: both inputs are brought to a common scale (2 * the larger input
+ * scale) with 20 bits of headroom, added, and requantised to the output. */
+static void tml_add_row(const void *ctx, const int8_t *a, int32_t a_step,
+    const int8_t *b, int32_t b_step, int8_t *out, int32_t count) {
+    const tml_binary_ctx_t *c = (const tml_binary_ctx_t *)ctx;
+    const tml_add_params_t *p = (const tml_add_params_t *)c->params;
+    for (int32_t i = 0; i < count; i++) {
+        /* |x - zero point| <= 255, so shifting by left_shift <= 20 stays below 2^28. */
+        int32_t shifted1 = (int32_t)((uint32_t)(a[i * a_step] + c->in1_offset) << p->left_shift);
+        int32_t shifted2 = (int32_t)((uint32_t)(b[i * b_step] + c->in2_offset) << p->left_shift);
+        int32_t scaled1 = tml_multiply_by_quantized_multiplier(shifted1, p->input1_multiplier, p->input1_shift);
+        int32_t scaled2 = tml_multiply_by_quantized_multiplier(shifted2, p->input2_multiplier, p->input2_shift);
+        int32_t v = tml_multiply_by_quantized_multiplier(scaled1 + scaled2, p->output_multiplier, p->output_shift)
+            + c->output_zero_point;
+        out[i] = (int8_t)tml_clamp(v, p->act_min, p->act_max);
+    }
+}
+
+static void tml_mul_row(const void *ctx, const int8_t *a, int32_t a_step,
+    const int8_t *b, int32_t b_step, int8_t *out, int32_t count) {
+    const tml_binary_ctx_t *c = (const tml_binary_ctx_t *)ctx;
+    const tml_mul_params_t *p = (const tml_mul_params_t *)c->params;
+    for (int32_t i = 0; i < count; i++) {
+        /* |product| <= 255 * 255 < 2^16. */
+        int32_t product = (a[i * a_step] + c->in1_offset) * (b[i * b_step] + c->in2_offset);
+        int32_t v = tml_multiply_by_quantized_multiplier(product, p->output_multiplier, p->output_shift)
+            + c->output_zero_point;
+        out[i] = (int8_t)tml_clamp(v, p->act_min, p->act_max);
+    }
 }
 
 void tml_add_s8(const tml_add_params_t *p,
@@ -95,21 +139,8 @@ void tml_add_s8(const tml_add_params_t *p,
     const tml_dims_t *in1_dims, const int8_t *in1,
     const tml_dims_t *in2_dims, const int8_t *in2,
     const tml_dims_t *out_dims, int8_t *out) {
-    tml_strides_t s1, s2;
-    tml_broadcast_strides(in1_dims, &s1);
-    tml_broadcast_strides(in2_dims, &s2);
-    for (int32_t b = 0; b < out_dims->n; b++) {
-        for (int32_t y = 0; y < out_dims->h; y++) {
-            for (int32_t x = 0; x < out_dims->w; x++) {
-                const int8_t *a_px = in1 + b * s1.n + y * s1.h + x * s1.w;
-                const int8_t *b_px = in2 + b * s2.n + y * s2.h + x * s2.w;
-                for (int32_t c = 0; c < out_dims->c; c++) {
-                    *out++ = tml_add_one(p, -input1_zero_point, -input2_zero_point, output_zero_point,
-                        a_px[c * s1.c], b_px[c * s2.c]);
-                }
-            }
-        }
-    }
+    const tml_binary_ctx_t ctx = { p, -input1_zero_point, -input2_zero_point, output_zero_point };
+    tml_broadcast_rows(in1_dims, in1, in2_dims, in2, out_dims, out, tml_add_row, &ctx);
 }
 
 void tml_mul_s8(const tml_mul_params_t *p,
@@ -117,22 +148,6 @@ void tml_mul_s8(const tml_mul_params_t *p,
     const tml_dims_t *in1_dims, const int8_t *in1,
     const tml_dims_t *in2_dims, const int8_t *in2,
     const tml_dims_t *out_dims, int8_t *out) {
-    tml_strides_t s1, s2;
-    tml_broadcast_strides(in1_dims, &s1);
-    tml_broadcast_strides(in2_dims, &s2);
-    for (int32_t b = 0; b < out_dims->n; b++) {
-        for (int32_t y = 0; y < out_dims->h; y++) {
-            for (int32_t x = 0; x < out_dims->w; x++) {
-                const int8_t *a_px = in1 + b * s1.n + y * s1.h + x * s1.w;
-                const int8_t *b_px = in2 + b * s2.n + y * s2.h + x * s2.w;
-                for (int32_t c = 0; c < out_dims->c; c++) {
-                    /* |product| <= 255 * 255 < 2^16. */
-                    int32_t product = (a_px[c * s1.c] - input1_zero_point) * (b_px[c * s2.c] - input2_zero_point);
-                    int32_t v = tml_multiply_by_quantized_multiplier(product, p->output_multiplier, p->output_shift)
-                        + output_zero_point;
-                    *out++ = (int8_t)tml_clamp(v, p->act_min, p->act_max);
-                }
-            }
-        }
-    }
+    const tml_binary_ctx_t ctx = { p, -input1_zero_point, -input2_zero_point, output_zero_point };
+    tml_broadcast_rows(in1_dims, in1, in2_dims, in2, out_dims, out, tml_mul_row, &ctx);
 }

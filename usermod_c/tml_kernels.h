@@ -29,6 +29,13 @@ typedef struct {
     int32_t n, h, w, c;
 } tml_dims_t;
 
+static inline void tml_dims_to_array(const tml_dims_t *d, int32_t a[TML_RANK]) {
+    a[0] = d->n;
+    a[1] = d->h;
+    a[2] = d->w;
+    a[3] = d->c;
+}
+
 /* Requantisation of an accumulator into the output tensor (TFLite's
  * MultiplyByQuantizedMultiplier: multiplier Q31 >= 0, shift in [-31, 30],
  * positive = left). The arrays are constants of the model. */

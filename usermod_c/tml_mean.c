@@ -66,13 +66,6 @@ static int32_t tml_mean_extents(uint32_t axis_mask, const int32_t dims[4], int32
     return count;
 }
 
-static void tml_dims_array(const tml_dims_t *d, int32_t a[4]) {
-    a[0] = d->n;
-    a[1] = d->h;
-    a[2] = d->w;
-    a[3] = d->c;
-}
-
 /* The kernel writes one output per combination of the kept dims, in order;
  * whether the reduced dims were kept as 1s or squeezed away by the
  * converter does not change that count. A sum of int8 values stays well
@@ -83,7 +76,7 @@ tml_status_t tml_mean_check(const tml_mean_params_t *p,
     if (p->axis_mask == 0 || (p->axis_mask & ~0xFu) != 0) {
         return tml_check_fail(detail, TML_ERR_BAD_PARAM, "axis_mask outside the 4 dims");
     }
-    tml_dims_array(in_dims, dims);
+    tml_dims_to_array(in_dims, dims);
     /* Products of a tensor's dims fit int32: tensors are below 2^31 bytes. */
     if (tml_mean_extents(p->axis_mask, dims, outer, inner) > (1 << 24)) {
         return tml_check_fail(detail, TML_ERR_BAD_PARAM, "mean over more than 2^24 values");
@@ -100,7 +93,7 @@ tml_status_t tml_mean_check(const tml_mean_params_t *p,
  * count; the result stays below 2^31. */
 void tml_mean_prepare(tml_mean_params_t *p, const tml_dims_t *in_dims) {
     int32_t dims[4], outer[4], inner[4];
-    tml_dims_array(in_dims, dims);
+    tml_dims_to_array(in_dims, dims);
     const int32_t count = tml_mean_extents(p->axis_mask, dims, outer, inner);
     int32_t extra = tml_floor_log2((uint32_t)count);
     if (extra > 31 + p->shift) {
@@ -115,7 +108,7 @@ void tml_mean_s8(const tml_mean_params_t *p,
     const tml_dims_t *in_dims, const int8_t *in,
     const tml_dims_t *out_dims, int8_t *out) {
     int32_t dims[4], outer[4], inner[4];
-    tml_dims_array(in_dims, dims);
+    tml_dims_to_array(in_dims, dims);
     const int32_t stride[4] = { dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1 };
     const int32_t count = tml_mean_extents(p->axis_mask, dims, outer, inner);
     const int32_t multiplier = p->multiplier;

@@ -263,8 +263,11 @@ static void tml_run_mul(const tml_model_t *m, const tml_op_t *op) {
 
 /* ---- CONCATENATION, PAD ------------------------------------------------- */
 
+/* axis is in [0, 3]: the part check refuses any other. */
 static int32_t tml_dim(const tml_dims_t *d, int32_t axis) {
-    return axis == 0 ? d->n : axis == 1 ? d->h : axis == 2 ? d->w : d->c;
+    int32_t a[TML_RANK];
+    tml_dims_to_array(d, a);
+    return a[axis];
 }
 
 static tml_status_t tml_load_concat(tml_model_t *m, const void *params, tml_op_t *op) {

@@ -79,6 +79,13 @@ static inline int32_t tml_round_shift_away(int32_t v, int32_t k) {
     return ((u >> k) + 1) >> 1;
 }
 
+/* Multipliers and shifts are constants of the blob, which may change after
+ * load (a reused bytearray): a shift amount out of [0, 31] must still be
+ * defined C, if a wrong answer. Every valid shift passes unchanged. */
+static inline int32_t tml_shift_bits(int32_t amount) {
+    return amount & 31;
+}
+
 /* The double-rounding rescale below for shift <= -2 (every convolution
  * output scale under 1/2) with one 64-bit multiply-accumulate and no
  * 64-bit shift: with k = -shift - 1, the result is
@@ -90,18 +97,19 @@ static inline int32_t tml_round_shift_away(int32_t v, int32_t k) {
  * tests/host/test_requant.py checks it against TFLite's two-step
  * definition over every shift. */
 static inline int32_t tml_rescale_down(int32_t x, int32_t multiplier, int32_t shift) {
+    const int32_t k = tml_shift_bits(-shift - 1);
 #ifdef TML_REQUANT_HALVES
-    return tml_round_shift_away(tml_mul_q31_floor(x, multiplier, 1 << 30), -shift - 1);
+    return tml_round_shift_away(tml_mul_q31_floor(x, multiplier, 1 << 30), k);
 #else
     const int64_t nudge = x < 0 ? -(1 << 30) : (1 << 30);
     const int32_t high = (int32_t)(((int64_t)x * multiplier + nudge) >> 32);
-    return (((int32_t)((uint32_t)high << 1) >> (-shift - 1)) + 1) >> 1;
+    return (((int32_t)((uint32_t)high << 1) >> k) + 1) >> 1;
 #endif
 }
 
 /* shift > 0 multiplies by 2^shift before the Q31 multiply; shift < 0 divides
- * after it. The converter guarantees shift in [-31, 30] and, as the loader
- * checks, multiplier >= 0. Rescaling by less than one (shift < 0) is what
+ * after it. The loader checks shift in [-31, 30] and multiplier >= 0 (what
+ * the reasoning below assumes; other values give defined, wrong answers). Rescaling by less than one (shift < 0) is what
  * every convolution output takes: there the saturation case cannot occur
  * and the rounding is the short forms above. */
 static inline int32_t tml_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
@@ -111,7 +119,7 @@ static inline int32_t tml_multiply_by_quantized_multiplier(int32_t x, int32_t mu
     if (shift < 0) {
         return tml_round_shift_away(tml_mul_q31_floor(x, multiplier, 1 << 30), 0);
     }
-    return tml_saturating_rounding_doubling_high_mul((int32_t)((uint32_t)x << shift), multiplier);
+    return tml_saturating_rounding_doubling_high_mul((int32_t)((uint32_t)x << tml_shift_bits(shift)), multiplier);
 }
 
 /* The single-rounding form: x * multiplier / 2^(31 - shift) rounded once,
@@ -127,9 +135,10 @@ static inline int32_t tml_multiply_by_quantized_multiplier(int32_t x, int32_t mu
  * Cortex-M0). */
 static inline int32_t tml_multiply_by_quantized_multiplier_single_round(int32_t x, int32_t multiplier, int32_t shift) {
     if (shift < 0) {
-        return ((tml_mul_q31_floor(x, multiplier, 0) >> (-shift - 1)) + 1) >> 1;
+        return ((tml_mul_q31_floor(x, multiplier, 0) >> tml_shift_bits(-shift - 1)) + 1) >> 1;
     }
-    int32_t total_shift = 31 - shift;
+    /* shift <= 30 (valid ones are): total_shift in [1, 31]. */
+    const int32_t total_shift = 31 - (shift > 30 ? 30 : shift);
     int64_t result = ((int64_t)x * multiplier + ((int64_t)1 << (total_shift - 1))) >> total_shift;
     return result > INT32_MAX ? INT32_MAX : (result < INT32_MIN ? INT32_MIN : (int32_t)result);
 }

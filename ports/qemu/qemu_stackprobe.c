@@ -24,6 +24,8 @@
 // written (-fstack-usage gives the reserved size); figures at or below
 // MARGIN_BYTES mean "at most that". One word that happens to equal the
 // pattern at the very bottom reads as unwritten (a 4-byte under-count).
+// These boards take no interrupts; on a board that does, an interrupt
+// arriving in the measured stretch would count too.
 #include <stdint.h>
 
 #include "py/runtime.h"

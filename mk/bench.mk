@@ -1,6 +1,8 @@
 # `make bench`: the performance table (bench/bench.py says how each figure is
-# measured), also written to build/bench/bench.json. BENCH_ARGS passes
-# options through, e.g. BENCH_ARGS="--models kws_dscnn --targets qemu_m4".
+# measured), also written to build/bench/bench.json, then the C stack of one
+# invoke per model and qemu board (bench/stack.py, build/bench/stack.json).
+# BENCH_ARGS and STACK_ARGS pass options through, e.g.
+# BENCH_ARGS="--models kws_dscnn --targets qemu_m4" STACK_ARGS="--models kws_dscnn".
 .PHONY: bench bench-smoke bench-deps
 
 # TensorFlow Lite Micro's Python interpreter, for its arena next to ours.
@@ -14,6 +16,7 @@ bench-deps: deps-python
 
 bench: bench-deps $(addprefix firmware-,unix $(QEMU_BOARDS))
 	$(PYTHON) bench/bench.py $(BENCH_ARGS)
+	$(PYTHON) bench/stack.py $(STACK_ARGS)
 
 # Part of `make test`: the benchmark runs on one small model, and the DSP
 # build (qemu_m4), the Cortex-M3 build (qemu_m3) and the unix build all give

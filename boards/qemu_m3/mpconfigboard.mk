@@ -18,3 +18,9 @@ FROZEN_MANIFEST = $(BOARD_DIR)/manifest.py
 # The time module (off in the stock qemu port), clocked by the SoC's timer.
 CFLAGS += -I$(BOARD_DIR)/../../ports/qemu -DTINYML_QEMU_MPCONFIGPORT='"$(abspath $(TOP))/ports/qemu/mpconfigport.h"'
 SRC_C += $(BOARD_DIR)/../../ports/qemu/qemu_ticks.c
+
+# stackprobe.paint()/used(): the C stack one invoke takes (bench/stack.py);
+# -fstack-usage writes each object's static frame sizes next to it (.su)
+# for comparison, without changing the code.
+CFLAGS += -fstack-usage
+SRC_C += $(BOARD_DIR)/../../ports/qemu/qemu_stackprobe.c

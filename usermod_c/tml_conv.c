@@ -115,11 +115,13 @@ static inline int8_t tml_requant_one(int32_t acc, int32_t multiplier, int32_t sh
     return (int8_t)(tml_clamp(acc, lo, hi) + output_offset);
 }
 
-/* Whether every output channel rescales by under 1/2 (shift <= -2), the
- * form tml_requant_row_v7m() takes; checked once per layer. */
+/* Whether every output channel rescales by under 1/2 with a valid shift
+ * (-31 <= shift <= -2), the form tml_requant_row_v7m() and the short loop
+ * of tml_requant_row() take; checked once per layer and invoke, because the
+ * shifts are constants of the blob, which may have changed since load. */
 static int tml_all_rescale_down(const tml_requant_t *q) {
     for (uint32_t i = 0; i < q->channel_quant; ++i) {
-        if (q->shift[i] > -2) {
+        if (q->shift[i] > -2 || q->shift[i] < -31) {
             return 0;
         }
     }
@@ -142,9 +144,14 @@ static void tml_requant_row(const int32_t *acc, int32_t n,
         tml_requant_row_v7m(acc, out, n, &args);
         return;
     }
-#else
-    (void)down;
 #endif
+    if (down) {
+        for (int32_t i = 0; i < n; ++i, multiplier += step, shift += step) {
+            const int32_t v = tml_rescale_down_by(acc[i], *multiplier, -*shift - 1);
+            out[i] = (int8_t)(tml_clamp(v, lo, hi) + output_offset);
+        }
+        return;
+    }
     for (int32_t i = 0; i < n; ++i, multiplier += step, shift += step) {
         out[i] = tml_requant_one(acc[i], *multiplier, *shift, lo, hi, output_offset);
     }

@@ -96,8 +96,7 @@ static inline int32_t tml_shift_bits(int32_t amount) {
  * zero (for -2^30 <= x m < 0 both forms give 0). |H| <= 2^30, so 2H fits.
  * tests/host/test_requant.py checks it against TFLite's two-step
  * definition over every shift. */
-static inline int32_t tml_rescale_down(int32_t x, int32_t multiplier, int32_t shift) {
-    const int32_t k = tml_shift_bits(-shift - 1);
+static inline int32_t tml_rescale_down_by(int32_t x, int32_t multiplier, int32_t k) {
 #ifdef TML_REQUANT_HALVES
     return tml_round_shift_away(tml_mul_q31_floor(x, multiplier, 1 << 30), k);
 #else
@@ -105,6 +104,13 @@ static inline int32_t tml_rescale_down(int32_t x, int32_t multiplier, int32_t sh
     const int32_t high = (int32_t)(((int64_t)x * multiplier + nudge) >> 32);
     return (((int32_t)((uint32_t)high << 1) >> k) + 1) >> 1;
 #endif
+}
+
+/* The same for any shift: out-of-range ones give a defined, wrong value.
+ * Callers that checked every shift in [-31, -2] call the form above with
+ * k = -shift - 1 in [1, 30]. */
+static inline int32_t tml_rescale_down(int32_t x, int32_t multiplier, int32_t shift) {
+    return tml_rescale_down_by(x, multiplier, tml_shift_bits(-shift - 1));
 }
 
 /* shift > 0 multiplies by 2^shift before the Q31 multiply; shift < 0 divides

@@ -307,9 +307,12 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     int8_t col[2][TML_IM2COL_MAX];
     int8_t *pending = NULL;
     const int8_t *pending_window = NULL;
+    /* The pairs take any window, TML_XPAIR_MAX inputs at a time. */
+    const int preparable = 1;
 #else
-    /* The single-pixel path prepares windows up to TML_XVEC_MAX. */
-    const int single = TML_XVEC_MAX == 1 || filter_size <= TML_XVEC_MAX;
+    /* The single-pixel path prepares windows up to TML_XVEC_MAX; longer
+     * ones are summed from the input. */
+    const int preparable = TML_XVEC_MAX == 1 || filter_size <= TML_XVEC_MAX;
     int8_t col[1][TML_IM2COL_MAX];
 #endif
 
@@ -335,13 +338,10 @@ tml_status_t tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                 int8_t *const gather = col[pending == NULL ? 0 : 1];
 #else
                 int8_t *const gather = col[0];
-                if (!single) {
-                    /* Summed from the input below. */
-                } else
 #endif
-                if (whole && contiguous_rows) {
+                if (preparable && whole && contiguous_rows) {
                     window = in_batch + x_first;
-                } else if (filter_size <= TML_IM2COL_MAX) {
+                } else if (preparable && filter_size <= TML_IM2COL_MAX) {
                     /* Gather the window; taps in the padding hold the input
                      * zero point, so x + input_offset is 0 there, exactly as
                      * skipping them. */

@@ -1,11 +1,14 @@
 # Make-based ports (unix, qemu): `make USER_C_MODULES=<repo root>`.
 # The portable core is library C (no QSTRs to scan); only the binding is
 # scanned. core_sources.txt is the one list shared with micropython.cmake,
-# the native module and the host test build.
+# the native module and the host test build; its .S files assemble to
+# nothing except on their own architecture path (tml_arch.h).
 TINYML_MOD_DIR := $(USERMOD_DIR)
 
 SRC_USERMOD_C += $(TINYML_MOD_DIR)/modtinyml.c
-SRC_USERMOD_LIB_C += $(addprefix $(TINYML_MOD_DIR)/,$(shell cat $(TINYML_MOD_DIR)/core_sources.txt))
+TINYML_CORE_SOURCES := $(addprefix $(TINYML_MOD_DIR)/,$(shell cat $(TINYML_MOD_DIR)/core_sources.txt))
+SRC_USERMOD_LIB_C += $(filter %.c,$(TINYML_CORE_SOURCES))
+SRC_USERMOD_LIB_ASM += $(filter %.S,$(TINYML_CORE_SOURCES))
 CFLAGS_USERMOD += -I$(TINYML_MOD_DIR)
 
 # The matrix kernels at -O2 rather than the ports' -Os: the C around the

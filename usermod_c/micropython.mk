@@ -1,15 +1,17 @@
 # Make-based ports (unix, qemu): `make USER_C_MODULES=<repo root>`.
 # The portable core is library C (no QSTRs to scan); only the binding is
 # scanned. core_sources.txt is the one list shared with micropython.cmake,
-# the native module and the host test build; its .S files assemble to
-# nothing except on their own architecture path (tml_arch.h).
+# the native module and the host test build.
 TINYML_MOD_DIR := $(USERMOD_DIR)
 
 SRC_USERMOD_C += $(TINYML_MOD_DIR)/modtinyml.c
-TINYML_CORE_SOURCES := $(addprefix $(TINYML_MOD_DIR)/,$(shell cat $(TINYML_MOD_DIR)/core_sources.txt))
-SRC_USERMOD_LIB_C += $(filter %.c,$(TINYML_CORE_SOURCES))
-SRC_USERMOD_LIB_ASM += $(filter %.S,$(TINYML_CORE_SOURCES))
+SRC_USERMOD_LIB_C += $(addprefix $(TINYML_MOD_DIR)/,$(shell cat $(TINYML_MOD_DIR)/core_sources.txt))
 CFLAGS_USERMOD += -I$(TINYML_MOD_DIR)
+# core_sources.txt lists the architecture paths' .S files with the C (each
+# assembles to nothing off its own path, tml_arch.h): build them as assembly.
+TINYML_ASM := $(filter $(TINYML_MOD_DIR)/%.S,$(SRC_USERMOD_LIB_C))
+SRC_USERMOD_LIB_ASM += $(TINYML_ASM)
+SRC_USERMOD_LIB_C := $(filter-out $(TINYML_ASM),$(SRC_USERMOD_LIB_C))
 
 # The matrix kernels at -O2 rather than the ports' -Os: the C around the
 # assembly loops and the portable paths keep their values in registers

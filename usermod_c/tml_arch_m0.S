@@ -4,6 +4,13 @@
  * pointer) with the accumulators in r8-r11: whole functions in assembly,
  * AAPCS calls. Assembled to nothing on other paths (tml_arch.h). */
 #include "tml_arch.h"
+
+/* No executable stack, also for the files that assemble to nothing: an
+ * object without the note makes the linker ask for one (the host's x86-64
+ * library and the unix port link them all). */
+#if defined(__ELF__)
+    .section .note.GNU-stack, "", %progbits
+#endif
 #if TML_ARCH_M0
 
     .syntax unified

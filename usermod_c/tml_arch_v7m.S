@@ -3,6 +3,13 @@
  * AAPCS calls. Assembled to nothing on other paths (tml_arch.h); the
  * rescale loop the M3 shares with the M4 is in tml_arch_v7m_requant.S. */
 #include "tml_arch.h"
+
+/* No executable stack, also for the files that assemble to nothing: an
+ * object without the note makes the linker ask for one (the host's x86-64
+ * library and the unix port link them all). */
+#if defined(__ELF__)
+    .section .note.GNU-stack, "", %progbits
+#endif
 #if TML_ARCH_V7M
 
     .syntax unified

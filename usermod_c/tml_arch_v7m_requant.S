@@ -2,6 +2,13 @@
  * Cortex-M3 and M4 paths share (declared in tml_arch_v7m_requant.h).
  * Assembled to nothing on other paths (tml_arch.h). */
 #include "tml_arch.h"
+
+/* No executable stack, also for the files that assemble to nothing: an
+ * object without the note makes the linker ask for one (the host's x86-64
+ * library and the unix port link them all). */
+#if defined(__ELF__)
+    .section .note.GNU-stack, "", %progbits
+#endif
 #if TML_ARCH_V7M || TML_ARCH_DSP
 
     .syntax unified

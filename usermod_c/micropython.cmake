@@ -1,4 +1,7 @@
 # CMake-based ports (rp2, esp32): USER_C_MODULES=<repo>/usermod_c/micropython.cmake
+# core_sources.txt has the architecture paths' .S files (each assembles to
+# nothing off its own path, tml_arch.h), hence the ASM language.
+enable_language(ASM)
 add_library(usermod_tinyml INTERFACE)
 
 file(STRINGS ${CMAKE_CURRENT_LIST_DIR}/core_sources.txt TINYML_CORE_SOURCES)

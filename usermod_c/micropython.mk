@@ -7,6 +7,11 @@ TINYML_MOD_DIR := $(USERMOD_DIR)
 SRC_USERMOD_C += $(TINYML_MOD_DIR)/modtinyml.c $(TINYML_MOD_DIR)/modtinyml_audio.c
 SRC_USERMOD_LIB_C += $(addprefix $(TINYML_MOD_DIR)/,$(shell cat $(TINYML_MOD_DIR)/core_sources.txt))
 CFLAGS_USERMOD += -I$(TINYML_MOD_DIR)
+# core_sources.txt lists the architecture paths' .S files with the C (each
+# assembles to nothing off its own path, tml_arch.h): build them as assembly.
+TINYML_ASM := $(filter $(TINYML_MOD_DIR)/%.S,$(SRC_USERMOD_LIB_C))
+SRC_USERMOD_LIB_ASM += $(TINYML_ASM)
+SRC_USERMOD_LIB_C := $(filter-out $(TINYML_ASM),$(SRC_USERMOD_LIB_C))
 
 # The matrix kernels at -O2 rather than the ports' -Os: the C around the
 # assembly loops and the portable paths keep their values in registers

@@ -420,17 +420,14 @@ static mp_obj_t tinyml_dequantize(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(tinyml_dequantize_obj, 4, 4, tinyml_dequantize);
 
-// build_info() -> dict: what this firmware's core was compiled for.
+// build_info() -> dict: what this firmware's core was compiled for; "arch"
+// is the kernels' architecture path (TML_ARCH_NAME).
+#include "tml_arch.h"
 static mp_obj_t tinyml_build_info(void) {
     mp_obj_t info = mp_obj_new_dict(4);
     mp_obj_dict_store(info, MP_OBJ_NEW_QSTR(MP_QSTR_version), mp_obj_new_str(TINYML_CORE_VERSION, strlen(TINYML_CORE_VERSION)));
     mp_obj_dict_store(info, MP_OBJ_NEW_QSTR(MP_QSTR_format), MP_OBJ_NEW_SMALL_INT(TML_BLOB_VERSION));
-    #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    const char *simd = "arm-dsp";
-    #else
-    const char *simd = "none";
-    #endif
-    mp_obj_dict_store(info, MP_OBJ_NEW_QSTR(MP_QSTR_simd), mp_obj_new_str(simd, strlen(simd)));
+    mp_obj_dict_store(info, MP_OBJ_NEW_QSTR(MP_QSTR_arch), mp_obj_new_str(TML_ARCH_NAME, strlen(TML_ARCH_NAME)));
     #if defined(__OPTIMIZE_SIZE__)
     const char *opt = "size";
     #elif defined(__OPTIMIZE__)

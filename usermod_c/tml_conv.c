@@ -136,7 +136,7 @@ static int tml_all_rescale_down(const tml_requant_t *q) {
 static void tml_requant_row(const int32_t *acc, int32_t n,
     const int32_t *multiplier, const int32_t *shift, int32_t step, int down,
     int32_t lo, int32_t hi, int32_t output_offset, int8_t *out) {
-#if TML_ARCH_REQUANT_ROW
+#if TML_ARCH_V7M || TML_ARCH_DSP
     if (down && step == 1) {
         const tml_requant_row_args_t args = {
             multiplier, shift, 1 + 2 * output_offset, lo + output_offset, hi + output_offset,
@@ -255,6 +255,16 @@ static void tml_conv_pixel_x(const tml_conv_ctx_t *c, const tml_xvec_t *x, int8_
 }
 #endif
 
+/* Rarely taken paths (windows too large to gather, the one-channel-at-a-
+ * time depthwise: depth multipliers above 1, channels left over from
+ * groups of four) are built for size: this file is compiled at -O2, which
+ * would otherwise inline and unroll them too. */
+#if defined(__GNUC__)
+#define TML_COLD __attribute__((cold, noinline))
+#else
+#define TML_COLD
+#endif
+
 /* One output pixel whose window is too large to gather or prepare (3x3
  * over more than 56 channels, for one): the valid taps, rows x runs runs
  * of run_len inputs, summed straight from the input, four channels at a
@@ -328,9 +338,12 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     int8_t col[2][TML_IM2COL_MAX];
     int8_t *pending = NULL;
     const int8_t *pending_window = NULL;
+    /* The pairs take any window, TML_XPAIR_MAX inputs at a time. */
+    const int preparable = 1;
 #else
-    /* The single-pixel path prepares windows up to TML_XVEC_MAX. */
-    const int single = TML_XVEC_MAX == 1 || filter_size <= TML_XVEC_MAX;
+    /* The single-pixel path prepares windows up to TML_XVEC_MAX; longer
+     * ones are summed from the input. */
+    const int preparable = TML_XVEC_MAX == 1 || filter_size <= TML_XVEC_MAX;
     int8_t col[1][TML_IM2COL_MAX];
 #endif
 
@@ -356,13 +369,10 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                 int8_t *const gather = col[pending == NULL ? 0 : 1];
 #else
                 int8_t *const gather = col[0];
-                if (!single) {
-                    /* Summed from the input below. */
-                } else
 #endif
-                if (whole && contiguous_rows) {
+                if (preparable && whole && contiguous_rows) {
                     window = in_batch + x_first;
-                } else if (filter_size <= TML_IM2COL_MAX) {
+                } else if (preparable && filter_size <= TML_IM2COL_MAX) {
                     /* Gather the window; taps in the padding hold the input
                      * zero point, so x + input_offset is 0 there, exactly as
                      * skipping them. */
@@ -568,8 +578,8 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
             + (size_t)(t % kernel_w * p->dilation_w)) * (size_t)ch;
     }
 
-#if TML_DW_WIDE_WORDS
-    /* The chunk's weights widened once (tml_arch.h): taps x words per
+#if TML_ARCH_DSP || TML_ARCH_V7M
+    /* The chunk's weights widened once (tml_dw_widen4()): taps x words per
      * group of four channels, in a buffer of TML_DW_WIDE_MAX words. */
     uint32_t wide[TML_DW_WIDE_MAX];
     const int32_t group_words = taps * TML_DW_WIDE_WORDS;
@@ -591,7 +601,7 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
                 + (uint32_t)q->input_offset * (uint32_t)wsum);
         }
         const int8_t *w_chunk = weights + c0;
-#if TML_DW_WIDE_WORDS
+#if TML_ARCH_DSP || TML_ARCH_V7M
         for (int32_t g = 0; g < n; g += 4) {
             for (int32_t t = 0; t < taps; ++t) {
                 tml_dw_widen4(w_chunk + (size_t)t * w_tap_step + (size_t)g,

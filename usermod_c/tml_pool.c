@@ -90,14 +90,9 @@ void tml_avg_pool_s8(const tml_pool_params_t *p,
 static void tml_max_into(int8_t *out, const int8_t *x, int32_t depth) {
     int32_t c = 0;
 #if TML_ARCH_DSP
-    /* Four channels an iteration: SSUB8 sets a GE flag per byte lane where
-     * x >= out, SEL takes those lanes from x. One asm statement, so that
-     * nothing can come between the flags and their use. */
+    /* Four channels an iteration. */
     for (; c + 4 <= depth; c += 4) {
-        const uint32_t xv = tml_read_s8x4(x + c);
-        const uint32_t ov = tml_read_s8x4(out + c);
-        uint32_t mv;
-        __asm__("ssub8 %0, %1, %2\n\tsel %0, %1, %2" : "=&r"(mv) : "r"(xv), "r"(ov) : "cc");
+        const uint32_t mv = tml_max_s8x4(tml_read_s8x4(x + c), tml_read_s8x4(out + c));
         memcpy(out + c, &mv, sizeof(mv));
     }
 #endif

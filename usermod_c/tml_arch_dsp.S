@@ -1,0 +1,257 @@
+/* The Cortex-M4/M7/M33 (armv7em with the DSP extension) assembly loops,
+ * declared in tml_arch_dsp.h: SXTB16 widens two int8 lanes of a word,
+ * SMLAD multiplies and adds two int16 pairs. AAPCS calls. Assembled to
+ * nothing on other paths (tml_arch.h); the rescale loop is the M3's
+ * (tml_arch_v7m_requant.S). */
+#include "tml_arch.h"
+
+/* No executable stack, also for the files that assemble to nothing: an
+ * object without the note makes the linker ask for one (the host's x86-64
+ * library and the unix port link them all). */
+#if defined(__ELF__)
+    .section .note.GNU-stack, "", %progbits
+#endif
+#if TML_ARCH_DSP
+
+    .syntax unified
+    .thumb
+
+/* Every routine saves r4-r11 and lr: the caller's stacked arguments start
+ * this far above the routine's own frame. */
+    .set SAVED, 9 * 4
+
+/* acc[k] += w_k . x over `blocks` (> 0) blocks of four prepared inputs
+ * (x0 x2 x1 x3 as int16, tml_xvec_prepare()) for k < 4 * groups (groups
+ * > 0), channel k's weights at w + k * stride: four channels at a time,
+ * one LDM of the block's two input words feeding all four; 16 products in
+ * 21 instructions. The loop over the groups is here too.
+ * void tml_dsp_fc4(const int16_t *x, int32_t blocks, const int8_t *w,
+ *     int32_t stride, int32_t groups, int32_t *acc) */
+    .set L_X, 0            /* x */
+    .set L_X_END, 4        /* end of x */
+    .set L_NEXT, 8         /* from the end of a group's first row to the next group's */
+    .set L_STRIDE, 12      /* stride */
+    .set LOCALS, 16
+    .set ARG_GROUPS, LOCALS + SAVED
+    .set ARG_ACC, ARG_GROUPS + 4
+    .section .text.tml_dsp_fc4, "ax", %progbits
+    .align 1
+    .global tml_dsp_fc4
+    .type tml_dsp_fc4, %function
+    .thumb_func
+tml_dsp_fc4:
+    push {r4, r5, r6, r7, r8, r9, r10, r11, lr}
+    sub sp, sp, #LOCALS
+    str r0, [sp, #L_X]
+    add r4, r0, r1, lsl #3
+    str r4, [sp, #L_X_END]
+    lsl r4, r1, #2
+    rsb r4, r4, r3, lsl #2
+    str r4, [sp, #L_NEXT]
+    str r3, [sp, #L_STRIDE]
+1:
+    ldr r0, [sp, #L_X]
+    ldr r1, [sp, #L_X_END]
+    ldr r6, [sp, #L_STRIDE]
+    add r3, r2, r6
+    add r4, r3, r6
+    add r5, r4, r6
+    ldr r6, [sp, #ARG_ACC]
+    ldm r6, {r10, r11, r12, lr}
+2:
+    ldmia r0!, {r6, r7}
+    ldr r8, [r2], #4
+    sxtb16 r9, r8
+    sxtb16 r8, r8, ror #8
+    smlad r10, r9, r6, r10
+    smlad r10, r8, r7, r10
+    ldr r8, [r3], #4
+    sxtb16 r9, r8
+    sxtb16 r8, r8, ror #8
+    smlad r11, r9, r6, r11
+    smlad r11, r8, r7, r11
+    ldr r8, [r4], #4
+    sxtb16 r9, r8
+    sxtb16 r8, r8, ror #8
+    smlad r12, r9, r6, r12
+    smlad r12, r8, r7, r12
+    ldr r8, [r5], #4
+    sxtb16 r9, r8
+    sxtb16 r8, r8, ror #8
+    smlad lr, r9, r6, lr
+    smlad lr, r8, r7, lr
+    cmp r0, r1
+    bne 2b
+    ldr r6, [sp, #ARG_ACC]
+    stmia r6!, {r10, r11, r12, lr}
+    str r6, [sp, #ARG_ACC]
+    ldr r6, [sp, #L_NEXT]
+    add r2, r2, r6
+    ldr r6, [sp, #ARG_GROUPS]
+    subs r6, r6, #1
+    str r6, [sp, #ARG_GROUPS]
+    bne 1b
+    add sp, sp, #LOCALS
+    pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}
+    .size tml_dsp_fc4, . - tml_dsp_fc4
+
+/* One block of four inputs: LDM fetches both pixels' prepared words, each
+ * weight word is widened once (SXTB16) and feeds four SMLAD; 16 products
+ * in 15 instructions. */
+    .macro tml_dsp_conv2_step
+    ldmia r0!, {r4, r5, r6, r7}
+    ldr r8, [r2], #4
+    sxtb16 r9, r8
+    sxtb16 r8, r8, ror #8
+    smlad r10, r9, r4, r10
+    smlad r10, r8, r5, r10
+    smlad r12, r9, r6, r12
+    smlad r12, r8, r7, r12
+    ldr r8, [r3], #4
+    sxtb16 r9, r8
+    sxtb16 r8, r8, ror #8
+    smlad r11, r9, r4, r11
+    smlad r11, r8, r5, r11
+    smlad lr, r9, r6, lr
+    smlad lr, r8, r7, lr
+    .endm
+
+/* For k < 2 * pairs (pairs > 0), channel k's weights at w + k * stride:
+ * acc_a[k] = src_a[k] + w_k . pixel 0, acc_b[k] = src_b[k] + w_k . pixel 1
+ * over `steps` (> 0) steps of tml_dsp_conv2_step (four inputs) from the
+ * prepared pair x (the sources are the bias for a first pass, the
+ * accumulators after).
+ * The loop over the channel pairs is here too, since setting up each pair
+ * in C cost about as much as a 64-input dot product. Fourteen registers in
+ * the inner loop, more than GCC gives inline asm, hence a whole function;
+ * the outer loop's state lives in a frame of LOCALS bytes.
+ * void tml_dsp_conv2(const int16_t *x, int32_t steps, const int8_t *w,
+ *     int32_t stride, int32_t pairs, int32_t *acc_a, int32_t *acc_b,
+ *     const int32_t *src_a, const int32_t *src_b) */
+    .set L_X, 0            /* x */
+    .set L_W_BYTES, 4      /* bytes of weights the steps consume */
+    .set L_NEXT, 8         /* from the end of one pair's w0 to the next pair's w0 */
+    .set L_STRIDE, 12      /* stride */
+    .set LOCALS, 16
+    .set ARG_PAIRS, LOCALS + SAVED
+    .set ARG_ACC_A, ARG_PAIRS + 4
+    .set ARG_ACC_B, ARG_PAIRS + 8
+    .set ARG_SRC_A, ARG_PAIRS + 12
+    .set ARG_SRC_B, ARG_PAIRS + 16
+    .section .text.tml_dsp_conv2, "ax", %progbits
+    .align 1
+    .global tml_dsp_conv2
+    .type tml_dsp_conv2, %function
+    .thumb_func
+tml_dsp_conv2:
+    push {r4, r5, r6, r7, r8, r9, r10, r11, lr}
+    sub sp, sp, #LOCALS
+    str r0, [sp, #L_X]
+    lsl r1, r1, #2
+    str r1, [sp, #L_W_BYTES]
+    rsb r4, r1, r3, lsl #1
+    str r4, [sp, #L_NEXT]
+    str r3, [sp, #L_STRIDE]
+1:
+    ldr r0, [sp, #L_X]
+    ldr r4, [sp, #ARG_SRC_A]
+    ldrd r10, r11, [r4], #8
+    str r4, [sp, #ARG_SRC_A]
+    ldr r5, [sp, #ARG_SRC_B]
+    ldrd r12, lr, [r5], #8
+    str r5, [sp, #ARG_SRC_B]
+    ldr r3, [sp, #L_STRIDE]
+    add r3, r2, r3
+    ldr r4, [sp, #L_W_BYTES]
+    add r1, r2, r4
+    /* Four steps an iteration, entered part-way (TBB) so that the
+     * first pass does steps % 4 of them. */
+    lsr r4, r4, #2
+    and r4, r4, #3
+    tbb [pc, r4]
+0:
+    .byte (4f - 0b) / 2, (7f - 0b) / 2, (6f - 0b) / 2, (5f - 0b) / 2
+4:
+    tml_dsp_conv2_step
+5:
+    tml_dsp_conv2_step
+6:
+    tml_dsp_conv2_step
+7:
+    tml_dsp_conv2_step
+    cmp r2, r1
+    bne 4b
+    ldr r4, [sp, #ARG_ACC_A]
+    strd r10, r11, [r4], #8
+    str r4, [sp, #ARG_ACC_A]
+    ldr r5, [sp, #ARG_ACC_B]
+    strd r12, lr, [r5], #8
+    str r5, [sp, #ARG_ACC_B]
+    ldr r4, [sp, #L_NEXT]
+    add r2, r2, r4
+    ldr r4, [sp, #ARG_PAIRS]
+    subs r4, r4, #1
+    str r4, [sp, #ARG_PAIRS]
+    bne 1b
+    add sp, sp, #LOCALS
+    pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}
+    .size tml_dsp_conv2, . - tml_dsp_conv2
+
+/* One depthwise output pixel, all n channels (a multiple of four, > 0),
+ * taps (> 0) taps: acc[c] = folded[c] + sum_t tap[t][c] * w[t][c], the
+ * weights widened into `wide` as [group of four channels][tap][2 words]
+ * (tml_dw_widen4()). Per tap of a group: LDR the tap's address, LDR four
+ * inputs, LDRD their widened weights, two SXTB16 and four 16x16 MACs; 11
+ * instructions for 4 products where GCC's loop takes 13, and the loop over
+ * the groups costs 9 more per four channels.
+ * void tml_dw_pixel_dsp(const int8_t *const *tap, int32_t taps, int32_t n,
+ *     const uint32_t *wide, const int32_t *folded, int32_t *acc) */
+    .set L_TAP, 0          /* tap */
+    .set L_TAP_BYTES, 4    /* taps * 4 */
+    .set L_N, 8            /* n */
+    .set LOCALS, 12
+    .set ARG_FOLDED, LOCALS + SAVED
+    .set ARG_ACC, ARG_FOLDED + 4
+    .section .text.tml_dw_pixel_dsp, "ax", %progbits
+    .align 1
+    .global tml_dw_pixel_dsp
+    .type tml_dw_pixel_dsp, %function
+    .thumb_func
+tml_dw_pixel_dsp:
+    push {r4, r5, r6, r7, r8, r9, r10, r11, lr}
+    sub sp, sp, #LOCALS
+    str r0, [sp, #L_TAP]
+    lsl r1, r1, #2
+    str r1, [sp, #L_TAP_BYTES]
+    str r2, [sp, #L_N]
+    mov r7, r3
+    ldr r12, [sp, #ARG_FOLDED]
+    ldr lr, [sp, #ARG_ACC]
+    movs r6, #0
+2:
+    ldmia r12!, {r0, r1, r2, r3}
+    ldr r4, [sp, #L_TAP]
+    ldr r5, [sp, #L_TAP_BYTES]
+    add r5, r4, r5
+1:
+    ldr r8, [r4], #4
+    ldr r8, [r8, r6]
+    ldrd r10, r11, [r7], #8
+    sxtb16 r9, r8
+    sxtb16 r8, r8, ror #8
+    smlabb r0, r9, r10, r0
+    smlatt r2, r9, r10, r2
+    smlabb r1, r8, r11, r1
+    smlatt r3, r8, r11, r3
+    cmp r4, r5
+    bne 1b
+    stmia lr!, {r0, r1, r2, r3}
+    add r6, r6, #4
+    ldr r8, [sp, #L_N]
+    cmp r6, r8
+    blt 2b
+    add sp, sp, #LOCALS
+    pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}
+    .size tml_dw_pixel_dsp, . - tml_dw_pixel_dsp
+
+#endif

@@ -1,0 +1,205 @@
+/* The Cortex-M0/M0+ (armv6m, the RP2040) assembly loops, declared in
+ * tml_arch_m0.h. Thumb-1 loads and MULS reach only r0-r7, so these loops
+ * need all eight low registers (r7 included, which GCC keeps for the frame
+ * pointer) with the accumulators in r8-r11: whole functions in assembly,
+ * AAPCS calls. Assembled to nothing on other paths (tml_arch.h). */
+#include "tml_arch.h"
+
+/* No executable stack, also for the files that assemble to nothing: an
+ * object without the note makes the linker ask for one (the host's x86-64
+ * library and the unix port link them all). */
+#if defined(__ELF__)
+    .section .note.GNU-stack, "", %progbits
+#endif
+#if TML_ARCH_M0
+
+    .syntax unified
+    .thumb
+
+/* Both routines save r4-r11 and lr, in two pushes (Thumb-1 pushes only
+ * low registers): the caller's stacked arguments start this far above. */
+    .set SAVED, 9 * 4
+
+/* One input of tml_m0_dot4's loop: load it, multiply it by the four
+ * channels' weights, accumulate. */
+    .macro tml_m0_dot4_step
+    ldmia r0!, {r5}
+    ldrsb r7, [r2, r6]
+    muls r7, r5
+    add r8, r7
+    ldrsb r7, [r3, r6]
+    muls r7, r5
+    add r9, r7
+    ldrsb r7, [r4, r6]
+    muls r7, r5
+    add r10, r7
+    ldrsb r7, [r1, r6]
+    muls r7, r5
+    add r11, r7
+    adds r6, #1
+    .endm
+
+/* acc[k] += sum_i w[k * stride + i] * x[i] for k = 0..3 over `count`
+ * inputs, a non-zero multiple of two: four channels share each loaded
+ * input, 3.6 instructions per product.
+ * void tml_m0_dot4(const int32_t *x, int32_t count, const int8_t *w,
+ *     int32_t stride, int32_t *acc) */
+    .set ARG_ACC, SAVED
+    .section .text.tml_m0_dot4, "ax", %progbits
+    .align 1
+    .global tml_m0_dot4
+    .type tml_m0_dot4, %function
+    .thumb_func
+tml_m0_dot4:
+    push {r4, r5, r6, r7, lr}
+    mov r4, r8
+    mov r5, r9
+    mov r6, r10
+    mov r7, r11
+    push {r4, r5, r6, r7}
+    /* r12 = the end of x; r2..r4, r1 = the four channels' weights. */
+    lsls r1, r1, #2
+    adds r1, r0, r1
+    mov r12, r1
+    adds r4, r3, r3
+    adds r1, r4, r3
+    adds r1, r2, r1
+    adds r4, r2, r4
+    adds r3, r2, r3
+    ldr r5, [sp, #ARG_ACC]
+    ldr r6, [r5]
+    mov r8, r6
+    ldr r6, [r5, #4]
+    mov r9, r6
+    ldr r6, [r5, #8]
+    mov r10, r6
+    ldr r6, [r5, #12]
+    mov r11, r6
+    movs r6, #0
+1:
+    tml_m0_dot4_step
+    tml_m0_dot4_step
+    cmp r0, r12
+    bne 1b
+    ldr r5, [sp, #ARG_ACC]
+    mov r6, r8
+    str r6, [r5]
+    mov r6, r9
+    str r6, [r5, #4]
+    mov r6, r10
+    str r6, [r5, #8]
+    mov r6, r11
+    str r6, [r5, #12]
+    pop {r4, r5, r6, r7}
+    mov r8, r4
+    mov r9, r5
+    mov r10, r6
+    mov r11, r7
+    pop {r4, r5, r6, r7, pc}
+    .size tml_m0_dot4, . - tml_m0_dot4
+
+/* One input of tml_m0_conv2's loop: both pixels' values (r4, r5), each
+ * weight multiplied by both and added to the accumulators r8-r11. MULS
+ * overwrites its operand, hence one copy per weight. */
+    .macro tml_m0_dot2x2_step
+    ldmia r0!, {r4, r5}
+    ldrsb r6, [r2, r1]
+    mov r7, r6
+    muls r7, r4
+    add r8, r7
+    muls r6, r5
+    add r10, r6
+    ldrsb r6, [r3, r1]
+    mov r7, r6
+    muls r7, r4
+    add r9, r7
+    muls r6, r5
+    add r11, r6
+    adds r1, #1
+    .endm
+
+/* For k < 2 * pairs (pairs > 0), channel k's weights at w + k * stride:
+ * acc_a[k] = src_a[k] + w_k . pixel 0, acc_b[k] = src_b[k] + w_k . pixel 1
+ * over `steps` (> 0) pairs of inputs of the prepared pair x (the sources
+ * are the bias for a first pass, the accumulators after); 3.5
+ * instructions per product. The loop over the channel pairs is here too,
+ * its state in a frame of LOCALS bytes below the saved registers.
+ * void tml_m0_conv2(const int32_t *x, int32_t steps, const int8_t *w,
+ *     int32_t stride, int32_t pairs, int32_t *acc_a, int32_t *acc_b,
+ *     const int32_t *src_a, const int32_t *src_b) */
+    .set L_X, 0            /* x */
+    .set L_X_BYTES, 4      /* bytes of x one pass over the steps reads */
+    .set L_STRIDE, 8       /* stride */
+    .set LOCALS, 16
+    .set ARG_PAIRS, LOCALS + SAVED
+    .set ARG_ACC_A, ARG_PAIRS + 4
+    .set ARG_ACC_B, ARG_PAIRS + 8
+    .set ARG_SRC_A, ARG_PAIRS + 12
+    .set ARG_SRC_B, ARG_PAIRS + 16
+    .section .text.tml_m0_conv2, "ax", %progbits
+    .align 1
+    .global tml_m0_conv2
+    .type tml_m0_conv2, %function
+    .thumb_func
+tml_m0_conv2:
+    push {r4, r5, r6, r7, lr}
+    mov r4, r8
+    mov r5, r9
+    mov r6, r10
+    mov r7, r11
+    push {r4, r5, r6, r7}
+    sub sp, #LOCALS
+    str r0, [sp, #L_X]
+    lsls r1, r1, #4
+    str r1, [sp, #L_X_BYTES]
+    str r3, [sp, #L_STRIDE]
+1:
+    ldr r0, [sp, #L_X]
+    ldr r1, [sp, #L_X_BYTES]
+    adds r1, r0, r1
+    mov r12, r1
+    ldr r4, [sp, #ARG_SRC_A]
+    ldmia r4!, {r5, r6}
+    str r4, [sp, #ARG_SRC_A]
+    mov r8, r5
+    mov r9, r6
+    ldr r4, [sp, #ARG_SRC_B]
+    ldmia r4!, {r5, r6}
+    str r4, [sp, #ARG_SRC_B]
+    mov r10, r5
+    mov r11, r6
+    ldr r3, [sp, #L_STRIDE]
+    adds r3, r2, r3
+    movs r1, #0
+2:
+    tml_m0_dot2x2_step
+    tml_m0_dot2x2_step
+    cmp r0, r12
+    bne 2b
+    ldr r4, [sp, #ARG_ACC_A]
+    mov r5, r8
+    mov r6, r9
+    stmia r4!, {r5, r6}
+    str r4, [sp, #ARG_ACC_A]
+    ldr r4, [sp, #ARG_ACC_B]
+    mov r5, r10
+    mov r6, r11
+    stmia r4!, {r5, r6}
+    str r4, [sp, #ARG_ACC_B]
+    ldr r4, [sp, #L_STRIDE]
+    lsls r4, r4, #1
+    adds r2, r2, r4
+    ldr r4, [sp, #ARG_PAIRS]
+    subs r4, #1
+    str r4, [sp, #ARG_PAIRS]
+    bne 1b
+    add sp, #LOCALS
+    pop {r4, r5, r6, r7}
+    mov r8, r4
+    mov r9, r5
+    mov r10, r6
+    mov r11, r7
+    pop {r4, r5, r6, r7, pc}
+    .size tml_m0_conv2, . - tml_m0_conv2
+
+#endif

@@ -20,6 +20,7 @@
 #include "py/objstr.h"
 
 #include "modtinyml.h"
+#include "tml_arch.h"
 #include "tml_model.h"
 
 #define TINYML_CORE_VERSION "0.1.0"
@@ -422,7 +423,6 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(tinyml_dequantize_obj, 4, 4, tinyml_d
 
 // build_info() -> dict: what this firmware's core was compiled for; "arch"
 // is the kernels' architecture path (TML_ARCH_NAME).
-#include "tml_arch.h"
 static mp_obj_t tinyml_build_info(void) {
     mp_obj_t info = mp_obj_new_dict(4);
     mp_obj_dict_store(info, MP_OBJ_NEW_QSTR(MP_QSTR_version), mp_obj_new_str(TINYML_CORE_VERSION, strlen(TINYML_CORE_VERSION)));

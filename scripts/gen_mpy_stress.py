@@ -231,7 +231,7 @@ class Mutations:
         out = []
         pos = self.h["ops_offset"]
         for _ in range(self.h["op_count"]):
-            opcode, n_in, n_out, _r, size, _ps = bl.OP_HEADER.unpack_from(self.good, pos)
+            opcode, n_in, n_out, _r, size, _ps, _so, _ss = bl.OP_HEADER.unpack_from(self.good, pos)
             name = bl.OPCODE_NAMES[opcode]
             params = pos + bl.OP_HEADER.size + ((n_in + n_out) * 2 + 3) // 4 * 4
             st, names = bl.PARAMS[name]

@@ -1,5 +1,5 @@
 /*
- * tinyml blob format, version 1: the on-disk (and in-flash) layout of a
+ * tinyml blob format, version 2: the on-disk (and in-flash) layout of a
  * converted model. This header is the single source of truth for the layout;
  * docs/blob-format.md explains it in prose and
  * converter/tinyml_converter/blob_layout.py mirrors it for the writer
@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define TML_BLOB_MAGIC (0x424C4D54u) /* "TMLB" read as a little-endian u32 */
-#define TML_BLOB_VERSION (1u)
+#define TML_BLOB_VERSION (2u)
 #define TML_NONE (0xFFFFFFFFu)       /* "no such constant" (e.g. no bias) */
 #define TML_MAX_RANK (4)
 
@@ -89,7 +89,14 @@ typedef enum {
 /* Each op record: this header, then uint16_t tensor indices (inputs then
  * outputs) padded with zeros to a multiple of 4 bytes, then params_size bytes
  * of the op's params struct below. size covers all of it and is a multiple
- * of 4, so the next record starts at (this record + size). */
+ * of 4, so the next record starts at (this record + size).
+ *
+ * Scratch (format 2): the arena bytes [scratch_offset, scratch_offset +
+ * scratch_size) are the op's working memory while it runs, planned by the
+ * converter like a tensor that lives for that one op; scratch_size 0 means
+ * none. The converter reserves what the most demanding build's kernel needs
+ * for the op's shapes; the loader refuses a record reserving less than
+ * this build's kernel needs. */
 typedef struct {
     uint8_t opcode;         /* tml_opcode_t */
     uint8_t input_count;
@@ -97,6 +104,8 @@ typedef struct {
     uint8_t reserved;       /* 0 */
     uint16_t size;
     uint16_t params_size;   /* must equal sizeof() of the opcode's params struct */
+    uint32_t scratch_offset; /* arena offset, 8-byte aligned */
+    uint32_t scratch_size;
 } tml_blob_op_t;
 
 /* Requantisation everywhere follows TFLite: multiplier is Q31, shift is

@@ -109,6 +109,29 @@ tml_status_t tml_depthwise_conv_check(const tml_conv_params_t *p, const tml_requ
  * where the SSE2 single-pixel loop is faster. */
 #define TML_CONV_PAIRS (!TML_ARCH_SSE2)
 
+static uint32_t tml_align8(uint32_t n) {
+    return (n + 7u) & ~7u;
+}
+
+/* The conv kernel's scratch, in this order: the prepared pair (or, for
+ * single pixels, the prepared window), on the pair path both pixels'
+ * accumulators, then the gather buffers of the window (two on the pair
+ * path), used when a window of at most TML_IM2COL_MAX inputs is not one
+ * run of the input. */
+#define TML_CONV_XBUF_BYTES (TML_CONV_PAIRS ? 2u * TML_XPAIR_MAX * sizeof(tml_xpair_t) \
+    : (uint32_t)((TML_XVEC_MAX * sizeof(tml_xvec_t) + 7u) & ~7u))
+#define TML_CONV_ACC_BYTES (TML_CONV_PAIRS ? 2u * TML_ACC_CHUNK * sizeof(int32_t) : 0u)
+
+static uint32_t tml_conv_gather_bytes(const tml_conv_params_t *p, const tml_dims_t *in_dims) {
+    const uint32_t filter_size = (uint32_t)p->kernel_h * p->kernel_w * (uint32_t)in_dims->c;
+    return filter_size <= TML_IM2COL_MAX ? tml_align8(filter_size) : 0u;
+}
+
+uint32_t tml_conv_scratch_size(const tml_conv_params_t *p, const tml_dims_t *in_dims) {
+    return TML_CONV_XBUF_BYTES + TML_CONV_ACC_BYTES
+        + (TML_CONV_PAIRS ? 2u : 1u) * tml_conv_gather_bytes(p, in_dims);
+}
+
 static inline int8_t tml_requant_one(int32_t acc, int32_t multiplier, int32_t shift,
     int32_t lo, int32_t hi, int32_t output_offset) {
     acc = tml_multiply_by_quantized_multiplier(acc, multiplier, shift);
@@ -191,11 +214,10 @@ static const int32_t tml_zero_acc[TML_ACC_CHUNK];
  * as both of a pair. Windows longer than the prepared buffer are taken TML_XPAIR_MAX
  * inputs at a time, the accumulators carried from chunk to chunk. */
 static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const int8_t *win_a,
-    const int8_t *win_b, tml_xpair_t *xbuf, int8_t *out_a, int8_t *out_b) {
+    const int8_t *win_b, tml_xpair_t *xbuf, int32_t *acc_a, int32_t *acc_b, int8_t *out_a, int8_t *out_b) {
     const int32_t filter_size = c->filter_size, out_c = c->out_c;
     const int32_t input_offset = c->q->input_offset;
     const int once = filter_size <= TML_XPAIR_MAX;
-    int32_t acc_a[TML_ACC_CHUNK], acc_b[TML_ACC_CHUNK];
     if (once) {
         tml_xpair_prepare(win_a, filter_size, input_offset, 0, xbuf);
         tml_xpair_prepare(win_b, filter_size, input_offset, 1, xbuf);
@@ -309,7 +331,7 @@ TML_COLD static void tml_conv_pixel_runs(const tml_conv_ctx_t *c, const int8_t *
 void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const tml_dims_t *in_dims, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
-    const tml_dims_t *out_dims, int8_t *out) {
+    const tml_dims_t *out_dims, int8_t *out, void *scratch) {
 
     const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;
     const int32_t out_c = out_dims->c;
@@ -330,12 +352,19 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const size_t x_run_step = (size_t)dilation_w * (size_t)in_c;
     const size_t x_row_step = (size_t)dilation_h * (size_t)in_w * (size_t)in_c;
     const size_t w_row_step = (size_t)kernel_w * (size_t)in_c;
+    /* The scratch (tml_conv_scratch_size()), 8-byte aligned. */
+    uint8_t *const base = (uint8_t *)scratch;
+    const uint32_t gather_bytes = tml_conv_gather_bytes(p, in_dims);
+    int8_t *const col[2] = {
+        (int8_t *)(base + TML_CONV_XBUF_BYTES + TML_CONV_ACC_BYTES),
+        (int8_t *)(base + TML_CONV_XBUF_BYTES + TML_CONV_ACC_BYTES + gather_bytes),
+    };
 #if TML_CONV_PAIRS
     /* Pixels in pairs; the first of a pair waits in `pending`, its window
-     * in col[0] if it had to be gathered. Word aligned for the loads. */
-    uint32_t xbuf_words[TML_XPAIR_MAX * sizeof(tml_xpair_t) / 2];
-    tml_xpair_t *const xbuf = (tml_xpair_t *)(void *)xbuf_words;
-    int8_t col[2][TML_IM2COL_MAX];
+     * in col[0] if it had to be gathered. */
+    tml_xpair_t *const xbuf = (tml_xpair_t *)(void *)base;
+    int32_t *const acc_a = (int32_t *)(void *)(base + TML_CONV_XBUF_BYTES);
+    int32_t *const acc_b = acc_a + TML_ACC_CHUNK;
     int8_t *pending = NULL;
     const int8_t *pending_window = NULL;
     /* The pairs take any window, TML_XPAIR_MAX inputs at a time. */
@@ -344,7 +373,7 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     /* The single-pixel path prepares windows up to TML_XVEC_MAX; longer
      * ones are summed from the input. */
     const int preparable = TML_XVEC_MAX == 1 || filter_size <= TML_XVEC_MAX;
-    int8_t col[1][TML_IM2COL_MAX];
+    tml_xvec_t *const xvec = (tml_xvec_t *)(void *)base;
 #endif
 
     for (int32_t b = 0; b < in_dims->n; ++b) {
@@ -423,13 +452,12 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                         pending = out;
                         pending_window = window;
                     } else {
-                        tml_conv_pixel_pair(&ctx, pending_window, window, xbuf, pending, out);
+                        tml_conv_pixel_pair(&ctx, pending_window, window, xbuf, acc_a, acc_b, pending, out);
                         pending = NULL;
                     }
 #else
-                    tml_xvec_t buf[TML_XVEC_MAX];
                     tml_conv_pixel_x(&ctx, tml_xvec_prepare(window, filter_size, q->input_offset,
-                        buf), out);
+                        xvec), out);
 #endif
                     continue;
                 }
@@ -446,7 +474,7 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     if (pending != NULL) {
         /* An odd pixel out: its window as the pair's second too, both
          * results written to its output. */
-        tml_conv_pixel_pair(&ctx, pending_window, pending_window, xbuf, pending, pending);
+        tml_conv_pixel_pair(&ctx, pending_window, pending_window, xbuf, acc_a, acc_b, pending, pending);
     }
 #endif
 }
@@ -530,13 +558,53 @@ TML_COLD static void tml_dw_channels(const tml_dw_ctx_t *c, const int8_t *in_bat
 }
 
 /* Channels per pass of the grouped depthwise kernel and the largest kernel
- * window it takes; with the widened weights they bound its stack (about
- * 0.5 KB, 1.6 KB on Cortex-M3/M4). */
+ * window it takes; with the widened weights they bound its scratch (at most
+ * about 0.6 KB, 2 KB on Cortex-M3/M4). */
 #define TML_DW_CHUNK (64)
 #define TML_DW_MAX_TAPS (32)
-/* Widened weights (Cortex-M3/M4): 1152 bytes, a 3x3 kernel's 64 channels
- * on DSP cores, 32 on Cortex-M3. */
+/* Widened weights (Cortex-M3/M4): at most 1152 bytes, a 3x3 kernel's 64
+ * channels on DSP cores, 32 on Cortex-M3. */
 #define TML_DW_WIDE_MAX (288)
+#ifndef TML_DW_WIDE_WORDS
+#define TML_DW_WIDE_WORDS (0)
+#endif
+
+/* Where the grouped depthwise kernel keeps its tables in the scratch, for a
+ * layer of `grouped` channels (a multiple of 4) and `taps` taps: per pass of
+ * `chunk` channels the folded biases, the sums and (Cortex-M3/M4) the
+ * widened weights, then the tap pointers and offsets and a row of input
+ * zero points that padding taps point at. */
+typedef struct {
+    int32_t chunk;
+    uint32_t folded, acc, wide, tap, tap_offset, zero_point, size;
+} tml_dw_layout_t;
+
+static tml_dw_layout_t tml_dw_layout(int32_t grouped, int32_t taps) {
+    tml_dw_layout_t l;
+    const int32_t group_words = taps * TML_DW_WIDE_WORDS;
+    const int32_t groups = TML_DW_WIDE_WORDS ? TML_DW_WIDE_MAX / (group_words ? group_words : 1) : TML_DW_CHUNK;
+    l.chunk = TML_DW_WIDE_WORDS ? 4 * (groups < TML_DW_CHUNK / 4 ? groups : TML_DW_CHUNK / 4) : TML_DW_CHUNK;
+    const uint32_t n = (uint32_t)(grouped < l.chunk ? grouped : l.chunk);
+    l.folded = 0;
+    l.acc = l.folded + 4u * n;
+    l.wide = l.acc + 4u * n;
+    l.tap = tml_align8(l.wide + 4u * (n / 4u) * (uint32_t)group_words);
+    l.tap_offset = tml_align8(l.tap + (uint32_t)taps * (uint32_t)sizeof(const int8_t *));
+    l.zero_point = l.tap_offset + (uint32_t)taps * (uint32_t)sizeof(size_t);
+    l.size = grouped > 0 ? tml_align8(l.zero_point + n) : 0u;
+    return l;
+}
+
+/* The grouped kernel takes channels in fours and windows up to
+ * TML_DW_MAX_TAPS; what it leaves goes one channel at a time. */
+static int32_t tml_dw_grouped(const tml_conv_params_t *p, int32_t channels) {
+    return p->depth_multiplier == 1 && (int32_t)p->kernel_h * p->kernel_w <= TML_DW_MAX_TAPS
+        ? channels & ~(int32_t)3 : 0;
+}
+
+uint32_t tml_depthwise_conv_scratch_size(const tml_conv_params_t *p, const tml_dims_t *in_dims) {
+    return tml_dw_layout(tml_dw_grouped(p, in_dims->c), (int32_t)p->kernel_h * p->kernel_w).size;
+}
 
 /* Depth multiplier 1, four neighbouring channels at a time: in NHWC they are
  * four neighbouring bytes of every tap, so one pass over the taps feeds four
@@ -547,7 +615,7 @@ TML_COLD static void tml_dw_channels(const tml_dw_ctx_t *c, const int8_t *in_bat
  * skipped taps are, so border pixels need no other path: only their tap
  * table differs. */
 static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
-    const int8_t *weights, const int32_t *bias, int32_t channels, int8_t *out_batch) {
+    const int8_t *weights, const int32_t *bias, int32_t channels, int8_t *out_batch, uint8_t *scratch) {
     const tml_conv_params_t *p = c->p;
     const tml_requant_t *q = c->q;
     const int32_t ch = c->in_dims->c, in_h = c->in_dims->h, in_w = c->in_dims->w;
@@ -560,18 +628,20 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
     const int32_t lo = c->lo, hi = c->hi, output_offset = q->output_offset;
     const int32_t *const multiplier = q->multiplier, *const shifts = q->shift;
     const int down = tml_all_rescale_down(q);
-    int32_t folded[TML_DW_CHUNK], acc[TML_DW_CHUNK];
-    int8_t zero_point[TML_DW_CHUNK];
-    const int8_t *tap[TML_DW_MAX_TAPS];
 
     if (channels == 0) {
         /* Nothing grouped: the window may be longer than the tables. */
         return;
     }
+    const tml_dw_layout_t l = tml_dw_layout(channels, taps);
+    int32_t *const folded = (int32_t *)(void *)(scratch + l.folded);
+    int32_t *const acc = (int32_t *)(void *)(scratch + l.acc);
+    const int8_t **const tap = (const int8_t **)(void *)(scratch + l.tap);
+    int8_t *const zero_point = (int8_t *)(scratch + l.zero_point);
     /* Where each tap lies from the window's first one, and that tap's
      * last row and column: pixels whose window is inside the image use
      * these instead of testing every tap. */
-    size_t tap_offset[TML_DW_MAX_TAPS];
+    size_t *const tap_offset = (size_t *)(void *)(scratch + l.tap_offset);
     const int32_t y_last = (kernel_h - 1) * p->dilation_h, x_last = (kernel_w - 1) * p->dilation_w;
     for (int32_t t = 0; t < taps; ++t) {
         tap_offset[t] = ((size_t)(t / kernel_w * p->dilation_h) * (size_t)in_w
@@ -580,16 +650,13 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
 
 #if TML_ARCH_DSP || TML_ARCH_V7M
     /* The chunk's weights widened once (tml_dw_widen4()): taps x words per
-     * group of four channels, in a buffer of TML_DW_WIDE_MAX words. */
-    uint32_t wide[TML_DW_WIDE_MAX];
+     * group of four channels. */
+    uint32_t *const wide = (uint32_t *)(void *)(scratch + l.wide);
     const int32_t group_words = taps * TML_DW_WIDE_WORDS;
-    const int32_t groups = TML_DW_WIDE_MAX / group_words;
-    const int32_t chunk = 4 * (groups < TML_DW_CHUNK / 4 ? groups : TML_DW_CHUNK / 4);
-#else
-    const int32_t chunk = TML_DW_CHUNK;
 #endif
+    const int32_t chunk = l.chunk;
 
-    memset(zero_point, -q->input_offset, sizeof(zero_point));
+    memset(zero_point, -q->input_offset, (size_t)(channels < chunk ? channels : chunk));
     for (int32_t c0 = 0; c0 < channels; c0 += chunk) {
         const int32_t n = channels - c0 < chunk ? channels - c0 : chunk;
         for (int32_t k = 0; k < n; ++k) {
@@ -663,22 +730,18 @@ static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
 void tml_depthwise_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const tml_dims_t *in_dims, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
-    const tml_dims_t *out_dims, int8_t *out) {
-    const int32_t acc_terms = (int32_t)p->kernel_h * p->kernel_w;
+    const tml_dims_t *out_dims, int8_t *out, void *scratch) {
     const tml_dw_ctx_t ctx = {
         p, q, in_dims, out_dims, p->act_min - q->output_offset, p->act_max - q->output_offset,
     };
-    /* The grouped kernel takes channels in fours and windows up to
-     * TML_DW_MAX_TAPS; what it leaves goes one channel at a time. */
-    const int32_t grouped = p->depth_multiplier == 1 && acc_terms <= TML_DW_MAX_TAPS
-        ? in_dims->c & ~(int32_t)3 : 0;
+    const int32_t grouped = tml_dw_grouped(p, in_dims->c);
     const size_t in_size = (size_t)in_dims->h * (size_t)in_dims->w * (size_t)in_dims->c;
     const size_t out_size = (size_t)out_dims->h * (size_t)out_dims->w * (size_t)out_dims->c;
 
     for (int32_t b = 0; b < in_dims->n; ++b) {
         const int8_t *in_batch = in + (size_t)b * in_size;
         int8_t *out_batch = out + (size_t)b * out_size;
-        tml_dw_groups4(&ctx, in_batch, weights, bias, grouped, out_batch);
+        tml_dw_groups4(&ctx, in_batch, weights, bias, grouped, out_batch, (uint8_t *)scratch);
         if (grouped < in_dims->c) {
             tml_dw_channels(&ctx, in_batch, weights, bias, grouped, out_batch);
         }

@@ -53,10 +53,17 @@ tml_status_t tml_fully_connected_check(const tml_fc_params_t *p, const tml_requa
     return tml_check_act_s8(p->act_min, p->act_max, detail);
 }
 
+/* The prepared input vector, TML_XVEC_MAX inputs at most (none on paths
+ * that read the int8 input directly). */
+uint32_t tml_fully_connected_scratch_size(int32_t in_features) {
+    const uint32_t n = (uint32_t)(in_features < TML_XVEC_MAX ? in_features : TML_XVEC_MAX);
+    return TML_XVEC_MAX == 1 ? 0u : (n * (uint32_t)sizeof(tml_xvec_t) + 7u) & ~7u;
+}
+
 void tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_t *q,
     int32_t batches, int32_t in_features, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
-    int32_t out_features, int8_t *out) {
+    int32_t out_features, int8_t *out, void *scratch) {
     /* Clamping before adding the output offset gives the same int8 result
      * and cannot overflow when the requantised value is near INT32_MAX. */
     const int32_t lo = p->act_min - q->output_offset;
@@ -72,7 +79,7 @@ void tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_t *q,
     const int32_t piece = TML_XVEC_MAX == 1 ? in_features
         : (in_features < TML_XVEC_MAX ? in_features : TML_XVEC_MAX);
     const int once = piece == in_features;
-    tml_xvec_t buf[TML_XVEC_MAX];
+    tml_xvec_t *const buf = (tml_xvec_t *)scratch;
     int32_t acc[TML_FC_CHUNK];
 
     for (int32_t b = 0; b < batches; ++b) {

@@ -9,7 +9,16 @@
  * string saying which rule failed. The loader calls it once, at load; the
  * kernels then trust their arguments, never allocate, never call into
  * MicroPython and never use floating point. Dims are the tensors' 4-D
- * padded dims, every one >= 1 (the loader checks that for every tensor). */
+ * padded dims, every one >= 1 (the loader checks that for every tensor).
+ *
+ * Scratch: a kernel that needs working memory takes it from the caller
+ * (`scratch`, 8-byte aligned, contents not kept between calls) rather than
+ * from the C stack, which on a board is a few KB shared with the
+ * interpreter. Its `_scratch_size()` companion says how many bytes this
+ * build's kernel needs for the given shapes (0: scratch may be NULL); the
+ * converter plans an upper bound for every build in the arena, and the
+ * loader checks that this build's need fits. No kernel keeps more than
+ * about 256 bytes on the stack. */
 #ifndef TML_KERNELS_H
 #define TML_KERNELS_H
 
@@ -121,25 +130,30 @@ tml_status_t tml_conv_check(const tml_conv_params_t *p, const tml_requant_t *q,
 tml_status_t tml_depthwise_conv_check(const tml_conv_params_t *p, const tml_requant_t *q,
     const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
 
+uint32_t tml_conv_scratch_size(const tml_conv_params_t *p, const tml_dims_t *in_dims);
+uint32_t tml_depthwise_conv_scratch_size(const tml_conv_params_t *p, const tml_dims_t *in_dims);
+
 void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const tml_dims_t *in_dims, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
-    const tml_dims_t *out_dims, int8_t *out);
+    const tml_dims_t *out_dims, int8_t *out, void *scratch);
 
 void tml_depthwise_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const tml_dims_t *in_dims, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
-    const tml_dims_t *out_dims, int8_t *out);
+    const tml_dims_t *out_dims, int8_t *out, void *scratch);
 
 /* ---- FULLY_CONNECTED (tml_fc.c) --------------------------------------- */
 
 tml_status_t tml_fully_connected_check(const tml_fc_params_t *p, const tml_requant_t *q,
     int32_t batches, int32_t in_features, int32_t out_features, const char **detail);
 
+uint32_t tml_fully_connected_scratch_size(int32_t in_features);
+
 void tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_t *q,
     int32_t batches, int32_t in_features, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
-    int32_t out_features, int8_t *out);
+    int32_t out_features, int8_t *out, void *scratch);
 
 /* ---- pooling (tml_pool.c) and MEAN (tml_mean.c) ----------------------- */
 

@@ -28,7 +28,7 @@ static const char *const tml_status_strs[TML_ERR_COUNT_] = {
     [TML_OK] = "ok",
     [TML_ERR_TRUNCATED] = "blob truncated",
     [TML_ERR_MAGIC] = "not a tinyml model (bad magic)",
-    [TML_ERR_VERSION] = "model format newer than this runtime",
+    [TML_ERR_VERSION] = "unsupported model format version",
     [TML_ERR_CRC] = "checksum mismatch (corrupted model)",
     [TML_ERR_ALIGNMENT] = "misaligned data",
     [TML_ERR_BAD_OFFSET] = "offset or size out of range",
@@ -187,8 +187,11 @@ static tml_status_t tml_check_header(tml_model_t *m, const uint8_t *blob, uint32
     if (version > TML_BLOB_VERSION) {
         return tml_load_fail(m, TML_ERR_VERSION, "model format version newer than this runtime; update the firmware");
     }
-    if (version == 0) {
-        return tml_load_fail(m, TML_ERR_VERSION, "model format version 0");
+    if (version < TML_BLOB_VERSION) {
+        /* Format 1 kept no scratch for the kernels: its models need the
+         * converter's new plan, not a guess at load. */
+        return tml_load_fail(m, TML_ERR_VERSION,
+            "model format version older than this runtime reads; re-convert it with tinyml convert");
     }
     if (blob_size < sizeof(tml_blob_header_t)) {
         return tml_load_fail(m, TML_ERR_TRUNCATED, "blob shorter than the header");
@@ -520,7 +523,24 @@ static tml_status_t tml_load_op(tml_model_t *m, uint32_t i, uint32_t pos, uint16
     op->input_count = rec.input_count;
     op->output_count = rec.output_count;
     op->operands = operands;
-    return def->load(m, record + sizeof(tml_blob_op_t) + index_bytes, op);
+    op->scratch = 0;
+    op->scratch_offset = rec.scratch_offset;
+    s = def->load(m, record + sizeof(tml_blob_op_t) + index_bytes, op);
+    if (s != TML_OK) {
+        return s;
+    }
+    if (rec.scratch_size != 0 && (rec.scratch_offset % 8u != 0
+        || (uint64_t)rec.scratch_offset + rec.scratch_size > m->header.arena_size)) {
+        return tml_load_fail(m, TML_ERR_BAD_OFFSET, "op scratch outside the arena or not 8-byte aligned");
+    }
+    if (def->scratch_size != 0 && def->scratch_size(m, op) > rec.scratch_size) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM,
+            "op scratch smaller than this firmware's kernel needs; re-convert the model");
+    }
+    if (rec.scratch_size == 0) {
+        op->scratch_offset = TML_NONE;
+    }
+    return TML_OK;
 }
 
 tml_status_t tml_model_load(tml_model_t *m, void *state, uint32_t state_size) {
@@ -585,6 +605,10 @@ tml_status_t tml_model_set_arena(tml_model_t *m, uint8_t *arena, uint32_t arena_
         if (!t->is_const) {
             t->data = arena + t->offset;
         }
+    }
+    for (uint32_t i = 0; i < m->header.op_count; i++) {
+        tml_op_t *op = &m->ops[i];
+        op->scratch = op->scratch_offset == TML_NONE ? 0 : arena + op->scratch_offset;
     }
     m->arena = arena;
     m->arena_size = arena_size;

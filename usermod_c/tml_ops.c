@@ -108,7 +108,11 @@ static void tml_run_conv(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *out = tml_op_tensor(m, op, 1);
     const tml_conv_op_t *c = &op->u.conv;
     tml_conv_s8(&c->p, &c->q, &in->dims, (const int8_t *)in->data, c->weights, c->bias,
-        &out->dims, (int8_t *)out->data);
+        &out->dims, (int8_t *)out->data, op->scratch);
+}
+
+static uint32_t tml_scratch_conv(const tml_model_t *m, const tml_op_t *op) {
+    return tml_conv_scratch_size(&op->u.conv.p, &tml_op_tensor(m, op, 0)->dims);
 }
 
 static void tml_run_depthwise(const tml_model_t *m, const tml_op_t *op) {
@@ -116,7 +120,11 @@ static void tml_run_depthwise(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *out = tml_op_tensor(m, op, 1);
     const tml_conv_op_t *c = &op->u.conv;
     tml_depthwise_conv_s8(&c->p, &c->q, &in->dims, (const int8_t *)in->data, c->weights, c->bias,
-        &out->dims, (int8_t *)out->data);
+        &out->dims, (int8_t *)out->data, op->scratch);
+}
+
+static uint32_t tml_scratch_depthwise(const tml_model_t *m, const tml_op_t *op) {
+    return tml_depthwise_conv_scratch_size(&op->u.conv.p, &tml_op_tensor(m, op, 0)->dims);
 }
 
 /* ---- FULLY_CONNECTED ---------------------------------------------------- */
@@ -153,7 +161,13 @@ static void tml_run_fc(const tml_model_t *m, const tml_op_t *op) {
     const tml_fc_op_t *f = &op->u.fc;
     const tml_tensor_t *out = tml_op_tensor(m, op, 1);
     tml_fully_connected_s8(&f->p, &f->q, f->batches, f->in_features,
-        (const int8_t *)tml_op_tensor(m, op, 0)->data, f->weights, f->bias, out->dims.c, (int8_t *)out->data);
+        (const int8_t *)tml_op_tensor(m, op, 0)->data, f->weights, f->bias, out->dims.c, (int8_t *)out->data,
+        op->scratch);
+}
+
+static uint32_t tml_scratch_fc(const tml_model_t *m, const tml_op_t *op) {
+    (void)m;
+    return tml_fully_connected_scratch_size(op->u.fc.in_features);
 }
 
 /* ---- pooling, MEAN ------------------------------------------------------ */
@@ -389,20 +403,22 @@ static void tml_run_copy(const tml_model_t *m, const tml_op_t *op) {
 }
 
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
-    [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv},
+    [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
+                        tml_scratch_conv},
     [TML_OP_DEPTHWISE_CONV_2D] = {"DEPTHWISE_CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t),
-                                  tml_load_depthwise, tml_run_depthwise},
-    [TML_OP_FULLY_CONNECTED] = {"FULLY_CONNECTED", 1, 1, 1, sizeof(tml_blob_fc_t), tml_load_fc, tml_run_fc},
+                                  tml_load_depthwise, tml_run_depthwise, tml_scratch_depthwise},
+    [TML_OP_FULLY_CONNECTED] = {"FULLY_CONNECTED", 1, 1, 1, sizeof(tml_blob_fc_t), tml_load_fc, tml_run_fc,
+                                tml_scratch_fc},
     [TML_OP_AVERAGE_POOL_2D] = {"AVERAGE_POOL_2D", 1, 1, 1, sizeof(tml_blob_pool_t), tml_load_pool,
-                                tml_run_avg_pool},
-    [TML_OP_MAX_POOL_2D] = {"MAX_POOL_2D", 1, 1, 1, sizeof(tml_blob_pool_t), tml_load_pool, tml_run_max_pool},
-    [TML_OP_MEAN] = {"MEAN", 1, 1, 1, sizeof(tml_blob_mean_t), tml_load_mean, tml_run_mean},
-    [TML_OP_ADD] = {"ADD", 2, 2, 1, sizeof(tml_blob_add_t), tml_load_add, tml_run_add},
-    [TML_OP_MUL] = {"MUL", 2, 2, 1, sizeof(tml_blob_mul_t), tml_load_mul, tml_run_mul},
+                                tml_run_avg_pool, 0},
+    [TML_OP_MAX_POOL_2D] = {"MAX_POOL_2D", 1, 1, 1, sizeof(tml_blob_pool_t), tml_load_pool, tml_run_max_pool, 0},
+    [TML_OP_MEAN] = {"MEAN", 1, 1, 1, sizeof(tml_blob_mean_t), tml_load_mean, tml_run_mean, 0},
+    [TML_OP_ADD] = {"ADD", 2, 2, 1, sizeof(tml_blob_add_t), tml_load_add, tml_run_add, 0},
+    [TML_OP_MUL] = {"MUL", 2, 2, 1, sizeof(tml_blob_mul_t), tml_load_mul, tml_run_mul, 0},
     [TML_OP_CONCATENATION] = {"CONCATENATION", 1, 255, 1, sizeof(tml_blob_concat_t), tml_load_concat,
-                              tml_run_concat},
-    [TML_OP_PAD] = {"PAD", 1, 1, 1, sizeof(tml_blob_pad_t), tml_load_pad, tml_run_pad},
-    [TML_OP_SOFTMAX] = {"SOFTMAX", 1, 1, 1, sizeof(tml_blob_softmax_t), tml_load_softmax, tml_run_softmax},
-    [TML_OP_LUT] = {"LUT", 1, 1, 1, sizeof(tml_blob_lut_t), tml_load_lut, tml_run_lut},
-    [TML_OP_COPY] = {"COPY", 1, 1, 1, 0, tml_load_copy, tml_run_copy},
+                              tml_run_concat, 0},
+    [TML_OP_PAD] = {"PAD", 1, 1, 1, sizeof(tml_blob_pad_t), tml_load_pad, tml_run_pad, 0},
+    [TML_OP_SOFTMAX] = {"SOFTMAX", 1, 1, 1, sizeof(tml_blob_softmax_t), tml_load_softmax, tml_run_softmax, 0},
+    [TML_OP_LUT] = {"LUT", 1, 1, 1, sizeof(tml_blob_lut_t), tml_load_lut, tml_run_lut, 0},
+    [TML_OP_COPY] = {"COPY", 1, 1, 1, 0, tml_load_copy, tml_run_copy, 0},
 };

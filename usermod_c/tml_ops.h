@@ -32,6 +32,8 @@ typedef struct tml_op {
     uint8_t input_count;
     uint8_t output_count;
     const uint16_t *operands;  /* in the state: inputs, then outputs */
+    uint8_t *scratch;          /* arena + scratch_offset once the arena is set; NULL without */
+    uint32_t scratch_offset;
     union {
         tml_conv_op_t conv;
         tml_fc_op_t fc;
@@ -53,6 +55,8 @@ typedef struct {
     /* params: the record's params, 4-byte aligned, params_size bytes. */
     tml_status_t (*load)(tml_model_t *m, const void *params, tml_op_t *op);
     void (*run)(const tml_model_t *m, const tml_op_t *op);
+    /* Scratch bytes this build's kernel needs for a loaded op; NULL: none. */
+    uint32_t (*scratch_size)(const tml_model_t *m, const tml_op_t *op);
 } tml_op_def_t;
 
 extern const tml_op_def_t tml_op_defs[TML_OP_COUNT_];

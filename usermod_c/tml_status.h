@@ -8,7 +8,7 @@ typedef enum {
     TML_OK = 0,
     TML_ERR_TRUNCATED,       /* blob shorter than its header or total_size says */
     TML_ERR_MAGIC,           /* not a tinyml blob */
-    TML_ERR_VERSION,         /* written by a newer converter */
+    TML_ERR_VERSION,         /* format version this runtime does not read */
     TML_ERR_CRC,             /* checksum mismatch: corrupted copy */
     TML_ERR_ALIGNMENT,       /* blob or section not aligned as the format requires */
     TML_ERR_BAD_OFFSET,      /* an offset or size points outside its section */

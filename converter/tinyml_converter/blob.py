@@ -84,9 +84,12 @@ def _meta_records(name=None, labels=None, normalize=None, converter=None, source
     return bytes(out)
 
 
-def write_blob(graph: Graph, order: list, tensor_offsets: list, arena_size: int, **meta) -> bytes:
+def write_blob(graph: Graph, order: list, tensor_offsets: list, arena_size: int, scratch=None,
+               **meta) -> bytes:
     """Pack a lowered graph. tensor_offsets[i] is the arena offset of
-    non-constant tensor i (ignored for constants)."""
+    non-constant tensor i (ignored for constants); scratch maps an op index
+    to its scratch (arena offset, size)."""
+    scratch = scratch or {}
     data = DataSection()
     ops_buf = bytearray()
     for k in order:
@@ -100,8 +103,9 @@ def write_blob(graph: Graph, order: list, tensor_offsets: list, arena_size: int,
         size = L.OP_HEADER.size + len(idx) + len(params)
         if size > 0xFFFF or len(op.inputs) > 255:
             raise ValueError(f"op {op.opname} record too large")
+        scratch_offset, scratch_size = scratch.get(k, (0, 0))
         ops_buf += L.OP_HEADER.pack(L.OPCODES[op.opname], len(op.inputs), len(op.outputs), 0,
-                                    size, len(params))
+                                    size, len(params), scratch_offset, scratch_size)
         ops_buf += idx + params
     tensors_buf = bytearray()
     for i, t in enumerate(graph.tensors):
@@ -115,7 +119,7 @@ def write_blob(graph: Graph, order: list, tensor_offsets: list, arena_size: int,
         tensors_buf += L.TENSOR.pack(offset, *d, float(t.scale), int(t.zero_point), t.dtype,
                                      len(t.shape), flags)
     if len(graph.tensors) > 0xFFFF or len(order) > 0xFFFF:
-        raise ValueError("too many tensors or ops for format v1")
+        raise ValueError("too many tensors or ops for the .tinyml format")
     io = struct.pack(f"<{len(graph.inputs) + len(graph.outputs)}H", *graph.inputs, *graph.outputs)
     meta_buf = _meta_records(**meta)
 
@@ -186,7 +190,9 @@ def read_blob(blob: bytes, verify_crc: bool = True) -> BlobInfo:
     _need(h["version"] <= L.VERSION,
           f"blob format version {h['version']} is newer than this converter supports "
           f"({L.VERSION}); upgrade tinyml_converter")
-    _need(h["version"] >= 1, "blob format version 0 is invalid")
+    _need(h["version"] >= L.VERSION,
+          f"blob format version {h['version']} is older than this converter reads ({L.VERSION}); "
+          "re-convert the model")
     _need(h["header_size"] == L.HEADER.size, f"header_size {h['header_size']} != {L.HEADER.size}")
     _need(h["total_size"] == len(blob),
           f"total_size {h['total_size']} but the blob has {len(blob)} bytes (truncated?)")
@@ -229,7 +235,7 @@ def read_blob(blob: bytes, verify_crc: bool = True) -> BlobInfo:
     pos = 0
     for k in range(h["op_count"]):
         _need(pos + L.OP_HEADER.size <= len(ops_raw), f"op {k}: record header out of bounds")
-        opcode, nin, nout, _, size, psize = L.OP_HEADER.unpack_from(ops_raw, pos)
+        opcode, nin, nout, _, size, psize, scratch_offset, scratch_size = L.OP_HEADER.unpack_from(ops_raw, pos)
         _need(opcode in L.OPCODE_NAMES, f"op {k}: unknown opcode {opcode}")
         name = L.OPCODE_NAMES[opcode]
         st, fields = L.PARAMS[name]
@@ -243,8 +249,12 @@ def read_blob(blob: bytes, verify_crc: bool = True) -> BlobInfo:
         for key, v in zip(fields, values):
             if key in DATA_FIELDS.get(name, ()) and v != L.NONE:
                 _need(v % 4 == 0 and v < len(data), f"op {k} ({name}): {key} offset {v} out of bounds")
+        if scratch_size:
+            _need(scratch_offset % 8 == 0 and scratch_offset + scratch_size <= h["arena_size"],
+                  f"op {k} ({name}): scratch outside the arena")
         ops.append(dict(index=k, opcode=opcode, name=name, inputs=list(idx[:nin]),
-                        outputs=list(idx[nin:]), params=dict(zip(fields, values))))
+                        outputs=list(idx[nin:]), params=dict(zip(fields, values)),
+                        scratch=(scratch_offset, scratch_size) if scratch_size else None))
         pos += size
     _need(pos == len(ops_raw), "op records do not fill ops_size")
 

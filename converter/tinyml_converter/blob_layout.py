@@ -8,7 +8,7 @@ against it and checks every size below. Each params struct is a
 import struct
 
 MAGIC = 0x424C4D54  # b"TMLB"
-VERSION = 1
+VERSION = 2
 NONE = 0xFFFFFFFF
 MAX_RANK = 4
 CRC_START = 16  # CRC-32 covers bytes [16, total_size)
@@ -28,7 +28,8 @@ TENSOR_CONST = 1
 DTYPE_INT8, DTYPE_INT16, DTYPE_INT32 = 1, 2, 3
 DTYPE_SIZE = {DTYPE_INT8: 1, DTYPE_INT16: 2, DTYPE_INT32: 4}
 
-OP_HEADER = struct.Struct("<BBBBHH")
+OP_HEADER = struct.Struct("<BBBBHHII")
+OP_HEADER_FIELDS = "opcode input_count output_count reserved size params_size scratch_offset scratch_size".split()
 
 OPCODES = {
     "CONV_2D": 1,

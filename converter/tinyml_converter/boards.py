@@ -58,7 +58,7 @@ BOARDS = {
 # (docs/blob-format.md; tests/host/test_layout.py checks both against the
 # Cortex-M0 build): per tensor, per op, and 2 bytes per operand.
 STATE_TENSOR_BYTES = 40
-STATE_OP_BYTES = 64
+STATE_OP_BYTES = 72
 
 
 def state_bytes(tensor_count: int, op_count: int, operand_count: int,

@@ -200,6 +200,10 @@ def plan_view(info):
     for s in range(max(n, 1)):
         regions = {(info.tensors[i]["offset"], align(info.tensors[i]["nbytes"]))
                    for i, (lo, hi) in life.items() if lo <= s <= hi}
+        # An op's scratch is live while it runs.
+        if s < n and info.ops[s]["scratch"]:
+            offset, size = info.ops[s]["scratch"]
+            regions.add((offset, align(size)))
         bound = max(bound, sum(size for _, size in regions))
     return {i: tuple(v) for i, v in life.items()}, bound
 
@@ -217,7 +221,8 @@ def inspect_dict(data, info) -> dict:
             outputs=[info.tensors[i]["shape"] for i in op["outputs"]],
             params=params, macs=op_macs(info, op),
             arena=[{"tensor": i, "offset": info.tensors[i]["offset"], "size": info.tensors[i]["nbytes"]}
-                   for i in op["outputs"]]))
+                   for i in op["outputs"]],
+            scratch=None if not op["scratch"] else {"offset": op["scratch"][0], "size": op["scratch"][1]}))
     _, bound = plan_view(info)
     const_bytes = len(info.data)
     return dict(
@@ -286,9 +291,10 @@ def cmd_inspect(a) -> int:
     for layer in d["layers"]:
         params = " ".join(f"{k}={v}" for k, v in layer["params"].items())
         ar = layer["arena"][0] if layer["arena"] else {"offset": "", "size": ""}
+        scratch = f" scratch={layer['scratch']['size']}@{layer['scratch']['offset']}" if layer["scratch"] else ""
         print(f"{layer['index']:>3} {layer['op']:<18} {_fmt_shape(layer['inputs']):<22} "
               f"{_fmt_shape(layer['outputs']):<14} {layer['macs']:>9} {ar['offset']:>7} "
-              f"{ar['size']:>6}  {params}")
+              f"{ar['size']:>6}  {params}{scratch}")
     print(f"blob (flash) {d['blob_bytes']} bytes, of which constants {d['constant_bytes']}")
     print(f"arena (RAM)  {d['arena_bytes']} bytes, lower bound {d['arena_lower_bound']} bytes")
     print(f"MACs         {d['macs']}")
@@ -418,13 +424,18 @@ def _run_qemu(board: str, model_path, x: np.ndarray, firmware) -> bytes:
     if b.preload_base + len(payload) > b.preload_limit:
         raise UsageError(f"{board}: model and input take {len(payload)} bytes, the board has room "
                          f"for {b.preload_limit - b.preload_base}")
+    # The reset exits QEMU (semihosting) whatever happened before it: a
+    # model the firmware refuses must not leave the board waiting.
     script = (
         "import binascii, machine, uctypes, tinyml\n"
-        f"d = memoryview(uctypes.bytearray_at({b.preload_base:#x}, {len(payload)}))\n"
-        f"m = tinyml.load(d[:{len(blob)}])\n"
-        f"y = m.invoke(d[{x_offset}:{x_offset + x.size}])\n"
-        "print('TINYML_OUT', binascii.hexlify(y).decode())\n"
-        "machine.reset()\n"  # exits QEMU (semihosting)
+        "try:\n"
+        f"    d = memoryview(uctypes.bytearray_at({b.preload_base:#x}, {len(payload)}))\n"
+        f"    m = tinyml.load(d[:{len(blob)}])\n"
+        f"    y = m.invoke(d[{x_offset}:{x_offset + x.size}])\n"
+        "    print('TINYML_OUT', binascii.hexlify(y).decode())\n"
+        "except Exception as e:\n"
+        "    print('TINYML_ERR', type(e).__name__, e)\n"
+        "machine.reset()\n"
     )
     with tempfile.TemporaryDirectory() as d:
         data = Path(d) / "model_and_input.bin"
@@ -444,6 +455,9 @@ def _run_qemu(board: str, model_path, x: np.ndarray, firmware) -> bytes:
     found = re.search(r"TINYML_OUT ([0-9a-f]*)", out)
     if found:
         return bytes.fromhex(found.group(1))
+    failed = re.search(r"TINYML_ERR (.*)", out)
+    if failed:
+        raise RuntimeError(f"{board}: {failed.group(1).strip()}")
     tail = [ln for ln in out.replace("\x04", "\n").splitlines() if ln.strip()][-3:]
     raise RuntimeError(f"{board}: the board did not run the model: {' | '.join(tail) or res.stderr.decode()[-200:]}")
 

@@ -27,6 +27,7 @@ from .blob import write_blob
 from .errors import ConversionError, ModelFileError
 from .lowering import Graph, lower
 from .planner import Plan, Problem, plan, simulate
+from .scratch import scratch_bytes
 from .tflite_model import read_tflite
 
 
@@ -162,8 +163,23 @@ def _match_inputs(model, specs: dict) -> list:
 # ---------------------------------------------------------------------------
 # TFLite -> blob
 
-def plan_graph(graph: Graph) -> tuple[Plan, list, Problem]:
-    """Plan the arena of a lowered graph; returns (plan, per-tensor offsets, problem)."""
+def op_scratch(graph: Graph, op) -> int:
+    """Scratch bytes reserved for one op (scratch.py: the most any build of
+    the C core needs for its shapes)."""
+    from math import prod
+
+    in_dims = graph.tensors[op.inputs[0]].dims4
+    in_features = 0
+    if op.opname == "FULLY_CONNECTED":
+        out_dims = graph.tensors[op.outputs[0]].dims4
+        in_features = prod(in_dims) // (prod(out_dims) // out_dims[3])
+    return scratch_bytes(op.opname, op.params, in_dims, in_features)
+
+
+def plan_graph(graph: Graph) -> tuple[Plan, tuple[list, dict], Problem]:
+    """Plan the arena of a lowered graph; returns (plan, per-tensor offsets
+    and per-op scratch (offset, size), problem). An op's scratch is a buffer
+    the op both writes and reads, so it lives for that op's step only."""
     buf_of = {}
     sizes = []
 
@@ -186,6 +202,14 @@ def plan_graph(graph: Graph) -> tuple[Plan, list, Problem]:
         op_outputs.append([b for b in (buf(t) for t in op.outputs) if b is not None])
     for i in range(len(graph.tensors)):
         buf(i)
+    scratch_buf = {}
+    for k, op in enumerate(graph.ops):
+        need = op_scratch(graph, op)
+        if need:
+            scratch_buf[k] = len(sizes)
+            sizes.append(need)
+            op_inputs[k].append(scratch_buf[k])
+            op_outputs[k].append(scratch_buf[k])
     problem = Problem(sizes=sizes, op_inputs=op_inputs, op_outputs=op_outputs,
                       graph_inputs=sorted({buf(t) for t in graph.inputs}),
                       graph_outputs=sorted({buf(t) for t in graph.outputs}),
@@ -196,7 +220,8 @@ def plan_graph(graph: Graph) -> tuple[Plan, list, Problem]:
     for i, t in enumerate(graph.tensors):
         b = buf(i)
         offsets.append(0 if b is None else pl.offsets[b])
-    return pl, offsets, problem
+    scratch = {k: (pl.offsets[b], sizes[b]) for k, b in scratch_buf.items()}
+    return pl, (offsets, scratch), problem
 
 
 def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=None,
@@ -210,7 +235,7 @@ def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=Non
     try:
         model = read_tflite(bytes(tflite_bytes))
         graph = lower(model)
-        pl, offsets, _ = plan_graph(graph)
+        pl, (offsets, scratch), _ = plan_graph(graph)
     except ConversionError:
         raise
     except Exception as exc:  # noqa: BLE001 - see the docstring
@@ -220,7 +245,7 @@ def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=Non
     if labels is not None:
         labels = [str(x) for x in labels]
     try:
-        blob = write_blob(graph, pl.order, offsets, pl.arena_size, name=name, labels=labels,
+        blob = write_blob(graph, pl.order, offsets, pl.arena_size, scratch=scratch, name=name, labels=labels,
                           normalize=normalize, converter=f"tinyml_converter {__version__}",
                           source_sha256=source_sha256)
     except (struct.error, OverflowError) as exc:

@@ -14,6 +14,9 @@ Terms
   reads it (the last step for model outputs). An op's inputs and outputs are
   live at its step, because in general a kernel reads inputs while writing
   outputs.
+- scratch: the working memory of one op (a kernel's `_scratch_size()`,
+  converter/tinyml_converter/scratch.py) is a buffer that op both writes and
+  reads, so it is live at that op's step only and placed like any other.
 - in place: an op flagged `inplace` (element-wise LUT, which reads each byte
   before writing it) may write its output over its input when that input is
   read by no later op and is not a model output; the two then form one buffer.
@@ -430,7 +433,7 @@ def simulate(p: Problem, pl: Plan) -> None:
     prod = _producers(p)
     for op in pl.order:
         for b in p.op_inputs[op]:
-            if b in prod:
+            if b in prod and prod[b] != op:
                 assert pos[prod[b]] < pos[op], f"op {op} runs before its input {b} exists"
     for op in pl.inplace_ops:
         src = p.op_inputs[op][0]

@@ -185,6 +185,8 @@ static const uint8_t tensor_fields[][2] = {
     {0, 4}, {4, 4}, {8, 4}, {12, 4}, {16, 4}, {20, 4}, {24, 4}, {28, 1}, {29, 1}, {30, 2},
 };
 
+#define OP_HEADER_BYTES ((uint32_t)sizeof(tml_blob_op_t))
+
 /* Start of the k-th op record within the blob's ops section, or 0. */
 static size_t op_record(const uint8_t *data, size_t size, uint32_t k) {
     uint32_t off = rd32(data + 36);
@@ -194,12 +196,12 @@ static size_t op_record(const uint8_t *data, size_t size, uint32_t k) {
     if (end > size) {
         end = size;
     }
-    for (uint32_t i = 0; pos + 8 <= end; i++) {
+    for (uint32_t i = 0; pos + OP_HEADER_BYTES <= end; i++) {
         if (i == k) {
             return pos;
         }
         uint32_t rec = get(data, size, pos + 4, 2);
-        if (rec < 8) {
+        if (rec < OP_HEADER_BYTES) {
             return 0;
         }
         pos += rec;
@@ -272,8 +274,10 @@ static void mutate_fields(uint8_t *data, size_t size, fuzz_rng_t *r) {
             uint32_t rec_size = get(data, size, rec + 4, 2);
             uint32_t what = rnd(r, 4);
             if (what == 0) {
-                static const uint8_t op_fields[][2] = {{0, 1}, {1, 1}, {2, 1}, {3, 1}, {4, 2}, {6, 2}};
-                uint32_t f = rnd(r, 6);
+                static const uint8_t op_fields[][2] = {
+                    {0, 1}, {1, 1}, {2, 1}, {3, 1}, {4, 2}, {6, 2}, {8, 4}, {12, 4},
+                };
+                uint32_t f = rnd(r, sizeof(op_fields) / sizeof(op_fields[0]));
                 pos = rec + op_fields[f][0];
                 width = op_fields[f][1];
             } else if (what == 1) {
@@ -281,7 +285,7 @@ static void mutate_fields(uint8_t *data, size_t size, fuzz_rng_t *r) {
                 if (n == 0) {
                     return;
                 }
-                pos = rec + 8 + 2u * rnd(r, n);
+                pos = rec + OP_HEADER_BYTES + 2u * rnd(r, n);
                 width = 2;
                 /* Mostly another valid tensor index: a wrong but in-range
                  * operand tests the shape rules, not just the range check. */
@@ -290,10 +294,10 @@ static void mutate_fields(uint8_t *data, size_t size, fuzz_rng_t *r) {
                     return;
                 }
             } else {
-                if (rec_size <= 8) {
+                if (rec_size <= OP_HEADER_BYTES) {
                     return;
                 }
-                pos = rec + 8 + 4u * rnd(r, (rec_size - 8) / 4);
+                pos = rec + OP_HEADER_BYTES + 4u * rnd(r, (rec_size - OP_HEADER_BYTES) / 4);
                 width = rnd(r, 3) ? 4 : 2;
             }
             break;

@@ -63,10 +63,14 @@ class BlobBuilder:
         return len(self.tensors) - 1
 
     def op(self, opname, inputs, outputs, params: bytes | None = None, opcode=None,
-           size=None, params_size=None, rec_reserved=0, **fields):
-        """Append an op record; params packed from **fields unless given raw."""
+           size=None, params_size=None, rec_reserved=0, scratch=None, **fields):
+        """Append an op record; params packed from **fields unless given raw.
+        scratch: (arena offset, size); by default what the converter would
+        reserve for the op, at the end of the arena."""
         if params is None:
             params = bl.pack_params(opname, **fields)
+        if scratch is None:
+            scratch = self._scratch(opname, inputs, outputs, fields)
         idx = list(inputs) + list(outputs)
         index_bytes = struct.pack(f"<{len(idx)}H", *idx)
         index_bytes += b"\0" * (align(len(index_bytes), 4) - len(index_bytes))
@@ -75,9 +79,29 @@ class BlobBuilder:
         hdr = bl.OP_HEADER.pack(bl.OPCODES[opname] if opcode is None else opcode,
                                 len(inputs), len(outputs), rec_reserved,
                                 rec_size if size is None else size,
-                                len(params) if params_size is None else params_size)
+                                len(params) if params_size is None else params_size, *scratch)
         self.ops.append(hdr + body)
         return len(self.ops) - 1
+
+    def _scratch(self, opname, inputs, outputs, fields):
+        from math import prod
+
+        from tinyml_converter.scratch import scratch_bytes
+
+        if opname not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") or not inputs:
+            return (0, 0)
+        dims = lambda t: [self.tensors[t][f"d{k}"] for k in range(4)]  # noqa: E731
+        in_dims = dims(inputs[0])
+        in_features = 0
+        if opname == "FULLY_CONNECTED":
+            out = dims(outputs[0])
+            in_features = prod(in_dims) // max(1, prod(out) // max(1, out[3]))
+        need = scratch_bytes(opname, fields, in_dims, in_features) if fields else 0
+        if need == 0:
+            return (0, 0)
+        offset = align(self.arena_end, 8)
+        self.arena_end = offset + need
+        return (offset, need)
 
     def build(self, arena_size=None, crc=True, **overrides) -> bytes:
         """Lay out header | tensors | io | ops | data (8-aligned) | meta."""

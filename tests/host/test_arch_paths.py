@@ -25,8 +25,11 @@ BUILDS = {"shipped": (), "portable": ("-DTML_FORCE_PORTABLE",)}
 def lib(build):
     so = compile_c_library(["tml_conv.c", "tml_fc.c"], f"arch_{build}", BUILDS[build])
     p = ctypes.c_void_p
-    so.tml_conv_s8.argtypes = [p, p, p, p, p, p, p, p]
-    so.tml_fully_connected_s8.argtypes = [p, p, ctypes.c_int32, ctypes.c_int32, p, p, p, ctypes.c_int32, p]
+    so.tml_conv_s8.argtypes = [p, p, p, p, p, p, p, p, p]
+    so.tml_fully_connected_s8.argtypes = [p, p, ctypes.c_int32, ctypes.c_int32, p, p, p, ctypes.c_int32, p, p]
+    so.tml_conv_scratch_size.argtypes = [p, p]
+    so.tml_fully_connected_scratch_size.argtypes = [ctypes.c_int32]
+    so.tml_conv_scratch_size.restype = so.tml_fully_connected_scratch_size.restype = ctypes.c_uint32
     so.tml_conv_s8.restype = so.tml_fully_connected_s8.restype = None
     return so
 
@@ -78,8 +81,10 @@ def _run_fc(build, x, w, bias, input_offset, output_offset, multiplier, shift):
     rq = Requant(input_offset, output_offset, multiplier.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
                  shift.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), out_features)
     out = np.zeros((x.shape[0], out_features), np.int8)
+    scratch = (ctypes.c_uint64 * (lib(build).tml_fully_connected_scratch_size(in_features) // 8 + 1))()
     lib(build).tml_fully_connected_s8(
-        pbuf, ctypes.byref(rq), x.shape[0], in_features, _ptr(x), _ptr(w), _ptr(bias), out_features, _ptr(out)
+        pbuf, ctypes.byref(rq), x.shape[0], in_features, _ptr(x), _ptr(w), _ptr(bias), out_features, _ptr(out),
+        scratch,
     )
     return out
 
@@ -97,9 +102,11 @@ def _run_conv(build, x, w, bias, input_offset, output_offset, multiplier, shift,
     rq = Requant(input_offset, output_offset, multiplier.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
                  shift.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), oc)
     out = np.zeros((n, h + 2 * pad - kh + 1, wd + 2 * pad - kw + 1, oc), np.int8)
+    in_dims = Dims(*x.shape)
+    scratch = (ctypes.c_uint64 * (lib(build).tml_conv_scratch_size(pbuf, ctypes.byref(in_dims)) // 8 + 1))()
     lib(build).tml_conv_s8(
-        pbuf, ctypes.byref(rq), ctypes.byref(Dims(*x.shape)), _ptr(x), _ptr(w), _ptr(bias),
-        ctypes.byref(Dims(*out.shape)), _ptr(out),
+        pbuf, ctypes.byref(rq), ctypes.byref(in_dims), _ptr(x), _ptr(w), _ptr(bias),
+        ctypes.byref(Dims(*out.shape)), _ptr(out), scratch,
     )
     return out
 

@@ -271,7 +271,7 @@ def test_blob_layout_and_crc(tflites):
                           source_sha256="ab" * 32)
     h = dict(zip(BL.HEADER_FIELDS, BL.HEADER.unpack_from(blob)))
     assert h["magic"] == 0x424C4D54 and blob[:4] == b"TMLB"
-    assert h["version"] == 1 and h["header_size"] == 64 and h["total_size"] == len(blob)
+    assert h["version"] == 2 and h["header_size"] == 64 and h["total_size"] == len(blob)
     assert h["crc32"] == zlib.crc32(blob[16:]) & 0xFFFFFFFF
     assert h["data_offset"] % 8 == 0
     for key in ("tensors_offset", "io_offset", "ops_offset", "meta_offset"):
@@ -293,9 +293,13 @@ def test_blob_layout_and_crc(tflites):
     with pytest.raises(BlobError, match="CRC"):
         read_blob(bytes(bad))
     newer = bytearray(blob)
-    newer[4] = 2
+    newer[4] = BL.VERSION + 1
     with pytest.raises(BlobError, match="newer"):
         read_blob(bytes(newer))
+    older = bytearray(blob)
+    older[4] = BL.VERSION - 1
+    with pytest.raises(BlobError, match="older.*re-convert"):
+        read_blob(bytes(older))
 
 
 def test_identical_constants_deduplicated():

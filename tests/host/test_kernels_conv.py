@@ -46,14 +46,26 @@ def lib():
     p = ctypes.c_void_p
     so.tml_conv_check.argtypes = so.tml_depthwise_conv_check.argtypes = [p, p, p, p, p]
     so.tml_fully_connected_check.argtypes = [p, p, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, p]
-    so.tml_conv_s8.argtypes = [p, p, p, p, p, p, p, p]
-    so.tml_depthwise_conv_s8.argtypes = [p, p, p, p, p, p, p, p]
-    so.tml_fully_connected_s8.argtypes = [p, p, ctypes.c_int32, ctypes.c_int32, p, p, p, ctypes.c_int32, p]
+    so.tml_conv_s8.argtypes = [p, p, p, p, p, p, p, p, p]
+    so.tml_depthwise_conv_s8.argtypes = [p, p, p, p, p, p, p, p, p]
+    so.tml_fully_connected_s8.argtypes = [p, p, ctypes.c_int32, ctypes.c_int32, p, p, p, ctypes.c_int32, p, p]
+    so.tml_conv_scratch_size.argtypes = so.tml_depthwise_conv_scratch_size.argtypes = [p, p]
+    so.tml_fully_connected_scratch_size.argtypes = [ctypes.c_int32]
+    for f in (so.tml_conv_scratch_size, so.tml_depthwise_conv_scratch_size, so.tml_fully_connected_scratch_size):
+        f.restype = ctypes.c_uint32
     for f in (so.tml_conv_check, so.tml_depthwise_conv_check, so.tml_fully_connected_check):
         f.restype = ctypes.c_int
     for f in (so.tml_conv_s8, so.tml_depthwise_conv_s8, so.tml_fully_connected_s8):
         f.restype = None
     return so
+
+
+def _scratch(nbytes):
+    """Exactly nbytes of 8-byte aligned scratch (ASan-visible when the
+    library is built with it), filled with a pattern the kernels must not
+    depend on."""
+    buf = (ctypes.c_uint8 * max(nbytes, 1)).from_buffer(bytearray(b"\xa5" * (max(nbytes, 1) + 8)))
+    return buf
 
 
 def _i8(a):
@@ -95,16 +107,19 @@ def call_kernel(kind, params, q, x, weights, bias, out_shape):
         status = so.tml_fully_connected_check(ctypes.byref(pk), ctypes.byref(rq), batches, in_features,
                                               weights.shape[0], ctypes.byref(detail))
         if status == TML_OK:
+            scratch = _scratch(so.tml_fully_connected_scratch_size(in_features))
             so.tml_fully_connected_s8(ctypes.byref(pk), ctypes.byref(rq), batches, in_features, x_p, w_p, b_p,
-                                      weights.shape[0], out_p)
+                                      weights.shape[0], out_p, scratch)
     else:
-        check, run = ((so.tml_conv_check, so.tml_conv_s8) if kind == "CONV_2D"
-                      else (so.tml_depthwise_conv_check, so.tml_depthwise_conv_s8))
+        check, run, size = ((so.tml_conv_check, so.tml_conv_s8, so.tml_conv_scratch_size) if kind == "CONV_2D"
+                            else (so.tml_depthwise_conv_check, so.tml_depthwise_conv_s8,
+                                  so.tml_depthwise_conv_scratch_size))
         in_dims = ctypes.byref(Dims(*x.shape))
         out_dims = ctypes.byref(Dims(*out_shape))
         status = check(ctypes.byref(pk), ctypes.byref(rq), in_dims, out_dims, ctypes.byref(detail))
         if status == TML_OK:
-            run(ctypes.byref(pk), ctypes.byref(rq), in_dims, x_p, w_p, b_p, out_dims, out_p)
+            scratch = _scratch(size(ctypes.byref(pk), in_dims))
+            run(ctypes.byref(pk), ctypes.byref(rq), in_dims, x_p, w_p, b_p, out_dims, out_p, scratch)
     assert (buf[:GUARD] == 0x5A).all() and (buf[GUARD + n_out :] == 0x5A).all(), "kernel wrote out of bounds"
     return status, buf[GUARD : GUARD + n_out].view(np.int8).reshape(out_shape)
 

@@ -33,7 +33,6 @@ C_STRUCTS = {
     "SOFTMAX": "tml_blob_softmax_t",
     "LUT": "tml_blob_lut_t",
 }
-OP_HEADER_FIELDS = "opcode input_count output_count reserved size params_size".split()
 META_FIELDS = "type length".split()
 OPCODE_ENUM = {name: f"TML_OP_{name}" for name in bl.OPCODES}
 CONSTANTS = {
@@ -81,7 +80,7 @@ def layouts():
     out = [
         ("HEADER", C_STRUCTS["HEADER"], bl.HEADER, bl.HEADER_FIELDS),
         ("TENSOR", C_STRUCTS["TENSOR"], bl.TENSOR, bl.TENSOR_FIELDS),
-        ("OP_HEADER", C_STRUCTS["OP_HEADER"], bl.OP_HEADER, OP_HEADER_FIELDS),
+        ("OP_HEADER", C_STRUCTS["OP_HEADER"], bl.OP_HEADER, bl.OP_HEADER_FIELDS),
         ("META_HEADER", C_STRUCTS["META_HEADER"], bl.META_HEADER, META_FIELDS),
     ]
     for name, (st, fields) in bl.PARAMS.items():

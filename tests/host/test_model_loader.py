@@ -295,8 +295,11 @@ def test_header_refusals():
     raises_status(blob[:10], "TRUNCATED")
     raises_status(blob[:-1], "TRUNCATED")
     raises_status(b"TMLX" + blob[4:], "MAGIC")
-    e = raises_status(fix_crc(blob[:4] + struct.pack("<H", 2) + blob[6:]), "VERSION")
+    e = raises_status(fix_crc(blob[:4] + struct.pack("<H", bl.VERSION + 1) + blob[6:]), "VERSION")
     assert "newer" in str(e)
+    # Format 1 (no scratch plan) is refused with what to do about it.
+    e = raises_status(fix_crc(blob[:4] + struct.pack("<H", 1) + blob[6:]), "VERSION")
+    assert "re-convert" in str(e)
     # A newer version is reported as such even if its header is unlike ours.
     raises_status(b"TMLB" + struct.pack("<H", 9) + b"\0" * 2, "VERSION")
     raises_status(fix_crc(blob[:4] + struct.pack("<H", 0) + blob[6:]), "VERSION")

@@ -1,0 +1,90 @@
+"""Scratch bytes the kernels need, mirroring the `_scratch_size()`
+companions of usermod_c (tml_conv.c, tml_fc.c).
+
+A blob runs on every build of the C core, so the converter reserves, for
+each op, the most any build needs: the Arm Cortex-M0, M3 and M4 (DSP)
+paths, and the host's x86-64 (SSE2) and portable C paths. The loader
+refuses a record that reserves less than its own build needs, so a formula
+here that fell short would fail loudly, never corrupt memory;
+tests/host/test_scratch.py ties the host builds to the C exactly, and the
+parity tests on every emulated board cover the Arm builds.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Build:
+    name: str
+    pointer: int          # bytes of a pointer and of size_t
+    conv_pairs: bool      # two-pixel convolution (all but x86-64 SSE2)
+    xpair_max: int        # inputs of one prepared pixel pair
+    xpair_bytes: int      # bytes of one prepared input
+    xvec_max: int         # inputs of the prepared FULLY_CONNECTED vector (1: none)
+    xvec_bytes: int
+    dw_wide_words: int    # words of widened depthwise weights per tap and 4 channels
+
+
+BUILDS = (
+    Build("armv6m", 4, True, 128, 4, 256, 4, 0),
+    Build("armv7m", 4, True, 128, 4, 256, 4, 4),
+    Build("armv7em-dsp", 4, True, 256, 2, 512, 2, 2),
+    Build("x86-64-sse2", 8, False, 128, 4, 1, 1, 0),
+    Build("portable", 8, True, 128, 4, 1, 1, 0),
+)
+
+IM2COL_MAX = 512      # tml_conv.c: largest gathered window
+ACC_CHUNK = 32        # tml_conv.c: channels per requantisation row
+DW_CHUNK = 64
+DW_MAX_TAPS = 32
+DW_WIDE_MAX = 288
+
+
+def _align8(n: int) -> int:
+    return (n + 7) & ~7
+
+
+def conv_2d(b: Build, kernel_h: int, kernel_w: int, in_c: int) -> int:
+    filter_size = kernel_h * kernel_w * in_c
+    gather = _align8(filter_size) if filter_size <= IM2COL_MAX else 0
+    if b.conv_pairs:
+        return 2 * b.xpair_max * b.xpair_bytes + 2 * ACC_CHUNK * 4 + 2 * gather
+    return _align8(b.xvec_max * b.xvec_bytes) + gather
+
+
+def depthwise_conv_2d(b: Build, kernel_h: int, kernel_w: int, depth_multiplier: int, in_c: int) -> int:
+    taps = kernel_h * kernel_w
+    grouped = in_c & ~3 if depth_multiplier == 1 and taps <= DW_MAX_TAPS else 0
+    if grouped == 0:
+        return 0
+    ww = b.dw_wide_words
+    chunk = 4 * min(DW_WIDE_MAX // (taps * ww), DW_CHUNK // 4) if ww else DW_CHUNK
+    n = min(grouped, chunk)
+    wide = 8 * n
+    tap = _align8(wide + 4 * (n // 4) * taps * ww)
+    tap_offset = _align8(tap + taps * b.pointer)
+    zero_point = tap_offset + taps * b.pointer
+    return _align8(zero_point + n)
+
+
+def fully_connected(b: Build, in_features: int) -> int:
+    if b.xvec_max == 1:
+        return 0
+    return _align8(min(in_features, b.xvec_max) * b.xvec_bytes)
+
+
+def op_scratch(build: Build, opname: str, params: dict, in_dims4, in_features: int = 0) -> int:
+    """Scratch of one op on one build; in_dims4 is the input's NHWC dims."""
+    if opname == "CONV_2D":
+        return conv_2d(build, params["kernel_h"], params["kernel_w"], in_dims4[3])
+    if opname == "DEPTHWISE_CONV_2D":
+        return depthwise_conv_2d(build, params["kernel_h"], params["kernel_w"],
+                                 params["depth_multiplier"], in_dims4[3])
+    if opname == "FULLY_CONNECTED":
+        return fully_connected(build, in_features)
+    return 0
+
+
+def scratch_bytes(opname: str, params: dict, in_dims4, in_features: int = 0) -> int:
+    """What the converter reserves: the most any build needs."""
+    return max(op_scratch(b, opname, params, in_dims4, in_features) for b in BUILDS)

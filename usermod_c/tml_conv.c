@@ -196,6 +196,7 @@ typedef struct {
     const tml_requant_t *q;
     int32_t filter_size, out_c, lo, hi;
     int down; /* tml_all_rescale_down(q) */
+    int32_t *acc; /* scratch: two pixels' accumulators, TML_ACC_CHUNK each (pair path) */
 } tml_conv_ctx_t;
 
 static void tml_conv_rows(const tml_conv_ctx_t *c, int32_t c0, int32_t n, const int32_t *acc,
@@ -214,7 +215,8 @@ static const int32_t tml_zero_acc[TML_ACC_CHUNK];
  * as both of a pair. Windows longer than the prepared buffer are taken TML_XPAIR_MAX
  * inputs at a time, the accumulators carried from chunk to chunk. */
 static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const int8_t *win_a,
-    const int8_t *win_b, tml_xpair_t *xbuf, int32_t *acc_a, int32_t *acc_b, int8_t *out_a, int8_t *out_b) {
+    const int8_t *win_b, tml_xpair_t *xbuf, int8_t *out_a, int8_t *out_b) {
+    int32_t *const acc_a = c->acc, *const acc_b = c->acc + TML_ACC_CHUNK;
     const int32_t filter_size = c->filter_size, out_c = c->out_c;
     const int32_t input_offset = c->q->input_offset;
     const int once = filter_size <= TML_XPAIR_MAX;
@@ -338,12 +340,15 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const int32_t kernel_h = p->kernel_h, kernel_w = p->kernel_w;
     const int32_t dilation_h = p->dilation_h, dilation_w = p->dilation_w;
     const int32_t filter_size = kernel_h * kernel_w * in_c;
+    /* The scratch (tml_conv_scratch_size()), 8-byte aligned. */
+    uint8_t *const base = TML_SCRATCH(scratch);
     const tml_conv_ctx_t ctx = {
         weights, bias, q, filter_size, out_c,
         /* Clamping before adding the output offset gives the same int8
          * result and cannot overflow. */
         p->act_min - q->output_offset, p->act_max - q->output_offset,
         tml_all_rescale_down(q),
+        (int32_t *)(void *)(base + TML_CONV_XBUF_BYTES),
     };
     /* A window is one contiguous run of the input when it is whole, has no
      * column dilation and either one row or rows as wide as the image
@@ -352,8 +357,6 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const size_t x_run_step = (size_t)dilation_w * (size_t)in_c;
     const size_t x_row_step = (size_t)dilation_h * (size_t)in_w * (size_t)in_c;
     const size_t w_row_step = (size_t)kernel_w * (size_t)in_c;
-    /* The scratch (tml_conv_scratch_size()), 8-byte aligned. */
-    uint8_t *const base = (uint8_t *)scratch;
     const uint32_t gather_bytes = tml_conv_gather_bytes(p, in_dims);
     int8_t *const col[2] = {
         (int8_t *)(base + TML_CONV_XBUF_BYTES + TML_CONV_ACC_BYTES),
@@ -363,8 +366,6 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     /* Pixels in pairs; the first of a pair waits in `pending`, its window
      * in col[0] if it had to be gathered. */
     tml_xpair_t *const xbuf = (tml_xpair_t *)(void *)base;
-    int32_t *const acc_a = (int32_t *)(void *)(base + TML_CONV_XBUF_BYTES);
-    int32_t *const acc_b = acc_a + TML_ACC_CHUNK;
     int8_t *pending = NULL;
     const int8_t *pending_window = NULL;
     /* The pairs take any window, TML_XPAIR_MAX inputs at a time. */
@@ -395,7 +396,7 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                     : 0;
                 const int8_t *window = NULL;
 #if TML_CONV_PAIRS
-                int8_t *const gather = col[pending == NULL ? 0 : 1];
+                int8_t *const gather = pending == NULL ? col[0] : col[1];
 #else
                 int8_t *const gather = col[0];
 #endif
@@ -452,7 +453,7 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                         pending = out;
                         pending_window = window;
                     } else {
-                        tml_conv_pixel_pair(&ctx, pending_window, window, xbuf, acc_a, acc_b, pending, out);
+                        tml_conv_pixel_pair(&ctx, pending_window, window, xbuf, pending, out);
                         pending = NULL;
                     }
 #else
@@ -474,7 +475,7 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     if (pending != NULL) {
         /* An odd pixel out: its window as the pair's second too, both
          * results written to its output. */
-        tml_conv_pixel_pair(&ctx, pending_window, pending_window, xbuf, acc_a, acc_b, pending, pending);
+        tml_conv_pixel_pair(&ctx, pending_window, pending_window, xbuf, pending, pending);
     }
 #endif
 }
@@ -741,7 +742,7 @@ void tml_depthwise_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     for (int32_t b = 0; b < in_dims->n; ++b) {
         const int8_t *in_batch = in + (size_t)b * in_size;
         int8_t *out_batch = out + (size_t)b * out_size;
-        tml_dw_groups4(&ctx, in_batch, weights, bias, grouped, out_batch, (uint8_t *)scratch);
+        tml_dw_groups4(&ctx, in_batch, weights, bias, grouped, out_batch, TML_SCRATCH(scratch));
         if (grouped < in_dims->c) {
             tml_dw_channels(&ctx, in_batch, weights, bias, grouped, out_batch);
         }

@@ -79,7 +79,7 @@ void tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_t *q,
     const int32_t piece = TML_XVEC_MAX == 1 ? in_features
         : (in_features < TML_XVEC_MAX ? in_features : TML_XVEC_MAX);
     const int once = piece == in_features;
-    tml_xvec_t *const buf = (tml_xvec_t *)scratch;
+    tml_xvec_t *const buf = (tml_xvec_t *)(void *)TML_SCRATCH(scratch);
     int32_t acc[TML_FC_CHUNK];
 
     for (int32_t b = 0; b < batches; ++b) {

@@ -25,6 +25,15 @@
 #include <stdint.h>
 #include "tml_status.h"
 
+/* A kernel's scratch as bytes, 8-byte aligned as the loader guarantees;
+ * telling the compiler so keeps the word and double-word stores it used on
+ * stack buffers. */
+#if defined(__GNUC__)
+#define TML_SCRATCH(p) ((uint8_t *)__builtin_assume_aligned((p), 8))
+#else
+#define TML_SCRATCH(p) ((uint8_t *)(p))
+#endif
+
 /* Every kernel tensor has four dims: NHWC, lower ranks left-padded with 1s. */
 #define TML_RANK (4)
 
@@ -160,9 +169,11 @@ void tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_t *q,
 tml_status_t tml_pool_check(const tml_pool_params_t *p,
     const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
 
+uint32_t tml_avg_pool_scratch_size(const tml_dims_t *in_dims);
+
 void tml_avg_pool_s8(const tml_pool_params_t *p,
     const tml_dims_t *in_dims, const int8_t *in,
-    const tml_dims_t *out_dims, int8_t *out);
+    const tml_dims_t *out_dims, int8_t *out, void *scratch);
 
 void tml_max_pool_s8(const tml_pool_params_t *p,
     const tml_dims_t *in_dims, const int8_t *in,
@@ -174,10 +185,12 @@ tml_status_t tml_mean_check(const tml_mean_params_t *p,
 /* Folds MEAN's 1 / count into multiplier and shift, once, after the check. */
 void tml_mean_prepare(tml_mean_params_t *p, const tml_dims_t *in_dims);
 
+uint32_t tml_mean_scratch_size(const tml_mean_params_t *p, const tml_dims_t *in_dims);
+
 void tml_mean_s8(const tml_mean_params_t *p,
     int32_t input_zero_point, int32_t output_zero_point,
     const tml_dims_t *in_dims, const int8_t *in,
-    const tml_dims_t *out_dims, int8_t *out);
+    const tml_dims_t *out_dims, int8_t *out, void *scratch);
 
 /* ---- ADD, MUL (tml_elementwise.c): each input's dims broadcast (1 or equal
  * to the output's). ------------------------------------------------------- */

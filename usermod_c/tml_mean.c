@@ -7,8 +7,7 @@
 #include "tml_kernels.h"
 #include "tml_requant.h"
 
-/* Channels summed together when the channel dim is kept (bounds the
- * stack: 256 bytes). */
+/* Channels summed together when the channel dim is kept, in the scratch. */
 #define TML_MEAN_CHUNK (64)
 
 /* Sum of the int8 values in the box of extents ext starting at base. */
@@ -103,10 +102,16 @@ void tml_mean_prepare(tml_mean_params_t *p, const tml_dims_t *in_dims) {
     p->shift -= extra;
 }
 
+/* Only the path that keeps the channel dim sums into the scratch. */
+uint32_t tml_mean_scratch_size(const tml_mean_params_t *p, const tml_dims_t *in_dims) {
+    const int32_t channels = in_dims->c < TML_MEAN_CHUNK ? in_dims->c : TML_MEAN_CHUNK;
+    return p->axis_mask != 0u && (p->axis_mask & 0x8u) == 0u ? 4u * (uint32_t)channels : 0u;
+}
+
 void tml_mean_s8(const tml_mean_params_t *p,
     int32_t input_zero_point, int32_t output_zero_point,
     const tml_dims_t *in_dims, const int8_t *in,
-    const tml_dims_t *out_dims, int8_t *out) {
+    const tml_dims_t *out_dims, int8_t *out, void *scratch) {
     int32_t dims[4], outer[4], inner[4];
     tml_dims_to_array(in_dims, dims);
     const int32_t stride[4] = { dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1 };
@@ -119,7 +124,7 @@ void tml_mean_s8(const tml_mean_params_t *p,
         /* Channels kept (global average pooling, for one): the reduced
          * positions are summed a row of contiguous channels at a time. */
         const int32_t channels = dims[3];
-        int32_t sums[TML_MEAN_CHUNK];
+        int32_t *const sums = (int32_t *)(void *)TML_SCRATCH(scratch);
         for (int32_t o0 = 0; o0 < outer[0]; o0++) {
             for (int32_t o1 = 0; o1 < outer[1]; o1++) {
                 for (int32_t o2 = 0; o2 < outer[2]; o2++) {

@@ -537,6 +537,13 @@ static tml_status_t tml_load_op(tml_model_t *m, uint32_t i, uint32_t pos, uint16
         return tml_load_fail(m, TML_ERR_BAD_PARAM,
             "op scratch smaller than this firmware's kernel needs; re-convert the model");
     }
+    /* The kernels copy between their tensors and the scratch with memcpy. */
+    for (uint32_t k = 0; k < count && rec.scratch_size != 0; k++) {
+        const tml_tensor_t *t = &m->tensors[operands[k]];
+        if (!t->is_const && tml_overlap(rec.scratch_offset, rec.scratch_size, t->offset, t->bytes)) {
+            return tml_load_fail(m, TML_ERR_BAD_OFFSET, "op scratch overlaps one of its tensors");
+        }
+    }
     if (rec.scratch_size == 0) {
         op->scratch_offset = TML_NONE;
     }

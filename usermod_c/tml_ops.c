@@ -191,7 +191,12 @@ static tml_status_t tml_load_pool(tml_model_t *m, const void *params, tml_op_t *
 static void tml_run_avg_pool(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
     const tml_tensor_t *out = tml_op_tensor(m, op, 1);
-    tml_avg_pool_s8(&op->u.pool, &in->dims, (const int8_t *)in->data, &out->dims, (int8_t *)out->data);
+    tml_avg_pool_s8(&op->u.pool, &in->dims, (const int8_t *)in->data, &out->dims, (int8_t *)out->data,
+        op->scratch);
+}
+
+static uint32_t tml_scratch_avg_pool(const tml_model_t *m, const tml_op_t *op) {
+    return tml_avg_pool_scratch_size(&tml_op_tensor(m, op, 0)->dims);
 }
 
 static void tml_run_max_pool(const tml_model_t *m, const tml_op_t *op) {
@@ -225,7 +230,11 @@ static void tml_run_mean(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
     const tml_tensor_t *out = tml_op_tensor(m, op, 1);
     tml_mean_s8(&op->u.mean, in->zero_point, out->zero_point, &in->dims, (const int8_t *)in->data,
-        &out->dims, (int8_t *)out->data);
+        &out->dims, (int8_t *)out->data, op->scratch);
+}
+
+static uint32_t tml_scratch_mean(const tml_model_t *m, const tml_op_t *op) {
+    return tml_mean_scratch_size(&op->u.mean, &tml_op_tensor(m, op, 0)->dims);
 }
 
 /* ---- ADD, MUL ------------------------------------------------------------ */
@@ -410,9 +419,9 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_FULLY_CONNECTED] = {"FULLY_CONNECTED", 1, 1, 1, sizeof(tml_blob_fc_t), tml_load_fc, tml_run_fc,
                                 tml_scratch_fc},
     [TML_OP_AVERAGE_POOL_2D] = {"AVERAGE_POOL_2D", 1, 1, 1, sizeof(tml_blob_pool_t), tml_load_pool,
-                                tml_run_avg_pool, 0},
+                                tml_run_avg_pool, tml_scratch_avg_pool},
     [TML_OP_MAX_POOL_2D] = {"MAX_POOL_2D", 1, 1, 1, sizeof(tml_blob_pool_t), tml_load_pool, tml_run_max_pool, 0},
-    [TML_OP_MEAN] = {"MEAN", 1, 1, 1, sizeof(tml_blob_mean_t), tml_load_mean, tml_run_mean, 0},
+    [TML_OP_MEAN] = {"MEAN", 1, 1, 1, sizeof(tml_blob_mean_t), tml_load_mean, tml_run_mean, tml_scratch_mean},
     [TML_OP_ADD] = {"ADD", 2, 2, 1, sizeof(tml_blob_add_t), tml_load_add, tml_run_add, 0},
     [TML_OP_MUL] = {"MUL", 2, 2, 1, sizeof(tml_blob_mul_t), tml_load_mul, tml_run_mul, 0},
     [TML_OP_CONCATENATION] = {"CONCATENATION", 1, 255, 1, sizeof(tml_blob_concat_t), tml_load_concat,

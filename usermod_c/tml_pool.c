@@ -8,8 +8,7 @@
 #include "tml_kernels.h"
 #include "tml_requant.h"
 
-/* Channels summed together by the average pool (bounds the stack: 256
- * bytes). */
+/* Channels summed together by the average pool, in its scratch. */
 #define TML_POOL_CHUNK (64)
 
 /* The part of the filter window that lies inside the input, as [start, end)
@@ -45,9 +44,14 @@ tml_status_t tml_pool_check(const tml_pool_params_t *p,
     return s;
 }
 
+uint32_t tml_avg_pool_scratch_size(const tml_dims_t *in_dims) {
+    return 4u * (uint32_t)(in_dims->c < TML_POOL_CHUNK ? in_dims->c : TML_POOL_CHUNK);
+}
+
 void tml_avg_pool_s8(const tml_pool_params_t *p,
     const tml_dims_t *in_dims, const int8_t *in,
-    const tml_dims_t *out_dims, int8_t *out) {
+    const tml_dims_t *out_dims, int8_t *out, void *scratch) {
+    int32_t *const sums = (int32_t *)(void *)TML_SCRATCH(scratch);
     const int32_t depth = in_dims->c;
     for (int32_t b = 0; b < out_dims->n; b++) {
         const int8_t *in_batch = in + b * in_dims->h * in_dims->w * depth;
@@ -61,7 +65,6 @@ void tml_avg_pool_s8(const tml_pool_params_t *p,
                  * int32 (as in TFLite) holds any window below 2^24 cells. */
                 for (int32_t c0 = 0; c0 < depth; c0 += TML_POOL_CHUNK) {
                     const int32_t n = depth - c0 < TML_POOL_CHUNK ? depth - c0 : TML_POOL_CHUNK;
-                    int32_t sums[TML_POOL_CHUNK];
                     for (int32_t c = 0; c < n; c++) {
                         sums[c] = 0;
                     }

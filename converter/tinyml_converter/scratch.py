@@ -1,5 +1,5 @@
 """Scratch bytes the kernels need, mirroring the `_scratch_size()`
-companions of usermod_c (tml_conv.c, tml_fc.c).
+companions of usermod_c (tml_conv.c, tml_fc.c, tml_pool.c, tml_mean.c).
 
 A blob runs on every build of the C core, so the converter reserves, for
 each op, the most any build needs: the Arm Cortex-M0, M3 and M4 (DSP)
@@ -73,6 +73,18 @@ def fully_connected(b: Build, in_features: int) -> int:
     return _align8(min(in_features, b.xvec_max) * b.xvec_bytes)
 
 
+POOL_CHUNK = 64       # tml_pool.c, tml_mean.c: channels summed together
+
+
+def average_pool_2d(in_c: int) -> int:
+    return _align8(4 * min(in_c, POOL_CHUNK))
+
+
+def mean(axis_mask: int, in_c: int) -> int:
+    keeps_channels = axis_mask != 0 and not axis_mask & 0x8
+    return _align8(4 * min(in_c, POOL_CHUNK)) if keeps_channels else 0
+
+
 def op_scratch(build: Build, opname: str, params: dict, in_dims4, in_features: int = 0) -> int:
     """Scratch of one op on one build; in_dims4 is the input's NHWC dims."""
     if opname == "CONV_2D":
@@ -82,6 +94,10 @@ def op_scratch(build: Build, opname: str, params: dict, in_dims4, in_features: i
                                  params["depth_multiplier"], in_dims4[3])
     if opname == "FULLY_CONNECTED":
         return fully_connected(build, in_features)
+    if opname == "AVERAGE_POOL_2D":
+        return average_pool_2d(in_dims4[3])
+    if opname == "MEAN":
+        return mean(params["axis_mask"], in_dims4[3])
     return 0
 
 

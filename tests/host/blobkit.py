@@ -88,7 +88,8 @@ class BlobBuilder:
 
         from tinyml_converter.scratch import scratch_bytes
 
-        if opname not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") or not inputs:
+        if opname not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MEAN") \
+                or not inputs:
             return (0, 0)
         dims = lambda t: [self.tensors[t][f"d{k}"] for k in range(4)]  # noqa: E731
         in_dims = dims(inputs[0])

@@ -38,9 +38,9 @@ def lib(c_builder):
     lib = c_builder(
         ["tml_pool.c", "tml_mean.c", "tml_elementwise.c", "tml_softmax.c"], "elementwise_kernels")
     p, i32 = ctypes.c_void_p, ctypes.c_int32
-    for name in ("tml_avg_pool_s8", "tml_max_pool_s8"):
-        getattr(lib, name).argtypes = [p, p, p, p, p]
-    lib.tml_mean_s8.argtypes = [p, i32, i32, p, p, p, p]
+    lib.tml_avg_pool_s8.argtypes = [p, p, p, p, p, p]
+    lib.tml_max_pool_s8.argtypes = [p, p, p, p, p]
+    lib.tml_mean_s8.argtypes = [p, i32, i32, p, p, p, p, p]
     for name in ("tml_add_s8", "tml_mul_s8"):
         getattr(lib, name).argtypes = [p, i32, i32, i32, p, p, p, p, p, p]
     lib.tml_softmax_s8.argtypes = [p, i32, i32, p, p]
@@ -96,11 +96,22 @@ def checked(check_fn, *args):
     return check_fn(*cargs, ctypes.byref(detail))
 
 
+class _Scratch:
+    """Marks the scratch argument of a kernel call: 256 bytes, what the
+    pooling and MEAN kernels take at most (tml_*_scratch_size())."""
+
+
+SCRATCH = _Scratch()
+
+
 def call(fn, *args):
     """Call a kernel (after its check passed); returns the bytes of the last
     array argument, the output."""
     keep = []
-    cargs, out = _cargs(args, keep)
+    scratch = (ctypes.c_uint64 * 32)()
+    cargs, out = _cargs([a for a in args if a is not SCRATCH], keep)
+    if any(a is SCRATCH for a in args):
+        cargs.append(ctypes.cast(scratch, ctypes.c_void_p))
     fn(*cargs)
     return out[0].raw[: out[1]]
 
@@ -479,7 +490,10 @@ def run_kernel(lib, m, op, kind, params, run):
     out = np.zeros(run[y].size, np.int8)
     if kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         status = checked(lib.tml_pool_check, packed, dims4(shape[x]), dims4(shape[y]))
-        return status, status == 0 and call(fn, packed, dims4(shape[x]), run[x], dims4(shape[y]), out)
+        args = (packed, dims4(shape[x]), run[x], dims4(shape[y]), out)
+        if kind == "AVERAGE_POOL_2D":
+            args += (SCRATCH,)
+        return status, status == 0 and call(fn, *args)
     if kind == "MEAN":
         native = ctypes.create_string_buffer(mean_kernel_params(packed))
         status = checked(lib.tml_mean_check, native.raw, dims4(shape[x]), dims4(shape[y]))
@@ -487,7 +501,7 @@ def run_kernel(lib, m, op, kind, params, run):
             return status, None
         in_dims = dims4(shape[x])
         lib.tml_mean_prepare(native, ctypes.byref(in_dims))
-        return status, call(fn, native.raw, zp[x], zp[y], in_dims, run[x], dims4(shape[y]), out)
+        return status, call(fn, native.raw, zp[x], zp[y], in_dims, run[x], dims4(shape[y]), out, SCRATCH)
     if kind == "SOFTMAX":
         depth = int(shape[x][-1])
         status = checked(lib.tml_softmax_check, packed, depth)

@@ -410,6 +410,40 @@ def conv_blob(depthwise=False, **over):
     return b
 
 
+def _conv_with_scratch(scratch, arena_size=None):
+    """conv_blob's op with its scratch record set by hand."""
+    b = BlobBuilder()
+    x = b.tensor((1, 5, 5, 2), zero_point=-3)
+    y = b.tensor((1, 5, 5, 4), zero_point=2)
+    fields = dict(kernel_h=3, kernel_w=3, stride_h=1, stride_w=1, dilation_h=1, dilation_w=1,
+                  pad_top=1, pad_left=1, depth_multiplier=1, channel_quant=1,
+                  act_min=-128, act_max=127, weights=b.const(bytes(3 * 3 * 2 * 4)), bias=bl.NONE,
+                  multiplier=b.const(i32([Q30]), 4), shift=b.const(i32([-7]), 4))
+    b.op("CONV_2D", [x], [y], scratch=scratch, **fields)
+    b.inputs, b.outputs = [x], [y]
+    return b.build(arena_size=arena_size)
+
+
+def test_scratch_records():
+    """The converter's reservation (scratch.py) loads; less than this build's
+    kernel needs, outside the arena, misaligned or over one of the op's own
+    tensors is refused with a reason."""
+    from tinyml_converter.scratch import scratch_bytes
+
+    need = scratch_bytes("CONV_2D", dict(kernel_h=3, kernel_w=3), (1, 5, 5, 2))
+    end = 256  # past both tensors (50 and 100 bytes, 8-aligned)
+    m = HostModel(_conv_with_scratch((end, need), end + need))
+    (out,) = m.invoke(np.ones((1, 5, 5, 2), np.int8))
+    assert out.shape == (1, 5, 5, 4)
+    e = raises_status(_conv_with_scratch((end, 8), end + need), "BAD_PARAM", op_index=0)
+    assert "re-convert" in e.detail
+    e = raises_status(_conv_with_scratch((0, 0), end + need), "BAD_PARAM", op_index=0)
+    raises_status(_conv_with_scratch((end, need), end + need - 8), "BAD_OFFSET", op_index=0)
+    raises_status(_conv_with_scratch((end + 4, need), end + need + 8), "BAD_OFFSET", op_index=0)
+    e = raises_status(_conv_with_scratch((56, need), 56 + need), "BAD_OFFSET", op_index=0)
+    assert "overlaps" in e.detail
+
+
 def test_conv_blob_is_valid():
     for dw in (False, True):
         m = HostModel(conv_blob(dw).build())

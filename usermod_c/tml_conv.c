@@ -196,7 +196,6 @@ typedef struct {
     const tml_requant_t *q;
     int32_t filter_size, out_c, lo, hi;
     int down; /* tml_all_rescale_down(q) */
-    int32_t *acc; /* scratch: two pixels' accumulators, TML_ACC_CHUNK each (pair path) */
 } tml_conv_ctx_t;
 
 static void tml_conv_rows(const tml_conv_ctx_t *c, int32_t c0, int32_t n, const int32_t *acc,
@@ -216,7 +215,9 @@ static const int32_t tml_zero_acc[TML_ACC_CHUNK];
  * inputs at a time, the accumulators carried from chunk to chunk. */
 static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const int8_t *win_a,
     const int8_t *win_b, tml_xpair_t *xbuf, int8_t *out_a, int8_t *out_b) {
-    int32_t *const acc_a = c->acc, *const acc_b = c->acc + TML_ACC_CHUNK;
+    /* The accumulators follow the prepared pair in the scratch. */
+    int32_t *const acc_a = (int32_t *)(void *)((uint8_t *)xbuf + TML_CONV_XBUF_BYTES);
+    int32_t *const acc_b = acc_a + TML_ACC_CHUNK;
     const int32_t filter_size = c->filter_size, out_c = c->out_c;
     const int32_t input_offset = c->q->input_offset;
     const int once = filter_size <= TML_XPAIR_MAX;
@@ -348,7 +349,6 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
          * result and cannot overflow. */
         p->act_min - q->output_offset, p->act_max - q->output_offset,
         tml_all_rescale_down(q),
-        (int32_t *)(void *)(base + TML_CONV_XBUF_BYTES),
     };
     /* A window is one contiguous run of the input when it is whole, has no
      * column dilation and either one row or rows as wide as the image
@@ -358,13 +358,10 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const size_t x_row_step = (size_t)dilation_h * (size_t)in_w * (size_t)in_c;
     const size_t w_row_step = (size_t)kernel_w * (size_t)in_c;
     const uint32_t gather_bytes = tml_conv_gather_bytes(p, in_dims);
-    int8_t *const col[2] = {
-        (int8_t *)(base + TML_CONV_XBUF_BYTES + TML_CONV_ACC_BYTES),
-        (int8_t *)(base + TML_CONV_XBUF_BYTES + TML_CONV_ACC_BYTES + gather_bytes),
-    };
+    int8_t *const col0 = (int8_t *)(base + TML_CONV_XBUF_BYTES + TML_CONV_ACC_BYTES);
 #if TML_CONV_PAIRS
     /* Pixels in pairs; the first of a pair waits in `pending`, its window
-     * in col[0] if it had to be gathered. */
+     * in the first gather buffer if it had to be gathered. */
     tml_xpair_t *const xbuf = (tml_xpair_t *)(void *)base;
     int8_t *pending = NULL;
     const int8_t *pending_window = NULL;
@@ -396,9 +393,9 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                     : 0;
                 const int8_t *window = NULL;
 #if TML_CONV_PAIRS
-                int8_t *const gather = pending == NULL ? col[0] : col[1];
+                int8_t *const gather = pending == NULL ? col0 : col0 + gather_bytes;
 #else
-                int8_t *const gather = col[0];
+                int8_t *const gather = col0;
 #endif
                 if (preparable && whole && contiguous_rows) {
                     window = in_batch + x_first;

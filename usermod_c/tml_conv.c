@@ -357,9 +357,11 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const size_t x_run_step = (size_t)dilation_w * (size_t)in_c;
     const size_t x_row_step = (size_t)dilation_h * (size_t)in_w * (size_t)in_c;
     const size_t w_row_step = (size_t)kernel_w * (size_t)in_c;
-    const uint32_t gather_bytes = tml_conv_gather_bytes(p, in_dims);
+    /* The gather buffers (two on the pair path, each of
+     * tml_conv_gather_bytes()). */
     int8_t *const col0 = (int8_t *)(base + TML_CONV_XBUF_BYTES + TML_CONV_ACC_BYTES);
 #if TML_CONV_PAIRS
+    const uint32_t gather_bytes = tml_conv_gather_bytes(p, in_dims);
     /* Pixels in pairs; the first of a pair waits in `pending`, its window
      * in the first gather buffer if it had to be gathered. */
     tml_xpair_t *const xbuf = (tml_xpair_t *)(void *)base;

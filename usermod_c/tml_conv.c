@@ -286,8 +286,10 @@ static void tml_conv_pixel_x(const tml_conv_ctx_t *c, const tml_xvec_t *x, int8_
  * would otherwise inline and unroll them too. */
 #if defined(__GNUC__)
 #define TML_COLD __attribute__((cold, noinline))
+#define TML_OUT_OF_LINE __attribute__((noinline))
 #else
 #define TML_COLD
+#define TML_OUT_OF_LINE
 #endif
 
 /* One output pixel whose window is too large to gather or prepare (3x3
@@ -614,7 +616,9 @@ uint32_t tml_depthwise_conv_scratch_size(const tml_conv_params_t *p, const tml_d
  * the input zero point (-offset), where w * (x + offset) is 0 as TFLite's
  * skipped taps are, so border pixels need no other path: only their tap
  * table differs. */
-static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
+/* Kept out of tml_depthwise_conv_s8(): inlined, its pixel loop loses
+ * registers to the caller's (about 25 instructions a pixel on Cortex-M3). */
+TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
     const int8_t *weights, const int32_t *bias, int32_t channels, int8_t *out_batch, uint8_t *scratch) {
     const tml_conv_params_t *p = c->p;
     const tml_requant_t *q = c->q;

@@ -573,12 +573,12 @@ TML_COLD static void tml_dw_channels(const tml_dw_ctx_t *c, const int8_t *in_bat
 
 /* Where the grouped depthwise kernel keeps its tables in the scratch, for a
  * layer of `grouped` channels (a multiple of 4) and `taps` taps: per pass of
- * `chunk` channels the folded biases, the sums and (Cortex-M3/M4) the
- * widened weights, then the tap pointers and offsets and a row of input
- * zero points that padding taps point at. */
+ * `chunk` channels the sums and (Cortex-M3/M4) the widened weights, then
+ * the tap pointers and offsets and a row of input zero points that padding
+ * taps point at. */
 typedef struct {
     int32_t chunk;
-    uint32_t folded, acc, wide, tap, tap_offset, zero_point, size;
+    uint32_t acc, wide, tap, tap_offset, zero_point, size;
 } tml_dw_layout_t;
 
 static tml_dw_layout_t tml_dw_layout(int32_t grouped, int32_t taps) {
@@ -587,8 +587,7 @@ static tml_dw_layout_t tml_dw_layout(int32_t grouped, int32_t taps) {
     const int32_t groups = TML_DW_WIDE_WORDS ? TML_DW_WIDE_MAX / (group_words ? group_words : 1) : TML_DW_CHUNK;
     l.chunk = TML_DW_WIDE_WORDS ? 4 * (groups < TML_DW_CHUNK / 4 ? groups : TML_DW_CHUNK / 4) : TML_DW_CHUNK;
     const uint32_t n = (uint32_t)(grouped < l.chunk ? grouped : l.chunk);
-    l.folded = 0;
-    l.acc = l.folded + 4u * n;
+    l.acc = 0;
     l.wide = l.acc + 4u * n;
     l.tap = tml_align8(l.wide + 4u * (n / 4u) * (uint32_t)group_words);
     l.tap_offset = tml_align8(l.tap + (uint32_t)taps * (uint32_t)sizeof(const int8_t *));
@@ -610,12 +609,15 @@ uint32_t tml_depthwise_conv_scratch_size(const tml_conv_params_t *p, const tml_d
 
 /* Depth multiplier 1, four neighbouring channels at a time: in NHWC they are
  * four neighbouring bytes of every tap, so one pass over the taps feeds four
- * accumulators. The input offset is folded into the bias once per pass:
+ * accumulators. The input offset is folded into the bias by the converter
+ * (the kernel API's contract for these channels, tml_kernels.h):
  *   bias + sum w * (x + offset) = (bias + offset * sum w) + sum w * x
  * (all arithmetic modulo 2^32, as the plain form). Taps in the padding read
  * the input zero point (-offset), where w * (x + offset) is 0 as TFLite's
  * skipped taps are, so border pixels need no other path: only their tap
  * table differs. */
+static const int32_t tml_zero_dw[TML_DW_CHUNK];
+
 /* Kept out of tml_depthwise_conv_s8(): inlined, its pixel loop loses
  * registers to the caller's (about 25 instructions a pixel on Cortex-M3). */
 TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
@@ -638,7 +640,6 @@ TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *
         return;
     }
     const tml_dw_layout_t l = tml_dw_layout(channels, taps);
-    int32_t *const folded = (int32_t *)(void *)(scratch + l.folded);
     int32_t *const acc = (int32_t *)(void *)(scratch + l.acc);
     const int8_t **const tap = (const int8_t **)(void *)(scratch + l.tap);
     int8_t *const zero_point = (int8_t *)(scratch + l.zero_point);
@@ -663,14 +664,8 @@ TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *
     memset(zero_point, -q->input_offset, (size_t)(channels < chunk ? channels : chunk));
     for (int32_t c0 = 0; c0 < channels; c0 += chunk) {
         const int32_t n = channels - c0 < chunk ? channels - c0 : chunk;
-        for (int32_t k = 0; k < n; ++k) {
-            int32_t wsum = 0;
-            for (int32_t t = 0; t < taps; ++t) {
-                wsum += weights[(size_t)t * w_tap_step + (size_t)(c0 + k)];
-            }
-            folded[k] = (int32_t)((bias != NULL ? (uint32_t)bias[c0 + k] : 0u)
-                + (uint32_t)q->input_offset * (uint32_t)wsum);
-        }
+        /* The sums start from the folded bias. */
+        const int32_t *const folded = bias != NULL ? bias + c0 : tml_zero_dw;
         const int8_t *w_chunk = weights + c0;
 #if TML_ARCH_DSP || TML_ARCH_V7M
         for (int32_t g = 0; g < n; g += 4) {

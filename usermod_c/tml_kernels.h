@@ -71,7 +71,13 @@ typedef struct {
 /* CONV_2D (depth_multiplier 1) and DEPTHWISE_CONV_2D. Weights int8
  * [out_c][kh][kw][in_c] for CONV_2D, [kh][kw][in_c * depth_multiplier] for
  * depthwise; bias int32[out_c] or NULL. pad_bottom/right follow from the
- * output shape. */
+ * output shape.
+ *
+ * Depthwise bias, folded: for a depth multiplier of 1 and at most 32 taps,
+ * the first in_c & ~3 channels (the grouped kernel's) take
+ *   bias[c] + input_offset * (sum over taps of w[t][c])   (modulo 2^32)
+ * in place of TFLite's bias, computed once by the converter rather than at
+ * every invoke; the other channels take TFLite's bias as it is. */
 typedef struct {
     uint16_t kernel_h, kernel_w;
     uint16_t stride_h, stride_w;

@@ -31,6 +31,7 @@ from . import blob_layout as L
 from .errors import ConversionError
 from .lut import LUT_OPS, lut_table
 from .quant import quantize_multiplier, tflite_round
+from .scratch import depthwise_grouped
 from .tflite_model import FLOAT32, INT8, INT32, TflModel, TflOp, TflTensor, layer_name
 
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
@@ -124,6 +125,16 @@ def activation_range(act: int, out: TflTensor, where: str) -> tuple:
     if act == ACT_RELU_N1_TO_1:
         return max(lo, q(-1.0)), min(hi, q(1.0))
     return lo, hi
+
+
+def fold_depthwise_bias(bias, weights_taps_by_channel, input_offset: int, grouped: int):
+    """The grouped depthwise kernel's bias (tml_kernels.h): for the first
+    `grouped` channels bias + input_offset * (sum of the channel's weights),
+    modulo 2^32 as the kernel's int32 sums; the other channels unchanged."""
+    out = np.asarray(bias, dtype=np.int64).copy()
+    sums = weights_taps_by_channel.astype(np.int64).sum(axis=0)
+    out[:grouped] += int(input_offset) * sums[:grouped]
+    return ((out + (1 << 31)) % (1 << 32) - (1 << 31)).astype("<i4")
 
 
 def _pack_i32(values) -> bytes:
@@ -409,11 +420,22 @@ class Lowering:
             mults.append(mul)
             shifts.append(sh)
         bias = L.NONE
+        bias_values = None
         if len(op.inputs) > 2 and op.inputs[2] >= 0:
             b = self._const(op.inputs[2], where, "the bias")
             if b.type != INT32:
                 raise ConversionError(f"{where}: bias is {b.type_name}; int32 expected")
-            bias = Const(b.data.astype("<i4").tobytes(), "bias")
+            bias_values = b.data.astype("<i4").reshape(-1)
+        if depthwise:
+            grouped = depthwise_grouped(kh, kw, depth_multiplier, in_c)
+            if grouped:
+                out_c = int(filt.data.shape[-1])
+                if bias_values is None:
+                    bias_values = np.zeros(out_c, "<i4")
+                bias_values = fold_depthwise_bias(bias_values, filt.data.reshape(kh * kw, out_c),
+                                                  -inp.zero_point, grouped)
+        if bias_values is not None:
+            bias = Const(bias_values.astype("<i4").tobytes(), "bias")
         params = dict(
             kernel_h=kh, kernel_w=kw, stride_h=stride_h, stride_w=stride_w,
             dilation_h=dil[0], dilation_w=dil[1], pad_top=pt, pad_left=pl,
@@ -557,11 +579,14 @@ class Lowering:
         else:
             raise ConversionError(f"{where}: weight quantisation has {nq} scales for {out_f} outputs")
         bias = L.NONE
+        bias_values = None
         if len(op.inputs) > 2 and op.inputs[2] >= 0:
             b = self._const(op.inputs[2], where, "the bias")
             if b.type != INT32:
                 raise ConversionError(f"{where}: bias is {b.type_name}; int32 expected")
-            bias = Const(b.data.astype("<i4").tobytes(), "bias")
+            bias_values = b.data.astype("<i4").reshape(-1)
+        if bias_values is not None:
+            bias = Const(bias_values.astype("<i4").tobytes(), "bias")
         params = dict(
             channel_quant=nq, reserved=0, act_min=act_min, act_max=act_max,
             weights=Const(filt.data.astype("<i1").tobytes(), "weights"), bias=bias,

@@ -52,15 +52,21 @@ def conv_2d(b: Build, kernel_h: int, kernel_w: int, in_c: int) -> int:
     return _align8(b.xvec_max * b.xvec_bytes) + gather
 
 
+def depthwise_grouped(kernel_h: int, kernel_w: int, depth_multiplier: int, in_c: int) -> int:
+    """Channels the grouped depthwise kernel takes (tml_dw_grouped()): their
+    bias is stored folded (tml_kernels.h)."""
+    return in_c & ~3 if depth_multiplier == 1 and kernel_h * kernel_w <= DW_MAX_TAPS else 0
+
+
 def depthwise_conv_2d(b: Build, kernel_h: int, kernel_w: int, depth_multiplier: int, in_c: int) -> int:
     taps = kernel_h * kernel_w
-    grouped = in_c & ~3 if depth_multiplier == 1 and taps <= DW_MAX_TAPS else 0
+    grouped = depthwise_grouped(kernel_h, kernel_w, depth_multiplier, in_c)
     if grouped == 0:
         return 0
     ww = b.dw_wide_words
     chunk = 4 * min(DW_WIDE_MAX // (taps * ww), DW_CHUNK // 4) if ww else DW_CHUNK
     n = min(grouped, chunk)
-    wide = 8 * n
+    wide = 4 * n
     tap = _align8(wide + 4 * (n // 4) * taps * ww)
     tap_offset = _align8(tap + taps * b.pointer)
     zero_point = tap_offset + taps * b.pointer

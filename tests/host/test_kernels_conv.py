@@ -27,7 +27,9 @@ from conftest import Dims, Requant, compile_c_library, kernel_params
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from tinyml_converter import blob_layout  # noqa: E402
+from tinyml_converter.lowering import fold_depthwise_bias  # noqa: E402
 from tinyml_converter.quant import quantize_multiplier  # noqa: E402
+from tinyml_converter.scratch import depthwise_grouped  # noqa: E402
 
 TML_OK = 0
 TML_ERR_BAD_SHAPE = 7
@@ -87,6 +89,14 @@ def call_kernel(kind, params, q, x, weights, bias, out_shape):
     out of bounds fails the test."""
     pk = kernel_params(kind, params)
     detail = ctypes.c_char_p()
+    if kind == "DEPTHWISE_CONV_2D":
+        # The kernel takes the grouped channels' bias folded, as the
+        # converter writes it (tml_kernels.h).
+        grouped = depthwise_grouped(pk.kernel_h, pk.kernel_w, pk.depth_multiplier, x.shape[-1])
+        if grouped:
+            out_c = weights.shape[-1]
+            bias = fold_depthwise_bias(np.zeros(out_c, np.int32) if bias is None else bias,
+                                       np.asarray(weights).reshape(-1, out_c), q["input_offset"], grouped)
     mult, mult_p = _i32(q["multiplier"])
     shift, shift_p = _i32(q["shift"])
     rq = Requant(q["input_offset"], q["output_offset"], mult_p, shift_p, q["channel_quant"])

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <arm_acle.h>
+#include "tml_arch_tails.h"
 #include "tml_arch_v7m_requant.h"
 
 /* Four int8 from any alignment (the cores with DSP load unaligned words). */
@@ -66,13 +67,7 @@ static inline void tml_dot4_s8(const int8_t *x, const int8_t *w, int32_t w_strid
         a3 = __smlad((int32_t)__sxtb16(wv), x02, a3);
         a3 = __smlad((int32_t)tml_sxtb16_ror8(wv), x13, a3);
     }
-    for (; i < len; ++i) {
-        const int32_t xi = x[i] + input_offset;
-        a0 += w0[i] * xi;
-        a1 += w1[i] * xi;
-        a2 += w2[i] * xi;
-        a3 += w3[i] * xi;
-    }
+    tml_dot4_tail_s8(x, w0, w1, w2, w3, i, len, input_offset, &a0, &a1, &a2, &a3);
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;
@@ -178,6 +173,7 @@ static inline void tml_dot4_groups_x(const tml_xvec_t *x, int32_t len, const int
  * is 1 KB of stack). */
 typedef int16_t tml_xpair_t;
 #define TML_XPAIR_MAX (256)
+#include "tml_arch_tails.h" /* now with tml_dot2x2_tail() */
 
 /* Writes pixel `which` (0 or 1) of the pair into buf (2 * TML_XPAIR_MAX
  * entries). Called once per pixel, not per product: kept out of line for
@@ -225,22 +221,7 @@ __attribute__((noinline, unused)) static void tml_dot2x2_channels(const tml_xpai
     if (rest == 0) {
         return;
     }
-    for (int32_t k = 0; k < 2 * pairs; k += 2, w += 2 * (size_t)stride) {
-        const int8_t *const w0 = w + done, *const w1 = w0 + stride;
-        uint32_t a0 = (uint32_t)src_a[k], a1 = (uint32_t)src_a[k + 1];
-        uint32_t b0 = (uint32_t)src_b[k], b1 = (uint32_t)src_b[k + 1];
-        for (int32_t i = 0; i < rest; ++i) {
-            const int32_t va = xa[i * x_step], vb = xb[i * x_step];
-            a0 += (uint32_t)(w0[i] * va);
-            a1 += (uint32_t)(w1[i] * va);
-            b0 += (uint32_t)(w0[i] * vb);
-            b1 += (uint32_t)(w1[i] * vb);
-        }
-        acc_a[k] = (int32_t)a0;
-        acc_a[k + 1] = (int32_t)a1;
-        acc_b[k] = (int32_t)b0;
-        acc_b[k + 1] = (int32_t)b1;
-    }
+    tml_dot2x2_tail(xa, xb, x_step, done, rest, w, stride, pairs, src_a, src_b, acc_a, acc_b);
 }
 
 /* Depthwise weights widened once per layer (tml_dw_widen4()), so that the

@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include "tml_arch_tails.h"
 
 /* Out of line for flash; `unused` since not every file including this
  * header calls them. */
@@ -69,13 +70,7 @@ static inline void tml_dot4_s8(const int8_t *x, const int8_t *w, int32_t w_strid
         a2 += v2[3] * xv;
         a3 += v3[3] * xv;
     }
-    for (; i < len; ++i) {
-        const int32_t xi = x[i] + input_offset;
-        a0 += w0[i] * xi;
-        a1 += w1[i] * xi;
-        a2 += w2[i] * xi;
-        a3 += w3[i] * xi;
-    }
+    tml_dot4_tail_s8(x, w0, w1, w2, w3, i, len, input_offset, &a0, &a1, &a2, &a3);
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;

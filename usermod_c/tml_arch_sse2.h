@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <emmintrin.h>
+#include "tml_arch_tails.h"
 
 /* Sixteen int8 from any alignment, sign-extended to two vectors of eight
  * int16 (SSE2 has no PMOVSXBW: the byte is put in the high half and
@@ -64,13 +65,7 @@ static inline void tml_dot4_s8(const int8_t *x, const int8_t *w, int32_t w_strid
     a1 += tml_sse_hsum(s1);
     a2 += tml_sse_hsum(s2);
     a3 += tml_sse_hsum(s3);
-    for (; i < len; ++i) {
-        const int32_t xi = x[i] + input_offset;
-        a0 += w0[i] * xi;
-        a1 += w1[i] * xi;
-        a2 += w2[i] * xi;
-        a3 += w3[i] * xi;
-    }
+    tml_dot4_tail_s8(x, w0, w1, w2, w3, i, len, input_offset, &a0, &a1, &a2, &a3);
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;

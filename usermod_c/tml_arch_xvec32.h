@@ -58,6 +58,7 @@ static inline int32_t tml_dot1_x(const tml_xvec_t *x, const int8_t *w, int32_t l
 /* Here, between the vector above (which its tml_dot4_groups_x() calls)
  * and the pairs below (whose layout it defines). */
 #include "tml_arch_portable.h"
+#include "tml_arch_tails.h" /* with tml_dot2x2_tail(), now that tml_xpair_t is known */
 
 /* For the channel pairs k, k + 1 (k even, k < 2 * pairs), channel k's
  * weights at w + k * stride: acc_a[k] = src_a[k] + w_k . pixel 0,
@@ -79,22 +80,7 @@ TML_NOINLINE static void tml_dot2x2_channels(const tml_xpair_t *x, int32_t len, 
     if (rest == 0) {
         return;
     }
-    for (int32_t k = 0; k < 2 * pairs; k += 2, w += 2 * (size_t)stride) {
-        const int8_t *const w0 = w + done, *const w1 = w0 + stride;
-        uint32_t a0 = (uint32_t)src_a[k], a1 = (uint32_t)src_a[k + 1];
-        uint32_t b0 = (uint32_t)src_b[k], b1 = (uint32_t)src_b[k + 1];
-        for (int32_t i = 0; i < rest; ++i) {
-            const int32_t va = xa[i * x_step], vb = xb[i * x_step];
-            a0 += (uint32_t)(w0[i] * va);
-            a1 += (uint32_t)(w1[i] * va);
-            b0 += (uint32_t)(w0[i] * vb);
-            b1 += (uint32_t)(w1[i] * vb);
-        }
-        acc_a[k] = (int32_t)a0;
-        acc_a[k + 1] = (int32_t)a1;
-        acc_b[k] = (int32_t)b0;
-        acc_b[k + 1] = (int32_t)b1;
-    }
+    tml_dot2x2_tail(xa, xb, x_step, done, rest, w, stride, pairs, src_a, src_b, acc_a, acc_b);
 }
 
 #endif /* TML_ARCH_XVEC32_H */

@@ -30,13 +30,11 @@
  * by piece. */
 #define TML_FC_CHUNK (32)
 
-static inline int8_t tml_fc_requant(int32_t acc, const int32_t *bias, int32_t o,
-    int32_t multiplier, int32_t shift, int32_t lo, int32_t hi, int32_t output_offset) {
-    if (bias != NULL) {
-        acc = (int32_t)((uint32_t)acc + (uint32_t)bias[o]);
-    }
-    acc = tml_multiply_by_quantized_multiplier_single_round(acc, multiplier, shift);
-    return (int8_t)(tml_clamp(acc, lo, hi) + output_offset);
+/* acc already holds the bias (added modulo 2^32). */
+static inline int8_t tml_fc_requant(uint32_t acc, int32_t multiplier, int32_t shift,
+    int32_t lo, int32_t hi, int32_t output_offset) {
+    const int32_t v = tml_multiply_by_quantized_multiplier_single_round((int32_t)acc, multiplier, shift);
+    return (int8_t)(tml_clamp(v, lo, hi) + output_offset);
 }
 
 tml_status_t tml_fully_connected_check(const tml_fc_params_t *p, const tml_requant_t *q,
@@ -102,10 +100,19 @@ void tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_t *q,
                     acc[k] += tml_dot1_x(xv, w, len, input_offset);
                 }
             }
-            for (int32_t k = 0; k < n; ++k) {
-                const int32_t o = o0 + k;
-                out[o] = tml_fc_requant(acc[k], bias, o, multiplier[o * step], shift[o * step],
-                    lo, hi, output_offset);
+            /* One loop each way, not a bias test per output. */
+            if (bias != NULL) {
+                for (int32_t k = 0; k < n; ++k) {
+                    const int32_t o = o0 + k;
+                    out[o] = tml_fc_requant((uint32_t)acc[k] + (uint32_t)bias[o], multiplier[o * step],
+                        shift[o * step], lo, hi, output_offset);
+                }
+            } else {
+                for (int32_t k = 0; k < n; ++k) {
+                    const int32_t o = o0 + k;
+                    out[o] = tml_fc_requant((uint32_t)acc[k], multiplier[o * step], shift[o * step],
+                        lo, hi, output_offset);
+                }
             }
         }
         out += out_features;

@@ -175,23 +175,29 @@ typedef int16_t tml_xpair_t;
 #define TML_XPAIR_MAX (256)
 #include "tml_arch_tails.h" /* now with tml_dot2x2_tail() */
 
-/* Writes pixel `which` (0 or 1) of the pair into buf (2 * TML_XPAIR_MAX
- * entries). Called once per pixel, not per product: kept out of line for
- * flash (`unused`: not every file including this header calls it). */
-__attribute__((noinline, unused)) static void tml_xpair_prepare(const int8_t *x, int32_t len,
-    int32_t input_offset, int32_t which, tml_xpair_t *buf) {
+/* Writes both pixels of the pair into buf (2 * TML_XPAIR_MAX entries), in
+ * one pass. Called once per pixel pair, not per product: kept out of line
+ * for flash (`unused`: not every file including this header calls it). */
+__attribute__((noinline, unused)) static void tml_xpair_prepare(const int8_t *xa, const int8_t *xb,
+    int32_t len, int32_t input_offset, tml_xpair_t *buf) {
     const uint32_t offset2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
-    tml_xpair_t *dst = buf + 4 * which;
+    tml_xpair_t *dst = buf;
     int32_t i = 0;
     for (; i + 4 <= len; i += 4, dst += 8) {
-        const uint32_t xv = tml_read_s8x4(x + i);
-        const uint32_t x02 = __sadd16(__sxtb16(xv), offset2);
-        const uint32_t x13 = __sadd16(tml_sxtb16_ror8(xv), offset2);
-        memcpy(dst, &x02, sizeof(x02));
-        memcpy(dst + 2, &x13, sizeof(x13));
+        const uint32_t va = tml_read_s8x4(xa + i);
+        const uint32_t vb = tml_read_s8x4(xb + i);
+        const uint32_t a02 = __sadd16(__sxtb16(va), offset2);
+        const uint32_t a13 = __sadd16(tml_sxtb16_ror8(va), offset2);
+        const uint32_t b02 = __sadd16(__sxtb16(vb), offset2);
+        const uint32_t b13 = __sadd16(tml_sxtb16_ror8(vb), offset2);
+        memcpy(dst, &a02, sizeof(a02));
+        memcpy(dst + 2, &a13, sizeof(a13));
+        memcpy(dst + 4, &b02, sizeof(b02));
+        memcpy(dst + 6, &b13, sizeof(b13));
     }
     for (int32_t k = 0; i < len; ++i, ++k) {
-        dst[k] = (int16_t)(x[i] + input_offset);
+        dst[k] = (int16_t)(xa[i] + input_offset);
+        dst[4 + k] = (int16_t)(xb[i] + input_offset);
     }
 }
 

@@ -98,14 +98,15 @@ static inline int32_t tml_dot1_s8(const int8_t *x, const int8_t *w, int32_t len,
 typedef int32_t tml_xpair_t;
 #define TML_XPAIR_MAX (128)
 
-/* Writes pixel `which` (0 or 1) of the pair into buf (2 * TML_XPAIR_MAX
- * entries). */
-/* Called once per pixel, not per product: kept out of line for flash. */
-TML_NOINLINE static void tml_xpair_prepare(const int8_t *x, int32_t len, int32_t input_offset,
-    int32_t which, tml_xpair_t *buf) {
-    tml_xpair_t *dst = buf + which;
+/* Writes both pixels of the pair into buf (2 * TML_XPAIR_MAX entries), in
+ * one pass. Called once per pixel pair, not per product: kept out of line
+ * for flash. */
+TML_NOINLINE static void tml_xpair_prepare(const int8_t *xa, const int8_t *xb, int32_t len,
+    int32_t input_offset, tml_xpair_t *buf) {
+    tml_xpair_t *dst = buf;
     for (int32_t i = 0; i < len; ++i, dst += 2) {
-        *dst = x[i] + input_offset;
+        dst[0] = xa[i] + input_offset;
+        dst[1] = xb[i] + input_offset;
     }
 }
 

@@ -222,16 +222,14 @@ static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const int8_t *win_a,
     const int32_t input_offset = c->q->input_offset;
     const int once = filter_size <= TML_XPAIR_MAX;
     if (once) {
-        tml_xpair_prepare(win_a, filter_size, input_offset, 0, xbuf);
-        tml_xpair_prepare(win_b, filter_size, input_offset, 1, xbuf);
+        tml_xpair_prepare(win_a, win_b, filter_size, input_offset, xbuf);
     }
     for (int32_t c0 = 0; c0 < out_c; c0 += TML_ACC_CHUNK) {
         const int32_t n = out_c - c0 < TML_ACC_CHUNK ? out_c - c0 : TML_ACC_CHUNK;
         for (int32_t f0 = 0; f0 < filter_size; f0 += TML_XPAIR_MAX) {
             const int32_t len = filter_size - f0 < TML_XPAIR_MAX ? filter_size - f0 : TML_XPAIR_MAX;
             if (!once) {
-                tml_xpair_prepare(win_a + f0, len, input_offset, 0, xbuf);
-                tml_xpair_prepare(win_b + f0, len, input_offset, 1, xbuf);
+                tml_xpair_prepare(win_a + f0, win_b + f0, len, input_offset, xbuf);
             }
             const int8_t *w = c->weights + (size_t)c0 * (size_t)filter_size + (size_t)f0;
             /* The accumulators start from the bias. */

@@ -70,11 +70,7 @@ static inline void tml_dot4_s8(const int8_t *x, const int8_t *w, int32_t w_strid
         a2 += v2[3] * xv;
         a3 += v3[3] * xv;
     }
-    tml_dot4_tail_s8(x, w0, w1, w2, w3, i, len, input_offset, &a0, &a1, &a2, &a3);
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    tml_dot4_tail_s8(x, w0, w1, w2, w3, i, len, input_offset, a0, a1, a2, a3, acc);
 }
 
 /* One output channel: sum_{i < len} w[i] * (x[i] + input_offset). */

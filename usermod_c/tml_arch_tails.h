@@ -15,22 +15,22 @@
 #define TML_TAIL static inline
 #endif
 
-/* a_k += sum over i in [from, len) of w_k[i] * (x[i] + input_offset), k < 4. */
+/* acc[k] = a_k + sum over i in [from, len) of w_k[i] * (x[i] + input_offset),
+ * k < 4: the end of every path's four-channel dot product. */
 TML_TAIL void tml_dot4_tail_s8(const int8_t *x, const int8_t *w0, const int8_t *w1,
     const int8_t *w2, const int8_t *w3, int32_t from, int32_t len, int32_t input_offset,
-    int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3) {
-    int32_t s0 = *a0, s1 = *a1, s2 = *a2, s3 = *a3;
+    int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t *acc) {
     for (int32_t i = from; i < len; ++i) {
         const int32_t xi = x[i] + input_offset;
-        s0 += w0[i] * xi;
-        s1 += w1[i] * xi;
-        s2 += w2[i] * xi;
-        s3 += w3[i] * xi;
+        a0 += w0[i] * xi;
+        a1 += w1[i] * xi;
+        a2 += w2[i] * xi;
+        a3 += w3[i] * xi;
     }
-    *a0 = s0;
-    *a1 = s1;
-    *a2 = s2;
-    *a3 = s3;
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 }
 
 #endif /* TML_ARCH_TAILS_H */

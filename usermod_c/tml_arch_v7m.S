@@ -18,6 +18,7 @@
 /* Every routine saves r4-r11 and lr: the caller's stacked arguments start
  * this far above the routine's own frame. */
     .set SAVED, 9 * 4
+#include "tml_arch_conv2.inc"
 
 /* Two inputs of tml_v7m_dot4's loop: LDM loads both, each of the four
  * channels' weights comes from w0 plus a stride (r9 = 1, r10 = 2, r11 = 3
@@ -89,86 +90,8 @@ tml_v7m_dot4:
     mla lr, r8, r7, lr
     .endm
 
-/* For k < 2 * pairs (pairs > 0), channel k's weights at w + k * stride:
- * acc_a[k] = src_a[k] + w_k . pixel 0, acc_b[k] = src_b[k] + w_k . pixel 1
- * over `steps` (> 0) steps of tml_v7m_conv2_step (two inputs) from the
- * prepared pair x (the sources are the bias for a first pass, the
- * accumulators after).
- * The loop over the channel pairs is here too, since setting up each pair
- * in C cost about as much as a 64-input dot product. Fourteen registers in
- * the inner loop, more than GCC gives inline asm, hence a whole function;
- * the outer loop's state lives in a frame of LOCALS bytes.
- * void tml_v7m_conv2(const int32_t *x, int32_t steps, const int8_t *w,
- *     int32_t stride, int32_t pairs, int32_t *acc_a, int32_t *acc_b,
- *     const int32_t *src_a, const int32_t *src_b) */
-    .set L_X, 0            /* x */
-    .set L_W_BYTES, 4      /* bytes of weights the steps consume */
-    .set L_NEXT, 8         /* from the end of one pair's w0 to the next pair's w0 */
-    .set L_STRIDE, 12      /* stride */
-    .set LOCALS, 16
-    .set ARG_PAIRS, LOCALS + SAVED
-    .set ARG_ACC_A, ARG_PAIRS + 4
-    .set ARG_ACC_B, ARG_PAIRS + 8
-    .set ARG_SRC_A, ARG_PAIRS + 12
-    .set ARG_SRC_B, ARG_PAIRS + 16
-    .section .text.tml_v7m_conv2, "ax", %progbits
-    .align 1
-    .global tml_v7m_conv2
-    .type tml_v7m_conv2, %function
-    .thumb_func
-tml_v7m_conv2:
-    push {r4, r5, r6, r7, r8, r9, r10, r11, lr}
-    sub sp, sp, #LOCALS
-    str r0, [sp, #L_X]
-    lsl r1, r1, #1
-    str r1, [sp, #L_W_BYTES]
-    rsb r4, r1, r3, lsl #1
-    str r4, [sp, #L_NEXT]
-    str r3, [sp, #L_STRIDE]
-1:
-    ldr r0, [sp, #L_X]
-    ldr r4, [sp, #ARG_SRC_A]
-    ldrd r10, r11, [r4], #8
-    str r4, [sp, #ARG_SRC_A]
-    ldr r5, [sp, #ARG_SRC_B]
-    ldrd r12, lr, [r5], #8
-    str r5, [sp, #ARG_SRC_B]
-    ldr r3, [sp, #L_STRIDE]
-    add r3, r2, r3
-    ldr r4, [sp, #L_W_BYTES]
-    add r1, r2, r4
-    /* Four steps an iteration, entered part-way (TBB) so that the
-     * first pass does steps % 4 of them. */
-    lsr r4, r4, #1
-    and r4, r4, #3
-    tbb [pc, r4]
-0:
-    .byte (4f - 0b) / 2, (7f - 0b) / 2, (6f - 0b) / 2, (5f - 0b) / 2
-4:
-    tml_v7m_conv2_step
-5:
-    tml_v7m_conv2_step
-6:
-    tml_v7m_conv2_step
-7:
-    tml_v7m_conv2_step
-    cmp r2, r1
-    bne 4b
-    ldr r4, [sp, #ARG_ACC_A]
-    strd r10, r11, [r4], #8
-    str r4, [sp, #ARG_ACC_A]
-    ldr r5, [sp, #ARG_ACC_B]
-    strd r12, lr, [r5], #8
-    str r5, [sp, #ARG_ACC_B]
-    ldr r4, [sp, #L_NEXT]
-    add r2, r2, r4
-    ldr r4, [sp, #ARG_PAIRS]
-    subs r4, r4, #1
-    str r4, [sp, #ARG_PAIRS]
-    bne 1b
-    add sp, sp, #LOCALS
-    pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}
-    .size tml_v7m_conv2, . - tml_v7m_conv2
+/* tml_v7m_conv2: the channel-pair routine of tml_arch_conv2.inc, 2 inputs a step. */
+    tml_conv2_routine tml_v7m_conv2, tml_v7m_conv2_step, 1
 
 /* One depthwise output pixel, all n channels (a multiple of four, > 0),
  * taps (> 0) taps: acc[c] = folded[c] + sum_t tap[t][c] * w[t][c], the

@@ -166,7 +166,7 @@ static inline void tml_dot4_groups_x(const tml_xvec_t *x, int32_t len, const int
  * the weights), so one pointer walks both and a block is four consecutive
  * words; the last len % 4 inputs follow in plain order, pixel 0's four
  * slots then pixel 1's. TML_XPAIR_MAX bounds the window length (the buffer
- * is 1 KB of stack). */
+ * is 1 KB of the op's scratch). */
 typedef int16_t tml_xpair_t;
 #define TML_XPAIR_MAX (256)
 #include "tml_arch_tails.h" /* now with tml_dot2x2_tail() */

@@ -90,7 +90,7 @@ static inline int32_t tml_dot1_s8(const int8_t *x, const int8_t *w, int32_t len,
  * channels. Layout: int32 x + offset, pixel 0's and pixel 1's value of
  * each input side by side, so one LDM/LDRD fetches a step's inputs of both
  * pixels on the Arm cores. TML_XPAIR_MAX bounds the window length (the
- * buffer is 1 KB of stack). */
+ * buffer is 1 KB of the op's scratch). */
 typedef int32_t tml_xpair_t;
 #define TML_XPAIR_MAX (128)
 

@@ -5,7 +5,7 @@
  *
  * Prepared inputs are x + input_offset as int32, so one LDM both loads
  * values and steps the pointer: the input vector here (256 inputs keep the
- * buffer at 1 KB of stack; longer vectors go TML_XVEC_MAX at a time), the
+ * buffer at 1 KB of scratch; longer vectors go TML_XVEC_MAX at a time), the
  * pair of windows in the portable layout (tml_arch_portable.h), whose int8
  * dot products these paths keep too. */
 #ifndef TML_ARCH_XVEC32_H

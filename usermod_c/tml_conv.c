@@ -97,7 +97,7 @@ tml_status_t tml_depthwise_conv_check(const tml_conv_params_t *p, const tml_requ
 }
 
 /* Inputs in one gathered filter window (im2col of one output pixel).
- * Bounded so the kernel's stack use is known; larger windows are summed
+ * Bounded so the kernel's scratch is; larger windows are summed
  * run by run from the input instead. */
 #define TML_IM2COL_MAX (512)
 

@@ -27,7 +27,7 @@ from .blob import write_blob
 from .errors import ConversionError, ModelFileError
 from .lowering import Graph, lower
 from .planner import Plan, Problem, plan, simulate
-from .scratch import scratch_bytes
+from .scratch import reserve
 from .tflite_model import read_tflite
 
 
@@ -166,14 +166,7 @@ def _match_inputs(model, specs: dict) -> list:
 def op_scratch(graph: Graph, op) -> int:
     """Scratch bytes reserved for one op (scratch.py: the most any build of
     the C core needs for its shapes)."""
-    from math import prod
-
-    in_dims = graph.tensors[op.inputs[0]].dims4
-    in_features = 0
-    if op.opname == "FULLY_CONNECTED":
-        out_dims = graph.tensors[op.outputs[0]].dims4
-        in_features = prod(in_dims) // (prod(out_dims) // out_dims[3])
-    return scratch_bytes(op.opname, op.params, in_dims, in_features)
+    return reserve(op.opname, op.params, graph.tensors[op.inputs[0]].dims4, graph.tensors[op.outputs[0]].dims4)
 
 
 def plan_graph(graph: Graph) -> tuple[Plan, tuple[list, dict], Problem]:

@@ -11,6 +11,7 @@ parity tests on every emulated board cover the Arm builds.
 """
 
 from dataclasses import dataclass
+from math import prod
 
 
 @dataclass(frozen=True)
@@ -110,3 +111,18 @@ def op_scratch(build: Build, opname: str, params: dict, in_dims4, in_features: i
 def scratch_bytes(opname: str, params: dict, in_dims4, in_features: int = 0) -> int:
     """What the converter reserves: the most any build needs."""
     return max(op_scratch(b, opname, params, in_dims4, in_features) for b in BUILDS)
+
+
+# The ops whose kernels take scratch; every other op reserves none.
+SCRATCH_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MEAN")
+
+
+def reserve(opname: str, params: dict, in_dims4, out_dims4) -> int:
+    """scratch_bytes() for an op given its input and output NHWC dims; for
+    FULLY_CONNECTED the inputs per batch follow as the loader derives them
+    (batches = output elements / output features)."""
+    in_features = 0
+    if opname == "FULLY_CONNECTED":
+        batches = max(1, prod(out_dims4) // max(1, out_dims4[3]))
+        in_features = prod(in_dims4) // batches
+    return scratch_bytes(opname, params, in_dims4, in_features)

@@ -84,20 +84,12 @@ class BlobBuilder:
         return len(self.ops) - 1
 
     def _scratch(self, opname, inputs, outputs, fields):
-        from math import prod
+        from tinyml_converter.scratch import SCRATCH_OPS, reserve
 
-        from tinyml_converter.scratch import scratch_bytes
-
-        if opname not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MEAN") \
-                or not inputs:
+        if opname not in SCRATCH_OPS or not inputs or not outputs or not fields:
             return (0, 0)
-        dims = lambda t: [self.tensors[t][f"d{k}"] for k in range(4)]  # noqa: E731
-        in_dims = dims(inputs[0])
-        in_features = 0
-        if opname == "FULLY_CONNECTED":
-            out = dims(outputs[0])
-            in_features = prod(in_dims) // max(1, prod(out) // max(1, out[3]))
-        need = scratch_bytes(opname, fields, in_dims, in_features) if fields else 0
+        dims = [[self.tensors[t][f"d{k}"] for k in range(4)] for t in (inputs[0], outputs[0])]
+        need = reserve(opname, fields, *dims)
         if need == 0:
             return (0, 0)
         offset = align(self.arena_end, 8)

@@ -56,9 +56,13 @@ a common step do not overlap, minimising the arena (max offset + size).
    never collides with a buffer above it, so compacting an optimal placement
    this way keeps it valid and no taller). The search therefore branches on
    *which* buffer comes next, places it first-fit, prunes any branch whose
-   height already reaches the best found, and stops at LB, or when the node or
-   time budget runs out (then the best greedy or partial-search result stands,
+   height already reaches the best found, and stops at LB, or when its budget
+   of nodes runs out (then the best greedy or partial-search result stands,
    and `optimal` tells whether the result is proven optimal).
+
+Every budget counts work (nodes expanded, buffers placed), never time, and
+the random choices come from a fixed seed: the same model gives the same
+plan, and so the same blob, on any machine however loaded.
 
 The result records the order, offsets, lifetimes, in-place ops, LB and the
 arena size; `simulate()` re-checks any plan step by step (used by the tests).
@@ -68,14 +72,18 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 from dataclasses import dataclass, field
+
+from .errors import ConversionError
 
 ALIGN = 8
 MAX_DP_STATES = 20000
 BB_NODE_BUDGET = 200000
-BB_TIME_BUDGET = 2.0
-RANDOM_GREEDY_BUDGET = 0.5
+RANDOM_GREEDY_PLACEMENTS = 100000  # randomised greedy passes x buffers per pass
+
+
+class PlanCheckError(ConversionError):
+    """The plan failed its own re-check: a bug in the planner, never the model's fault."""
 
 
 def align(n: int) -> int:
@@ -196,34 +204,48 @@ def _available(p: Problem, done_mask: int) -> set:
     return avail
 
 
-def _step_memory(p, cons, done_mask, avail, op, outs_set, inplace):
-    """Bytes live while `op` runs after the ops in done_mask (`avail`: the
-    buffers existing by then)."""
-    after = done_mask | (1 << op)
-    total = 0
-    seen = set()
-    for b in avail:
-        if b in outs_set or b in p.op_inputs[op] or any(not (after >> c & 1) for c in cons[b]):
-            seen.add(b)
-            total += align(p.sizes[b])
-    for b in p.op_outputs[op]:
-        if b in seen:
-            continue
-        if inplace[op] and p.op_inputs[op] and len(p.op_outputs[op]) == 1:
-            src = p.op_inputs[op][0]
-            if (src not in outs_set and all(after >> c & 1 for c in cons[src])
-                    and align(p.sizes[src]) == align(p.sizes[b])):
+class _StepMemory:
+    """Bytes live while an op runs after a set of done ops (a bit mask): the
+    order searches ask this hundreds of thousands of times, so consumers are
+    kept as bit masks and sizes pre-aligned."""
+
+    def __init__(self, p: Problem):
+        n = len(p.op_inputs)
+        self.p = p
+        self.outs = set(p.graph_outputs)
+        self.inplace = p.inplace or [False] * n
+        self.size = [align(s) for s in p.sizes]
+        self.inputs = [set(ins) for ins in p.op_inputs]
+        self.cons_mask = [0] * len(p.sizes)
+        for b, ops in enumerate(_consumers(p)):
+            for c in ops:
+                self.cons_mask[b] |= 1 << c
+
+    def __call__(self, done_mask: int, avail, op: int) -> int:
+        p, outs, cons_mask, size = self.p, self.outs, self.cons_mask, self.size
+        after = done_mask | (1 << op)
+        ins = self.inputs[op]
+        total = 0
+        seen = set()
+        for b in avail:
+            if b in outs or b in ins or cons_mask[b] & ~after:
+                seen.add(b)
+                total += size[b]
+        for b in p.op_outputs[op]:
+            if b in seen:
                 continue
-        total += align(p.sizes[b])
-    return total
+            if self.inplace[op] and p.op_inputs[op] and len(p.op_outputs[op]) == 1:
+                src = p.op_inputs[op][0]
+                if src not in outs and not cons_mask[src] & ~after and size[src] == size[b]:
+                    continue
+            total += size[b]
+        return total
 
 
 def _dp_order(p: Problem):
     n = len(p.op_inputs)
     deps = _deps(p)
-    cons = _consumers(p)
-    outs = set(p.graph_outputs)
-    inplace = p.inplace or [False] * n
+    step_memory = _StepMemory(p)
     layer = {0: (0, [])}
     for _ in range(n):
         nxt = {}
@@ -232,7 +254,7 @@ def _dp_order(p: Problem):
             for k in range(n):
                 if mask >> k & 1 or any(not (mask >> d & 1) for d in deps[k]):
                     continue
-                m = max(peak, _step_memory(p, cons, mask, avail, k, outs, inplace))
+                m = max(peak, step_memory(mask, avail, k))
                 key = mask | (1 << k)
                 cur = nxt.get(key)
                 if cur is None or m < cur[0]:
@@ -248,7 +270,7 @@ def _greedy_order(p: Problem):
     deps = _deps(p)
     cons = _consumers(p)
     outs = set(p.graph_outputs)
-    inplace = p.inplace or [False] * n
+    step_memory = _StepMemory(p)
     mask, order = 0, []
     avail = set(p.graph_inputs)
     for _ in range(n):
@@ -256,7 +278,7 @@ def _greedy_order(p: Problem):
         for k in range(n):
             if mask >> k & 1 or any(not (mask >> d & 1) for d in deps[k]):
                 continue
-            mem = _step_memory(p, cons, mask, avail, k, outs, inplace)
+            mem = step_memory(mask, avail, k)
             after = mask | 1 << k
             freed = sum(align(p.sizes[b]) for b in p.op_inputs[k]
                         if b not in outs and all(after >> c & 1 for c in cons[b]))
@@ -336,7 +358,6 @@ def _branch_and_bound(items, best_height, lb):
     steps = max((hi for _, _, _, hi in items), default=0) + 1
     best = [best_height, None]
     nodes = [0]
-    deadline = time.monotonic() + BB_TIME_BUDGET
     exhausted = [True]
     placed = []
     offsets = {}
@@ -353,7 +374,7 @@ def _branch_and_bound(items, best_height, lb):
         if best[0] <= lb:
             return
         nodes[0] += 1
-        if nodes[0] > BB_NODE_BUDGET or (nodes[0] & 1023) == 0 and time.monotonic() > deadline:
+        if nodes[0] > BB_NODE_BUDGET:
             exhausted[0] = False
             return
         if not remaining:
@@ -400,8 +421,7 @@ def place(items, lb):
         if height <= lb:
             return height, offsets, best[2], True
     rng = random.Random(0)
-    deadline = time.monotonic() + RANDOM_GREEDY_BUDGET
-    while time.monotonic() < deadline:
+    for _ in range(RANDOM_GREEDY_PLACEMENTS // max(len(items), 1)):
         noise = {it[0]: rng.uniform(0.5, 1.5) for it in items}
         fit = _first_fit if rng.random() < 0.5 else _best_fit
         height, offsets = _greedy_place(items, lambda it: (-it[1] * noise[it[0]], it[0]), fit)
@@ -426,19 +446,22 @@ def plan(p: Problem, order: list = None) -> Plan:
 
 
 def simulate(p: Problem, pl: Plan) -> None:
-    """Raise AssertionError if two buffers live at the same step overlap in
-    the arena (except an in-place op's input and output), or exceed it."""
+    """Raise PlanCheckError if two buffers live at the same step overlap in
+    the arena (except an in-place op's input and output), or exceed it.
+    Checks, not asserts: `python -O` must not remove them."""
     pos = {op: s for s, op in enumerate(pl.order)}
-    assert sorted(pl.order) == list(range(len(p.op_inputs))), "order is not a permutation"
+    if sorted(pl.order) != list(range(len(p.op_inputs))):
+        _plan_bug("order is not a permutation")
     prod = _producers(p)
     for op in pl.order:
         for b in p.op_inputs[op]:
             if b in prod and prod[b] != op:
-                assert pos[prod[b]] < pos[op], f"op {op} runs before its input {b} exists"
+                if pos[prod[b]] >= pos[op]:
+                    _plan_bug(f"op {op} runs before its input {b} exists")
     for op in pl.inplace_ops:
         src = p.op_inputs[op][0]
-        assert pl.lifetimes[src][1] == pos[op] and src not in p.graph_outputs, \
-            f"op {op} runs in place over buffer {src}, which is still needed"
+        if pl.lifetimes[src][1] != pos[op] or src in p.graph_outputs:
+            _plan_bug(f"op {op} runs in place over buffer {src}, which is still needed")
     # An in-place op's output shares its input's storage, transitively.
     share = {p.op_outputs[op][0]: p.op_inputs[op][0] for op in pl.inplace_ops}
 
@@ -451,13 +474,22 @@ def simulate(p: Problem, pl: Plan) -> None:
     for s in range(steps):
         live = [b for b, (lo, hi) in enumerate(pl.lifetimes) if lo <= s <= hi and p.sizes[b]]
         for b in live:
-            assert pl.offsets[b] % ALIGN == 0
-            assert pl.offsets[b] + p.sizes[b] <= pl.arena_size, f"buffer {b} exceeds the arena"
+            if pl.offsets[b] % ALIGN:
+                _plan_bug(f"buffer {b} at offset {pl.offsets[b]} is not {ALIGN}-byte aligned")
+            if pl.offsets[b] + p.sizes[b] > pl.arena_size:
+                _plan_bug(f"buffer {b} exceeds the arena")
         for i, a in enumerate(live):
             for b in live[i + 1:]:
                 if root(a) == root(b):
                     continue
                 a0, a1 = pl.offsets[a], pl.offsets[a] + p.sizes[a]
                 b0, b1 = pl.offsets[b], pl.offsets[b] + p.sizes[b]
-                assert a1 <= b0 or b1 <= a0, f"buffers {a} and {b} overlap at step {s}"
-    assert pl.arena_size >= pl.lower_bound
+                if not (a1 <= b0 or b1 <= a0):
+                    _plan_bug(f"buffers {a} and {b} overlap at step {s}")
+    if pl.arena_size < pl.lower_bound:
+        _plan_bug(f"arena {pl.arena_size} below the lower bound {pl.lower_bound}")
+
+
+def _plan_bug(what: str):
+    raise PlanCheckError(f"the arena plan failed its self-check ({what}): this is a bug in tinyml's "
+                         "planner, please report it with the model")

@@ -12,8 +12,8 @@ from tinyml_converter.planner import ALIGN, Problem, align, choose_order, lower_
 @pytest.fixture(autouse=True)
 def short_search_budget(monkeypatch):
     # The exact search stops at its budget; keep the suite fast.
-    monkeypatch.setattr(planner, "BB_TIME_BUDGET", 0.2)
-    monkeypatch.setattr(planner, "RANDOM_GREEDY_BUDGET", 0.05)
+    monkeypatch.setattr(planner, "BB_NODE_BUDGET", 20000)
+    monkeypatch.setattr(planner, "RANDOM_GREEDY_PLACEMENTS", 2000)
 
 
 def chain(sizes, inplace=None):

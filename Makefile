@@ -7,6 +7,7 @@
 #   make natmod ARCH=<a>       x64 | armv6m | armv7m | armv7emsp | xtensawin
 #   make bench                 benchmark table, build/bench/bench.json
 #   make fuzz FUZZ_SECONDS=N   libFuzzer over the blob loader and executor
+#   make dist                  release artifacts in dist/: wheel, firmware, native modules
 #
 # MICROPY_DIR=<checkout> uses an existing MicroPython 1.25 tree instead of
 # fetching one.
@@ -31,7 +32,7 @@ PORT_MAKE_ARGS := USER_C_MODULES=$(ROOT) MPY_LIB_DIR=$(MPY_LIB_STUB)
 UNIX_MAKE_ARGS := VARIANT=standard MICROPY_PY_SSL=0 MICROPY_PY_BTREE=0 \
 	FROZEN_MANIFEST=$(ROOT)/boards/unix/manifest.py $(PORT_MAKE_ARGS)
 
-.PHONY: all demo test test-host test-mpy firmware natmod bench deps deps-system deps-python micropython clean distclean help
+.PHONY: all demo dist test test-host test-mpy firmware natmod bench deps deps-system deps-python micropython clean distclean help
 .DEFAULT_GOAL := help
 
 # Feature areas add their own targets here (rp2, natmod, bench, fuzz ...);
@@ -40,7 +41,7 @@ TEST_EXTRA :=
 include $(sort $(wildcard mk/*.mk))
 
 help:
-	@sed -n '1,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,14p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- dependencies
 
@@ -52,12 +53,24 @@ $(BUILD)/.deps-system: scripts/install_system_deps.sh
 	scripts/install_system_deps.sh
 	@touch $@
 
-deps-python: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt converter/pyproject.toml
+# The converter is installed as a user would install it (its own dependency
+# list, which the pins in requirements.txt satisfy), but editable.
+deps-python: $(VENV)/.installed host-lib
+$(VENV)/.installed: requirements.txt converter/pyproject.toml converter/setup.py converter/src/core_module.c
 	@test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements.txt
-	$(PYTHON) -m pip install -q --disable-pip-version-check --no-deps -e converter
+	$(PYTHON) -m pip install -q --disable-pip-version-check -c requirements.txt -e "converter[tensorflow]"
 	@touch $@
+
+# The installed package carries the C core as it was when installed; every
+# tool run from here uses the C as it is now (host_runtime.py, TINYML_HOST_LIB).
+# Firmware is looked up in build/ whatever the current folder.
+HOST_LIB := $(BUILD)/host/libtinyml_host.so
+export TINYML_HOST_LIB := $(HOST_LIB)
+export TINYML_FIRMWARE_DIR := $(BUILD)
+.PHONY: host-lib
+host-lib: $(VENV)/.installed
+	@$(PYTHON) -c "from tinyml_converter.host_runtime import build_host_library as b; b('usermod_c', '$(HOST_LIB)')"
 
 MPY_CROSS := $(MICROPY_DIR)/mpy-cross/build/mpy-cross
 
@@ -118,7 +131,8 @@ demo: deps-python firmware-unix
 
 clean:
 	rm -rf $(BUILD)/unix $(addprefix $(BUILD)/,$(QEMU_BOARDS)) $(BUILD)/host $(BUILD)/mpytest \
-		$(BUILD)/rpi_pico $(BUILD)/natmod $(BUILD)/stock_* $(BUILD)/bench $(BUILD)/fuzz $(BUILD)/examples
+		$(BUILD)/rpi_pico $(BUILD)/natmod $(BUILD)/stock_* $(BUILD)/bench $(BUILD)/fuzz $(BUILD)/examples \
+		$(BUILD)/test-dist $(ROOT)/dist converter/build
 
 distclean:
 	rm -rf $(BUILD) $(VENV)

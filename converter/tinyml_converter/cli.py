@@ -1,14 +1,17 @@
-"""The `tinyml` command line: convert, inspect, check, run.
+"""The `tinyml` command line: convert, inspect, check, run, deploy, flash.
 
-Exit codes: 0 success; 1 conversion or run error (message on one line);
-2 usage error or unreadable / invalid input file; 3 the model does not fit
-the board (check).
+Errors print one line and exit with a code from errors.py: 0 success;
+1 the model cannot be converted; 2 bad arguments or an unreadable or invalid
+input file; 3 the model does not fit the board (check); 4 the board could
+not be reached or failed; 5 something needed is not installed or built;
+70 a bug in tinyml.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -20,16 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .errors import BlobError, ConversionError, ModelFileError
+from .artifacts import firmware_path, unix_micropython
+from .errors import (EXIT_INTERNAL, EXIT_NO_FIT, EXIT_OK, EXIT_USAGE, BlobError, BoardError,
+                     CoreUnavailable, MissingTool, TinymlError, UsageError)
+from .quant import dequantize, quantize
 
-EXIT_OK, EXIT_CONVERSION, EXIT_USAGE, EXIT_NO_FIT = 0, 1, 2, 3
-REPO = Path(__file__).resolve().parents[2]
 QEMU_TARGETS = ("qemu_m0", "qemu_m3", "qemu_m4")
-RANDOM_CALIB_SAMPLES = 64
-
-
-class UsageError(Exception):
-    pass
 
 
 def _err(msg: str) -> None:
@@ -72,13 +71,6 @@ def load_calib(path) -> np.ndarray:
         raise UsageError(f"cannot read calibration data {p}: {exc}") from None
 
 
-def _model_input_shape(src):
-    from .convert import load_keras
-
-    model = load_keras(src)
-    return tuple(int(d) for d in model.inputs[0].shape[1:])
-
-
 def _parse_normalize(text):
     try:
         mean, std = ([float(v) for v in part.split(",")] for part in text.split(":"))
@@ -90,13 +82,39 @@ def _parse_normalize(text):
     return mean, std
 
 
+@contextlib.contextmanager
+def _quiet_file_descriptors():
+    """Send whatever is written to file descriptors 1 and 2 meanwhile
+    (TensorFlow's C++ logging, its Python warnings) to nowhere."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
 def cmd_convert(a) -> int:
     from .convert import convert_file, model_kind
+    from .isolated import RANDOM_CALIB_SAMPLES, convert_file_isolated
+
+    from .tflite_model import TF_MISSING
 
     try:
         kind = model_kind(a.model)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if importlib.util.find_spec("tensorflow") is None:
+        raise MissingTool(TF_MISSING)
     out = Path(a.output) if a.output else Path(a.model).with_suffix(".tinyml")
     if out.parent and not out.parent.exists():
         raise UsageError(f"output folder {out.parent} does not exist")
@@ -112,32 +130,36 @@ def cmd_convert(a) -> int:
         if a.calib:
             calib = load_calib(a.calib)
         elif a.random_calib:
-            shape = _model_input_shape(a.model) if kind == "keras" else None
-            if shape is None:
+            if kind != "keras":
                 raise UsageError("--random-calib needs a .keras/.h5 model to know the input shape")
             print("tinyml: WARNING: calibrating with RANDOM data (--random-calib). The int8 "
                   "scales will fit noise, not your data: accuracy may be very poor. Use "
                   "--calib with real samples for anything but a smoke test.", file=sys.stderr)
-            calib = np.random.default_rng(0).standard_normal(
-                (RANDOM_CALIB_SAMPLES, *shape)).astype(np.float32)
         else:
             raise UsageError(
                 "a Keras model needs --calib X.npy (or a folder of .npy): int8 quantisation "
                 "picks each tensor's scale from the value ranges seen on representative "
                 "inputs, so without real samples the model would be quantised blindly. "
                 "(--random-calib exists for smoke tests only.)")
-    if calib is not None:
-        print(f"tinyml: calibrating on {len(calib)} samples", file=sys.stderr)
+    samples = len(calib) if calib is not None else RANDOM_CALIB_SAMPLES if a.random_calib else 0
+    if samples:
+        print(f"tinyml: calibrating on {samples} samples", file=sys.stderr)
     print(f"tinyml: converting {a.model}", file=sys.stderr)
-    try:
-        report = convert_file(a.model, out, calib=calib, labels=labels, keep_tflite=a.keep_tflite,
-                              name=a.name, normalize=normalize, progress=_progress("calibration"))
-    except ValueError as exc:
-        if isinstance(exc, BlobError):
-            raise
-        raise UsageError(str(exc)) from None
-    except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    if kind == "tflite":
+        # Reading a .tflite only parses it and runs one-op probes in TFLite's
+        # interpreter, so it stays in this process (a child would cost a
+        # TensorFlow import each time); the Keras path runs TFLiteConverter,
+        # which can crash, in a child.
+        with contextlib.nullcontext() if a.verbose else _quiet_file_descriptors():
+            try:
+                report = convert_file(a.model, out, labels=labels, name=a.name, normalize=normalize)
+            except OSError as exc:
+                raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    else:
+        report = convert_file_isolated(a.model, out, calib=calib, random_calib=a.random_calib and calib is None,
+                                       labels=labels, keep_tflite=a.keep_tflite, name=a.name,
+                                       normalize=normalize, progress=_progress("calibration"),
+                                       verbose=a.verbose)
     print(f"wrote {out}: {report.blob_size} bytes, arena {report.arena_size} bytes "
           f"(lower bound {report.lower_bound}), {len(report.ops)} ops, {report.macs} MACs")
     if report.tflite_path:
@@ -317,11 +339,12 @@ def firmware_loader_refusal(data: bytes) -> str | None:
     here through the host build of the same C) refuses the blob, or None when
     it accepts it. The Python reader checks the layout; only the C validator
     knows every rule the kernels rely on."""
-    from .host_runtime import HostModel, TinymlError
+    from .errors import ModelRefused
+    from .host_runtime import HostModel
 
     try:
         HostModel(data)
-    except TinymlError as e:
+    except ModelRefused as e:
         return str(e)
     return None
 
@@ -332,9 +355,9 @@ def cmd_check(a) -> int:
     data, info = _read(a.model)
     try:
         refusal = firmware_loader_refusal(data)
-    except (OSError, RuntimeError) as exc:
+    except CoreUnavailable as exc:
         refusal = None
-        print(f"tinyml: note: the C loader could not be built here, so only the layout was "
+        print(f"tinyml: note: the C loader is not available here, so only the layout was "
               f"checked ({' '.join(str(exc).split())[:200]})", file=sys.stderr)
     if refusal:
         raise UsageError(f"{a.model}: the firmware would refuse this blob: {refusal}")
@@ -378,16 +401,15 @@ def _prepare_input(x: np.ndarray, t) -> np.ndarray:
     if x.dtype == np.int8:
         return x.reshape(t["shape"])
     if np.issubdtype(x.dtype, np.floating):
-        q = np.round(x.astype(np.float64) / t["scale"]) + t["zero_point"]
-        return np.clip(q, -128, 127).astype(np.int8).reshape(t["shape"])
+        try:
+            return quantize(x, t["scale"], t["zero_point"]).reshape(t["shape"])
+        except ValueError as exc:
+            raise UsageError(f"input: {exc}") from None
     raise UsageError(f"input dtype {x.dtype}: give int8 (raw) or float (quantised here)")
 
 
 def _run_unix(model_path, x: np.ndarray, micropython: str) -> bytes:
     mp = Path(micropython)
-    if not mp.exists():
-        raise UsageError(f"MicroPython unix binary {mp} not found (build it with `make firmware "
-                         "BOARD=unix`, or pass --micropython / set TINYML_MICROPYTHON)")
     with tempfile.TemporaryDirectory() as d:
         inp, outp, script = Path(d) / "in.bin", Path(d) / "out.bin", Path(d) / "run.py"
         inp.write_bytes(x.tobytes())
@@ -397,13 +419,10 @@ def _run_unix(model_path, x: np.ndarray, micropython: str) -> bytes:
             f"with open({str(inp)!r}, 'rb') as f:\n    x = f.read()\n"
             "y = m.invoke(x)\n"
             f"with open({str(outp)!r}, 'wb') as f:\n    f.write(y)\n")
-        env = dict(os.environ)
-        env.setdefault("MICROPYPATH", f".frozen:{REPO / 'python_lib'}")
-        res = subprocess.run([str(mp), str(script)], capture_output=True, text=True, env=env,
-                             timeout=120)
+        res = subprocess.run([str(mp), str(script)], capture_output=True, text=True, timeout=120)
         if res.returncode != 0 or not outp.exists():
             tail = (res.stderr or res.stdout).strip().splitlines()
-            raise RuntimeError(f"micropython failed: {tail[-1] if tail else res.returncode}")
+            raise BoardError(f"micropython failed: {tail[-1] if tail else res.returncode}")
         return outp.read_bytes()
 
 
@@ -414,9 +433,6 @@ def _run_qemu(board: str, model_path, x: np.ndarray, firmware) -> bytes:
     from .boards import BOARDS, qemu_command
 
     fw = Path(firmware)
-    if not fw.exists():
-        raise UsageError(f"firmware {fw} not found (build it with `make firmware BOARD={board}`, "
-                         "or pass --firmware)")
     blob = Path(model_path).read_bytes()
     x_offset = (len(blob) + 7) & ~7
     payload = blob + bytes(x_offset - len(blob)) + x.tobytes()
@@ -448,18 +464,18 @@ def _run_qemu(board: str, model_path, x: np.ndarray, firmware) -> bytes:
             res = subprocess.run(cmd, input=b"\x01" + script.encode() + b"\x04",
                                  capture_output=True, timeout=600)
         except FileNotFoundError:
-            raise UsageError("qemu-system-arm not found (Debian package qemu-system-arm)") from None
+            raise MissingTool("qemu-system-arm not found (Debian package qemu-system-arm)") from None
         except subprocess.TimeoutExpired:
-            raise RuntimeError(f"{board}: no answer from the emulated board within 600 s") from None
+            raise BoardError(f"{board}: no answer from the emulated board within 600 s") from None
     out = res.stdout.decode(errors="replace")
     found = re.search(r"TINYML_OUT ([0-9a-f]*)", out)
     if found:
         return bytes.fromhex(found.group(1))
     failed = re.search(r"TINYML_ERR (.*)", out)
     if failed:
-        raise RuntimeError(f"{board}: {failed.group(1).strip()}")
+        raise BoardError(f"{board}: {failed.group(1).strip()}")
     tail = [ln for ln in out.replace("\x04", "\n").splitlines() if ln.strip()][-3:]
-    raise RuntimeError(f"{board}: the board did not run the model: {' | '.join(tail) or res.stderr.decode()[-200:]}")
+    raise BoardError(f"{board}: the board did not run the model: {' | '.join(tail) or res.stderr.decode()[-200:]}")
 
 
 def _is_serial_port(target: str) -> bool:
@@ -478,12 +494,10 @@ def _run_serial(port: str, model_path, x: np.ndarray) -> bytes:
 def emulated_pico(firmware):
     """Boot our rpi_pico UF2 in rp2040py (PyPI) and yield its serial pty."""
     fw = Path(firmware)
-    if not fw.exists():
-        raise UsageError(f"firmware {fw} not found (build it with `make firmware BOARD=rpi_pico`, "
-                         "or pass --firmware)")
     exe = Path(sys.executable).parent / "rp2040py"
     if not exe.exists():
-        raise UsageError("rp2040py is not installed in this Python environment (pip install rp2040py)")
+        raise MissingTool("rp2040py is not installed in this Python environment "
+                          "(pip install 'tinyml_converter[emulator]')")
     proc = subprocess.Popen([str(exe), "micropython", "--image", str(fw), "--pty"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -494,7 +508,7 @@ def emulated_pico(firmware):
                 port = found.group(1)
                 break
         if port is None:
-            raise RuntimeError("rp2040py did not start the emulated Pico")
+            raise BoardError("rp2040py did not start the emulated Pico")
         yield port
     finally:
         proc.kill()
@@ -514,7 +528,7 @@ def cmd_deploy(a) -> int:
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:  # the serial link went away mid-copy
-        raise RuntimeError(f"{a.port}: connection lost ({exc}); files already on the board "
+        raise BoardError(f"{a.port}: connection lost ({exc}); files already on the board "
                            "are untouched, run deploy again") from None
     for path in written:
         print(f"{path}: written and verified")
@@ -522,13 +536,9 @@ def cmd_deploy(a) -> int:
 
 
 def cmd_flash(a) -> int:
-    from .flash import FlashError, flash
+    from .flash import flash
 
-    try:
-        flash(a.board, port=a.port, firmware=a.firmware, drive=a.drive, erase=a.erase,
-              dry_run=a.dry_run)
-    except FlashError as exc:
-        raise UsageError(str(exc)) from None
+    flash(a.board, port=a.port, firmware=a.firmware, drive=a.drive, erase=a.erase, dry_run=a.dry_run)
     return EXIT_OK
 
 
@@ -548,16 +558,13 @@ def cmd_run(a) -> int:
         (y,) = HostModel(data).invoke(xq)
         y = np.asarray(y, dtype=np.int8).reshape(tout["shape"])
     elif a.target == "unix":
-        mp = a.micropython or os.environ.get("TINYML_MICROPYTHON") or str(REPO / "build" / "unix" / "micropython")
-        raw = _run_unix(a.model, xq, mp)
+        raw = _run_unix(a.model, xq, unix_micropython(a.micropython))
         y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
     elif a.target in QEMU_TARGETS:
-        fw = a.firmware or str(REPO / "build" / a.target / "firmware.elf")
-        raw = _run_qemu(a.target, a.model, xq, fw)
+        raw = _run_qemu(a.target, a.model, xq, firmware_path(a.target, a.firmware))
         y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
     elif a.target == "rpi_pico":
-        fw = a.firmware or str(REPO / "build" / "rpi_pico" / "firmware.uf2")
-        with emulated_pico(fw) as port:
+        with emulated_pico(firmware_path("rpi_pico", a.firmware)) as port:
             raw = _run_serial(port, a.model, xq)
         y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
     elif _is_serial_port(a.target):
@@ -569,7 +576,7 @@ def cmd_run(a) -> int:
                          "such as /dev/ttyACM0 or COM3)")
     if a.output:
         np.save(a.output, y)
-    deq = (y.astype(np.float32) - tout["zero_point"]) * np.float32(tout["scale"])
+    deq = dequantize(y, tout["scale"], tout["zero_point"])
     print("output (int8):", np.array2string(y.reshape(-1), max_line_width=120))
     print("output (dequantised):", np.array2string(deq.reshape(-1), precision=4, max_line_width=120))
     labels = info.meta.get("labels")
@@ -598,6 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per-channel input normalisation stored in the blob, read on the board by "
                         "tinyml.pipeline.Normalize.from_model (e.g. 0,0,1:0.5,0.5,0.5)")
     c.add_argument("--keep-tflite", action="store_true", help="also write the int8 .tflite")
+    c.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own output")
     c.set_defaults(fn=cmd_convert)
 
     i = sub.add_parser("inspect", help="per-layer table, totals and arena plan")
@@ -618,8 +626,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--target", default="host",
                    help="host (C core via ctypes), unix (MicroPython unix port) or an emulated "
                         f"board: {', '.join(QEMU_TARGETS)}")
-    r.add_argument("--micropython", help="path of the unix micropython binary")
-    r.add_argument("--firmware", help="firmware for a qemu or rpi_pico target (default build/<board>/)")
+    r.add_argument("--micropython", help="the unix micropython binary (default: $TINYML_MICROPYTHON, "
+                                         "else unix/micropython in the firmware folder)")
+    r.add_argument("--firmware", help="firmware for a qemu or rpi_pico target (default: <board>/ in the "
+                                      "firmware folder, $TINYML_FIRMWARE_DIR or ./build)")
     r.set_defaults(fn=cmd_run)
 
     d = sub.add_parser("deploy", help="copy a model (and scripts) to a board over its serial port")
@@ -648,25 +658,19 @@ def main(argv=None) -> int:
         return EXIT_USAGE if exc.code not in (0, None) else EXIT_OK
     try:
         return a.fn(a)
-    except UsageError as exc:
+    except TinymlError as exc:
         _err(exc)
-        return EXIT_USAGE
-    except ModelFileError as exc:
-        _err(exc)
-        return EXIT_USAGE
-    except ConversionError as exc:
-        _err(exc)
-        return EXIT_CONVERSION
-    except RuntimeError as exc:
-        _err(exc)
-        return EXIT_CONVERSION
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
     except MemoryError:
         _err("out of memory (is the model or an input file far larger than expected?)")
-        return EXIT_CONVERSION
+        return EXIT_INTERNAL
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a bare traceback
         _err(f"internal error: {type(exc).__name__}: {exc}. This is a bug in tinyml; "
              "please report it with the command and the input file")
-        return EXIT_CONVERSION
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from .errors import ConversionError, ModelFileError
 from .lowering import Graph, lower
 from .planner import Plan, Problem, plan, simulate
 from .scratch import reserve
-from .tflite_model import read_tflite
+from .tflite_model import read_tflite, tensorflow
 
 
 @dataclass
@@ -43,10 +43,6 @@ class ConversionReport:
     tflite_path: str | None = None
 
 
-def _quiet_tf():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
 # ---------------------------------------------------------------------------
 # Keras -> int8 TFLite
 
@@ -54,7 +50,7 @@ def load_keras(path):
     """The Keras model in a .keras/.h5 file; ModelFileError when the file is
     truncated, not a Keras model, or otherwise unreadable (Keras and h5py
     raise a zoo of exception types for those)."""
-    _quiet_tf()
+    tensorflow()
     import keras
 
     p = Path(path)
@@ -91,9 +87,7 @@ def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None) -> bytes:
     calib: samples (N, *input_shape) used as the representative dataset (a list
     of arrays for multi-input models). progress(done, total) is called as
     samples are consumed."""
-    _quiet_tf()
-    import tensorflow as tf
-
+    tf = tensorflow()
     is_saved_model = isinstance(model_or_path, (str, os.PathLike)) and Path(model_or_path).is_dir()
     keys = None            # signature input names, one per calibration array
     tmpdir = None

@@ -15,19 +15,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from .artifacts import firmware_path
+from .errors import BoardError, UsageError
 
 ESPTOOL_OFFSETS = {"esp32": ("esp32", "0x1000"), "esp32_s3": ("esp32s3", "0x0")}
 UF2_DRIVE_MARKER = "INFO_UF2.TXT"
 
 
-class FlashError(RuntimeError):
-    pass
-
-
-def default_firmware(board: str) -> Path:
-    name = "firmware.uf2" if board == "rpi_pico" else "firmware.bin"
-    return REPO / "build" / board / name
+class FlashError(BoardError):
+    """The board could not be flashed: the message says what to do (BOOTSEL, --port ...)."""
 
 
 def esptool_command(board: str, port: str, firmware: Path, erase: bool = False) -> list:
@@ -53,12 +49,10 @@ def find_uf2_drives() -> list:
 
 def flash(board: str, port: str | None = None, firmware: str | None = None, drive: str | None = None,
           erase: bool = False, dry_run: bool = False, log=print) -> None:
-    fw = Path(firmware) if firmware else default_firmware(board)
-    if not fw.exists():
-        raise FlashError(f"{fw} not found: build it with `make firmware BOARD={board}` or pass --firmware")
+    fw = firmware_path(board, firmware)
     if board in ESPTOOL_OFFSETS:
         if not port:
-            raise FlashError(f"--port is required for {board} (e.g. /dev/ttyUSB0 or COM3)")
+            raise UsageError(f"--port is required for {board} (e.g. /dev/ttyUSB0 or COM3)")
         for cmd in esptool_command(board, port, fw, erase):
             log("$ " + " ".join(cmd))
             if not dry_run:
@@ -69,7 +63,7 @@ def flash(board: str, port: str | None = None, firmware: str | None = None, driv
         return
     if board == "rpi_pico":
         if fw.suffix != ".uf2":
-            raise FlashError(f"{fw}: the RP2040 boot ROM takes a .uf2 file")
+            raise UsageError(f"{fw}: the RP2040 boot ROM takes a .uf2 file")
         drives = [Path(drive)] if drive else find_uf2_drives()
         if drive and not (Path(drive) / UF2_DRIVE_MARKER).exists():
             raise FlashError(f"{drive} is not an RPI-RP2 boot drive (no {UF2_DRIVE_MARKER})")

@@ -1,10 +1,11 @@
 """Run a tinyml blob on the PC through the portable C core, via ctypes.
 
-The shared library is built from exactly the C that ships in the firmware
-(the files listed in usermod_c/core_sources.txt, as for the firmware),
-so what this module computes is what a board computes. It is rebuilt on demand
-into build/host/ when missing or older than any source; the environment
-variable TINYML_HOST_LIB points at a prebuilt library instead.
+The core is the C that ships in the firmware (usermod_c/core_sources.txt),
+compiled into this package when it was installed (tinyml_converter._core),
+so what this module computes is what a board computes. The environment
+variable TINYML_HOST_LIB points at another build of it instead: the
+checkout's Makefile and tests use that to run the C as it is now, not as it
+was when the package was installed.
 
     model = HostModel(open("model.tinyml", "rb").read())
     (y,) = model.invoke(x_int8)
@@ -13,6 +14,7 @@ variable TINYML_HOST_LIB points at a prebuilt library instead.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import subprocess
 import threading
@@ -21,82 +23,43 @@ from pathlib import Path
 import numpy as np
 
 from . import blob_layout as bl
-
-REPO = Path(__file__).resolve().parents[2]
-C_DIR = REPO / "usermod_c"
-BUILD_DIR = REPO / "build" / "host"
-LIB_NAME = "libtinyml_host.so"
+from .c_api import declare
+from .errors import CoreUnavailable, ModelRefused
 
 _lib = None
 _lib_lock = threading.Lock()
 
 
-def core_sources(c_dir: Path = C_DIR) -> list[Path]:
+def core_sources(c_dir: Path) -> list[Path]:
     """The portable core, from the same list the firmware builds use."""
+    c_dir = Path(c_dir)
     names = (c_dir / "core_sources.txt").read_text().split()
     return [c_dir / n for n in names]
 
 
-def build_host_library(out: Path | None = None, extra_sources=(), extra_flags=()) -> Path:
-    """Compile the C core into a shared library if it is missing or stale.
+def build_host_library(c_dir, out, extra_sources=(), extra_flags=()) -> Path:
+    """Compile the C core in `c_dir` (a tinyml checkout's usermod_c) into a
+    shared library at `out`, if it is missing or older than a source.
 
-    Undefined symbols are a link error (-z defs), so a missing kernel is
-    reported here rather than as a crash at the first invoke."""
-    out = Path(out) if out else BUILD_DIR / LIB_NAME
-    sources = core_sources() + [Path(s) for s in extra_sources]
-    deps = sources + list(C_DIR.glob("*.h")) + [C_DIR / "core_sources.txt"]
+    For developers and tests working on the C; an installed package carries
+    its own build. Undefined symbols are a link error (-z defs), so a missing
+    kernel is reported here rather than as a crash at the first invoke."""
+    c_dir, out = Path(c_dir), Path(out)
+    sources = core_sources(c_dir) + [Path(s) for s in extra_sources]
+    deps = sources + list(c_dir.glob("*.h")) + [c_dir / "core_sources.txt"]
     if out.exists() and all(p.stat().st_mtime <= out.stat().st_mtime for p in deps):
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     cc = os.environ.get("CC", "cc")
     tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
     cmd = [cc, "-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared",
-           "-Wl,-z,defs", f"-I{C_DIR}", *extra_flags, *map(str, sources), "-o", str(tmp)]
+           "-Wl,-z,defs", f"-I{c_dir}", *extra_flags, *map(str, sources), "-o", str(tmp)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         tmp.unlink(missing_ok=True)
-        raise RuntimeError(f"building the host C core failed:\n{' '.join(cmd)}\n{res.stderr}")
+        raise CoreUnavailable(f"building the host C core failed:\n{' '.join(cmd)}\n{res.stderr}")
     os.replace(tmp, out)  # atomic: parallel test processes never load a half-written file
     return out
-
-
-class _Error(ctypes.Structure):
-    _fields_ = [
-        ("status", ctypes.c_int),
-        ("op_index", ctypes.c_int32),
-        ("opcode", ctypes.c_uint8),
-        ("detail", ctypes.c_char_p),
-    ]
-
-
-def _declare(lib):
-    P = ctypes.c_void_p  # a tml_model_t, held as tml_model_struct_size() bytes
-    sigs = {
-        "tml_model_struct_size": (ctypes.c_uint32, []),
-        "tml_model_open": (ctypes.c_int, [P, ctypes.c_void_p, ctypes.c_uint32]),
-        "tml_model_state_size": (ctypes.c_uint32, [P]),
-        "tml_model_load": (ctypes.c_int, [P, ctypes.c_void_p, ctypes.c_uint32]),
-        "tml_model_arena_size": (ctypes.c_uint32, [P]),
-        "tml_model_set_arena": (ctypes.c_int, [P, ctypes.c_void_p, ctypes.c_uint32]),
-        "tml_model_invoke": (ctypes.c_int, [P]),
-        "tml_model_error": (ctypes.POINTER(_Error), [P]),
-        "tml_model_input_index": (ctypes.c_uint32, [P, ctypes.c_uint32]),
-        "tml_model_output_index": (ctypes.c_uint32, [P, ctypes.c_uint32]),
-        "tml_model_tensor_bytes": (ctypes.c_uint32, [P, ctypes.c_uint32]),
-        "tml_model_tensor_data": (ctypes.c_void_p, [P, ctypes.c_uint32]),
-        "tml_model_op_count": (ctypes.c_uint32, [P]),
-        "tml_model_op_opcode": (ctypes.c_uint8, [P, ctypes.c_uint32]),
-        "tml_model_op_output": (ctypes.c_uint32, [P, ctypes.c_uint32]),
-        "tml_model_meta": (ctypes.c_void_p, [P, ctypes.c_uint16, ctypes.POINTER(ctypes.c_uint32)]),
-        "tml_status_str": (ctypes.c_char_p, [ctypes.c_int]),
-        "tml_opcode_name": (ctypes.c_char_p, [ctypes.c_uint8]),
-        "tml_crc32": (ctypes.c_uint32, [ctypes.c_void_p, ctypes.c_size_t]),
-    }
-    for name, (res, args) in sigs.items():
-        fn = getattr(lib, name)
-        fn.restype = res
-        fn.argtypes = args
-    return lib
 
 
 def new_model(lib):
@@ -109,29 +72,30 @@ def words(n: int):
     return (ctypes.c_uint64 * max(1, (n + 7) // 8))()
 
 
+def packaged_core() -> Path | None:
+    spec = importlib.util.find_spec(f"{__package__}._core")
+    return Path(spec.origin) if spec and spec.origin else None
+
+
 def load_library(path: str | os.PathLike | None = None):
-    """The C core as a ctypes library (built on first use unless given or in TINYML_HOST_LIB)."""
+    """The C core as a ctypes library: `path`, else TINYML_HOST_LIB, else the
+    build installed with this package."""
     global _lib
     if path is not None:
-        return _declare(ctypes.CDLL(str(path)))
+        return declare(ctypes.CDLL(str(path)))
     with _lib_lock:
         if _lib is None:
-            env = os.environ.get("TINYML_HOST_LIB")
-            _lib = _declare(ctypes.CDLL(env if env else str(build_host_library())))
+            chosen = os.environ.get("TINYML_HOST_LIB") or packaged_core()
+            if chosen is None:
+                raise CoreUnavailable(
+                    "this install of tinyml_converter has no compiled C core (tinyml_converter._core): "
+                    "reinstall it from a wheel, or from source with a C compiler, or set "
+                    "TINYML_HOST_LIB to a build of usermod_c/")
+            try:
+                _lib = declare(ctypes.CDLL(str(chosen)))
+            except OSError as exc:
+                raise CoreUnavailable(f"cannot load the C core {chosen}: {exc}") from None
         return _lib
-
-
-class TinymlError(ValueError):
-    """A blob the C core refused, or a kernel that refused to run."""
-
-    def __init__(self, status: int, status_name: str, op_index: int, opcode_name: str, detail: str):
-        self.status = status
-        self.status_name = status_name
-        self.op_index = op_index
-        self.opcode_name = opcode_name
-        self.detail = detail
-        where = f" at op {op_index} ({opcode_name})" if op_index >= 0 else ""
-        super().__init__(f"{status_name}{where}: {detail}")
 
 
 class HostModel:
@@ -169,7 +133,7 @@ class HostModel:
     def _check(self, status: int):
         if status != 0:
             e = self._lib.tml_model_error(self._m).contents
-            raise TinymlError(
+            raise ModelRefused(
                 status,
                 self._lib.tml_status_str(status).decode(),
                 e.op_index,

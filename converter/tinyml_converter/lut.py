@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ConversionError
-from .tflite_model import TflModel, TflOp, schema
+from .tflite_model import TflModel, TflOp, schema, tensorflow
 
 # Ops whose int8 -> int8 result depends only on the input value.
 LUT_OPS = (
@@ -103,8 +103,7 @@ def one_op_tflite(model: TflModel, op: TflOp, rows: int = 256) -> bytes:
 
 def run_reference(tflite_bytes: bytes, inputs: list) -> list:
     """Run a .tflite with TFLite's reference kernels (our oracle)."""
-    import tensorflow as tf
-
+    tf = tensorflow()
     interp = tf.lite.Interpreter(
         model_content=tflite_bytes,
         experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)

@@ -1,10 +1,13 @@
-"""Integer requantisation parameters, computed exactly as TFLite's Prepare does.
+"""Quantisation as TFLite does it: of values (QUANTIZE, DEQUANTIZE) and of
+requantisation parameters (what TFLite's Prepare derives from float scales).
 
 The C kernels only ever see (multiplier, shift) pairs; how TFLite derives them
-from float scales decides bit-exactness, so the derivation lives in one place.
+from float scales decides bit-exactness, so each derivation lives here once.
 """
 
 import math
+
+import numpy as np
 
 
 def tflite_round(x: float) -> int:
@@ -28,3 +31,25 @@ def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
         shift = 30
         q_fixed = (1 << 31) - 1
     return int(q_fixed), int(shift)
+
+
+def quantize(x, scale: float, zero_point: int, dtype="int8"):
+    """Floats to integers as TFLite's QUANTIZE does: the quotient in float32,
+    rounded half away from zero, plus the zero point, saturated to `dtype`.
+
+    The one quantiser of the host side (CLI, host runtime, tests); the
+    firmware's tinyml.quantize mirrors it. numpy's round() would send ties
+    to the even neighbour."""
+    info = np.iinfo(dtype)
+    q = np.asarray(x, dtype=np.float32) / np.float32(scale)
+    if not np.all(np.isfinite(q)):
+        raise ValueError("cannot quantise a value that is not finite (NaN or infinity)")
+    whole = np.trunc(q)
+    rounded = whole + np.where(np.abs(q - whole) >= 0.5, np.sign(q), 0)  # q - whole is exact
+    rounded = np.clip(rounded, info.min - abs(zero_point) - 1, info.max + abs(zero_point) + 1)
+    return np.clip(rounded.astype(np.int64) + int(zero_point), info.min, info.max).astype(dtype)
+
+
+def dequantize(q, scale: float, zero_point: int):
+    """(q - zero_point) * scale in float32, as TFLite's DEQUANTIZE does."""
+    return (np.asarray(q).astype(np.int32) - np.int32(zero_point)).astype(np.float32) * np.float32(scale)

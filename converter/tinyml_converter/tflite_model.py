@@ -7,9 +7,12 @@ is slow; it only happens when a model is actually read.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .errors import MissingTool
 
 from .errors import ConversionError, ModelFileError
 
@@ -30,7 +33,22 @@ INT32 = 2
 FLOAT32 = 0
 
 
+TF_MISSING = ("converting a model needs TensorFlow, which is not installed in this Python: "
+              "pip install 'tinyml_converter[tensorflow]'")
+
+
+def tensorflow():
+    """TensorFlow, imported with its C++ logging turned down; MissingTool if absent."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise MissingTool(TF_MISSING) from None
+    return tf
+
+
 def schema():
+    tensorflow()
     from tensorflow.lite.python import schema_py_generated
 
     return schema_py_generated

@@ -14,6 +14,13 @@ C_DIR = REPO / "usermod_c"
 BUILD = REPO / "build" / "host"
 sys.path.insert(0, str(REPO / "converter"))
 
+# The tests drive the C as it is in this checkout, not the copy compiled into
+# the installed package when it was installed.
+if not os.environ.get("TINYML_HOST_LIB"):
+    from tinyml_converter.host_runtime import build_host_library
+
+    os.environ["TINYML_HOST_LIB"] = str(build_host_library(C_DIR, BUILD / "libtinyml_host.so"))
+
 
 # ctypes mirrors of the kernel structs in usermod_c/tml_kernels.h, shared by
 # the tests that call kernels directly.

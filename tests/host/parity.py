@@ -139,9 +139,10 @@ class Oracle:
         return [self.it.get_tensor(d["index"]).copy() for d in self.out_details]
 
     def quantize_input(self, k, x):
+        from tinyml_converter.quant import quantize
+
         scale, zp = self.in_details[k]["quantization"]
-        q = np.round(np.asarray(x, np.float32) / scale) + zp
-        return np.clip(q, -128, 127).astype(np.int8)
+        return quantize(x, scale, zp)
 
 
 def run_host(model, oracle: Oracle, inputs):

@@ -12,7 +12,7 @@ import pytest
 from conftest import BUILD, C_DIR
 
 from tinyml_converter import blob_layout as bl
-from tinyml_converter import boards
+from tinyml_converter import boards, c_api
 from tinyml_converter import host_runtime
 
 C_STRUCTS = {
@@ -146,8 +146,8 @@ def test_every_opcode_has_params():
 
 def test_host_runtime_error_struct_mirror(probe_output):
     """host_runtime reads tml_model_error() through a ctypes mirror of tml_error_t."""
-    assert ctypes.sizeof(host_runtime._Error) == int(probe_output["size tml_error_t"])
-    assert host_runtime._Error.detail.offset == int(probe_output["offset tml_error_t.detail"])
+    assert ctypes.sizeof(c_api.Error) == int(probe_output["size tml_error_t"])
+    assert c_api.Error.detail.offset == int(probe_output["offset tml_error_t.detail"])
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")

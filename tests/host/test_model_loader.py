@@ -18,7 +18,8 @@ from conftest import BUILD, C_DIR, REPO
 
 from tinyml_converter import blob_layout as bl
 from tinyml_converter import host_runtime
-from tinyml_converter.host_runtime import HostModel, TinymlError
+from tinyml_converter.errors import CoreUnavailable, ModelRefused
+from tinyml_converter.host_runtime import HostModel
 
 STATUS = {name: i for i, name in enumerate(
     "OK TRUNCATED MAGIC VERSION CRC ALIGNMENT BAD_OFFSET BAD_SHAPE BAD_PARAM "
@@ -36,7 +37,7 @@ def i32(values):
 
 
 def raises_status(blob, status, op_index=None):
-    with pytest.raises(TinymlError) as e:
+    with pytest.raises(ModelRefused) as e:
         HostModel(blob)
     assert e.value.status == STATUS[status], str(e.value)
     if op_index is not None:
@@ -726,7 +727,7 @@ def kitchen_sink_blob():
 def build_driver(name, flags):
     BUILD.mkdir(parents=True, exist_ok=True)
     exe = BUILD / name
-    sources = [REPO / "tests" / "host" / "fuzz_driver.c", *host_runtime.core_sources()]
+    sources = [REPO / "tests" / "host" / "fuzz_driver.c", *host_runtime.core_sources(C_DIR)]
     deps = sources + list(C_DIR.glob("*.h"))
     if not exe.exists() or any(p.stat().st_mtime > exe.stat().st_mtime for p in deps):
         subprocess.run(["cc", "-std=c99", "-O1", "-g", "-Wall", "-Wextra", "-Werror", f"-I{C_DIR}",
@@ -822,7 +823,7 @@ def test_hostile_corpus_sanitized(corpus, tmp_path):
 
 def test_host_library_path_override(tmp_path, monkeypatch):
     """TINYML_HOST_LIB (or an explicit path) selects a prebuilt core."""
-    lib_path = host_runtime.build_host_library(tmp_path / "libcustom.so")
+    lib_path = host_runtime.build_host_library(C_DIR, tmp_path / "libcustom.so")
     lib = host_runtime.load_library(lib_path)
     blob, table = chain_blob(np.random.default_rng(14))
     m = HostModel(blob, lib=lib)
@@ -831,7 +832,7 @@ def test_host_library_path_override(tmp_path, monkeypatch):
     np.testing.assert_array_equal(out, chain_expected(table, a, c)[0])
     monkeypatch.setattr(host_runtime, "_lib", None)
     monkeypatch.setenv("TINYML_HOST_LIB", str(tmp_path / "missing.so"))
-    with pytest.raises(OSError):
+    with pytest.raises(CoreUnavailable, match="missing.so"):
         host_runtime.load_library()
 
 

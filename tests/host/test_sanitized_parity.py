@@ -41,7 +41,7 @@ REGRESSIONS = REPO / "tests" / "fuzz" / "regressions"
 def driver():
     BUILD.mkdir(parents=True, exist_ok=True)
     exe = BUILD / "parity_check_asan"
-    sources = [DRIVER_SRC, *host_runtime.core_sources()]
+    sources = [DRIVER_SRC, *host_runtime.core_sources(C_DIR)]
     deps = sources + list(C_DIR.glob("*.h"))
     if not exe.exists() or any(p.stat().st_mtime > exe.stat().st_mtime for p in deps):
         cmd = ["cc", "-std=c99", "-O1", "-g", "-Wall", "-Wextra", "-Werror", f"-I{C_DIR}",

@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -474,6 +475,28 @@ def _run_serial(port: str, model_path, x: np.ndarray) -> bytes:
     return run_on_board(port, model_path, x.tobytes())
 
 
+def _wait_for_prompt(port: str, timeout: float = 60.0) -> None:
+    """rp2040py opens the pty before the firmware boots, and sends a newline
+    of its own once the USB enumerates: a client that starts talking earlier
+    can find that newline in the middle of its raw REPL session. Wait for the
+    prompt it brings, and for the board to fall quiet after it."""
+    import serial
+
+    with serial.Serial(port, timeout=0.25) as link:
+        seen = b""
+        deadline = time.monotonic() + timeout
+        nudge_at = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            chunk = link.read(256)
+            seen = (seen + chunk)[-4:]
+            if not chunk and seen.endswith(b">>> "):
+                return
+            if not seen and time.monotonic() > nudge_at:
+                link.write(b"\r")  # the prompt came before the port was open (opening flushes it)
+                nudge_at = deadline
+    raise RuntimeError(f"the emulated Pico gave no REPL prompt within {timeout:.0f} s")
+
+
 @contextlib.contextmanager
 def emulated_pico(firmware):
     """Boot our rpi_pico UF2 in rp2040py (PyPI) and yield its serial pty."""
@@ -495,6 +518,7 @@ def emulated_pico(firmware):
                 break
         if port is None:
             raise RuntimeError("rp2040py did not start the emulated Pico")
+        _wait_for_prompt(port)
         yield port
     finally:
         proc.kill()

@@ -468,8 +468,8 @@ def _is_serial_port(target: str) -> bool:
 
 
 def _run_serial(port: str, model_path, x: np.ndarray) -> bytes:
-    """A real board (or an emulated one on a pty): copy the model over the
-    raw REPL (verified, renamed into place) and invoke it once."""
+    """A real board (or an emulated one on a pty): copy the model (verified,
+    renamed into place) and invoke it once."""
     from .deploy import run_on_board
 
     return run_on_board(port, model_path, x.tobytes())
@@ -526,6 +526,7 @@ def emulated_pico(firmware):
 
 
 def cmd_deploy(a) -> int:
+    from .board import ConnectionLost
     from .deploy import deploy
 
     def progress(name, done, total):
@@ -535,11 +536,10 @@ def cmd_deploy(a) -> int:
     files = [a.model, *a.files]
     try:
         written = deploy(a.port, files, dest=a.dest, progress=progress)
-    except FileNotFoundError as exc:
+    except OSError as exc:  # a local file; the board's link failing is ConnectionLost
         raise UsageError(str(exc)) from None
-    except OSError as exc:  # the serial link went away mid-copy
-        raise RuntimeError(f"{a.port}: connection lost ({exc}); files already on the board "
-                           "are untouched, run deploy again") from None
+    except ConnectionLost as exc:
+        raise RuntimeError(f"{exc}; files already on the board are untouched, run deploy again") from None
     for path in written:
         print(f"{path}: written and verified")
     return EXIT_OK

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import re
@@ -37,20 +38,31 @@ def _err(msg: str) -> None:
     print(f"tinyml: error: {' '.join(str(msg).split())}", file=sys.stderr)
 
 
-def _progress(label):
-    tty = sys.stderr.isatty()
-    state = {"last": -1}
+@contextlib.contextmanager
+def _progress_bars(unit: str, quiet: bool = False):
+    """Yields report(label, done, total), which draws one tqdm bar on stderr
+    per label in turn; none when stderr is not a terminal, or when quiet."""
+    from tqdm import tqdm
 
-    def report(done, total):
-        pct = 100 * done // max(total, 1)
-        if tty:
-            print(f"\r{label}: {done}/{total} ({pct}%)", end="" if done < total else "\n",
-                  file=sys.stderr, flush=True)
-        elif pct // 25 != state["last"]:
-            state["last"] = pct // 25
-            print(f"{label}: {done}/{total} ({pct}%)", file=sys.stderr, flush=True)
+    bar, bar_label = None, None
 
-    return report
+    def report(label, done, total):
+        nonlocal bar, bar_label
+        if label != bar_label:
+            if bar is not None:
+                bar.close()
+            bar_label = label
+            bar = tqdm(desc=label, total=total, unit=unit, unit_scale=unit == "B", file=sys.stderr,
+                       disable=True if quiet else None, dynamic_ncols=True)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()  # now, not at the next label: what follows (a check on the board) is no transfer
+
+    try:
+        yield report
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 # ---------------------------------------------------------------------------
@@ -131,8 +143,10 @@ def cmd_convert(a) -> int:
         print(f"tinyml: calibrating on {len(calib)} samples", file=sys.stderr)
     print(f"tinyml: converting {a.model}", file=sys.stderr)
     try:
-        report = convert_file(a.model, out, calib=calib, labels=labels, keep_tflite=a.keep_tflite,
-                              name=a.name, normalize=normalize, progress=_progress("calibration"))
+        with _progress_bars("sample", quiet=a.no_progress) as report_progress:
+            report = convert_file(a.model, out, calib=calib, labels=labels, keep_tflite=a.keep_tflite,
+                                  name=a.name, normalize=normalize,
+                                  progress=functools.partial(report_progress, "calibration"))
     except ValueError as exc:
         if isinstance(exc, BlobError):
             raise
@@ -529,13 +543,10 @@ def cmd_deploy(a) -> int:
     from .board import ConnectionLost
     from .deploy import deploy
 
-    def progress(name, done, total):
-        print(f"\r{name}: {done}/{total} bytes", end="" if done < total else "\n",
-              file=sys.stderr, flush=True)
-
     files = [a.model, *a.files]
     try:
-        written = deploy(a.port, files, dest=a.dest, progress=progress)
+        with _progress_bars("B", quiet=a.no_progress) as progress:
+            written = deploy(a.port, files, dest=a.dest, progress=progress)
     except OSError as exc:  # a local file; the board's link failing is ConnectionLost
         raise UsageError(str(exc)) from None
     except ConnectionLost as exc:
@@ -622,6 +633,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per-channel input normalisation stored in the blob, read on the board by "
                         "tinyml.pipeline.Normalize.from_model (e.g. 0,0,1:0.5,0.5,0.5)")
     c.add_argument("--keep-tflite", action="store_true", help="also write the int8 .tflite")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar while calibrating")
     c.set_defaults(fn=cmd_convert)
 
     i = sub.add_parser("inspect", help="per-layer table, totals and arena plan")
@@ -651,6 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("files", nargs="*", help="more files to copy (main.py, ...)")
     d.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyACM0 or COM3")
     d.add_argument("--dest", default="/", help="folder on the board (default /)")
+    d.add_argument("--no-progress", action="store_true", help="no progress bars")
     d.set_defaults(fn=cmd_deploy)
 
     f = sub.add_parser("flash", help="write tinyml firmware to a board")

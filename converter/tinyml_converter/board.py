@@ -27,7 +27,8 @@ READ_TIMEOUT = 5.0
 # Bytes of file data per exec. Each chunk goes as a bytes literal (up to four
 # characters a byte) that the board compiles before writing it, so this
 # bounds the RAM a write takes on the smallest boards; larger chunks mean
-# fewer round trips.
+# fewer round trips (on the emulated Pico 1024 beat mpremote's default 256
+# by a quarter, and 4096 was slower again).
 WRITE_CHUNK = 1024
 
 

@@ -93,7 +93,8 @@ class CPythonLink(SerialTransport):
             with contextlib.redirect_stdout(out):
                 exec(command, self.namespace)
         except OSError as exc:
-            err = f"Traceback (most recent call last):\nOSError: [Errno {exc.errno}] {errno.errorcode[exc.errno]}\n"
+            err = ("Traceback (most recent call last):\n"
+                   f"OSError: [Errno {exc.errno}] {errno.errorcode[exc.errno]}\n")
         except Exception as exc:
             err = f"Traceback (most recent call last):\n{type(exc).__name__}: {exc}\n"
         finally:
@@ -127,8 +128,8 @@ def test_deploy_writes_verifies_and_renames(dirs, lacks):
     script = local / "main.py"
     script.write_text("print('hi')\n" * 200)
     seen = []
-    written = deploy_mod.deploy("fake", [model, script], dest=str(board),
-                                progress=lambda *a: seen.append(a), board_factory=board_on(CPythonLink(lacks)))
+    written = deploy_mod.deploy("fake", [model, script], dest=str(board), progress=lambda *a: seen.append(a),
+                                board_factory=board_on(CPythonLink(lacks)))
     assert written == [str(board / "m.tinyml"), str(board / "main.py")]
     assert (board / "m.tinyml").read_bytes() == model.read_bytes()
     assert (board / "main.py").read_text() == script.read_text()

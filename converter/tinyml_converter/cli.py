@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import functools
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -35,20 +37,31 @@ def _err(msg: str) -> None:
     print(f"tinyml: error: {' '.join(str(msg).split())}", file=sys.stderr)
 
 
-def _progress(label):
-    tty = sys.stderr.isatty()
-    state = {"last": -1}
+@contextlib.contextmanager
+def _progress_bars(unit: str, quiet: bool = False):
+    """Yields report(label, done, total), which draws one tqdm bar on stderr
+    per label in turn; none when stderr is not a terminal, or when quiet."""
+    from tqdm import tqdm
 
-    def report(done, total):
-        pct = 100 * done // max(total, 1)
-        if tty:
-            print(f"\r{label}: {done}/{total} ({pct}%)", end="" if done < total else "\n",
-                  file=sys.stderr, flush=True)
-        elif pct // 25 != state["last"]:
-            state["last"] = pct // 25
-            print(f"{label}: {done}/{total} ({pct}%)", file=sys.stderr, flush=True)
+    bar, bar_label = None, None
 
-    return report
+    def report(label, done, total):
+        nonlocal bar, bar_label
+        if label != bar_label:
+            if bar is not None:
+                bar.close()
+            bar_label = label
+            bar = tqdm(desc=label, total=total, unit=unit, unit_scale=unit == "B", file=sys.stderr,
+                       disable=True if quiet else None, dynamic_ncols=True)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()  # now, not at the next label: what follows (a check on the board) is no transfer
+
+    try:
+        yield report
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 # ---------------------------------------------------------------------------
@@ -156,10 +169,11 @@ def cmd_convert(a) -> int:
             except OSError as exc:
                 raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
     else:
-        report = convert_file_isolated(a.model, out, calib=calib, random_calib=a.random_calib and calib is None,
-                                       labels=labels, keep_tflite=a.keep_tflite, name=a.name,
-                                       normalize=normalize, progress=_progress("calibration"),
-                                       verbose=a.verbose)
+        with _progress_bars("sample", quiet=a.no_progress) as report_progress:
+            report = convert_file_isolated(
+                a.model, out, calib=calib, random_calib=a.random_calib and calib is None, labels=labels,
+                keep_tflite=a.keep_tflite, name=a.name, normalize=normalize,
+                progress=functools.partial(report_progress, "calibration"), verbose=a.verbose)
     print(f"wrote {out}: {report.blob_size} bytes, arena {report.arena_size} bytes "
           f"(lower bound {report.lower_bound}), {len(report.ops)} ops, {report.macs} MACs")
     if report.tflite_path:
@@ -483,11 +497,33 @@ def _is_serial_port(target: str) -> bool:
 
 
 def _run_serial(port: str, model_path, x: np.ndarray) -> bytes:
-    """A real board (or an emulated one on a pty): copy the model over the
-    raw REPL (verified, renamed into place) and invoke it once."""
+    """A real board (or an emulated one on a pty): copy the model (verified,
+    renamed into place) and invoke it once."""
     from .deploy import run_on_board
 
     return run_on_board(port, model_path, x.tobytes())
+
+
+def _wait_for_prompt(port: str, timeout: float = 60.0) -> None:
+    """rp2040py opens the pty before the firmware boots, and sends a newline
+    of its own once the USB enumerates: a client that starts talking earlier
+    can find that newline in the middle of its raw REPL session. Wait for the
+    prompt it brings, and for the board to fall quiet after it."""
+    import serial
+
+    with serial.Serial(port, timeout=0.25) as link:
+        seen = b""
+        deadline = time.monotonic() + timeout
+        nudge_at = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            chunk = link.read(256)
+            seen = (seen + chunk)[-4:]
+            if not chunk and seen.endswith(b">>> "):
+                return
+            if not seen and time.monotonic() > nudge_at:
+                link.write(b"\r")  # the prompt came before the port was open (opening flushes it)
+                nudge_at = deadline
+    raise BoardError(f"the emulated Pico gave no REPL prompt within {timeout:.0f} s")
 
 
 @contextlib.contextmanager
@@ -509,6 +545,7 @@ def emulated_pico(firmware):
                 break
         if port is None:
             raise BoardError("rp2040py did not start the emulated Pico")
+        _wait_for_prompt(port)
         yield port
     finally:
         proc.kill()
@@ -516,20 +553,17 @@ def emulated_pico(firmware):
 
 
 def cmd_deploy(a) -> int:
+    from .board import ConnectionLost
     from .deploy import deploy
-
-    def progress(name, done, total):
-        print(f"\r{name}: {done}/{total} bytes", end="" if done < total else "\n",
-              file=sys.stderr, flush=True)
 
     files = [a.model, *a.files]
     try:
-        written = deploy(a.port, files, dest=a.dest, progress=progress)
-    except FileNotFoundError as exc:
+        with _progress_bars("B", quiet=a.no_progress) as progress:
+            written = deploy(a.port, files, dest=a.dest, progress=progress)
+    except OSError as exc:  # a local file; the board's link failing is ConnectionLost
         raise UsageError(str(exc)) from None
-    except OSError as exc:  # the serial link went away mid-copy
-        raise BoardError(f"{a.port}: connection lost ({exc}); files already on the board "
-                           "are untouched, run deploy again") from None
+    except ConnectionLost as exc:
+        raise BoardError(f"{exc}; files already on the board are untouched, run deploy again") from None
     for path in written:
         print(f"{path}: written and verified")
     return EXIT_OK
@@ -606,6 +640,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "tinyml.pipeline.Normalize.from_model (e.g. 0,0,1:0.5,0.5,0.5)")
     c.add_argument("--keep-tflite", action="store_true", help="also write the int8 .tflite")
     c.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own output")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar while calibrating")
     c.set_defaults(fn=cmd_convert)
 
     i = sub.add_parser("inspect", help="per-layer table, totals and arena plan")
@@ -637,6 +672,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("files", nargs="*", help="more files to copy (main.py, ...)")
     d.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyACM0 or COM3")
     d.add_argument("--dest", default="/", help="folder on the board (default /)")
+    d.add_argument("--no-progress", action="store_true", help="no progress bars")
     d.set_defaults(fn=cmd_deploy)
 
     f = sub.add_parser("flash", help="write tinyml firmware to a board")

@@ -1,96 +1,92 @@
 """Copy models and scripts to a MicroPython board so that an interrupted copy
 never leaves a corrupt file where the program will look.
 
-Each file is written to `<name>.part`, verified on the board (size, CRC-32
-when the firmware has binascii.crc32, and for a .tinyml model a full
-`tinyml.load()`, which checks the blob's own CRC), and only then renamed over
-`<name>`. A copy cut off halfway leaves the previous `<name>` untouched and a
-stray `.part` file that the next deploy overwrites.
+Each file is written to `<name>.part`, verified on the board (its size, its
+hash, and for a .tinyml model a full `tinyml.load()`, which checks the blob's
+own CRC), and only then renamed over `<name>`. A copy cut off halfway leaves
+the previous `<name>` untouched and a stray `.part` file that the next deploy
+overwrites.
 """
 
 from __future__ import annotations
 
-import base64
+import functools
+import hashlib
 import zlib
 from pathlib import Path
 
-from .serial_repl import BoardError, RawRepl
-
-CHUNK = 768  # bytes per exec: 1 KB of base64, well inside a raw REPL line
-
-_CRC_ON_BOARD = """\
-def _tml_crc(path):
-    c = 0
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(512)
-            if not b:
-                return c
-            c = binascii.crc32(b, c)
-"""
+from .board import Board, RemoteError
 
 
 def _join(dest: str, name: str) -> str:
     return name if dest in ("", ".") else dest.rstrip("/") + "/" + name
 
 
-def deploy(port: str, files, dest: str = "/", progress=None, repl_factory=RawRepl) -> list:
-    """Copy `files` to `dest` on the board at `port`; returns the board paths."""
+def deploy(port: str, files, dest: str = "/", progress=None, board_factory=Board) -> list:
+    """Copy `files` to `dest` on the board at `port`; returns the board paths.
+    progress(name, done, total) is called as each file's bytes go out."""
     paths = [Path(f) for f in files]
     for p in paths:
         if not p.is_file():
             raise FileNotFoundError(f"{p}: no such file")
+    with board_factory(port) as board:
+        return copy_files(board, paths, dest, progress)
+
+
+def copy_files(board, paths, dest: str = "/", progress=None) -> list:
+    """deploy() on a board already open, for callers with more to do there."""
     written = []
-    with repl_factory(port) as repl:
-        repl.exec("import os, binascii")
-        has_crc = repl.exec("print(hasattr(binascii, 'crc32'))").strip() == "True"
-        if has_crc:
-            repl.exec(_CRC_ON_BOARD)
-        for p in paths:
-            data = p.read_bytes()
-            target = _join(dest, p.name)
-            part = target + ".part"
-            repl.exec(f"_tml_f = open({part!r}, 'wb')")
-            for i in range(0, len(data), CHUNK):
-                b64 = base64.b64encode(data[i:i + CHUNK]).decode()
-                repl.exec(f"_tml_f.write(binascii.a2b_base64({b64!r}))")
-                if progress:
-                    progress(p.name, min(i + CHUNK, len(data)), len(data))
-            repl.exec("_tml_f.close()")
-            _verify(repl, p, part, data, has_crc)
-            # Rename over the old file; FAT refuses to rename onto an existing
-            # name, LittleFS replaces it atomically.
-            repl.exec(f"try:\n    os.rename({part!r}, {target!r})\nexcept OSError:\n"
-                      f"    os.remove({target!r})\n    os.rename({part!r}, {target!r})\n")
-            written.append(target)
+    for p in paths:
+        data = p.read_bytes()
+        target = _join(dest, p.name)
+        part = target + ".part"
+        if progress:
+            progress(p.name, 0, len(data))
+        try:
+            board.write_file(part, data, functools.partial(progress, p.name) if progress else None)
+        except RemoteError as exc:
+            raise RemoteError(f"{p.name}: the board could not write {part} ({exc}); "
+                             "the previous file is untouched") from None
+        _verify(board, p, part, data)
+        # Rename over the old file; FAT refuses to rename onto an existing
+        # name, LittleFS replaces it atomically.
+        board.exec(f"import os\ntry:\n    os.rename({part!r}, {target!r})\nexcept OSError:\n"
+                   f"    os.remove({target!r})\n    os.rename({part!r}, {target!r})\n")
+        written.append(target)
     return written
 
 
-def _verify(repl, local: Path, part: str, data: bytes, has_crc: bool):
-    size = int(repl.exec(f"print(os.stat({part!r})[6])").strip())
+def _verify(board, local: Path, part: str, data: bytes):
+    size = board.stat(part).st_size
     if size != len(data):
-        raise BoardError(f"{local.name}: board has {size} bytes, expected {len(data)}; "
+        raise RemoteError(f"{local.name}: board has {size} bytes, expected {len(data)}; "
                          "the copy was cut short, the previous file is untouched")
-    if has_crc:
-        crc = int(repl.exec(f"print(_tml_crc({part!r}))").strip())
-        if crc != zlib.crc32(data) & 0xFFFFFFFF:
-            raise BoardError(f"{local.name}: CRC-32 mismatch after copy; the previous file is untouched")
+    # The strongest check the firmware has: SHA-256 (hashlib, in nearly every
+    # port), else CRC-32 (binascii), else the size alone.
+    digest = board.sha256(part)
+    if digest is not None:
+        if digest != hashlib.sha256(data).digest():
+            raise RemoteError(f"{local.name}: SHA-256 mismatch after copy; the previous file is untouched")
+    else:
+        crc = board.crc32(part)
+        if crc is not None and crc != zlib.crc32(data):
+            raise RemoteError(f"{local.name}: CRC-32 mismatch after copy; the previous file is untouched")
     if local.suffix == ".tinyml":
         try:
-            repl.exec(f"import tinyml\ntinyml.load({part!r}).close()")
-        except BoardError as exc:
-            raise BoardError(f"{local.name}: the board refuses the copied model ({exc}); "
+            # Validating a large model (its CRC, every table) takes seconds on a slow core.
+            board.exec(f"import tinyml\ntinyml.load({part!r}).close()", timeout=60)
+        except RemoteError as exc:
+            raise RemoteError(f"{local.name}: the board refuses the copied model ({exc}); "
                              "is its firmware older than the converter?") from None
 
 
-def run_on_board(port: str, model_path, x_bytes: bytes, repl_factory=RawRepl) -> bytes:
+def run_on_board(port: str, model_path, x_bytes: bytes, board_factory=Board) -> bytes:
     """Deploy the model (verified, atomically) and run one invoke on the board."""
-    (board_path,) = deploy(port, [model_path], repl_factory=repl_factory)
-    with repl_factory(port) as repl:
-        b64 = base64.b64encode(x_bytes).decode()
-        out = repl.exec(
+    with board_factory(port) as board:
+        (board_path,) = copy_files(board, [Path(model_path)])
+        out = board.exec(
             "import binascii, tinyml\n"
-            f"_tml_m = tinyml.load({board_path!r})\n"
-            f"print(binascii.hexlify(_tml_m.invoke(binascii.a2b_base64({b64!r}))).decode())\n"
-            "_tml_m.close()\n", timeout=120)
+            f"m = tinyml.load({board_path!r})\n"
+            f"print(binascii.hexlify(m.invoke({bytes(x_bytes)!r})).decode())\n"
+            "m.close()\n", timeout=120)
     return bytes.fromhex(out.strip().splitlines()[-1])

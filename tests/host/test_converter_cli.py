@@ -1,5 +1,6 @@
 """`tinyml` CLI: convert / inspect / check / run, exit codes, no partial files."""
 
+import io
 import json
 import os
 import subprocess
@@ -105,13 +106,27 @@ def test_keras_without_calib_refused(files, tmp_path, capsys):
     assert not out.exists() and not leftovers(tmp_path)
 
 
-def test_keras_with_calib_and_keep_tflite(files, tmp_path, capsys):
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_keras_with_calib_and_keep_tflite(files, tmp_path, monkeypatch):
     out = tmp_path / "k.tinyml"
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
     rc = cli.main(["convert", str(files / "model.keras"), "-o", str(out), "--calib",
                    str(files / "calib.npy"), "--keep-tflite"])
     assert rc == 0 and out.exists() and out.with_suffix(".tflite").exists()
-    err = capsys.readouterr().err
-    assert "calibration: 12/12" in err
+    bar = terminal.getvalue().split("\r")[-1]
+    assert bar.startswith("calibration: 100%") and "12/12" in bar
+
+
+def test_no_progress_bar_off_a_terminal(files, tmp_path, capsys):
+    out = tmp_path / "k.tinyml"
+    assert cli.main(["convert", str(files / "model.keras"), "-o", str(out), "--calib",
+                     str(files / "calib.npy")]) == 0
+    assert "calibration" not in capsys.readouterr().err
 
 
 def test_random_calib_warns(files, tmp_path, capsys):

@@ -1,6 +1,7 @@
 """`tinyml deploy` and `tinyml run --target rpi_pico` against our UF2 in an
 emulated RP2040 (rp2040py), over the emulated USB serial port on a pty: the
-same raw-REPL path a real Pico on /dev/ttyACM0 takes. Run by `make test`
+same path, through mpremote's serial transport, that a real Pico on
+/dev/ttyACM0 takes. Run by `make test`
 (mk/rp2.mk) after the UF2 is built."""
 
 import sys
@@ -14,7 +15,7 @@ sys.path[:0] = [str(ROOT / "converter"), str(ROOT / "tests" / "host")]
 
 from blobkit import BlobBuilder  # noqa: E402
 from tinyml_converter import cli, deploy  # noqa: E402
-from tinyml_converter.serial_repl import RawRepl  # noqa: E402
+from tinyml_converter.board import Board, ConnectionLost  # noqa: E402
 
 UF2 = ROOT / "build" / "rpi_pico" / "firmware.uf2"
 pytestmark = pytest.mark.skipif(not UF2.exists(), reason="make firmware BOARD=rpi_pico first")
@@ -39,17 +40,21 @@ def expected(table, x):
     return np.array([table[(int(v) + 128) & 0xFF] for v in x], dtype=np.uint8).astype(np.int8)
 
 
-class CutRepl(RawRepl):
-    """Drops the link after a number of exec() calls, like a pulled cable."""
+class CutBoard(Board):
+    """Drops the link, like a pulled cable, once a number of chunks of a file
+    have gone out: the host's end of the pty closes mid-transfer."""
 
-    budget = 0
+    chunks_left = 0
 
-    def exec(self, code, timeout=None):
-        CutRepl.budget -= 1
-        if CutRepl.budget < 0:
-            self.serial.close()
-            raise ConnectionError("link cut by the test")
-        return super().exec(code, timeout)
+    def write_file(self, path, data, progress=None):
+        def count_then_cut(done, total):
+            if progress:
+                progress(done, total)
+            CutBoard.chunks_left -= 1
+            if CutBoard.chunks_left == 0:
+                self._transport.serial.close()
+
+        super().write_file(path, data, count_then_cut)
 
 
 def test_run_on_emulated_pico_matches_table(tmp_path):
@@ -70,13 +75,13 @@ def test_interrupted_deploy_keeps_the_previous_model(tmp_path):
     newer.write_bytes(lut_model(TABLE_B) + bytes(6000))  # several chunks long
     with cli.emulated_pico(UF2) as port:
         assert deploy.deploy(port, [good]) == ["/model.tinyml"]
-        CutRepl.budget = 6  # setup calls, open, then a couple of chunks
-        with pytest.raises(ConnectionError):
-            deploy.deploy(port, [newer], repl_factory=CutRepl)
-        with RawRepl(port) as repl:
-            listing = repl.exec("import os\nprint(sorted(os.listdir('/')))")
-            out = repl.exec("import tinyml, binascii\n"
-                            "m = tinyml.load('/model.tinyml')\n"
-                            f"print(binascii.hexlify(m.invoke({X.tobytes()!r})).decode())")
-    assert "model.tinyml.part" in listing  # the cut copy never took the model's name
+        CutBoard.chunks_left = 2  # of the seven the newer model takes
+        with pytest.raises(ConnectionLost):
+            deploy.deploy(port, [newer], board_factory=CutBoard)
+        with Board(port) as board:
+            part_size = board.stat("/model.tinyml.part").st_size
+            out = board.exec("import tinyml, binascii\n"
+                             "m = tinyml.load('/model.tinyml')\n"
+                             f"print(binascii.hexlify(m.invoke({X.tobytes()!r})).decode())")
+    assert part_size < newer.stat().st_size  # the cut copy never took the model's name
     assert bytes.fromhex(out.strip()) == expected(TABLE_A, X).tobytes()

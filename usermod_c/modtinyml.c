@@ -390,7 +390,10 @@ static mp_obj_t tinyml_quantize(size_t n_args, const mp_obj_t *args) {
         if (isnan(v) || isinf(v)) {
             mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("tinyml: value %u is not finite"), (unsigned)n);
         }
-        mp_int_t q = tinyml_round(tinyml_divide(v, scale)) + zero_point;
+        // In float32, as TFLite's QUANTIZE divides, whatever mp_float_t is
+        // here: a double quotient can round the other way at a tie.
+        float quotient = tinyml_divide((float)v, (float)scale);
+        mp_int_t q = tinyml_round(quotient) + zero_point;
         dst[n++] = (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));
     }
     if (n != out.len) {

@@ -85,3 +85,34 @@ def test_interrupted_deploy_keeps_the_previous_model(tmp_path):
                              f"print(binascii.hexlify(m.invoke({X.tobytes()!r})).decode())")
     assert part_size < newer.stat().st_size  # the cut copy never took the model's name
     assert bytes.fromhex(out.strip()) == expected(TABLE_A, X).tobytes()
+
+
+def test_cli_deploy_draws_a_progress_bar_on_a_terminal(tmp_path, monkeypatch):
+    """`tinyml deploy` as typed in a terminal: stderr is a tty (a pty here),
+    the copy goes through mpremote to the emulated Pico, and tqdm's bar
+    reaches 100% for the model's bytes."""
+    import fcntl
+    import os
+    import struct
+    import termios
+
+    model = tmp_path / "model.tinyml"
+    model.write_bytes(lut_model(TABLE_A))
+    controller, terminal = os.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a new pty is 0 wide
+    os.set_blocking(controller, False)
+    with cli.emulated_pico(UF2) as port, os.fdopen(terminal, "w") as tty:
+        monkeypatch.setattr(sys, "stderr", tty)
+        assert cli.main(["deploy", str(model), "--port", port]) == 0
+        tty.flush()
+        monkeypatch.undo()
+        drawn = b""
+        while True:
+            try:
+                drawn += os.read(controller, 65536)
+            except BlockingIOError:
+                break
+    os.close(controller)
+    text = drawn.decode(errors="replace")
+    size = model.stat().st_size
+    assert "model.tinyml: 100%" in text and f"{size}/{size}" in text.replace("B", ""), text[-400:]

@@ -266,6 +266,15 @@ static mp_obj_t tinyml_model_arena_size(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(tinyml_model_arena_size_obj, tinyml_model_arena_size);
 
+// in_place() -> True when the model reads its weights from the caller's
+// buffer (flash, for a ROMFS file), False when load had to copy an
+// unaligned buffer into the heap.
+static mp_obj_t tinyml_model_in_place(mp_obj_t self_in) {
+    tinyml_model_obj_t *self = tinyml_get_open_model(self_in);
+    return mp_obj_new_bool(self->blob_copy == NULL);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(tinyml_model_in_place_obj, tinyml_model_in_place);
+
 // ops() -> [(op name, output shape, output bytes)] in execution order, from
 // the tables load() built (the blob itself is not read again).
 static mp_obj_t tinyml_model_ops(mp_obj_t self_in) {

@@ -24,6 +24,7 @@
     X(MP_QSTR_tensor, tinyml_model_tensor_obj) \
     X(MP_QSTR_io_count, tinyml_model_io_count_obj) \
     X(MP_QSTR_arena_size, tinyml_model_arena_size_obj) \
+    X(MP_QSTR_in_place, tinyml_model_in_place_obj) \
     X(MP_QSTR_ops, tinyml_model_ops_obj) \
     X(MP_QSTR_meta, tinyml_model_meta_obj) \
     X(MP_QSTR_close, tinyml_model_close_obj)

@@ -27,10 +27,13 @@ def _drop_batch(shape):
 class Model:
     """A loaded model. Create it with tinyml.load()."""
 
-    def __init__(self, buf):
+    def __init__(self, buf, copied=False):
         core = _tinyml.Model(buf)
         self._core = core
         self._blob = buf
+        # True when the weights are read where they lie (flash for a ROMFS
+        # file): RAM holds only the arena and the tables.
+        self.in_place = not copied and core.in_place()
         # A bound method stored on the instance: calling m.invoke() then
         # allocates nothing, which is what invoke(inp, out) promises.
         self.invoke = core.invoke
@@ -153,18 +156,44 @@ class Model:
 
 
 def load(src):
-    """Load a model from a file path, or use bytes/bytearray/memoryview in place."""
-    if isinstance(src, str):
+    """Load a model from a file path, or use bytes/bytearray/memoryview in place.
+
+    A file that exposes its bytes (a ROMFS file: flash, mapped) is used in
+    place, so the model costs RAM for its arena and tables only; any other
+    file is read into a heap buffer. Model.in_place says which happened."""
+    if not isinstance(src, str):
+        return Model(src)
+    f = open(src, "rb")
+    try:
+        mapped = memoryview(f)
+    except TypeError:
+        mapped = None
+    if mapped is not None:
+        # The memoryview keeps the file, and so the flash, referenced.
+        return Model(mapped)
+    try:
         import os
 
         size = os.stat(src)[6]
-        buf = bytearray(size)
-        with open(src, "rb") as f:
-            got = f.readinto(buf)
-        if got != size:
-            raise ValueError("tinyml: %s: read %d of %d bytes" % (src, got, size))
-        return Model(buf)
-    return Model(src)
+        try:
+            buf = bytearray(size)
+        except MemoryError:
+            raise MemoryError(_no_room_message(src, size)) from None
+        got = f.readinto(buf)
+    finally:
+        f.close()
+    if got != size:
+        raise ValueError("tinyml: %s: read %d of %d bytes" % (src, got, size))
+    return Model(buf, copied=True)
+
+
+def _no_room_message(path, size):
+    import gc
+
+    gc.collect()
+    return ("tinyml: %s: the model file (%d bytes) does not fit in the free heap (%d bytes), and "
+            "its arena still has to: put it in ROMFS (tinyml deploy --rom), where it runs from "
+            "flash in place" % (path, size, gc.mem_free()))
 
 
 def info():

@@ -19,9 +19,10 @@ class Model:
     input_shapes: Tuple[Tuple[int, ...], ...]
     output_shapes: Tuple[Tuple[int, ...], ...]
     arena_size: int
+    in_place: bool
     name: Optional[str]
     labels: Optional[Tuple[str, ...]]
-    def __init__(self, buf: _Buffer) -> None: ...
+    def __init__(self, buf: _Buffer, copied: bool = False) -> None: ...
     @property
     def input_scale(self) -> float: ...
     @property

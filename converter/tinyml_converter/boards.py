@@ -2,6 +2,8 @@
 
 flash_for_models: bytes a model file can occupy (the filesystem left after the
 firmware, or the memory a test harness loads the blob into).
+romfs: bytes of ROMFS, where a model is used in place (its blob costs no
+RAM); 0 where the board has none.
 heap: bytes of MicroPython heap free after boot, available to the model.
 Numbers are estimates from MicroPython 1.25's default board configurations
 (and our board definitions for qemu); `tinyml check` states them, and a
@@ -30,6 +32,13 @@ class Board:
     qemu_args: tuple = ()
     preload_base: int = 0
     preload_limit: int = 0
+    romfs: int = 0
+    # Where ROMFS and the littlefs filesystem sit in flash (boards with a
+    # memory-mapped flash whose image tinyml writes: rpi_pico).
+    flash_base: int = 0
+    romfs_offset: int = 0
+    fs_offset: int = 0
+    fs_size: int = 0
 
 
 BOARDS = {
@@ -40,17 +49,27 @@ BOARDS = {
     "qemu_m0": Board("qemu_m0", "qemu MICROBIT, Cortex-M0 (RP2040 ISA)", 512 * KIB, 180 * KIB,
                      "192 KB heap of 256 KB SRAM; models preloaded into the top 512 KB of flash",
                      ("-machine", "microbit", "-global", "nrf51-soc.flash-size=1048576",
-                      "-global", "nrf51-soc.sram-size=262144"), 0x00080000, 0x00100000),
+                      "-global", "nrf51-soc.sram-size=262144"), 0x00080000, 0x00100000,
+                     romfs=512 * KIB),
     "qemu_m3": Board("qemu_m3", "qemu MPS2_AN385, Cortex-M3", 4 * MIB, 2 * MIB - 16 * KIB,
                      "2 MB heap of the 4 MB RAM; models preloaded into the SSRAM at 0x21000000",
-                     ("-machine", "mps2-an385"), 0x21000000, 0x21400000),
+                     ("-machine", "mps2-an385"), 0x21000000, 0x21400000, romfs=4 * MIB),
     "qemu_m4": Board("qemu_m4", "qemu mps2-an386, Cortex-M4 + DSP", 4 * MIB, 2 * MIB - 16 * KIB,
                      "as qemu_m3, with a Cortex-M4",
-                     ("-machine", "mps2-an386"), 0x21000000, 0x21400000),
-    "rpi_pico": Board("rpi_pico", "Raspberry Pi Pico (RP2040)", 1408 * KIB, 180 * KIB,
-                      "2 MB flash with a 1408 KB filesystem; ~180 KB heap free of 264 KB SRAM"),
-    "esp32": Board("esp32", "ESP32 (no PSRAM)", 2368 * KIB, 100 * KIB,
-                   "4 MB flash, our partition table gives models 2368 KB; ~100 KB heap free without PSRAM"),
+                     ("-machine", "mps2-an386"), 0x21000000, 0x21400000, romfs=4 * MIB),
+    # boards/rpi_pico/mpconfigboard.h: firmware 640 KB, ROMFS 640 KB, littlefs 768 KB.
+    "rpi_pico": Board("rpi_pico", "Raspberry Pi Pico (RP2040)", 768 * KIB, 180 * KIB,
+                      "2 MB flash: 640 KB ROMFS for models (in place), 768 KB littlefs; "
+                      "~180 KB heap free of 264 KB SRAM",
+                      romfs=640 * KIB, flash_base=0x10000000, romfs_offset=640 * KIB,
+                      fs_offset=1280 * KIB, fs_size=768 * KIB),
+    # boards/esp32/partitions-4MiB-tinyml.csv and boards/esp32_s3/partitions-8MiB-tinyml.csv.
+    "esp32": Board("esp32", "ESP32 (no PSRAM)", 1344 * KIB, 100 * KIB,
+                   "4 MB flash: 1 MB ROMFS for models (in place), 1344 KB filesystem; ~100 KB heap "
+                   "free without PSRAM", romfs=1024 * KIB),
+    "esp32_s3": Board("esp32_s3", "ESP32-S3, 8 MB flash", 4 * MIB, 250 * KIB,
+                      "8 MB flash: 2 MB ROMFS for models (in place), 4 MB filesystem; ~250 KB heap "
+                      "free without PSRAM (PSRAM, when fitted, adds to it)", romfs=2 * MIB),
 }
 
 
@@ -72,9 +91,24 @@ def state_bytes(tensor_count: int, op_count: int, operand_count: int,
 
 def ram_needed(arena_size: int, blob_size: int, from_file: bool = True, state: int = 0) -> int:
     """Heap bytes to run a model: the arena, the state and the runtime's own
-    overhead; tinyml.load(path) also reads the blob into RAM, a blob frozen
-    into flash or passed as a memoryview of ROM does not."""
+    overhead; tinyml.load(path) also reads the blob into RAM, unless the file
+    is in ROMFS (or the blob is frozen, or a memoryview of flash)."""
     return arena_size + state + RUNTIME_OVERHEAD + (blob_size if from_file else 0)
+
+
+def placement(board: Board, arena_size: int, blob_size: int, state: int):
+    """How `board` would hold the model: ("romfs" | "file", RAM needed), the
+    first that fits, else the one needing least RAM. In ROMFS the blob costs
+    flash only; from the filesystem it is read into the heap."""
+    options = []
+    if board.romfs:
+        options.append(("romfs", blob_size <= board.romfs, ram_needed(arena_size, blob_size, False, state)))
+    options.append(("file", blob_size <= board.flash_for_models, ram_needed(arena_size, blob_size, True, state)))
+    for where, flash_ok, ram in options:
+        if flash_ok and ram <= board.heap:
+            return where, ram
+    where, _, ram = min(options, key=lambda o: (not o[1], o[2]))
+    return where, ram
 
 
 def qemu_command(board: str, firmware, preloads=()) -> list:

@@ -364,7 +364,7 @@ def firmware_loader_refusal(data: bytes) -> str | None:
 
 
 def cmd_check(a) -> int:
-    from .boards import BOARDS, RUNTIME_OVERHEAD, ram_needed, state_bytes
+    from .boards import BOARDS, RUNTIME_OVERHEAD, placement, ram_needed, state_bytes
 
     data, info = _read(a.model)
     try:
@@ -378,30 +378,34 @@ def cmd_check(a) -> int:
     arena = info.header["arena_size"]
     operands = sum(len(op["inputs"]) + len(op["outputs"]) for op in info.ops)
     state = state_bytes(len(info.tensors), len(info.ops), operands + len(info.inputs) + len(info.outputs))
-    need_file = ram_needed(arena, len(data), True, state)
-    need_rom = ram_needed(arena, len(data), False, state)
+    in_place = ram_needed(arena, len(data), False, state)
+    from_file = ram_needed(arena, len(data), True, state)
     print(f"blob OK: magic, format version {info.header['version']}, CRC-32 "
           f"{info.header['crc32']:08x}, {len(data)} bytes")
     print(f"RAM needed: arena {arena} + tensor and op tables {state} + runtime overhead {RUNTIME_OVERHEAD} "
-          f"+ blob {len(data)} (loaded from a file) = {need_file} bytes; {need_rom} if the blob is frozen "
-          f"in flash")
-    print(f"{'board':<9} {'flash for models':>16} {'heap':>9}  {'flash':<5} {'RAM':<5} note")
+          f"= {in_place} bytes with the blob in place (a ROMFS file, or frozen); {from_file} when "
+          f"the blob is read from a file")
+    print(f"{'board':<9} {'ROMFS':>8} {'filesystem':>10} {'heap':>8}  {'model in':<10} {'RAM':>8}  "
+          f"{'verdict':<7} note")
     verdict = EXIT_OK
     for name, b in BOARDS.items():
-        flash_ok = len(data) <= b.flash_for_models
-        ram_ok = need_file <= b.heap
+        where, ram = placement(b, arena, len(data), state)
+        room = b.romfs if where == "romfs" else b.flash_for_models
+        fits = len(data) <= room and ram <= b.heap
         mark = "*" if name == a.board else " "
-        print(f"{mark}{name:<8} {b.flash_for_models:>16} {b.heap:>9}  "
-              f"{'fits' if flash_ok else 'NO':<5} {'fits' if ram_ok else 'NO':<5} {b.note}")
-        if name == a.board and not (flash_ok and ram_ok):
-            verdict = EXIT_NO_FIT
+        print(f"{mark}{name:<8} {b.romfs:>8} {b.flash_for_models:>10} {b.heap:>8}  {where:<10} {ram:>8}  "
+              f"{'fits' if fits else 'NO':<7} {b.note}")
+        if name == a.board:
+            chosen = (b, where, ram, room, fits)
     if a.board:
-        b = BOARDS[a.board]
-        if verdict == EXIT_OK:
-            print(f"{a.board}: fits (flash {len(data)}/{b.flash_for_models}, RAM {need_file}/{b.heap})")
+        b, where, ram, room, fits = chosen
+        how = "in place from ROMFS" if where == "romfs" else "read from the filesystem"
+        sizes = f"flash {len(data)}/{room}, RAM {ram}/{b.heap}"
+        if fits:
+            print(f"{a.board}: fits, {how} ({sizes})")
         else:
-            print(f"{a.board}: does NOT fit (flash {len(data)}/{b.flash_for_models}, "
-                  f"RAM {need_file}/{b.heap})")
+            verdict = EXIT_NO_FIT
+            print(f"{a.board}: does NOT fit, even {how} ({sizes})")
     return verdict
 
 

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,7 +77,7 @@ def test_convert_inspect_check_tflite(files, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "CONV_2D" in text and "lower bound" in text
     assert cli.main(["check", str(out), "--board", "rpi_pico"]) == 0
-    assert "rpi_pico: fits" in capsys.readouterr().out
+    assert "rpi_pico: fits, in place from ROMFS" in capsys.readouterr().out
 
 
 def test_check_does_not_fit(files, tmp_path, monkeypatch, capsys):
@@ -86,6 +87,30 @@ def test_check_does_not_fit(files, tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(boards.BOARDS, "qemu_m0", tiny)
     assert cli.main(["check", str(out), "--board", "qemu_m0"]) == 3
     assert "does NOT fit" in capsys.readouterr().out
+
+
+def test_check_counts_a_romfs_model_in_place(files, tmp_path, monkeypatch, capsys):
+    """A heap that holds the arena and tables but not the blob too: the model
+    fits a board with ROMFS (in place) and not one without."""
+    out = tmp_path / "m.tinyml"
+    assert cli.main(["convert", str(files / "model.tflite"), "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert cli.main(["check", str(out)]) == 0
+    text = capsys.readouterr().out
+    in_place = int(re.search(r"= (\d+) bytes with the blob in place", text).group(1))
+    from_file = int(re.search(r"; (\d+) when the blob is read from a file", text).group(1))
+    assert from_file == in_place + out.stat().st_size
+    heap = in_place + out.stat().st_size // 2
+    with_rom = boards.Board("qemu_m0", "rom", 1 << 20, heap, "test board", romfs=1 << 20)
+    monkeypatch.setitem(boards.BOARDS, "qemu_m0", with_rom)
+    assert cli.main(["check", str(out), "--board", "qemu_m0"]) == 0
+    assert f"qemu_m0: fits, in place from ROMFS (flash {out.stat().st_size}/{1 << 20}, RAM {in_place}/{heap})" \
+        in capsys.readouterr().out
+    without_rom = boards.Board("qemu_m0", "no rom", 1 << 20, heap, "test board")
+    monkeypatch.setitem(boards.BOARDS, "qemu_m0", without_rom)
+    assert cli.main(["check", str(out), "--board", "qemu_m0"]) == 3
+    assert f"does NOT fit, even read from the filesystem (flash {out.stat().st_size}/{1 << 20}, " \
+           f"RAM {from_file}/{heap})" in capsys.readouterr().out
 
 
 def test_check_rejects_corrupt_blob(files, tmp_path, capsys):

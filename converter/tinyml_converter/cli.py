@@ -558,18 +558,25 @@ def emulated_pico(firmware):
 
 def cmd_deploy(a) -> int:
     from .board import ConnectionLost
-    from .deploy import deploy
+    from .deploy import deploy, deploy_rom
 
     files = [a.model, *a.files]
+    if a.rom and a.dest != "/":
+        raise UsageError("--dest does not apply to --rom: ROMFS is mounted at /rom")
     try:
         with _progress_bars("B", quiet=a.no_progress) as progress:
-            written = deploy(a.port, files, dest=a.dest, progress=progress)
+            if a.rom:
+                written = deploy_rom(a.port, files, progress=progress)
+            else:
+                written = deploy(a.port, files, dest=a.dest, progress=progress)
     except OSError as exc:  # a local file; the board's link failing is ConnectionLost
         raise UsageError(str(exc)) from None
     except ConnectionLost as exc:
-        raise BoardError(f"{exc}; files already on the board are untouched, run deploy again") from None
+        kept = ("ROMFS is switched only once the whole image is on the board and verified"
+                if a.rom else "files already on the board are untouched")
+        raise BoardError(f"{exc}; {kept}, run deploy again") from None
     for path in written:
-        print(f"{path}: written and verified")
+        print(f"{path}: written and verified" + (" (in ROMFS: models run in place)" if a.rom else ""))
     return EXIT_OK
 
 
@@ -676,6 +683,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("files", nargs="*", help="more files to copy (main.py, ...)")
     d.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyACM0 or COM3")
     d.add_argument("--dest", default="/", help="folder on the board (default /)")
+    d.add_argument("--rom", action="store_true",
+                   help="write the files as the board's ROMFS (/rom), replacing what it held: models "
+                        "there run from flash in place, so only their arena takes RAM")
     d.add_argument("--no-progress", action="store_true", help="no progress bars")
     d.set_defaults(fn=cmd_deploy)
 

@@ -6,6 +6,16 @@ hash, and for a .tinyml model a full `tinyml.load()`, which checks the blob's
 own CRC), and only then renamed over `<name>`. A copy cut off halfway leaves
 the previous `<name>` untouched and a stray `.part` file that the next deploy
 overwrites.
+
+deploy_rom() puts files in the board's ROMFS instead (models there run from
+flash, in place). ROMFS is one flash region, rewritten whole, so the new
+image is first staged as a file in the board's filesystem and verified
+there: a link cut while it travels leaves the old ROMFS as it was. Only then
+does one piece of code, run on the board by itself, copy it into ROMFS,
+check what flash now holds and load every model from it; the staged file
+is removed last, so if even that is cut short (power lost), running
+deploy_rom() again finds the verified image already on the board and
+finishes the switch without sending it again.
 """
 
 from __future__ import annotations
@@ -15,7 +25,11 @@ import hashlib
 import zlib
 from pathlib import Path
 
+from . import romfs
 from .board import Board, RemoteError
+from .errors import UsageError
+
+ROM_STAGING = "/.tinyml-romfs.img"
 
 
 def _join(dest: str, name: str) -> str:
@@ -76,8 +90,18 @@ def _verify(board, local: Path, part: str, data: bytes):
             # Validating a large model (its CRC, every table) takes seconds on a slow core.
             board.exec(f"import tinyml\ntinyml.load({part!r}).close()", timeout=60)
         except RemoteError as exc:
-            raise RemoteError(f"{local.name}: the board refuses the copied model ({exc}); "
-                             "is its firmware older than the converter?") from None
+            raise RemoteError(f"{local.name}: the board refuses the copied model: {exc}{_refusal_hint(exc)}") \
+                from None
+
+
+def _refusal_hint(exc) -> str:
+    text = str(exc)
+    if "MemoryError" in text:
+        return ("; read from a file it needs its size in RAM besides its arena: put it in ROMFS "
+                "(tinyml deploy --rom), where it runs from flash in place, or see tinyml check")
+    if "version" in text:
+        return "; the board's firmware reads another blob format version: update it (tinyml flash)"
+    return ""
 
 
 def run_on_board(port: str, model_path, x_bytes: bytes, board_factory=Board) -> bytes:
@@ -90,3 +114,111 @@ def run_on_board(port: str, model_path, x_bytes: bytes, board_factory=Board) -> 
             f"print(binascii.hexlify(m.invoke({bytes(x_bytes)!r})).decode())\n"
             "m.close()\n", timeout=120)
     return bytes.fromhex(out.strip().splitlines()[-1])
+
+
+# Runs on the board, alone: copies the staged image into ROMFS segment 0,
+# checks flash against the image's SHA-256 (or CRC-32), remounts /rom, loads
+# every model there, then drops the staged file. Prints the failure, or OK.
+_ROM_SWITCH = """\
+import vfs, os
+def _tml_switch(staged, size, digest, models):
+    dev = vfs.rom_ioctl(2, 0)
+    block = dev.ioctl(5, 0)
+    try:
+        vfs.umount('/rom')
+    except OSError:
+        pass
+    buf = bytearray(block)
+    with open(staged, 'rb') as f:
+        for n in range((size + block - 1) // block):
+            got = f.readinto(buf)
+            for i in range(got, block):
+                buf[i] = 0xFF
+            dev.ioctl(6, n)
+            dev.writeblocks(n, buf, 0)
+    flash = memoryview(dev)[:size]
+    if digest[0] == 'sha256':
+        import hashlib
+        h = hashlib.sha256()
+        for i in range(0, size, block):
+            h.update(flash[i:i + block])
+        ok = h.digest() == digest[1]
+    elif digest[0] == 'crc32':
+        import binascii
+        c = 0
+        for i in range(0, size, block):
+            c = binascii.crc32(flash[i:i + block], c)
+        ok = c == digest[1]
+    else:
+        ok = True
+    if not ok:
+        print('ROMFS holds other bytes than the staged image after writing it')
+        return
+    vfs.mount(vfs.VfsRom(dev), '/rom')
+    import tinyml
+    for name in models:
+        m = tinyml.load('/rom/' + name)
+        if not m.in_place:
+            print('/rom/%s was copied to RAM, not used in place' % name)
+            return
+        m.close()
+    os.remove(staged)
+    print('OK')
+"""
+
+
+def rom_capacity(board) -> int:
+    """Bytes of the board's ROMFS segment 0; UsageError when it has none."""
+    out = board.exec("import vfs\nd = vfs.rom_ioctl(2, 0) if hasattr(vfs, 'rom_ioctl') else -1\n"
+                     "print(-1 if isinstance(d, int) else d.ioctl(4, 0) * d.ioctl(5, 0))").strip()
+    size = int(out.splitlines()[-1])
+    if size < 0:
+        raise UsageError(f"{board.port}: this firmware has no ROMFS partition (MicroPython 1.25 with "
+                         "MICROPY_HW_ROMFS_BYTES, or a romfs partition on ESP32; tinyml's boards have one)")
+    return size
+
+
+def deploy_rom(port: str, files, progress=None, board_factory=Board) -> list:
+    """Put `files` (models and anything else) in the board's ROMFS, replacing
+    what it held; returns the /rom paths. See the module docstring."""
+    paths = [Path(f) for f in files]
+    image = romfs.build_image(paths)
+    models = [p.name for p in paths if p.suffix == ".tinyml"]
+    with board_factory(port) as board:
+        capacity = rom_capacity(board)
+        if len(image) > capacity:
+            raise UsageError(f"the ROMFS image of {', '.join(p.name for p in paths)} takes {len(image)} "
+                             f"bytes; the board's ROMFS holds {capacity}")
+        staged = ROM_STAGING
+        if not _already_staged(board, staged, image):
+            name = f"ROMFS image ({', '.join(p.name for p in paths)})"
+            if progress:
+                progress(name, 0, len(image))
+            part = staged + ".part"
+            board.write_file(part, image, functools.partial(progress, name) if progress else None)
+            _verify(board, Path("romfs.img"), part, image)
+            board.exec(f"import os\ntry:\n    os.remove({staged!r})\nexcept OSError:\n    pass\n"
+                       f"os.rename({part!r}, {staged!r})")
+        digest = _board_digest_kind(board, image)
+        out = board.exec(_ROM_SWITCH + f"_tml_switch({staged!r}, {len(image)}, {digest!r}, {models!r})",
+                         timeout=120).strip()
+        if not out.endswith("OK"):
+            raise RemoteError(f"{port}: ROMFS not switched: {out.splitlines()[-1] if out else 'no answer'}; "
+                              f"the verified image stays in {staged}, run deploy --rom again")
+    return ["/rom/" + p.name for p in paths]
+
+
+def _already_staged(board, staged: str, image: bytes) -> bool:
+    try:
+        _verify(board, Path("romfs.img"), staged, image)
+    except (RemoteError, OSError):
+        return False
+    return True
+
+
+def _board_digest_kind(board, image: bytes):
+    if board.has("hashlib", "sha256"):
+        return ("sha256", hashlib.sha256(image).digest())
+    if board.has("binascii", "crc32"):
+        return ("crc32", zlib.crc32(image))
+    return ("size", len(image))

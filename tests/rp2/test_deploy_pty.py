@@ -116,3 +116,37 @@ def test_cli_deploy_draws_a_progress_bar_on_a_terminal(tmp_path, monkeypatch):
     text = drawn.decode(errors="replace")
     size = model.stat().st_size
     assert "model.tinyml: 100%" in text and f"{size}/{size}" in text.replace("B", ""), text[-400:]
+
+
+def _invoke_from_rom(port, name):
+    with Board(port) as board:
+        out = board.exec("import tinyml, binascii\n"
+                         f"m = tinyml.load('/rom/{name}')\n"
+                         f"print(m.in_place, binascii.hexlify(m.invoke({X.tobytes()!r})).decode())")
+    in_place, hexed = out.split()
+    return in_place == "True", bytes.fromhex(hexed)
+
+
+def test_rom_deploy_runs_in_place_and_survives_a_cut_link(tmp_path):
+    """deploy --rom writes the Pico's ROMFS: the model loads in place from
+    flash. A second deploy cut while its image travels leaves the first
+    ROMFS working; run again, it replaces it."""
+    first = tmp_path / "a" / "model.tinyml"
+    second = tmp_path / "b" / "model.tinyml"
+    for path, table in ((first, TABLE_A), (second, TABLE_B)):
+        path.parent.mkdir()
+        path.write_bytes(lut_model(table))
+    script = tmp_path / "b" / "main.py"
+    script.write_text("# travels with the model\n" * 120)  # the image takes several chunks
+    with cli.emulated_pico(UF2) as port:
+        assert deploy.deploy_rom(port, [first]) == ["/rom/model.tinyml"]
+        assert _invoke_from_rom(port, "model.tinyml") == (True, expected(TABLE_A, X).tobytes())
+        CutBoard.chunks_left = 2
+        with pytest.raises(ConnectionLost):
+            deploy.deploy_rom(port, [second, script], board_factory=CutBoard)
+        assert _invoke_from_rom(port, "model.tinyml") == (True, expected(TABLE_A, X).tobytes())
+        assert deploy.deploy_rom(port, [second, script]) == ["/rom/model.tinyml", "/rom/main.py"]
+        assert _invoke_from_rom(port, "model.tinyml") == (True, expected(TABLE_B, X).tobytes())
+        with Board(port) as board:
+            listing = board.exec("import os\nprint(sorted(os.listdir('/rom')), sorted(os.listdir('/')))")
+    assert listing.strip() == "['main.py', 'model.tinyml'] ['rom']"  # the staged image is gone

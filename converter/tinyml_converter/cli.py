@@ -581,9 +581,17 @@ def cmd_deploy(a) -> int:
 
 
 def cmd_flash(a) -> int:
-    from .flash import flash
+    from .flash import flash, flash_rom
 
-    flash(a.board, port=a.port, firmware=a.firmware, drive=a.drive, erase=a.erase, dry_run=a.dry_run)
+    if a.rom:
+        if a.erase or a.port:
+            raise UsageError("--rom writes a UF2 file (to the RPI-RP2 drive or -o): --erase and "
+                             "--port do not apply")
+        flash_rom(a.board, a.rom, firmware=a.firmware, drive=a.drive, output=a.output, dry_run=a.dry_run)
+    elif a.output:
+        raise UsageError("-o/--output saves the UF2 that --rom makes: give --rom FILE ...")
+    else:
+        flash(a.board, port=a.port, firmware=a.firmware, drive=a.drive, erase=a.erase, dry_run=a.dry_run)
     return EXIT_OK
 
 
@@ -689,10 +697,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-progress", action="store_true", help="no progress bars")
     d.set_defaults(fn=cmd_deploy)
 
-    f = sub.add_parser("flash", help="write tinyml firmware to a board")
+    f = sub.add_parser("flash", help="write tinyml firmware, or models in ROMFS (--rom), to a board")
     f.add_argument("--board", required=True, choices=["rpi_pico", "esp32", "esp32_s3"])
     f.add_argument("--port", help="serial port (esp32)")
-    f.add_argument("--firmware", help="image to write (default build/<board>/firmware.uf2|.bin)")
+    f.add_argument("--firmware", help="image to write (default build/<board>/firmware.uf2|.bin); with "
+                                      "--rom, put this firmware in the same UF2")
+    f.add_argument("--rom", nargs="+", metavar="FILE",
+                   help="rpi_pico: write these files (models, scripts) as the board's ROMFS (/rom), "
+                        "where models run from flash in place; the firmware and the filesystem stay")
+    f.add_argument("-o", "--output", metavar="UF2", help="with --rom: save the UF2 here instead of "
+                                                         "copying it to the RPI-RP2 drive")
     f.add_argument("--drive", help="the RPI-RP2 drive (rpi_pico; found automatically if mounted)")
     f.add_argument("--erase", action="store_true", help="erase the whole flash first (esp32)")
     f.add_argument("--dry-run", action="store_true", help="say what would be done, do nothing")

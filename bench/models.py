@@ -20,6 +20,25 @@ def _calib(shape, n=32, seed=0):
     return np.random.default_rng(seed).normal(size=(n, *shape)).astype(np.float32)
 
 
+def _keep_activations_alive(model, calib):
+    """Rescale each conv and dense kernel, in order, so its output has unit
+    spread on the calibration data (LSUV-style). Deep random stacks without
+    it fade to zero: their int8 scales then collapse to ~1e-8, TFLite's own
+    SOFTMAX refuses such an input scale (it aborts in Prepare), and every
+    output byte is the same, which tests nothing."""
+    import keras
+
+    for layer in model.layers:
+        kernel = getattr(layer, "depthwise_kernel", None) or getattr(layer, "kernel", None)
+        if kernel is None:
+            continue
+        probe = keras.Model(model.inputs, layer.output)
+        spread = float(np.std(probe.predict(calib, verbose=0)))
+        if spread > 0:
+            kernel.assign(kernel.numpy() / spread)
+    return model
+
+
 def mnist_cnn():
     """Small MNIST-style CNN: 28x28x1, two 3x3 convolutions, two dense layers."""
     keras = _keras()
@@ -80,7 +99,8 @@ def vww_mobilenet():
     x = L.GlobalAveragePooling2D()(x)
     x = L.Dense(2)(x)
     out = L.Softmax()(x)
-    return keras.Model(inp, out, name="vww_mobilenet"), _calib((96, 96, 3), n=16)
+    calib = _calib((96, 96, 3), n=16)
+    return _keep_activations_alive(keras.Model(inp, out, name="vww_mobilenet"), calib), calib
 
 
 def ad_autoencoder():

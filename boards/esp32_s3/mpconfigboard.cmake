@@ -5,12 +5,18 @@
 set(IDF_TARGET esp32s3)
 
 # MicroPython's 8 MB table: 1984 KB firmware, 6 MB filesystem for models.
+# As for esp32: the line naming our partition table (with ROMFS) is written
+# here, with its absolute path, which an sdkconfig fragment cannot expand.
+file(WRITE ${CMAKE_BINARY_DIR}/sdkconfig.tinyml_partitions
+    "CONFIG_PARTITION_TABLE_CUSTOM=y\nCONFIG_PARTITION_TABLE_CUSTOM_FILENAME=\"${MICROPY_BOARD_DIR}/partitions-8MiB-tinyml.csv\"\n")
+
 set(SDKCONFIG_DEFAULTS
     boards/sdkconfig.base
     boards/sdkconfig.usb
     boards/sdkconfig.ble
     boards/sdkconfig.spiram_sx
     ${MICROPY_BOARD_DIR}/sdkconfig.board
+    ${CMAKE_BINARY_DIR}/sdkconfig.tinyml_partitions
 )
 
 set(MICROPY_FROZEN_MANIFEST ${MICROPY_BOARD_DIR}/manifest.py)

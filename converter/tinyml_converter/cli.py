@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import functools
+import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -80,7 +81,7 @@ def load_calib(path) -> np.ndarray:
         return np.concatenate(arrays)
     try:
         return np.load(p, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty file
         raise UsageError(f"cannot read calibration data {p}: {exc}") from None
 
 
@@ -444,16 +445,26 @@ def _run_unix(model_path, x: np.ndarray, micropython: str) -> bytes:
         return outp.read_bytes()
 
 
-def _run_qemu(board: str, model_path, x: np.ndarray, firmware) -> bytes:
-    """Boot the board's firmware under QEMU with the model and input preloaded
-    into board memory (no filesystem, no slow serial upload), run one invoke
-    through the raw REPL on the emulated UART, and read the output back."""
+def _run_qemu(board: str, model_path, x: np.ndarray, firmware):
+    """Boot the board's firmware under QEMU with a ROMFS image holding the
+    model, and the input, preloaded into board memory (no filesystem, no
+    slow serial upload); mount the image at /rom as a board with ROMFS does,
+    load the model from it in place, run one invoke through the raw REPL on
+    the emulated UART, and read the output back. Returns (output bytes,
+    heap bytes the model took: load and invoke, after a collection)."""
     from .boards import BOARDS, qemu_command
+    from .romfs import build_image
 
     fw = Path(firmware)
-    blob = Path(model_path).read_bytes()
-    x_offset = (len(blob) + 7) & ~7
-    payload = blob + bytes(x_offset - len(blob)) + x.tobytes()
+    name = Path(model_path).name
+    if not name.endswith(".tinyml") or not name.isascii():
+        name = "model.tinyml"
+    with tempfile.TemporaryDirectory() as d:
+        staged = Path(d) / name
+        shutil.copyfile(model_path, staged)
+        image = build_image([staged])
+    x_offset = (len(image) + 7) & ~7
+    payload = image + bytes(x_offset - len(image)) + x.tobytes()
     b = BOARDS[board]
     if b.preload_base + len(payload) > b.preload_limit:
         raise UsageError(f"{board}: model and input take {len(payload)} bytes, the board has room "
@@ -461,12 +472,16 @@ def _run_qemu(board: str, model_path, x: np.ndarray, firmware) -> bytes:
     # The reset exits QEMU (semihosting) whatever happened before it: a
     # model the firmware refuses must not leave the board waiting.
     script = (
-        "import binascii, machine, uctypes, tinyml\n"
+        "import binascii, gc, machine, uctypes, vfs, tinyml\n"
         "try:\n"
-        f"    d = memoryview(uctypes.bytearray_at({b.preload_base:#x}, {len(payload)}))\n"
-        f"    m = tinyml.load(d[:{len(blob)}])\n"
-        f"    y = m.invoke(d[{x_offset}:{x_offset + x.size}])\n"
-        "    print('TINYML_OUT', binascii.hexlify(y).decode())\n"
+        f"    vfs.mount(vfs.VfsRom(uctypes.bytearray_at({b.preload_base:#x}, {len(image)})), '/rom')\n"
+        f"    x = uctypes.bytearray_at({b.preload_base + x_offset:#x}, {x.size})\n"
+        "    gc.collect()\n"
+        "    free = gc.mem_free()\n"
+        f"    m = tinyml.load('/rom/{name}')\n"
+        "    y = m.invoke(x)\n"
+        "    gc.collect()\n"
+        "    print('TINYML_OUT', binascii.hexlify(y).decode(), m.in_place, free - gc.mem_free())\n"
         "except Exception as e:\n"
         "    print('TINYML_ERR', type(e).__name__, e)\n"
         "machine.reset()\n"
@@ -486,9 +501,11 @@ def _run_qemu(board: str, model_path, x: np.ndarray, firmware) -> bytes:
         except subprocess.TimeoutExpired:
             raise BoardError(f"{board}: no answer from the emulated board within 600 s") from None
     out = res.stdout.decode(errors="replace")
-    found = re.search(r"TINYML_OUT ([0-9a-f]*)", out)
+    found = re.search(r"TINYML_OUT ([0-9a-f]*) (True|False) (-?\d+)", out)
     if found:
-        return bytes.fromhex(found.group(1))
+        if found.group(2) != "True":
+            raise BoardError(f"{board}: the model was copied to RAM instead of used in place from ROMFS")
+        return bytes.fromhex(found.group(1)), int(found.group(3))
     failed = re.search(r"TINYML_ERR (.*)", out)
     if failed:
         raise BoardError(f"{board}: {failed.group(1).strip()}")
@@ -601,7 +618,7 @@ def cmd_run(a) -> int:
         raise UsageError("run supports single-input, single-output models for now")
     try:
         x = np.load(a.input, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty file
         raise UsageError(f"cannot read input {a.input}: {exc}") from None
     tin, tout = info.tensors[info.inputs[0]], info.tensors[info.outputs[0]]
     xq = _prepare_input(x, tin)
@@ -614,7 +631,9 @@ def cmd_run(a) -> int:
         raw = _run_unix(a.model, xq, unix_micropython(a.micropython))
         y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
     elif a.target in QEMU_TARGETS:
-        raw = _run_qemu(a.target, a.model, xq, firmware_path(a.target, a.firmware))
+        raw, ram = _run_qemu(a.target, a.model, xq, firmware_path(a.target, a.firmware))
+        if a.ram:
+            print(f"board RAM taken by the model: {ram} bytes (arena {info.header['arena_size']})")
         y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
     elif a.target == "rpi_pico":
         with emulated_pico(firmware_path("rpi_pico", a.firmware)) as port:
@@ -680,6 +699,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--target", default="host",
                    help="host (C core via ctypes), unix (MicroPython unix port) or an emulated "
                         f"board: {', '.join(QEMU_TARGETS)}")
+    r.add_argument("--ram", action="store_true",
+                   help="qemu targets: print the heap the model took on the board (load and invoke)")
     r.add_argument("--micropython", help="the unix micropython binary (default: $TINYML_MICROPYTHON, "
                                          "else unix/micropython in the firmware folder)")
     r.add_argument("--firmware", help="firmware for a qemu or rpi_pico target (default: <board>/ in the "
@@ -728,6 +749,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except BrokenPipeError:  # the reader went away (`tinyml inspect m.tinyml | head`)
+        sys.stderr.close()
+        return EXIT_OK
     except MemoryError:
         _err("out of memory (is the model or an input file far larger than expected?)")
         return EXIT_INTERNAL

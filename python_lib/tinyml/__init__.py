@@ -27,6 +27,15 @@ def _drop_batch(shape):
 class Model:
     """A loaded model. Create it with tinyml.load()."""
 
+    # What is not needed to run is worked out on first use and kept on the
+    # instance; until then these class defaults stand in, and the model costs
+    # RAM for its arena and tables only (tinyml check counts on that).
+    _raw = None
+    _tensors = None
+    _shapes = None
+    _name = False
+    _labels = False
+
     def __init__(self, buf, copied=False):
         core = _tinyml.Model(buf)
         self._core = core
@@ -37,20 +46,69 @@ class Model:
         # A bound method stored on the instance: calling m.invoke() then
         # allocates nothing, which is what invoke(inp, out) promises.
         self.invoke = core.invoke
-        n_in, n_out = core.io_count()
-        self._inputs = tuple(core.tensor(0, i) for i in range(n_in))
-        self._outputs = tuple(core.tensor(1, i) for i in range(n_out))
-        self.input_shapes = tuple(_drop_batch(t[0]) for t in self._inputs)
-        self.output_shapes = tuple(_drop_batch(t[0]) for t in self._outputs)
-        self.input_shape = self.input_shapes[0]
-        self.output_shape = self.output_shapes[0]
         self.arena_size = core.arena_size()
-        name = core.meta(_META_NAME)
-        self.name = name.decode() if name is not None else None
-        labels = core.meta(_META_LABELS)
-        self.labels = tuple(labels.decode().split("\n")) if labels else None
-        self._raw_in = tuple(bytearray(t[3]) for t in self._inputs)
-        self._raw_out = tuple(bytearray(t[3]) for t in self._outputs)
+
+    def _io(self):
+        """(inputs, outputs), each a tuple of (shape, scale, zero point, bytes)."""
+        if self._tensors is None:
+            core = self._core
+            n_in, n_out = core.io_count()
+            self._tensors = (tuple(core.tensor(0, i) for i in range(n_in)),
+                             tuple(core.tensor(1, i) for i in range(n_out)))
+        return self._tensors
+
+    @property
+    def _inputs(self):
+        return self._io()[0]
+
+    @property
+    def _outputs(self):
+        return self._io()[1]
+
+    def _io_shapes(self):
+        if self._shapes is None:
+            self._shapes = (tuple(_drop_batch(t[0]) for t in self._inputs),
+                            tuple(_drop_batch(t[0]) for t in self._outputs))
+        return self._shapes
+
+    @property
+    def input_shapes(self):
+        return self._io_shapes()[0]
+
+    @property
+    def output_shapes(self):
+        return self._io_shapes()[1]
+
+    @property
+    def input_shape(self):
+        return self._io_shapes()[0][0]
+
+    @property
+    def output_shape(self):
+        return self._io_shapes()[1][0]
+
+    @property
+    def name(self):
+        if self._name is False:
+            raw = self._core.meta(_META_NAME)
+            self._name = raw.decode() if raw is not None else None
+        return self._name
+
+    @property
+    def labels(self):
+        if self._labels is False:
+            raw = self._core.meta(_META_LABELS)
+            self._labels = tuple(raw.decode().split("\n")) if raw else None
+        return self._labels
+
+    def _buffers(self):
+        """predict()'s int8 input and output buffers, made on its first call:
+        a program that only calls invoke() never pays for them (for a
+        96x96 RGB model that is 27 KB, half the arena again)."""
+        if self._raw is None:
+            self._raw = (tuple(bytearray(t[3]) for t in self._inputs),
+                         tuple(bytearray(t[3]) for t in self._outputs))
+        return self._raw
 
     @property
     def input_scale(self):
@@ -86,7 +144,8 @@ class Model:
         if n_in > 1 and len(xs) != n_in:
             raise ValueError("tinyml: model has %d inputs, got %d: pass a tuple of %d sequences"
                              % (n_in, len(xs), n_in))
-        for k, (info, raw, values) in enumerate(zip(self._inputs, self._raw_in, xs)):
+        raw_ins, raw_outs = self._buffers()
+        for k, (info, raw, values) in enumerate(zip(self._inputs, raw_ins, xs)):
             try:
                 n = len(values)
             except TypeError:
@@ -96,11 +155,10 @@ class Model:
                                  "flatten or cut your data to that length"
                                  % (k, n, len(raw), "x".join(str(d) for d in self.input_shapes[k])))
             quantize(values, info[1], info[2], raw)
-        raw_in = self._raw_in[0] if n_in == 1 else self._raw_in
-        raw_out = self._raw_out[0] if len(self._raw_out) == 1 else self._raw_out
-        self._core.invoke(raw_in, raw_out)
+        self._core.invoke(raw_ins[0] if n_in == 1 else raw_ins,
+                          raw_outs[0] if len(raw_outs) == 1 else raw_outs)
         results = []
-        for info, raw in zip(self._outputs, self._raw_out):
+        for info, raw in zip(self._outputs, raw_outs):
             results.append(dequantize(raw, info[1], info[2], array("f", bytes(4 * len(raw)))))
         return results[0] if len(results) == 1 else tuple(results)
 
@@ -129,16 +187,16 @@ class Model:
         if len(self._inputs) != 1 or len(self._outputs) != 1:
             raise ValueError("tinyml: profile() times one-input, one-output models; "
                              "time predict() with time.ticks_us() instead")
+        (raw_in,), (raw_out,) = self._buffers()
         best = None
         for _ in range(runs):
             t0 = time.ticks_us()
-            quantize(x, self._inputs[0][1], self._inputs[0][2], self._raw_in[0])
+            quantize(x, self._inputs[0][1], self._inputs[0][2], raw_in)
             t1 = time.ticks_us()
-            self._core.invoke(self._raw_in[0] if len(self._raw_in) == 1 else self._raw_in,
-                              self._raw_out[0] if len(self._raw_out) == 1 else self._raw_out)
+            self._core.invoke(raw_in, raw_out)
             t2 = time.ticks_us()
             info = self._outputs[0]
-            dequantize(self._raw_out[0], info[1], info[2], array("f", bytes(4 * len(self._raw_out[0]))))
+            dequantize(raw_out, info[1], info[2], array("f", bytes(4 * len(raw_out))))
             t3 = time.ticks_us()
             r = {"quantize": time.ticks_diff(t1, t0), "invoke": time.ticks_diff(t2, t1),
                  "dequantize": time.ticks_diff(t3, t2), "total": time.ticks_diff(t3, t0)}

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "converter"), str(ROOT / "tests" / "host")]
 
 from blobkit import BlobBuilder  # noqa: E402
-from tinyml_converter import cli, deploy  # noqa: E402
+from tinyml_converter import cli, deploy, romfs  # noqa: E402
 from tinyml_converter.board import Board, ConnectionLost  # noqa: E402
 
 UF2 = ROOT / "build" / "rpi_pico" / "firmware.uf2"
@@ -150,3 +150,21 @@ def test_rom_deploy_runs_in_place_and_survives_a_cut_link(tmp_path):
         with Board(port) as board:
             listing = board.exec("import os\nprint(sorted(os.listdir('/rom')), sorted(os.listdir('/')))")
     assert listing.strip() == "['main.py', 'model.tinyml'] ['rom']"  # the staged image is gone
+
+
+class NoSendBoard(Board):
+    def write_file(self, path, data, progress=None):
+        raise AssertionError(f"{path} sent again although the verified image was on the board")
+
+
+def test_rom_deploy_finishes_from_a_staged_image(tmp_path):
+    """As after a power cut between staging and switching: the verified image
+    is on the board's filesystem, so a rerun switches ROMFS without sending it."""
+    model = tmp_path / "model.tinyml"
+    model.write_bytes(lut_model(TABLE_B))
+    image = romfs.build_image([model])
+    with cli.emulated_pico(UF2) as port:
+        with Board(port) as board:
+            board.write_file(deploy.ROM_STAGING, image)
+        assert deploy.deploy_rom(port, [model], board_factory=NoSendBoard) == ["/rom/model.tinyml"]
+        assert _invoke_from_rom(port, "model.tinyml") == (True, expected(TABLE_B, X).tobytes())

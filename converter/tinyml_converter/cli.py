@@ -549,7 +549,10 @@ def _wait_for_prompt(port: str, timeout: float = 60.0) -> None:
 
 @contextlib.contextmanager
 def emulated_pico(firmware):
-    """Boot our rpi_pico UF2 in rp2040py (PyPI) and yield its serial pty."""
+    """Boot a UF2 file in rp2040py (PyPI) and yield its serial pty: our
+    rpi_pico firmware, or a file holding it and a ROMFS image
+    (flash.board_uf2), which the emulator writes to flash as the boot ROM
+    would."""
     fw = Path(firmware)
     exe = Path(sys.executable).parent / "rp2040py"
     if not exe.exists():
@@ -571,6 +574,76 @@ def emulated_pico(firmware):
     finally:
         proc.kill()
         proc.wait()
+
+
+# The longest the emulated Pico may stay silent while it invokes a model: it
+# runs a few million instructions a second, so a MobileNet takes minutes.
+PICO_INVOKE_TIMEOUT = 1800
+
+# Run on the board: one invoke, with the heap free before the load and after
+# the invoke, each after a collection, so that the difference is what the
+# model and its output hold (the input is allocated before the first count).
+_PICO_INVOKE = """\
+import binascii, gc, tinyml
+x = {x!r}
+gc.collect()
+free = gc.mem_free()
+m = tinyml.load({path!r})
+y = m.invoke(x)
+gc.collect()
+print('TINYML', m.in_place, free, gc.mem_free(), binascii.hexlify(y).decode())
+m.close()
+"""
+
+
+def _model_state(info) -> int:
+    """Bytes of the tables the firmware builds when it loads the model."""
+    from .boards import state_bytes
+
+    operands = sum(len(op["inputs"]) + len(op["outputs"]) for op in info.ops)
+    return state_bytes(len(info.tensors), len(info.ops), operands + len(info.inputs) + len(info.outputs))
+
+
+def _run_pico(model_path, data: bytes, info, x: np.ndarray, firmware, rom: bool = False) -> tuple:
+    """One invoke on the emulated Pico: (output bytes, heap bytes the model
+    took, where it ran). A model that read from a file would not fit the
+    Pico's heap (or any, with `rom`) goes into ROMFS, written with the
+    firmware into the flash the emulator boots, and runs from there in
+    place; any other is copied to the filesystem over the serial link, as
+    `tinyml deploy` does."""
+    from .board import Board
+    from .boards import BOARDS, ram_needed
+    from .deploy import copy_files
+    from .flash import board_uf2, rom_image
+
+    from_file = ram_needed(info.header["arena_size"], len(data), True, _model_state(info))
+    in_rom = rom or from_file > BOARDS["rpi_pico"].heap
+    with tempfile.TemporaryDirectory() as d:
+        image, board_path = Path(firmware), None
+        if in_rom:
+            # romfs.build_image aligns the files it knows as models by their
+            # suffix, and takes ASCII names only.
+            p = Path(model_path)
+            name = p.name if p.suffix == ".tinyml" and p.name.isascii() else "model.tinyml"
+            staged = Path(d) / name
+            staged.write_bytes(data)
+            image = Path(d) / "firmware-and-romfs.uf2"
+            image.write_bytes(board_uf2("rpi_pico", firmware=firmware,
+                                        romfs_image=rom_image("rpi_pico", [staged])))
+            board_path = "/rom/" + name
+        with emulated_pico(image) as port, Board(port) as board:
+            if board_path is None:
+                (board_path,) = copy_files(board, [Path(model_path)])
+            out = board.exec(_PICO_INVOKE.format(x=x.tobytes(), path=board_path), timeout=PICO_INVOKE_TIMEOUT)
+    found = re.search(r"TINYML (True|False) (\d+) (\d+) ([0-9a-f]*)", out)
+    if not found:
+        raise BoardError(f"rpi_pico: the board did not run the model: {out.strip()[-200:]}")
+    in_place, before, after = found.group(1) == "True", int(found.group(2)), int(found.group(3))
+    if in_rom and not in_place:
+        raise BoardError(f"rpi_pico: {board_path} was copied into RAM instead of used in place; "
+                         "the ROMFS image does not hold the model on a 4-byte boundary")
+    where = f"in place from {board_path}" if in_place else f"from {board_path}, copied into RAM"
+    return bytes.fromhex(found.group(4)), before - after, where
 
 
 def cmd_deploy(a) -> int:
@@ -613,6 +686,9 @@ def cmd_flash(a) -> int:
 
 
 def cmd_run(a) -> int:
+    if a.rom and a.target != "rpi_pico":
+        raise UsageError("--rom is for the emulated Pico (--target rpi_pico); a qemu target always "
+                         "runs the model from ROMFS")
     data, info = _read(a.model)
     if len(info.inputs) != 1 or len(info.outputs) != 1:
         raise UsageError("run supports single-input, single-output models for now")
@@ -636,8 +712,10 @@ def cmd_run(a) -> int:
             print(f"board RAM taken by the model: {ram} bytes (arena {info.header['arena_size']})")
         y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
     elif a.target == "rpi_pico":
-        with emulated_pico(firmware_path("rpi_pico", a.firmware)) as port:
-            raw = _run_serial(port, a.model, xq)
+        raw, ram, where = _run_pico(a.model, data, info, xq, firmware_path("rpi_pico", a.firmware), rom=a.rom)
+        if a.ram:
+            print(f"board RAM taken by the model: {ram} bytes (arena {info.header['arena_size']}); "
+                  f"it ran {where}")
         y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
     elif _is_serial_port(a.target):
         raw = _run_serial(a.target, a.model, xq)
@@ -697,14 +775,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", required=True, help=".npy, int8 (raw) or float (quantised here)")
     r.add_argument("--output", help="save the int8 output as .npy")
     r.add_argument("--target", default="host",
-                   help="host (C core via ctypes), unix (MicroPython unix port) or an emulated "
-                        f"board: {', '.join(QEMU_TARGETS)}")
+                   help="host (C core via ctypes), unix (MicroPython unix port), an emulated "
+                        f"board: {', '.join(QEMU_TARGETS)}, rpi_pico (a model too large for its "
+                        "RAM from a file runs from ROMFS), or a serial port")
     r.add_argument("--ram", action="store_true",
-                   help="qemu targets: print the heap the model took on the board (load and invoke)")
+                   help="qemu targets and rpi_pico: print the heap the model took on the board "
+                        "(load and invoke)")
     r.add_argument("--micropython", help="the unix micropython binary (default: $TINYML_MICROPYTHON, "
                                          "else unix/micropython in the firmware folder)")
     r.add_argument("--firmware", help="firmware for a qemu or rpi_pico target (default: <board>/ in the "
                                       "firmware folder, $TINYML_FIRMWARE_DIR or ./build)")
+    r.add_argument("--rom", action="store_true",
+                   help="rpi_pico: run the model from ROMFS, in place, even when it would fit the RAM "
+                        "read from a file (one that would not goes there anyway)")
     r.set_defaults(fn=cmd_run)
 
     d = sub.add_parser("deploy", help="copy a model (and scripts) to a board over its serial port")

@@ -7,7 +7,9 @@
   With --rom, the UF2 written is made here: a ROMFS image of the given files
   (models run from it in place) at the board's ROMFS address, which leaves
   the firmware and the littlefs filesystem as they are; with --firmware too,
-  the firmware travels in the same file (one copy for a new Pico).
+  the firmware travels in the same file (one copy for a new Pico). An
+  output named .img or .romfs gets the bare image instead, which
+  `mpremote romfs deploy` writes over USB serial.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ UF2_DRIVE_MARKER = "INFO_UF2.TXT"
 UF2_FAMILIES = {"rpi_pico": uf2.RP2040_FAMILY}
 # The name the ROMFS UF2 gets on the boot drive (any name ending .uf2 flashes).
 ROMFS_UF2_NAME = "tinyml-romfs.uf2"
+# Outputs that get the bare ROMFS image: the names `mpremote romfs deploy` takes as one.
+BARE_IMAGE_SUFFIXES = (".img", ".romfs")
 
 
 class FlashError(BoardError):
@@ -111,17 +115,22 @@ def _boot_drive(drive: str | None) -> Path:
 def flash_rom(board: str, files, firmware: str | None = None, drive: str | None = None,
               output: str | None = None, dry_run: bool = False, log=print) -> None:
     """Write `files` as the board's ROMFS: a UF2 copied to its boot drive, or
-    saved as `output`; with `firmware`, the firmware goes in the same UF2."""
-    if board not in UF2_FAMILIES:
+    saved as `output` (the bare image when it is named .img or .romfs); with
+    `firmware`, the firmware goes in the same UF2."""
+    bare = output is not None and Path(output).suffix in BARE_IMAGE_SUFFIXES
+    if board not in UF2_FAMILIES and not bare:
         raise UsageError(f"--rom makes a UF2 file, which {board} does not take: put models in its "
-                         "ROMFS over serial with `tinyml deploy --rom --port PORT` (or "
-                         "`mpremote romfs deploy`)")
+                         "ROMFS over serial with `tinyml deploy --rom --port PORT`, or save the "
+                         "image with -o models.romfs for `mpremote romfs deploy models.romfs`")
+    if bare and firmware:
+        raise UsageError(f"{output}: a bare ROMFS image cannot hold the firmware; name the output .uf2")
     b = BOARDS[board]
     image = rom_image(board, files)
     fw = firmware_path(board, firmware) if firmware else None
-    data = board_uf2(board, firmware=fw, romfs_image=image)
-    log(f"ROMFS image of {', '.join(Path(f).name for f in files)}: {len(image)} of {b.romfs} bytes, "
-        f"at {b.flash_base + b.romfs_offset:#x}" + (f", with the firmware {fw}" if fw else ""))
+    data = image if bare else board_uf2(board, firmware=fw, romfs_image=image)
+    at = "" if bare else f", at {b.flash_base + b.romfs_offset:#x}"
+    log(f"ROMFS image of {', '.join(Path(f).name for f in files)}: {len(image)} of {b.romfs} bytes"
+        + at + (f", with the firmware {fw}" if fw else ""))
     if output:
         log(f"writing {output}")
         if not dry_run:

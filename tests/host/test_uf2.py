@@ -178,3 +178,14 @@ def test_flash_rom_options_that_do_not_apply(tmp_path):
         flash_mod.flash_rom("esp32", [model])
     assert cli.main(["flash", "--board", "rpi_pico", "-o", str(tmp_path / "x.uf2")]) == 2
     assert cli.main(["flash", "--board", "rpi_pico", "--rom", str(model), "--erase"]) == 2
+
+
+def test_flash_rom_saves_the_bare_image_for_mpremote(tmp_path):
+    """-o NAME.romfs: the image itself, what `mpremote romfs deploy` takes
+    as a prebuilt image (a folder it would pack without aligning models)."""
+    model = lut_model(tmp_path / "model.tinyml")
+    for board, out in (("rpi_pico", tmp_path / "models.romfs"), ("esp32", tmp_path / "models.img")):
+        assert cli.main(["flash", "--board", board, "--rom", str(model), "-o", str(out)]) == 0
+        assert out.read_bytes() == romfs.build_image([model])
+    with pytest.raises(UsageError, match="cannot hold the firmware"):
+        flash_mod.flash_rom("rpi_pico", [model], firmware=str(FIRMWARE), output=str(tmp_path / "x.img"))

@@ -103,6 +103,34 @@ def vww_mobilenet():
     return _keep_activations_alive(keras.Model(inp, out, name="vww_mobilenet"), calib), calib
 
 
+def resnet8_cifar():
+    """MLPerf Tiny image classification: ResNet-8 on CIFAR-10, 32x32x3, a 16
+    channel convolution, three residual stages of 16, 32 and 64 channels
+    (stride 2 and a 1x1 convolution shortcut where the shape changes), a
+    global average pool and 10 classes."""
+    keras = _keras()
+    L = keras.layers
+
+    def conv_bn(x, filters, kernel, strides, relu):
+        x = L.Conv2D(filters, kernel, strides=strides, padding="same")(x)
+        x = L.BatchNormalization()(x)
+        return L.ReLU()(x) if relu else x
+
+    inp = keras.Input((32, 32, 3))
+    x = conv_bn(inp, 16, 3, 1, True)
+    for filters, stride in ((16, 1), (32, 2), (64, 2)):
+        y = conv_bn(x, filters, 3, stride, True)
+        y = conv_bn(y, filters, 3, 1, False)
+        if stride != 1:
+            x = L.Conv2D(filters, 1, strides=stride, padding="same")(x)
+        x = L.ReLU()(L.Add()([x, y]))
+    # MLPerf's reference pools the whole 8x8 map with AveragePooling2D.
+    x = L.AveragePooling2D(pool_size=8)(x)
+    x = L.Flatten()(x)
+    out = L.Dense(10, activation="softmax")(x)
+    return keras.Model(inp, out, name="resnet8_cifar"), _calib((32, 32, 3), n=16)
+
+
 def ad_autoencoder():
     """MLPerf Tiny anomaly detection: 640 -> 128 x4 -> 8 -> 128 x4 -> 640."""
     keras = _keras()
@@ -138,6 +166,7 @@ MODELS = {
     "mnist_cnn": mnist_cnn,
     "kws_dscnn": kws_dscnn,
     "vww_mobilenet": vww_mobilenet,
+    "resnet8_cifar": resnet8_cifar,
     "ad_autoencoder": ad_autoencoder,
     "gesture_conv1d": gesture_conv1d,
 }

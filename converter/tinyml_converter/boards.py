@@ -122,3 +122,11 @@ def qemu_command(board: str, firmware, preloads=()) -> list:
     for path, addr in preloads:
         cmd += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
     return cmd + ["-kernel", str(firmware)]
+
+
+def model_ram(info, blob_size: int) -> tuple:
+    """(RAM in place, RAM read from a file) for a model read by blob.read_blob()."""
+    operands = sum(len(op["inputs"]) + len(op["outputs"]) for op in info.ops)
+    state = state_bytes(len(info.tensors), len(info.ops), operands + len(info.inputs) + len(info.outputs))
+    arena = info.header["arena_size"]
+    return ram_needed(arena, blob_size, False, state), ram_needed(arena, blob_size, True, state)

@@ -365,7 +365,7 @@ def firmware_loader_refusal(data: bytes) -> str | None:
 
 
 def cmd_check(a) -> int:
-    from .boards import BOARDS, RUNTIME_OVERHEAD, placement, ram_needed, state_bytes
+    from .boards import BOARDS, RUNTIME_OVERHEAD, model_ram, placement, state_bytes
 
     data, info = _read(a.model)
     try:
@@ -379,8 +379,7 @@ def cmd_check(a) -> int:
     arena = info.header["arena_size"]
     operands = sum(len(op["inputs"]) + len(op["outputs"]) for op in info.ops)
     state = state_bytes(len(info.tensors), len(info.ops), operands + len(info.inputs) + len(info.outputs))
-    in_place = ram_needed(arena, len(data), False, state)
-    from_file = ram_needed(arena, len(data), True, state)
+    in_place, from_file = model_ram(info, len(data))
     print(f"blob OK: magic, format version {info.header['version']}, CRC-32 "
           f"{info.header['crc32']:08x}, {len(data)} bytes")
     print(f"RAM needed: arena {arena} + tensor and op tables {state} + runtime overhead {RUNTIME_OVERHEAD} "

@@ -105,15 +105,72 @@ def _refusal_hint(exc) -> str:
 
 
 def run_on_board(port: str, model_path, x_bytes: bytes, board_factory=Board) -> bytes:
-    """Deploy the model (verified, atomically) and run one invoke on the board."""
+    """Put the model on the board (verified, atomically) and run one invoke.
+
+    It goes to the filesystem when the board's free heap holds it besides
+    its arena, else to ROMFS, where it runs in place: then ROMFS must be
+    empty or hold only this model's name, since deploy_rom() replaces it
+    whole (a user's own ROMFS files are never dropped silently)."""
+    from .blob import read_blob
+    from .boards import model_ram
+
+    model_path = Path(model_path)
+    data = model_path.read_bytes()
+    info = read_blob(data)
+    arena = info.header["arena_size"]
+    _, from_file = model_ram(info, len(data))
     with board_factory(port) as board:
-        (board_path,) = copy_files(board, [Path(model_path)])
-        out = board.exec(
-            "import binascii, tinyml\n"
-            f"m = tinyml.load({board_path!r})\n"
-            f"print(binascii.hexlify(m.invoke({bytes(x_bytes)!r})).decode())\n"
-            "m.close()\n", timeout=120)
+        free = int(board.exec("import gc\ngc.collect()\nprint(gc.mem_free())").strip())
+        to_rom = from_file > free and _has_romfs(board)
+        if not to_rom:
+            (board_path,) = copy_files(board, [model_path])
+            return _invoke(board, board_path, x_bytes)
+        held = [n for n in _rom_listing(board) if n != model_path.name]
+        board_path = "/rom/" + model_path.name
+        if not held and _same_file(board, board_path, data):
+            return _invoke(board, board_path, x_bytes)
+    if held:
+        raise UsageError(
+            f"{model_path.name} ({len(data)} bytes, arena {arena}) does not fit the board's free heap "
+            f"({free} bytes) read from a file, so it has to run from ROMFS, which holds your files "
+            f"{', '.join(held)}: deploy them with it (tinyml deploy --rom {' '.join(held)} "
+            f"{model_path.name} --port {port}), then load /rom/{model_path.name}")
+    (board_path,) = deploy_rom(port, [model_path], board_factory=board_factory)
+    with board_factory(port) as board:
+        return _invoke(board, board_path, x_bytes)
+
+
+def _invoke(board, board_path: str, x_bytes: bytes) -> bytes:
+    out = board.exec(
+        "import binascii, tinyml\n"
+        f"m = tinyml.load({board_path!r})\n"
+        f"print(binascii.hexlify(m.invoke({bytes(x_bytes)!r})).decode())\n"
+        "m.close()\n", timeout=120)
     return bytes.fromhex(out.strip().splitlines()[-1])
+
+
+def _same_file(board, path: str, data: bytes) -> bool:
+    """Whether `path` on the board holds `data` already (a model run before)."""
+    try:
+        if board.stat(path).st_size != len(data):
+            return False
+    except (RemoteError, OSError):
+        return False
+    digest = board.sha256(path)
+    return digest is not None and digest == hashlib.sha256(data).digest()
+
+
+def _has_romfs(board) -> bool:
+    try:
+        rom_capacity(board)
+    except UsageError:
+        return False
+    return True
+
+
+def _rom_listing(board) -> list:
+    out = board.exec("import os\ntry:\n print(' '.join(os.listdir('/rom')))\nexcept OSError:\n print()")
+    return out.split()
 
 
 # Runs on the board, alone: copies the staged image into ROMFS segment 0,

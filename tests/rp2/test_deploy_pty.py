@@ -14,8 +14,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "converter"), str(ROOT / "tests" / "host")]
 
 from blobkit import BlobBuilder  # noqa: E402
-from tinyml_converter import cli, deploy, romfs  # noqa: E402
+from tinyml_converter import boards, cli, deploy, romfs  # noqa: E402
+from tinyml_converter.blob import read_blob  # noqa: E402
 from tinyml_converter.board import Board, ConnectionLost  # noqa: E402
+from tinyml_converter.errors import UsageError  # noqa: E402
 
 UF2 = ROOT / "build" / "rpi_pico" / "firmware.uf2"
 pytestmark = pytest.mark.skipif(not UF2.exists(), reason="make firmware BOARD=rpi_pico first")
@@ -168,3 +170,48 @@ def test_rom_deploy_finishes_from_a_staged_image(tmp_path):
             board.write_file(deploy.ROM_STAGING, image)
         assert deploy.deploy_rom(port, [model], board_factory=NoSendBoard) == ["/rom/model.tinyml"]
         assert _invoke_from_rom(port, "model.tinyml") == (True, expected(TABLE_B, X).tobytes())
+
+
+def lut_chain(tables):
+    """LUTs applied in turn: a model whose size is set by how many."""
+    b = BlobBuilder()
+    t = b.tensor((1, 4))
+    first = t
+    for table in tables:
+        nxt = b.tensor((1, 4))
+        b.op("LUT", [t], [nxt], table=b.const(bytes(table), 4))
+        t = nxt
+    b.inputs, b.outputs = [first], [t]
+    return b.build()
+
+
+def test_run_puts_a_model_too_big_for_the_heap_in_romfs(tmp_path):
+    """`tinyml run --target <port>` with a model the board's free heap cannot
+    hold besides its arena (a boot.py holds most of the heap here, as a
+    program's data would): the model goes to ROMFS and runs in place. With a
+    file of the user's already in ROMFS, it refuses rather than drop it."""
+    tables = [[(i * (2 * k + 3) + k) & 0xFF for i in range(256)] for k in range(60)]
+    model = tmp_path / "chain.tinyml"
+    model.write_bytes(lut_chain(tables))
+    want = X.copy()
+    for table in tables:
+        want = expected(table, want)
+    mine = tmp_path / "notes.txt"
+    mine.write_text("the user's own\n")
+    _, from_file = boards.model_ram(read_blob(model.read_bytes()), model.stat().st_size)
+    with cli.emulated_pico(UF2) as port:
+        with Board(port) as board:
+            free = int(board.exec("import gc\ngc.collect()\nprint(gc.mem_free())"))
+        hog = tmp_path / "boot.py"
+        # What is left: less than the model needs read from a file, more
+        # than it needs in place (and than the ROMFS switch needs).
+        hog.write_text(f"_held = bytearray({free - from_file + 1024})\n")
+        deploy.deploy(port, [hog])
+        deploy.deploy_rom(port, [mine])
+        with pytest.raises(UsageError, match="notes.txt"):
+            deploy.run_on_board(port, model, X.tobytes())
+        deploy.deploy_rom(port, [model])  # what the message says to do, without notes.txt
+        assert deploy.run_on_board(port, model, X.tobytes()) == want.tobytes()
+        with Board(port) as board:
+            listing = board.exec("import os\nprint(os.listdir('/rom'), 'chain.tinyml' in os.listdir('/'))")
+    assert listing.strip() == "['chain.tinyml'] False"

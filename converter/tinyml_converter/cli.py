@@ -595,14 +595,6 @@ m.close()
 """
 
 
-def _model_state(info) -> int:
-    """Bytes of the tables the firmware builds when it loads the model."""
-    from .boards import state_bytes
-
-    operands = sum(len(op["inputs"]) + len(op["outputs"]) for op in info.ops)
-    return state_bytes(len(info.tensors), len(info.ops), operands + len(info.inputs) + len(info.outputs))
-
-
 def _run_pico(model_path, data: bytes, info, x: np.ndarray, firmware, rom: bool = False) -> tuple:
     """One invoke on the emulated Pico: (output bytes, heap bytes the model
     took, where it ran). A model that read from a file would not fit the
@@ -611,11 +603,11 @@ def _run_pico(model_path, data: bytes, info, x: np.ndarray, firmware, rom: bool 
     place; any other is copied to the filesystem over the serial link, as
     `tinyml deploy` does."""
     from .board import Board
-    from .boards import BOARDS, ram_needed
+    from .boards import BOARDS, model_ram
     from .deploy import copy_files
     from .flash import board_uf2, rom_image
 
-    from_file = ram_needed(info.header["arena_size"], len(data), True, _model_state(info))
+    _, from_file = model_ram(info, len(data))
     in_rom = rom or from_file > BOARDS["rpi_pico"].heap
     with tempfile.TemporaryDirectory() as d:
         image, board_path = Path(firmware), None

@@ -666,11 +666,11 @@ def cmd_flash(a) -> int:
 
     if a.rom:
         if a.erase or a.port:
-            raise UsageError("--rom writes a UF2 file (to the RPI-RP2 drive or -o): --erase and "
+            raise UsageError("--rom writes a ROMFS image (to the RPI-RP2 drive or -o): --erase and "
                              "--port do not apply")
         flash_rom(a.board, a.rom, firmware=a.firmware, drive=a.drive, output=a.output, dry_run=a.dry_run)
     elif a.output:
-        raise UsageError("-o/--output saves the UF2 that --rom makes: give --rom FILE ...")
+        raise UsageError("-o/--output saves the ROMFS image that --rom makes: give --rom FILE ...")
     else:
         flash(a.board, port=a.port, firmware=a.firmware, drive=a.drive, erase=a.erase, dry_run=a.dry_run)
     return EXIT_OK
@@ -678,8 +678,7 @@ def cmd_flash(a) -> int:
 
 def cmd_run(a) -> int:
     if a.rom and a.target != "rpi_pico":
-        raise UsageError("--rom is for the emulated Pico (--target rpi_pico); a qemu target always "
-                         "runs the model from ROMFS")
+        raise UsageError("--rom applies to --target rpi_pico (the emulated Pico) only")
     data, info = _read(a.model)
     if len(info.inputs) != 1 or len(info.outputs) != 1:
         raise UsageError("run supports single-input, single-output models for now")
@@ -798,10 +797,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--firmware", help="image to write (default build/<board>/firmware.uf2|.bin); with "
                                       "--rom, put this firmware in the same UF2")
     f.add_argument("--rom", nargs="+", metavar="FILE",
-                   help="rpi_pico: write these files (models, scripts) as the board's ROMFS (/rom), "
-                        "where models run from flash in place; the firmware and the filesystem stay")
-    f.add_argument("-o", "--output", metavar="UF2", help="with --rom: save the UF2 here instead of "
-                                                         "copying it to the RPI-RP2 drive")
+                   help="write these files (models, scripts) as the board's ROMFS (/rom), where models "
+                        "run from flash in place; the firmware and the filesystem stay (rpi_pico: a "
+                        "UF2 for the RPI-RP2 drive; any board: the bare image with -o NAME.romfs)")
+    f.add_argument("-o", "--output", metavar="FILE",
+                   help="with --rom: save the UF2 here instead of copying it to the RPI-RP2 drive; a "
+                        "name ending .romfs or .img gets the bare image, for `mpremote romfs deploy`")
     f.add_argument("--drive", help="the RPI-RP2 drive (rpi_pico; found automatically if mounted)")
     f.add_argument("--erase", action="store_true", help="erase the whole flash first (esp32)")
     f.add_argument("--dry-run", action="store_true", help="say what would be done, do nothing")

@@ -10,7 +10,9 @@ run them, while the board's heap holds little more than their arenas.
   and arena together), so --rom asks for ROMFS.
 
 Quantised .tflite files are cached in build/test-cache as tests/host/parity.py
-keys them. Run by `make test` (mk/rp2.mk) after the UF2 is built.
+keys them, the same files as tests/host/test_romfs_models.py's (which runs
+these models on qemu_m0). Run by `make test` (mk/rp2.mk) after the UF2 is
+built.
 """
 
 import importlib.util
@@ -50,7 +52,7 @@ def test_mlperf_model_runs_in_place_from_romfs_as_tflite_does(name, run_args, tm
 
     models = _bench_models()
     source = parity.source_of(models.__file__, parity.__file__)
-    tflite = parity.quantize(models.MODELS[name], parity.cache_key("bench", name, source))
+    tflite = parity.quantize(models.MODELS[name], parity.cache_key("bench-model", name, source))
     blob, report = convert.convert_tflite(tflite, name=name)
     model = tmp_path / f"{name}.tinyml"
     model.write_bytes(blob)

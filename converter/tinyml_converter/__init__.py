@@ -3,6 +3,6 @@ tinyml MicroPython module, with an offline arena planner and the `tinyml` CLI.""
 
 from .errors import BlobError, ConversionError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["BlobError", "ConversionError", "__version__"]

@@ -32,7 +32,7 @@ from .errors import ConversionError
 from .lut import LUT_OPS, lut_table
 from .quant import quantize_multiplier, tflite_round
 from .scratch import depthwise_grouped
-from .tflite_model import FLOAT32, INT8, INT32, TflModel, TflOp, TflTensor, layer_name
+from .tflite_model import FLOAT32, INT8, INT16, INT32, TflModel, TflOp, TflTensor, layer_name
 
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 SUPPORTED_OPS = sorted(
@@ -273,6 +273,26 @@ class Lowering:
         self.tmap[i] = idx
         return idx
 
+    def _refuse_unsupported(self, keep):
+        """Name every op we cannot run, the model's real work first: a
+        Conv2DTranspose arrives as SHAPE, STRIDED_SLICE and PACK computing its
+        output shape in front of TRANSPOSE_CONV, and the first unsupported op
+        in graph order would be SHAPE, which is not what the user wrote."""
+        # The dilation pair folds into its convolution (_lower_dilated says
+        # when it cannot).
+        missing = [op for op in self.m.ops if op.index in keep
+                   and op.name not in ("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")
+                   and not hasattr(self, "_op_" + op.name.lower()) and op.name not in LUT_OPS]
+        if not missing:
+            return
+        # Shape arithmetic (every output an int32 tensor) is only refused for
+        # want of the op it feeds, so that op is what the message names.
+        work = [op for op in missing if not all(self.T[o].type == INT32 for o in op.outputs)] or missing
+        names = list(dict.fromkeys(op.name for op in work))
+        what = f"op {names[0]} is not supported" if len(names) == 1 else \
+            f"ops {', '.join(names)} are not supported"
+        raise ConversionError(f"{_where(self.m, work[0])}: {what}. Supported: {SUPPORTED_TEXT}")
+
     def root(self, idx: int) -> int:
         while self.g.tensors[idx].alias_of is not None:
             idx = self.g.tensors[idx].alias_of
@@ -281,6 +301,11 @@ class Lowering:
     # ---- whole graph ---------------------------------------------------
     def run(self) -> Graph:
         m, T = self.m, self.T
+        if any(t.type == INT16 and t.data is None for t in T):
+            raise ConversionError(
+                "the model is quantised 16x8 (int16 activations, int8 weights: TFLite's "
+                "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8), which tinyml does not "
+                "run yet; quantise it to full int8 (tinyml convert model.keras --calib data.npy does)")
         if not any(t.type == INT8 for t in T):
             raise ConversionError(
                 "the model has no int8 tensors: it is a float model. Convert a Keras model "
@@ -316,6 +341,7 @@ class Lowering:
         keep = self._live_ops(outputs, skip)
         for ti in inputs:
             self.act(ti, "model input")
+        self._refuse_unsupported(keep)
         fused = set()
         for op in m.ops:
             if op.index not in keep or op.index in fused:

@@ -10,6 +10,8 @@ TFLite's reference kernels (BUILTIN_REF) and TFLite's own shapes:
   output byte.
 """
 
+import re
+
 import numpy as np
 import pytest
 
@@ -166,3 +168,48 @@ def test_fc_per_tensor_multiplier_is_double_product():
     diffs = [(x[0].item(), t[0].item(), h[0].item())
              for x, t, h in zip(xs, tfl_outs, host_outs) if t[0].tobytes() != h[0].tobytes()]
     assert not diffs, f"(input, tflite, tinyml): {diffs[:8]}"
+
+
+def _conv_transpose():
+    import keras
+
+    keras.utils.set_random_seed(8)
+    x = keras.Input((6, 6, 2))
+    y = keras.layers.Conv2DTranspose(3, 3, strides=2, padding="same", name="upsample")(x)
+    calib = np.random.default_rng(2).normal(size=(16, 6, 6, 2)).astype(np.float32)
+    return keras.Model(x, y), calib
+
+
+def test_unsupported_op_named_before_its_shape_arithmetic():
+    """Keras's Conv2DTranspose comes with SHAPE and friends computing its
+    output shape; the refusal names TRANSPOSE_CONV and its layer first."""
+    from tinyml_converter.convert import convert_tflite
+    from tinyml_converter.errors import ConversionError
+    from tinyml_converter.tflite_model import read_tflite
+
+    tfl = _tflite("conv_transpose", _conv_transpose)
+    ops = [op.name for op in read_tflite(tfl).ops]
+    assert "TRANSPOSE_CONV" in ops
+    with pytest.raises(ConversionError) as e:
+        convert_tflite(tfl)
+    msg = str(e.value)
+    assert re.match(r"TRANSPOSE_CONV \(.*Keras layer 'upsample", msg), msg
+    assert ": op TRANSPOSE_CONV is not supported." in msg and "op SHAPE" not in msg, msg
+
+
+def test_16x8_model_is_named_as_such():
+    """An int16-activation model is not "a float model"."""
+    import tensorflow as tf
+
+    from tinyml_converter.convert import convert_tflite
+    from tinyml_converter.errors import ConversionError
+
+    model, calib = _dense_1x1()
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([calib[i:i + 1]] for i in range(len(calib)))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    conv.inference_input_type = tf.int16
+    conv.inference_output_type = tf.int16
+    with pytest.raises(ConversionError, match="16x8 .int16 activations, int8 weights"):
+        convert_tflite(conv.convert())

@@ -1,6 +1,8 @@
 /* ADD and MUL on int8 with NHWC broadcasting, bit exact with TFLite's
  * reference_integer_ops::Add/Mul and their BroadcastAdd4DSlow/
  * BroadcastMul4DSlow (the same arithmetic per element either way). */
+#include <stdbool.h>
+
 #include "tml_check.h"
 #include "tml_kernels.h"
 #include "tml_requant.h"
@@ -49,9 +51,14 @@ tml_status_t tml_add_check(const tml_add_params_t *p,
     if (p->input1_shift > 0 || p->input2_shift > 0) {
         return tml_check_fail(detail, TML_ERR_BAD_PARAM, "ADD input multiplier above one");
     }
+    if (p->input2_multiplier == INT32_MIN) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "SUB input multiplier out of range");
+    }
     s = tml_check_requant(p->input1_multiplier, p->input1_shift, detail);
     if (s == TML_OK) {
-        s = tml_check_requant(p->input2_multiplier, p->input2_shift, detail);
+        /* Negative: a SUB (tml_kernels.h). */
+        s = tml_check_requant(p->input2_multiplier < 0 ? -p->input2_multiplier : p->input2_multiplier,
+            p->input2_shift, detail);
     }
     if (s == TML_OK) {
         s = tml_check_requant(p->output_multiplier, p->output_shift, detail);
@@ -109,12 +116,17 @@ static void tml_add_row(const void *ctx, const int8_t *a, int32_t a_step,
     const int8_t *b, int32_t b_step, int8_t *out, int32_t count) {
     const tml_binary_ctx_t *c = (const tml_binary_ctx_t *)ctx;
     const tml_add_params_t *p = (const tml_add_params_t *)c->params;
+    /* x * m and -x * |m| are the same product, which is all the rounding
+     * sees: a SUB's negative multiplier becomes a negated second input. */
+    const bool subtract = p->input2_multiplier < 0;
+    const int32_t multiplier2 = subtract ? -p->input2_multiplier : p->input2_multiplier;
+    const int32_t scale2 = subtract ? -(1 << p->left_shift) : (1 << p->left_shift);
     for (int32_t i = 0; i < count; i++) {
         /* |x - zero point| <= 255, so shifting by left_shift <= 20 stays below 2^28. */
         int32_t shifted1 = (int32_t)((uint32_t)(a[i * a_step] + c->in1_offset) << p->left_shift);
-        int32_t shifted2 = (int32_t)((uint32_t)(b[i * b_step] + c->in2_offset) << p->left_shift);
+        int32_t shifted2 = (b[i * b_step] + c->in2_offset) * scale2;
         int32_t scaled1 = tml_multiply_by_quantized_multiplier(shifted1, p->input1_multiplier, p->input1_shift);
-        int32_t scaled2 = tml_multiply_by_quantized_multiplier(shifted2, p->input2_multiplier, p->input2_shift);
+        int32_t scaled2 = tml_multiply_by_quantized_multiplier(shifted2, multiplier2, p->input2_shift);
         int32_t v = tml_multiply_by_quantized_multiplier(scaled1 + scaled2, p->output_multiplier, p->output_shift)
             + c->output_zero_point;
         out[i] = (int8_t)tml_clamp(v, p->act_min, p->act_max);

@@ -109,7 +109,11 @@ typedef struct {
     int32_t shift;
 } tml_mean_params_t;
 
-/* ADD: TFLite int8 add (inputs scaled to a common Q(left_shift) domain). */
+/* ADD: TFLite int8 add (inputs scaled to a common Q(left_shift) domain).
+ * SUB is the same op with input2_multiplier negated, as TFLite's own
+ * Prepare does (sub.cc, op_sign); the kernel then negates the second input
+ * instead, so every multiply keeps a non-negative multiplier and rounds
+ * exactly as TFLite's does on the same product. */
 typedef struct {
     int32_t left_shift;
     int32_t input1_multiplier, input1_shift;

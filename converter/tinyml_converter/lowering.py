@@ -37,7 +37,7 @@ from .tflite_model import FLOAT32, INT8, INT16, INT32, TflModel, TflOp, TflTenso
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 SUPPORTED_OPS = sorted(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-     "MEAN", "ADD", "MUL", "CONCATENATION", "PAD", "PADV2", "SOFTMAX",
+     "MEAN", "ADD", "SUB", "MUL", "CONCATENATION", "PAD", "PADV2", "SOFTMAX",
      "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)",
      "SHAPE/STRIDED_SLICE/PACK (shape computations)", *ALIAS_OPS, *LUT_OPS})
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
@@ -681,22 +681,27 @@ class Lowering:
                 raise ConversionError(f"{where}: cannot broadcast {s} to {o}")
         return self.T[a], self.T[b]
 
-    def _op_add(self, op, where):
+    def _op_add(self, op, where, op_sign=1):
         out = self._out(op, where)
         t1, t2 = self._binary_inputs(op, where)
         left_shift = 20
-        # add.cc Prepare, general int8 path.
+        # add.cc Prepare, general int8 path (sub.cc's is the same, with the
+        # second input's multiplier times op_sign = -1).
         twice_max = float(2 * max(np.float32(t1.scale), np.float32(t2.scale)))
         m1 = quantize_multiplier(t1.scale / twice_max)
         m2 = quantize_multiplier(t2.scale / twice_max)
         mo = quantize_multiplier(twice_max / ((1 << left_shift) * out.scale))
         act_min, act_max = activation_range(op.options.fusedActivationFunction, out, where)
         params = dict(left_shift=left_shift, input1_multiplier=m1[0], input1_shift=m1[1],
-                      input2_multiplier=m2[0], input2_shift=m2[1], output_multiplier=mo[0],
+                      input2_multiplier=op_sign * m2[0], input2_shift=m2[1], output_multiplier=mo[0],
                       output_shift=mo[1], act_min=act_min, act_max=act_max)
         ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
         y = self.act(op.outputs[0], where)
         self._add("ADD", ins, [y], params, where, int(np.prod(out.shape)))
+
+    def _op_sub(self, op, where):
+        # One kernel for both: the blob's ADD with a negative second multiplier.
+        self._op_add(op, where, op_sign=-1)
 
     def _op_mul(self, op, where):
         out = self._out(op, where)

@@ -575,6 +575,12 @@ def op_cases():
                                               **dict(ADD, left_shift=21)), "BAD_PARAM"
     yield "add input shift > 0", single_op_blob("ADD", [(1, 2, 2, 3)] * 2, (1, 2, 2, 3),
                                                 **dict(ADD, input2_shift=1)), "BAD_PARAM"
+    yield "sub (negative input2 multiplier) ok", single_op_blob(
+        "ADD", [(1, 2, 2, 3)] * 2, (1, 2, 2, 3), **dict(ADD, input2_multiplier=-ADD["input2_multiplier"])), None
+    yield "sub multiplier INT32_MIN", single_op_blob("ADD", [(1, 2, 2, 3)] * 2, (1, 2, 2, 3),
+                                                     **dict(ADD, input2_multiplier=-(1 << 31))), "BAD_PARAM"
+    yield "add negative input1 multiplier", single_op_blob(
+        "ADD", [(1, 2, 2, 3)] * 2, (1, 2, 2, 3), **dict(ADD, input1_multiplier=-ADD["input1_multiplier"])), "BAD_PARAM"
     yield "add shift 31", single_op_blob("ADD", [(1, 2, 2, 3)] * 2, (1, 2, 2, 3),
                                          **dict(ADD, output_shift=31)), "BAD_PARAM"
     yield "add one input", single_op_blob("ADD", [(1, 2, 2, 3)], (1, 2, 2, 3), **ADD), "BAD_PARAM"

@@ -227,8 +227,8 @@ def random_pool_cases(seed, count):
     return cases
 
 
-def random_broadcast_cases(seed, count):
-    """ADD and MUL of two rank-3 inputs, each dim of each input either the full extent or 1."""
+def random_broadcast_cases(seed, count, ops=("add", "mul")):
+    """ADD, MUL (or SUB) of two rank-3 inputs, each dim of each input either the full extent or 1."""
     rng = np.random.default_rng(seed)
     cases = []
     for i in range(count):
@@ -236,11 +236,11 @@ def random_broadcast_cases(seed, count):
         a = tuple(d if rng.random() < 0.7 else 1 for d in full)
         b = tuple(d if rng.random() < 0.5 else 1 for d in full)
         a = tuple(max(x, y) if x == 1 and y == 1 else x for x, y in zip(a, full))  # keep output = full
-        op = str(rng.choice(["add", "mul"]))
+        op = str(rng.choice(list(ops)))
         act = bool(rng.random() < 0.3)
 
         def build(L, k, x, y, op=op, act=act):
-            z = k.ops.add(x, y) if op == "add" else k.ops.multiply(x, y)
+            z = {"add": k.ops.add, "mul": k.ops.multiply, "sub": k.ops.subtract}[op](x, y)
             return L.ReLU()(z) if act else z
         cases.append(C(f"r{i}_{op}_{'x'.join(map(str, a))}_{'x'.join(map(str, b))}{'_relu' if act else ''}",
                        [a, b], build))
@@ -251,6 +251,8 @@ FAMILIES["conv2d_random"] = random_conv_cases(100, 16)
 FAMILIES["depthwise_random"] = random_conv_cases(200, 16, depthwise=True)
 FAMILIES["pool_random"] = random_pool_cases(300, 16)
 FAMILIES["broadcast_random"] = random_broadcast_cases(400, 12)
+# SUB, either side broadcast: TFLite's SUB is ADD with the second input's multiplier negated.
+FAMILIES["sub_random"] = random_broadcast_cases(700, 12, ops=("sub",))
 # Per-tensor weight quantisation (channel_quant == 1), which TF only does when asked.
 FAMILIES["conv2d_per_tensor"] = random_conv_cases(500, 8)
 FAMILIES["depthwise_per_tensor"] = random_conv_cases(600, 8, depthwise=True)

@@ -124,9 +124,14 @@ def qemu_command(board: str, firmware, preloads=()) -> list:
     return cmd + ["-kernel", str(firmware)]
 
 
+def model_state(info) -> int:
+    """state_bytes() of a model read by blob.read_blob()."""
+    operands = sum(len(op["inputs"]) + len(op["outputs"]) for op in info.ops)
+    return state_bytes(len(info.tensors), len(info.ops), operands + len(info.inputs) + len(info.outputs))
+
+
 def model_ram(info, blob_size: int) -> tuple:
     """(RAM in place, RAM read from a file) for a model read by blob.read_blob()."""
-    operands = sum(len(op["inputs"]) + len(op["outputs"]) for op in info.ops)
-    state = state_bytes(len(info.tensors), len(info.ops), operands + len(info.inputs) + len(info.outputs))
+    state = model_state(info)
     arena = info.header["arena_size"]
     return ram_needed(arena, blob_size, False, state), ram_needed(arena, blob_size, True, state)

@@ -16,7 +16,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -365,7 +364,7 @@ def firmware_loader_refusal(data: bytes) -> str | None:
 
 
 def cmd_check(a) -> int:
-    from .boards import BOARDS, RUNTIME_OVERHEAD, model_ram, placement, state_bytes
+    from .boards import BOARDS, RUNTIME_OVERHEAD, model_ram, model_state, placement
 
     data, info = _read(a.model)
     try:
@@ -377,8 +376,7 @@ def cmd_check(a) -> int:
     if refusal:
         raise UsageError(f"{a.model}: the firmware would refuse this blob: {refusal}")
     arena = info.header["arena_size"]
-    operands = sum(len(op["inputs"]) + len(op["outputs"]) for op in info.ops)
-    state = state_bytes(len(info.tensors), len(info.ops), operands + len(info.inputs) + len(info.outputs))
+    state = model_state(info)
     in_place, from_file = model_ram(info, len(data))
     print(f"blob OK: magic, format version {info.header['version']}, CRC-32 "
           f"{info.header['crc32']:08x}, {len(data)} bytes")
@@ -452,16 +450,11 @@ def _run_qemu(board: str, model_path, x: np.ndarray, firmware):
     the emulated UART, and read the output back. Returns (output bytes,
     heap bytes the model took: load and invoke, after a collection)."""
     from .boards import BOARDS, qemu_command
-    from .romfs import build_image
+    from .romfs import image_of, model_entry
 
     fw = Path(firmware)
-    name = Path(model_path).name
-    if not name.endswith(".tinyml") or not name.isascii():
-        name = "model.tinyml"
-    with tempfile.TemporaryDirectory() as d:
-        staged = Path(d) / name
-        shutil.copyfile(model_path, staged)
-        image = build_image([staged])
+    name, blob = model_entry(model_path, Path(model_path).read_bytes())
+    image = image_of([(name, blob)])
     x_offset = (len(image) + 7) & ~7
     payload = image + bytes(x_offset - len(image)) + x.tobytes()
     b = BOARDS[board]
@@ -606,21 +599,17 @@ def _run_pico(model_path, data: bytes, info, x: np.ndarray, firmware, rom: bool 
     from .boards import BOARDS, model_ram
     from .deploy import copy_files
     from .flash import board_uf2, rom_image
+    from .romfs import model_entry
 
     _, from_file = model_ram(info, len(data))
     in_rom = rom or from_file > BOARDS["rpi_pico"].heap
     with tempfile.TemporaryDirectory() as d:
         image, board_path = Path(firmware), None
         if in_rom:
-            # romfs.build_image aligns the files it knows as models by their
-            # suffix, and takes ASCII names only.
-            p = Path(model_path)
-            name = p.name if p.suffix == ".tinyml" and p.name.isascii() else "model.tinyml"
-            staged = Path(d) / name
-            staged.write_bytes(data)
+            name, _ = entry = model_entry(model_path, data)
             image = Path(d) / "firmware-and-romfs.uf2"
             image.write_bytes(board_uf2("rpi_pico", firmware=firmware,
-                                        romfs_image=rom_image("rpi_pico", [staged])))
+                                        romfs_image=rom_image("rpi_pico", [entry])))
             board_path = "/rom/" + name
         with emulated_pico(image) as port, Board(port) as board:
             if board_path is None:

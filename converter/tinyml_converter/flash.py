@@ -60,13 +60,13 @@ def find_uf2_drives() -> list:
     return drives
 
 
-def rom_image(board: str, files) -> bytes:
-    """The ROMFS image of `files` for `board`; UsageError naming both sizes
-    when it is larger than the board's ROMFS."""
+def rom_image(board: str, entries) -> bytes:
+    """The ROMFS image of (name, bytes) entries (romfs.file_entries()) for
+    `board`; UsageError naming both sizes when it is larger than the board's
+    ROMFS."""
     b = BOARDS[board]
-    image = romfs.build_image(files)
+    image, names = romfs.image_of(entries), ", ".join(name for name, _ in entries)
     if len(image) > b.romfs:
-        names = ", ".join(Path(f).name for f in files)
         raise UsageError(f"the ROMFS image of {names} takes {len(image)} bytes; {board}'s ROMFS "
                          f"holds {b.romfs} bytes")
     return image
@@ -125,7 +125,7 @@ def flash_rom(board: str, files, firmware: str | None = None, drive: str | None 
     if bare and firmware:
         raise UsageError(f"{output}: a bare ROMFS image cannot hold the firmware; name the output .uf2")
     b = BOARDS[board]
-    image = rom_image(board, files)
+    image = rom_image(board, romfs.file_entries(files))
     fw = firmware_path(board, firmware) if firmware else None
     data = image if bare else board_uf2(board, firmware=fw, romfs_image=image)
     at = "" if bare else f", at {b.flash_base + b.romfs_offset:#x}"

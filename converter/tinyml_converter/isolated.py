@@ -72,9 +72,7 @@ def _rebuild(error: dict) -> Exception:
     cls = getattr(errors, error["type"], None)
     if isinstance(cls, type) and issubclass(cls, errors.TinymlError) and cls is not errors.ModelRefused:
         return cls(error["message"])
-    if error["type"] in ("ValueError", "UsageError"):
-        return errors.UsageError(error["message"])
-    if error["type"] == "OSError":
+    if error["type"] in ("ValueError", "OSError"):
         return errors.UsageError(error["message"])
     return errors.ConversionError(f"internal error in the converter: {error['type']}: {error['message']}")
 

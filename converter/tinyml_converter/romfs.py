@@ -30,18 +30,37 @@ def _varint_size(value: int) -> int:
 
 def build_image(files) -> bytes:
     """One flat ROMFS image holding `files` (paths) at its root, by name."""
-    entries = []
-    seen = set()
-    for f in files:
-        p = Path(f)
+    return image_of(file_entries(files))
+
+
+def file_entries(files) -> list:
+    """image_of()'s (name, bytes) entries for the files at these paths."""
+    paths = [Path(f) for f in files]
+    for p in paths:
         if not p.is_file():
             raise UsageError(f"{p}: no such file")
-        if p.name in seen:
-            raise UsageError(f"{p.name}: two files of that name; ROMFS holds one folder here")
-        if not p.name.isascii():
-            raise UsageError(f"{p.name}: ROMFS file names must be ASCII")
-        seen.add(p.name)
-        entries.append((p.name, p.read_bytes()))
+    return [(p.name, p.read_bytes()) for p in paths]
+
+
+def model_entry(path, data: bytes) -> tuple:
+    """(name, data) for image_of(): the model under its own file name, or
+    model.tinyml when that name would not be stored as a model (aligned
+    models are the ones named .tinyml) or is not ASCII."""
+    name = Path(path).name
+    if not name.endswith(".tinyml") or not name.isascii():
+        name = "model.tinyml"
+    return name, data
+
+
+def image_of(entries) -> bytes:
+    """The ROMFS image of (name, bytes) entries, each at the root."""
+    seen = set()
+    for name, _ in entries:
+        if name in seen:
+            raise UsageError(f"{name}: two files of that name; ROMFS holds one folder here")
+        if not name.isascii():
+            raise UsageError(f"{name}: ROMFS file names must be ASCII")
+        seen.add(name)
     # The image starts with a header holding the payload's length, padded to
     # make the whole image even, so where the payload starts is known only
     # once it is built: try each header size, with or without a 3-byte tail

@@ -98,6 +98,27 @@ def quantize(build, key: str, per_tensor=False) -> bytes:
     return tfl
 
 
+def bench_models():
+    """bench/models.py, loaded by path under its own name: tests/models.py is
+    the `models` other tests import."""
+    import importlib.util
+    import sys
+
+    if "bench_models" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("bench_models", REPO / "bench" / "models.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules["bench_models"] = module
+    return sys.modules["bench_models"]
+
+
+def bench_tflite(name: str) -> bytes:
+    """int8 .tflite of the benchmark model `name`, cached like quantize()."""
+    models = bench_models()
+    source = source_of(models.__file__, __file__)
+    return quantize(lambda: models.MODELS[name]()[:2], cache_key("bench-model", name, source))
+
+
 class Oracle:
     """TFLite's reference kernels on an int8 .tflite, in Keras input/output order."""
 

@@ -3,27 +3,13 @@ runs a thousand times slower than the work (as on a loaded or slow machine),
 for every model of tests/models.py. The planner's search is bounded by work,
 not by time; a time budget would stop it at different points here."""
 
-import sys
 import time
 
 import pytest
 
-import parity
-from conftest import REPO
-
 pytest.importorskip("tensorflow")
-sys.path.insert(0, str(REPO / "tests"))
-import models  # noqa: E402
+from test_parity_models import _tflite, models  # noqa: E402 - the same cached .tflite files
 from tinyml_converter.convert import convert_tflite  # noqa: E402
-
-SOURCE = parity.source_of(models.__file__, parity.__file__)
-
-
-def _tflite(name):
-    def build():
-        model, calib, _labels = models.MODELS[name]()
-        return model, calib
-    return parity.quantize(build, parity.cache_key("model", name, SOURCE))
 
 
 class SlowClock:

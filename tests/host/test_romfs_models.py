@@ -5,7 +5,6 @@ emulated Cortex-M0 (qemu_m0) `tinyml run` maps them from a ROMFS image,
 gives TFLite's reference-kernel bytes, and takes no more heap than the arena
 and 4 KB. (tests/rp2/ runs them on the emulated RP2040.)"""
 
-import importlib.util
 import re
 
 import numpy as np
@@ -18,26 +17,13 @@ pytest.importorskip("tensorflow")
 from tinyml_converter import cli  # noqa: E402
 from tinyml_converter.convert import convert_tflite  # noqa: E402
 
-# By path, under its own name: tests/models.py is the `models` other tests import.
-_spec = importlib.util.spec_from_file_location("bench_models", REPO / "bench" / "models.py")
-bench_models = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_models)
-
-SOURCE = parity.source_of(bench_models.__file__, parity.__file__)
 FIRMWARE = REPO / "build" / "qemu_m0" / "firmware.elf"
 SMALL_CONSTANT = 4096
 
 
-def _tflite(name):
-    def build():
-        model, calib = bench_models.MODELS[name]()[:2]
-        return model, calib
-    return parity.quantize(build, parity.cache_key("bench-model", name, SOURCE))
-
-
 @pytest.fixture(scope="module", params=["vww_mobilenet", "resnet8_cifar"])
 def model(request, tmp_path_factory):
-    tfl = _tflite(request.param)
+    tfl = parity.bench_tflite(request.param)
     blob, _ = convert_tflite(tfl, name=request.param)
     path = tmp_path_factory.mktemp(request.param) / f"{request.param}.tinyml"
     path.write_bytes(blob)

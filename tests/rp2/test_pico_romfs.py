@@ -15,7 +15,6 @@ these models on qemu_m0). Run by `make test` (mk/rp2.mk) after the UF2 is
 built.
 """
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -36,23 +35,14 @@ pytestmark = pytest.mark.skipif(not UF2.exists(), reason="make firmware BOARD=rp
 RAM_BEYOND_ARENA = 4096
 
 
-def _bench_models():
-    # By file: tests/models.py is also importable as `models`.
-    spec = importlib.util.spec_from_file_location("bench_models", ROOT / "bench" / "models.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("name, run_args", [("vww_mobilenet", []), ("resnet8_cifar", ["--rom"])])
 def test_mlperf_model_runs_in_place_from_romfs_as_tflite_does(name, run_args, tmp_path, capsys):
     pytest.importorskip("tensorflow")
     import parity
     from tinyml_converter import convert
 
-    models = _bench_models()
-    source = parity.source_of(models.__file__, parity.__file__)
-    tflite = parity.quantize(models.MODELS[name], parity.cache_key("bench-model", name, source))
+    models = parity.bench_models()
+    tflite = parity.bench_tflite(name)
     blob, report = convert.convert_tflite(tflite, name=name)
     model = tmp_path / f"{name}.tinyml"
     model.write_bytes(blob)

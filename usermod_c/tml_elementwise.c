@@ -110,25 +110,29 @@ typedef struct {
     int32_t in1_offset, in2_offset, output_zero_point;
 } tml_binary_ctx_t;
 
+/* ADD's walk also carries its second input's multiplier and scale, worked
+ * out once per op rather than per pixel. x * m and -x * |m| are the same
+ * product, which is all the rounding sees: a SUB's negative multiplier
+ * becomes a negated second input. */
+typedef struct {
+    tml_binary_ctx_t base;
+    int32_t multiplier2, scale2;
+} tml_add_ctx_t;
+
 /* ADD: both inputs are brought to a common scale (2 * the larger input
  * scale) with 20 bits of headroom, added, and requantised to the output. */
 static void tml_add_row(const void *ctx, const int8_t *a, int32_t a_step,
     const int8_t *b, int32_t b_step, int8_t *out, int32_t count) {
-    const tml_binary_ctx_t *c = (const tml_binary_ctx_t *)ctx;
-    const tml_add_params_t *p = (const tml_add_params_t *)c->params;
-    /* x * m and -x * |m| are the same product, which is all the rounding
-     * sees: a SUB's negative multiplier becomes a negated second input. */
-    const bool subtract = p->input2_multiplier < 0;
-    const int32_t multiplier2 = subtract ? -p->input2_multiplier : p->input2_multiplier;
-    const int32_t scale2 = subtract ? -(1 << p->left_shift) : (1 << p->left_shift);
+    const tml_add_ctx_t *c = (const tml_add_ctx_t *)ctx;
+    const tml_add_params_t *p = (const tml_add_params_t *)c->base.params;
     for (int32_t i = 0; i < count; i++) {
         /* |x - zero point| <= 255, so shifting by left_shift <= 20 stays below 2^28. */
-        int32_t shifted1 = (int32_t)((uint32_t)(a[i * a_step] + c->in1_offset) << p->left_shift);
-        int32_t shifted2 = (b[i * b_step] + c->in2_offset) * scale2;
+        int32_t shifted1 = (int32_t)((uint32_t)(a[i * a_step] + c->base.in1_offset) << p->left_shift);
+        int32_t shifted2 = (b[i * b_step] + c->base.in2_offset) * c->scale2;
         int32_t scaled1 = tml_multiply_by_quantized_multiplier(shifted1, p->input1_multiplier, p->input1_shift);
-        int32_t scaled2 = tml_multiply_by_quantized_multiplier(shifted2, multiplier2, p->input2_shift);
+        int32_t scaled2 = tml_multiply_by_quantized_multiplier(shifted2, c->multiplier2, p->input2_shift);
         int32_t v = tml_multiply_by_quantized_multiplier(scaled1 + scaled2, p->output_multiplier, p->output_shift)
-            + c->output_zero_point;
+            + c->base.output_zero_point;
         out[i] = (int8_t)tml_clamp(v, p->act_min, p->act_max);
     }
 }
@@ -151,7 +155,12 @@ void tml_add_s8(const tml_add_params_t *p,
     const tml_dims_t *in1_dims, const int8_t *in1,
     const tml_dims_t *in2_dims, const int8_t *in2,
     const tml_dims_t *out_dims, int8_t *out) {
-    const tml_binary_ctx_t ctx = { p, -input1_zero_point, -input2_zero_point, output_zero_point };
+    const bool subtract = p->input2_multiplier < 0;
+    const tml_add_ctx_t ctx = {
+        { p, -input1_zero_point, -input2_zero_point, output_zero_point },
+        subtract ? -p->input2_multiplier : p->input2_multiplier,
+        subtract ? -(1 << p->left_shift) : (1 << p->left_shift),
+    };
     tml_broadcast_rows(in1_dims, in1, in2_dims, in2, out_dims, out, tml_add_row, &ctx);
 }
 

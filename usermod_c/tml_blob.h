@@ -83,6 +83,9 @@ typedef enum {
     TML_OP_SOFTMAX = 11,
     TML_OP_LUT = 12,   /* any per-tensor unary int8 op: LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, RELU*, int8 QUANTIZE ... */
     TML_OP_COPY = 13,  /* RESHAPE the planner could not alias */
+    TML_OP_REMAP = 14, /* any op whose output elements are input elements: SLICE, SPLIT, TRANSPOSE, TILE ... */
+    TML_OP_MAXIMUM = 15,
+    TML_OP_MINIMUM = 16,
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -204,6 +207,19 @@ typedef struct {
 typedef struct {
     uint32_t table;
 } tml_blob_lut_t;
+
+/* REMAP: output element [i0][i1][i2][i3] (the output's 4-D padded dims) is
+ * input element table[i0] + table[d0 + i1] + table[d0 + d1 + i2] +
+ * table[d0 + d1 + d2 + i3]: one int32 per output index along each dim, the
+ * input element offset that index contributes. Input and output have one
+ * dtype; values are copied, never requantised. */
+typedef struct {
+    uint32_t table;          /* data offset of int32[d0 + d1 + d2 + d3] */
+} tml_blob_remap_t;
+
+/* MAXIMUM, MINIMUM: inputs [a, b] broadcast to the output shape, all three
+ * quantised alike (the converter checks), so raw int8 values compare. No
+ * params. */
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

@@ -1,4 +1,4 @@
-/* Data movement kernels: CONCATENATION (one input at a time) and PAD, on the
+/* Data movement kernels: CONCATENATION (one input at a time), PAD and REMAP, on the
  * tensors' 4-D padded NHWC dims. No arithmetic on values, only placement. */
 #include "tml_check.h"
 #include "tml_kernels.h"
@@ -110,6 +110,96 @@ void tml_pad_s8(const tml_pad_params_t *p,
                     tml_fill_s8(out + c_before + id[3], c_after, pad);
                 }
                 out += od[3];
+            }
+        }
+    }
+}
+
+/* ---- REMAP ------------------------------------------------------------ */
+
+tml_status_t tml_remap_check(tml_remap_params_t *p, const tml_dims_t *out_dims, const char **detail) {
+    int32_t od[TML_RANK];
+    tml_dims_to_array(out_dims, od);
+    if (p->elem_size != 1 && p->elem_size != 2 && p->elem_size != 4) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "remap element size not 1, 2 or 4");
+    }
+    const int32_t *t = p->table;
+    int64_t lowest = 0;
+    int64_t highest = 0;
+    for (int32_t d = 0; d < TML_RANK; d++) {
+        int32_t lo = t[0];
+        int32_t hi = t[0];
+        for (int32_t i = 1; i < od[d]; i++) {
+            lo = t[i] < lo ? t[i] : lo;
+            hi = t[i] > hi ? t[i] : hi;
+        }
+        lowest += lo;
+        highest += hi;
+        t += od[d];
+    }
+    if (lowest < 0 || highest >= p->in_elements) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "remap table reaches outside the input");
+    }
+    const int32_t *inner = p->table + od[0] + od[1] + od[2];
+    p->inner_run = 1;
+    for (int32_t i = 1; i < od[3]; i++) {
+        if (inner[i] != inner[0] + i) {
+            p->inner_run = 0;
+        }
+    }
+    return TML_OK;
+}
+
+static void tml_copy_bytes(uint8_t *dst, const uint8_t *src, uint32_t count) {
+    for (uint32_t i = 0; i < count; i++) {
+        dst[i] = src[i];
+    }
+}
+
+static void tml_zero_bytes(uint8_t *dst, uint32_t count) {
+    for (uint32_t i = 0; i < count; i++) {
+        dst[i] = 0;
+    }
+}
+
+/* Offsets are summed in uint32_t: a table changed after load may hold any
+ * value, and unsigned wrap-around is defined; the one comparison with
+ * in_elements then bounds the read. */
+void tml_remap(const tml_remap_params_t *p, const uint8_t *in, const tml_dims_t *out_dims, uint8_t *out) {
+    const uint32_t size = p->elem_size;
+    const uint32_t limit = (uint32_t)p->in_elements;
+    const uint32_t row = (uint32_t)out_dims->c;
+    const int32_t *tn = p->table;
+    const int32_t *th = tn + out_dims->n;
+    const int32_t *tw = th + out_dims->h;
+    const int32_t *tc = tw + out_dims->w;
+    for (int32_t n = 0; n < out_dims->n; n++) {
+        for (int32_t h = 0; h < out_dims->h; h++) {
+            const uint32_t base_nh = (uint32_t)tn[n] + (uint32_t)th[h];
+            for (int32_t w = 0; w < out_dims->w; w++, out += row * size) {
+                const uint32_t base = base_nh + (uint32_t)tw[w];
+                if (p->inner_run) {
+                    const uint32_t start = base + (uint32_t)tc[0];
+                    if (start <= limit && limit - start >= row) {
+                        tml_copy_bytes(out, in + start * size, row * size);
+                    } else {
+                        tml_zero_bytes(out, row * size);
+                    }
+                } else if (size == 1) {
+                    for (uint32_t c = 0; c < row; c++) {
+                        const uint32_t at = base + (uint32_t)tc[c];
+                        out[c] = at < limit ? in[at] : 0;
+                    }
+                } else {
+                    for (uint32_t c = 0; c < row; c++) {
+                        const uint32_t at = base + (uint32_t)tc[c];
+                        if (at < limit) {
+                            tml_copy_bytes(out + c * size, in + at * size, size);
+                        } else {
+                            tml_zero_bytes(out + c * size, size);
+                        }
+                    }
+                }
             }
         }
     }

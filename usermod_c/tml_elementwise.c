@@ -1,4 +1,4 @@
-/* ADD and MUL on int8 with NHWC broadcasting, bit exact with TFLite's
+/* ADD, MUL, MAXIMUM and MINIMUM on int8 with NHWC broadcasting, bit exact with TFLite's
  * reference_integer_ops::Add/Mul and their BroadcastAdd4DSlow/
  * BroadcastMul4DSlow (the same arithmetic per element either way). */
 #include <stdbool.h>
@@ -171,4 +171,39 @@ void tml_mul_s8(const tml_mul_params_t *p,
     const tml_dims_t *out_dims, int8_t *out) {
     const tml_binary_ctx_t ctx = { p, -input1_zero_point, -input2_zero_point, output_zero_point };
     tml_broadcast_rows(in1_dims, in1, in2_dims, in2, out_dims, out, tml_mul_row, &ctx);
+}
+
+tml_status_t tml_min_max_check(const tml_dims_t *in1_dims, const tml_dims_t *in2_dims,
+    const tml_dims_t *out_dims, const char **detail) {
+    return tml_check_broadcast(in1_dims, in2_dims, out_dims, detail);
+}
+
+static void tml_maximum_row(const void *ctx, const int8_t *a, int32_t a_step,
+    const int8_t *b, int32_t b_step, int8_t *out, int32_t count) {
+    (void)ctx;
+    for (int32_t i = 0; i < count; i++) {
+        const int8_t x = a[i * a_step];
+        const int8_t y = b[i * b_step];
+        out[i] = x > y ? x : y;
+    }
+}
+
+static void tml_minimum_row(const void *ctx, const int8_t *a, int32_t a_step,
+    const int8_t *b, int32_t b_step, int8_t *out, int32_t count) {
+    (void)ctx;
+    for (int32_t i = 0; i < count; i++) {
+        const int8_t x = a[i * a_step];
+        const int8_t y = b[i * b_step];
+        out[i] = x < y ? x : y;
+    }
+}
+
+void tml_maximum_s8(const tml_dims_t *in1_dims, const int8_t *in1,
+    const tml_dims_t *in2_dims, const int8_t *in2, const tml_dims_t *out_dims, int8_t *out) {
+    tml_broadcast_rows(in1_dims, in1, in2_dims, in2, out_dims, out, tml_maximum_row, 0);
+}
+
+void tml_minimum_s8(const tml_dims_t *in1_dims, const int8_t *in1,
+    const tml_dims_t *in2_dims, const int8_t *in2, const tml_dims_t *out_dims, int8_t *out) {
+    tml_broadcast_rows(in1_dims, in1, in2_dims, in2, out_dims, out, tml_minimum_row, 0);
 }

@@ -134,6 +134,18 @@ typedef struct {
     int32_t pad_value;
 } tml_pad_params_t;
 
+/* REMAP (tml_blob.h): four offset tables back to back, one per output dim.
+ * inner_run marks a table of the last dim that counts up by one (a run of
+ * contiguous input), found at load. The tables stay in the blob, which may
+ * change after load: the kernel bounds every offset it reads by
+ * in_elements, so a changed table changes answers, never memory safety. */
+typedef struct {
+    const int32_t *table;
+    int32_t in_elements;
+    uint8_t elem_size;
+    uint8_t inner_run;
+} tml_remap_params_t;
+
 /* SOFTMAX over the last axis: TFLite's Prepare values (PreprocessSoftmaxScaling
  * with 5 integer bits, CalculateInputRadius). */
 typedef struct {
@@ -225,6 +237,16 @@ void tml_mul_s8(const tml_mul_params_t *p,
     const tml_dims_t *in2_dims, const int8_t *in2,
     const tml_dims_t *out_dims, int8_t *out);
 
+/* MAXIMUM, MINIMUM on raw int8 values (inputs and output quantised alike). */
+tml_status_t tml_min_max_check(const tml_dims_t *in1_dims, const tml_dims_t *in2_dims,
+    const tml_dims_t *out_dims, const char **detail);
+
+void tml_maximum_s8(const tml_dims_t *in1_dims, const int8_t *in1,
+    const tml_dims_t *in2_dims, const int8_t *in2, const tml_dims_t *out_dims, int8_t *out);
+
+void tml_minimum_s8(const tml_dims_t *in1_dims, const int8_t *in1,
+    const tml_dims_t *in2_dims, const int8_t *in2, const tml_dims_t *out_dims, int8_t *out);
+
 /* ---- data movement (tml_copy.c) --------------------------------------- */
 
 /* One CONCATENATION input against the output: same dims off the axis and
@@ -246,6 +268,14 @@ tml_status_t tml_pad_check(const tml_pad_params_t *p,
 void tml_pad_s8(const tml_pad_params_t *p,
     const tml_dims_t *in_dims, const int8_t *in,
     const tml_dims_t *out_dims, int8_t *out);
+
+/* Every output element's input offset (the sum of its four table entries)
+ * lies in [0, in_elements). Sets p->inner_run. */
+tml_status_t tml_remap_check(tml_remap_params_t *p, const tml_dims_t *out_dims, const char **detail);
+
+/* Copies elem_size bytes per element; an offset a changed table puts out of
+ * range yields zero bytes. */
+void tml_remap(const tml_remap_params_t *p, const uint8_t *in, const tml_dims_t *out_dims, uint8_t *out);
 
 /* ---- SOFTMAX (tml_softmax.c): rows x depth, along depth; TFLite's int8
  * output is scale 1/256, zero point -128. -------------------------------- */

@@ -237,7 +237,7 @@ static uint32_t tml_scratch_mean(const tml_model_t *m, const tml_op_t *op) {
     return tml_mean_scratch_size(&op->u.mean, &tml_op_tensor(m, op, 0)->dims);
 }
 
-/* ---- ADD, MUL ------------------------------------------------------------ */
+/* ---- ADD, MUL, MAXIMUM, MINIMUM ------------------------------------------- */
 
 static tml_status_t tml_load_add(tml_model_t *m, const void *params, tml_op_t *op) {
     const tml_blob_add_t *r = (const tml_blob_add_t *)params;
@@ -282,6 +282,29 @@ static void tml_run_mul(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *out = tml_op_tensor(m, op, 2);
     tml_mul_s8(&op->u.mul, a->zero_point, b->zero_point, out->zero_point, &a->dims, (const int8_t *)a->data,
         &b->dims, (const int8_t *)b->data, &out->dims, (int8_t *)out->data);
+}
+
+static tml_status_t tml_load_min_max(tml_model_t *m, const void *params, tml_op_t *op) {
+    (void)params;
+    const char *detail = "";
+    return tml_checked(m, tml_min_max_check(&tml_op_tensor(m, op, 0)->dims, &tml_op_tensor(m, op, 1)->dims,
+        &tml_op_tensor(m, op, 2)->dims, &detail), &detail);
+}
+
+static void tml_run_maximum(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *a = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *b = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    tml_maximum_s8(&a->dims, (const int8_t *)a->data, &b->dims, (const int8_t *)b->data, &out->dims,
+        (int8_t *)out->data);
+}
+
+static void tml_run_minimum(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *a = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *b = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    tml_minimum_s8(&a->dims, (const int8_t *)a->data, &b->dims, (const int8_t *)b->data, &out->dims,
+        (int8_t *)out->data);
 }
 
 /* ---- CONCATENATION, PAD ------------------------------------------------- */
@@ -411,6 +434,36 @@ static void tml_run_copy(const tml_model_t *m, const tml_op_t *op) {
     }
 }
 
+/* ---- REMAP --------------------------------------------------------------- */
+
+static tml_status_t tml_load_remap(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    if (in->dtype != out->dtype) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "remap input and output dtypes differ");
+    }
+    const tml_dims_t *od = &out->dims;
+    /* Each dim is below 2^31 and there are four: no 64-bit overflow. */
+    const uint64_t entries = (uint64_t)od->n + (uint64_t)od->h + (uint64_t)od->w + (uint64_t)od->c;
+    const void *table;
+    tml_status_t s = tml_load_const(m, ((const tml_blob_remap_t *)params)->table, entries * 4u, 4,
+        "remap table outside data section", &table);
+    if (s != TML_OK) {
+        return s;
+    }
+    tml_remap_params_t *p = &op->u.remap;
+    p->table = (const int32_t *)table;
+    p->in_elements = tml_elements(in);
+    p->elem_size = (uint8_t)(in->bytes / (uint32_t)p->in_elements);
+    const char *detail = "";
+    return tml_checked(m, tml_remap_check(p, od, &detail), &detail);
+}
+
+static void tml_run_remap(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_remap(&op->u.remap, tml_op_tensor(m, op, 0)->data, &out->dims, out->data);
+}
+
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv},
@@ -430,4 +483,7 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_SOFTMAX] = {"SOFTMAX", 1, 1, 1, sizeof(tml_blob_softmax_t), tml_load_softmax, tml_run_softmax, 0},
     [TML_OP_LUT] = {"LUT", 1, 1, 1, sizeof(tml_blob_lut_t), tml_load_lut, tml_run_lut, 0},
     [TML_OP_COPY] = {"COPY", 1, 1, 1, 0, tml_load_copy, tml_run_copy, 0},
+    [TML_OP_REMAP] = {"REMAP", 1, 1, 1, sizeof(tml_blob_remap_t), tml_load_remap, tml_run_remap, 0},
+    [TML_OP_MAXIMUM] = {"MAXIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_maximum, 0},
+    [TML_OP_MINIMUM] = {"MINIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_minimum, 0},
 };

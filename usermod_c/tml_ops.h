@@ -45,6 +45,7 @@ typedef struct tml_op {
         tml_softmax_params_t softmax;
         int32_t concat_axis;
         const int8_t *lut_table;
+        tml_remap_params_t remap;
     } u;
 } tml_op_t;
 

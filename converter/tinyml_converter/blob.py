@@ -28,6 +28,7 @@ DATA_FIELDS = {
     "DEPTHWISE_CONV_2D": ("weights", "bias", "multiplier", "shift"),
     "FULLY_CONNECTED": ("weights", "bias", "multiplier", "shift"),
     "LUT": ("table",),
+    "REMAP": ("table",),
 }
 
 

@@ -45,6 +45,9 @@ OPCODES = {
     "SOFTMAX": 11,
     "LUT": 12,
     "COPY": 13,
+    "REMAP": 14,
+    "MAXIMUM": 15,
+    "MINIMUM": 16,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -78,6 +81,9 @@ PARAMS = {
     "SOFTMAX": (struct.Struct("<3i"), "input_multiplier input_left_shift diff_min".split()),
     "LUT": (struct.Struct("<I"), ["table"]),
     "COPY": (struct.Struct("<"), []),
+    "REMAP": (struct.Struct("<I"), ["table"]),
+    "MAXIMUM": (struct.Struct("<"), []),
+    "MINIMUM": (struct.Struct("<"), []),
 }
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]

@@ -35,11 +35,15 @@ from .scratch import depthwise_grouped
 from .tflite_model import FLOAT32, INT8, INT16, INT32, TflModel, TflOp, TflTensor, layer_name
 
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+# Ops lowered to REMAP (each output element one input element).
+REMAP_OPS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "UNPACK", "TILE",
+             "BROADCAST_TO", "REVERSE_V2", "GATHER", "MIRROR_PAD", "DEPTH_TO_SPACE",
+             "SPACE_TO_DEPTH", "RESIZE_NEAREST_NEIGHBOR")
 SUPPORTED_OPS = sorted(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-     "MEAN", "ADD", "SUB", "MUL", "CONCATENATION", "PAD", "PADV2", "SOFTMAX",
-     "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)",
-     "SHAPE/STRIDED_SLICE/PACK (shape computations)", *ALIAS_OPS, *LUT_OPS})
+     "MEAN", "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2",
+     "SOFTMAX", "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)",
+     "SHAPE (shape computations)", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 
 # Fused activation codes of the schema's ActivationFunctionType.
@@ -154,6 +158,82 @@ def compute_padding(padding: int, in_size: int, k: int, stride: int, dilation: i
         out = (in_size - eff + stride) // stride
     total = max(0, (out - 1) * stride + eff - in_size)
     return out, total // 2
+
+
+def remap_tables(index: np.ndarray):
+    """Four offset tables whose sums give the 4-D array of input offsets
+    `index` (tml_blob.h, REMAP), or None if its dims are not independent."""
+    origin = int(index[0, 0, 0, 0])
+    tables = []
+    for d in range(4):
+        at = [0, 0, 0, 0]
+        at[d] = slice(None)
+        tables.append(index[tuple(at)] - (0 if d == 0 else origin))
+    rebuilt = (tables[0][:, None, None, None] + tables[1][None, :, None, None]
+               + tables[2][None, None, :, None] + tables[3][None, None, None, :])
+    return tables if np.array_equal(rebuilt, index) else None
+
+
+def strided_slice_indices(shape, begin, end, strides, o, where):
+    """The index arrays of TFLite's STRIDED_SLICE (strided_slice_logic.h:
+    StartForAxis, StopForAxis, masks and the `offset` option), one per input
+    axis, for NumPy's np.ix_. New and shrunk axes only change the output's
+    shape, which the caller takes from the model."""
+    spec = len(begin)
+    if not (len(end) == len(strides) == spec):
+        raise ConversionError(f"{where}: begin, end and strides differ in length")
+    if any(s == 0 for s in strides):
+        raise ConversionError(f"{where}: stride 0")
+
+    def bit(mask, i):
+        return bool(mask >> i & 1)
+
+    if bin(o.ellipsisMask).count("1") > 1:
+        raise ConversionError(f"{where}: more than one ellipsis")
+    real = [i for i in range(spec) if not bit(o.newAxisMask, i) and not bit(o.ellipsisMask, i)]
+    axes = []  # (begin, end, stride, begin masked, end masked, shrink) per input axis
+    full = (0, 0, 1, True, True, False)
+    for i in range(spec):
+        if bit(o.ellipsisMask, i):
+            axes += [full] * (len(shape) - len(real))
+        elif not bit(o.newAxisMask, i):
+            e = begin[i] + end[i] if getattr(o, "offset", False) else end[i]
+            axes.append((begin[i], e, strides[i], bit(o.beginMask, i), bit(o.endMask, i),
+                         bit(o.shrinkAxisMask, i)))
+    axes += [full] * (len(shape) - len(axes))
+    if len(axes) != len(shape):
+        raise ConversionError(f"{where}: {spec} slice entries for rank {len(shape)}")
+    lists = []
+    big = 1 << 31
+    for size, (b, e, s, bm, em, shrink) in zip(shape, axes):
+        start = (-big if s > 0 else big - 1) if bm else b
+        start += size if start < 0 else 0
+        start = min(max(start, 0), size - 1)
+        if shrink:
+            lists.append(np.array([start]))
+            continue
+        stop = (big - 1 if s > 0 else -big) if em else e
+        stop += size if stop < 0 else 0
+        stop = min(max(stop, 0), size) if s > 0 else min(max(stop, -1), size - 1)
+        lists.append(np.arange(start, stop, s))
+    return np.ix_(*lists)
+
+
+def nearest_indices(in_size: int, out_size: int, align_corners: bool, half_pixel: bool):
+    """reference_ops::ResizeNearestNeighbor's GetNearestNeighbor, in float32."""
+    f32 = np.float32
+    if align_corners and out_size > 1:
+        scale = f32(in_size - 1) / f32(out_size - 1)
+    else:
+        scale = f32(in_size) / f32(out_size)
+    offset = f32(0.5 if half_pixel else 0.0)
+    out = []
+    for y in range(out_size):
+        v = (f32(y) + offset) * scale
+        i = int(tflite_round(float(v))) if align_corners else int(np.floor(v))
+        i = min(i, in_size - 1)
+        out.append(max(i, 0) if half_pixel else i)
+    return np.array(out, dtype=np.int64)
 
 
 def _shape_value(op: TflOp, vals: dict, shapes: list):
@@ -787,6 +867,178 @@ class Lowering:
         x = self.act(op.inputs[0], where)
         y = self.act(op.outputs[0], where)
         self._add("LUT", [x], [y], dict(table=Const(table, "table")), where)
+
+    # ---- REMAP: ops whose output elements are input elements --------------
+    # Each op is described by what it does to an array of input element
+    # offsets (NumPy's own slicing, transposing, tiling ...); REMAP stores
+    # the result as one offset table per output dim, which every such op
+    # yields because each output index contributes independently.
+    def _offsets(self, op, where, k=0):
+        t = self.T[op.inputs[k]]
+        self._check_int8(t, where)
+        return np.arange(int(np.prod(t.shape, dtype=np.int64)), dtype=np.int64).reshape(t.shape)
+
+    def _int_const(self, op, k, where, what):
+        return [int(v) for v in self._const(op.inputs[k], where, what).data.reshape(-1)]
+
+    def _remap(self, op, where, index, out_k=0, in_k=0):
+        out = self.T[op.outputs[out_k]]
+        self._check_int8(out, where)
+        if op.outputs[out_k] in self.tmap:
+            raise ConversionError(f"{where}: tensor '{out.name}' is written twice")
+        if index.size != int(np.prod(out.shape, dtype=np.int64)) or index.size == 0:
+            raise ConversionError(
+                f"{where}: output '{out.name}' has shape {tuple(out.shape)} but the op gives "
+                f"{tuple(index.shape)}")
+        tables = remap_tables(index.reshape((1,) * (4 - len(out.shape)) + tuple(out.shape)))
+        if tables is None:
+            raise ConversionError(f"{where}: this {op.name} does not map output dims independently")
+        x = self.act(op.inputs[in_k], where)
+        y = self.act(op.outputs[out_k], where)
+        self._add("REMAP", [x], [y], dict(table=Const(_pack_i32(np.concatenate(tables)), "table")), where)
+
+    def _op_transpose(self, op, where):
+        perm = self._int_const(op, 1, where, "the permutation")
+        self._remap(op, where, self._offsets(op, where).transpose(perm))
+
+    def _op_slice(self, op, where):
+        base = self._offsets(op, where)
+        begin = self._int_const(op, 1, where, "begin")
+        size = self._int_const(op, 2, where, "size")
+        if len(begin) != base.ndim or len(size) != base.ndim:
+            raise ConversionError(f"{where}: begin/size have {len(begin)}/{len(size)} entries for rank {base.ndim}")
+        for b, n, d in zip(begin, size, base.shape):
+            if b < 0 or b > d or (n != -1 and (n < 0 or b + n > d)):
+                raise ConversionError(f"{where}: slice begin {begin} size {size} outside {base.shape}")
+        self._remap(op, where, base[tuple(slice(b, d if n == -1 else b + n)
+                                          for b, n, d in zip(begin, size, base.shape))])
+
+    def _op_strided_slice(self, op, where):
+        base = self._offsets(op, where)
+        self._remap(op, where, base[strided_slice_indices(
+            base.shape, self._int_const(op, 1, where, "begin"), self._int_const(op, 2, where, "end"),
+            self._int_const(op, 3, where, "strides"), op.options, where)])
+
+    def _split(self, op, where, in_k, axis, sizes):
+        base = self._offsets(op, where, in_k)
+        axis %= base.ndim
+        if sum(sizes) != base.shape[axis] or len(sizes) != len(op.outputs) or min(sizes) < 1:
+            raise ConversionError(f"{where}: splits {sizes} do not divide axis {axis} of {base.shape}")
+        start = 0
+        for k, n in enumerate(sizes):
+            part = np.take(base, np.arange(start, start + n), axis=axis)
+            start += n
+            self._remap(op, where, part, out_k=k, in_k=in_k)
+
+    def _op_split(self, op, where):
+        axis = self._int_const(op, 0, where, "the axis")[0]
+        shape = self.T[op.inputs[1]].shape
+        parts = op.options.numSplits
+        if parts < 1 or shape[axis % len(shape)] % parts:
+            raise ConversionError(f"{where}: {parts} splits of axis {axis} of {shape}")
+        self._split(op, where, 1, axis, [shape[axis % len(shape)] // parts] * parts)
+
+    def _op_split_v(self, op, where):
+        sizes = self._int_const(op, 1, where, "the split sizes")
+        axis = self._int_const(op, 2, where, "the axis")[0]
+        shape = self.T[op.inputs[0]].shape
+        if sizes.count(-1) == 1:
+            sizes[sizes.index(-1)] = shape[axis % len(shape)] - (sum(sizes) + 1)
+        self._split(op, where, 0, axis, sizes)
+
+    def _op_unpack(self, op, where):
+        base = self._offsets(op, where)
+        axis = op.options.axis % base.ndim
+        if base.shape[axis] != len(op.outputs):
+            raise ConversionError(f"{where}: {len(op.outputs)} outputs for axis {axis} of {base.shape}")
+        for k in range(len(op.outputs)):
+            self._remap(op, where, np.take(base, k, axis=axis), out_k=k)
+
+    def _op_tile(self, op, where):
+        self._remap(op, where, np.tile(self._offsets(op, where), self._int_const(op, 1, where, "multiples")))
+
+    def _op_broadcast_to(self, op, where):
+        shape = self._int_const(op, 1, where, "the shape")
+        self._remap(op, where, np.broadcast_to(self._offsets(op, where), shape))
+
+    def _op_reverse_v2(self, op, where):
+        self._remap(op, where, np.flip(self._offsets(op, where), self._int_const(op, 1, where, "the axes")))
+
+    def _op_gather(self, op, where):
+        base = self._offsets(op, where)
+        o = op.options
+        if o.batchDims != 0:
+            raise ConversionError(f"{where}: GATHER with batch_dims {o.batchDims} is not supported")
+        idx = self._const(op.inputs[1], where, "the indices (GATHER of run-time indices is not supported)")
+        idx = idx.data.astype(np.int64)
+        axis = o.axis % base.ndim
+        if idx.size == 0 or idx.min() < 0 or idx.max() >= base.shape[axis]:
+            raise ConversionError(f"{where}: indices outside [0, {base.shape[axis]})")
+        self._remap(op, where, np.take(base, idx, axis=axis))
+
+    def _op_mirror_pad(self, op, where):
+        pads = self._const(op.inputs[1], where, "the paddings").data.reshape(-1, 2).tolist()
+        mode = "reflect" if op.options.mode == 0 else "symmetric"
+        self._remap(op, where, np.pad(self._offsets(op, where), pads, mode=mode))
+
+    def _op_depth_to_space(self, op, where):
+        base = self._offsets(op, where)
+        bs = op.options.blockSize
+        n, h, w, c = base.shape
+        if bs < 1 or c % (bs * bs):
+            raise ConversionError(f"{where}: depth {c} not a multiple of block {bs} squared")
+        self._remap(op, where, base.reshape(n, h, w, bs, bs, c // (bs * bs)).transpose(0, 1, 3, 2, 4, 5))
+
+    def _op_space_to_depth(self, op, where):
+        base = self._offsets(op, where)
+        bs = op.options.blockSize
+        n, h, w, c = base.shape
+        if bs < 1 or h % bs or w % bs:
+            raise ConversionError(f"{where}: {h}x{w} not a multiple of block {bs}")
+        self._remap(op, where, base.reshape(n, h // bs, bs, w // bs, bs, c).transpose(0, 1, 3, 2, 4, 5))
+
+    def _op_resize_nearest_neighbor(self, op, where):
+        base = self._offsets(op, where)
+        o = op.options
+        size = self._int_const(op, 1, where, "the size")
+        rows = nearest_indices(base.shape[1], size[0], o.alignCorners, o.halfPixelCenters)
+        cols = nearest_indices(base.shape[2], size[1], o.alignCorners, o.halfPixelCenters)
+        self._remap(op, where, base[:, rows][:, :, cols])
+
+    def _op_pack(self, op, where):
+        """PACK is CONCATENATION along a new axis: each input is viewed with
+        that axis inserted (an alias, no copy)."""
+        out = self._out(op, where)
+        axis = op.options.axis % len(out.shape)
+        rank = len(out.shape)
+        views = []
+        for i in op.inputs:
+            t = self.T[i]
+            if not _same_quant(t, out):
+                raise ConversionError(f"{where}: PACK inputs must share the output's quantisation")
+            shape = tuple(t.shape[:axis]) + (1,) + tuple(t.shape[axis:])
+            x = self.act(i, where)
+            src = self.g.tensors[x]
+            alias = None if src.data is not None else self.root(x)
+            self.g.tensors.append(dataclasses.replace(src, shape=shape, alias_of=alias))
+            views.append(len(self.g.tensors) - 1)
+        y = self.act(op.outputs[0], where)
+        self._add("CONCATENATION", views, [y], dict(axis=axis + (4 - rank)), where)
+
+    # ---- element-wise selection ------------------------------------------------
+    def _min_max(self, op, where):
+        out = self._out(op, where)
+        for t in self._binary_inputs(op, where):
+            if not _same_quant(t, out):
+                raise ConversionError(
+                    f"{where}: input '{t.name}' is quantised unlike the output; {op.name} compares "
+                    "raw int8 values, so TFLite requires one quantisation for all three")
+        ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
+        y = self.act(op.outputs[0], where)
+        self._add(op.name, ins, [y], {}, where, int(np.prod(out.shape)))
+
+    _op_maximum = _min_max
+    _op_minimum = _min_max
 
     def _alias(self, op, where):
         out = self._out(op, where)

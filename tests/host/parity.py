@@ -125,9 +125,20 @@ class Oracle:
     def __init__(self, tflite: bytes):
         import tensorflow as tf
 
-        self.it = tf.lite.Interpreter(
-            model_content=tflite,
-            experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+        # BUILTIN_REF lacks the int8 versions of a few data-movement ops
+        # (TILE v3, REVERSE_V2 v3, DEPTH_TO_SPACE v2 in TF 2.21); for those
+        # models TFLite's default kernels without XNNPACK are the oracle.
+        # They move bytes only, so the two kernel sets cannot disagree.
+        kinds = tf.lite.experimental.OpResolverType
+        try:
+            self.it = tf.lite.Interpreter(model_content=tflite, experimental_op_resolver_type=kinds.BUILTIN_REF)
+            self.resolver = "BUILTIN_REF"
+        except ValueError as e:
+            if "Didn't find op for builtin opcode" not in str(e):
+                raise
+            self.it = tf.lite.Interpreter(model_content=tflite,
+                                          experimental_op_resolver_type=kinds.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+            self.resolver = "BUILTIN_WITHOUT_DEFAULT_DELEGATES"
         self.it.allocate_tensors()
         ins = self.it.get_input_details()
         outs = self.it.get_output_details()

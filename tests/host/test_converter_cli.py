@@ -49,7 +49,9 @@ def files(tmp_path_factory):
     np.save(d / "calib.npy", np.random.default_rng(1).standard_normal((12, 6, 6, 1)).astype(np.float32))
     (d / "labels.txt").write_text("cat\ndog\nbird\n")
     i = keras.Input((4,))
-    bad = keras.Model(i, L.Dense(2)(L.Maximum(name="max_layer")([L.Dense(4)(i), L.Dense(4)(i)])))
+    import tensorflow as tf
+    bad = keras.Model(i, L.Dense(2)(L.Lambda(lambda t: tf.math.squared_difference(t[0], t[1]), name="sqdiff_layer")(
+        [L.Dense(4)(i), L.Dense(4)(i)])))
     (d / "unsupported.tflite").write_bytes(int8_tflite(bad, (4,)))
     return d
 
@@ -165,7 +167,7 @@ def test_unsupported_op_exit_1_one_line(files, tmp_path, capsys):
     out = tmp_path / "u.tinyml"
     assert cli.main(["convert", str(files / "unsupported.tflite"), "-o", str(out)]) == 1
     errors = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("tinyml: error")]
-    assert len(errors) == 1 and "MAXIMUM" in errors[0] and "max_layer" in errors[0]
+    assert len(errors) == 1 and "SQUARED_DIFFERENCE" in errors[0] and "sqdiff_layer" in errors[0]
     assert not out.exists() and not leftovers(tmp_path)
 
 

@@ -32,6 +32,7 @@ C_STRUCTS = {
     "PAD": "tml_blob_pad_t",
     "SOFTMAX": "tml_blob_softmax_t",
     "LUT": "tml_blob_lut_t",
+    "REMAP": "tml_blob_remap_t",
 }
 META_FIELDS = "type length".split()
 OPCODE_ENUM = {name: f"TML_OP_{name}" for name in bl.OPCODES}
@@ -84,7 +85,7 @@ def layouts():
         ("META_HEADER", C_STRUCTS["META_HEADER"], bl.META_HEADER, META_FIELDS),
     ]
     for name, (st, fields) in bl.PARAMS.items():
-        if name == "COPY":
+        if not fields:
             continue
         out.append((name, C_STRUCTS[name], st, fields))
     return out

@@ -175,7 +175,51 @@ FAMILIES = {
         C("depthwise_conv1d_dilated", [(21, 3)],
           lambda L, k, x: L.DepthwiseConv1D(3, depth_multiplier=2, dilation_rate=2, padding="same")(x)),
     ],
+    # Each output element one input element (one REMAP kernel): bytes are copied, never requantised.
+    "remap": [
+        C("transpose_hw", [(3, 5, 4)], lambda L, k, x: L.Permute((2, 1, 3))(x)),
+        C("transpose_rank3", [(4, 6)], lambda L, k, x: L.Permute((2, 1))(x)),
+        C("transpose_c_first", [(2, 3, 5)], lambda L, k, x: L.Permute((3, 1, 2))(x)),
+        C("strided_slice", [(7, 6, 5)], lambda L, k, x: x[:, 1:6:2, ::3, 1:]),
+        C("strided_slice_negative", [(5, 8, 3)], lambda L, k, x: x[:, ::-1, -2:1:-2, :]),
+        C("strided_slice_shrink", [(4, 5, 6)], lambda L, k, x: x[:, 2, 1:4, :]),
+        C("strided_slice_ellipsis", [(4, 5, 6)], lambda L, k, x: x[..., 2:5]),
+        C("strided_slice_new_axis", [(4, 6)], lambda L, k, x: x[:, None, 1:3, :]),
+        C("slice", [(6, 5, 4)], lambda L, k, x: k.ops.slice(x, (0, 1, 2, 0), (1, 4, 2, 3))),
+        C("split_concat", [(3, 3, 6)], lambda L, k, x: L.Concatenate()(k.ops.split(x, 3, axis=-1)[::-1])),
+        C("split_rows", [(4, 5, 2)], lambda L, k, x: L.Add()(k.ops.split(x, 2, axis=1))),
+        C("split_v", [(2, 7)], lambda L, k, x: L.Concatenate()(k.ops.split(x, [2, 6], axis=-1)[::-1])),
+        C("unstack_stack", [(3, 4, 2)], lambda L, k, x: k.ops.stack(k.ops.unstack(x, axis=1)[::-1], axis=2)),
+        C("stack_new_last", [(5, 3)], lambda L, k, x: k.ops.stack([x, L.ReLU()(x)], axis=-1)),
+        C("tile", [(2, 3, 2)], lambda L, k, x: k.ops.tile(x, (1, 2, 1, 3))),
+        C("gather", [(4, 5, 3)], lambda L, k, x: k.ops.take(x, np.array([4, 0, 2, 2]), axis=2)),
+        C("gather_channels", [(3, 6)], lambda L, k, x: k.ops.take(x, np.array([5, 1]), axis=-1)),
+        C("reverse", [(4, 5, 3)], lambda L, k, x: k.ops.flip(x, axis=1)),
+        C("resize_nearest_x2", [(3, 4, 2)], lambda L, k, x: k.ops.image.resize(x, (6, 8), interpolation="nearest")),
+        C("resize_nearest_down", [(7, 9, 3)], lambda L, k, x: k.ops.image.resize(x, (3, 4), interpolation="nearest")),
+        C("resize_nearest_odd", [(4, 5, 2)],
+          lambda L, k, x: k.ops.image.resize(x, (7, 3), interpolation="nearest")),
+        C("depth_to_space", [(3, 2, 8)], lambda L, k, x: L.Lambda(lambda t: _tf().nn.depth_to_space(t, 2))(x)),
+        C("space_to_depth", [(4, 6, 3)], lambda L, k, x: L.Lambda(lambda t: _tf().nn.space_to_depth(t, 2))(x)),
+        C("mirror_pad_reflect", [(4, 5, 2)],
+          lambda L, k, x: L.Lambda(lambda t: _tf().pad(t, [[0, 0], [1, 2], [2, 1], [0, 0]], "REFLECT"))(x)),
+        C("mirror_pad_symmetric", [(3, 4, 2)],
+          lambda L, k, x: L.Lambda(lambda t: _tf().pad(t, [[0, 0], [2, 0], [1, 3], [0, 0]], "SYMMETRIC"))(x)),
+    ],
+    "min_max": [
+        C("maximum", [(4, 4, 3), (4, 4, 3)], lambda L, k, a, b: L.Maximum()([a, b])),
+        C("minimum", [(5, 3), (5, 3)], lambda L, k, a, b: L.Minimum()([a, b])),
+        C("maximum_broadcast", [(4, 1, 3), (1, 5, 3)], lambda L, k, a, b: k.ops.maximum(a, b)),
+        C("minimum_const", [(6,)], lambda L, k, a: k.ops.minimum(a, np.float32(0.5))),
+        C("mix", [(3, 4, 2), (3, 4, 2)],
+          lambda L, k, a, b: k.ops.maximum(k.ops.subtract(a, b), k.ops.minimum(a, b))),
+    ],
 }
+
+
+def _tf():
+    import tensorflow as tf
+    return tf
 
 
 

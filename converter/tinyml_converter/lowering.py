@@ -306,6 +306,29 @@ def _resolve_dynamic_shapes(model: TflModel) -> list:
     return tensors
 
 
+def _refuse_model_type(T) -> None:
+    """A model whose activations are not int8 is named for what it is."""
+    if any(t.type == INT16 and t.data is None for t in T):
+        raise ConversionError(
+            "the model is quantised 16x8 (int16 activations, int8 weights: TFLite's "
+            "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8), which tinyml does not "
+            "run yet; quantise it to full int8 (tinyml convert model.keras --calib data.npy does)")
+    if any(t.type == INT8 for t in T):
+        return
+    kinds = sorted({t.type_name for t in T if t.data is None})
+    if "uint8" in kinds:
+        raise ConversionError(
+            "the model is quantised to uint8 (TensorFlow 1's scheme), not int8: re-quantise it "
+            "to int8 (tinyml convert model.keras --calib data.npy does)")
+    if FLOAT32 in {t.type for t in T}:
+        raise ConversionError(
+            "the model has no int8 tensors: it is a float model. Convert a Keras model "
+            "(tinyml convert model.keras --calib data.npy) or give a fully int8-quantised .tflite")
+    raise ConversionError(
+        f"the model has no int8 or float tensors (its activations are {', '.join(kinds)}): "
+        "it is not a quantised network tinyml can run; give a fully int8-quantised .tflite")
+
+
 class Lowering:
     def __init__(self, model: TflModel, lut_fn=lut_table):
         self.m = model
@@ -381,15 +404,7 @@ class Lowering:
     # ---- whole graph ---------------------------------------------------
     def run(self) -> Graph:
         m, T = self.m, self.T
-        if any(t.type == INT16 and t.data is None for t in T):
-            raise ConversionError(
-                "the model is quantised 16x8 (int16 activations, int8 weights: TFLite's "
-                "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8), which tinyml does not "
-                "run yet; quantise it to full int8 (tinyml convert model.keras --calib data.npy does)")
-        if not any(t.type == INT8 for t in T):
-            raise ConversionError(
-                "the model has no int8 tensors: it is a float model. Convert a Keras model "
-                "(tinyml convert model.keras --calib data.npy) or give a fully int8-quantised .tflite")
+        _refuse_model_type(T)
         skip = set()
         inputs, outputs = list(m.inputs), list(m.outputs)
         for k, ti in enumerate(inputs):

@@ -14,6 +14,9 @@ import numpy as np
 import pytest
 
 import parity
+from tinyml_converter import coverage
+from tinyml_converter.lowering import lower
+from tinyml_converter.tflite_model import read_tflite
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("keras")
@@ -126,7 +129,6 @@ FAMILIES = {
         C("same_shape", [(4, 4, 3), (4, 4, 3)], lambda L, k, a, b: L.Multiply()([a, b])),
         C("broadcast_se", [(4, 4, 3), (1, 1, 3)], lambda L, k, a, b: k.ops.multiply(a, b)),
         C("constant", [(3, 4)], lambda L, k, a: k.ops.multiply(a, np.linspace(-1, 2, 4, dtype=np.float32))),
-        C("square", [(6,)], lambda L, k, a: L.Multiply()([a, a])),
         C("broadcast_rows", [(2, 5), (1, 5)], lambda L, k, a, b: k.ops.multiply(a, b)),
     ],
     "concat": [
@@ -161,6 +163,18 @@ FAMILIES = {
         C("relu6_alone", [(3, 7)], lambda L, k, x: L.ReLU(max_value=6.0)(x)),
         C("conv_sigmoid", [(6, 6, 2)], conv(3, 3, activation="sigmoid")),
         C("dense_tanh", [(9,)], dense(4, "tanh")),
+    ],
+    # The other ops run as a table (lut.LUT_OPS), inputs kept where the float op is defined.
+    "lut_more": [
+        C("gelu", [(12,)], lambda L, k, x: L.Activation("gelu")(x)),
+        C("abs", [(3, 4, 2)], lambda L, k, x: k.ops.abs(x)),
+        C("exp", [(9,)], lambda L, k, x: k.ops.exp(x)),
+        C("log", [(2, 6)], lambda L, k, x: k.ops.log(k.ops.abs(x) + 0.5)),
+        C("sqrt", [(8,)], lambda L, k, x: k.ops.sqrt(k.ops.abs(x))),
+        C("rsqrt", [(5, 3)], lambda L, k, x: k.ops.rsqrt(k.ops.abs(x) + 0.25)),
+        C("relu_n1_to_1", [(10,)], lambda L, k, x: L.Lambda(lambda t: _tf().clip_by_value(t, -1.0, 1.0))(x)),
+        C("relu_0_to_1", [(10,)], lambda L, k, x: L.Lambda(lambda t: _tf().clip_by_value(t, 0.0, 1.0))(x)),
+        C("requantize", [(6,)], lambda L, k, x: L.Concatenate()([x, L.Dense(6)(x)])),
     ],
     "reshape": [
         C("flatten_dense", [(3, 4, 2)], lambda L, k, x: L.Dense(3)(L.Flatten()(L.Conv2D(2, 1)(x)))),
@@ -310,6 +324,7 @@ PER_TENSOR = {"conv2d_per_tensor", "depthwise_per_tensor", "dense_per_tensor"}
 
 CASES = [(fam, case.id) for fam, cases in FAMILIES.items() for case in cases]
 _OUTCOMES = {}
+TFLITE_OPS_SEEN = set()
 SOURCE = parity.source_of(__file__, parity.__file__)
 
 
@@ -337,6 +352,11 @@ def run_cases(name, cases):
     rng = np.random.default_rng(7)
     oracle, tfl_outs, host_outs = parity.evaluate(tfl, lambda o: parity.random_inputs(o, rng, 5))
     assert len(oracle.out_pos) == len(cases)
+    model = read_tflite(tfl)
+    TFLITE_OPS_SEEN.update(op.name for op in model.ops)
+    # Tables are not needed to see what each op lowers to.
+    unlisted = coverage.unlisted(coverage.lowered_pairs(lower(model, lut_fn=lambda m, op: bytes(256))))
+    assert not unlisted, f"lowerings missing from coverage.ROWS (docs/ops.md): {unlisted}"
     result = {}
     for k, case in enumerate(cases):
         problems = [parity.compare([t[k]], [h[k]]) for t, h in zip(tfl_outs, host_outs)]
@@ -372,3 +392,76 @@ def test_op_parity(family, case_id):
     if kind == "error":
         pytest.fail(message)
     assert message is None, message
+
+
+# TF's quantiser keeps these in float, yet TFLite has int8 kernels for them
+# and other tools emit them: a sigmoid model with its LOGISTIC opcode
+# swapped gives TFLite's int8 version of each to compare against.
+SWAPPED_LUT_OPS = ("ELU", "NEG")
+NO_INT8_IN_TFLITE = ("SQUARE", "SIN", "COS")
+
+
+def _swapped_opcode(tfl: bytes, name: str) -> bytes:
+    import flatbuffers
+    from tinyml_converter.tflite_model import schema
+
+    s = schema()
+    m = s.ModelT.InitFromPackedBuf(tfl, 0)
+    code = getattr(s.BuiltinOperator, name)
+    swapped = 0
+    for oc in m.operatorCodes:
+        if oc.builtinCode == s.BuiltinOperator.LOGISTIC:
+            oc.builtinCode = oc.deprecatedBuiltinCode = code
+            oc.version = 1
+            swapped += 1
+    assert swapped == 1
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def _sigmoid_model():
+    import keras
+
+    keras.utils.set_random_seed(3)
+    x = keras.Input((10,))
+    y = keras.layers.Activation("sigmoid")(keras.layers.Dense(12)(x))
+    return keras.Model(x, y), [np.random.default_rng(3).normal(size=(32, 10)).astype(np.float32) * 2]
+
+
+@pytest.mark.parametrize("name", SWAPPED_LUT_OPS)
+def test_lut_op_swapped_in(name):
+    tfl = _swapped_opcode(parity.quantize(_sigmoid_model, parity.cache_key("ops", "lut_swap", SOURCE)), name)
+    try:
+        oracle = parity.Oracle(tfl)
+        oracle.run([np.zeros(oracle.input_shapes[0], np.int8)])
+    except (RuntimeError, ValueError) as e:
+        pytest.fail(f"TFLite has no int8 {name} for this quantisation ({e}): drop it from lut.LUT_OPS")
+    TFLITE_OPS_SEEN.add(name)
+    rng = np.random.default_rng(11)
+    _, tfl_outs, host_outs = parity.evaluate(tfl, lambda o: parity.random_inputs(o, rng, 5))
+    for t, h in zip(tfl_outs, host_outs):
+        assert parity.compare(t, h) is None, parity.compare(t, h)
+
+
+@pytest.mark.parametrize("name", NO_INT8_IN_TFLITE)
+def test_op_without_int8_kernel_refused(name):
+    """An op TFLite cannot run on int8 is refused by name, not tabulated."""
+    from tinyml_converter.convert import tflite_to_blob
+    from tinyml_converter.errors import ConversionError
+
+    tfl = _swapped_opcode(parity.quantize(_sigmoid_model, parity.cache_key("ops", "lut_swap", SOURCE)), name)
+    with pytest.raises(RuntimeError, match="INT8 is unsupported by op"):
+        parity.Oracle(tfl).run([np.zeros((1, 10), np.int8)])
+    with pytest.raises(ConversionError, match=f"op {name} is not supported"):
+        tflite_to_blob(tfl)
+
+
+def test_every_listed_op_has_parity():
+    """Each TFLite op docs/ops.md lists as int8 appears in some family's model
+    (run last: it needs every family's outcome)."""
+    if set(_OUTCOMES) != set(FAMILIES):
+        pytest.skip("needs every family; run the whole file")
+    untested = sorted(name for name, row in coverage.ROWS.items()
+                      if "int8" in row.dtypes and name not in TFLITE_OPS_SEEN)
+    assert not untested, f"listed as int8 in docs/ops.md but in no parity family: {untested}"

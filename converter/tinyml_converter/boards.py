@@ -39,6 +39,7 @@ class Board:
     romfs_offset: int = 0
     fs_offset: int = 0
     fs_size: int = 0
+    qemu_system: str = "qemu-system-arm"
 
 
 BOARDS = {
@@ -57,6 +58,13 @@ BOARDS = {
     "qemu_m4": Board("qemu_m4", "qemu mps2-an386, Cortex-M4 + DSP", 4 * MIB, 2 * MIB - 16 * KIB,
                      "as qemu_m3, with a Cortex-M4",
                      ("-machine", "mps2-an386"), 0x21000000, 0x21400000, romfs=4 * MIB),
+    # boards/qemu_rv32/mpconfigboard.mk: the firmware in the first 4 MB of
+    # RAM, .data and .bss in the next 2 MB, the stack above; models go 16 MB up.
+    "qemu_rv32": Board("qemu_rv32", "qemu virt, RISC-V rv32imac (the ESP32-C3/C6 ISA)", 4 * MIB,
+                       1792 * KIB - 16 * KIB,
+                       "1.75 MB heap; models preloaded into RAM at 0x81000000",
+                       ("-machine", "virt", "-bios", "none"), 0x81000000, 0x81400000, romfs=4 * MIB,
+                       qemu_system="qemu-system-riscv32"),
     # boards/rpi_pico/mpconfigboard.h: firmware 640 KB, ROMFS 640 KB, littlefs 768 KB.
     "rpi_pico": Board("rpi_pico", "Raspberry Pi Pico (RP2040)", 768 * KIB, 180 * KIB,
                       "2 MB flash: 640 KB ROMFS for models (in place), 768 KB littlefs; "
@@ -112,13 +120,13 @@ def placement(board: Board, arena_size: int, blob_size: int, state: int):
 
 
 def qemu_command(board: str, firmware, preloads=()) -> list:
-    """qemu-system-arm arguments booting `firmware` on `board`, with each
+    """qemu-system-* arguments booting `firmware` on `board`, with each
     (path, address) of `preloads` placed in board memory by QEMU's loader.
     The serial port is left to the caller (-serial pty, or stdio)."""
     b = BOARDS[board]
     if not b.qemu_args:
         raise ValueError(f"{board} is not a qemu board")
-    cmd = ["qemu-system-arm", *b.qemu_args, "-nographic", "-monitor", "null", "-semihosting"]
+    cmd = [b.qemu_system, *b.qemu_args, "-nographic", "-monitor", "null", "-semihosting"]
     for path, addr in preloads:
         cmd += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
     return cmd + ["-kernel", str(firmware)]

@@ -4,7 +4,7 @@ scripts/gen_mpy_tests.py) through the Cortex-M33 harness (tests/m33/) on
 qemu-system-arm -machine mps2-an505, and compare each output with the
 script's .exp file, TFLite's reference-kernel bytes.
 
-    scripts/m33_test.py build/m33/harness.elf
+    scripts/m33_test.py build/m33/harness.elf [build/m33/harness_m4.elf ...]
 """
 
 import re
@@ -46,12 +46,16 @@ def run(harness, name, blob_size, inputs_offset, count):
 
 
 def main():
-    harness = sys.argv[1]
     models = list(model_scripts())
     if not models:
         print(f"m33_test: no generated model scripts in {GENERATED} (run scripts/gen_mpy_tests.py)")
         return 1
+    return max(test_harness(h, models) for h in sys.argv[1:])
+
+
+def test_harness(harness, models):
     failed = 0
+    arch = ""
     for name, blob_size, inputs_offset, count in models:
         rc, out = run(harness, name, blob_size, inputs_offset, count)
         lines = out.splitlines()
@@ -62,10 +66,11 @@ def main():
             failed += 1
             why = (f"exit {rc}" if rc else arch if arch != "M33_ARCH armv7em-dsp"
                    else f"{sum(a != b for a, b in zip(got, expected))} of {len(expected)} outputs differ")
-            print(f"  m33: FAIL {name}: {why}\n{out[:2000]}")
+            print(f"  m33: FAIL {name} ({Path(harness).name}): {why}\n{out[:2000]}")
         else:
-            print(f"  m33: pass {name} ({count} inputs, bytes equal to TFLite's)")
-    print(f"m33_test: {len(models) - failed} passed, {failed} failed ({arch.split()[-1] if arch else '?'} kernels)")
+            print(f"  m33: pass {name} ({Path(harness).name}: {count} inputs, bytes equal to TFLite's)")
+    print(f"m33_test: {Path(harness).name}: {len(models) - failed} passed, {failed} failed "
+          f"({arch.split()[-1] if arch else '?'} kernels)")
     return 1 if failed else 0
 
 

@@ -24,6 +24,7 @@ FIRMWARE_FILES = {
     "rpi_pico": "firmware.uf2",
     "esp32": "firmware.bin",
     "esp32_s3": "firmware.bin",
+    "esp32_c3": "firmware.bin",
 }
 
 

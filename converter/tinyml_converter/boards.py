@@ -71,6 +71,10 @@ BOARDS = {
                       "~180 KB heap free of 264 KB SRAM",
                       romfs=640 * KIB, flash_base=0x10000000, romfs_offset=640 * KIB,
                       fs_offset=1280 * KIB, fs_size=768 * KIB),
+    # boards/rpi_pico2/mpconfigboard.h: firmware 1 MB, ROMFS 1 MB, littlefs 2 MB.
+    "rpi_pico2": Board("rpi_pico2", "Raspberry Pi Pico 2 (RP2350, Cortex-M33)", 2 * MIB, 420 * KIB,
+                       "4 MB flash: 1 MB ROMFS for models (in place), 2 MB littlefs; "
+                       "~420 KB heap free of 520 KB SRAM", romfs=1 * MIB),
     # boards/esp32/partitions-4MiB-tinyml.csv and boards/esp32_s3/partitions-8MiB-tinyml.csv.
     "esp32": Board("esp32", "ESP32 (no PSRAM)", 1344 * KIB, 100 * KIB,
                    "4 MB flash: 1 MB ROMFS for models (in place), 1344 KB filesystem; ~100 KB heap "
@@ -78,6 +82,10 @@ BOARDS = {
     "esp32_s3": Board("esp32_s3", "ESP32-S3, 8 MB flash", 4 * MIB, 250 * KIB,
                       "8 MB flash: 2 MB ROMFS for models (in place), 4 MB filesystem; ~250 KB heap "
                       "free without PSRAM (PSRAM, when fitted, adds to it)", romfs=2 * MIB),
+    # boards/esp32_c3: the esp32 table; 400 KB of SRAM, no PSRAM.
+    "esp32_c3": Board("esp32_c3", "ESP32-C3 (RISC-V)", 1344 * KIB, 150 * KIB,
+                      "4 MB flash: 1 MB ROMFS for models (in place), 1344 KB filesystem; ~150 KB heap "
+                      "free of 400 KB SRAM", romfs=1024 * KIB),
 }
 
 

@@ -782,7 +782,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(fn=cmd_deploy)
 
     f = sub.add_parser("flash", help="write tinyml firmware, or models in ROMFS (--rom), to a board")
-    f.add_argument("--board", required=True, choices=["rpi_pico", "esp32", "esp32_s3"])
+    f.add_argument("--board", required=True, choices=["rpi_pico", "esp32", "esp32_s3", "esp32_c3"])
     f.add_argument("--port", help="serial port (esp32)")
     f.add_argument("--firmware", help="image to write (default build/<board>/firmware.uf2|.bin); with "
                                       "--rom, put this firmware in the same UF2")

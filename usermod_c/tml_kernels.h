@@ -146,6 +146,13 @@ typedef struct {
     uint8_t inner_run;
 } tml_remap_params_t;
 
+/* RESIZE_BILINEAR: the Q10 scales of TFLite's integer resize, worked out
+ * from the shapes by the check. */
+typedef struct {
+    int32_t h_scale, w_scale;
+    uint8_t half_pixel;
+} tml_resize_params_t;
+
 /* SOFTMAX over the last axis: TFLite's Prepare values (PreprocessSoftmaxScaling
  * with 5 integer bits, CalculateInputRadius). */
 typedef struct {
@@ -288,5 +295,18 @@ void tml_softmax_s8(const tml_softmax_params_t *p,
 /* ---- LUT (tml_lut.c): out[i] = table[in[i] + 128]; in may equal out. --- */
 
 void tml_lut_s8(const int8_t *table, int32_t count, const int8_t *in, int8_t *out);
+
+/* ---- RESIZE_BILINEAR (tml_resize.c): NHWC, same batch and channels, one
+ * quantisation for input and output (values are interpolated, never
+ * requantised). ----------------------------------------------------------- */
+
+/* Sets the scales from the dims and align_corners; p->half_pixel is set by
+ * the caller. */
+tml_status_t tml_resize_bilinear_check(tml_resize_params_t *p, int align_corners,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
+
+void tml_resize_bilinear_s8(const tml_resize_params_t *p,
+    const tml_dims_t *in_dims, const int8_t *in,
+    const tml_dims_t *out_dims, int8_t *out);
 
 #endif /* TML_KERNELS_H */

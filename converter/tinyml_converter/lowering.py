@@ -42,7 +42,7 @@ REMAP_OPS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "UNPACK"
 SUPPORTED_OPS = sorted(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
      "MEAN", "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2",
-     "SOFTMAX", "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)",
+     "SOFTMAX", "RESIZE_BILINEAR", "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)",
      "SHAPE (shape computations)", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 
@@ -234,6 +234,20 @@ def nearest_indices(in_size: int, out_size: int, align_corners: bool, half_pixel
         i = min(i, in_size - 1)
         out.append(max(i, 0) if half_pixel else i)
     return np.array(out, dtype=np.int64)
+
+
+def bilinear_reads_past(in_size: int, out_size: int, align_corners: bool, half_pixel: bool) -> bool:
+    """Whether TFLite's integer RESIZE_BILINEAR (ResizeBilinearInteger)
+    takes a lower source index past the input for the last output index,
+    as it does for some large upscales; tml_resize_bilinear_check refuses
+    the same."""
+    if align_corners and out_size > 1:
+        scale = (1024 * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+    else:
+        scale = (1024 * in_size + out_size // 2) // out_size
+    v = out_size - 1
+    src = v * scale + scale // 2 - 512 if half_pixel else v * scale
+    return src >= 0 and src // 1024 > in_size - 1
 
 
 def _shape_value(op: TflOp, vals: dict, shapes: list):
@@ -1004,6 +1018,36 @@ class Lowering:
         rows = nearest_indices(base.shape[1], size[0], o.alignCorners, o.halfPixelCenters)
         cols = nearest_indices(base.shape[2], size[1], o.alignCorners, o.halfPixelCenters)
         self._remap(op, where, base[:, rows][:, :, cols])
+
+    def _op_resize_bilinear(self, op, where):
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        self._check_int8(inp, where)
+        o = op.options
+        if len(inp.shape) != 4:
+            raise ConversionError(f"{where}: input must be 4-D NHWC, got {inp.shape}")
+        if o.alignCorners and o.halfPixelCenters:
+            raise ConversionError(f"{where}: align_corners and half_pixel_centers together are not "
+                                  "supported (TFLite does not define them together)")
+        if not _same_quant(inp, out):
+            raise ConversionError(f"{where}: input and output quantisation differ; RESIZE_BILINEAR "
+                                  "interpolates raw int8 values, so they must share one")
+        size = self._int_const(op, 1, where, "the size")
+        n, in_h, in_w, c = inp.shape
+        if tuple(out.shape) != (n, size[0], size[1], c):
+            raise ConversionError(f"{where}: output {out.shape} is not {inp.shape} resized to {size}")
+        for name, i, s in (("height", in_h, size[0]), ("width", in_w, size[1])):
+            if max(i, s) > 1 << 16:
+                raise ConversionError(f"{where}: {name} {max(i, s)} is above 65536")
+            if bilinear_reads_past(i, s, bool(o.alignCorners), bool(o.halfPixelCenters)):
+                raise ConversionError(
+                    f"{where}: resizing {name} {i} to {s}: TFLite's integer kernel reads past the input "
+                    "there, so there is no result to match")
+        x = self.act(op.inputs[0], where)
+        y = self.act(op.outputs[0], where)
+        self._add("RESIZE_BILINEAR", [x], [y], dict(
+            align_corners=int(bool(o.alignCorners)), half_pixel_centers=int(bool(o.halfPixelCenters)),
+            reserved=0), where, 4 * int(np.prod(out.shape)))
 
     def _op_pack(self, op, where):
         """PACK is CONCATENATION along a new axis: each input is viewed with

@@ -426,3 +426,13 @@ def test_concat_with_different_scales_refused(tflites):
     model.tensors[cat.inputs[1]].scales = [model.tensors[cat.inputs[1]].scale * 2]
     with pytest.raises(ConversionError, match="CONCATENATION is supported only when"):
         lower(model)
+
+
+def test_resize_bilinear_past_the_input_refused():
+    """1 -> 400 without half-pixel centres: TFLite's integer kernel reads
+    past the input's one column, so the converter names the op instead."""
+    i = keras.Input((1, 1, 1))
+    out = L.Lambda(lambda t: tf.compat.v1.image.resize_bilinear(t, (1, 400)), name="huge_up")(i)
+    tfl = to_int8_tflite(keras.Model(i, out), (1, 1, 1))
+    with pytest.raises(ConversionError, match="RESIZE_BILINEAR.*huge_up.*width 1 to 400.*reads past"):
+        tflite_to_blob(tfl)

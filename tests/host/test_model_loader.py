@@ -845,3 +845,20 @@ def test_host_library_path_override(tmp_path, monkeypatch):
 def test_error_is_value_error():
     with pytest.raises(ValueError, match="MAGIC|magic"):
         HostModel(b"NOPE" + bytes(60))
+
+
+@pytest.mark.parametrize("flags,in_shape,out_shape,status,why", [
+    (dict(align_corners=1, half_pixel_centers=1), (1, 3, 3, 1), (1, 5, 5, 1), "BAD_PARAM", "both"),
+    (dict(align_corners=2, half_pixel_centers=0), (1, 3, 3, 1), (1, 5, 5, 1), "BAD_PARAM", "flags"),
+    (dict(align_corners=0, half_pixel_centers=0), (1, 3, 3, 2), (1, 5, 5, 1), "BAD_SHAPE", "channels"),
+    # Legacy coordinates, 1 -> 400: the Q10 scale rounds up to 3, so the last
+    # source row is 1197 / 1024 = 1, past the single input row.
+    (dict(align_corners=0, half_pixel_centers=0), (1, 1, 1, 1), (1, 1, 400, 1), "BAD_SHAPE", "past"),
+])
+def test_resize_bilinear_refusals(flags, in_shape, out_shape, status, why):
+    b = BlobBuilder()
+    x = b.tensor(in_shape)
+    y = b.tensor(out_shape)
+    b.op("RESIZE_BILINEAR", [x], [y], reserved=0, **flags)
+    b.inputs, b.outputs = [x], [y]
+    assert why in str(raises_status(b.build(), status, op_index=0))

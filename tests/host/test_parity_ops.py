@@ -214,12 +214,35 @@ FAMILIES = {
         C("mix", [(3, 4, 2), (3, 4, 2)],
           lambda L, k, a, b: k.ops.maximum(k.ops.subtract(a, b), k.ops.minimum(a, b))),
     ],
+    # TFLite's integer bilinear resize (Q10 coordinates), each of its three coordinate modes.
+    "resize_bilinear": [
+        C("upsampling2d_x2", [(3, 4, 2)], lambda L, k, x: L.UpSampling2D(2, interpolation="bilinear")(x)),
+        C("upsampling2d_2x3", [(3, 5, 1)], lambda L, k, x: L.UpSampling2D((2, 3), interpolation="bilinear")(x)),
+        C("resizing_up_odd", [(3, 4, 3)], lambda L, k, x: L.Resizing(5, 7, interpolation="bilinear")(x)),
+        C("resizing_down", [(7, 9, 2)], lambda L, k, x: L.Resizing(3, 4, interpolation="bilinear")(x)),
+        C("tf_image_down_odd", [(9, 7, 3)], lambda L, k, x: L.Lambda(lambda t: _tf().image.resize(t, (4, 5)))(x)),
+        C("tf_image_mixed", [(5, 3, 2)], lambda L, k, x: L.Lambda(lambda t: _tf().image.resize(t, (2, 8)))(x)),
+        C("align_corners_up", [(3, 4, 2)], lambda L, k, x: _bilinear_v1(x, (7, 9), align_corners=True)),
+        C("align_corners_down", [(8, 7, 2)], lambda L, k, x: _bilinear_v1(x, (3, 5), align_corners=True)),
+        C("align_corners_to_1", [(4, 5, 1)], lambda L, k, x: _bilinear_v1(x, (1, 3), align_corners=True)),
+        C("legacy_x2", [(3, 4, 2)], lambda L, k, x: _bilinear_v1(x, (6, 8))),
+        C("legacy_odd", [(5, 4, 3)], lambda L, k, x: _bilinear_v1(x, (3, 7))),
+        C("one_row_in", [(1, 5, 2)], lambda L, k, x: L.Resizing(3, 8, interpolation="bilinear")(x)),
+        C("large_up", [(2, 3, 1)], lambda L, k, x: L.Resizing(19, 31, interpolation="bilinear")(x)),
+    ],
 }
 
 
 def _tf():
     import tensorflow as tf
     return tf
+
+
+def _bilinear_v1(x, size, align_corners=False):
+    """RESIZE_BILINEAR without half-pixel centres (TF1's resize_bilinear), aligned or not."""
+    import keras
+    return keras.layers.Lambda(lambda t: _tf().compat.v1.image.resize_bilinear(
+        t, size, align_corners=align_corners, half_pixel_centers=False))(x)
 
 
 
@@ -306,6 +329,27 @@ FAMILIES["dense_per_tensor"] = [
     C("wide_300", [(300,)], dense(20)),
     C("flatten_nobias", [(4, 4, 3)], dense(6, bias=False, flatten=True)),
 ]
+
+
+def random_resize_cases(seed, count):
+    """RESIZE_BILINEAR between random sizes (up, down, mixed, odd), each coordinate mode."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        in_h, in_w, out_h, out_w = (int(v) for v in rng.integers(1, 12, 4))
+        c = int(rng.integers(1, 5))
+        mode = str(rng.choice(["half_pixel", "align_corners", "legacy"]))
+        if mode == "half_pixel":
+            def build(L, k, x, size=(out_h, out_w)):
+                return k.ops.image.resize(x, size, interpolation="bilinear")
+        else:
+            def build(L, k, x, size=(out_h, out_w), align=mode == "align_corners"):
+                return _bilinear_v1(x, size, align_corners=align)
+        cases.append(C(f"r{i}_{in_h}x{in_w}x{c}_to_{out_h}x{out_w}_{mode}", [(in_h, in_w, c)], build))
+    return cases
+
+
+FAMILIES["resize_bilinear_random"] = random_resize_cases(800, 16)
 PER_TENSOR = {"conv2d_per_tensor", "depthwise_per_tensor", "dense_per_tensor"}
 
 CASES = [(fam, case.id) for fam, cases in FAMILIES.items() for case in cases]

@@ -41,7 +41,7 @@ REMAP_OPS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "UNPACK"
              "SPACE_TO_DEPTH", "RESIZE_NEAREST_NEIGHBOR")
 SUPPORTED_OPS = sorted(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-     "MEAN", "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2",
+     "MEAN", "ADD", "SUB", "MUL", "BATCH_MATMUL", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2",
      "SOFTMAX", "RESIZE_BILINEAR", "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)",
      "SHAPE (shape computations)", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
@@ -715,6 +715,57 @@ class Lowering:
         x = self.act(op.inputs[0], where)
         y = self.act(op.outputs[0], where)
         self._add("FULLY_CONNECTED", [x], [y], params, where, (elems // in_f) * in_f * out_f)
+
+    def _op_batch_matmul(self, op, where):
+        """Both operands activations (attention's q @ k^T, scores @ v) or
+        one constant. A constant rhs is stored transposed (adj_y set), so
+        the kernel reads its rows as they are instead of transposing it at
+        every invoke."""
+        out = self._out(op, where)
+        lhs, rhs = self.T[op.inputs[0]], self.T[op.inputs[1]]
+        for t in (lhs, rhs):
+            self._check_int8(t, where)
+            if not 2 <= len(t.shape) <= 4:
+                raise ConversionError(f"{where}: operand '{t.name}' has rank {len(t.shape)}; 2 to 4 are supported")
+        o = op.options
+        adj_x, adj_y = bool(o.adjX), bool(o.adjY)
+        rank = len(out.shape)
+        ls = (1,) * (rank - len(lhs.shape)) + tuple(lhs.shape)
+        rs = (1,) * (rank - len(rhs.shape)) + tuple(rhs.shape)
+        rows, depth = (ls[-1], ls[-2]) if adj_x else (ls[-2], ls[-1])
+        rdepth, cols = (rs[-1], rs[-2]) if adj_y else (rs[-2], rs[-1])
+        batch = tuple(max(a, b) for a, b in zip(ls[:-2], rs[:-2]))
+        if (depth != rdepth or any(d not in (1, e) for s in (ls, rs) for d, e in zip(s[:-2], batch))
+                or tuple(out.shape) != batch + (rows, cols)):
+            raise ConversionError(f"{where}: {lhs.shape} x {rhs.shape} (adj_x {adj_x}, adj_y {adj_y}) "
+                                  f"does not give {out.shape}")
+        if depth > 32768:
+            raise ConversionError(f"{where}: depth {depth} above 32768 (TFLite's int32 sums could overflow)")
+        # TFLite's Eval folds lhs [..., Q, R, S] into [..., Q * R, S] when the
+        # rhs has a batch dim of 1 just above its matrix, without regard to
+        # adj_x: with adj_x and Q > 1 it multiplies the first of the Q lhs
+        # matrices only and leaves the rest of the output unwritten.
+        if adj_x and len(lhs.shape) > 2 and len(rhs.shape) > 2 and rhs.shape[-3] == 1 and lhs.shape[-3] > 1:
+            raise ConversionError(
+                f"{where}: adj_x with {lhs.shape[-3]} lhs matrices against a broadcast rhs {rhs.shape}: "
+                "TFLite's kernel computes only the first of them there, so there is no result to match "
+                "(transpose the lhs with its own op, or give the rhs the batch dim)")
+        # batch_matmul.cc Prepare: GetQuantizedConvolutionMultipler, double(lhs) * double(rhs) / double(out).
+        mul, sh = quantize_multiplier(lhs.scale * rhs.scale / out.scale)
+        a = self.act(op.inputs[0], where)
+        if rhs.is_const and not adj_y:
+            data = np.swapaxes(rhs.data.astype(np.int8).reshape(rhs.shape), -1, -2)
+            shape = tuple(rhs.shape[:-2]) + (rhs.shape[-1], rhs.shape[-2])
+            self.g.tensors.append(Tensor(rhs.name + "/transposed", shape, rhs.scale, rhs.zero_point,
+                                         data=np.ascontiguousarray(data).astype("<i1").tobytes()))
+            b = len(self.g.tensors) - 1
+            adj_y = True
+        else:
+            b = self.act(op.inputs[1], where)
+        y = self.act(op.outputs[0], where)
+        self._add("BATCH_MATMUL", [a, b], [y], dict(output_multiplier=mul, output_shift=sh,
+                                                   adj_x=int(adj_x), adj_y=int(adj_y), reserved=0),
+                  where, int(np.prod(out.shape)) * depth)
 
     # ---- pooling and reductions ---------------------------------------------
     def _pool(self, op, where, name):

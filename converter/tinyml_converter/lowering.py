@@ -11,7 +11,14 @@ What TF 2.21 + Keras 3 really emit, and what becomes of it:
 - SPACE_TO_BATCH_ND -> CONV_2D / DEPTHWISE_CONV_2D -> BATCH_TO_SPACE_ND
   (dilated convolution): one dilated conv with explicit padding;
 - unary per-tensor int8 ops (LOGISTIC, TANH, RELU*, LEAKY_RELU, HARD_SWISH,
-  int8 -> int8 QUANTIZE ...): LUT, table computed by TFLite itself (lut.py).
+  int8 -> int8 QUANTIZE ...): LUT, table computed by TFLite itself (lut.py);
+- UpSampling2D(interpolation="bilinear"), Resizing and tf.image.resize: one
+  RESIZE_BILINEAR with half_pixel_centers (nothing odder in TF 2.21;
+  tf.compat.v1.image.resize_bilinear gives the other two coordinate modes);
+- tf.matmul / keras.ops.matmul: BATCH_MATMUL when both operands are
+  activations or the constant has batch dims; a constant 2-D rhs arrives as
+  FULLY_CONNECTED already (TF rewrites it), and so does a 2-D matmul of two
+  activations, whose non-constant weights FULLY_CONNECTED refuses.
 Requantisation parameters follow TFLite's Prepare functions operation by
 operation (float32 vs double arithmetic matters for bit exactness): conv,
 depthwise and FC use double(in scale) * double(weight scale) / double(out

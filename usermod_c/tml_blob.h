@@ -86,6 +86,8 @@ typedef enum {
     TML_OP_REMAP = 14, /* any op whose output elements are input elements: SLICE, SPLIT, TRANSPOSE, TILE ... */
     TML_OP_MAXIMUM = 15,
     TML_OP_MINIMUM = 16,
+    TML_OP_RESIZE_BILINEAR = 27,
+    TML_OP_BATCH_MATMUL = 28,
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -220,6 +222,25 @@ typedef struct {
 /* MAXIMUM, MINIMUM: inputs [a, b] broadcast to the output shape, all three
  * quantised alike (the converter checks), so raw int8 values compare. No
  * params. */
+
+/* RESIZE_BILINEAR: input NHWC, output [n, out_h, out_w, c], one
+ * quantisation (the converter checks). The coordinates and weights are
+ * TFLite's integer ones, worked out from the shapes and these flags. */
+typedef struct {
+    uint8_t align_corners;       /* 0 or 1 */
+    uint8_t half_pixel_centers;  /* 0 or 1, not both */
+    uint16_t reserved;           /* 0 */
+} tml_blob_resize_bilinear_t;
+
+/* BATCH_MATMUL: inputs [lhs, rhs] (activations or constants, each with its
+ * own zero point), output [..., rows, cols]; batch dims broadcast. The
+ * multiplier is QuantizeMultiplier(lhs_scale * rhs_scale / out_scale) in
+ * double, rescaled with TFLite's double rounding; no fused activation. */
+typedef struct {
+    int32_t output_multiplier, output_shift;
+    uint8_t adj_x, adj_y;        /* 0 or 1: lhs / rhs stored with the last two dims swapped */
+    uint16_t reserved;           /* 0 */
+} tml_blob_batch_matmul_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

@@ -46,6 +46,8 @@ typedef struct tml_op {
         int32_t concat_axis;
         const int8_t *lut_table;
         tml_remap_params_t remap;
+        tml_resize_params_t resize;
+        tml_batch_matmul_params_t batch_matmul;
     } u;
 } tml_op_t;
 

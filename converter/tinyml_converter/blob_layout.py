@@ -48,6 +48,8 @@ OPCODES = {
     "REMAP": 14,
     "MAXIMUM": 15,
     "MINIMUM": 16,
+    "RESIZE_BILINEAR": 27,
+    "BATCH_MATMUL": 28,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -84,6 +86,8 @@ PARAMS = {
     "REMAP": (struct.Struct("<I"), ["table"]),
     "MAXIMUM": (struct.Struct("<"), []),
     "MINIMUM": (struct.Struct("<"), []),
+    "RESIZE_BILINEAR": (struct.Struct("<BBH"), "align_corners half_pixel_centers reserved".split()),
+    "BATCH_MATMUL": (struct.Struct("<iiBBH"), "output_multiplier output_shift adj_x adj_y reserved".split()),
 }
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]

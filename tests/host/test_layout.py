@@ -33,6 +33,8 @@ C_STRUCTS = {
     "SOFTMAX": "tml_blob_softmax_t",
     "LUT": "tml_blob_lut_t",
     "REMAP": "tml_blob_remap_t",
+    "RESIZE_BILINEAR": "tml_blob_resize_bilinear_t",
+    "BATCH_MATMUL": "tml_blob_batch_matmul_t",
 }
 META_FIELDS = "type length".split()
 OPCODE_ENUM = {name: f"TML_OP_{name}" for name in bl.OPCODES}

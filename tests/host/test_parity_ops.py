@@ -234,12 +234,69 @@ FAMILIES = {
         C("mix", [(3, 4, 2), (3, 4, 2)],
           lambda L, k, a, b: k.ops.maximum(k.ops.subtract(a, b), k.ops.minimum(a, b))),
     ],
+    # TFLite's integer bilinear resize (Q10 coordinates), each of its three coordinate modes.
+    "resize_bilinear": [
+        C("upsampling2d_x2", [(3, 4, 2)], lambda L, k, x: L.UpSampling2D(2, interpolation="bilinear")(x)),
+        C("upsampling2d_2x3", [(3, 5, 1)], lambda L, k, x: L.UpSampling2D((2, 3), interpolation="bilinear")(x)),
+        C("resizing_up_odd", [(3, 4, 3)], lambda L, k, x: L.Resizing(5, 7, interpolation="bilinear")(x)),
+        C("resizing_down", [(7, 9, 2)], lambda L, k, x: L.Resizing(3, 4, interpolation="bilinear")(x)),
+        C("tf_image_down_odd", [(9, 7, 3)], lambda L, k, x: L.Lambda(lambda t: _tf().image.resize(t, (4, 5)))(x)),
+        C("tf_image_mixed", [(5, 3, 2)], lambda L, k, x: L.Lambda(lambda t: _tf().image.resize(t, (2, 8)))(x)),
+        C("align_corners_up", [(3, 4, 2)], lambda L, k, x: _bilinear_v1(x, (7, 9), align_corners=True)),
+        C("align_corners_down", [(8, 7, 2)], lambda L, k, x: _bilinear_v1(x, (3, 5), align_corners=True)),
+        C("align_corners_to_1", [(4, 5, 1)], lambda L, k, x: _bilinear_v1(x, (1, 3), align_corners=True)),
+        C("legacy_x2", [(3, 4, 2)], lambda L, k, x: _bilinear_v1(x, (6, 8))),
+        C("legacy_odd", [(5, 4, 3)], lambda L, k, x: _bilinear_v1(x, (3, 7))),
+        C("one_row_in", [(1, 5, 2)], lambda L, k, x: L.Resizing(3, 8, interpolation="bilinear")(x)),
+        C("large_up", [(2, 3, 1)], lambda L, k, x: L.Resizing(19, 31, interpolation="bilinear")(x)),
+    ],
+    # Both operands activations unless said otherwise, each with its own zero point.
+    "batch_matmul": [
+        C("plain", [(5, 8), (8, 3)], lambda L, k, a, b: k.ops.matmul(a, b)),
+        C("q_kt", [(5, 8), (6, 8)], lambda L, k, a, b: _matmul(a, b, adj_y=True)),
+        C("adj_x", [(8, 5), (8, 3)], lambda L, k, a, b: _matmul(a, b, adj_x=True)),
+        C("adj_x_adj_y", [(7, 5), (3, 7)], lambda L, k, a, b: _matmul(a, b, adj_x=True, adj_y=True)),
+        C("rank4", [(2, 5, 8), (2, 8, 3)], lambda L, k, a, b: k.ops.matmul(a, b)),
+        C("broadcast_rhs", [(3, 5, 6), (1, 6, 4)], lambda L, k, a, b: k.ops.matmul(a, b)),
+        C("broadcast_lhs_rank3", [(4, 7), (3, 7, 2)], lambda L, k, a, b: k.ops.matmul(a, b)),
+        C("const_rhs_batched", [(2, 5, 8)], lambda L, k, a: _matmul(a, _const((2, 8, 3), 1))),
+        C("const_rhs_adj_y", [(2, 5, 8)], lambda L, k, a: _matmul(a, _const((2, 3, 8), 2), adj_y=True)),
+        C("const_rhs_broadcast_both", [(3, 5, 8)], lambda L, k, a: _matmul(a, _const((2, 1, 8, 4), 3))),
+        C("const_lhs", [(2, 8, 5)], lambda L, k, b: _matmul(_const((2, 3, 8), 4), b)),
+        C("long_depth_wide", [(3, 600), (40, 600)], lambda L, k, a, b: _matmul(a, b, adj_y=True)),
+        C("attention", [(6, 8)], lambda L, k, x: _attention(L, k, x)),
+        C("multi_head_attention", [(5, 8)], lambda L, k, x: L.MultiHeadAttention(2, 4)(x, x)),
+    ],
 }
 
 
 def _tf():
     import tensorflow as tf
     return tf
+
+
+def _matmul(a, b, adj_x=False, adj_y=False):
+    import keras
+    return keras.layers.Lambda(lambda t: _tf().matmul(t[0], t[1], transpose_a=adj_x, transpose_b=adj_y))([a, b])
+
+
+def _const(shape, seed):
+    """A float constant operand; TF quantises it like an activation (own zero point)."""
+    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+
+
+def _attention(L, k, x):
+    """Single-head self-attention: softmax(q k^T / sqrt(d)) v, two BATCH_MATMULs."""
+    q, key, v = L.Dense(4)(x), L.Dense(4)(x), L.Dense(4)(x)
+    scores = L.Softmax()(L.Rescaling(0.5)(_matmul(q, key, adj_y=True)))
+    return _matmul(scores, v)
+
+
+def _bilinear_v1(x, size, align_corners=False):
+    """RESIZE_BILINEAR without half-pixel centres (TF1's resize_bilinear), aligned or not."""
+    import keras
+    return keras.layers.Lambda(lambda t: _tf().compat.v1.image.resize_bilinear(
+        t, size, align_corners=align_corners, half_pixel_centers=False))(x)
 
 
 
@@ -326,6 +383,62 @@ FAMILIES["dense_per_tensor"] = [
     C("wide_300", [(300,)], dense(20)),
     C("flatten_nobias", [(4, 4, 3)], dense(6, bias=False, flatten=True)),
 ]
+
+
+def random_resize_cases(seed, count):
+    """RESIZE_BILINEAR between random sizes (up, down, mixed, odd), each coordinate mode."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        in_h, in_w, out_h, out_w = (int(v) for v in rng.integers(1, 12, 4))
+        c = int(rng.integers(1, 5))
+        mode = str(rng.choice(["half_pixel", "align_corners", "legacy"]))
+        if mode == "half_pixel":
+            def build(L, k, x, size=(out_h, out_w)):
+                return k.ops.image.resize(x, size, interpolation="bilinear")
+        else:
+            def build(L, k, x, size=(out_h, out_w), align=mode == "align_corners"):
+                return _bilinear_v1(x, size, align_corners=align)
+        cases.append(C(f"r{i}_{in_h}x{in_w}x{c}_to_{out_h}x{out_w}_{mode}", [(in_h, in_w, c)], build))
+    return cases
+
+
+FAMILIES["resize_bilinear_random"] = random_resize_cases(800, 16)
+
+
+def random_matmul_cases(seed, count):
+    """BATCH_MATMUL with odd sizes, every adj_x / adj_y, rank 3 or 4 with
+    either batch broadcast, and now and then a constant rhs."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        m, n, d = (int(v) for v in rng.integers(1, 10, 3))
+        adj_x, adj_y = bool(rng.random() < 0.5), bool(rng.random() < 0.5)
+        lhs = (d, m) if adj_x else (m, d)
+        rhs = (n, d) if adj_y else (d, n)
+        h = int(rng.integers(1, 4))
+        if rng.random() < 0.6:
+            lhs = ((h if rng.random() < 0.7 else 1),) + lhs
+            rhs = ((1 if lhs[0] == h and rng.random() < 0.4 else h),) + rhs
+        if adj_x and len(lhs) == 3 and lhs[0] > 1:
+            # Broadcasting a rhs against several adj_x lhs matrices is refused
+            # (TFLite computes the first one only; test_converter.py).
+            rhs = (lhs[0],) + rhs[-2:]
+        const = bool(rng.random() < 0.3)
+        tag = f"r{i}_{'x'.join(map(str, lhs))}_{'x'.join(map(str, rhs))}{'_adjx' if adj_x else ''}" \
+              f"{'_adjy' if adj_y else ''}{'_const' if const else ''}"
+        if const:
+            def build(L, k, a, rhs=rhs, adj_x=adj_x, adj_y=adj_y, i=i):
+                return _matmul(a, _const((2,) + rhs, i), adj_x, adj_y)
+            cases.append(C(tag, [lhs], build))
+        else:
+            def build(L, k, a, b, adj_x=adj_x, adj_y=adj_y):
+                return _matmul(a, b, adj_x, adj_y)
+            cases.append(C(tag, [lhs, rhs], build))
+    return cases
+
+
+FAMILIES["batch_matmul_random"] = random_matmul_cases(900, 16)
 PER_TENSOR = {"conv2d_per_tensor", "depthwise_per_tensor", "dense_per_tensor"}
 
 CASES = [(fam, case.id) for fam, cases in FAMILIES.items() for case in cases]

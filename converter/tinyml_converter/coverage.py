@@ -53,6 +53,9 @@ ROWS = {
     "PAD": Row(("PAD",)),
     "PADV2": Row(("PAD",)),
     "SOFTMAX": Row(("SOFTMAX",)),
+    "RESIZE_BILINEAR": Row(("RESIZE_BILINEAR",), note="align_corners, half_pixel_centers and legacy coordinates"),
+    "BATCH_MATMUL": Row(("BATCH_MATMUL",), note="adj_x, adj_y, broadcast batch dims, constant or activation operands; "
+                                              "FULLY_CONNECTED's inner loops"),
     "SPACE_TO_BATCH_ND": Row(("CONV_2D", "DEPTHWISE_CONV_2D"),
                              note="only around a convolution: folded into a dilated one"),
     "BATCH_TO_SPACE_ND": Row((), note="only after SPACE_TO_BATCH_ND and a convolution: folded"),

@@ -5,6 +5,9 @@ enable_language(ASM)
 add_library(usermod_tinyml INTERFACE)
 
 file(STRINGS ${CMAKE_CURRENT_LIST_DIR}/core_sources.txt TINYML_CORE_SOURCES)
+# A source added to the list re-runs CMake's configure, which alone reads it:
+# without this an existing build folder links without the new file.
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/core_sources.txt)
 list(TRANSFORM TINYML_CORE_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/)
 
 target_sources(usermod_tinyml INTERFACE

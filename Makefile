@@ -113,8 +113,10 @@ $(addprefix firmware-,$(QEMU_BOARDS)): firmware-%: micropython deps-system
 test: test-host test-mpy $(TEST_EXTRA)
 
 # Firmware first: the host suite also runs models on it through `tinyml run`.
+# Two workers, each taking whole files (a file's tests share its fixtures and
+# caches, and test_parity_ops checks its families all together).
 test-host: deps-python $(addprefix firmware-,$(TEST_BOARDS))
-	$(PYTHON) -m pytest -q tests/host
+	$(PYTHON) -m pytest -q -n 2 --dist loadfile tests/host
 
 # Model parity scripts are regenerated each run (TFLite is the oracle), then
 # the same scripts run on every board in TEST_BOARDS.

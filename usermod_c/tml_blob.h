@@ -86,6 +86,7 @@ typedef enum {
     TML_OP_REMAP = 14, /* any op whose output elements are input elements: SLICE, SPLIT, TRANSPOSE, TILE ... */
     TML_OP_MAXIMUM = 15,
     TML_OP_MINIMUM = 16,
+    TML_OP_TRANSPOSE_CONV = 17,
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -220,6 +221,25 @@ typedef struct {
 /* MAXIMUM, MINIMUM: inputs [a, b] broadcast to the output shape, all three
  * quantised alike (the converter checks), so raw int8 values compare. No
  * params. */
+
+/* TRANSPOSE_CONV: inputs [input], outputs [output] (TFLite's output_shape
+ * operand is the output tensor's shape); weights int8 [out_c][kh][kw][in_c].
+ * Output position in * stride - pad + tap receives input position in
+ * through tap `tap`, for both spatial axes; pad_top/pad_left are TFLite's
+ * padding computed on the output size (SAME: (out - 1) rounded down to a
+ * multiple of the stride, plus kernel, minus out, halved; VALID: 0). */
+typedef struct {
+    uint16_t kernel_h, kernel_w;
+    uint16_t stride_h, stride_w;
+    int16_t pad_top, pad_left;
+    uint16_t channel_quant;      /* 1 or out_c */
+    uint16_t reserved;           /* 0 */
+    int32_t act_min, act_max;
+    uint32_t weights;            /* data offset */
+    uint32_t bias;               /* int32[out_c] or TML_NONE */
+    uint32_t multiplier;         /* int32[channel_quant] */
+    uint32_t shift;              /* int32[channel_quant] */
+} tml_blob_transpose_conv_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

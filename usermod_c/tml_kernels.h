@@ -87,6 +87,17 @@ typedef struct {
     int32_t act_min, act_max;
 } tml_conv_params_t;
 
+/* TRANSPOSE_CONV: weights int8 [out_c][kh][kw][in_c] (TFLite's OHWI), bias
+ * int32[out_c] or NULL. Output position in * stride - pad + tap receives
+ * input position in through kernel tap `tap`; the output's size is its own
+ * (TFLite's output_shape operand), positions no tap reaches take the bias. */
+typedef struct {
+    uint16_t kernel_h, kernel_w;
+    uint16_t stride_h, stride_w;
+    int16_t pad_top, pad_left;
+    int32_t act_min, act_max;
+} tml_transpose_conv_params_t;
+
 /* FULLY_CONNECTED: input [batches][in_features], weights int8
  * [out_features][in_features], bias int32[out_features] or NULL. */
 typedef struct {
@@ -173,6 +184,16 @@ void tml_depthwise_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const tml_dims_t *in_dims, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
     const tml_dims_t *out_dims, int8_t *out, void *scratch);
+
+/* ---- TRANSPOSE_CONV (tml_transpose_conv.c): no scratch ----------------- */
+
+tml_status_t tml_transpose_conv_check(const tml_transpose_conv_params_t *p, const tml_requant_t *q,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
+
+void tml_transpose_conv_s8(const tml_transpose_conv_params_t *p, const tml_requant_t *q,
+    const tml_dims_t *in_dims, const int8_t *in,
+    const int8_t *weights, const int32_t *bias,
+    const tml_dims_t *out_dims, int8_t *out);
 
 /* ---- FULLY_CONNECTED (tml_fc.c) --------------------------------------- */
 

@@ -464,6 +464,45 @@ static void tml_run_remap(const tml_model_t *m, const tml_op_t *op) {
     tml_remap(&op->u.remap, tml_op_tensor(m, op, 0)->data, &out->dims, out->data);
 }
 
+/* ---- TRANSPOSE_CONV ------------------------------------------------------ */
+
+static tml_status_t tml_load_transpose_conv(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_transpose_conv_t *r = (const tml_blob_transpose_conv_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_transpose_conv_op_t *c = &op->u.tconv;
+    c->p.kernel_h = r->kernel_h;
+    c->p.kernel_w = r->kernel_w;
+    c->p.stride_h = r->stride_h;
+    c->p.stride_w = r->stride_w;
+    c->p.pad_top = r->pad_top;
+    c->p.pad_left = r->pad_left;
+    c->p.act_min = r->act_min;
+    c->p.act_max = r->act_max;
+    c->q = tml_requant_between(in, out, r->channel_quant);
+    const char *detail = "";
+    tml_status_t s = tml_transpose_conv_check(&c->p, &c->q, &in->dims, &out->dims, &detail);
+    if (s != TML_OK) {
+        return tml_load_fail(m, s, detail);
+    }
+    /* Each factor is below 2^31 and the first two below 2^16: no 64-bit overflow. */
+    const uint64_t weight_bytes = (uint64_t)r->kernel_h * r->kernel_w * (uint64_t)in->dims.c
+        * (uint64_t)out->dims.c;
+    s = tml_load_weights_bias(m, r->weights, weight_bytes, r->bias, out->dims.c, &c->weights, &c->bias);
+    if (s != TML_OK) {
+        return s;
+    }
+    return tml_load_requant_arrays(m, r->multiplier, r->shift, &c->q);
+}
+
+static void tml_run_transpose_conv(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    const tml_transpose_conv_op_t *c = &op->u.tconv;
+    tml_transpose_conv_s8(&c->p, &c->q, &in->dims, (const int8_t *)in->data, c->weights, c->bias,
+        &out->dims, (int8_t *)out->data);
+}
+
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv},
@@ -486,4 +525,6 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_REMAP] = {"REMAP", 1, 1, 1, sizeof(tml_blob_remap_t), tml_load_remap, tml_run_remap, 0},
     [TML_OP_MAXIMUM] = {"MAXIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_maximum, 0},
     [TML_OP_MINIMUM] = {"MINIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_minimum, 0},
+    [TML_OP_TRANSPOSE_CONV] = {"TRANSPOSE_CONV", 1, 1, 1, sizeof(tml_blob_transpose_conv_t),
+                               tml_load_transpose_conv, tml_run_transpose_conv, 0},
 };

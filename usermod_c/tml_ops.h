@@ -25,6 +25,13 @@ typedef struct {
     int32_t batches, in_features;
 } tml_fc_op_t;
 
+typedef struct {
+    const int8_t *weights;
+    const int32_t *bias;
+    tml_requant_t q;
+    tml_transpose_conv_params_t p;
+} tml_transpose_conv_op_t;
+
 /* The runtime form of one op record; what it costs in RAM is
  * sizeof(tml_op_t) plus 2 bytes per operand (docs/blob-format.md). */
 typedef struct tml_op {
@@ -46,6 +53,7 @@ typedef struct tml_op {
         int32_t concat_axis;
         const int8_t *lut_table;
         tml_remap_params_t remap;
+        tml_transpose_conv_op_t tconv;
     } u;
 } tml_op_t;
 

@@ -48,6 +48,7 @@ OPCODES = {
     "REMAP": 14,
     "MAXIMUM": 15,
     "MINIMUM": 16,
+    "TRANSPOSE_CONV": 17,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -84,6 +85,11 @@ PARAMS = {
     "REMAP": (struct.Struct("<I"), ["table"]),
     "MAXIMUM": (struct.Struct("<"), []),
     "MINIMUM": (struct.Struct("<"), []),
+    "TRANSPOSE_CONV": (
+        struct.Struct("<HHHHhhHHiiIIII"),
+        "kernel_h kernel_w stride_h stride_w pad_top pad_left channel_quant reserved "
+        "act_min act_max weights bias multiplier shift".split(),
+    ),
 }
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]

@@ -209,6 +209,9 @@ def op_macs(info, op) -> int:
         return out_elems * p["kernel_h"] * p["kernel_w"]
     if name == "FULLY_CONNECTED":
         return int(np.prod(t[op["inputs"][0]]["dims"])) * out["dims"][3]
+    if name == "TRANSPOSE_CONV":
+        # TFLite's scatter count: every input value through every tap.
+        return int(np.prod(t[op["inputs"][0]]["dims"])) * p["kernel_h"] * p["kernel_w"] * out["dims"][3]
     if name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         return out_elems * p["filter_h"] * p["filter_w"]
     if name in ("ADD", "MUL"):

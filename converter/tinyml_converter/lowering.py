@@ -10,6 +10,11 @@ What TF 2.21 + Keras 3 really emit, and what becomes of it:
   aliases sharing the input's storage (COPY only if the quantisation differs);
 - SPACE_TO_BATCH_ND -> CONV_2D / DEPTHWISE_CONV_2D -> BATCH_TO_SPACE_ND
   (dilated convolution): one dilated conv with explicit padding;
+- Conv2DTranspose's SHAPE / STRIDED_SLICE / PACK (Conv1DTranspose's SHAPE /
+  STRIDED_SLICE / RESHAPE / CONCATENATION around EXPAND_DIMS) computing
+  TRANSPOSE_CONV's output_shape operand: folded to a constant on the static
+  input shape (batch 1), checked against the output's static shape, then
+  dead; the bias and a RELU come fused into TRANSPOSE_CONV;
 - unary per-tensor int8 ops (LOGISTIC, TANH, RELU*, LEAKY_RELU, HARD_SWISH,
   int8 -> int8 QUANTIZE ...): LUT, table computed by TFLite itself (lut.py).
 Requantisation parameters follow TFLite's Prepare functions operation by
@@ -42,6 +47,7 @@ REMAP_OPS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "UNPACK"
 SUPPORTED_OPS = sorted(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
      "MEAN", "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2",
+     "TRANSPOSE_CONV",
      "SOFTMAX", "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)",
      "SHAPE (shape computations)", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
@@ -251,13 +257,23 @@ def _shape_value(op: TflOp, vals: dict, shapes: list):
         return p.reshape(1) if o.keepDims else p
     if op.name == "CONCATENATION" and all(v.ndim == 1 for v in ins):
         return np.concatenate(ins)
-    if op.name == "PACK" and o.axis == 0 and all(v.ndim == 0 for v in ins):
-        return np.stack(ins)
+    # A constant scalar's data comes as shape (1,); the tensor's shape says scalar.
+    if op.name == "PACK" and o.axis == 0 and all(len(shapes[i]) == 0 and v.size == 1
+                                                 for i, v in zip(op.inputs, ins)):
+        return np.stack([v.reshape(()) for v in ins])
+    if (op.name == "STRIDED_SLICE" and ins[0].ndim == 1 and not o.ellipsisMask and not o.newAxisMask
+            and all(v.ndim == 1 and v.size == 1 for v in ins[1:4])):
+        got = ins[0][strided_slice_indices(ins[0].shape, *(v.tolist() for v in ins[1:4]), o, op.name)]
+        return got.reshape(()) if o.shrinkAxisMask & 1 else got
+    if op.name == "RESHAPE" and ins[0].size == 1 and len(shapes[op.outputs[0]]) <= 1:
+        return ins[0].reshape(shapes[op.outputs[0]])
     return None
 
 
-def _resolve_dynamic_shapes(model: TflModel) -> list:
-    """The model's tensors with the static shapes TF left wrong fixed.
+def _resolve_dynamic_shapes(model: TflModel) -> tuple:
+    """The model's tensors with the static shapes TF left wrong fixed, and
+    the values of the int32 tensors known before run time (constants and
+    shape computations on them) by tensor index.
 
     Keras' Dense on a rank > 2 input is a tensordot: a RESHAPE to
     (rows, features) whose shape operand is computed at run time
@@ -277,7 +293,11 @@ def _resolve_dynamic_shapes(model: TflModel) -> list:
         return int(np.prod(shape, dtype=np.int64))
 
     for op in model.ops:
-        if op.name == "RESHAPE" and len(op.inputs) > 1 and op.inputs[1] >= 0:
+        if op.name == "RESHAPE" and op.inputs[0] in vals:
+            v = _shape_value(op, vals, shapes)
+            if v is not None:
+                vals[op.outputs[0]] = v
+        elif op.name == "RESHAPE" and len(op.inputs) > 1 and op.inputs[1] >= 0:
             src, dst = op.inputs[0], op.outputs[0]
             want = vals.get(op.inputs[1])
             if elems(shapes[src]) != elems(shapes[dst]) and want is not None and want.ndim == 1:
@@ -303,13 +323,13 @@ def _resolve_dynamic_shapes(model: TflModel) -> list:
                 vals[op.outputs[0]] = v
     for i in fixed:
         tensors[i] = dataclasses.replace(tensors[i], shape=shapes[i])
-    return tensors
+    return tensors, vals
 
 
 class Lowering:
     def __init__(self, model: TflModel, lut_fn=lut_table):
         self.m = model
-        self.T = _resolve_dynamic_shapes(model)
+        self.T, self.int_values = _resolve_dynamic_shapes(model)
         self.g = Graph()
         self.tmap = {}
         self.lut_fn = lut_fn
@@ -354,10 +374,11 @@ class Lowering:
         return idx
 
     def _refuse_unsupported(self, keep):
-        """Name every op we cannot run, the model's real work first: a
-        Conv2DTranspose arrives as SHAPE, STRIDED_SLICE and PACK computing its
-        output shape in front of TRANSPOSE_CONV, and the first unsupported op
-        in graph order would be SHAPE, which is not what the user wrote."""
+        """Name every op we cannot run, the model's real work first: an op
+        whose shape operand is computed (SHAPE, STRIDED_SLICE, PACK in front
+        of it, as Keras writes for Conv2DTranspose) would otherwise be
+        reported as SHAPE, the first in graph order, which is not what the
+        user wrote."""
         # The dilation pair folds into its convolution (_lower_dilated says
         # when it cannot).
         missing = [op for op in self.m.ops if op.index in keep
@@ -457,6 +478,8 @@ class Lowering:
                 continue
             keep.add(op.index)
             ins = op.inputs[:1] if op.name in ALIAS_OPS else op.inputs
+            if op.name == "TRANSPOSE_CONV":
+                ins = op.inputs[1:]  # the output shape is folded (_op_transpose_conv)
             needed.update(i for i in ins if i >= 0 and not self.T[i].is_const)
         return keep
 
@@ -657,6 +680,72 @@ class Lowering:
                           inp_i=s2b.inputs[0], out_i=b2s.outputs[0], pads=pads,
                           dil=(block[0], block[1]))
         return {step.index for step in chain}
+
+    def _op_transpose_conv(self, op, where):
+        """TFLite's inputs: output_shape (int32[4]), weights int8 OHWI, input,
+        optional bias int32[out_c]. The output_shape operand must fold to the
+        output's static shape: the blob has no run-time shapes."""
+        o = op.options
+        out = self._out(op, where)
+        shape_i, w_i, in_i = op.inputs[:3]
+        inp = self.T[in_i]
+        self._check_int8(inp, where)
+        if len(inp.shape) != 4 or len(out.shape) != 4:
+            raise ConversionError(f"{where}: input and output must be 4-D NHWC, got {inp.shape} -> {out.shape}")
+        want = self.int_values.get(shape_i)
+        if want is None:
+            raise ConversionError(
+                f"{where}: the output shape is computed at run time from values other than static "
+                "shapes; only an output shape known at conversion time is supported")
+        if tuple(int(v) for v in want.reshape(-1)) != tuple(out.shape):
+            raise ConversionError(
+                f"{where}: output_shape operand {want.reshape(-1).tolist()} differs from the output "
+                f"tensor's shape {tuple(out.shape)}")
+        filt = self._const(w_i, where, "the filter")
+        if filt.type != INT8 or len(filt.shape) != 4:
+            raise ConversionError(f"{where}: filter must be int8 [out, h, w, in], got {filt.type_name} {filt.shape}")
+        if any(z != 0 for z in filt.zero_points):
+            raise ConversionError(f"{where}: int8 filter with non-zero zero point is not supported")
+        out_c, kh, kw, f_in = filt.shape
+        _, in_h, in_w, in_c = inp.shape
+        if f_in != in_c or out_c != out.shape[3]:
+            raise ConversionError(
+                f"{where}: filter {filt.shape} does not fit input {inp.shape} and output {out.shape}")
+        nq = len(filt.scales)
+        if nq not in (1, out_c) or (nq > 1 and filt.quantized_dimension != 0):
+            raise ConversionError(f"{where}: filter quantisation has {nq} scales for {out_c} channels")
+        sh, sw = o.strideH, o.strideW
+        if sh < 1 or sw < 1:
+            raise ConversionError(f"{where}: stride {sh}x{sw}")
+        # The int32 accumulator's bound (tml_transpose_conv.c): the taps
+        # that can meet one output value.
+        terms = min(-(-kh // sh), in_h) * min(-(-kw // sw), in_w) * in_c
+        if terms > 65536:
+            raise ConversionError(
+                f"{where}: {terms} products per output value ({kh}x{kw} kernel, stride {sh}x{sw}, "
+                f"{in_c} input channels) exceed the 65536 an int32 accumulator holds safely; "
+                "not supported")
+        # transpose_conv.cc Eval: ComputePaddingHeightWidth on the output size.
+        _, pt = compute_padding(o.padding, out.shape[1], kh, sh, 1)
+        _, pl = compute_padding(o.padding, out.shape[2], kw, sw, 1)
+        act_min, act_max = activation_range(getattr(o, "fusedActivationFunction", ACT_NONE), out, where)
+        # Prepare: PopulateConvolutionQuantizationParams, double(in) * double(f) / double(out).
+        mults = [quantize_multiplier(inp.scale * fs / out.scale) for fs in filt.scales]
+        bias = L.NONE
+        if len(op.inputs) > 3 and op.inputs[3] >= 0:
+            b = self._const(op.inputs[3], where, "the bias")
+            if b.type != INT32 or b.data.size != out_c:
+                raise ConversionError(f"{where}: bias is {b.type_name}{list(b.shape)}; int32[{out_c}] expected")
+            bias = Const(b.data.astype("<i4").tobytes(), "bias")
+        params = dict(
+            kernel_h=kh, kernel_w=kw, stride_h=sh, stride_w=sw, pad_top=pt, pad_left=pl,
+            channel_quant=nq, reserved=0, act_min=act_min, act_max=act_max,
+            weights=Const(filt.data.astype("<i1").tobytes(), "weights"), bias=bias,
+            multiplier=Const(_pack_i32([m for m, _ in mults]), "multiplier"),
+            shift=Const(_pack_i32([s for _, s in mults]), "shift"))
+        x = self.act(in_i, where)
+        y = self.act(op.outputs[0], where)
+        self._add("TRANSPOSE_CONV", [x], [y], params, where, in_h * in_w * kh * kw * in_c * out_c)
 
     # ---- fully connected ---------------------------------------------------
     def _op_fully_connected(self, op, where):

@@ -308,6 +308,62 @@ FAMILIES["dense_per_tensor"] = [
 ]
 PER_TENSOR = {"conv2d_per_tensor", "depthwise_per_tensor", "dense_per_tensor"}
 
+
+def tconv(filters, kernel, strides=1, padding="valid", activation=None, bias=True, output_padding=None,
+          dims=2):
+    """Conv2DTranspose (or Conv1DTranspose); a bias drawn at random, since TF
+    drops an all-zero one."""
+    layer = "Conv2DTranspose" if dims == 2 else "Conv1DTranspose"
+    return lambda L, k, x: getattr(L, layer)(
+        filters, kernel, strides=strides, padding=padding, activation=activation, use_bias=bias,
+        output_padding=output_padding, bias_initializer="random_normal")(x)
+
+
+def random_tconv_cases(seed, count):
+    """TRANSPOSE_CONV over odd sizes, kernels 1-5 (below, at and above the
+    stride), strides 1-3 per axis, both paddings, Keras' output_padding,
+    bias or not, RELU fused or RELU6 after, and one case in five 1-D."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        dims = 1 if rng.random() < 0.2 else 2
+        size = tuple(int(v) for v in rng.integers(1, 10, dims))
+        kernel = tuple(int(v) for v in rng.integers(1, 6, dims))
+        stride = tuple(int(v) for v in rng.integers(1, 4, dims))
+        padding = str(rng.choice(["same", "valid"]))
+        out_pad = None
+        if rng.random() < 0.3:
+            out_pad = tuple(int(rng.integers(0, s)) for s in stride)
+        in_c, filters = (int(v) for v in rng.integers(1, 9, 2))
+        act = [None, "relu", "relu6"][int(rng.integers(0, 3))]
+        bias = bool(rng.random() < 0.8)
+        build = tconv(filters, kernel, stride, padding, act, bias, out_pad, dims)
+        cases.append(C(f"r{i}_{'x'.join(map(str, size))}x{in_c}_k{'x'.join(map(str, kernel))}"
+                       f"_s{'x'.join(map(str, stride))}_{padding}_op{out_pad}_f{filters}_{act}_b{int(bias)}",
+                       [size + (in_c,)], build))
+    return cases
+
+
+FAMILIES["transpose_conv"] = [
+    C("k3_s2_same_relu", [(5, 6, 3)], tconv(4, 3, 2, "same", "relu")),
+    C("k2_s1_valid_nobias", [(5, 6, 3)], tconv(4, 2, 1, "valid", bias=False)),
+    C("k4_s2_valid_even", [(4, 5, 2)], tconv(3, 4, 2, "valid")),
+    C("k4_s2_same_even", [(3, 5, 2)], tconv(3, 4, 2, "same")),
+    C("k5_s3_same", [(3, 4, 2)], tconv(2, 5, 3, "same")),
+    C("k2_s3_valid_gaps", [(3, 3, 2)], tconv(3, 2, 3, "valid")),
+    C("k1_s2_same", [(4, 3, 3)], tconv(2, 1, 2, "same")),
+    C("k3x2_s2x1_same", [(4, 5, 3)], tconv(5, (3, 2), (2, 1), "same")),
+    C("output_padding_valid", [(4, 4, 2)], tconv(3, 3, 2, "valid", output_padding=1)),
+    C("output_padding_same_s3", [(4, 3, 2)], tconv(2, 3, 3, "same", output_padding=(2, 1))),
+    C("relu6_after", [(3, 4, 4)], tconv(4, 3, 2, "same", "relu6")),
+    C("wide_channels", [(3, 3, 20)], tconv(9, 3, 2, "same", "relu")),
+    C("conv1d_s2_same", [(7, 3)], tconv(4, 3, 2, "same", dims=1)),
+    C("conv1d_k4_s3_valid_relu", [(5, 2)], tconv(3, 4, 3, "valid", "relu", dims=1)),
+]
+FAMILIES["transpose_conv_random"] = random_tconv_cases(800, 16)
+FAMILIES["transpose_conv_per_tensor"] = random_tconv_cases(900, 6)
+PER_TENSOR.add("transpose_conv_per_tensor")
+
 CASES = [(fam, case.id) for fam, cases in FAMILIES.items() for case in cases]
 _OUTCOMES = {}
 SOURCE = parity.source_of(__file__, parity.__file__)

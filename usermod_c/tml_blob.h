@@ -227,7 +227,8 @@ typedef struct {
  * Output position in * stride - pad + tap receives input position in
  * through tap `tap`, for both spatial axes; pad_top/pad_left are TFLite's
  * padding computed on the output size (SAME: (out - 1) rounded down to a
- * multiple of the stride, plus kernel, minus out, halved; VALID: 0). */
+ * multiple of the stride, plus kernel, minus out, at least 0, halved;
+ * VALID: 0). */
 typedef struct {
     uint16_t kernel_h, kernel_w;
     uint16_t stride_h, stride_w;

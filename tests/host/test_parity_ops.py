@@ -322,7 +322,8 @@ def tconv(filters, kernel, strides=1, padding="valid", activation=None, bias=Tru
 def random_tconv_cases(seed, count):
     """TRANSPOSE_CONV over odd sizes, kernels 1-5 (below, at and above the
     stride), strides 1-3 per axis, both paddings, Keras' output_padding,
-    bias or not, RELU fused or RELU6 after, and one case in five 1-D."""
+    bias or not, RELU or RELU6 (TF fuses RELU6 only after a bias), and one
+    case in five 1-D."""
     rng = np.random.default_rng(seed)
     cases = []
     for i in range(count):
@@ -355,7 +356,8 @@ FAMILIES["transpose_conv"] = [
     C("k3x2_s2x1_same", [(4, 5, 3)], tconv(5, (3, 2), (2, 1), "same")),
     C("output_padding_valid", [(4, 4, 2)], tconv(3, 3, 2, "valid", output_padding=1)),
     C("output_padding_same_s3", [(4, 3, 2)], tconv(2, 3, 3, "same", output_padding=(2, 1))),
-    C("relu6_after", [(3, 4, 4)], tconv(4, 3, 2, "same", "relu6")),
+    C("relu6_fused", [(3, 4, 4)], tconv(4, 3, 2, "same", "relu6")),
+    C("relu6_after_nobias", [(3, 4, 4)], tconv(4, 3, 2, "same", "relu6", bias=False)),
     C("wide_channels", [(3, 3, 20)], tconv(9, 3, 2, "same", "relu")),
     C("conv1d_s2_same", [(7, 3)], tconv(4, 3, 2, "same", dims=1)),
     C("conv1d_k4_s3_valid_relu", [(5, 2)], tconv(3, 4, 3, "valid", "relu", dims=1)),

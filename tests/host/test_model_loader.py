@@ -498,6 +498,63 @@ def test_conv_shift_and_multiplier_values_checked():
 def test_depthwise_refusals():
     raises_status(conv_blob(True, depth_multiplier=3).build(), "BAD_SHAPE", op_index=0)
     raises_status(conv_blob(True, depth_multiplier=0).build(), "BAD_SHAPE", op_index=0)
+
+
+def tconv_blob(in_shape=(1, 3, 4, 2), out_shape=(1, 7, 9, 4), shifts=(-7,) * 4, **over):
+    """input [1,3,4,2] -> 3x3 stride-2 TRANSPOSE_CONV to [1,7,9,4], per-channel."""
+    b = BlobBuilder()
+    x = b.tensor(in_shape, zero_point=-3)
+    y = b.tensor(out_shape, zero_point=2)
+    fields = dict(kernel_h=3, kernel_w=3, stride_h=2, stride_w=2, pad_top=0, pad_left=0,
+                  channel_quant=4, reserved=0, act_min=-128, act_max=127,
+                  weights=b.const((np.arange(4 * 3 * 3 * in_shape[3]) % 251).astype(np.uint8).tobytes()),
+                  bias=b.const(i32([1, -2, 3, 4]), 4), multiplier=b.const(i32([Q30] * 4), 4),
+                  shift=b.const(i32(shifts), 4))
+    fields.update(over)
+    b.op("TRANSPOSE_CONV", [x], [y], **fields)
+    b.inputs, b.outputs = [x], [y]
+    return b
+
+
+def test_transpose_conv_blob_is_valid():
+    m = HostModel(tconv_blob().build())
+    (out,) = m.invoke(np.zeros((1, 3, 4, 2), np.int8))
+    assert out.shape == (1, 7, 9, 4)
+    # The output extent is TFLite's output_shape operand, larger than the
+    # taps reach included; inputs at the zero point and no bias give the
+    # output zero point everywhere.
+    m = HostModel(tconv_blob(out_shape=(1, 9, 12, 4), bias=bl.NONE).build())
+    (out,) = m.invoke(np.full((1, 3, 4, 2), -3, np.int8))
+    assert (out == 2).all()
+
+
+TCONV_CASES = [
+    ("weights outside data", dict(weights=1 << 16), "BAD_OFFSET"),
+    ("bias misaligned", dict(bias=2), "ALIGNMENT"),
+    ("channel_quant 3", dict(channel_quant=3), "BAD_PARAM"),
+    ("stride 0", dict(stride_w=0), "BAD_PARAM"),
+    ("kernel 0", dict(kernel_h=0), "BAD_PARAM"),
+    ("pad >= kernel", dict(pad_left=3), "BAD_PARAM"),
+    ("pad negative", dict(pad_top=-1), "BAD_PARAM"),
+    ("act_min > act_max", dict(act_min=5, act_max=4), "BAD_PARAM"),
+    ("kernel past data", dict(kernel_h=100, kernel_w=100), "BAD_OFFSET"),
+    ("shift 31", dict(shifts=(-7, 31, -7, -7)), "BAD_PARAM"),
+]
+
+
+@pytest.mark.parametrize("name,over,status", TCONV_CASES, ids=[c[0] for c in TCONV_CASES])
+def test_transpose_conv_refusals(name, over, status):
+    raises_status(tconv_blob(**over).build(), status, op_index=0)
+
+
+def test_transpose_conv_accumulator_bound():
+    """A 3x3 stride-1 kernel meets 9 input pixels per output value: 7282
+    input channels pass 65536 products, 7281 do not."""
+    raises_status(tconv_blob((1, 3, 3, 7282), (1, 5, 5, 4), stride_h=1, stride_w=1).build(),
+                  "BAD_PARAM", op_index=0)
+    HostModel(tconv_blob((1, 3, 3, 7281), (1, 5, 5, 4), stride_h=1, stride_w=1).build())
+    # Stride 3 over a 3x3 kernel: one tap per axis meets an output value.
+    HostModel(tconv_blob((1, 3, 3, 7282), (1, 9, 9, 4), stride_h=3, stride_w=3).build())
     # Depthwise weights are [kh][kw][out_c]: 36 bytes; point them 1 byte short.
     b = conv_blob(True)
     h = dict(zip(bl.HEADER_FIELDS, bl.HEADER.unpack_from(b.build())))

@@ -335,6 +335,20 @@ def test_unsupported_op_names_op_and_layer():
     assert "op SQUARED_DIFFERENCE is not supported" in msg and "my_sqdiff" in msg and "Supported:" in msg and "CONV_2D" in msg
 
 
+def test_dilated_conv_transpose_refused_by_name():
+    """TFLite has no dilated TRANSPOSE_CONV; TFLiteConverter fails on the
+    layer, and the message says which layer and why."""
+    from tinyml_converter.convert import keras_to_tflite
+
+    i = keras.Input((5, 6, 2))
+    out = L.Conv2DTranspose(3, 3, dilation_rate=2, padding="same", name="dilated_up")(i)
+    calib = np.random.default_rng(0).normal(size=(4, 5, 6, 2)).astype(np.float32)
+    with pytest.raises(ConversionError) as e:
+        keras_to_tflite(keras.Model(i, out), calib)
+    msg = str(e.value)
+    assert msg.startswith("TRANSPOSE_CONV (Keras layer 'dilated_up") and "dilation_rate > 1" in msg, msg
+
+
 def test_float_model_refused():
     m = keras.Sequential([keras.Input((3,)), L.Dense(2)])
     tfl = to_int8_tflite(m, (3,), quantize=False)

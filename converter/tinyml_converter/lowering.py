@@ -244,7 +244,8 @@ def nearest_indices(in_size: int, out_size: int, align_corners: bool, half_pixel
 
 def _shape_value(op: TflOp, vals: dict, shapes: list):
     """The int32 result of a shape-computation op from its known inputs, or None."""
-    ins = [vals.get(i) for i in op.inputs if i >= 0]
+    present = [i for i in op.inputs if i >= 0]
+    ins = [vals.get(i) for i in present]
     o = op.options
     if op.name == "SHAPE":
         return np.asarray(shapes[op.inputs[0]], np.int64)
@@ -259,13 +260,14 @@ def _shape_value(op: TflOp, vals: dict, shapes: list):
         return np.concatenate(ins)
     # A constant scalar's data comes as shape (1,); the tensor's shape says scalar.
     if op.name == "PACK" and o.axis == 0 and all(len(shapes[i]) == 0 and v.size == 1
-                                                 for i, v in zip(op.inputs, ins)):
+                                                 for i, v in zip(present, ins)):
         return np.stack([v.reshape(()) for v in ins])
-    if (op.name == "STRIDED_SLICE" and ins[0].ndim == 1 and not o.ellipsisMask and not o.newAxisMask
-            and all(v.ndim == 1 and v.size == 1 for v in ins[1:4])):
+    if (op.name == "STRIDED_SLICE" and len(ins) == 4 and ins[0].ndim == 1 and ins[0].size
+            and not o.ellipsisMask and not o.newAxisMask
+            and all(v.ndim == 1 and v.size == 1 for v in ins[1:4]) and ins[3][0] != 0):
         got = ins[0][strided_slice_indices(ins[0].shape, *(v.tolist() for v in ins[1:4]), o, op.name)]
         return got.reshape(()) if o.shrinkAxisMask & 1 else got
-    if op.name == "RESHAPE" and ins[0].size == 1 and len(shapes[op.outputs[0]]) <= 1:
+    if op.name == "RESHAPE" and ins[0].size == 1 and shapes[op.outputs[0]] in ((), (1,)):
         return ins[0].reshape(shapes[op.outputs[0]])
     return None
 
@@ -702,7 +704,7 @@ class Lowering:
                 f"{where}: output_shape operand {want.reshape(-1).tolist()} differs from the output "
                 f"tensor's shape {tuple(out.shape)}")
         filt = self._const(w_i, where, "the filter")
-        if filt.type != INT8 or len(filt.shape) != 4:
+        if filt.type != INT8 or len(filt.shape) != 4 or filt.data.size != math.prod(filt.shape):
             raise ConversionError(f"{where}: filter must be int8 [out, h, w, in], got {filt.type_name} {filt.shape}")
         if any(z != 0 for z in filt.zero_points):
             raise ConversionError(f"{where}: int8 filter with non-zero zero point is not supported")

@@ -86,6 +86,11 @@ typedef enum {
     TML_OP_REMAP = 14, /* any op whose output elements are input elements: SLICE, SPLIT, TRANSPOSE, TILE ... */
     TML_OP_MAXIMUM = 15,
     TML_OP_MINIMUM = 16,
+    TML_OP_REDUCE_MAX = 22,
+    TML_OP_REDUCE_MIN = 23,
+    TML_OP_SUM = 24,
+    TML_OP_ARG_MAX = 25, /* int32 output */
+    TML_OP_ARG_MIN = 26, /* int32 output */
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -220,6 +225,29 @@ typedef struct {
 /* MAXIMUM, MINIMUM: inputs [a, b] broadcast to the output shape, all three
  * quantised alike (the converter checks), so raw int8 values compare. No
  * params. */
+
+/* REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN: the input read as
+ * [outer][reduced][inner] (row-major, its elements in order), one output per
+ * (outer, inner) pair, in that order; outer * reduced * inner is the input's
+ * element count and outer * inner the output's. The converter merges the
+ * reduced axes into that one run (a REMAP in front moves them together when
+ * they are not adjacent). REDUCE_MAX, REDUCE_MIN: input and output quantised
+ * alike (TFLite requires it), raw int8 values compare; mode is 0 and table
+ * TML_NONE. SUM: mode 0 when input and output are quantised alike, where
+ * TFLite adds the raw int8 values in int8 (wrapping modulo 256, zero point
+ * not subtracted), table TML_NONE; mode 1 otherwise, where TF 2.21's kernel
+ * requantises the raw sum s in float32 (round(s * in/out scale + bias) +
+ * output zero point, clamped): that is a non-decreasing step function of s,
+ * and table holds its 255 steps, int32 non-decreasing: step k is the
+ * smallest s giving at least -127 + k, so the output is -128 plus the count
+ * of steps <= s; reduced is at most 2^23 there. ARG_MAX, ARG_MIN: int32
+ * output, the index along the reduced run of the first largest (smallest)
+ * value; mode 0, table TML_NONE. */
+typedef struct {
+    int32_t outer, reduced, inner;
+    uint32_t mode;
+    uint32_t table;          /* SUM mode 1: data offset of int32[255] */
+} tml_blob_reduce_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

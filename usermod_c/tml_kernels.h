@@ -146,6 +146,21 @@ typedef struct {
     uint8_t inner_run;
 } tml_remap_params_t;
 
+/* REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN (tml_blob.h): the input as
+ * [outer][reduced][inner], one output per (outer, inner). mode and steps
+ * matter to SUM only. The steps stay in the blob, which may change after
+ * load: the kernel's search reads the 255 entries whatever they hold, so a
+ * changed table changes answers, never memory safety. */
+typedef struct {
+    int32_t outer, reduced, inner;
+    uint32_t mode;
+    const int32_t *steps;    /* SUM mode 1: TML_SUM_STEPS non-decreasing raw sums; else NULL */
+} tml_reduce_params_t;
+
+#define TML_SUM_WRAP (0u)    /* input and output quantised alike: TFLite's int8 sum, modulo 256 */
+#define TML_SUM_STEPPED (1u) /* requantised: -128 + the count of steps <= the raw sum */
+#define TML_SUM_STEPS (255)
+
 /* SOFTMAX over the last axis: TFLite's Prepare values (PreprocessSoftmaxScaling
  * with 5 integer bits, CalculateInputRadius). */
 typedef struct {
@@ -213,6 +228,23 @@ void tml_mean_s8(const tml_mean_params_t *p,
     int32_t input_zero_point, int32_t output_zero_point,
     const tml_dims_t *in_dims, const int8_t *in,
     const tml_dims_t *out_dims, int8_t *out, void *scratch);
+
+/* ---- REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN (tml_reduce.c) ------ */
+
+/* outer * reduced * inner equals in_elements, outer * inner out_elements;
+ * for SUM the mode is known, and a stepped sum has at most 2^23 terms and
+ * its steps non-decreasing; the other ops have mode 0 and no steps. */
+tml_status_t tml_reduce_check(const tml_reduce_params_t *p, int is_sum,
+    int32_t in_elements, int32_t out_elements, const char **detail);
+
+void tml_reduce_max_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out);
+void tml_reduce_min_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out);
+
+void tml_sum_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out);
+
+/* Ties give the first index, as TFLite's strict comparison does. */
+void tml_arg_max_s8(const tml_reduce_params_t *p, const int8_t *in, int32_t *out);
+void tml_arg_min_s8(const tml_reduce_params_t *p, const int8_t *in, int32_t *out);
 
 /* ---- ADD, MUL (tml_elementwise.c): each input's dims broadcast (1 or equal
  * to the output's). ------------------------------------------------------- */

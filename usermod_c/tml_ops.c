@@ -464,6 +464,64 @@ static void tml_run_remap(const tml_model_t *m, const tml_op_t *op) {
     tml_remap(&op->u.remap, tml_op_tensor(m, op, 0)->data, &out->dims, out->data);
 }
 
+/* ---- REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN ---------------------- */
+
+static tml_status_t tml_load_reduce_common(tml_model_t *m, const void *params, tml_op_t *op, int is_sum) {
+    const tml_blob_reduce_t *r = (const tml_blob_reduce_t *)params;
+    tml_reduce_params_t *p = &op->u.reduce;
+    p->outer = r->outer;
+    p->reduced = r->reduced;
+    p->inner = r->inner;
+    p->mode = r->mode;
+    p->steps = 0;
+    if (r->table != TML_NONE) {
+        const void *steps;
+        tml_status_t s = tml_load_const(m, r->table, TML_SUM_STEPS * 4u, 4, "sum steps outside data section",
+            &steps);
+        if (s != TML_OK) {
+            return s;
+        }
+        p->steps = (const int32_t *)steps;
+    }
+    const char *detail = "";
+    return tml_checked(m, tml_reduce_check(p, is_sum, tml_elements(tml_op_tensor(m, op, 0)),
+        tml_elements(tml_op_tensor(m, op, 1)), &detail), &detail);
+}
+
+static tml_status_t tml_load_reduce(tml_model_t *m, const void *params, tml_op_t *op) {
+    return tml_load_reduce_common(m, params, op, 0);
+}
+
+static tml_status_t tml_load_sum(tml_model_t *m, const void *params, tml_op_t *op) {
+    return tml_load_reduce_common(m, params, op, 1);
+}
+
+static void tml_run_reduce_max(const tml_model_t *m, const tml_op_t *op) {
+    tml_reduce_max_s8(&op->u.reduce, (const int8_t *)tml_op_tensor(m, op, 0)->data,
+        (int8_t *)tml_op_tensor(m, op, 1)->data);
+}
+
+static void tml_run_reduce_min(const tml_model_t *m, const tml_op_t *op) {
+    tml_reduce_min_s8(&op->u.reduce, (const int8_t *)tml_op_tensor(m, op, 0)->data,
+        (int8_t *)tml_op_tensor(m, op, 1)->data);
+}
+
+static void tml_run_sum(const tml_model_t *m, const tml_op_t *op) {
+    tml_sum_s8(&op->u.reduce, (const int8_t *)tml_op_tensor(m, op, 0)->data,
+        (int8_t *)tml_op_tensor(m, op, 1)->data);
+}
+
+/* The loader has checked the output is int32 and its offset 4-aligned. */
+static void tml_run_arg_max(const tml_model_t *m, const tml_op_t *op) {
+    tml_arg_max_s8(&op->u.reduce, (const int8_t *)tml_op_tensor(m, op, 0)->data,
+        (int32_t *)(void *)tml_op_tensor(m, op, 1)->data);
+}
+
+static void tml_run_arg_min(const tml_model_t *m, const tml_op_t *op) {
+    tml_arg_min_s8(&op->u.reduce, (const int8_t *)tml_op_tensor(m, op, 0)->data,
+        (int32_t *)(void *)tml_op_tensor(m, op, 1)->data);
+}
+
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv},
@@ -486,4 +544,11 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_REMAP] = {"REMAP", 1, 1, 1, sizeof(tml_blob_remap_t), tml_load_remap, tml_run_remap, 0},
     [TML_OP_MAXIMUM] = {"MAXIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_maximum, 0},
     [TML_OP_MINIMUM] = {"MINIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_minimum, 0},
+    [TML_OP_REDUCE_MAX] = {"REDUCE_MAX", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_reduce,
+                           tml_run_reduce_max, 0},
+    [TML_OP_REDUCE_MIN] = {"REDUCE_MIN", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_reduce,
+                           tml_run_reduce_min, 0},
+    [TML_OP_SUM] = {"SUM", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_sum, tml_run_sum, 0},
+    [TML_OP_ARG_MAX] = {"ARG_MAX", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_reduce, tml_run_arg_max, 0, 1},
+    [TML_OP_ARG_MIN] = {"ARG_MIN", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_reduce, tml_run_arg_min, 0, 1},
 };

@@ -46,6 +46,7 @@ typedef struct tml_op {
         int32_t concat_axis;
         const int8_t *lut_table;
         tml_remap_params_t remap;
+        tml_reduce_params_t reduce;
     } u;
 } tml_op_t;
 
@@ -58,6 +59,8 @@ typedef struct {
     void (*run)(const tml_model_t *m, const tml_op_t *op);
     /* Scratch bytes this build's kernel needs for a loaded op; NULL: none. */
     uint32_t (*scratch_size)(const tml_model_t *m, const tml_op_t *op);
+    /* 1: the output is int32 (ARG_MAX, ARG_MIN); 0: every operand is int8. */
+    uint8_t int32_output;
 } tml_op_def_t;
 
 extern const tml_op_def_t tml_op_defs[TML_OP_COUNT_];

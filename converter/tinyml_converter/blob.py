@@ -29,6 +29,7 @@ DATA_FIELDS = {
     "FULLY_CONNECTED": ("weights", "bias", "multiplier", "shift"),
     "LUT": ("table",),
     "REMAP": ("table",),
+    "SUM": ("table",),
 }
 
 

@@ -48,6 +48,11 @@ OPCODES = {
     "REMAP": 14,
     "MAXIMUM": 15,
     "MINIMUM": 16,
+    "REDUCE_MAX": 22,
+    "REDUCE_MIN": 23,
+    "SUM": 24,
+    "ARG_MAX": 25,
+    "ARG_MIN": 26,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -84,9 +89,12 @@ PARAMS = {
     "REMAP": (struct.Struct("<I"), ["table"]),
     "MAXIMUM": (struct.Struct("<"), []),
     "MINIMUM": (struct.Struct("<"), []),
+    "REDUCE_MAX": (struct.Struct("<iiiII"), "outer reduced inner mode table".split()),
 }
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]
+for _name in ("REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN"):
+    PARAMS[_name] = PARAMS["REDUCE_MAX"]
 
 META_HEADER = struct.Struct("<HH")
 META_NAME, META_LABELS, META_NORMALIZE, META_CONVERTER, META_SOURCE_SHA256 = 1, 2, 3, 4, 5

@@ -30,9 +30,9 @@ import numpy as np
 from . import blob_layout as L
 from .errors import ConversionError
 from .lut import LUT_OPS, lut_table
-from .quant import quantize_multiplier, tflite_round
+from .quant import quantize_multiplier, sum_steps, tflite_round
 from .scratch import depthwise_grouped
-from .tflite_model import FLOAT32, INT8, INT16, INT32, TflModel, TflOp, TflTensor, layer_name
+from .tflite_model import FLOAT32, INT8, INT16, INT32, INT64, TflModel, TflOp, TflTensor, layer_name
 
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 # Ops lowered to REMAP (each output element one input element).
@@ -43,7 +43,8 @@ SUPPORTED_OPS = sorted(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
      "MEAN", "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2",
      "SOFTMAX", "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)",
-     "SHAPE (shape computations)", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
+     "SHAPE (shape computations)", "REDUCE_MAX", "REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN",
+     *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 
 # Fused activation codes of the schema's ActivationFunctionType.
@@ -414,10 +415,13 @@ class Lowering:
                     and T[p.inputs[0]].type == INT8):
                 outputs[k] = p.inputs[0]
                 skip.add(p.index)
+            elif t.type in (INT32, INT64) and p is not None and p.name in ("ARG_MAX", "ARG_MIN"):
+                continue
             else:
                 raise ConversionError(
                     f"model output '{t.name}' is {t.type_name} and not produced by DEQUANTIZE "
-                    "from int8; only int8 (or int8 + DEQUANTIZE) outputs are supported")
+                    "from int8; only int8 (or int8 + DEQUANTIZE) outputs are supported, and the "
+                    "int32 or int64 indices of ARG_MAX / ARG_MIN")
         keep = self._live_ops(outputs, skip)
         for ti in inputs:
             self.act(ti, "model input")
@@ -728,17 +732,26 @@ class Lowering:
     def _op_max_pool_2d(self, op, where):
         self._pool(op, where, "MAX_POOL_2D")
 
-    def _op_mean(self, op, where):
-        out = self._out(op, where)
-        inp = self.T[op.inputs[0]]
-        axes = self._const(op.inputs[1], where, "the axis").data.reshape(-1).tolist()
-        rank = len(inp.shape)
-        mask = 0
-        for a in axes:
+    def _axes(self, op, where) -> list:
+        """The reduced axes of a MEAN, SUM, REDUCE_* or ARG_* (its second
+        input): negative ones counted from the end and duplicates dropped, as
+        TFLite's ResolveAxis does, in increasing order."""
+        rank = len(self.T[op.inputs[0]].shape)
+        axes = set()
+        for a in self._const(op.inputs[1], where, "the axis").data.reshape(-1).tolist():
             a = int(a)
             if not -rank <= a < rank:
                 raise ConversionError(f"{where}: axis {a} out of range for rank {rank}")
-            mask |= 1 << ((a % rank) + (4 - rank))
+            axes.add(a % rank)
+        return sorted(axes)
+
+    def _op_mean(self, op, where):
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        rank = len(inp.shape)
+        mask = 0
+        for a in self._axes(op, where):
+            mask |= 1 << (a + (4 - rank))
         # reduce.cc PrepareMeanOrSum: double(in scale) / double(out scale).
         # TF 2.21 takes this requantising path for every int8 MEAN, equal
         # input and output quantisation included (mode 0 is refused by the
@@ -749,6 +762,92 @@ class Lowering:
         y = self.act(op.outputs[0], where)
         self._add("MEAN", [x], [y], dict(axis_mask=mask, mode=mode, multiplier=mul, shift=sh),
                   where)
+
+    def _reduce_input(self, op, where, axes):
+        """(our input tensor, outer, reduced, inner) for a reduction over
+        `axes`. Axes of extent 1 are either kind, so the axes that matter
+        usually form one run and the input is read in place. Otherwise a
+        REMAP in front moves the reduced axes last, into a tensor of the
+        input's size planned like any other (no Keras layer does this; a
+        strided kernel over two runs would cost every model flash for it)."""
+        inp = self.T[op.inputs[0]]
+        shape = [int(d) for d in inp.shape] or [1]
+        x = self.act(op.inputs[0], where)
+        big = [a for a in axes if shape[a] > 1]
+        if not big:
+            return x, int(np.prod(shape)), 1, 1
+        lo, hi = big[0], big[-1]
+        if all(a in axes or shape[a] == 1 for a in range(lo, hi + 1)):
+            return x, int(np.prod(shape[:lo])), int(np.prod(shape[lo:hi + 1])), int(np.prod(shape[hi + 1:]))
+        perm = [a for a in range(len(shape)) if a not in axes] + list(axes)
+        index = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape).transpose(perm)
+        self.g.tensors.append(Tensor(f"{inp.name}/reduced_last", tuple(index.shape), inp.scale, inp.zero_point))
+        moved = len(self.g.tensors) - 1
+        tables = remap_tables(index.reshape((1,) * (4 - index.ndim) + index.shape))
+        self._add("REMAP", [x], [moved], dict(table=Const(_pack_i32(np.concatenate(tables)), "table")), where)
+        kept = int(np.prod([shape[a] for a in range(len(shape)) if a not in axes]))
+        return moved, kept, int(np.prod([shape[a] for a in axes])), 1
+
+    def _reduce(self, op, where):
+        """REDUCE_MAX, REDUCE_MIN: raw int8 compare, so TFLite's EvalLogic
+        requires input and output quantised alike (it fails at invoke
+        otherwise)."""
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        if not _same_quant(inp, out):
+            raise ConversionError(
+                f"{where}: input and output are quantised differently; {op.name} compares raw int8 "
+                "values, and TFLite's kernel refuses such a model at invoke")
+        x, outer, reduced, inner = self._reduce_input(op, where, self._axes(op, where))
+        y = self.act(op.outputs[0], where)
+        self._add(op.name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, mode=0, table=L.NONE),
+                  where, outer * reduced * inner)
+
+    _op_reduce_max = _reduce
+    _op_reduce_min = _reduce
+
+    def _op_sum(self, op, where):
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        axes = self._axes(op, where)
+        x, outer, reduced, inner = self._reduce_input(op, where, axes)
+        # reduce.cc EvalSum: equal scale and zero point (float compare) take
+        # the generic int8 sum, which wraps; any difference requantises, in
+        # float32 in TF 2.21's default kernel, which the step table mirrors
+        # (quant.sum_steps; BUILTIN_REF reads the int8 values as uint8
+        # there, tests/host/parity.py). With no axis at all the
+        # requantising path copies the input unchanged, which is what the
+        # wrapping sum of one value gives.
+        if _same_quant(inp, out) or not axes:
+            params = dict(mode=0, table=L.NONE)
+        else:
+            if reduced > 1 << 23:
+                raise ConversionError(f"{where}: a sum of {reduced} values (at most 2^23 are supported)")
+            steps = sum_steps(inp.scale, inp.zero_point, out.scale, out.zero_point, reduced)
+            params = dict(mode=1, table=Const(_pack_i32(steps), "table"))
+        y = self.act(op.outputs[0], where)
+        self._add("SUM", [x], [y], dict(outer=outer, reduced=reduced, inner=inner, **params), where,
+                  outer * reduced * inner)
+
+    def _arg(self, op, where):
+        """ARG_MAX, ARG_MIN: indices as int32 whether TFLite's output is
+        int32 or int64 (an index of a tensor below 2^31 bytes fits); raw
+        int8 compare, the input's scale being positive."""
+        t = self.T[op.outputs[0]]
+        if t.type not in (INT32, INT64):
+            raise ConversionError(f"{where}: output '{t.name}' is {t.type_name}; int32 or int64 expected")
+        if op.outputs[0] in self.tmap:
+            raise ConversionError(f"{where}: tensor '{t.name}' is written twice")
+        axes = self._axes(op, where)
+        if len(axes) != 1:
+            raise ConversionError(f"{where}: {op.name} takes one axis, got {len(axes)}")
+        x, outer, reduced, inner = self._reduce_input(op, where, axes)
+        self.tmap[op.outputs[0]] = y = self._new_tensor(t, dtype=L.DTYPE_INT32)
+        self._add(op.name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, mode=0, table=L.NONE),
+                  where, outer * reduced * inner)
+
+    _op_arg_max = _arg
+    _op_arg_min = _arg
 
     # ---- element-wise binary -------------------------------------------------
     def _binary_inputs(self, op, where):

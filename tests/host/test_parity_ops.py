@@ -308,6 +308,100 @@ FAMILIES["dense_per_tensor"] = [
 ]
 PER_TENSOR = {"conv2d_per_tensor", "depthwise_per_tensor", "dense_per_tensor"}
 
+
+def _reduce(kind, axis, keepdims=False):
+    """tf.reduce_max / reduce_min / reduce_sum in a Lambda layer."""
+    return lambda L, k, x: L.Lambda(
+        lambda t: getattr(_tf(), f"reduce_{kind}")(t, axis=axis, keepdims=keepdims))(x)
+
+
+def _arg(kind, axis, int64=False):
+    """tf.math.argmax / argmin, int32 or TF's default int64 indices."""
+    return lambda L, k, x: L.Lambda(lambda t: getattr(_tf().math, f"arg{kind}")(
+        t, axis=axis, output_type=_tf().int64 if int64 else _tf().int32))(x)
+
+
+# Every output element one of the input's (REDUCE_MAX / REDUCE_MIN share its quantisation).
+FAMILIES["reduce_max_min"] = [
+    C("max_last", [(4, 5, 6)], _reduce("max", -1)),
+    C("min_last_keepdims", [(3, 5, 7)], _reduce("min", -1, True)),
+    C("max_axis1_keepdims", [(5, 3, 4)], _reduce("max", 1, True)),
+    C("min_hw", [(4, 5, 3)], _reduce("min", [1, 2])),
+    C("max_all", [(2, 3, 5)], _reduce("max", [1, 2, 3])),
+    C("min_all_keepdims", [(3, 3, 3)], _reduce("min", [-3, -2, -1], True)),
+    C("max_not_adjacent", [(3, 4, 5)], _reduce("max", [1, 3])),
+    C("min_not_adjacent_negative", [(5, 2, 3)], _reduce("min", [-1, -3], True)),
+    C("max_rank2", [(9,)], _reduce("max", -1)),
+    C("min_rank3_axis1", [(6, 4)], _reduce("min", 1)),
+    C("max_unit_axis", [(1, 4, 3)], _reduce("max", [1])),
+    C("global_max_pool_2d", [(6, 5, 4)], lambda L, k, x: L.GlobalMaxPooling2D()(x)),
+    C("global_max_pool_2d_keepdims", [(5, 7, 3)], lambda L, k, x: L.GlobalMaxPooling2D(keepdims=True)(x)),
+    C("global_max_pool_1d", [(11, 4)], lambda L, k, x: L.GlobalMaxPooling1D()(x)),
+    C("keras_ops_max", [(4, 6)], lambda L, k, x: k.ops.max(x, axis=-1)),
+    C("keras_ops_min_after_conv", [(6, 6, 2)], lambda L, k, x: k.ops.min(L.Conv2D(3, 3)(x), axis=[1, 2])),
+]
+# SUM requantises (TFLite's QuantizedMeanOrSum with compute_sum) whenever
+# the quantisation changes, which calibration always makes it do; the
+# oracle is TFLite's default kernel there (parity.Oracle says why).
+FAMILIES["sum"] = [
+    C("last", [(4, 5, 6)], _reduce("sum", -1)),
+    C("last_keepdims", [(3, 5, 7)], _reduce("sum", -1, True)),
+    C("axis1", [(5, 3, 4)], _reduce("sum", 1)),
+    C("hw_keepdims", [(4, 5, 3)], _reduce("sum", [1, 2], True)),
+    C("all", [(2, 3, 5)], _reduce("sum", [1, 2, 3])),
+    C("not_adjacent", [(3, 4, 5)], _reduce("sum", [1, 3])),
+    C("not_adjacent_negative", [(5, 2, 3)], _reduce("sum", [-3, -1], True)),
+    C("rank2", [(13,)], _reduce("sum", -1)),
+    C("large_count", [(16, 16, 4)], _reduce("sum", [1, 2])),
+    C("after_relu", [(4, 4, 3)], lambda L, k, x: _reduce("sum", -1)(L, k, L.ReLU()(x))),
+    C("keras_ops_sum", [(5, 6)], lambda L, k, x: k.ops.sum(x, axis=1)),
+]
+# Indices of the first largest / smallest value; the all -128 and all 127
+# input sets make every position a tie.
+FAMILIES["arg_max_min"] = [
+    C("argmax_last_int32", [(4, 5, 6)], _arg("max", -1)),
+    C("argmax_last_int64", [(3, 7)], _arg("max", -1, int64=True)),
+    C("argmin_axis1_int32", [(5, 4, 3)], _arg("min", 1)),
+    C("argmin_axis_minus2_int64", [(4, 6, 2)], _arg("min", -2, int64=True)),
+    C("argmax_axis2_int64", [(3, 5, 4)], _arg("max", 2, int64=True)),
+    C("argmin_rank2_int32", [(9,)], _arg("min", 1)),
+    C("argmax_unit_axis", [(1, 4)], _arg("max", 1)),
+    C("argmax_classes", [(12,)], lambda L, k, x: _arg("max", -1)(L, k, L.Dense(10)(x))),
+    C("argmin_after_conv", [(5, 6, 2)], lambda L, k, x: _arg("min", -1)(L, k, L.Conv2D(4, 3)(x))),
+]
+
+
+def random_reduce_cases(seed, count):
+    """REDUCE_MAX, REDUCE_MIN, SUM over a random non-empty set of non-batch
+    axes (negative or not, keepdims or not), ARG_MAX / ARG_MIN over one, of
+    rank-2..4 inputs (batch included) with extents 1..7."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        rank = int(rng.integers(1, 4))
+        shape = tuple(int(v) for v in rng.integers(1, 8, rank))
+        kind = str(rng.choice(["max", "min", "sum", "argmax", "argmin"]))
+        if kind.startswith("arg"):
+            axes = [int(rng.integers(1, rank + 1))]
+        else:
+            n = int(rng.integers(1, rank + 1))
+            axes = sorted(int(a) for a in rng.choice(np.arange(1, rank + 1), n, replace=False))
+        axes = [a - (rank + 1) if rng.random() < 0.4 else a for a in axes]
+        keepdims = bool(rng.random() < 0.5)
+        if kind.startswith("arg"):
+            int64 = bool(rng.random() < 0.5)
+            build = _arg(kind[3:], axes[0], int64)
+            desc = "int64" if int64 else "int32"
+        else:
+            build = _reduce(kind, axes, keepdims)
+            desc = "keep" if keepdims else "drop"
+        cases.append(C(f"r{i}_{kind}_{'x'.join(map(str, shape))}_ax{'_'.join(map(str, axes))}_{desc}",
+                       [shape], build))
+    return cases
+
+
+FAMILIES["reduce_random"] = random_reduce_cases(800, 24)
+
 CASES = [(fam, case.id) for fam, cases in FAMILIES.items() for case in cases]
 _OUTCOMES = {}
 SOURCE = parity.source_of(__file__, parity.__file__)

@@ -232,21 +232,17 @@ typedef struct {
  * element count and outer * inner the output's. The converter merges the
  * reduced axes into that one run (a REMAP in front moves them together when
  * they are not adjacent). REDUCE_MAX, REDUCE_MIN: input and output quantised
- * alike (TFLite requires it), raw int8 values compare; mode is 0 and table
- * TML_NONE. SUM: mode 0 when input and output are quantised alike, where
- * TFLite adds the raw int8 values in int8 (wrapping modulo 256, zero point
- * not subtracted), table TML_NONE; mode 1 otherwise, where TF 2.21's kernel
- * requantises the raw sum s in float32 (round(s * in/out scale + bias) +
- * output zero point, clamped): that is a non-decreasing step function of s,
- * and table holds its 255 steps, int32 non-decreasing: step k is the
- * smallest s giving at least -127 + k, so the output is -128 plus the count
- * of steps <= s; reduced is at most 2^23 there. ARG_MAX, ARG_MIN: int32
- * output, the index along the reduced run of the first largest (smallest)
- * value; mode 0, table TML_NONE. */
+ * alike (TFLite requires it), raw int8 values compare; table is TML_NONE.
+ * SUM: TF 2.21's kernel requantises the raw sum s in float32 (round(s *
+ * in/out scale + bias) + output zero point, clamped), equal quantisations
+ * included: that is a non-decreasing step function of s, and table holds its
+ * 255 steps, int32, non-decreasing: step k is the smallest s giving at least
+ * -127 + k, so the output is -128 plus the count of steps <= s; reduced is
+ * at most 2^23. ARG_MAX, ARG_MIN: int32 output, the index along the reduced
+ * run of the first largest (smallest) value; table is TML_NONE. */
 typedef struct {
     int32_t outer, reduced, inner;
-    uint32_t mode;
-    uint32_t table;          /* SUM mode 1: data offset of int32[255] */
+    uint32_t table;          /* SUM: data offset of int32[255]; TML_NONE otherwise */
 } tml_blob_reduce_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):

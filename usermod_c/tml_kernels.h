@@ -147,18 +147,16 @@ typedef struct {
 } tml_remap_params_t;
 
 /* REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN (tml_blob.h): the input as
- * [outer][reduced][inner], one output per (outer, inner). mode and steps
- * matter to SUM only. The steps stay in the blob, which may change after
+ * [outer][reduced][inner], one output per (outer, inner). Only SUM has
+ * steps. The steps stay in the blob, which may change after
  * load: the kernel's search reads the 255 entries whatever they hold, so a
  * changed table changes answers, never memory safety. */
 typedef struct {
     int32_t outer, reduced, inner;
-    uint32_t mode;
-    const int32_t *steps;    /* SUM mode 1: TML_SUM_STEPS non-decreasing raw sums; else NULL */
+    const int32_t *steps;    /* SUM: TML_SUM_STEPS non-decreasing raw sums; NULL for the others */
 } tml_reduce_params_t;
 
-#define TML_SUM_WRAP (0u)    /* input and output quantised alike: TFLite's int8 sum, modulo 256 */
-#define TML_SUM_STEPPED (1u) /* requantised: -128 + the count of steps <= the raw sum */
+/* A SUM's output is -128 plus the count of its steps <= the raw sum. */
 #define TML_SUM_STEPS (255)
 
 /* SOFTMAX over the last axis: TFLite's Prepare values (PreprocessSoftmaxScaling
@@ -232,8 +230,8 @@ void tml_mean_s8(const tml_mean_params_t *p,
 /* ---- REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN (tml_reduce.c) ------ */
 
 /* outer * reduced * inner equals in_elements, outer * inner out_elements;
- * for SUM the mode is known, and a stepped sum has at most 2^23 terms and
- * its steps non-decreasing; the other ops have mode 0 and no steps. */
+ * a SUM has steps, non-decreasing, and at most 2^23 terms; the other ops
+ * have no steps. */
 tml_status_t tml_reduce_check(const tml_reduce_params_t *p, int is_sum,
     int32_t in_elements, int32_t out_elements, const char **detail);
 

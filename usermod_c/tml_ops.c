@@ -472,7 +472,6 @@ static tml_status_t tml_load_reduce_common(tml_model_t *m, const void *params, t
     p->outer = r->outer;
     p->reduced = r->reduced;
     p->inner = r->inner;
-    p->mode = r->mode;
     p->steps = 0;
     if (r->table != TML_NONE) {
         const void *steps;

@@ -1,13 +1,13 @@
 /* REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN on int8, bit exact with
  * TFLite 2.21's default kernels (reduce.cc EvalLogic and EvalSum, the latter
- * through optimized_ops::QuantizedMeanOrSum when it requantises) and
+ * requantising through optimized_ops::QuantizedMeanOrSum) and
  * arg_min_max.cc. The converter has already turned any set of reduced axes
  * into one run: the input is [outer][reduced][inner] and each output is one
  * (outer, inner) pair, so a kernel walks the run with stride inner.
  *
- * SUM that requantises is TF 2.21's float32 formula, which the converter
- * turns into a table of 255 steps (tml_blob.h): the kernel adds raw values
- * and counts the steps at or below the sum, no floating point.
+ * SUM is TF 2.21's float32 requantisation of the raw sum, which the
+ * converter turns into a table of 255 steps (tml_blob.h): the kernel adds
+ * raw values and counts the steps at or below the sum, no floating point.
  *
  * Minimum and arg-minimum reuse the maximum loops on the bitwise complement:
  * ~x = -1 - x reverses the order of int8 values one to one, so the largest
@@ -16,8 +16,8 @@
 #include "tml_check.h"
 #include "tml_kernels.h"
 
-/* A stepped sum adds raw int8 values in int32: 2^23 of them stay within
- * 2^30 in magnitude. */
+/* SUM adds raw int8 values in int32: 2^23 of them stay within 2^30 in
+ * magnitude. */
 #define TML_SUM_MAX_TERMS (1 << 23)
 
 tml_status_t tml_reduce_check(const tml_reduce_params_t *p, int is_sum,
@@ -34,14 +34,12 @@ tml_status_t tml_reduce_check(const tml_reduce_params_t *p, int is_sum,
     if (kept * p->reduced != in_elements) {
         return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "input size != reduce outer * reduced * inner");
     }
-    if (!is_sum || p->mode == TML_SUM_WRAP) {
-        if (p->mode != 0 || p->steps != 0) {
-            return tml_check_fail(detail, TML_ERR_BAD_PARAM, "reduce mode not 0, or a step table without mode 1");
-        }
-        return TML_OK;
+    if (!is_sum) {
+        return p->steps == 0 ? TML_OK
+            : tml_check_fail(detail, TML_ERR_BAD_PARAM, "a step table on a reduce other than SUM");
     }
-    if (p->mode != TML_SUM_STEPPED || p->steps == 0) {
-        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "sum mode not 0 or 1, or mode 1 without steps");
+    if (p->steps == 0) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "SUM without its step table");
     }
     if (p->reduced > TML_SUM_MAX_TERMS) {
         return tml_check_fail(detail, TML_ERR_BAD_PARAM, "sum over more than 2^23 values");
@@ -125,22 +123,12 @@ void tml_sum_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out) {
     for (int32_t o = 0; o < p->outer; o++) {
         const int8_t *block = in + o * p->reduced * inner;
         for (int32_t i = 0; i < inner; i++) {
-            /* Unsigned, so the wrap TFLite gets from storing every partial
-             * sum back into int8 is defined here too; a stepped sum has at
-             * most 2^23 terms (the check), so read back as int32 it is the
-             * true sum. */
-            uint32_t sum = 0;
+            /* At most 2^23 terms (the check). */
+            int32_t sum = 0;
             for (int32_t r = 0; r < p->reduced; r++) {
-                sum += (uint32_t)(int32_t)block[r * inner + i];
+                sum += block[r * inner + i];
             }
-            if (p->mode == TML_SUM_WRAP) {
-                /* Only the low byte matters, read as two's complement. */
-                const int32_t low = (int32_t)(sum & 0xFFu);
-                *out++ = (int8_t)(low - ((low & 0x80) << 1));
-            } else {
-                const int32_t s = sum <= (uint32_t)INT32_MAX ? (int32_t)sum : -(int32_t)(~sum) - 1;
-                *out++ = (int8_t)(tml_steps_at_most(p->steps, s) - 128);
-            }
+            *out++ = (int8_t)(tml_steps_at_most(p->steps, sum) - 128);
         }
     }
 }

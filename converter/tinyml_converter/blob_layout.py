@@ -89,7 +89,7 @@ PARAMS = {
     "REMAP": (struct.Struct("<I"), ["table"]),
     "MAXIMUM": (struct.Struct("<"), []),
     "MINIMUM": (struct.Struct("<"), []),
-    "REDUCE_MAX": (struct.Struct("<iiiII"), "outer reduced inner mode table".split()),
+    "REDUCE_MAX": (struct.Struct("<iiiI"), "outer reduced inner table".split()),
 }
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]

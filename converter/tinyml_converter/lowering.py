@@ -800,7 +800,7 @@ class Lowering:
                 "values, and TFLite's kernel refuses such a model at invoke")
         x, outer, reduced, inner = self._reduce_input(op, where, self._axes(op, where))
         y = self.act(op.outputs[0], where)
-        self._add(op.name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, mode=0, table=L.NONE),
+        self._add(op.name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, table=L.NONE),
                   where, outer * reduced * inner)
 
     _op_reduce_max = _reduce
@@ -810,21 +810,20 @@ class Lowering:
         out = self._out(op, where)
         inp = self.T[op.inputs[0]]
         axes = self._axes(op, where)
+        # What an empty axis list does in TF 2.21's kernel is not known
+        # here, and TF folds such a sum away before TFLite sees it.
+        if not axes:
+            raise ConversionError(f"{where}: SUM over no axis is not supported")
         x, outer, reduced, inner = self._reduce_input(op, where, axes)
-        # reduce.cc EvalSum: equal scale and zero point (float compare) take
-        # the generic int8 sum, which wraps; any difference requantises, in
-        # float32 in TF 2.21's default kernel, which the step table mirrors
-        # (quant.sum_steps; BUILTIN_REF reads the int8 values as uint8
-        # there, tests/host/parity.py). With no axis at all the
-        # requantising path copies the input unchanged, which is what the
-        # wrapping sum of one value gives.
-        if _same_quant(inp, out) or not axes:
-            params = dict(mode=0, table=L.NONE)
-        else:
-            if reduced > 1 << 23:
-                raise ConversionError(f"{where}: a sum of {reduced} values (at most 2^23 are supported)")
-            steps = sum_steps(inp.scale, inp.zero_point, out.scale, out.zero_point, reduced)
-            params = dict(mode=1, table=Const(_pack_i32(steps), "table"))
+        # TF 2.21's default kernel requantises every int8 SUM in float32,
+        # equal input and output quantisation included (measured,
+        # tests/host/test_converter.py); the step table mirrors it
+        # (quant.sum_steps). BUILTIN_REF reads the int8 values as uint8
+        # there (tests/host/parity.py).
+        if reduced > 1 << 23:
+            raise ConversionError(f"{where}: a sum of {reduced} values (at most 2^23 are supported)")
+        params = dict(table=Const(_pack_i32(sum_steps(inp.scale, inp.zero_point, out.scale, out.zero_point,
+                                                      reduced)), "table"))
         y = self.act(op.outputs[0], where)
         self._add("SUM", [x], [y], dict(outer=outer, reduced=reduced, inner=inner, **params), where,
                   outer * reduced * inner)
@@ -843,7 +842,7 @@ class Lowering:
             raise ConversionError(f"{where}: {op.name} takes one axis, got {len(axes)}")
         x, outer, reduced, inner = self._reduce_input(op, where, axes)
         self.tmap[op.outputs[0]] = y = self._new_tensor(t, dtype=L.DTYPE_INT32)
-        self._add(op.name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, mode=0, table=L.NONE),
+        self._add(op.name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, table=L.NONE),
                   where, outer * reduced * inner)
 
     _op_arg_max = _arg

@@ -607,6 +607,39 @@ def op_cases():
     yield "copy size", single_op_blob("COPY", [(2, 3)], (7,)), "BAD_SHAPE"
     yield "lut table outside", single_op_blob("LUT", [(2, 3)], (2, 3), table=0), "BAD_OFFSET"
 
+    def reduce_blob(opname, in_shape=(2, 3, 4), out_shape=(2, 4), out_dtype=bl.DTYPE_INT8, steps=None,
+                    **over):
+        b = BlobBuilder()
+        x = b.tensor(in_shape)
+        y = b.tensor(out_shape, dtype=out_dtype)
+        f = dict(outer=2, reduced=3, inner=4, table=bl.NONE)
+        if steps is not None:
+            f["table"] = b.const(i32(steps), 4)
+        f.update(over)
+        b.op(opname, [x], [y], **f)
+        b.inputs, b.outputs = [x], [y]
+        return b
+
+    steps = list(range(-127, 128))
+    yield "reduce_max ok", reduce_blob("REDUCE_MAX"), None
+    yield "reduce_min ok", reduce_blob("REDUCE_MIN"), None
+    yield "reduce_max outer*inner != output", reduce_blob("REDUCE_MAX", out_shape=(2, 3)), "BAD_SHAPE"
+    yield "reduce_max reduced too small", reduce_blob("REDUCE_MAX", reduced=2), "BAD_SHAPE"
+    yield "reduce_max zero inner", reduce_blob("REDUCE_MAX", outer=8, inner=0), "BAD_SHAPE"
+    yield "reduce_max product past 2^31", reduce_blob("REDUCE_MAX", outer=2, reduced=0x7FFFFFFF, inner=4), "BAD_SHAPE"
+    yield "reduce_max with steps", reduce_blob("REDUCE_MAX", steps=steps), "BAD_PARAM"
+    yield "reduce_max int32 output", reduce_blob("REDUCE_MAX", out_dtype=bl.DTYPE_INT32), "BAD_TENSOR"
+    yield "sum ok", reduce_blob("SUM", steps=steps), None
+    yield "sum without steps", reduce_blob("SUM"), "BAD_PARAM"
+    yield "sum steps decreasing", reduce_blob("SUM", steps=steps[:100] + [-200] + steps[101:]), "BAD_PARAM"
+    yield "sum steps short", reduce_blob("SUM", steps=steps[:254]), "BAD_OFFSET"
+    yield "sum 2^23 + 1 values", reduce_blob("SUM", (1, (1 << 23) + 1), (1, 1), steps=steps, outer=1,
+                                             reduced=(1 << 23) + 1, inner=1), "BAD_PARAM"
+    yield "arg_max ok", reduce_blob("ARG_MAX", out_dtype=bl.DTYPE_INT32), None
+    yield "arg_min ok", reduce_blob("ARG_MIN", out_dtype=bl.DTYPE_INT32), None
+    yield "arg_max int8 output", reduce_blob("ARG_MAX"), "BAD_TENSOR"
+    yield "arg_min with steps", reduce_blob("ARG_MIN", out_dtype=bl.DTYPE_INT32, steps=steps), "BAD_PARAM"
+
 
 OP_CASES = list(op_cases())
 

@@ -460,12 +460,16 @@ static mp_obj_t tinyml_build_info(void) {
     const char *opt = "none";
     #endif
     mp_obj_dict_store(info, MP_OBJ_NEW_QSTR(MP_QSTR_optimize), mp_obj_new_str(opt, strlen(opt)));
+    // Opcode numbers may have gaps (each op family has its own range).
     mp_obj_t ops[TML_OP_COUNT_ - 1];
+    size_t n_ops = 0;
     for (int op = 1; op < TML_OP_COUNT_; op++) {
         const char *name = tml_opcode_name((uint8_t)op);
-        ops[op - 1] = mp_obj_new_str(name, strlen(name));
+        if (strcmp(name, "UNKNOWN") != 0) {
+            ops[n_ops++] = mp_obj_new_str(name, strlen(name));
+        }
     }
-    mp_obj_dict_store(info, MP_OBJ_NEW_QSTR(MP_QSTR_ops), mp_obj_new_tuple(TML_OP_COUNT_ - 1, ops));
+    mp_obj_dict_store(info, MP_OBJ_NEW_QSTR(MP_QSTR_ops), mp_obj_new_tuple(n_ops, ops));
     return info;
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(tinyml_build_info_obj, tinyml_build_info);

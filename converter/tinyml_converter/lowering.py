@@ -800,8 +800,7 @@ class Lowering:
                 "values, and TFLite's kernel refuses such a model at invoke")
         x, outer, reduced, inner = self._reduce_input(op, where, self._axes(op, where))
         y = self.act(op.outputs[0], where)
-        self._add(op.name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, table=L.NONE),
-                  where, outer * reduced * inner)
+        self._add(op.name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, table=L.NONE), where)
 
     _op_reduce_max = _reduce
     _op_reduce_min = _reduce
@@ -825,8 +824,7 @@ class Lowering:
         params = dict(table=Const(_pack_i32(sum_steps(inp.scale, inp.zero_point, out.scale, out.zero_point,
                                                       reduced)), "table"))
         y = self.act(op.outputs[0], where)
-        self._add("SUM", [x], [y], dict(outer=outer, reduced=reduced, inner=inner, **params), where,
-                  outer * reduced * inner)
+        self._add("SUM", [x], [y], dict(outer=outer, reduced=reduced, inner=inner, **params), where)
 
     def _arg(self, op, where):
         """ARG_MAX, ARG_MIN: indices as int32 whether TFLite's output is
@@ -842,8 +840,7 @@ class Lowering:
             raise ConversionError(f"{where}: {op.name} takes one axis, got {len(axes)}")
         x, outer, reduced, inner = self._reduce_input(op, where, axes)
         self.tmap[op.outputs[0]] = y = self._new_tensor(t, dtype=L.DTYPE_INT32)
-        self._add(op.name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, table=L.NONE),
-                  where, outer * reduced * inner)
+        self._add(op.name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, table=L.NONE), where)
 
     _op_arg_max = _arg
     _op_arg_min = _arg

@@ -460,12 +460,14 @@ static mp_obj_t tinyml_build_info(void) {
     const char *opt = "none";
     #endif
     mp_obj_dict_store(info, MP_OBJ_NEW_QSTR(MP_QSTR_optimize), mp_obj_new_str(opt, strlen(opt)));
-    // Opcode numbers may have gaps (each op family has its own range).
+    // Opcode numbers may have gaps (each op family has its own range); a
+    // gap is named like opcode 0, which is never an op (the same string).
+    const char *unknown = tml_opcode_name(0);
     mp_obj_t ops[TML_OP_COUNT_ - 1];
     size_t n_ops = 0;
     for (int op = 1; op < TML_OP_COUNT_; op++) {
         const char *name = tml_opcode_name((uint8_t)op);
-        if (strcmp(name, "UNKNOWN") != 0) {
+        if (name != unknown) {
             ops[n_ops++] = mp_obj_new_str(name, strlen(name));
         }
     }

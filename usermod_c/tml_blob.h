@@ -86,6 +86,7 @@ typedef enum {
     TML_OP_REMAP = 14, /* any op whose output elements are input elements: SLICE, SPLIT, TRANSPOSE, TILE ... */
     TML_OP_MAXIMUM = 15,
     TML_OP_MINIMUM = 16,
+    TML_OP_SQUARED_DIFFERENCE = 18,
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -220,6 +221,17 @@ typedef struct {
 /* MAXIMUM, MINIMUM: inputs [a, b] broadcast to the output shape, all three
  * quantised alike (the converter checks), so raw int8 values compare. No
  * params. */
+
+/* SQUARED_DIFFERENCE: inputs [a, b] broadcast to the output shape; TFLite's
+ * int8 Prepare (squared_difference.cc): left_shift 7, both inputs brought to
+ * 2 * the larger input scale, the squared difference requantised by
+ * output_multiplier/output_shift (below one). No activation. */
+typedef struct {
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+} tml_blob_squared_difference_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

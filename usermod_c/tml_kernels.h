@@ -127,6 +127,14 @@ typedef struct {
     int32_t act_min, act_max;
 } tml_mul_params_t;
 
+/* SQUARED_DIFFERENCE: TFLite's int8 Prepare values (tml_blob.h). */
+typedef struct {
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+} tml_squared_difference_params_t;
+
 /* PAD: output[i] = input[i - before] inside, pad_value elsewhere. */
 typedef struct {
     int32_t before[TML_RANK];
@@ -246,6 +254,18 @@ void tml_maximum_s8(const tml_dims_t *in1_dims, const int8_t *in1,
 
 void tml_minimum_s8(const tml_dims_t *in1_dims, const int8_t *in1,
     const tml_dims_t *in2_dims, const int8_t *in2, const tml_dims_t *out_dims, int8_t *out);
+
+/* SQUARED_DIFFERENCE: ((a - zp1) * 2^left_shift * m1 - (b - zp2) *
+ * 2^left_shift * m2)^2 requantised, as TFLite's int8 kernel. */
+tml_status_t tml_squared_difference_check(const tml_squared_difference_params_t *p,
+    const tml_dims_t *in1_dims, const tml_dims_t *in2_dims, const tml_dims_t *out_dims,
+    const char **detail);
+
+void tml_squared_difference_s8(const tml_squared_difference_params_t *p,
+    int32_t input1_zero_point, int32_t input2_zero_point, int32_t output_zero_point,
+    const tml_dims_t *in1_dims, const int8_t *in1,
+    const tml_dims_t *in2_dims, const int8_t *in2,
+    const tml_dims_t *out_dims, int8_t *out);
 
 /* ---- data movement (tml_copy.c) --------------------------------------- */
 

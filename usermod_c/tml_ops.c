@@ -237,7 +237,7 @@ static uint32_t tml_scratch_mean(const tml_model_t *m, const tml_op_t *op) {
     return tml_mean_scratch_size(&op->u.mean, &tml_op_tensor(m, op, 0)->dims);
 }
 
-/* ---- ADD, MUL, MAXIMUM, MINIMUM ------------------------------------------- */
+/* ---- ADD, MUL, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE ------------------------ */
 
 static tml_status_t tml_load_add(tml_model_t *m, const void *params, tml_op_t *op) {
     const tml_blob_add_t *r = (const tml_blob_add_t *)params;
@@ -305,6 +305,29 @@ static void tml_run_minimum(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *out = tml_op_tensor(m, op, 2);
     tml_minimum_s8(&a->dims, (const int8_t *)a->data, &b->dims, (const int8_t *)b->data, &out->dims,
         (int8_t *)out->data);
+}
+
+static tml_status_t tml_load_squared_difference(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_squared_difference_t *r = (const tml_blob_squared_difference_t *)params;
+    tml_squared_difference_params_t *p = &op->u.squared_difference;
+    p->left_shift = r->left_shift;
+    p->input1_multiplier = r->input1_multiplier;
+    p->input1_shift = r->input1_shift;
+    p->input2_multiplier = r->input2_multiplier;
+    p->input2_shift = r->input2_shift;
+    p->output_multiplier = r->output_multiplier;
+    p->output_shift = r->output_shift;
+    const char *detail = "";
+    return tml_checked(m, tml_squared_difference_check(p, &tml_op_tensor(m, op, 0)->dims,
+        &tml_op_tensor(m, op, 1)->dims, &tml_op_tensor(m, op, 2)->dims, &detail), &detail);
+}
+
+static void tml_run_squared_difference(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *a = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *b = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    tml_squared_difference_s8(&op->u.squared_difference, a->zero_point, b->zero_point, out->zero_point,
+        &a->dims, (const int8_t *)a->data, &b->dims, (const int8_t *)b->data, &out->dims, (int8_t *)out->data);
 }
 
 /* ---- CONCATENATION, PAD ------------------------------------------------- */
@@ -486,4 +509,6 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_REMAP] = {"REMAP", 1, 1, 1, sizeof(tml_blob_remap_t), tml_load_remap, tml_run_remap, 0},
     [TML_OP_MAXIMUM] = {"MAXIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_maximum, 0},
     [TML_OP_MINIMUM] = {"MINIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_minimum, 0},
+    [TML_OP_SQUARED_DIFFERENCE] = {"SQUARED_DIFFERENCE", 2, 2, 1, sizeof(tml_blob_squared_difference_t),
+                                   tml_load_squared_difference, tml_run_squared_difference, 0},
 };

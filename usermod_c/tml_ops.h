@@ -46,6 +46,7 @@ typedef struct tml_op {
         int32_t concat_axis;
         const int8_t *lut_table;
         tml_remap_params_t remap;
+        tml_squared_difference_params_t squared_difference;
     } u;
 } tml_op_t;
 

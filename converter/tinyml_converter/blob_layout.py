@@ -48,6 +48,7 @@ OPCODES = {
     "REMAP": 14,
     "MAXIMUM": 15,
     "MINIMUM": 16,
+    "SQUARED_DIFFERENCE": 18,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -84,6 +85,11 @@ PARAMS = {
     "REMAP": (struct.Struct("<I"), ["table"]),
     "MAXIMUM": (struct.Struct("<"), []),
     "MINIMUM": (struct.Struct("<"), []),
+    "SQUARED_DIFFERENCE": (
+        struct.Struct("<7i"),
+        "left_shift input1_multiplier input1_shift input2_multiplier input2_shift "
+        "output_multiplier output_shift".split(),
+    ),
 }
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]

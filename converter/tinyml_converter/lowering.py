@@ -42,7 +42,7 @@ REMAP_OPS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "UNPACK"
 SUPPORTED_OPS = sorted(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
      "MEAN", "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2",
-     "SOFTMAX", "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)",
+     "SOFTMAX", "SQUARED_DIFFERENCE", "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)",
      "SHAPE (shape computations)", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 
@@ -794,6 +794,29 @@ class Lowering:
         ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
         y = self.act(op.outputs[0], where)
         self._add("MUL", ins, [y], params, where, int(np.prod(out.shape)))
+
+    def _op_squared_difference(self, op, where):
+        out = self._out(op, where)
+        t1, t2 = self._binary_inputs(op, where)
+        left_shift = 7
+        # squared_difference.cc Prepare: twice the larger float32 scale
+        # (exact), each input scale over it in double, and the output
+        # multiplier (twice_max^2 in double) over 2^14 * out scale in float32.
+        twice_max = float(2 * max(np.float32(t1.scale), np.float32(t2.scale)))
+        m1 = quantize_multiplier(t1.scale / twice_max)
+        m2 = quantize_multiplier(t2.scale / twice_max)
+        real_out = twice_max * twice_max / float(np.float32(1 << (2 * left_shift)) * np.float32(out.scale))
+        if not 0.0 < real_out < 1.0:
+            raise ConversionError(
+                f"{where}: output scale {out.scale:g} gives SQUARED_DIFFERENCE a requantisation "
+                f"multiplier of {real_out:g}; TFLite requires it below one")
+        mo = quantize_multiplier(real_out)
+        params = dict(left_shift=left_shift, input1_multiplier=m1[0], input1_shift=m1[1],
+                      input2_multiplier=m2[0], input2_shift=m2[1], output_multiplier=mo[0],
+                      output_shift=mo[1])
+        ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
+        y = self.act(op.outputs[0], where)
+        self._add("SQUARED_DIFFERENCE", ins, [y], params, where, int(np.prod(out.shape)))
 
     # ---- data movement ---------------------------------------------------------
     def _op_concatenation(self, op, where):

@@ -222,6 +222,11 @@ def _tf():
     return tf
 
 
+def _sqdiff(a, b):
+    import keras
+    return keras.layers.Lambda(lambda t: _tf().math.squared_difference(t[0], t[1]))([a, b])
+
+
 
 def _random_window(rng, size_max=12, kernel_max=5, allow_dilation=True):
     """Random (in_h, in_w, kh, kw, stride, dilation, padding) with a non-empty output."""
@@ -272,7 +277,8 @@ def random_pool_cases(seed, count):
 
 
 def random_broadcast_cases(seed, count, ops=("add", "mul")):
-    """ADD, MUL (or SUB) of two rank-3 inputs, each dim of each input either the full extent or 1."""
+    """ADD, MUL (or SUB, SQUARED_DIFFERENCE) of two rank-3 inputs, each dim of each input either the
+    full extent or 1."""
     rng = np.random.default_rng(seed)
     cases = []
     for i in range(count):
@@ -284,7 +290,7 @@ def random_broadcast_cases(seed, count, ops=("add", "mul")):
         act = bool(rng.random() < 0.3)
 
         def build(L, k, x, y, op=op, act=act):
-            z = {"add": k.ops.add, "mul": k.ops.multiply, "sub": k.ops.subtract}[op](x, y)
+            z = {"add": k.ops.add, "mul": k.ops.multiply, "sub": k.ops.subtract, "sqdiff": _sqdiff}[op](x, y)
             return L.ReLU()(z) if act else z
         cases.append(C(f"r{i}_{op}_{'x'.join(map(str, a))}_{'x'.join(map(str, b))}{'_relu' if act else ''}",
                        [a, b], build))
@@ -306,6 +312,18 @@ FAMILIES["dense_per_tensor"] = [
     C("wide_300", [(300,)], dense(20)),
     C("flatten_nobias", [(4, 4, 3)], dense(6, bias=False, flatten=True)),
 ]
+# Inputs of one tensor share a scale; inputs of their own calibration each have theirs.
+FAMILIES["squared_difference"] = [
+    C("same_shape", [(4, 4, 3), (4, 4, 3)], lambda L, k, a, b: _sqdiff(a, b)),
+    C("broadcast_both", [(4, 1, 3), (1, 5, 3)], lambda L, k, a, b: _sqdiff(a, b)),
+    C("broadcast_channel", [(5, 3), (5, 1)], lambda L, k, a, b: _sqdiff(a, b)),
+    C("broadcast_first", [(1, 7), (3, 7)], lambda L, k, a, b: _sqdiff(a, b)),
+    C("rank1_scalar", [(7,), (1,)], lambda L, k, a, b: _sqdiff(a, b)),
+    C("equal_scales", [(3, 5, 6)], lambda L, k, x: _sqdiff(x[..., :3], x[..., 3:])),
+    C("const_operand", [(9,)], lambda L, k, x: L.Lambda(lambda t: _tf().math.squared_difference(t, 0.75))(x)),
+    C("then_dense", [(5, 3), (5, 3)], lambda L, k, a, b: L.Dense(4)(_sqdiff(a, b))),
+]
+FAMILIES["squared_difference_random"] = random_broadcast_cases(800, 12, ops=("sqdiff",))
 PER_TENSOR = {"conv2d_per_tensor", "depthwise_per_tensor", "dense_per_tensor"}
 
 CASES = [(fam, case.id) for fam, cases in FAMILIES.items() for case in cases]

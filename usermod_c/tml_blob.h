@@ -87,6 +87,7 @@ typedef enum {
     TML_OP_MAXIMUM = 15,
     TML_OP_MINIMUM = 16,
     TML_OP_SQUARED_DIFFERENCE = 18,
+    TML_OP_PRELU = 19,
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -232,6 +233,17 @@ typedef struct {
     int32_t input2_multiplier, input2_shift;
     int32_t output_multiplier, output_shift;
 } tml_blob_squared_difference_t;
+
+/* PRELU: inputs [input, alpha], alpha (a constant, with its own scale and
+ * zero point) broadcast to the input's shape, which is the output's. An
+ * input at or above its zero point is requantised by identity_*, one below
+ * it is multiplied by (alpha - alpha zero point) and requantised by alpha_*:
+ * QuantizeMultiplier of s_in / s_out and s_in * s_alpha / s_out, both in
+ * float32, as TFLite's PreluPrepare (activations.cc). */
+typedef struct {
+    int32_t identity_multiplier, identity_shift;
+    int32_t alpha_multiplier, alpha_shift;
+} tml_blob_prelu_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

@@ -1,7 +1,8 @@
-/* ADD, MUL, MAXIMUM, MINIMUM and SQUARED_DIFFERENCE on int8 with NHWC
+/* ADD, MUL, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE and PRELU on int8 with NHWC
  * broadcasting, bit exact with TFLite's reference_integer_ops::Add/Mul, their
- * BroadcastAdd4DSlow/BroadcastMul4DSlow and squared_difference.cc's int8
- * kernel (the same arithmetic per element either way). */
+ * BroadcastAdd4DSlow/BroadcastMul4DSlow, squared_difference.cc's int8 kernel
+ * and reference_ops::Prelu/BroadcastPrelu4DSlow (the same arithmetic per
+ * element either way). */
 #include <stdbool.h>
 
 #include "tml_check.h"
@@ -270,4 +271,44 @@ void tml_squared_difference_s8(const tml_squared_difference_params_t *p,
     const tml_dims_t *out_dims, int8_t *out) {
     const tml_binary_ctx_t ctx = { p, -input1_zero_point, -input2_zero_point, output_zero_point };
     tml_broadcast_rows(in1_dims, in1, in2_dims, in2, out_dims, out, tml_squared_difference_row, &ctx);
+}
+
+tml_status_t tml_prelu_check(const tml_prelu_params_t *p,
+    const tml_dims_t *in_dims, const tml_dims_t *alpha_dims, const tml_dims_t *out_dims,
+    const char **detail) {
+    if (in_dims->n != out_dims->n || in_dims->h != out_dims->h || in_dims->w != out_dims->w ||
+        in_dims->c != out_dims->c) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "PRELU input and output dims differ");
+    }
+    tml_status_t s = tml_check_broadcast(in_dims, alpha_dims, out_dims, detail);
+    if (s == TML_OK) {
+        s = tml_check_requant(p->identity_multiplier, p->identity_shift, detail);
+    }
+    if (s == TML_OK) {
+        s = tml_check_requant(p->alpha_multiplier, p->alpha_shift, detail);
+    }
+    return s;
+}
+
+static void tml_prelu_row(const void *ctx, const int8_t *a, int32_t a_step,
+    const int8_t *b, int32_t b_step, int8_t *out, int32_t count) {
+    const tml_binary_ctx_t *c = (const tml_binary_ctx_t *)ctx;
+    const tml_prelu_params_t *p = (const tml_prelu_params_t *)c->params;
+    for (int32_t i = 0; i < count; i++) {
+        const int32_t x = a[i * a_step] + c->in1_offset;
+        /* |x| and |alpha - zero point| are at most 255: the product fits in 17 bits. */
+        int32_t v = x >= 0 ? tml_multiply_by_quantized_multiplier(x, p->identity_multiplier, p->identity_shift)
+            : tml_multiply_by_quantized_multiplier(x * (b[i * b_step] + c->in2_offset), p->alpha_multiplier,
+                p->alpha_shift);
+        out[i] = (int8_t)tml_clamp(v + c->output_zero_point, INT8_MIN, INT8_MAX);
+    }
+}
+
+void tml_prelu_s8(const tml_prelu_params_t *p,
+    int32_t input_zero_point, int32_t alpha_zero_point, int32_t output_zero_point,
+    const tml_dims_t *in_dims, const int8_t *in,
+    const tml_dims_t *alpha_dims, const int8_t *alpha,
+    const tml_dims_t *out_dims, int8_t *out) {
+    const tml_binary_ctx_t ctx = { p, -input_zero_point, -alpha_zero_point, output_zero_point };
+    tml_broadcast_rows(in_dims, in, alpha_dims, alpha, out_dims, out, tml_prelu_row, &ctx);
 }

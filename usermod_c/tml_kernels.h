@@ -135,6 +135,12 @@ typedef struct {
     int32_t output_multiplier, output_shift;
 } tml_squared_difference_params_t;
 
+/* PRELU: TFLite's Prepare values (tml_blob.h). */
+typedef struct {
+    int32_t identity_multiplier, identity_shift;
+    int32_t alpha_multiplier, alpha_shift;
+} tml_prelu_params_t;
+
 /* PAD: output[i] = input[i - before] inside, pad_value elsewhere. */
 typedef struct {
     int32_t before[TML_RANK];
@@ -265,6 +271,17 @@ void tml_squared_difference_s8(const tml_squared_difference_params_t *p,
     int32_t input1_zero_point, int32_t input2_zero_point, int32_t output_zero_point,
     const tml_dims_t *in1_dims, const int8_t *in1,
     const tml_dims_t *in2_dims, const int8_t *in2,
+    const tml_dims_t *out_dims, int8_t *out);
+
+/* PRELU: alpha broadcast to the input, whose dims are the output's. */
+tml_status_t tml_prelu_check(const tml_prelu_params_t *p,
+    const tml_dims_t *in_dims, const tml_dims_t *alpha_dims, const tml_dims_t *out_dims,
+    const char **detail);
+
+void tml_prelu_s8(const tml_prelu_params_t *p,
+    int32_t input_zero_point, int32_t alpha_zero_point, int32_t output_zero_point,
+    const tml_dims_t *in_dims, const int8_t *in,
+    const tml_dims_t *alpha_dims, const int8_t *alpha,
     const tml_dims_t *out_dims, int8_t *out);
 
 /* ---- data movement (tml_copy.c) --------------------------------------- */

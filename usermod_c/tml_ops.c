@@ -237,7 +237,7 @@ static uint32_t tml_scratch_mean(const tml_model_t *m, const tml_op_t *op) {
     return tml_mean_scratch_size(&op->u.mean, &tml_op_tensor(m, op, 0)->dims);
 }
 
-/* ---- ADD, MUL, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE ------------------------ */
+/* ---- ADD, MUL, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE, PRELU ----------------- */
 
 static tml_status_t tml_load_add(tml_model_t *m, const void *params, tml_op_t *op) {
     const tml_blob_add_t *r = (const tml_blob_add_t *)params;
@@ -328,6 +328,26 @@ static void tml_run_squared_difference(const tml_model_t *m, const tml_op_t *op)
     const tml_tensor_t *out = tml_op_tensor(m, op, 2);
     tml_squared_difference_s8(&op->u.squared_difference, a->zero_point, b->zero_point, out->zero_point,
         &a->dims, (const int8_t *)a->data, &b->dims, (const int8_t *)b->data, &out->dims, (int8_t *)out->data);
+}
+
+static tml_status_t tml_load_prelu(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_prelu_t *r = (const tml_blob_prelu_t *)params;
+    tml_prelu_params_t *p = &op->u.prelu;
+    p->identity_multiplier = r->identity_multiplier;
+    p->identity_shift = r->identity_shift;
+    p->alpha_multiplier = r->alpha_multiplier;
+    p->alpha_shift = r->alpha_shift;
+    const char *detail = "";
+    return tml_checked(m, tml_prelu_check(p, &tml_op_tensor(m, op, 0)->dims, &tml_op_tensor(m, op, 1)->dims,
+        &tml_op_tensor(m, op, 2)->dims, &detail), &detail);
+}
+
+static void tml_run_prelu(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *alpha = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    tml_prelu_s8(&op->u.prelu, in->zero_point, alpha->zero_point, out->zero_point, &in->dims,
+        (const int8_t *)in->data, &alpha->dims, (const int8_t *)alpha->data, &out->dims, (int8_t *)out->data);
 }
 
 /* ---- CONCATENATION, PAD ------------------------------------------------- */
@@ -511,4 +531,5 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_MINIMUM] = {"MINIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_minimum, 0},
     [TML_OP_SQUARED_DIFFERENCE] = {"SQUARED_DIFFERENCE", 2, 2, 1, sizeof(tml_blob_squared_difference_t),
                                    tml_load_squared_difference, tml_run_squared_difference, 0},
+    [TML_OP_PRELU] = {"PRELU", 2, 2, 1, sizeof(tml_blob_prelu_t), tml_load_prelu, tml_run_prelu, 0},
 };

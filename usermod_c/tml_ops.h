@@ -47,6 +47,7 @@ typedef struct tml_op {
         const int8_t *lut_table;
         tml_remap_params_t remap;
         tml_squared_difference_params_t squared_difference;
+        tml_prelu_params_t prelu;
     } u;
 } tml_op_t;
 

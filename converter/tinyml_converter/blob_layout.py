@@ -49,6 +49,7 @@ OPCODES = {
     "MAXIMUM": 15,
     "MINIMUM": 16,
     "SQUARED_DIFFERENCE": 18,
+    "PRELU": 19,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -90,6 +91,7 @@ PARAMS = {
         "left_shift input1_multiplier input1_shift input2_multiplier input2_shift "
         "output_multiplier output_shift".split(),
     ),
+    "PRELU": (struct.Struct("<4i"), "identity_multiplier identity_shift alpha_multiplier alpha_shift".split()),
 }
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]

@@ -41,7 +41,7 @@ REMAP_OPS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "UNPACK"
              "SPACE_TO_DEPTH", "RESIZE_NEAREST_NEIGHBOR")
 SUPPORTED_OPS = sorted(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-     "MEAN", "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2",
+     "MEAN", "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2", "PRELU",
      "SOFTMAX", "SQUARED_DIFFERENCE", "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)",
      "SHAPE (shape computations)", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
@@ -817,6 +817,21 @@ class Lowering:
         ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
         y = self.act(op.outputs[0], where)
         self._add("SQUARED_DIFFERENCE", ins, [y], params, where, int(np.prod(out.shape)))
+
+    def _op_prelu(self, op, where):
+        out = self._out(op, where)
+        inp, alpha = self._binary_inputs(op, where)
+        if tuple(inp.shape) != tuple(out.shape):
+            raise ConversionError(f"{where}: PRELU input {inp.shape} and output {out.shape} differ")
+        # activations.cc PreluPrepare: both real multipliers in float32.
+        s_in, s_alpha, s_out = np.float32(inp.scale), np.float32(alpha.scale), np.float32(out.scale)
+        m1 = quantize_multiplier(float(s_in / s_out))
+        m2 = quantize_multiplier(float(s_in * s_alpha / s_out))
+        params = dict(identity_multiplier=m1[0], identity_shift=m1[1], alpha_multiplier=m2[0],
+                      alpha_shift=m2[1])
+        ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
+        y = self.act(op.outputs[0], where)
+        self._add("PRELU", ins, [y], params, where, int(np.prod(out.shape)))
 
     # ---- data movement ---------------------------------------------------------
     def _op_concatenation(self, op, where):

@@ -324,6 +324,39 @@ FAMILIES["squared_difference"] = [
     C("then_dense", [(5, 3), (5, 3)], lambda L, k, a, b: L.Dense(4)(_sqdiff(a, b))),
 ]
 FAMILIES["squared_difference_random"] = random_broadcast_cases(800, 12, ops=("sqdiff",))
+
+
+def prelu(shared_axes=None, alpha=(-0.6, 1.4)):
+    """Keras' PReLU with random alphas in `alpha` (its default is all zeros): a constant alpha
+    tensor with one entry per position outside shared_axes, broadcast against the input."""
+    return lambda L, k, x: L.PReLU(alpha_initializer=k.initializers.RandomUniform(*alpha),
+                                   shared_axes=shared_axes)(x)
+
+
+def random_prelu_cases(seed, count):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        shape = tuple(int(v) for v in rng.integers(1, 7, 3))
+        shared = [a for a in (1, 2, 3) if rng.random() < 0.5] or None
+        alpha = [(-0.6, 1.4), (-2.0, -0.2), (0.5, 3.0)][int(rng.integers(0, 3))]
+        cases.append(C(f"r{i}_{'x'.join(map(str, shape))}_shared{''.join(map(str, shared or []))}"
+                       f"_a{alpha[0]:g}_{alpha[1]:g}", [shape], prelu(shared, alpha)))
+    return cases
+
+
+FAMILIES["prelu"] = [
+    C("features", [(7,)], prelu()),
+    C("full_alpha", [(3, 5, 4)], prelu()),
+    C("shared_hw", [(5, 4, 3)], prelu([1, 2])),
+    C("shared_rows", [(4, 3)], prelu([1])),
+    C("shared_w", [(3, 5, 2)], prelu([2])),
+    C("shared_all", [(3, 3, 3)], prelu([1, 2, 3])),
+    C("negative_alpha", [(6, 5)], prelu([1], (-1.5, -0.1))),
+    C("alpha_above_one", [(9,)], prelu(None, (1.0, 4.0))),
+    C("after_conv", [(7, 7, 2)], lambda L, k, x: prelu([1, 2])(L, k, conv(5, 3)(L, k, x))),
+]
+FAMILIES["prelu_random"] = random_prelu_cases(900, 12)
 PER_TENSOR = {"conv2d_per_tensor", "depthwise_per_tensor", "dense_per_tensor"}
 
 CASES = [(fam, case.id) for fam, cases in FAMILIES.items() for case in cases]

@@ -88,6 +88,7 @@ typedef enum {
     TML_OP_MINIMUM = 16,
     TML_OP_SQUARED_DIFFERENCE = 18,
     TML_OP_PRELU = 19,
+    TML_OP_LOG_SOFTMAX = 20,
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -244,6 +245,19 @@ typedef struct {
     int32_t identity_multiplier, identity_shift;
     int32_t alpha_multiplier, alpha_shift;
 } tml_blob_prelu_t;
+
+/* LOG_SOFTMAX over the last axis (beta 1); parameters as TFLite's reference
+ * LogSoftmaxPrepare computes them (PreprocessLogSoftmaxScalingExp with 5
+ * integer bits, CalculateInputRadius). reverse_multiplier/reverse_shift
+ * (shift <= 0, TFLite's signed convention) undo the input scaling. The int8
+ * output has scale 16/256 and zero point 127. */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t reverse_multiplier;
+    int32_t reverse_shift;
+    int32_t diff_min;
+} tml_blob_log_softmax_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

@@ -168,6 +168,15 @@ typedef struct {
     int32_t diff_min;
 } tml_softmax_params_t;
 
+/* LOG_SOFTMAX over the last axis: TFLite's reference Prepare values (tml_blob.h). */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t reverse_multiplier;
+    int32_t reverse_shift;
+    int32_t diff_min;
+} tml_log_softmax_params_t;
+
 /* ---- convolutions (tml_conv.c) ---------------------------------------- */
 
 tml_status_t tml_conv_check(const tml_conv_params_t *p, const tml_requant_t *q,
@@ -320,6 +329,14 @@ void tml_remap(const tml_remap_params_t *p, const uint8_t *in, const tml_dims_t 
 tml_status_t tml_softmax_check(const tml_softmax_params_t *p, int32_t depth, const char **detail);
 
 void tml_softmax_s8(const tml_softmax_params_t *p,
+    int32_t rows, int32_t depth, const int8_t *in, int8_t *out);
+
+/* ---- LOG_SOFTMAX (tml_normalize.c): rows x depth, along depth; TFLite's
+ * int8 output is scale 16/256, zero point 127. ---------------------------- */
+
+tml_status_t tml_log_softmax_check(const tml_log_softmax_params_t *p, int32_t depth, const char **detail);
+
+void tml_log_softmax_s8(const tml_log_softmax_params_t *p,
     int32_t rows, int32_t depth, const int8_t *in, int8_t *out);
 
 /* ---- LUT (tml_lut.c): out[i] = table[in[i] + 128]; in may equal out. --- */

@@ -409,7 +409,7 @@ static void tml_run_pad(const tml_model_t *m, const tml_op_t *op) {
     tml_pad_s8(&op->u.pad, &in->dims, (const int8_t *)in->data, &out->dims, (int8_t *)out->data);
 }
 
-/* ---- SOFTMAX, LUT, COPY: one input, one output of the same size -------- */
+/* ---- SOFTMAX, LOG_SOFTMAX, LUT, COPY: one input, one output of the same size */
 
 static int tml_same_dims(const tml_dims_t *a, const tml_dims_t *b) {
     return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
@@ -432,6 +432,28 @@ static tml_status_t tml_load_softmax(tml_model_t *m, const void *params, tml_op_
 static void tml_run_softmax(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
     tml_softmax_s8(&op->u.softmax, tml_elements(in) / in->dims.c, in->dims.c, (const int8_t *)in->data,
+        (int8_t *)tml_op_tensor(m, op, 1)->data);
+}
+
+static tml_status_t tml_load_log_softmax(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_log_softmax_t *r = (const tml_blob_log_softmax_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    if (!tml_same_dims(&in->dims, &tml_op_tensor(m, op, 1)->dims)) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "input and output dims differ");
+    }
+    tml_log_softmax_params_t *p = &op->u.log_softmax;
+    p->input_multiplier = r->input_multiplier;
+    p->input_left_shift = r->input_left_shift;
+    p->reverse_multiplier = r->reverse_multiplier;
+    p->reverse_shift = r->reverse_shift;
+    p->diff_min = r->diff_min;
+    const char *detail = "";
+    return tml_checked(m, tml_log_softmax_check(p, in->dims.c, &detail), &detail);
+}
+
+static void tml_run_log_softmax(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_log_softmax_s8(&op->u.log_softmax, tml_elements(in) / in->dims.c, in->dims.c, (const int8_t *)in->data,
         (int8_t *)tml_op_tensor(m, op, 1)->data);
 }
 
@@ -532,4 +554,6 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_SQUARED_DIFFERENCE] = {"SQUARED_DIFFERENCE", 2, 2, 1, sizeof(tml_blob_squared_difference_t),
                                    tml_load_squared_difference, tml_run_squared_difference, 0},
     [TML_OP_PRELU] = {"PRELU", 2, 2, 1, sizeof(tml_blob_prelu_t), tml_load_prelu, tml_run_prelu, 0},
+    [TML_OP_LOG_SOFTMAX] = {"LOG_SOFTMAX", 1, 1, 1, sizeof(tml_blob_log_softmax_t), tml_load_log_softmax,
+                            tml_run_log_softmax, 0},
 };

@@ -48,6 +48,7 @@ typedef struct tml_op {
         tml_remap_params_t remap;
         tml_squared_difference_params_t squared_difference;
         tml_prelu_params_t prelu;
+        tml_log_softmax_params_t log_softmax;
     } u;
 } tml_op_t;
 

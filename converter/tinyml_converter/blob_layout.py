@@ -50,6 +50,7 @@ OPCODES = {
     "MINIMUM": 16,
     "SQUARED_DIFFERENCE": 18,
     "PRELU": 19,
+    "LOG_SOFTMAX": 20,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -92,6 +93,10 @@ PARAMS = {
         "output_multiplier output_shift".split(),
     ),
     "PRELU": (struct.Struct("<4i"), "identity_multiplier identity_shift alpha_multiplier alpha_shift".split()),
+    "LOG_SOFTMAX": (
+        struct.Struct("<5i"),
+        "input_multiplier input_left_shift reverse_multiplier reverse_shift diff_min".split(),
+    ),
 }
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]

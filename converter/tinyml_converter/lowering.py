@@ -42,6 +42,7 @@ REMAP_OPS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "UNPACK"
 SUPPORTED_OPS = sorted(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
      "MEAN", "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2", "PRELU",
+     "LOG_SOFTMAX",
      "SOFTMAX", "SQUARED_DIFFERENCE", "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)",
      "SHAPE (shape computations)", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
@@ -893,6 +894,29 @@ class Lowering:
         x = self.act(op.inputs[0], where)
         y = self.act(op.outputs[0], where)
         self._add("SOFTMAX", [x], [y], params, where)
+
+    def _op_log_softmax(self, op, where):
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        if out.zero_point != 127 or out.scale != 16.0 / 256:
+            raise ConversionError(f"{where}: int8 LOG_SOFTMAX output must have scale 16/256, zero point 127")
+        # activations.cc LogSoftmaxPrepare (reference kernel), beta 1, 5 integer
+        # bits: PreprocessLogSoftmaxScalingExp then CalculateInputRadius.
+        bits = 5
+        real = min(1.0 * inp.scale * (1 << (31 - bits)), (1 << 31) - 1.0)
+        if real <= 1.0:
+            raise ConversionError(f"{where}: input scale {inp.scale:g} too small for TFLite's log softmax scaling")
+        mul, left_shift = quantize_multiplier(real)
+        reverse = (1 << (31 - left_shift)) / float(mul)
+        if not 0.0 < reverse < 1.0:
+            raise ConversionError(f"{where}: input scale {inp.scale:g} gives no reverse scaling below one")
+        rev_mul, rev_shift = quantize_multiplier(reverse)
+        radius = math.floor(1.0 * ((1 << bits) - 1) * (1 << (31 - bits)) / (1 << left_shift))
+        params = dict(input_multiplier=mul, input_left_shift=left_shift, reverse_multiplier=rev_mul,
+                      reverse_shift=rev_shift, diff_min=-int(radius))
+        x = self.act(op.inputs[0], where)
+        y = self.act(op.outputs[0], where)
+        self._add("LOG_SOFTMAX", [x], [y], params, where)
 
     def _op_lut(self, op, where):
         out = self._out(op, where)

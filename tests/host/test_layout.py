@@ -35,6 +35,7 @@ C_STRUCTS = {
     "REMAP": "tml_blob_remap_t",
     "SQUARED_DIFFERENCE": "tml_blob_squared_difference_t",
     "PRELU": "tml_blob_prelu_t",
+    "LOG_SOFTMAX": "tml_blob_log_softmax_t",
 }
 META_FIELDS = "type length".split()
 OPCODE_ENUM = {name: f"TML_OP_{name}" for name in bl.OPCODES}

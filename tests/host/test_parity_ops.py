@@ -357,6 +357,42 @@ FAMILIES["prelu"] = [
     C("after_conv", [(7, 7, 2)], lambda L, k, x: prelu([1, 2])(L, k, conv(5, 3)(L, k, x))),
 ]
 FAMILIES["prelu_random"] = random_prelu_cases(900, 12)
+
+
+def log_softmax(scale=1.0):
+    """tf.nn.log_softmax over the last axis, of the input times `scale` (which sets the input scale)."""
+    return lambda L, k, x: L.Lambda(lambda t: _tf().nn.log_softmax(t * scale))(x)
+
+
+# Input scales from 1/64 to 1/2 of the calibration range: small ones leave most of a row above
+# diff_min, large ones cut it to the few values near the maximum.
+FAMILIES["log_softmax"] = [
+    C("vector_10", [(10,)], log_softmax()),
+    C("rows_7x5", [(7, 5)], log_softmax()),
+    C("image_3x3x11", [(3, 3, 11)], log_softmax()),
+    C("single", [(4, 1)], log_softmax()),
+    C("pair", [(2,)], log_softmax()),
+    C("wide_odd_301", [(301,)], log_softmax()),
+    C("wide_4095", [(4095,)], log_softmax(0.25)),
+    C("small_scale", [(6, 13)], log_softmax(0.05)),
+    C("large_scale", [(5, 9)], log_softmax(20.0)),
+    C("after_dense", [(12,)], lambda L, k, x: log_softmax()(L, k, L.Dense(7)(x))),
+]
+
+
+def random_row_cases(seed, count, op):
+    """`op(scale)` on random rank 1 to 3 shapes, odd sizes included, input scales 1/64 to 16 times
+    the calibration's."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        shape = tuple(int(v) for v in rng.integers(1, 8, int(rng.integers(0, 3)))) + (int(rng.integers(1, 40)),)
+        scale = float(2.0 ** rng.uniform(-6, 4))
+        cases.append(C(f"r{i}_{'x'.join(map(str, shape))}_s{scale:.3g}", [shape], op(scale)))
+    return cases
+
+
+FAMILIES["log_softmax_random"] = random_row_cases(1000, 12, log_softmax)
 PER_TENSOR = {"conv2d_per_tensor", "depthwise_per_tensor", "dense_per_tensor"}
 
 CASES = [(fam, case.id) for fam, cases in FAMILIES.items() for case in cases]

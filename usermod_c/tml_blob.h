@@ -89,6 +89,7 @@ typedef enum {
     TML_OP_SQUARED_DIFFERENCE = 18,
     TML_OP_PRELU = 19,
     TML_OP_LOG_SOFTMAX = 20,
+    TML_OP_L2_NORMALIZATION = 21,
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -258,6 +259,10 @@ typedef struct {
     int32_t reverse_shift;
     int32_t diff_min;
 } tml_blob_log_softmax_t;
+
+/* L2_NORMALIZATION over the last axis: no params. The int8 output has scale
+ * 1/128 and zero point 0 (TFLite fixes both); the input's zero point comes
+ * from its tensor. */
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

@@ -331,12 +331,18 @@ tml_status_t tml_softmax_check(const tml_softmax_params_t *p, int32_t depth, con
 void tml_softmax_s8(const tml_softmax_params_t *p,
     int32_t rows, int32_t depth, const int8_t *in, int8_t *out);
 
-/* ---- LOG_SOFTMAX (tml_normalize.c): rows x depth, along depth; TFLite's
- * int8 output is scale 16/256, zero point 127. ---------------------------- */
+/* ---- LOG_SOFTMAX, L2_NORMALIZATION (tml_normalize.c): rows x depth, along
+ * depth; TFLite's int8 outputs are scale 16/256, zero point 127 (LOG_SOFTMAX)
+ * and scale 1/128, zero point 0 (L2_NORMALIZATION). ---------------------- */
 
 tml_status_t tml_log_softmax_check(const tml_log_softmax_params_t *p, int32_t depth, const char **detail);
 
 void tml_log_softmax_s8(const tml_log_softmax_params_t *p,
+    int32_t rows, int32_t depth, const int8_t *in, int8_t *out);
+
+tml_status_t tml_l2_normalization_check(int32_t depth, const char **detail);
+
+void tml_l2_normalization_s8(int32_t input_zero_point,
     int32_t rows, int32_t depth, const int8_t *in, int8_t *out);
 
 /* ---- LUT (tml_lut.c): out[i] = table[in[i] + 128]; in may equal out. --- */

@@ -1,9 +1,16 @@
 /* Normalisations of int8 rows along the last axis, bit exact with TFLite's
- * reference_integer_ops::LogSoftmax: the row's differences from its maximum
- * are scaled into Q5.26 (beta 1), exponentiated and summed in Q12.19 as
- * SOFTMAX does, and the log of the sum, taken in fixed point, is subtracted
- * from each scaled difference. The output has scale 16/256 and zero point
- * 127, which TFLite fixes. */
+ * reference integer kernels.
+ *
+ * LOG_SOFTMAX (reference_integer_ops::LogSoftmax): the row's differences
+ * from its maximum are scaled into Q5.26 (beta 1), exponentiated and summed
+ * in Q12.19 as SOFTMAX does, and the log of the sum, taken in fixed point, is
+ * subtracted from each scaled difference. The output has scale 16/256 and
+ * zero point 127, which TFLite fixes.
+ *
+ * L2_NORMALIZATION (reference_integer_ops::L2Normalization): the row's sum
+ * of squares (input minus zero point) gives a fixed-point 1 / sqrt by
+ * Newton-Raphson, and each value is requantised by it. The output has scale
+ * 1/128 and zero point 0, which TFLite fixes. */
 #include "tml_check.h"
 #include "tml_fixedpoint.h"
 #include "tml_kernels.h"
@@ -133,6 +140,77 @@ void tml_log_softmax_s8(const tml_log_softmax_params_t *p,
                 value = tml_clamp(tml_rounding_divide_by_pot(log_prob, 31 - 5 - 4) + 127, INT8_MIN, INT8_MAX);
             }
             row_out[c] = (int8_t)value;
+        }
+    }
+}
+
+/* 255^2 per value: the row's int32 sum of squares holds 2^15 of them. */
+#define TML_L2_NORM_MAX_DEPTH (1 << 15)
+
+tml_status_t tml_l2_normalization_check(int32_t depth, const char **detail) {
+    if (depth > TML_L2_NORM_MAX_DEPTH) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "L2 normalization over more than 32768 values");
+    }
+    return TML_OK;
+}
+
+/* 1 / sqrt(sum) as a multiplier and TFLite's signed shift, as
+ * GetInvSqrtQuantizedMultiplierExp with reverse shift -1: sum is brought to
+ * [2^27, 2^29) by an even shift (so that the square root shifts by half of
+ * it), read as Q3.28 / 2 and inverted with five Newton-Raphson steps
+ * x <- x * (3 - v * x^2) / 2 from x = 1, the result scaled by sqrt(2) / 2.
+ * Sums of 0 and 1 take the largest multiplier, as TFLite. */
+static void tml_inv_sqrt(int32_t sum, int32_t *multiplier, int32_t *shift) {
+    if (sum <= 1) {
+        *multiplier = INT32_MAX;
+        *shift = 0;
+        return;
+    }
+    int32_t right_shift = 11;
+    while (sum >= (1 << 29)) {
+        sum /= 4;
+        right_shift++;
+    }
+    /* sum in [2, 2^29): 3 to 30 leading zeros, 0 to 13 pairs of spare bits. */
+    const int32_t pairs = (tml_fp_count_leading_zeros((uint32_t)sum) - 1) / 2 - 1;
+    right_shift -= pairs;
+    sum <<= 2 * pairs;
+    const int32_t three_halves_q3 = (1 << 28) + (1 << 27);
+    const int32_t half_input_q3 = tml_rounding_divide_by_pot(sum >> 1, 1);
+    int32_t x = 1 << 28; /* 1.0 in Q3 */
+    for (int i = 0; i < 5; i++) {
+        /* Q3 * Q3 * Q3 = Q9, back to Q3; Q3 * Q3 = Q6, back to Q3. */
+        const int32_t x_cubed = tml_fp_saturating_shift_left(tml_fp_mul(tml_fp_mul(x, x), x), 6);
+        x = tml_fp_saturating_shift_left(tml_fp_mul(three_halves_q3, x) - tml_fp_mul(half_input_q3, x_cubed), 3);
+    }
+    x = tml_fp_mul(x, 1518500250); /* sqrt(2) / 2 in Q0 */
+    /* A negative right shift is folded into the multiplier; as TFLite's
+     * int32, the shifted value wraps (for sums of 2 and 3 it still fits). */
+    if (right_shift < 0) {
+        x = (int32_t)((uint32_t)x << -right_shift);
+        right_shift = 0;
+    }
+    *multiplier = x;
+    *shift = -right_shift;
+}
+
+void tml_l2_normalization_s8(int32_t input_zero_point,
+    int32_t rows, int32_t depth, const int8_t *in, int8_t *out) {
+    for (int32_t r = 0; r < rows; r++) {
+        const int8_t *row_in = in + r * depth;
+        int8_t *row_out = out + r * depth;
+        int32_t sum_of_squares = 0;
+        for (int32_t c = 0; c < depth; c++) {
+            const int32_t x = row_in[c] - input_zero_point;
+            sum_of_squares += x * x;
+        }
+        int32_t multiplier, shift;
+        tml_inv_sqrt(sum_of_squares, &multiplier, &shift);
+        /* x / sqrt(sum) in [-1, 1] to the output's steps of 1/128. */
+        for (int32_t c = 0; c < depth; c++) {
+            const int32_t v = tml_multiply_by_quantized_multiplier(row_in[c] - input_zero_point, multiplier,
+                shift + 7);
+            row_out[c] = (int8_t)tml_clamp(v, INT8_MIN, INT8_MAX);
         }
     }
 }

@@ -409,7 +409,8 @@ static void tml_run_pad(const tml_model_t *m, const tml_op_t *op) {
     tml_pad_s8(&op->u.pad, &in->dims, (const int8_t *)in->data, &out->dims, (int8_t *)out->data);
 }
 
-/* ---- SOFTMAX, LOG_SOFTMAX, LUT, COPY: one input, one output of the same size */
+/* ---- SOFTMAX, LOG_SOFTMAX, L2_NORMALIZATION, LUT, COPY: one input, one output of
+ * the same size ------------------------------------------------------------ */
 
 static int tml_same_dims(const tml_dims_t *a, const tml_dims_t *b) {
     return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
@@ -454,6 +455,22 @@ static tml_status_t tml_load_log_softmax(tml_model_t *m, const void *params, tml
 static void tml_run_log_softmax(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
     tml_log_softmax_s8(&op->u.log_softmax, tml_elements(in) / in->dims.c, in->dims.c, (const int8_t *)in->data,
+        (int8_t *)tml_op_tensor(m, op, 1)->data);
+}
+
+static tml_status_t tml_load_l2_normalization(tml_model_t *m, const void *params, tml_op_t *op) {
+    (void)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    if (!tml_same_dims(&in->dims, &tml_op_tensor(m, op, 1)->dims)) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "input and output dims differ");
+    }
+    const char *detail = "";
+    return tml_checked(m, tml_l2_normalization_check(in->dims.c, &detail), &detail);
+}
+
+static void tml_run_l2_normalization(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_l2_normalization_s8(in->zero_point, tml_elements(in) / in->dims.c, in->dims.c, (const int8_t *)in->data,
         (int8_t *)tml_op_tensor(m, op, 1)->data);
 }
 
@@ -556,4 +573,6 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_PRELU] = {"PRELU", 2, 2, 1, sizeof(tml_blob_prelu_t), tml_load_prelu, tml_run_prelu, 0},
     [TML_OP_LOG_SOFTMAX] = {"LOG_SOFTMAX", 1, 1, 1, sizeof(tml_blob_log_softmax_t), tml_load_log_softmax,
                             tml_run_log_softmax, 0},
+    [TML_OP_L2_NORMALIZATION] = {"L2_NORMALIZATION", 1, 1, 1, 0, tml_load_l2_normalization,
+                                 tml_run_l2_normalization, 0},
 };

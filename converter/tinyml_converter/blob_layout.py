@@ -51,6 +51,7 @@ OPCODES = {
     "SQUARED_DIFFERENCE": 18,
     "PRELU": 19,
     "LOG_SOFTMAX": 20,
+    "L2_NORMALIZATION": 21,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -97,6 +98,7 @@ PARAMS = {
         struct.Struct("<5i"),
         "input_multiplier input_left_shift reverse_multiplier reverse_shift diff_min".split(),
     ),
+    "L2_NORMALIZATION": (struct.Struct("<"), []),
 }
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]

@@ -42,7 +42,7 @@ REMAP_OPS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "UNPACK"
 SUPPORTED_OPS = sorted(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
      "MEAN", "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2", "PRELU",
-     "LOG_SOFTMAX",
+     "LOG_SOFTMAX", "L2_NORMALIZATION",
      "SOFTMAX", "SQUARED_DIFFERENCE", "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)",
      "SHAPE (shape computations)", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
@@ -917,6 +917,22 @@ class Lowering:
         x = self.act(op.inputs[0], where)
         y = self.act(op.outputs[0], where)
         self._add("LOG_SOFTMAX", [x], [y], params, where)
+
+    def _op_l2_normalization(self, op, where):
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        if out.zero_point != 0 or out.scale != 1.0 / 128:
+            raise ConversionError(f"{where}: int8 L2_NORMALIZATION output must have scale 1/128, zero point 0")
+        act = getattr(op.options, "fusedActivationFunction", ACT_NONE)
+        if act != ACT_NONE:
+            raise ConversionError(
+                f"{where}: fused activation {_ACT_NAMES.get(act, act)} on L2_NORMALIZATION is not supported "
+                "(TFLite's kernel refuses it too)")
+        if tuple(inp.shape) != tuple(out.shape):
+            raise ConversionError(f"{where}: L2_NORMALIZATION input {inp.shape} and output {out.shape} differ")
+        x = self.act(op.inputs[0], where)
+        y = self.act(op.outputs[0], where)
+        self._add("L2_NORMALIZATION", [x], [y], {}, where)
 
     def _op_lut(self, op, where):
         out = self._out(op, where)

@@ -393,6 +393,26 @@ def random_row_cases(seed, count, op):
 
 
 FAMILIES["log_softmax_random"] = random_row_cases(1000, 12, log_softmax)
+
+
+def l2_normalize(scale=1.0):
+    """tf.math.l2_normalize over the last axis, of the input times `scale`."""
+    return lambda L, k, x: L.Lambda(lambda t: _tf().math.l2_normalize(t * scale, axis=-1))(x)
+
+
+# After a ReLU, the all -128 input set gives rows of zeros (TFLite's sum-of-squares 0 case).
+FAMILIES["l2_normalization"] = [
+    C("vector_10", [(10,)], l2_normalize()),
+    C("rows_7x5", [(7, 5)], l2_normalize()),
+    C("image_3x3x11", [(3, 3, 11)], l2_normalize()),
+    C("single", [(4, 1)], l2_normalize()),
+    C("wide_odd_301", [(301,)], l2_normalize()),
+    C("wide_2049", [(2049,)], l2_normalize()),
+    C("small_scale", [(6, 13)], l2_normalize(0.01)),
+    C("after_relu", [(5, 3)], lambda L, k, x: l2_normalize()(L, k, L.ReLU()(x))),
+    C("after_dense", [(12,)], lambda L, k, x: l2_normalize()(L, k, L.Dense(7)(x))),
+]
+FAMILIES["l2_normalization_random"] = random_row_cases(1100, 12, l2_normalize)
 PER_TENSOR = {"conv2d_per_tensor", "depthwise_per_tensor", "dense_per_tensor"}
 
 CASES = [(fam, case.id) for fam, cases in FAMILIES.items() for case in cases]

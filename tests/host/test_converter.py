@@ -336,6 +336,31 @@ def test_unsupported_op_names_op_and_layer():
     assert "op REDUCE_PROD is not supported" in msg and "my_prod" in msg and "Supported:" in msg and "CONV_2D" in msg
 
 
+def test_squared_difference_output_multiplier_refused():
+    # Two nearly equal inputs: the squared difference's range, so its output
+    # scale, is so small that TFLite's requantisation multiplier passes one,
+    # which its Prepare refuses (a check failure at run time).
+    i = keras.Input((4,))
+    a = L.Dense(4)(i)
+    b = L.Lambda(lambda t: t * 1.001)(a)
+    out = L.Lambda(lambda t: tf.math.squared_difference(t[0], t[1]), name="tiny_sqdiff")([a, b])
+    tfl = to_int8_tflite(keras.Model(i, L.Dense(2)(out)), (4,))
+    with pytest.raises(ConversionError) as e:
+        tflite_to_blob(tfl)
+    msg = str(e.value)
+    assert "SQUARED_DIFFERENCE" in msg and "tiny_sqdiff" in msg and "below one" in msg
+
+
+def test_log_softmax_tiny_input_scale_refused():
+    i = keras.Input((6,))
+    out = L.Lambda(lambda t: tf.nn.log_softmax(t * 1e-7), name="flat_log_softmax")(i)
+    tfl = to_int8_tflite(keras.Model(i, out), (6,))
+    with pytest.raises(ConversionError) as e:
+        tflite_to_blob(tfl)
+    msg = str(e.value)
+    assert "LOG_SOFTMAX" in msg and "flat_log_softmax" in msg and "input scale" in msg
+
+
 def test_float_model_refused():
     m = keras.Sequential([keras.Input((3,)), L.Dense(2)])
     tfl = to_int8_tflite(m, (3,), quantize=False)

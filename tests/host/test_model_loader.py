@@ -521,6 +521,11 @@ ADD = dict(left_shift=20, input1_multiplier=Q30, input1_shift=-1, input2_multipl
            output_multiplier=Q30, output_shift=-19, act_min=-128, act_max=127)
 MUL = dict(output_multiplier=Q30, output_shift=-7, act_min=-128, act_max=127)
 SOFTMAX = dict(input_multiplier=Q30, input_left_shift=21, diff_min=-100)
+SQDIFF = dict(left_shift=7, input1_multiplier=Q30, input1_shift=-1, input2_multiplier=Q30, input2_shift=-1,
+              output_multiplier=Q30, output_shift=-10)
+PRELU = dict(identity_multiplier=Q30, identity_shift=1, alpha_multiplier=Q30, alpha_shift=-7)
+LOG_SOFTMAX = dict(input_multiplier=Q30, input_left_shift=21, reverse_multiplier=Q30, reverse_shift=-20,
+                   diff_min=-100)
 PADP = dict(before0=0, before1=1, before2=1, before3=0, after0=0, after1=1, after2=1, after3=0, pad_value=0)
 
 
@@ -606,6 +611,44 @@ def op_cases():
     yield "concat off-axis", single_op_blob("CONCATENATION", [(2, 2), (1, 2)], (2, 4), axis=3), "BAD_SHAPE"
     yield "copy size", single_op_blob("COPY", [(2, 3)], (7,)), "BAD_SHAPE"
     yield "lut table outside", single_op_blob("LUT", [(2, 3)], (2, 3), table=0), "BAD_OFFSET"
+    yield "sqdiff ok broadcast", single_op_blob("SQUARED_DIFFERENCE", [(1, 2, 1, 3), (1, 1, 4, 1)], (1, 2, 4, 3),
+                                                **SQDIFF), None
+    yield "sqdiff const operand ok", single_op_blob("SQUARED_DIFFERENCE", [(5,), (1,)], (5,), const_inputs=(1,),
+                                                    **SQDIFF), None
+    yield "sqdiff bad broadcast", single_op_blob("SQUARED_DIFFERENCE", [(2, 3), (3, 3)], (2, 3),
+                                                 **SQDIFF), "BAD_SHAPE"
+    yield "sqdiff left_shift 8", single_op_blob("SQUARED_DIFFERENCE", [(2, 3)] * 2, (2, 3),
+                                                **dict(SQDIFF, left_shift=8)), "BAD_PARAM"
+    yield "sqdiff input multiplier above half", single_op_blob(
+        "SQUARED_DIFFERENCE", [(2, 3)] * 2, (2, 3), **dict(SQDIFF, input2_shift=0, input2_multiplier=Q30 + 1)), "BAD_PARAM"
+    yield "sqdiff input multiplier one half ok", single_op_blob(
+        "SQUARED_DIFFERENCE", [(2, 3)] * 2, (2, 3), **dict(SQDIFF, input1_shift=0, input1_multiplier=Q30)), None
+    yield "sqdiff output multiplier above one", single_op_blob("SQUARED_DIFFERENCE", [(2, 3)] * 2, (2, 3),
+                                                               **dict(SQDIFF, output_shift=1)), "BAD_PARAM"
+    yield "prelu ok", single_op_blob("PRELU", [(1, 2, 2, 3), (3,)], (1, 2, 2, 3), const_inputs=(1,), **PRELU), None
+    yield "prelu full alpha ok", single_op_blob("PRELU", [(4, 3), (4, 3)], (4, 3), const_inputs=(1,), **PRELU), None
+    yield "prelu input broadcast", single_op_blob("PRELU", [(1, 2, 2, 1), (3,)], (1, 2, 2, 3), const_inputs=(1,),
+                                                  **PRELU), "BAD_SHAPE"
+    yield "prelu bad alpha", single_op_blob("PRELU", [(2, 3), (2,)], (2, 3), const_inputs=(1,), **PRELU), "BAD_SHAPE"
+    yield "prelu negative multiplier", single_op_blob("PRELU", [(2, 3), (3,)], (2, 3), const_inputs=(1,),
+                                                      **dict(PRELU, alpha_multiplier=-1)), "BAD_PARAM"
+    yield "log_softmax ok", single_op_blob("LOG_SOFTMAX", [(2, 5)], (2, 5), **LOG_SOFTMAX), None
+    yield "log_softmax dims", single_op_blob("LOG_SOFTMAX", [(2, 5)], (5, 2), **LOG_SOFTMAX), "BAD_SHAPE"
+    yield "log_softmax depth 4095 ok", single_op_blob("LOG_SOFTMAX", [(1, 4095)], (1, 4095), **LOG_SOFTMAX), None
+    yield "log_softmax depth 4096", single_op_blob("LOG_SOFTMAX", [(1, 4096)], (1, 4096),
+                                                   **LOG_SOFTMAX), "BAD_PARAM"
+    # With input_left_shift 21 the input radius is (31 << 26) >> 21 = 992.
+    yield "log_softmax diff_min -992 ok", single_op_blob("LOG_SOFTMAX", [(2, 5)], (2, 5),
+                                                         **dict(LOG_SOFTMAX, diff_min=-992)), None
+    yield "log_softmax diff_min beyond radius", single_op_blob("LOG_SOFTMAX", [(2, 5)], (2, 5),
+                                                               **dict(LOG_SOFTMAX, diff_min=-993)), "BAD_PARAM"
+    yield "log_softmax positive reverse shift", single_op_blob("LOG_SOFTMAX", [(2, 5)], (2, 5),
+                                                               **dict(LOG_SOFTMAX, reverse_shift=1)), "BAD_PARAM"
+    yield "log_softmax negative input shift", single_op_blob("LOG_SOFTMAX", [(2, 5)], (2, 5),
+                                                             **dict(LOG_SOFTMAX, input_left_shift=-1)), "BAD_PARAM"
+    yield "l2 ok", single_op_blob("L2_NORMALIZATION", [(3, 7)], (3, 7)), None
+    yield "l2 dims", single_op_blob("L2_NORMALIZATION", [(3, 7)], (7, 3)), "BAD_SHAPE"
+    yield "l2 depth 32769", single_op_blob("L2_NORMALIZATION", [(1, 32769)], (1, 32769)), "BAD_PARAM"
 
 
 OP_CASES = list(op_cases())

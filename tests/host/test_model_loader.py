@@ -773,6 +773,26 @@ def kitchen_sink_blob():
     return b.build()
 
 
+def row_ops_blob():
+    """SQUARED_DIFFERENCE (broadcast) -> PRELU (constant alpha) -> LOG_SOFTMAX -> L2_NORMALIZATION,
+    a second seed of the mutation corpus."""
+    rng = np.random.default_rng(14)
+    b = BlobBuilder()
+    t0 = b.tensor((1, 2, 3, 5), zero_point=3)
+    t1 = b.tensor((1, 1, 1, 5), zero_point=-7)
+    t2 = b.tensor((1, 2, 3, 5), zero_point=-128)
+    alpha = b.tensor((5,), zero_point=2, data=rand_i8(rng, 5).tobytes())
+    t3 = b.tensor((1, 2, 3, 5), zero_point=-4)
+    t4 = b.tensor((1, 2, 3, 5), zero_point=127)
+    t5 = b.tensor((1, 2, 3, 5))
+    b.op("SQUARED_DIFFERENCE", [t0, t1], [t2], **SQDIFF)
+    b.op("PRELU", [t2, alpha], [t3], **PRELU)
+    b.op("LOG_SOFTMAX", [t3], [t4], **LOG_SOFTMAX)
+    b.op("L2_NORMALIZATION", [t4], [t5])
+    b.inputs, b.outputs = [t0, t1], [t5]
+    return b.build()
+
+
 def build_driver(name, flags):
     BUILD.mkdir(parents=True, exist_ok=True)
     exe = BUILD / name
@@ -819,7 +839,7 @@ def mutations(blob):
 
 @pytest.fixture(scope="module")
 def corpus():
-    seeds = [kitchen_sink_blob(), chain_blob(np.random.default_rng(13))[0]]
+    seeds = [kitchen_sink_blob(), chain_blob(np.random.default_rng(13))[0], row_ops_blob()]
     kinds, blobs = [], []
     for seed in seeds:
         kinds.append("seed")
@@ -849,6 +869,12 @@ def test_kitchen_sink_runs():
     m = HostModel(kitchen_sink_blob())
     probs, pooled = m.invoke(np.arange(72, dtype=np.int8))
     assert probs.shape == (1, 5) and pooled.shape == (1, 2, 2, 8)
+
+
+def test_row_ops_blob_runs():
+    m = HostModel(row_ops_blob())
+    (out,) = m.invoke(np.arange(-15, 15, dtype=np.int8), np.array([-3, 0, 9, 20, -50], np.int8))
+    assert out.shape == (1, 2, 3, 5)
 
 
 def test_hostile_corpus(corpus, tmp_path):

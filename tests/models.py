@@ -198,6 +198,43 @@ def odd_depthwise():
     return keras.Model(inp, out, name="odd_depthwise"), _calib((9, 9, 3)), None
 
 
+def elementwise_mix():
+    """A difference-of-branches block: SUB, MAXIMUM and MINIMUM of two conv
+    branches (one broadcast against a per-channel bias row), then a head."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((8, 8, 3))
+    a = L.Conv2D(6, 3, padding="same")(inp)
+    b = L.Conv2D(6, 3, padding="same", activation="relu")(inp)
+    d = L.Subtract()([a, b])
+    hi = L.Maximum()([d, b])
+    lo = keras.ops.minimum(a, keras.ops.mean(b, axis=(1, 2), keepdims=True))
+    x = L.Concatenate()([hi, lo])
+    x = L.GlobalAveragePooling2D()(x)
+    out = L.Dense(3)(x)
+    return keras.Model(inp, out, name="elementwise_mix"), _calib((8, 8, 3)), None
+
+
+def split_transpose_crop():
+    """Data movement around convolutions: a channel split into two branches,
+    a transpose, a crop, a nearest-neighbour resize and a reversed concat."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((10, 12, 4))
+    x = L.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    left, right = keras.ops.split(x, 2, axis=-1)
+    left = L.Permute((2, 1, 3))(left)                  # 12 x 10
+    left = L.Cropping2D(((1, 1), (0, 0)))(left)         # 10 x 10
+    right = L.Cropping2D(((0, 0), (1, 1)))(right)       # 10 x 10
+    right = keras.ops.image.resize(L.Conv2D(4, 3, strides=2, padding="same")(right), (10, 10),
+                                   interpolation="nearest")
+    x = L.Concatenate()([right, left])
+    x = L.Conv2D(6, 3, strides=2)(x)
+    x = L.Flatten()(x)
+    out = L.Dense(4)(x)
+    return keras.Model(inp, out, name="split_transpose_crop"), _calib((10, 12, 4)), None
+
+
 MODELS = {
     "mnist_cnn": mnist_cnn,
     "ds_cnn_kws": ds_cnn_kws,
@@ -209,4 +246,6 @@ MODELS = {
     "activations_mix": activations_mix,
     "odd_conv": odd_conv,
     "odd_depthwise": odd_depthwise,
+    "elementwise_mix": elementwise_mix,
+    "split_transpose_crop": split_transpose_crop,
 }

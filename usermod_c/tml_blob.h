@@ -90,6 +90,8 @@ typedef enum {
     TML_OP_PRELU = 19,
     TML_OP_LOG_SOFTMAX = 20,
     TML_OP_L2_NORMALIZATION = 21,
+    TML_OP_RESIZE_BILINEAR = 27,
+    TML_OP_BATCH_MATMUL = 28,
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -263,6 +265,24 @@ typedef struct {
 /* L2_NORMALIZATION over the last axis: no params. The int8 output has scale
  * 1/128 and zero point 0 (TFLite fixes both); the input's zero point comes
  * from its tensor. */
+/* RESIZE_BILINEAR: input NHWC, output [n, out_h, out_w, c], one
+ * quantisation (the converter checks). The coordinates and weights are
+ * TFLite's integer ones, worked out from the shapes and these flags. */
+typedef struct {
+    uint8_t align_corners;       /* 0 or 1 */
+    uint8_t half_pixel_centers;  /* 0 or 1, not both */
+    uint16_t reserved;           /* 0 */
+} tml_blob_resize_bilinear_t;
+
+/* BATCH_MATMUL: inputs [lhs, rhs] (activations or constants, each with its
+ * own zero point), output [..., rows, cols]; batch dims broadcast. The
+ * multiplier is QuantizeMultiplier(lhs_scale * rhs_scale / out_scale) in
+ * double, rescaled with TFLite's double rounding; no fused activation. */
+typedef struct {
+    int32_t output_multiplier, output_shift;
+    uint8_t adj_x, adj_y;        /* 0 or 1: lhs / rhs stored with the last two dims swapped */
+    uint16_t reserved;           /* 0 */
+} tml_blob_batch_matmul_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

@@ -160,6 +160,21 @@ typedef struct {
     uint8_t inner_run;
 } tml_remap_params_t;
 
+/* RESIZE_BILINEAR: the Q10 scales of TFLite's integer resize, worked out
+ * from the shapes by the check. */
+typedef struct {
+    int32_t h_scale, w_scale;
+    uint8_t half_pixel;
+} tml_resize_params_t;
+
+/* BATCH_MATMUL: the output rescale (TFLite's double rounding) and the
+ * transposition flags; rows, cols and depth are set by the check. */
+typedef struct {
+    int32_t multiplier, shift;
+    int32_t rows, cols, depth;
+    uint8_t adj_x, adj_y;
+} tml_batch_matmul_params_t;
+
 /* SOFTMAX over the last axis: TFLite's Prepare values (PreprocessSoftmaxScaling
  * with 5 integer bits, CalculateInputRadius). */
 typedef struct {
@@ -348,5 +363,35 @@ void tml_l2_normalization_s8(int32_t input_zero_point,
 /* ---- LUT (tml_lut.c): out[i] = table[in[i] + 128]; in may equal out. --- */
 
 void tml_lut_s8(const int8_t *table, int32_t count, const int8_t *in, int8_t *out);
+
+/* ---- RESIZE_BILINEAR (tml_resize.c): NHWC, same batch and channels, one
+ * quantisation for input and output (values are interpolated, never
+ * requantised). ----------------------------------------------------------- */
+
+/* Sets the scales from the dims and align_corners; p->half_pixel is set by
+ * the caller. */
+tml_status_t tml_resize_bilinear_check(tml_resize_params_t *p, int align_corners,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
+
+void tml_resize_bilinear_s8(const tml_resize_params_t *p,
+    const tml_dims_t *in_dims, const int8_t *in,
+    const tml_dims_t *out_dims, int8_t *out);
+
+/* ---- BATCH_MATMUL (tml_batch_matmul.c): lhs [n][h][rows][depth] times rhs
+ * [n][h][depth][cols] (the last two dims swapped with adj_x / adj_y), the
+ * n and h of each operand 1 or the output's. ------------------------------ */
+
+tml_status_t tml_batch_matmul_check(tml_batch_matmul_params_t *p, const tml_dims_t *lhs_dims,
+    const tml_dims_t *rhs_dims, const tml_dims_t *out_dims, const char **detail);
+
+/* rhs^T without adj_y, a gathered lhs row with adj_x, and the prepared
+ * lhs row of the FULLY_CONNECTED loops. */
+uint32_t tml_batch_matmul_scratch_size(const tml_batch_matmul_params_t *p);
+
+void tml_batch_matmul_s8(const tml_batch_matmul_params_t *p,
+    int32_t lhs_zero_point, int32_t rhs_zero_point, int32_t output_zero_point,
+    const tml_dims_t *lhs_dims, const int8_t *lhs,
+    const tml_dims_t *rhs_dims, const int8_t *rhs,
+    const tml_dims_t *out_dims, int8_t *out, void *scratch);
 
 #endif /* TML_KERNELS_H */

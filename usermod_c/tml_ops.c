@@ -546,6 +546,56 @@ static void tml_run_remap(const tml_model_t *m, const tml_op_t *op) {
     tml_remap(&op->u.remap, tml_op_tensor(m, op, 0)->data, &out->dims, out->data);
 }
 
+/* ---- RESIZE_BILINEAR ------------------------------------------------------ */
+
+static tml_status_t tml_load_resize_bilinear(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_resize_bilinear_t *r = (const tml_blob_resize_bilinear_t *)params;
+    if (r->align_corners > 1 || r->half_pixel_centers > 1 || r->reserved != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "resize flags not 0 or 1, or reserved not 0");
+    }
+    op->u.resize.half_pixel = r->half_pixel_centers;
+    const char *detail = "";
+    return tml_checked(m, tml_resize_bilinear_check(&op->u.resize, r->align_corners,
+        &tml_op_tensor(m, op, 0)->dims, &tml_op_tensor(m, op, 1)->dims, &detail), &detail);
+}
+
+static void tml_run_resize_bilinear(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_resize_bilinear_s8(&op->u.resize, &in->dims, (const int8_t *)in->data, &out->dims, (int8_t *)out->data);
+}
+
+/* ---- BATCH_MATMUL ---------------------------------------------------------- */
+
+static tml_status_t tml_load_batch_matmul(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_batch_matmul_t *r = (const tml_blob_batch_matmul_t *)params;
+    if (r->adj_x > 1 || r->adj_y > 1 || r->reserved != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "batch matmul flags not 0 or 1, or reserved not 0");
+    }
+    tml_batch_matmul_params_t *p = &op->u.batch_matmul;
+    p->multiplier = r->output_multiplier;
+    p->shift = r->output_shift;
+    p->adj_x = r->adj_x;
+    p->adj_y = r->adj_y;
+    const char *detail = "";
+    return tml_checked(m, tml_batch_matmul_check(p, &tml_op_tensor(m, op, 0)->dims, &tml_op_tensor(m, op, 1)->dims,
+        &tml_op_tensor(m, op, 2)->dims, &detail), &detail);
+}
+
+static void tml_run_batch_matmul(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *a = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *b = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    tml_batch_matmul_s8(&op->u.batch_matmul, a->zero_point, b->zero_point, out->zero_point,
+        &a->dims, (const int8_t *)a->data, &b->dims, (const int8_t *)b->data, &out->dims, (int8_t *)out->data,
+        op->scratch);
+}
+
+static uint32_t tml_scratch_batch_matmul(const tml_model_t *m, const tml_op_t *op) {
+    (void)m;
+    return tml_batch_matmul_scratch_size(&op->u.batch_matmul);
+}
+
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv},
@@ -575,4 +625,8 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                             tml_run_log_softmax, 0},
     [TML_OP_L2_NORMALIZATION] = {"L2_NORMALIZATION", 1, 1, 1, 0, tml_load_l2_normalization,
                                  tml_run_l2_normalization, 0},
+    [TML_OP_RESIZE_BILINEAR] = {"RESIZE_BILINEAR", 1, 1, 1, sizeof(tml_blob_resize_bilinear_t),
+                                tml_load_resize_bilinear, tml_run_resize_bilinear, 0},
+    [TML_OP_BATCH_MATMUL] = {"BATCH_MATMUL", 2, 2, 1, sizeof(tml_blob_batch_matmul_t), tml_load_batch_matmul,
+                             tml_run_batch_matmul, tml_scratch_batch_matmul},
 };

@@ -52,6 +52,8 @@ OPCODES = {
     "PRELU": 19,
     "LOG_SOFTMAX": 20,
     "L2_NORMALIZATION": 21,
+    "RESIZE_BILINEAR": 27,
+    "BATCH_MATMUL": 28,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -99,6 +101,8 @@ PARAMS = {
         "input_multiplier input_left_shift reverse_multiplier reverse_shift diff_min".split(),
     ),
     "L2_NORMALIZATION": (struct.Struct("<"), []),
+    "RESIZE_BILINEAR": (struct.Struct("<BBH"), "align_corners half_pixel_centers reserved".split()),
+    "BATCH_MATMUL": (struct.Struct("<iiBBH"), "output_multiplier output_shift adj_x adj_y reserved".split()),
 }
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]

@@ -452,3 +452,34 @@ def test_concat_with_different_scales_refused(tflites):
     model.tensors[cat.inputs[1]].scales = [model.tensors[cat.inputs[1]].scale * 2]
     with pytest.raises(ConversionError, match="CONCATENATION is supported only when"):
         lower(model)
+
+
+def test_resize_bilinear_past_the_input_refused():
+    """1 -> 400 without half-pixel centres: TFLite's integer kernel reads
+    past the input's one column, so the converter names the op instead."""
+    i = keras.Input((1, 1, 1))
+    out = L.Lambda(lambda t: tf.compat.v1.image.resize_bilinear(t, (1, 400)), name="huge_up")(i)
+    tfl = to_int8_tflite(keras.Model(i, out), (1, 1, 1))
+    with pytest.raises(ConversionError, match="RESIZE_BILINEAR.*huge_up.*width 1 to 400.*reads past"):
+        tflite_to_blob(tfl)
+
+
+def test_batch_matmul_adj_x_broadcast_refused():
+    """adj_x on three lhs matrices against one rhs: TFLite's kernel folds the
+    lhs batch into its rows regardless of adj_x and fills a third of the
+    output, so the converter refuses instead of matching garbage."""
+    a, b = keras.Input((3, 8, 5)), keras.Input((8, 4))
+    out = L.ReLU()(L.Lambda(lambda t: tf.matmul(t[0], t[1], transpose_a=True), name="att_t")([a, b]))
+    conv = tf.lite.TFLiteConverter.from_keras_model(keras.Model([a, b], out))
+    rng = np.random.default_rng(0)
+
+    def rep():
+        for _ in range(8):
+            yield [rng.standard_normal((1, 3, 8, 5)).astype(np.float32),
+                   rng.standard_normal((1, 8, 4)).astype(np.float32)]
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = rep
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    with pytest.raises(ConversionError, match="BATCH_MATMUL.*att_t.*adj_x.*first of them"):
+        tflite_to_blob(conv.convert())

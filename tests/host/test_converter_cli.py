@@ -210,7 +210,7 @@ def test_run_host_matches_tflite(files, tmp_path, capsys):
     assert np.array_equal(np.load(tmp_path / "y.npy"), ref)
 
 
-@pytest.mark.parametrize("target", ["unix", "qemu_m3", "qemu_m0", "qemu_m4"])
+@pytest.mark.parametrize("target", ["unix", "qemu_m3", "qemu_m0", "qemu_m4", "qemu_rv32"])
 def test_run_on_firmware_matches_tflite(files, tmp_path, target):
     # `make test` builds these firmwares before the host tests run.
     if target == "unix":

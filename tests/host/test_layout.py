@@ -36,6 +36,8 @@ C_STRUCTS = {
     "SQUARED_DIFFERENCE": "tml_blob_squared_difference_t",
     "PRELU": "tml_blob_prelu_t",
     "LOG_SOFTMAX": "tml_blob_log_softmax_t",
+    "RESIZE_BILINEAR": "tml_blob_resize_bilinear_t",
+    "BATCH_MATMUL": "tml_blob_batch_matmul_t",
 }
 META_FIELDS = "type length".split()
 OPCODE_ENUM = {name: f"TML_OP_{name}" for name in bl.OPCODES}

@@ -914,3 +914,61 @@ def test_host_library_path_override(tmp_path, monkeypatch):
 def test_error_is_value_error():
     with pytest.raises(ValueError, match="MAGIC|magic"):
         HostModel(b"NOPE" + bytes(60))
+
+
+@pytest.mark.parametrize("flags,in_shape,out_shape,status,why", [
+    (dict(align_corners=1, half_pixel_centers=1), (1, 3, 3, 1), (1, 5, 5, 1), "BAD_PARAM", "both"),
+    (dict(align_corners=2, half_pixel_centers=0), (1, 3, 3, 1), (1, 5, 5, 1), "BAD_PARAM", "flags"),
+    (dict(align_corners=0, half_pixel_centers=0), (1, 3, 3, 2), (1, 5, 5, 1), "BAD_SHAPE", "channels"),
+    # Legacy coordinates, 1 -> 400: the Q10 scale rounds up to 3, so the last
+    # source row is 1197 / 1024 = 1, past the single input row.
+    (dict(align_corners=0, half_pixel_centers=0), (1, 1, 1, 1), (1, 1, 400, 1), "BAD_SHAPE", "past"),
+])
+def test_resize_bilinear_refusals(flags, in_shape, out_shape, status, why):
+    b = BlobBuilder()
+    x = b.tensor(in_shape)
+    y = b.tensor(out_shape)
+    b.op("RESIZE_BILINEAR", [x], [y], reserved=0, **flags)
+    b.inputs, b.outputs = [x], [y]
+    assert why in str(raises_status(b.build(), status, op_index=0))
+
+
+def resize_matmul_blob():
+    """RESIZE_BILINEAR, then BATCH_MATMUL against a broadcast constant rhs
+    (transposed into the scratch) and with adj_x against an activation:
+    the seed of a mutation corpus of their own (the kitchen sink predates
+    them)."""
+    rng = np.random.default_rng(15)
+    b = BlobBuilder()
+    t0 = b.tensor((1, 4, 5, 2), zero_point=3)
+    t1 = b.tensor((1, 7, 3, 2), zero_point=3)
+    w = b.tensor((1, 1, 2, 5), zero_point=-9, data=rand_i8(rng, 10).tobytes())
+    t2 = b.tensor((1, 7, 3, 5), zero_point=-4)
+    t3 = b.tensor((1, 7, 5, 2), zero_point=11)
+    b.op("RESIZE_BILINEAR", [t0], [t1], align_corners=0, half_pixel_centers=1, reserved=0)
+    b.op("BATCH_MATMUL", [t1, w], [t2], output_multiplier=Q30, output_shift=-6, adj_x=0, adj_y=0, reserved=0)
+    b.op("BATCH_MATMUL", [t2, t1], [t3], output_multiplier=Q30 + 12345, output_shift=-7, adj_x=1, adj_y=0,
+         reserved=0)
+    b.inputs, b.outputs = [t0], [t3]
+    return b.build()
+
+
+def test_resize_matmul_blob_runs():
+    blob = resize_matmul_blob()
+    (out,) = HostModel(blob).invoke(np.arange(40, dtype=np.int8) * 3)
+    assert out.shape == (1, 7, 5, 2)
+
+
+@pytest.mark.parametrize("sanitized", [False, True])
+def test_resize_matmul_hostile_corpus(sanitized, tmp_path):
+    flags = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+    try:
+        exe = build_driver("fuzz_driver_asan" if sanitized else "fuzz_driver", flags if sanitized else [])
+    except subprocess.CalledProcessError:
+        pytest.skip("this compiler cannot build with -fsanitize=address,undefined")
+    seed = resize_matmul_blob()
+    kinds, blobs = ["seed"], [seed]
+    for kind, blob in mutations(seed):
+        kinds.append(kind)
+        blobs.append(blob)
+    check_corpus_results(kinds, run_corpus(exe, blobs, tmp_path))

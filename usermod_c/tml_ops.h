@@ -47,6 +47,11 @@ typedef struct tml_op {
         const int8_t *lut_table;
         tml_remap_params_t remap;
         tml_reduce_params_t reduce;
+        tml_squared_difference_params_t squared_difference;
+        tml_prelu_params_t prelu;
+        tml_log_softmax_params_t log_softmax;
+        tml_resize_params_t resize;
+        tml_batch_matmul_params_t batch_matmul;
     } u;
 } tml_op_t;
 

@@ -31,7 +31,7 @@ from .errors import (EXIT_INTERNAL, EXIT_NO_FIT, EXIT_OK, EXIT_USAGE, BlobError,
 from . import blob_layout as bl
 from .quant import dequantize, quantize
 
-QEMU_TARGETS = ("qemu_m0", "qemu_m3", "qemu_m4")
+QEMU_TARGETS = ("qemu_m0", "qemu_m3", "qemu_m4", "qemu_rv32")
 
 
 def _err(msg: str) -> None:
@@ -490,7 +490,8 @@ def _run_qemu(board: str, model_path, x: np.ndarray, firmware):
             res = subprocess.run(cmd, input=b"\x01" + script.encode() + b"\x04",
                                  capture_output=True, timeout=600)
         except FileNotFoundError:
-            raise MissingTool("qemu-system-arm not found (Debian package qemu-system-arm)") from None
+            package = "qemu-system-misc" if b.qemu_system == "qemu-system-riscv32" else "qemu-system-arm"
+            raise MissingTool(f"{b.qemu_system} not found (Debian package {package})") from None
         except subprocess.TimeoutExpired:
             raise BoardError(f"{board}: no answer from the emulated board within 600 s") from None
     out = res.stdout.decode(errors="replace")
@@ -787,7 +788,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(fn=cmd_deploy)
 
     f = sub.add_parser("flash", help="write tinyml firmware, or models in ROMFS (--rom), to a board")
-    f.add_argument("--board", required=True, choices=["rpi_pico", "esp32", "esp32_s3"])
+    f.add_argument("--board", required=True, choices=["rpi_pico", "esp32", "esp32_s3", "esp32_c3"])
     f.add_argument("--port", help="serial port (esp32)")
     f.add_argument("--firmware", help="image to write (default build/<board>/firmware.uf2|.bin); with "
                                       "--rom, put this firmware in the same UF2")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +126,10 @@ def _has_op(tflite: bytes, name: str) -> bool:
     return any(op.name == name for op in read_tflite(tflite).ops)
 
 
+def _natural(name: str):
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
 class Oracle:
     """TFLite's reference kernels on an int8 .tflite, in Keras input/output order."""
 
@@ -166,8 +171,10 @@ class Oracle:
             runner = self.it.get_signature_runner()
             sig = next(iter(sigs.values()))
             sin, sout = runner.get_input_details(), runner.get_output_details()
-            in_index = [sin[n]["index"] for n in sig["inputs"]]
-            out_index = [sout[n]["index"] for n in sig["outputs"]]
+            # The signature lists names as sorted text (output_10 before
+            # output_2); Keras's order is the numeric one.
+            in_index = [sin[n]["index"] for n in sorted(sig["inputs"], key=_natural)]
+            out_index = [sout[n]["index"] for n in sorted(sig["outputs"], key=_natural)]
         else:
             in_index = [d["index"] for d in ins]
             out_index = [d["index"] for d in outs]

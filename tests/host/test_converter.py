@@ -327,12 +327,38 @@ def test_unsupported_op_names_op_and_layer():
     a = L.Dense(4, name="left")(i)
     b = L.Dense(4, name="right")(i)
     import tensorflow as tf
-    out = L.Dense(2)(L.Lambda(lambda t: tf.math.squared_difference(t[0], t[1]), name="my_sqdiff")([a, b]))
+    prod = L.Lambda(lambda t: tf.math.reduce_prod(t, axis=-1, keepdims=True), name="my_prod")(L.Add()([a, b]))
+    out = L.Dense(2)(prod)
     tfl = to_int8_tflite(keras.Model(i, out), (4,))
     with pytest.raises(ConversionError) as e:
         tflite_to_blob(tfl)
     msg = str(e.value)
-    assert "op SQUARED_DIFFERENCE is not supported" in msg and "my_sqdiff" in msg and "Supported:" in msg and "CONV_2D" in msg
+    assert "op REDUCE_PROD is not supported" in msg and "my_prod" in msg and "Supported:" in msg and "CONV_2D" in msg
+
+
+def test_squared_difference_output_multiplier_refused():
+    # Two nearly equal inputs: the squared difference's range, so its output
+    # scale, is so small that TFLite's requantisation multiplier passes one,
+    # which its Prepare refuses (a check failure at run time).
+    i = keras.Input((4,))
+    a = L.Dense(4)(i)
+    b = L.Lambda(lambda t: t * 1.001)(a)
+    out = L.Lambda(lambda t: tf.math.squared_difference(t[0], t[1]), name="tiny_sqdiff")([a, b])
+    tfl = to_int8_tflite(keras.Model(i, L.Dense(2)(out)), (4,))
+    with pytest.raises(ConversionError) as e:
+        tflite_to_blob(tfl)
+    msg = str(e.value)
+    assert "SQUARED_DIFFERENCE" in msg and "tiny_sqdiff" in msg and "below one" in msg
+
+
+def test_log_softmax_tiny_input_scale_refused():
+    i = keras.Input((6,))
+    out = L.Lambda(lambda t: tf.nn.log_softmax(t * 1e-7), name="flat_log_softmax")(i)
+    tfl = to_int8_tflite(keras.Model(i, out), (6,))
+    with pytest.raises(ConversionError) as e:
+        tflite_to_blob(tfl)
+    msg = str(e.value)
+    assert "LOG_SOFTMAX" in msg and "flat_log_softmax" in msg and "input scale" in msg
 
 
 def test_float_model_refused():
@@ -495,3 +521,34 @@ def test_sum_quantised_like_its_input_still_requantises():
     ref.set_tensor(ref.get_input_details()[0]["index"], x)
     ref.invoke()
     assert (ref.get_tensor(ref.get_output_details()[0]["index"]) == -1).all()
+
+
+def test_resize_bilinear_past_the_input_refused():
+    """1 -> 400 without half-pixel centres: TFLite's integer kernel reads
+    past the input's one column, so the converter names the op instead."""
+    i = keras.Input((1, 1, 1))
+    out = L.Lambda(lambda t: tf.compat.v1.image.resize_bilinear(t, (1, 400)), name="huge_up")(i)
+    tfl = to_int8_tflite(keras.Model(i, out), (1, 1, 1))
+    with pytest.raises(ConversionError, match="RESIZE_BILINEAR.*huge_up.*width 1 to 400.*reads past"):
+        tflite_to_blob(tfl)
+
+
+def test_batch_matmul_adj_x_broadcast_refused():
+    """adj_x on three lhs matrices against one rhs: TFLite's kernel folds the
+    lhs batch into its rows regardless of adj_x and fills a third of the
+    output, so the converter refuses instead of matching garbage."""
+    a, b = keras.Input((3, 8, 5)), keras.Input((8, 4))
+    out = L.ReLU()(L.Lambda(lambda t: tf.matmul(t[0], t[1], transpose_a=True), name="att_t")([a, b]))
+    conv = tf.lite.TFLiteConverter.from_keras_model(keras.Model([a, b], out))
+    rng = np.random.default_rng(0)
+
+    def rep():
+        for _ in range(8):
+            yield [rng.standard_normal((1, 3, 8, 5)).astype(np.float32),
+                   rng.standard_normal((1, 8, 4)).astype(np.float32)]
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = rep
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    with pytest.raises(ConversionError, match="BATCH_MATMUL.*att_t.*adj_x.*first of them"):
+        tflite_to_blob(conv.convert())

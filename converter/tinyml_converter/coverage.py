@@ -43,11 +43,14 @@ ROWS = {
     "AVERAGE_POOL_2D": Row(("AVERAGE_POOL_2D",)),
     "MAX_POOL_2D": Row(("MAX_POOL_2D",)),
     "MEAN": Row(("MEAN",), note="constant axes; the global spatial mean has its own path"),
-    "REDUCE_MAX": Row(("REDUCE_MAX",), note="constant axes (a REMAP in front when they are not adjacent)"),
-    "REDUCE_MIN": Row(("REDUCE_MIN",), note="constant axes (a REMAP in front when they are not adjacent)"),
-    "SUM": Row(("SUM",), note="requantised through a 255-step table of TFLite's formula"),
-    "ARG_MAX": Row(("ARG_MAX",), note="int32 indices (TFLite's int64 ones stored as int32)"),
-    "ARG_MIN": Row(("ARG_MIN",), note="int32 indices (TFLite's int64 ones stored as int32)"),
+    "REDUCE_MAX": Row(("REDUCE_MAX", "REMAP"), note="constant axes (a REMAP in front when they are not adjacent)"),
+    "REDUCE_MIN": Row(("REDUCE_MIN", "REMAP"), note="constant axes (a REMAP in front when they are not adjacent)"),
+    "SUM": Row(("SUM", "REMAP"), note="requantised through a 255-step table of TFLite's formula; "
+                                      "a REMAP in front when the axes are not adjacent"),
+    "ARG_MAX": Row(("ARG_MAX", "REMAP"), note="int32 indices (TFLite's int64 ones stored as int32); "
+                                            "a REMAP in front when the axes are not adjacent"),
+    "ARG_MIN": Row(("ARG_MIN", "REMAP"), note="int32 indices (TFLite's int64 ones stored as int32); "
+                                            "a REMAP in front when the axes are not adjacent"),
     "ADD": Row(("ADD",), note="broadcasting"),
     "SUB": Row(("ADD",), note="ADD with the second input's sign flipped"),
     "MUL": Row(("MUL",), note="broadcasting"),

@@ -3,7 +3,7 @@
 #
 #   make demo                  build the unix firmware, convert a model, run it
 #   make test                  every test (host, unix firmware, qemu firmwares)
-#   make firmware BOARD=<b>    unix | qemu_m0 | qemu_m3 | qemu_m4 | rpi_pico | esp32
+#   make firmware BOARD=<b>    unix | qemu_m0 | qemu_m3 | qemu_m4 | qemu_rv32 | rpi_pico | rpi_pico2 | esp32
 #   make natmod ARCH=<a>       x64 | armv6m | armv7m | armv7emsp | xtensawin
 #   make bench                 benchmark table, build/bench/bench.json
 #   make fuzz FUZZ_SECONDS=N   libFuzzer over the blob loader and executor
@@ -22,9 +22,9 @@ JOBS ?= $(shell nproc)
 BOARD ?= unix
 
 # Boards `make test` builds and runs MicroPython tests on.
-TEST_BOARDS ?= unix qemu_m3 qemu_m0 qemu_m4
+TEST_BOARDS ?= unix qemu_m3 qemu_m0 qemu_m4 qemu_rv32
 
-QEMU_BOARDS := qemu_m0 qemu_m3 qemu_m4
+QEMU_BOARDS := qemu_m0 qemu_m3 qemu_m4 qemu_rv32
 # Our manifests require() nothing from micropython-lib, but the freezer
 # insists the library's folder exists: point it at an empty stand-in.
 MPY_LIB_STUB := $(BUILD)/micropython-lib-stub
@@ -131,7 +131,7 @@ demo: deps-python firmware-unix
 
 clean:
 	rm -rf $(BUILD)/unix $(addprefix $(BUILD)/,$(QEMU_BOARDS)) $(BUILD)/host $(BUILD)/mpytest \
-		$(BUILD)/rpi_pico $(BUILD)/natmod $(BUILD)/stock_* $(BUILD)/bench $(BUILD)/fuzz $(BUILD)/examples \
+		$(BUILD)/rpi_pico $(BUILD)/rpi_pico2 $(BUILD)/natmod $(BUILD)/stock_* $(BUILD)/bench $(BUILD)/fuzz $(BUILD)/examples \
 		$(BUILD)/test-dist $(ROOT)/dist converter/build
 
 distclean:

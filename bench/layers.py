@@ -4,7 +4,8 @@ execution trace (analysis, not a test).
     .venv/bin/python bench/layers.py kws_dscnn qemu_m4    (after make bench)
 
 How it is measured: the firmware runs one Model.invoke() under
-`qemu-system-arm -icount shift=0 -d exec,nochain,in_asm`: QEMU logs every
+`qemu-system-arm -icount shift=0 -d exec,nochain,in_asm` (or
+qemu-system-riscv32 for qemu_rv32): QEMU logs every
 translated block once (its instructions) and every execution of one, so the
 instructions executed at each address are exact. The invoke starts at the
 entry of tml_model_invoke(); each op's share runs from the entry of its
@@ -44,8 +45,9 @@ KERNELS = {
 HELPERS = re.compile(r"^(tml_|mem(cpy|set|move)$|__)")
 
 
-def _symbols(firmware):
-    out = subprocess.run(["arm-none-eabi-nm", "-nS", "--defined-only", str(firmware)],
+def _symbols(firmware, board):
+    nm = "riscv64-unknown-elf-nm" if board == "qemu_rv32" else "arm-none-eabi-nm"
+    out = subprocess.run([nm, "-nS", "--defined-only", str(firmware)],
                          capture_output=True, text=True, check=True).stdout
     syms = []
     for line in out.splitlines():
@@ -105,7 +107,7 @@ def layer_instructions(model, board, firmware=None):
     x = bench_input(host.input_shapes[0])
     trace = _trace(board, firmware, blob, x, int(np.prod(host.output_shapes[0])))
 
-    syms = _symbols(firmware)
+    syms = _symbols(firmware, board)
     starts = [s[0] for s in syms]
 
     def name_at(pc):

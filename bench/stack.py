@@ -43,7 +43,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "converter"), str(ROOT / "bench")]
 
-from bench import OUT_DIR, QEMU_TARGETS, bench_input, convert_model, log, run_preloaded  # noqa: E402
+from bench import OUT_DIR, bench_input, convert_model, log, run_preloaded  # noqa: E402
+
+# The boards with the stackprobe module (ports/qemu/qemu_stackprobe.c, which
+# knows the Arm linker scripts' memory layout).
+QEMU_TARGETS = ("qemu_m0", "qemu_m3", "qemu_m4")
 
 # Within MicroPython's 10 KB recursion limit (ports/qemu/main.c) on every
 # board: a level takes 200-250 B.

@@ -1,11 +1,11 @@
-# esp32, esp32_s3: MicroPython's esp32 port (ESP-IDF) with _tinyml and the
+# esp32, esp32_s3, esp32_c3: MicroPython's esp32 port (ESP-IDF) with _tinyml and the
 # frozen tinyml package. ESP-IDF and its Xtensa toolchain are in none of the
 # package registries this machine reaches (Debian, PyPI, npm), so nothing
 # here builds without a user's own ESP-IDF; `make test` checks the C core
 # with Debian's Xtensa compiler instead (mk/xtensa_check.mk).
 # Recipe and flashing: ports/esp32/README.md.
 
-ESP32_BOARDS := esp32 esp32_s3
+ESP32_BOARDS := esp32 esp32_s3 esp32_c3
 ESP_IDF_VERSIONS := v5.2.2, v5.3 or v5.4
 
 .PHONY: $(addprefix firmware-,$(ESP32_BOARDS))

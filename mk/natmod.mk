@@ -4,17 +4,18 @@
 # and a package.json for mip. See usermod_c/natmod/README.md.
 #
 # `make test` (test-natmod) loads the x64 module into a stock unix
-# MicroPython, the armv7m one into a stock qemu_m3 firmware and the armv6m
-# one into a stock qemu_m0 firmware (all built here without our user module
+# MicroPython, the armv7m one into a stock qemu_m3 firmware, the armv6m
+# one into a stock qemu_m0 firmware and the rv32imc one into a stock
+# qemu_rv32 firmware (all built here without our user module
 # and with nothing of ours frozen) and runs the same MicroPython tests as on
 # our firmwares.
 
-NATMOD_ARCHS := x64 armv6m armv7m armv7emsp
+NATMOD_ARCHS := x64 armv6m armv7m armv7emsp rv32imc
 NATMOD_ARCHS_ELSEWHERE := xtensawin
 # mpy_ld links libgcc's helpers from .a archives through the `ar` package.
 NATMOD_PY_DEPS := ar==1.0.1
 
-.PHONY: test-natmod natmod-deps stock-unix stock-qemu_m3 stock-qemu_m0 $(addprefix natmod-,$(NATMOD_ARCHS) $(NATMOD_ARCHS_ELSEWHERE))
+.PHONY: test-natmod natmod-deps stock-unix stock-qemu_m3 stock-qemu_m0 stock-qemu_rv32 $(addprefix natmod-,$(NATMOD_ARCHS) $(NATMOD_ARCHS_ELSEWHERE))
 
 natmod:
 	@if [ -z "$(ARCH)" ]; then \
@@ -69,8 +70,15 @@ stock-qemu_m0: micropython deps-system
 		CFLAGS_EXTRA="-DMICROPY_EMIT_THUMB=1 -DMICROPY_EMIT_THUMB_ARMV7M=0"
 	@cp -p $(BUILD)/stock_qemu_m0/obj/firmware.elf $(BUILD)/stock_qemu_m0/firmware.elf
 
+# The rv32imc module (ESP32-C3/C6) is tested on the qemu virt machine.
+stock-qemu_rv32: micropython deps-system
+	$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j$(JOBS) BOARD_DIR=$(ROOT)/boards/qemu_rv32 \
+		BUILD=$(BUILD)/stock_qemu_rv32/obj FROZEN_MANIFEST= MPY_LIB_DIR=$(MPY_LIB_STUB)
+	@cp -p $(BUILD)/stock_qemu_rv32/obj/firmware.elf $(BUILD)/stock_qemu_rv32/firmware.elf
+
 # Runs after test-mpy, which generated build/mpytest/generated/.
-test-natmod: natmod-x64 natmod-armv7m natmod-armv6m stock-unix stock-qemu_m3 stock-qemu_m0 firmware-unix
-	$(PYTHON) scripts/natmod_test.py --micropython-dir $(MICROPY_DIR) unix qemu_m3 qemu_m0
+test-natmod: natmod-x64 natmod-armv7m natmod-armv6m natmod-rv32imc stock-unix stock-qemu_m3 stock-qemu_m0 \
+		stock-qemu_rv32 firmware-unix
+	$(PYTHON) scripts/natmod_test.py --micropython-dir $(MICROPY_DIR) unix qemu_m3 qemu_m0 qemu_rv32
 
 TEST_EXTRA += test-natmod

@@ -4,10 +4,10 @@
 # scripts/fetch_rp2_deps.sh; `make test` boots the UF2 in rp2040py.
 
 RP2_DEPS := $(BUILD)/rp2-deps
-RP2_BUILD := $(BUILD)/rpi_pico
+RP2_BOARDS := rpi_pico rpi_pico2
 PICOTOOL := $(RP2_DEPS)/picotool/bin/picotool
 
-.PHONY: firmware-rpi_pico test-rp2
+.PHONY: $(addprefix firmware-,$(RP2_BOARDS)) test-rp2
 
 # What the Pico SDK's own setup guide asks for (the firmware links with g++).
 $(BUILD)/.deps-rp2: scripts/install_system_deps.sh mk/rp2.mk | $(BUILD)/.deps-system
@@ -21,13 +21,13 @@ $(PICOTOOL): scripts/fetch_rp2_deps.sh | $(MICROPY_DIR)/py/mkrules.mk $(BUILD)/.
 # line CMAKE_ARGS would replace the port Makefile's own (board, user modules)
 # instead of adding to them. CMake is configured once per build folder;
 # `rm -rf build/rpi_pico` after changing them.
-firmware-rpi_pico: micropython $(PICOTOOL)
+$(addprefix firmware-,$(RP2_BOARDS)): firmware-%: micropython $(PICOTOOL)
 	@scripts/fetch_rp2_deps.sh $(RP2_DEPS) $(MICROPY_DIR)
 	CMAKE_ARGS="-DMICROPY_LIB_DIR=$(MPY_LIB_STUB) -Dpicotool_DIR=$(RP2_DEPS)/picotool/lib/cmake/picotool" \
-		$(MAKE) -C $(MICROPY_DIR)/ports/rp2 -j$(JOBS) BOARD_DIR=$(ROOT)/boards/rpi_pico \
-		BUILD=$(RP2_BUILD)/obj USER_C_MODULES=$(ROOT)/usermod_c/micropython.cmake
-	@cp -p $(RP2_BUILD)/obj/firmware.uf2 $(RP2_BUILD)/obj/firmware.elf $(RP2_BUILD)/
-	@echo "firmware: $(RP2_BUILD)/firmware.uf2"
+		$(MAKE) -C $(MICROPY_DIR)/ports/rp2 -j$(JOBS) BOARD_DIR=$(ROOT)/boards/$* \
+		BUILD=$(BUILD)/$*/obj USER_C_MODULES=$(ROOT)/usermod_c/micropython.cmake
+	@cp -p $(BUILD)/$*/obj/firmware.uf2 $(BUILD)/$*/obj/firmware.elf $(BUILD)/$*/
+	@echo "firmware: $(BUILD)/$*/firmware.uf2"
 
 # Every MicroPython test script, model parity tests included, on the UF2 in
 # an emulated RP2040 (tests/rp2/run_rp2.py says how the models get there).
@@ -39,3 +39,10 @@ test-rp2: deps-python firmware-rpi_pico firmware-unix
 	@test -f $(BUILD)/mpytest/generated/blobs.json || $(PYTHON) scripts/gen_mpy_tests.py
 	$(PYTHON) tests/rp2/run_rp2.py
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/rp2/test_deploy_pty.py tests/rp2/test_pico_romfs.py
+
+# The Pico 2 (RP2350) UF2: built, and checked for what no emulator here can
+# run (tests/rp2/test_pico2_build.py); its kernels run on an M33 in test-m33.
+TEST_EXTRA += test-rp2350
+.PHONY: test-rp2350
+test-rp2350: deps-python firmware-rpi_pico2
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/rp2/test_pico2_build.py

@@ -4,7 +4,7 @@
 # Extra package names given as arguments are installed too (feature fragments
 # in mk/ use this for what only they need).
 set -eu
-PACKAGES="libffi-dev pkg-config gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm $*"
+PACKAGES="libffi-dev pkg-config gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc $*"
 missing=""
 for p in $PACKAGES; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -9,7 +9,7 @@ runs on our firmwares (tests/mpy/*.py, build/mpytest/generated/*.py) plus
 tests/natmod/*.py, which checks that the module really came from the .mpy.
 
 - unix (x64): MICROPYPATH points at build/natmod/x64.
-- qemu_m3 (armv7m), qemu_m0 (armv6m): the qemu port has no writable
+- qemu_m3 (armv7m), qemu_m0 (armv6m), qemu_rv32 (rv32imc): the qemu port has no writable
   filesystem, so the module folder is packed into a ROMFS image that QEMU's
   loader device puts in board memory past the model blobs; each script is
   prefixed with one line mounting it with vfs.VfsRom (enabled in the stock
@@ -42,7 +42,7 @@ GENERATED = BUILD / "mpytest" / "generated"
 sys.path.insert(0, str(ROOT / "converter"))
 from tinyml_converter.boards import BOARDS, qemu_command  # noqa: E402
 
-TARGETS = {"unix": "x64", "qemu_m3": "armv7m", "qemu_m0": "armv6m"}
+TARGETS = {"unix": "x64", "qemu_m3": "armv7m", "qemu_m0": "armv6m", "qemu_rv32": "rv32imc"}
 MOUNT = "/natmod"
 DRIFT_CHECK = (
     "import _tinyml\n"

@@ -54,6 +54,12 @@ typedef struct tml_op {
         const int8_t *lut_table;
         tml_remap_params_t remap;
         tml_transpose_conv_op_t tconv;
+        tml_reduce_params_t reduce;
+        tml_squared_difference_params_t squared_difference;
+        tml_prelu_params_t prelu;
+        tml_log_softmax_params_t log_softmax;
+        tml_resize_params_t resize;
+        tml_batch_matmul_params_t batch_matmul;
     } u;
 } tml_op_t;
 
@@ -66,6 +72,8 @@ typedef struct {
     void (*run)(const tml_model_t *m, const tml_op_t *op);
     /* Scratch bytes this build's kernel needs for a loaded op; NULL: none. */
     uint32_t (*scratch_size)(const tml_model_t *m, const tml_op_t *op);
+    /* 1: the output is int32 (ARG_MAX, ARG_MIN); 0: every operand is int8. */
+    uint8_t int32_output;
 } tml_op_def_t;
 
 extern const tml_op_def_t tml_op_defs[TML_OP_COUNT_];

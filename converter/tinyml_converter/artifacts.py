@@ -20,9 +20,11 @@ FIRMWARE_FILES = {
     "qemu_m0": "firmware.elf",
     "qemu_m3": "firmware.elf",
     "qemu_m4": "firmware.elf",
+    "qemu_rv32": "firmware.elf",
     "rpi_pico": "firmware.uf2",
     "esp32": "firmware.bin",
     "esp32_s3": "firmware.bin",
+    "esp32_c3": "firmware.bin",
 }
 
 

@@ -30,6 +30,7 @@ DATA_FIELDS = {
     "LUT": ("table",),
     "REMAP": ("table",),
     "TRANSPOSE_CONV": ("weights", "bias", "multiplier", "shift"),
+    "SUM": ("table",),
 }
 
 

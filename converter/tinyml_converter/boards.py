@@ -39,6 +39,7 @@ class Board:
     romfs_offset: int = 0
     fs_offset: int = 0
     fs_size: int = 0
+    qemu_system: str = "qemu-system-arm"
 
 
 BOARDS = {
@@ -57,12 +58,23 @@ BOARDS = {
     "qemu_m4": Board("qemu_m4", "qemu mps2-an386, Cortex-M4 + DSP", 4 * MIB, 2 * MIB - 16 * KIB,
                      "as qemu_m3, with a Cortex-M4",
                      ("-machine", "mps2-an386"), 0x21000000, 0x21400000, romfs=4 * MIB),
+    # boards/qemu_rv32/mpconfigboard.mk: the firmware in the first 4 MB of
+    # RAM, .data and .bss in the next 2 MB, the stack above; models go 16 MB up.
+    "qemu_rv32": Board("qemu_rv32", "qemu virt, RISC-V rv32imac (the ESP32-C3/C6 ISA)", 4 * MIB,
+                       1792 * KIB - 16 * KIB,
+                       "1.75 MB heap; models preloaded into RAM at 0x81000000",
+                       ("-machine", "virt", "-bios", "none"), 0x81000000, 0x81400000, romfs=4 * MIB,
+                       qemu_system="qemu-system-riscv32"),
     # boards/rpi_pico/mpconfigboard.h: firmware 640 KB, ROMFS 640 KB, littlefs 768 KB.
     "rpi_pico": Board("rpi_pico", "Raspberry Pi Pico (RP2040)", 768 * KIB, 180 * KIB,
                       "2 MB flash: 640 KB ROMFS for models (in place), 768 KB littlefs; "
                       "~180 KB heap free of 264 KB SRAM",
                       romfs=640 * KIB, flash_base=0x10000000, romfs_offset=640 * KIB,
                       fs_offset=1280 * KIB, fs_size=768 * KIB),
+    # boards/rpi_pico2/mpconfigboard.h: firmware 1 MB, ROMFS 1 MB, littlefs 2 MB.
+    "rpi_pico2": Board("rpi_pico2", "Raspberry Pi Pico 2 (RP2350, Cortex-M33)", 2 * MIB, 420 * KIB,
+                       "4 MB flash: 1 MB ROMFS for models (in place), 2 MB littlefs; "
+                       "~420 KB heap free of 520 KB SRAM", romfs=1 * MIB),
     # boards/esp32/partitions-4MiB-tinyml.csv and boards/esp32_s3/partitions-8MiB-tinyml.csv.
     "esp32": Board("esp32", "ESP32 (no PSRAM)", 1344 * KIB, 100 * KIB,
                    "4 MB flash: 1 MB ROMFS for models (in place), 1344 KB filesystem; ~100 KB heap "
@@ -70,6 +82,10 @@ BOARDS = {
     "esp32_s3": Board("esp32_s3", "ESP32-S3, 8 MB flash", 4 * MIB, 250 * KIB,
                       "8 MB flash: 2 MB ROMFS for models (in place), 4 MB filesystem; ~250 KB heap "
                       "free without PSRAM (PSRAM, when fitted, adds to it)", romfs=2 * MIB),
+    # boards/esp32_c3: the esp32 table; 400 KB of SRAM, no PSRAM.
+    "esp32_c3": Board("esp32_c3", "ESP32-C3 (RISC-V)", 1344 * KIB, 150 * KIB,
+                      "4 MB flash: 1 MB ROMFS for models (in place), 1344 KB filesystem; ~150 KB heap "
+                      "free of 400 KB SRAM", romfs=1024 * KIB),
 }
 
 
@@ -112,13 +128,13 @@ def placement(board: Board, arena_size: int, blob_size: int, state: int):
 
 
 def qemu_command(board: str, firmware, preloads=()) -> list:
-    """qemu-system-arm arguments booting `firmware` on `board`, with each
+    """qemu-system-* arguments booting `firmware` on `board`, with each
     (path, address) of `preloads` placed in board memory by QEMU's loader.
     The serial port is left to the caller (-serial pty, or stdio)."""
     b = BOARDS[board]
     if not b.qemu_args:
         raise ValueError(f"{board} is not a qemu board")
-    cmd = ["qemu-system-arm", *b.qemu_args, "-nographic", "-monitor", "null", "-semihosting"]
+    cmd = [b.qemu_system, *b.qemu_args, "-nographic", "-monitor", "null", "-semihosting"]
     for path, addr in preloads:
         cmd += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
     return cmd + ["-kernel", str(firmware)]

@@ -1,7 +1,7 @@
 """Write tinyml firmware to a real board.
 
-- esp32 / esp32_s3: esptool with the offsets MicroPython's combined image
-  expects (0x1000 on the ESP32, 0x0 on the S3).
+- esp32 / esp32_s3 / esp32_c3: esptool with the offsets MicroPython's
+  combined image expects (0x1000 on the ESP32, 0x0 on the S3 and C3).
 - rpi_pico: the RP2040 boot ROM shows a USB drive named RPI-RP2 while BOOTSEL
   is held at power-up; copying the .uf2 onto it flashes and reboots the board.
   With --rom, the UF2 written is made here: a ROMFS image of the given files
@@ -26,7 +26,7 @@ from .artifacts import firmware_path
 from .boards import BOARDS
 from .errors import BoardError, UsageError
 
-ESPTOOL_OFFSETS = {"esp32": ("esp32", "0x1000"), "esp32_s3": ("esp32s3", "0x0")}
+ESPTOOL_OFFSETS = {"esp32": ("esp32", "0x1000"), "esp32_s3": ("esp32s3", "0x0"), "esp32_c3": ("esp32c3", "0x0")}
 UF2_DRIVE_MARKER = "INFO_UF2.TXT"
 UF2_FAMILIES = {"rpi_pico": uf2.RP2040_FAMILY}
 # The name the ROMFS UF2 gets on the boot drive (any name ending .uf2 flashes).

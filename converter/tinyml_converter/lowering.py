@@ -16,7 +16,14 @@ What TF 2.21 + Keras 3 really emit, and what becomes of it:
   input shape (batch 1), checked against the output's static shape, then
   dead; the bias and a RELU come fused into TRANSPOSE_CONV;
 - unary per-tensor int8 ops (LOGISTIC, TANH, RELU*, LEAKY_RELU, HARD_SWISH,
-  int8 -> int8 QUANTIZE ...): LUT, table computed by TFLite itself (lut.py).
+  int8 -> int8 QUANTIZE ...): LUT, table computed by TFLite itself (lut.py);
+- UpSampling2D(interpolation="bilinear"), Resizing and tf.image.resize: one
+  RESIZE_BILINEAR with half_pixel_centers (nothing odder in TF 2.21;
+  tf.compat.v1.image.resize_bilinear gives the other two coordinate modes);
+- tf.matmul / keras.ops.matmul: BATCH_MATMUL when both operands are
+  activations or the constant has batch dims; a constant 2-D rhs arrives as
+  FULLY_CONNECTED already (TF rewrites it), and so does a 2-D matmul of two
+  activations, whose non-constant weights FULLY_CONNECTED refuses.
 Requantisation parameters follow TFLite's Prepare functions operation by
 operation (float32 vs double arithmetic matters for bit exactness): conv,
 depthwise and FC use double(in scale) * double(weight scale) / double(out
@@ -35,9 +42,9 @@ import numpy as np
 from . import blob_layout as L
 from .errors import ConversionError
 from .lut import LUT_OPS, lut_table
-from .quant import quantize_multiplier, tflite_round
+from .quant import quantize_multiplier, sum_steps, tflite_round
 from .scratch import depthwise_grouped
-from .tflite_model import FLOAT32, INT8, INT16, INT32, TflModel, TflOp, TflTensor, layer_name
+from .tflite_model import FLOAT32, INT8, INT16, INT32, INT64, TflModel, TflOp, TflTensor, layer_name
 
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 # Ops lowered to REMAP (each output element one input element).
@@ -47,9 +54,10 @@ REMAP_OPS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "UNPACK"
 SUPPORTED_OPS = sorted(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
      "MEAN", "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2",
-     "TRANSPOSE_CONV",
-     "SOFTMAX", "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)",
-     "SHAPE (shape computations)", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
+     "TRANSPOSE_CONV", "SOFTMAX", "RESIZE_BILINEAR", "BATCH_MATMUL",
+     "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)", "SHAPE (shape computations)",
+     "REDUCE_MAX", "REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN",
+     "SQUARED_DIFFERENCE", "PRELU", "LOG_SOFTMAX", "L2_NORMALIZATION", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 
 # Fused activation codes of the schema's ActivationFunctionType.
@@ -242,6 +250,20 @@ def nearest_indices(in_size: int, out_size: int, align_corners: bool, half_pixel
     return np.array(out, dtype=np.int64)
 
 
+def bilinear_reads_past(in_size: int, out_size: int, align_corners: bool, half_pixel: bool) -> bool:
+    """Whether TFLite's integer RESIZE_BILINEAR (ResizeBilinearInteger)
+    takes a lower source index past the input for the last output index,
+    as it does for some large upscales; tml_resize_bilinear_check refuses
+    the same."""
+    if align_corners and out_size > 1:
+        scale = (1024 * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+    else:
+        scale = (1024 * in_size + out_size // 2) // out_size
+    v = out_size - 1
+    src = v * scale + scale // 2 - 512 if half_pixel else v * scale
+    return src >= 0 and src // 1024 > in_size - 1
+
+
 def _shape_value(op: TflOp, vals: dict, shapes: list):
     """The int32 result of a shape-computation op from its known inputs, or None."""
     present = [i for i in op.inputs if i >= 0]
@@ -328,6 +350,29 @@ def _resolve_dynamic_shapes(model: TflModel) -> tuple:
     return tensors, vals
 
 
+def _refuse_model_type(T) -> None:
+    """A model whose activations are not int8 is named for what it is."""
+    if any(t.type == INT16 and t.data is None for t in T):
+        raise ConversionError(
+            "the model is quantised 16x8 (int16 activations, int8 weights: TFLite's "
+            "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8), which tinyml does not "
+            "run yet; quantise it to full int8 (tinyml convert model.keras --calib data.npy does)")
+    if any(t.type == INT8 for t in T):
+        return
+    kinds = sorted({t.type_name for t in T if t.data is None})
+    if "uint8" in kinds:
+        raise ConversionError(
+            "the model is quantised to uint8 (TensorFlow 1's scheme), not int8: re-quantise it "
+            "to int8 (tinyml convert model.keras --calib data.npy does)")
+    if FLOAT32 in {t.type for t in T}:
+        raise ConversionError(
+            "the model has no int8 tensors: it is a float model. Convert a Keras model "
+            "(tinyml convert model.keras --calib data.npy) or give a fully int8-quantised .tflite")
+    raise ConversionError(
+        f"the model has no int8 or float tensors (its activations are {', '.join(kinds)}): "
+        "it is not a quantised network tinyml can run; give a fully int8-quantised .tflite")
+
+
 class Lowering:
     def __init__(self, model: TflModel, lut_fn=lut_table):
         self.m = model
@@ -404,15 +449,7 @@ class Lowering:
     # ---- whole graph ---------------------------------------------------
     def run(self) -> Graph:
         m, T = self.m, self.T
-        if any(t.type == INT16 and t.data is None for t in T):
-            raise ConversionError(
-                "the model is quantised 16x8 (int16 activations, int8 weights: TFLite's "
-                "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8), which tinyml does not "
-                "run yet; quantise it to full int8 (tinyml convert model.keras --calib data.npy does)")
-        if not any(t.type == INT8 for t in T):
-            raise ConversionError(
-                "the model has no int8 tensors: it is a float model. Convert a Keras model "
-                "(tinyml convert model.keras --calib data.npy) or give a fully int8-quantised .tflite")
+        _refuse_model_type(T)
         skip = set()
         inputs, outputs = list(m.inputs), list(m.outputs)
         for k, ti in enumerate(inputs):
@@ -437,10 +474,13 @@ class Lowering:
                     and T[p.inputs[0]].type == INT8):
                 outputs[k] = p.inputs[0]
                 skip.add(p.index)
+            elif t.type in (INT32, INT64) and p is not None and p.name in ("ARG_MAX", "ARG_MIN"):
+                continue
             else:
                 raise ConversionError(
                     f"model output '{t.name}' is {t.type_name} and not produced by DEQUANTIZE "
-                    "from int8; only int8 (or int8 + DEQUANTIZE) outputs are supported")
+                    "from int8; only int8 (or int8 + DEQUANTIZE) outputs are supported, and the "
+                    "int32 or int64 indices of ARG_MAX / ARG_MIN")
         keep = self._live_ops(outputs, skip)
         for ti in inputs:
             self.act(ti, "model input")
@@ -793,6 +833,57 @@ class Lowering:
         y = self.act(op.outputs[0], where)
         self._add("FULLY_CONNECTED", [x], [y], params, where, (elems // in_f) * in_f * out_f)
 
+    def _op_batch_matmul(self, op, where):
+        """Both operands activations (attention's q @ k^T, scores @ v) or
+        one constant. A constant rhs is stored transposed (adj_y set), so
+        the kernel reads its rows as they are instead of transposing it at
+        every invoke."""
+        out = self._out(op, where)
+        lhs, rhs = self.T[op.inputs[0]], self.T[op.inputs[1]]
+        for t in (lhs, rhs):
+            self._check_int8(t, where)
+            if not 2 <= len(t.shape) <= 4:
+                raise ConversionError(f"{where}: operand '{t.name}' has rank {len(t.shape)}; 2 to 4 are supported")
+        o = op.options
+        adj_x, adj_y = bool(o.adjX), bool(o.adjY)
+        rank = len(out.shape)
+        ls = (1,) * (rank - len(lhs.shape)) + tuple(lhs.shape)
+        rs = (1,) * (rank - len(rhs.shape)) + tuple(rhs.shape)
+        rows, depth = (ls[-1], ls[-2]) if adj_x else (ls[-2], ls[-1])
+        rdepth, cols = (rs[-1], rs[-2]) if adj_y else (rs[-2], rs[-1])
+        batch = tuple(max(a, b) for a, b in zip(ls[:-2], rs[:-2]))
+        if (depth != rdepth or any(d not in (1, e) for s in (ls, rs) for d, e in zip(s[:-2], batch))
+                or tuple(out.shape) != batch + (rows, cols)):
+            raise ConversionError(f"{where}: {lhs.shape} x {rhs.shape} (adj_x {adj_x}, adj_y {adj_y}) "
+                                  f"does not give {out.shape}")
+        if depth > 32768:
+            raise ConversionError(f"{where}: depth {depth} above 32768 (TFLite's int32 sums could overflow)")
+        # TFLite's Eval folds lhs [..., Q, R, S] into [..., Q * R, S] when the
+        # rhs has a batch dim of 1 just above its matrix, without regard to
+        # adj_x: with adj_x and Q > 1 it multiplies the first of the Q lhs
+        # matrices only and leaves the rest of the output unwritten.
+        if adj_x and len(lhs.shape) > 2 and len(rhs.shape) > 2 and rhs.shape[-3] == 1 and lhs.shape[-3] > 1:
+            raise ConversionError(
+                f"{where}: adj_x with {lhs.shape[-3]} lhs matrices against a broadcast rhs {rhs.shape}: "
+                "TFLite's kernel computes only the first of them there, so there is no result to match "
+                "(transpose the lhs with its own op, or give the rhs the batch dim)")
+        # batch_matmul.cc Prepare: GetQuantizedConvolutionMultipler, double(lhs) * double(rhs) / double(out).
+        mul, sh = quantize_multiplier(lhs.scale * rhs.scale / out.scale)
+        a = self.act(op.inputs[0], where)
+        if rhs.is_const and not adj_y:
+            data = np.swapaxes(rhs.data.astype(np.int8).reshape(rhs.shape), -1, -2)
+            shape = tuple(rhs.shape[:-2]) + (rhs.shape[-1], rhs.shape[-2])
+            self.g.tensors.append(Tensor(rhs.name + "/transposed", shape, rhs.scale, rhs.zero_point,
+                                         data=np.ascontiguousarray(data).astype("<i1").tobytes()))
+            b = len(self.g.tensors) - 1
+            adj_y = True
+        else:
+            b = self.act(op.inputs[1], where)
+        y = self.act(op.outputs[0], where)
+        self._add("BATCH_MATMUL", [a, b], [y], dict(output_multiplier=mul, output_shift=sh,
+                                                   adj_x=int(adj_x), adj_y=int(adj_y), reserved=0),
+                  where, int(np.prod(out.shape)) * depth)
+
     # ---- pooling and reductions ---------------------------------------------
     def _pool(self, op, where, name):
         o = op.options
@@ -819,17 +910,26 @@ class Lowering:
     def _op_max_pool_2d(self, op, where):
         self._pool(op, where, "MAX_POOL_2D")
 
-    def _op_mean(self, op, where):
-        out = self._out(op, where)
-        inp = self.T[op.inputs[0]]
-        axes = self._const(op.inputs[1], where, "the axis").data.reshape(-1).tolist()
-        rank = len(inp.shape)
-        mask = 0
-        for a in axes:
+    def _axes(self, op, where) -> list:
+        """The reduced axes of a MEAN, SUM, REDUCE_* or ARG_* (its second
+        input): negative ones counted from the end and duplicates dropped, as
+        TFLite's ResolveAxis does, in increasing order."""
+        rank = len(self.T[op.inputs[0]].shape)
+        axes = set()
+        for a in self._const(op.inputs[1], where, "the axis").data.reshape(-1).tolist():
             a = int(a)
             if not -rank <= a < rank:
                 raise ConversionError(f"{where}: axis {a} out of range for rank {rank}")
-            mask |= 1 << ((a % rank) + (4 - rank))
+            axes.add(a % rank)
+        return sorted(axes)
+
+    def _op_mean(self, op, where):
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        rank = len(inp.shape)
+        mask = 0
+        for a in self._axes(op, where):
+            mask |= 1 << (a + (4 - rank))
         # reduce.cc PrepareMeanOrSum: double(in scale) / double(out scale).
         # TF 2.21 takes this requantising path for every int8 MEAN, equal
         # input and output quantisation included (mode 0 is refused by the
@@ -840,6 +940,88 @@ class Lowering:
         y = self.act(op.outputs[0], where)
         self._add("MEAN", [x], [y], dict(axis_mask=mask, mode=mode, multiplier=mul, shift=sh),
                   where)
+
+    def _reduce_input(self, op, where, axes):
+        """(our input tensor, outer, reduced, inner) for a reduction over
+        `axes`. Axes of extent 1 are either kind, so the axes that matter
+        usually form one run and the input is read in place. Otherwise a
+        REMAP in front moves the reduced axes last, into a tensor of the
+        input's size planned like any other (no Keras layer does this; a
+        strided kernel over two runs would cost every model flash for it)."""
+        inp = self.T[op.inputs[0]]
+        shape = [int(d) for d in inp.shape] or [1]
+        x = self.act(op.inputs[0], where)
+        big = [a for a in axes if shape[a] > 1]
+        if not big:
+            return x, int(np.prod(shape)), 1, 1
+        lo, hi = big[0], big[-1]
+        if all(a in axes or shape[a] == 1 for a in range(lo, hi + 1)):
+            return x, int(np.prod(shape[:lo])), int(np.prod(shape[lo:hi + 1])), int(np.prod(shape[hi + 1:]))
+        perm = [a for a in range(len(shape)) if a not in axes] + list(axes)
+        index = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape).transpose(perm)
+        self.g.tensors.append(Tensor(f"{inp.name}/reduced_last", tuple(index.shape), inp.scale, inp.zero_point))
+        moved = len(self.g.tensors) - 1
+        tables = remap_tables(index.reshape((1,) * (4 - index.ndim) + index.shape))
+        self._add("REMAP", [x], [moved], dict(table=Const(_pack_i32(np.concatenate(tables)), "table")), where)
+        kept = int(np.prod([shape[a] for a in range(len(shape)) if a not in axes]))
+        return moved, kept, int(np.prod([shape[a] for a in axes])), 1
+
+    def _reduce(self, op, where):
+        """REDUCE_MAX, REDUCE_MIN: raw int8 compare, so TFLite's EvalLogic
+        requires input and output quantised alike (it fails at invoke
+        otherwise)."""
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        if not _same_quant(inp, out):
+            raise ConversionError(
+                f"{where}: input and output are quantised differently; {op.name} compares raw int8 "
+                "values, and TFLite's kernel refuses such a model at invoke")
+        x, outer, reduced, inner = self._reduce_input(op, where, self._axes(op, where))
+        y = self.act(op.outputs[0], where)
+        self._add(op.name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, table=L.NONE), where)
+
+    _op_reduce_max = _reduce
+    _op_reduce_min = _reduce
+
+    def _op_sum(self, op, where):
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        axes = self._axes(op, where)
+        # What an empty axis list does in TF 2.21's kernel is not known
+        # here, and TF folds such a sum away before TFLite sees it.
+        if not axes:
+            raise ConversionError(f"{where}: SUM over no axis is not supported")
+        x, outer, reduced, inner = self._reduce_input(op, where, axes)
+        # TF 2.21's default kernel requantises every int8 SUM in float32,
+        # equal input and output quantisation included (measured,
+        # tests/host/test_converter.py); the step table mirrors it
+        # (quant.sum_steps). BUILTIN_REF reads the int8 values as uint8
+        # there (tests/host/parity.py).
+        if reduced > 1 << 23:
+            raise ConversionError(f"{where}: a sum of {reduced} values (at most 2^23 are supported)")
+        params = dict(table=Const(_pack_i32(sum_steps(inp.scale, inp.zero_point, out.scale, out.zero_point,
+                                                      reduced)), "table"))
+        y = self.act(op.outputs[0], where)
+        self._add("SUM", [x], [y], dict(outer=outer, reduced=reduced, inner=inner, **params), where)
+
+    def _arg(self, op, where):
+        """ARG_MAX, ARG_MIN: indices as int32 whether TFLite's output is
+        int32 or int64 (an index of a tensor below 2^31 bytes fits); raw
+        int8 compare, the input's scale being positive."""
+        t = self.T[op.outputs[0]]
+        if t.type not in (INT32, INT64):
+            raise ConversionError(f"{where}: output '{t.name}' is {t.type_name}; int32 or int64 expected")
+        if op.outputs[0] in self.tmap:
+            raise ConversionError(f"{where}: tensor '{t.name}' is written twice")
+        axes = self._axes(op, where)
+        if len(axes) != 1:
+            raise ConversionError(f"{where}: {op.name} takes one axis, got {len(axes)}")
+        x, outer, reduced, inner = self._reduce_input(op, where, axes)
+        self.tmap[op.outputs[0]] = y = self._new_tensor(t, dtype=L.DTYPE_INT32)
+        self._add(op.name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, table=L.NONE), where)
+
+    _op_arg_max = _arg
+    _op_arg_min = _arg
 
     # ---- element-wise binary -------------------------------------------------
     def _binary_inputs(self, op, where):
@@ -885,6 +1067,44 @@ class Lowering:
         ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
         y = self.act(op.outputs[0], where)
         self._add("MUL", ins, [y], params, where, int(np.prod(out.shape)))
+
+    def _op_squared_difference(self, op, where):
+        out = self._out(op, where)
+        t1, t2 = self._binary_inputs(op, where)
+        left_shift = 7
+        # squared_difference.cc Prepare: twice the larger float32 scale
+        # (exact), each input scale over it in double, and the output
+        # multiplier (twice_max^2 in double) over 2^14 * out scale in float32.
+        twice_max = float(2 * max(np.float32(t1.scale), np.float32(t2.scale)))
+        m1 = quantize_multiplier(t1.scale / twice_max)
+        m2 = quantize_multiplier(t2.scale / twice_max)
+        real_out = twice_max * twice_max / float(np.float32(1 << (2 * left_shift)) * np.float32(out.scale))
+        if not 0.0 < real_out < 1.0:
+            raise ConversionError(
+                f"{where}: output scale {out.scale:g} gives SQUARED_DIFFERENCE a requantisation "
+                f"multiplier of {real_out:g}; TFLite requires it below one")
+        mo = quantize_multiplier(real_out)
+        params = dict(left_shift=left_shift, input1_multiplier=m1[0], input1_shift=m1[1],
+                      input2_multiplier=m2[0], input2_shift=m2[1], output_multiplier=mo[0],
+                      output_shift=mo[1])
+        ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
+        y = self.act(op.outputs[0], where)
+        self._add("SQUARED_DIFFERENCE", ins, [y], params, where, int(np.prod(out.shape)))
+
+    def _op_prelu(self, op, where):
+        out = self._out(op, where)
+        inp, alpha = self._binary_inputs(op, where)
+        if tuple(inp.shape) != tuple(out.shape):
+            raise ConversionError(f"{where}: PRELU input {inp.shape} and output {out.shape} differ")
+        # activations.cc PreluPrepare: both real multipliers in float32.
+        s_in, s_alpha, s_out = np.float32(inp.scale), np.float32(alpha.scale), np.float32(out.scale)
+        m1 = quantize_multiplier(float(s_in / s_out))
+        m2 = quantize_multiplier(float(s_in * s_alpha / s_out))
+        params = dict(identity_multiplier=m1[0], identity_shift=m1[1], alpha_multiplier=m2[0],
+                      alpha_shift=m2[1])
+        ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
+        y = self.act(op.outputs[0], where)
+        self._add("PRELU", ins, [y], params, where, int(np.prod(out.shape)))
 
     # ---- data movement ---------------------------------------------------------
     def _op_concatenation(self, op, where):
@@ -946,6 +1166,45 @@ class Lowering:
         x = self.act(op.inputs[0], where)
         y = self.act(op.outputs[0], where)
         self._add("SOFTMAX", [x], [y], params, where)
+
+    def _op_log_softmax(self, op, where):
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        if out.zero_point != 127 or out.scale != 16.0 / 256:
+            raise ConversionError(f"{where}: int8 LOG_SOFTMAX output must have scale 16/256, zero point 127")
+        # activations.cc LogSoftmaxPrepare (reference kernel), beta 1, 5 integer
+        # bits: PreprocessLogSoftmaxScalingExp then CalculateInputRadius.
+        bits = 5
+        real = min(1.0 * inp.scale * (1 << (31 - bits)), (1 << 31) - 1.0)
+        if real <= 1.0:
+            raise ConversionError(f"{where}: input scale {inp.scale:g} too small for TFLite's log softmax scaling")
+        mul, left_shift = quantize_multiplier(real)
+        reverse = (1 << (31 - left_shift)) / float(mul)
+        if not 0.0 < reverse < 1.0:
+            raise ConversionError(f"{where}: input scale {inp.scale:g} gives no reverse scaling below one")
+        rev_mul, rev_shift = quantize_multiplier(reverse)
+        radius = math.floor(1.0 * ((1 << bits) - 1) * (1 << (31 - bits)) / (1 << left_shift))
+        params = dict(input_multiplier=mul, input_left_shift=left_shift, reverse_multiplier=rev_mul,
+                      reverse_shift=rev_shift, diff_min=-int(radius))
+        x = self.act(op.inputs[0], where)
+        y = self.act(op.outputs[0], where)
+        self._add("LOG_SOFTMAX", [x], [y], params, where)
+
+    def _op_l2_normalization(self, op, where):
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        if out.zero_point != 0 or out.scale != 1.0 / 128:
+            raise ConversionError(f"{where}: int8 L2_NORMALIZATION output must have scale 1/128, zero point 0")
+        act = getattr(op.options, "fusedActivationFunction", ACT_NONE)
+        if act != ACT_NONE:
+            raise ConversionError(
+                f"{where}: fused activation {_ACT_NAMES.get(act, act)} on L2_NORMALIZATION is not supported "
+                "(TFLite's kernel refuses it too)")
+        if tuple(inp.shape) != tuple(out.shape):
+            raise ConversionError(f"{where}: L2_NORMALIZATION input {inp.shape} and output {out.shape} differ")
+        x = self.act(op.inputs[0], where)
+        y = self.act(op.outputs[0], where)
+        self._add("L2_NORMALIZATION", [x], [y], {}, where)
 
     def _op_lut(self, op, where):
         out = self._out(op, where)
@@ -1095,6 +1354,36 @@ class Lowering:
         rows = nearest_indices(base.shape[1], size[0], o.alignCorners, o.halfPixelCenters)
         cols = nearest_indices(base.shape[2], size[1], o.alignCorners, o.halfPixelCenters)
         self._remap(op, where, base[:, rows][:, :, cols])
+
+    def _op_resize_bilinear(self, op, where):
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        self._check_int8(inp, where)
+        o = op.options
+        if len(inp.shape) != 4:
+            raise ConversionError(f"{where}: input must be 4-D NHWC, got {inp.shape}")
+        if o.alignCorners and o.halfPixelCenters:
+            raise ConversionError(f"{where}: align_corners and half_pixel_centers together are not "
+                                  "supported (TFLite does not define them together)")
+        if not _same_quant(inp, out):
+            raise ConversionError(f"{where}: input and output quantisation differ; RESIZE_BILINEAR "
+                                  "interpolates raw int8 values, so they must share one")
+        size = self._int_const(op, 1, where, "the size")
+        n, in_h, in_w, c = inp.shape
+        if tuple(out.shape) != (n, size[0], size[1], c):
+            raise ConversionError(f"{where}: output {out.shape} is not {inp.shape} resized to {size}")
+        for name, i, s in (("height", in_h, size[0]), ("width", in_w, size[1])):
+            if max(i, s) > 1 << 16:
+                raise ConversionError(f"{where}: {name} {max(i, s)} is above 65536")
+            if bilinear_reads_past(i, s, bool(o.alignCorners), bool(o.halfPixelCenters)):
+                raise ConversionError(
+                    f"{where}: resizing {name} {i} to {s}: TFLite's integer kernel reads past the input "
+                    "there, so there is no result to match")
+        x = self.act(op.inputs[0], where)
+        y = self.act(op.outputs[0], where)
+        self._add("RESIZE_BILINEAR", [x], [y], dict(
+            align_corners=int(bool(o.alignCorners)), half_pixel_centers=int(bool(o.halfPixelCenters)),
+            reserved=0), where, 4 * int(np.prod(out.shape)))
 
     def _op_pack(self, op, where):
         """PACK is CONCATENATION along a new axis: each input is viewed with

@@ -1,5 +1,6 @@
 """Scratch bytes the kernels need, mirroring the `_scratch_size()`
-companions of usermod_c (tml_conv.c, tml_fc.c, tml_pool.c, tml_mean.c).
+companions of usermod_c (tml_conv.c, tml_fc.c, tml_pool.c, tml_mean.c,
+tml_batch_matmul.c).
 
 A blob runs on every build of the C core, so the converter reserves, for
 each op, the most any build needs: the Arm Cortex-M0, M3 and M4 (DSP)
@@ -80,6 +81,13 @@ def fully_connected(b: Build, in_features: int) -> int:
     return _align8(min(in_features, b.xvec_max) * b.xvec_bytes)
 
 
+def batch_matmul(b: Build, depth: int, cols: int, adj_x: bool, adj_y: bool) -> int:
+    """tml_batch_matmul.c: FULLY_CONNECTED's prepared row, rhs^T unless
+    adj_y, the gathered lhs row with adj_x."""
+    return (fully_connected(b, depth) + (0 if adj_y else _align8(depth * cols))
+            + (_align8(depth) if adj_x else 0))
+
+
 POOL_CHUNK = 64       # tml_pool.c, tml_mean.c: channels summed together
 
 
@@ -105,6 +113,8 @@ def op_scratch(build: Build, opname: str, params: dict, in_dims4, in_features: i
         return average_pool_2d(in_dims4[3])
     if opname == "MEAN":
         return mean(params["axis_mask"], in_dims4[3])
+    if opname == "BATCH_MATMUL":
+        return batch_matmul(build, in_features, params["cols"], params["adj_x"], params["adj_y"])
     return 0
 
 
@@ -114,15 +124,19 @@ def scratch_bytes(opname: str, params: dict, in_dims4, in_features: int = 0) -> 
 
 
 # The ops whose kernels take scratch; every other op reserves none.
-SCRATCH_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MEAN")
+SCRATCH_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MEAN", "BATCH_MATMUL")
 
 
 def reserve(opname: str, params: dict, in_dims4, out_dims4) -> int:
     """scratch_bytes() for an op given its input and output NHWC dims; for
     FULLY_CONNECTED the inputs per batch follow as the loader derives them
-    (batches = output elements / output features)."""
+    (batches = output elements / output features); for BATCH_MATMUL,
+    in_dims4 is the lhs and in_features its depth."""
     in_features = 0
     if opname == "FULLY_CONNECTED":
         batches = max(1, prod(out_dims4) // max(1, out_dims4[3]))
         in_features = prod(in_dims4) // batches
+    if opname == "BATCH_MATMUL":
+        in_features = in_dims4[2] if params["adj_x"] else in_dims4[3]
+        params = dict(params, cols=out_dims4[3])
     return scratch_bytes(opname, params, in_dims4, in_features)

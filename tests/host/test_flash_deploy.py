@@ -251,6 +251,16 @@ def test_flash_esp32_uses_esptool_offsets(tmp_path):
         flash_mod.flash("esp32", firmware=str(fw), dry_run=True)
 
 
+def test_flash_esp32_c3_image_at_zero(tmp_path):
+    """MicroPython's ESP32-C3 image starts with its bootloader at offset 0."""
+    fw = tmp_path / "firmware.bin"
+    fw.write_bytes(b"\xe9" + bytes(100))
+    lines = []
+    flash_mod.flash("esp32_c3", port="/dev/ttyACM0", firmware=str(fw), dry_run=True, log=lines.append)
+    assert lines == [lines[0]] and "--chip esp32c3 " in lines[0]
+    assert lines[0].endswith(f"write_flash -z 0x0 {fw}")
+
+
 def test_flash_missing_firmware_says_where_it_looked(tmp_path, monkeypatch):
     with pytest.raises(MissingTool, match="none.bin not found"):
         flash_mod.flash("esp32", port="x", firmware=str(tmp_path / "none.bin"))

@@ -238,3 +238,40 @@ def test_16x8_model_is_named_as_such():
     conv.inference_output_type = tf.int16
     with pytest.raises(ConversionError, match="16x8 .int16 activations, int8 weights"):
         convert_tflite(conv.convert())
+
+
+def _retyped(tfl: bytes, new_type: int) -> bytes:
+    """The model with every int8 activation retyped (a uint8 model as TF 1 made them)."""
+    import flatbuffers
+    from tinyml_converter.tflite_model import schema
+
+    s = schema()
+    m = s.ModelT.InitFromPackedBuf(tfl, 0)
+    for t in m.subgraphs[0].tensors:
+        if t.type == s.TensorType.INT8:
+            t.type = new_type
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def test_uint8_model_is_named_as_such():
+    from tinyml_converter.convert import convert_tflite
+    from tinyml_converter.errors import ConversionError
+    from tinyml_converter.tflite_model import schema
+
+    tfl = _retyped(_tflite("dense_1x1", _dense_1x1, per_tensor=True), schema().TensorType.UINT8)
+    with pytest.raises(ConversionError, match="quantised to uint8 .TensorFlow 1's scheme"):
+        convert_tflite(tfl)
+
+
+def test_integer_model_is_not_called_float():
+    import tensorflow as tf
+
+    from tinyml_converter.convert import convert_tflite
+    from tinyml_converter.errors import ConversionError
+
+    f = tf.function(lambda x: x * 3 + 1, input_signature=[tf.TensorSpec([1, 4], tf.int32)])
+    tfl = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f).convert()
+    with pytest.raises(ConversionError, match=r"no int8 or float tensors \(its activations are int32\)"):
+        convert_tflite(tfl)

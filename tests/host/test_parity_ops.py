@@ -14,6 +14,9 @@ import numpy as np
 import pytest
 
 import parity
+from tinyml_converter import coverage
+from tinyml_converter.lowering import lower
+from tinyml_converter.tflite_model import read_tflite
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("keras")
@@ -126,7 +129,6 @@ FAMILIES = {
         C("same_shape", [(4, 4, 3), (4, 4, 3)], lambda L, k, a, b: L.Multiply()([a, b])),
         C("broadcast_se", [(4, 4, 3), (1, 1, 3)], lambda L, k, a, b: k.ops.multiply(a, b)),
         C("constant", [(3, 4)], lambda L, k, a: k.ops.multiply(a, np.linspace(-1, 2, 4, dtype=np.float32))),
-        C("square", [(6,)], lambda L, k, a: L.Multiply()([a, a])),
         C("broadcast_rows", [(2, 5), (1, 5)], lambda L, k, a, b: k.ops.multiply(a, b)),
     ],
     "concat": [
@@ -143,6 +145,8 @@ FAMILIES = {
         C("zero_pad_asym", [(3, 5, 2)], lambda L, k, x: L.ZeroPadding2D(((0, 2), (1, 0)))(x)),
         C("zero_pad_1d", [(10, 3)], lambda L, k, x: L.ZeroPadding1D((2, 1))(x)),
         C("pad_channels", [(3, 3, 2)], lambda L, k, x: k.ops.pad(x, [[0, 0], [0, 0], [0, 0], [1, 2]])),
+        C("pad_value", [(4, 3, 2)],
+          lambda L, k, x: L.Lambda(lambda t: _tf().pad(t, [[0, 0], [1, 0], [2, 1], [0, 0]], constant_values=0.75))(x)),
     ],
     "softmax": [
         C("10", [(10,)], lambda L, k, x: L.Softmax()(x)),
@@ -161,6 +165,20 @@ FAMILIES = {
         C("relu6_alone", [(3, 7)], lambda L, k, x: L.ReLU(max_value=6.0)(x)),
         C("conv_sigmoid", [(6, 6, 2)], conv(3, 3, activation="sigmoid")),
         C("dense_tanh", [(9,)], dense(4, "tanh")),
+    ],
+    # The other ops run as a table (lut.LUT_OPS), inputs kept where the float op is defined.
+    "lut_more": [
+        C("gelu", [(12,)], lambda L, k, x: L.Activation("gelu")(x)),
+        C("abs", [(3, 4, 2)], lambda L, k, x: k.ops.abs(x)),
+        C("exp", [(9,)], lambda L, k, x: k.ops.exp(x)),
+        C("log", [(2, 6)], lambda L, k, x: k.ops.log(k.ops.abs(x) + 0.5)),
+        C("sqrt", [(8,)], lambda L, k, x: k.ops.sqrt(k.ops.abs(x))),
+        C("rsqrt", [(5, 3)], lambda L, k, x: k.ops.rsqrt(k.ops.abs(x) + 0.25)),
+        C("relu_n1_to_1", [(10,)], lambda L, k, x: L.Lambda(lambda t: _tf().clip_by_value(t, -1.0, 1.0))(x)),
+        C("relu_0_to_1", [(10,)], lambda L, k, x: L.Lambda(lambda t: _tf().minimum(_tf().nn.relu(t), 1.0))(x)),
+        # Concatenated inputs share one scale: the fixed-scale sigmoid and tanh need a QUANTIZE.
+        C("requantize", [(6,)], lambda L, k, x: L.Concatenate()([L.Activation("sigmoid")(x),
+                                                                L.Activation("tanh")(x)])),
     ],
     "reshape": [
         C("flatten_dense", [(3, 4, 2)], lambda L, k, x: L.Dense(3)(L.Flatten()(L.Conv2D(2, 1)(x)))),
@@ -195,6 +213,8 @@ FAMILIES = {
         C("gather", [(4, 5, 3)], lambda L, k, x: k.ops.take(x, np.array([4, 0, 2, 2]), axis=2)),
         C("gather_channels", [(3, 6)], lambda L, k, x: k.ops.take(x, np.array([5, 1]), axis=-1)),
         C("reverse", [(4, 5, 3)], lambda L, k, x: k.ops.flip(x, axis=1)),
+        C("broadcast_to", [(1, 3, 5)], lambda L, k, x: L.Lambda(lambda t: _tf().broadcast_to(t, [1, 4, 3, 5]))(x)),
+        C("squeeze", [(4, 1, 3)], lambda L, k, x: L.Dense(2)(L.Lambda(lambda t: _tf().squeeze(t, axis=2))(x))),
         C("resize_nearest_x2", [(3, 4, 2)], lambda L, k, x: k.ops.image.resize(x, (6, 8), interpolation="nearest")),
         C("resize_nearest_down", [(7, 9, 3)], lambda L, k, x: k.ops.image.resize(x, (3, 4), interpolation="nearest")),
         C("resize_nearest_odd", [(4, 5, 2)],
@@ -214,12 +234,72 @@ FAMILIES = {
         C("mix", [(3, 4, 2), (3, 4, 2)],
           lambda L, k, a, b: k.ops.maximum(k.ops.subtract(a, b), k.ops.minimum(a, b))),
     ],
+    # TFLite's integer bilinear resize (Q10 coordinates), each of its three coordinate modes.
+    "resize_bilinear": [
+        C("upsampling2d_x2", [(3, 4, 2)], lambda L, k, x: L.UpSampling2D(2, interpolation="bilinear")(x)),
+        C("upsampling2d_2x3", [(3, 5, 1)], lambda L, k, x: L.UpSampling2D((2, 3), interpolation="bilinear")(x)),
+        C("resizing_up_odd", [(3, 4, 3)], lambda L, k, x: L.Resizing(5, 7, interpolation="bilinear")(x)),
+        C("resizing_down", [(7, 9, 2)], lambda L, k, x: L.Resizing(3, 4, interpolation="bilinear")(x)),
+        C("tf_image_down_odd", [(9, 7, 3)], lambda L, k, x: L.Lambda(lambda t: _tf().image.resize(t, (4, 5)))(x)),
+        C("tf_image_mixed", [(5, 3, 2)], lambda L, k, x: L.Lambda(lambda t: _tf().image.resize(t, (2, 8)))(x)),
+        C("align_corners_up", [(3, 4, 2)], lambda L, k, x: _bilinear_v1(x, (7, 9), align_corners=True)),
+        C("align_corners_down", [(8, 7, 2)], lambda L, k, x: _bilinear_v1(x, (3, 5), align_corners=True)),
+        C("align_corners_to_1", [(4, 5, 1)], lambda L, k, x: _bilinear_v1(x, (1, 3), align_corners=True)),
+        C("legacy_x2", [(3, 4, 2)], lambda L, k, x: _bilinear_v1(x, (6, 8))),
+        C("legacy_odd", [(5, 4, 3)], lambda L, k, x: _bilinear_v1(x, (3, 7))),
+        C("one_row_in", [(1, 5, 2)], lambda L, k, x: L.Resizing(3, 8, interpolation="bilinear")(x)),
+        C("large_up", [(2, 3, 1)], lambda L, k, x: L.Resizing(19, 31, interpolation="bilinear")(x)),
+    ],
+    # Both operands activations unless said otherwise, each with its own zero point.
+    "batch_matmul": [
+        C("plain", [(5, 8), (8, 3)], lambda L, k, a, b: k.ops.matmul(a, b)),
+        C("q_kt", [(5, 8), (6, 8)], lambda L, k, a, b: _matmul(a, b, adj_y=True)),
+        C("adj_x", [(8, 5), (8, 3)], lambda L, k, a, b: _matmul(a, b, adj_x=True)),
+        C("adj_x_adj_y", [(7, 5), (3, 7)], lambda L, k, a, b: _matmul(a, b, adj_x=True, adj_y=True)),
+        C("rank4", [(2, 5, 8), (2, 8, 3)], lambda L, k, a, b: k.ops.matmul(a, b)),
+        C("broadcast_rhs", [(3, 5, 6), (1, 6, 4)], lambda L, k, a, b: k.ops.matmul(a, b)),
+        C("broadcast_lhs_rank3", [(4, 7), (3, 7, 2)], lambda L, k, a, b: k.ops.matmul(a, b)),
+        C("const_rhs_batched", [(2, 5, 8)], lambda L, k, a: _matmul(a, _const((2, 8, 3), 1))),
+        C("const_rhs_adj_y", [(2, 5, 8)], lambda L, k, a: _matmul(a, _const((2, 3, 8), 2), adj_y=True)),
+        C("const_rhs_broadcast_both", [(3, 5, 8)], lambda L, k, a: _matmul(a, _const((2, 1, 8, 4), 3))),
+        C("const_lhs", [(2, 8, 5)], lambda L, k, b: _matmul(_const((2, 3, 8), 4), b)),
+        C("long_depth_wide", [(3, 600), (40, 600)], lambda L, k, a, b: _matmul(a, b, adj_y=True)),
+        C("attention", [(6, 8)], lambda L, k, x: _attention(L, k, x)),
+        C("multi_head_attention", [(5, 8)], lambda L, k, x: L.MultiHeadAttention(2, 4)(x, x)),
+    ],
 }
 
 
 def _tf():
     import tensorflow as tf
     return tf
+
+
+def _sqdiff(a, b):
+    import keras
+    return keras.layers.Lambda(lambda t: _tf().math.squared_difference(t[0], t[1]))([a, b])
+def _matmul(a, b, adj_x=False, adj_y=False):
+    import keras
+    return keras.layers.Lambda(lambda t: _tf().matmul(t[0], t[1], transpose_a=adj_x, transpose_b=adj_y))([a, b])
+
+
+def _const(shape, seed):
+    """A float constant operand; TF quantises it like an activation (own zero point)."""
+    return np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+
+
+def _attention(L, k, x):
+    """Single-head self-attention: softmax(q k^T / sqrt(d)) v, two BATCH_MATMULs."""
+    q, key, v = L.Dense(4)(x), L.Dense(4)(x), L.Dense(4)(x)
+    scores = L.Softmax()(L.Rescaling(0.5)(_matmul(q, key, adj_y=True)))
+    return _matmul(scores, v)
+
+
+def _bilinear_v1(x, size, align_corners=False):
+    """RESIZE_BILINEAR without half-pixel centres (TF1's resize_bilinear), aligned or not."""
+    import keras
+    return keras.layers.Lambda(lambda t: _tf().compat.v1.image.resize_bilinear(
+        t, size, align_corners=align_corners, half_pixel_centers=False))(x)
 
 
 
@@ -272,7 +352,8 @@ def random_pool_cases(seed, count):
 
 
 def random_broadcast_cases(seed, count, ops=("add", "mul")):
-    """ADD, MUL (or SUB) of two rank-3 inputs, each dim of each input either the full extent or 1."""
+    """ADD, MUL (or SUB, SQUARED_DIFFERENCE) of two rank-3 inputs, each dim of each input either the
+    full extent or 1."""
     rng = np.random.default_rng(seed)
     cases = []
     for i in range(count):
@@ -284,7 +365,7 @@ def random_broadcast_cases(seed, count, ops=("add", "mul")):
         act = bool(rng.random() < 0.3)
 
         def build(L, k, x, y, op=op, act=act):
-            z = {"add": k.ops.add, "mul": k.ops.multiply, "sub": k.ops.subtract}[op](x, y)
+            z = {"add": k.ops.add, "mul": k.ops.multiply, "sub": k.ops.subtract, "sqdiff": _sqdiff}[op](x, y)
             return L.ReLU()(z) if act else z
         cases.append(C(f"r{i}_{op}_{'x'.join(map(str, a))}_{'x'.join(map(str, b))}{'_relu' if act else ''}",
                        [a, b], build))
@@ -306,6 +387,163 @@ FAMILIES["dense_per_tensor"] = [
     C("wide_300", [(300,)], dense(20)),
     C("flatten_nobias", [(4, 4, 3)], dense(6, bias=False, flatten=True)),
 ]
+# Inputs of one tensor share a scale; inputs of their own calibration each have theirs.
+FAMILIES["squared_difference"] = [
+    C("same_shape", [(4, 4, 3), (4, 4, 3)], lambda L, k, a, b: _sqdiff(a, b)),
+    C("broadcast_both", [(4, 1, 3), (1, 5, 3)], lambda L, k, a, b: _sqdiff(a, b)),
+    C("broadcast_channel", [(5, 3), (5, 1)], lambda L, k, a, b: _sqdiff(a, b)),
+    C("broadcast_first", [(1, 7), (3, 7)], lambda L, k, a, b: _sqdiff(a, b)),
+    C("rank1_scalar", [(7,), (1,)], lambda L, k, a, b: _sqdiff(a, b)),
+    C("equal_scales", [(3, 5, 6)], lambda L, k, x: _sqdiff(x[..., :3], x[..., 3:])),
+    C("const_operand", [(9,)], lambda L, k, x: L.Lambda(lambda t: _tf().math.squared_difference(t, 0.75))(x)),
+    C("then_dense", [(5, 3), (5, 3)], lambda L, k, a, b: L.Dense(4)(_sqdiff(a, b))),
+]
+FAMILIES["squared_difference_random"] = random_broadcast_cases(800, 12, ops=("sqdiff",))
+
+
+def prelu(shared_axes=None, alpha=(-0.6, 1.4)):
+    """Keras' PReLU with random alphas in `alpha` (its default is all zeros): a constant alpha
+    tensor with one entry per position outside shared_axes, broadcast against the input."""
+    return lambda L, k, x: L.PReLU(alpha_initializer=k.initializers.RandomUniform(*alpha),
+                                   shared_axes=shared_axes)(x)
+
+
+def random_prelu_cases(seed, count):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        shape = tuple(int(v) for v in rng.integers(1, 7, 3))
+        shared = [a for a in (1, 2, 3) if rng.random() < 0.5] or None
+        alpha = [(-0.6, 1.4), (-2.0, -0.2), (0.5, 3.0)][int(rng.integers(0, 3))]
+        cases.append(C(f"r{i}_{'x'.join(map(str, shape))}_shared{''.join(map(str, shared or []))}"
+                       f"_a{alpha[0]:g}_{alpha[1]:g}", [shape], prelu(shared, alpha)))
+    return cases
+
+
+FAMILIES["prelu"] = [
+    C("features", [(7,)], prelu()),
+    C("full_alpha", [(3, 5, 4)], prelu()),
+    C("shared_hw", [(5, 4, 3)], prelu([1, 2])),
+    C("shared_rows", [(4, 3)], prelu([1])),
+    C("shared_w", [(3, 5, 2)], prelu([2])),
+    C("shared_all", [(3, 3, 3)], prelu([1, 2, 3])),
+    C("negative_alpha", [(6, 5)], prelu([1], (-1.5, -0.1))),
+    C("alpha_above_one", [(9,)], prelu(None, (1.0, 4.0))),
+    C("after_conv", [(7, 7, 2)], lambda L, k, x: prelu([1, 2])(L, k, conv(5, 3)(L, k, x))),
+]
+FAMILIES["prelu_random"] = random_prelu_cases(900, 12)
+
+
+def log_softmax(scale=1.0):
+    """tf.nn.log_softmax over the last axis, of the input times `scale` (which sets the input scale)."""
+    return lambda L, k, x: L.Lambda(lambda t: _tf().nn.log_softmax(t * scale))(x)
+
+
+# Input scales from 1/64 to 1/2 of the calibration range: small ones leave most of a row above
+# diff_min, large ones cut it to the few values near the maximum.
+FAMILIES["log_softmax"] = [
+    C("vector_10", [(10,)], log_softmax()),
+    C("rows_7x5", [(7, 5)], log_softmax()),
+    C("image_3x3x11", [(3, 3, 11)], log_softmax()),
+    C("single", [(4, 1)], log_softmax()),
+    C("pair", [(2,)], log_softmax()),
+    C("wide_odd_301", [(301,)], log_softmax()),
+    C("wide_4095", [(4095,)], log_softmax(0.25)),
+    C("small_scale", [(6, 13)], log_softmax(0.05)),
+    C("large_scale", [(5, 9)], log_softmax(20.0)),
+    C("after_dense", [(12,)], lambda L, k, x: log_softmax()(L, k, L.Dense(7)(x))),
+]
+
+
+def random_row_cases(seed, count, op):
+    """`op(scale)` on random rank 1 to 3 shapes, odd sizes included, input scales 1/64 to 16 times
+    the calibration's."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        shape = tuple(int(v) for v in rng.integers(1, 8, int(rng.integers(0, 3)))) + (int(rng.integers(1, 40)),)
+        scale = float(2.0 ** rng.uniform(-6, 4))
+        cases.append(C(f"r{i}_{'x'.join(map(str, shape))}_s{scale:.3g}", [shape], op(scale)))
+    return cases
+
+
+FAMILIES["log_softmax_random"] = random_row_cases(1000, 12, log_softmax)
+
+
+def l2_normalize(scale=1.0):
+    """tf.math.l2_normalize over the last axis, of the input times `scale`."""
+    return lambda L, k, x: L.Lambda(lambda t: _tf().math.l2_normalize(t * scale, axis=-1))(x)
+
+
+# After a ReLU, the all -128 input set gives rows of zeros (TFLite's sum-of-squares 0 case).
+FAMILIES["l2_normalization"] = [
+    C("vector_10", [(10,)], l2_normalize()),
+    C("rows_7x5", [(7, 5)], l2_normalize()),
+    C("image_3x3x11", [(3, 3, 11)], l2_normalize()),
+    C("single", [(4, 1)], l2_normalize()),
+    C("wide_odd_301", [(301,)], l2_normalize()),
+    C("wide_2049", [(2049,)], l2_normalize()),
+    C("small_scale", [(6, 13)], l2_normalize(0.01)),
+    C("after_relu", [(5, 3)], lambda L, k, x: l2_normalize()(L, k, L.ReLU()(x))),
+    C("after_dense", [(12,)], lambda L, k, x: l2_normalize()(L, k, L.Dense(7)(x))),
+]
+FAMILIES["l2_normalization_random"] = random_row_cases(1100, 12, l2_normalize)
+
+
+def random_resize_cases(seed, count):
+    """RESIZE_BILINEAR between random sizes (up, down, mixed, odd), each coordinate mode."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        in_h, in_w, out_h, out_w = (int(v) for v in rng.integers(1, 12, 4))
+        c = int(rng.integers(1, 5))
+        mode = str(rng.choice(["half_pixel", "align_corners", "legacy"]))
+        if mode == "half_pixel":
+            def build(L, k, x, size=(out_h, out_w)):
+                return k.ops.image.resize(x, size, interpolation="bilinear")
+        else:
+            def build(L, k, x, size=(out_h, out_w), align=mode == "align_corners"):
+                return _bilinear_v1(x, size, align_corners=align)
+        cases.append(C(f"r{i}_{in_h}x{in_w}x{c}_to_{out_h}x{out_w}_{mode}", [(in_h, in_w, c)], build))
+    return cases
+
+
+FAMILIES["resize_bilinear_random"] = random_resize_cases(800, 16)
+
+
+def random_matmul_cases(seed, count):
+    """BATCH_MATMUL with odd sizes, every adj_x / adj_y, rank 3 or 4 with
+    either batch broadcast, and now and then a constant rhs."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        m, n, d = (int(v) for v in rng.integers(1, 10, 3))
+        adj_x, adj_y = bool(rng.random() < 0.5), bool(rng.random() < 0.5)
+        lhs = (d, m) if adj_x else (m, d)
+        rhs = (n, d) if adj_y else (d, n)
+        h = int(rng.integers(1, 4))
+        if rng.random() < 0.6:
+            lhs = ((h if rng.random() < 0.7 else 1),) + lhs
+            rhs = ((1 if lhs[0] == h and rng.random() < 0.4 else h),) + rhs
+        if adj_x and len(lhs) == 3 and lhs[0] > 1:
+            # Broadcasting a rhs against several adj_x lhs matrices is refused
+            # (TFLite computes the first one only; test_converter.py).
+            rhs = (lhs[0],) + rhs[-2:]
+        const = bool(rng.random() < 0.3)
+        tag = f"r{i}_{'x'.join(map(str, lhs))}_{'x'.join(map(str, rhs))}{'_adjx' if adj_x else ''}" \
+              f"{'_adjy' if adj_y else ''}{'_const' if const else ''}"
+        if const:
+            def build(L, k, a, rhs=rhs, adj_x=adj_x, adj_y=adj_y, i=i):
+                return _matmul(a, _const((2,) + rhs, i), adj_x, adj_y)
+            cases.append(C(tag, [lhs], build))
+        else:
+            def build(L, k, a, b, adj_x=adj_x, adj_y=adj_y):
+                return _matmul(a, b, adj_x, adj_y)
+            cases.append(C(tag, [lhs, rhs], build))
+    return cases
+
+
+FAMILIES["batch_matmul_random"] = random_matmul_cases(900, 16)
 PER_TENSOR = {"conv2d_per_tensor", "depthwise_per_tensor", "dense_per_tensor"}
 
 
@@ -366,8 +604,103 @@ FAMILIES["transpose_conv_random"] = random_tconv_cases(800, 16)
 FAMILIES["transpose_conv_per_tensor"] = random_tconv_cases(900, 6)
 PER_TENSOR.add("transpose_conv_per_tensor")
 
+
+def _reduce(kind, axis, keepdims=False):
+    """tf.reduce_max / reduce_min / reduce_sum in a Lambda layer."""
+    return lambda L, k, x: L.Lambda(
+        lambda t: getattr(_tf(), f"reduce_{kind}")(t, axis=axis, keepdims=keepdims))(x)
+
+
+def _arg(kind, axis, int64=False):
+    """tf.math.argmax / argmin, int32 or TF's default int64 indices."""
+    return lambda L, k, x: L.Lambda(lambda t: getattr(_tf().math, f"arg{kind}")(
+        t, axis=axis, output_type=_tf().int64 if int64 else _tf().int32))(x)
+
+
+# Every output element one of the input's (REDUCE_MAX / REDUCE_MIN share its quantisation).
+FAMILIES["reduce_max_min"] = [
+    C("max_last", [(4, 5, 6)], _reduce("max", -1)),
+    C("min_last_keepdims", [(3, 5, 7)], _reduce("min", -1, True)),
+    C("max_axis1_keepdims", [(5, 3, 4)], _reduce("max", 1, True)),
+    C("min_hw", [(4, 5, 3)], _reduce("min", [1, 2])),
+    C("max_all", [(2, 3, 5)], _reduce("max", [1, 2, 3])),
+    C("min_all_keepdims", [(3, 3, 3)], _reduce("min", [-3, -2, -1], True)),
+    C("max_not_adjacent", [(3, 4, 5)], _reduce("max", [1, 3])),
+    C("min_not_adjacent_negative", [(5, 2, 3)], _reduce("min", [-1, -3], True)),
+    C("max_rank2", [(9,)], _reduce("max", -1)),
+    C("min_rank3_axis1", [(6, 4)], _reduce("min", 1)),
+    C("max_unit_axis", [(1, 4, 3)], _reduce("max", [1])),
+    C("global_max_pool_2d", [(6, 5, 4)], lambda L, k, x: L.GlobalMaxPooling2D()(x)),
+    C("global_max_pool_2d_keepdims", [(5, 7, 3)], lambda L, k, x: L.GlobalMaxPooling2D(keepdims=True)(x)),
+    C("global_max_pool_1d", [(11, 4)], lambda L, k, x: L.GlobalMaxPooling1D()(x)),
+    C("keras_ops_max", [(4, 6)], lambda L, k, x: k.ops.max(x, axis=-1)),
+    C("keras_ops_min_after_conv", [(6, 6, 2)], lambda L, k, x: k.ops.min(L.Conv2D(3, 3)(x), axis=[1, 2])),
+]
+# SUM requantises (TFLite's QuantizedMeanOrSum with compute_sum) whenever
+# the quantisation changes, which calibration always makes it do; the
+# oracle is TFLite's default kernel there (parity.Oracle says why).
+FAMILIES["sum"] = [
+    C("last", [(4, 5, 6)], _reduce("sum", -1)),
+    C("last_keepdims", [(3, 5, 7)], _reduce("sum", -1, True)),
+    C("axis1", [(5, 3, 4)], _reduce("sum", 1)),
+    C("hw_keepdims", [(4, 5, 3)], _reduce("sum", [1, 2], True)),
+    C("all", [(2, 3, 5)], _reduce("sum", [1, 2, 3])),
+    C("not_adjacent", [(3, 4, 5)], _reduce("sum", [1, 3])),
+    C("not_adjacent_negative", [(5, 2, 3)], _reduce("sum", [-3, -1], True)),
+    C("rank2", [(13,)], _reduce("sum", -1)),
+    C("large_count", [(16, 16, 4)], _reduce("sum", [1, 2])),
+    C("after_relu", [(4, 4, 3)], lambda L, k, x: _reduce("sum", -1)(L, k, L.ReLU()(x))),
+    C("keras_ops_sum", [(5, 6)], lambda L, k, x: k.ops.sum(x, axis=1)),
+]
+# Indices of the first largest / smallest value; the all -128 and all 127
+# input sets make every position a tie.
+FAMILIES["arg_max_min"] = [
+    C("argmax_last_int32", [(4, 5, 6)], _arg("max", -1)),
+    C("argmax_last_int64", [(3, 7)], _arg("max", -1, int64=True)),
+    C("argmin_axis1_int32", [(5, 4, 3)], _arg("min", 1)),
+    C("argmin_axis_minus2_int64", [(4, 6, 2)], _arg("min", -2, int64=True)),
+    C("argmax_axis2_int64", [(3, 5, 4)], _arg("max", 2, int64=True)),
+    C("argmin_rank2_int32", [(9,)], _arg("min", 1)),
+    C("argmax_unit_axis", [(1, 4)], _arg("max", 1)),
+    C("argmax_classes", [(12,)], lambda L, k, x: _arg("max", -1)(L, k, L.Dense(10)(x))),
+    C("argmin_after_conv", [(5, 6, 2)], lambda L, k, x: _arg("min", -1)(L, k, L.Conv2D(4, 3)(x))),
+]
+
+
+def random_reduce_cases(seed, count):
+    """REDUCE_MAX, REDUCE_MIN, SUM over a random non-empty set of non-batch
+    axes (negative or not, keepdims or not), ARG_MAX / ARG_MIN over one, of
+    rank-2..4 inputs (batch included) with extents 1..7."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        rank = int(rng.integers(1, 4))
+        shape = tuple(int(v) for v in rng.integers(1, 8, rank))
+        kind = str(rng.choice(["max", "min", "sum", "argmax", "argmin"]))
+        if kind.startswith("arg"):
+            axes = [int(rng.integers(1, rank + 1))]
+        else:
+            n = int(rng.integers(1, rank + 1))
+            axes = sorted(int(a) for a in rng.choice(np.arange(1, rank + 1), n, replace=False))
+        axes = [a - (rank + 1) if rng.random() < 0.4 else a for a in axes]
+        keepdims = bool(rng.random() < 0.5)
+        if kind.startswith("arg"):
+            int64 = bool(rng.random() < 0.5)
+            build = _arg(kind[3:], axes[0], int64)
+            desc = "int64" if int64 else "int32"
+        else:
+            build = _reduce(kind, axes, keepdims)
+            desc = "keep" if keepdims else "drop"
+        cases.append(C(f"r{i}_{kind}_{'x'.join(map(str, shape))}_ax{'_'.join(map(str, axes))}_{desc}",
+                       [shape], build))
+    return cases
+
+
+FAMILIES["reduce_random"] = random_reduce_cases(800, 24)
+
 CASES = [(fam, case.id) for fam, cases in FAMILIES.items() for case in cases]
 _OUTCOMES = {}
+TFLITE_OPS_SEEN = set()
 SOURCE = parity.source_of(__file__, parity.__file__)
 
 
@@ -395,6 +728,11 @@ def run_cases(name, cases):
     rng = np.random.default_rng(7)
     oracle, tfl_outs, host_outs = parity.evaluate(tfl, lambda o: parity.random_inputs(o, rng, 5))
     assert len(oracle.out_pos) == len(cases)
+    model = read_tflite(tfl)
+    TFLITE_OPS_SEEN.update(op.name for op in model.ops)
+    # Tables are not needed to see what each op lowers to.
+    unlisted = coverage.unlisted(coverage.lowered_pairs(lower(model, lut_fn=lambda m, op: bytes(256))))
+    assert not unlisted, f"lowerings missing from coverage.ROWS (docs/ops.md): {unlisted}"
     result = {}
     for k, case in enumerate(cases):
         problems = [parity.compare([t[k]], [h[k]]) for t, h in zip(tfl_outs, host_outs)]
@@ -430,3 +768,107 @@ def test_op_parity(family, case_id):
     if kind == "error":
         pytest.fail(message)
     assert message is None, message
+
+
+# TF's quantiser keeps these in float, yet TFLite has int8 kernels for them
+# and other tools emit them: a sigmoid model with its LOGISTIC opcode
+# swapped gives TFLite's int8 version of each to compare against.
+SWAPPED_LUT_OPS = ("ELU", "NEG", "RELU_0_TO_1")
+NO_INT8_IN_TFLITE = ("SQUARE", "SIN", "COS")
+
+
+def _swapped_opcode(tfl: bytes, name: str, source="LOGISTIC", edit=None) -> bytes:
+    """The model with its one `source` op made a `name` op; edit(op, schema)
+    adapts the operands and options."""
+    import flatbuffers
+    from tinyml_converter.tflite_model import schema
+
+    s = schema()
+    m = s.ModelT.InitFromPackedBuf(tfl, 0)
+    code = getattr(s.BuiltinOperator, name)
+    swapped = [k for k, oc in enumerate(m.operatorCodes) if oc.builtinCode == getattr(s.BuiltinOperator, source)]
+    assert len(swapped) == 1
+    oc = m.operatorCodes[swapped[0]]
+    oc.builtinCode = code
+    oc.deprecatedBuiltinCode = min(code, s.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES)
+    oc.version = 1
+    ops = [op for op in m.subgraphs[0].operators if op.opcodeIndex == swapped[0]]
+    assert len(ops) == 1, f"{len(ops)} {source} ops"
+    if edit:
+        edit(ops[0], s)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def _sigmoid_model():
+    import keras
+
+    keras.utils.set_random_seed(3)
+    x = keras.Input((10,))
+    y = keras.layers.Activation("sigmoid")(keras.layers.Dense(12)(x))
+    return keras.Model(x, y), [np.random.default_rng(3).normal(size=(32, 10)).astype(np.float32) * 2]
+
+
+@pytest.mark.parametrize("name", SWAPPED_LUT_OPS)
+def test_lut_op_swapped_in(name):
+    tfl = _swapped_opcode(parity.quantize(_sigmoid_model, parity.cache_key("ops", "lut_swap", SOURCE)), name)
+    try:
+        oracle = parity.Oracle(tfl)
+        oracle.run([np.zeros(oracle.input_shapes[0], np.int8)])
+    except (RuntimeError, ValueError) as e:
+        pytest.fail(f"TFLite has no int8 {name} for this quantisation ({e}): drop it from lut.LUT_OPS")
+    TFLITE_OPS_SEEN.add(name)
+    rng = np.random.default_rng(11)
+    _, tfl_outs, host_outs = parity.evaluate(tfl, lambda o: parity.random_inputs(o, rng, 5))
+    for t, h in zip(tfl_outs, host_outs):
+        assert parity.compare(t, h) is None, parity.compare(t, h)
+
+
+@pytest.mark.parametrize("name", NO_INT8_IN_TFLITE)
+def test_op_without_int8_kernel_refused(name):
+    """An op TFLite cannot run on int8 is refused by name, not tabulated."""
+    from tinyml_converter.convert import tflite_to_blob
+    from tinyml_converter.errors import ConversionError
+
+    tfl = _swapped_opcode(parity.quantize(_sigmoid_model, parity.cache_key("ops", "lut_swap", SOURCE)), name)
+    with pytest.raises(RuntimeError, match="INT8 is unsupported by op"):
+        parity.Oracle(tfl).run([np.zeros((1, 10), np.int8)])
+    with pytest.raises(ConversionError, match=f"op {name} is not supported"):
+        tflite_to_blob(tfl)
+
+
+def test_squeeze():
+    """TF writes tf.squeeze as RESHAPE; other tools write SQUEEZE."""
+    def build():
+        import keras
+
+        keras.utils.set_random_seed(4)
+        x = keras.Input((4, 1, 3))
+        y = keras.layers.Softmax()(keras.layers.Reshape((4, 3))(x))
+        return keras.Model(x, y), [np.random.default_rng(4).normal(size=(32, 4, 1, 3)).astype(np.float32)]
+
+    def to_squeeze(op, s):
+        op.inputs = op.inputs[:1]
+        op.builtinOptionsType = s.BuiltinOptions.SqueezeOptions
+        op.builtinOptions = s.SqueezeOptionsT()
+        op.builtinOptions.squeezeDims = [2]
+
+    tfl = _swapped_opcode(parity.quantize(build, parity.cache_key("ops", "squeeze_swap", SOURCE)), "SQUEEZE",
+                          source="RESHAPE", edit=to_squeeze)
+    TFLITE_OPS_SEEN.add("SQUEEZE")
+    rng = np.random.default_rng(12)
+    _, tfl_outs, host_outs = parity.evaluate(tfl, lambda o: parity.random_inputs(o, rng, 5))
+    for t, h in zip(tfl_outs, host_outs):
+        assert parity.compare(t, h) is None, parity.compare(t, h)
+
+
+def test_every_listed_op_has_parity():
+    """Each TFLite op docs/ops.md lists as int8 appears in some family's model
+    (run last: it needs every family's outcome)."""
+    if set(_OUTCOMES) != set(FAMILIES):
+        pytest.skip("needs every family; run the whole file")
+    # Every family's model has int8 I/O: the float-I/O edge is test_converter.py's.
+    seen = TFLITE_OPS_SEEN | {"DEQUANTIZE"}
+    untested = sorted(name for name, row in coverage.ROWS.items() if "int8" in row.dtypes and name not in seen)
+    assert not untested, f"listed as int8 in docs/ops.md but in no parity family: {untested}"

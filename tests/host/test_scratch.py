@@ -69,3 +69,22 @@ def test_reservation_covers_every_build():
     # a 3x3 depthwise over 64 channels, 1152 bytes of widened weights.
     assert S.scratch_bytes("DEPTHWISE_CONV_2D", dict(kernel_h=3, kernel_w=3, depth_multiplier=1),
                            (1, 8, 8, 64)) >= 1152
+
+
+class BatchMatmulParams(ctypes.Structure):
+    _fields_ = [("multiplier", ctypes.c_int32), ("shift", ctypes.c_int32), ("rows", ctypes.c_int32),
+                ("cols", ctypes.c_int32), ("depth", ctypes.c_int32), ("adj_x", ctypes.c_uint8),
+                ("adj_y", ctypes.c_uint8)]
+
+
+@pytest.mark.parametrize("build", sorted(BUILDS))
+def test_batch_matmul_matches_the_c(build):
+    b = next(x for x in S.BUILDS if x.name == build)
+    so = compile_c_library(["tml_batch_matmul.c"], f"scratch_bmm_{build}", BUILDS[build])
+    so.tml_batch_matmul_scratch_size.argtypes = [ctypes.c_void_p]
+    so.tml_batch_matmul_scratch_size.restype = ctypes.c_uint32
+    for depth, cols, adj_x, adj_y in itertools.product((1, 3, 8, 255, 256, 257, 600, 32768), (1, 5, 33),
+                                                       (0, 1), (0, 1)):
+        p = BatchMatmulParams(1 << 30, 0, 4, cols, depth, adj_x, adj_y)
+        assert so.tml_batch_matmul_scratch_size(ctypes.byref(p)) \
+            == S.batch_matmul(b, depth, cols, adj_x, adj_y), (depth, cols, adj_x, adj_y)

@@ -15,7 +15,11 @@
 #include "py/dynruntime.h"
 
 // The module links no C library: route the compiler's implicit calls (struct
-// copies, memcpy in the kernels) to the firmware's own.
+// copies, memcpy in the kernels) to the firmware's own. On RISC-V the
+// runtime linked for soft float is picolibc's libc.a, which brings these.
+#if defined(__riscv)
+#include <string.h>
+#else
 void *memcpy(void *dst, const void *src, size_t n) {
     return mp_fun_table.memmove_(dst, src, n);
 }
@@ -27,6 +31,7 @@ void *memmove(void *dst, const void *src, size_t n) {
 void *memset(void *s, int c, size_t n) {
     return mp_fun_table.memset_(s, c, n);
 }
+#endif
 
 // Not in mp_fun_table; the attribute stops gcc turning the loop back into a
 // call to strlen.

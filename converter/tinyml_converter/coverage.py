@@ -1,0 +1,204 @@
+"""The op coverage table (docs/ops.md): each TFLite builtin tinyml accepts,
+for which activation types, the tinyml op it runs as, and that op's kernel.
+
+ROWS is the one hand-kept part: what each TFLite op becomes. Everything about
+the tinyml ops is read from the C: the op table in usermod_c/tml_ops.c names
+each op's run function and scratch function; the kernel functions the run
+function calls give the kernel files, and a kernel file that includes
+tml_arch.h has inner loops per architecture (Cortex-M0, Cortex-M3, Cortex-M4
+DSP, x86-64 SSE2) where the others are portable C.
+
+tests/host/test_coverage.py fails when ROWS, the converter's dispatch, the C
+op table and docs/ops.md disagree; tests/host/test_parity_ops.py checks every
+lowering it sees against ROWS.
+
+    python -m tinyml_converter.coverage > docs/ops.md
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .lowering import ALIAS_OPS, REMAP_OPS, Graph, Lowering
+from .lut import LUT_OPS
+
+
+@dataclass(frozen=True)
+class Row:
+    runs_as: tuple          # tinyml ops (usermod_c/tml_blob.h) it lowers to; () when none runs
+    dtypes: tuple = ("int8",)
+    note: str = ""
+
+
+_LUT_NOTE = "256-entry table, each entry computed by TFLite's own kernel"
+_REMAP_NOTE = "offset tables worked out by the converter"
+
+ROWS = {
+    "CONV_2D": Row(("CONV_2D",), note="per-channel or per-tensor weights, dilation, fused RELU/RELU6/RELU_N1_TO_1"),
+    "DEPTHWISE_CONV_2D": Row(("DEPTHWISE_CONV_2D",), note="any depth multiplier, dilation"),
+    "TRANSPOSE_CONV": Row(("TRANSPOSE_CONV",), note="per-channel or per-tensor weights, bias, fused RELU/RELU6; "
+                                                  "Keras' output_shape arithmetic folded"),
+    "FULLY_CONNECTED": Row(("FULLY_CONNECTED",), note="any batch; keep_num_dims"),
+    "AVERAGE_POOL_2D": Row(("AVERAGE_POOL_2D",)),
+    "MAX_POOL_2D": Row(("MAX_POOL_2D",)),
+    "MEAN": Row(("MEAN",), note="constant axes; the global spatial mean has its own path"),
+    "REDUCE_MAX": Row(("REDUCE_MAX", "REMAP"), note="constant axes (a REMAP in front when they are not adjacent)"),
+    "REDUCE_MIN": Row(("REDUCE_MIN", "REMAP"), note="constant axes (a REMAP in front when they are not adjacent)"),
+    "SUM": Row(("SUM", "REMAP"), note="requantised through a 255-step table of TFLite's formula; "
+                                      "a REMAP in front when the axes are not adjacent"),
+    "ARG_MAX": Row(("ARG_MAX", "REMAP"), note="int32 indices (TFLite's int64 ones stored as int32); "
+                                            "a REMAP in front when the axes are not adjacent"),
+    "ARG_MIN": Row(("ARG_MIN", "REMAP"), note="int32 indices (TFLite's int64 ones stored as int32); "
+                                            "a REMAP in front when the axes are not adjacent"),
+    "ADD": Row(("ADD",), note="broadcasting"),
+    "SUB": Row(("ADD",), note="ADD with the second input's sign flipped"),
+    "MUL": Row(("MUL",), note="broadcasting"),
+    "MAXIMUM": Row(("MAXIMUM",), note="broadcasting; all three tensors with one quantisation"),
+    "MINIMUM": Row(("MINIMUM",), note="broadcasting; all three tensors with one quantisation"),
+    "CONCATENATION": Row(("CONCATENATION",)),
+    "PACK": Row(("CONCATENATION",), note="a concatenation of views with the new axis"),
+    "PAD": Row(("PAD",)),
+    "PADV2": Row(("PAD",)),
+    "SOFTMAX": Row(("SOFTMAX",)),
+    "LOG_SOFTMAX": Row(("LOG_SOFTMAX",), note="last axis, up to 4095 values a row"),
+    "L2_NORMALIZATION": Row(("L2_NORMALIZATION",), note="last axis"),
+    "SQUARED_DIFFERENCE": Row(("SQUARED_DIFFERENCE",), note="broadcasting"),
+    "PRELU": Row(("PRELU",), note="constant alpha broadcast against the input (Keras PReLU, shared_axes)"),
+    "RESIZE_BILINEAR": Row(("RESIZE_BILINEAR",), note="align_corners, half_pixel_centers and legacy coordinates"),
+    "BATCH_MATMUL": Row(("BATCH_MATMUL",), note="adj_x, adj_y, broadcast batch dims, constant or activation operands; "
+                                              "FULLY_CONNECTED's inner loops"),
+    "SPACE_TO_BATCH_ND": Row(("CONV_2D", "DEPTHWISE_CONV_2D"),
+                             note="only around a convolution: folded into a dilated one"),
+    "BATCH_TO_SPACE_ND": Row((), note="only after SPACE_TO_BATCH_ND and a convolution: folded"),
+    "DEQUANTIZE": Row((), note="only on a model output: the output stays int8 with its scale"),
+    "SHAPE": Row((), note="only feeding shape operands: evaluated by the converter"),
+    **{name: Row(("REMAP",), note=_REMAP_NOTE) for name in REMAP_OPS},
+    **{name: Row(("COPY",), note="no kernel: shares its input's storage (COPY when the quantisation differs)")
+       for name in ALIAS_OPS},
+    **{name: Row(("LUT",), note=_LUT_NOTE) for name in LUT_OPS},
+}
+ROWS["QUANTIZE"] = Row(("LUT",), note="int8 to int8 as a table; float32 to int8 only on a model input, "
+                                      "where the input stays int8 with its scale")
+ROWS["GATHER"] = Row(("REMAP",), note="constant indices, batch_dims 0")
+ROWS["STRIDED_SLICE"] = Row(("REMAP",), note="begin/end/strides with every mask and offset")
+ROWS["RESIZE_NEAREST_NEIGHBOR"] = Row(("REMAP",), note="align_corners and half_pixel_centers")
+
+# Handled before the op-by-op dispatch (model edges, shape arithmetic).
+OUTSIDE_DISPATCH = {"DEQUANTIZE", "SHAPE", "BATCH_TO_SPACE_ND"}
+
+
+def dispatched_ops() -> set:
+    """The TFLite ops the converter's op-by-op dispatch accepts."""
+    ops = {name[4:].upper() for name in dir(Lowering) if name.startswith("_op_")} - {"LUT"}
+    return ops | set(LUT_OPS) | {"SPACE_TO_BATCH_ND"}
+
+
+@dataclass(frozen=True)
+class Kernel:
+    name: str
+    files: tuple
+    arch_paths: bool
+    scratch: bool
+
+
+_TABLE_ENTRY = re.compile(
+    r'\[TML_OP_(\w+)\]\s*=\s*\{\s*"(\w+)"\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*[^,]+,\s*(\w+)\s*,\s*(\w+)\s*,'
+    r'\s*(\w+)\s*(?:,\s*\d+\s*)?\}')
+_CALL = re.compile(r"\b(tml_\w+)\s*\(")
+
+
+def _functions(source: str) -> dict:
+    """{name: body} of the functions a C file defines."""
+    out = {}
+    for m in re.finditer(r"^[a-z][^;{}()]*?\b(tml_\w+)\s*\([^;{}]*\)\s*\{(.*?)^\}", source, re.M | re.S):
+        out[m.group(1)] = m.group(2)
+    return out
+
+
+def kernels(c_dir) -> dict:
+    """{tinyml op: Kernel}, read from usermod_c."""
+    c_dir = Path(c_dir)
+    ops_c = (c_dir / "tml_ops.c").read_text()
+    local = _functions(ops_c)
+    defined_in = {}
+    arch = {}
+    for path in sorted(c_dir.glob("tml_*.c")):
+        if path.name == "tml_ops.c":
+            continue
+        text = path.read_text()
+        arch[path.name] = '#include "tml_arch.h"' in text
+        for name in _functions(text):
+            defined_in.setdefault(name, path.name)
+
+    arch["tml_ops.c"] = False
+
+    def files_called(body, seen):
+        found = set()
+        for name in _CALL.findall(body):
+            if name in defined_in:
+                found.add(defined_in[name])
+            elif name in local and name not in seen:
+                found |= files_called(local[name], seen | {name})
+        return found
+
+    out = {}
+    for enum, name, _load, run, scratch in _TABLE_ENTRY.findall(ops_c):
+        if enum != name:
+            raise ValueError(f"tml_ops.c: TML_OP_{enum} is named {name!r}")
+        # A run function that calls no kernel file does its work in tml_ops.c.
+        files = tuple(sorted(files_called(local.get(run, ""), {run}))) or ("tml_ops.c",)
+        out[name] = Kernel(name, files, any(arch[f] for f in files), scratch != "0")
+    return out
+
+
+def lowered_pairs(graph: Graph) -> set:
+    """(TFLite op, tinyml op) for every op of a lowered graph, from each
+    op's source ('CONV_2D (Keras layer ...)')."""
+    return {(op.source.split(" ", 1)[0], op.opname) for op in graph.ops}
+
+
+def unlisted(pairs) -> list:
+    """The pairs ROWS does not allow."""
+    return sorted((t, o) for t, o in pairs if t not in ROWS or o not in ROWS[t].runs_as)
+
+
+def table(c_dir) -> str:
+    ks = kernels(c_dir)
+    lines = [
+        "# Op coverage",
+        "",
+        "Generated by `python -m tinyml_converter.coverage > docs/ops.md` from the converter's",
+        "table (`converter/tinyml_converter/coverage.py`) and the C op table",
+        "(`usermod_c/tml_ops.c`); `tests/host/test_coverage.py` fails when they disagree,",
+        "and every parity test checks the lowerings it sees against this table.",
+        "Every op listed is bit-exact with TFLite's reference kernels in `tests/host/test_parity_ops.py`.",
+        "",
+        "Kernel paths: *per-arch* kernels have inner loops for Cortex-M0 (Thumb-1),",
+        "Cortex-M3, Cortex-M4/M7 with DSP and x86-64 (SSE2), and portable C for any other",
+        "target; *portable* kernels are the same C everywhere.",
+        "",
+        "| TFLite op | int8 | int16 | runs as | kernel | paths | scratch | notes |",
+        "|---|:-:|:-:|---|---|---|:-:|---|",
+    ]
+    for name in sorted(ROWS):
+        row = ROWS[name]
+        used = [ks[o] for o in row.runs_as]
+        files = sorted({f for k in used for f in k.files})
+        paths = "" if not used else ("per-arch" if any(k.arch_paths for k in used) else "portable")
+        lines.append("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            name, "yes" if "int8" in row.dtypes else "", "yes" if "int16" in row.dtypes else "",
+            "alias, or COPY" if name in ALIAS_OPS else ", ".join(row.runs_as) or "(none)", ", ".join(f"`{f}`" for f in files), paths,
+            "yes" if any(k.scratch for k in used) else "", row.note))
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    c_dir = Path(__file__).resolve().parents[2] / "usermod_c"
+    sys.stdout.write(table(sys.argv[1] if len(sys.argv) > 1 else c_dir))
+
+
+if __name__ == "__main__":
+    main()

@@ -162,6 +162,27 @@ def gesture_conv1d():
     return keras.Model(inp, out, name="gesture_conv1d"), _calib((128, 3))
 
 
+def decoder_attention():
+    """The ops the issue asked a benchmark for: one head of self-attention
+    over the 64 positions of an 8x8x16 feature map (BATCH_MATMUL q k^T and
+    scores v, softmax), then a decoder of two stride-2 Conv2DTranspose
+    layers to 32x32, and a 1x1 head."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((8, 8, 16))
+    t = L.Reshape((64, 16))(inp)
+    q, k, v = L.Dense(16)(t), L.Dense(16)(t), L.Dense(16)(t)
+    scores = L.Softmax()(L.Rescaling(0.25)(keras.ops.matmul(q, keras.ops.transpose(k, (0, 2, 1)))))
+    t = L.Add()([t, keras.ops.matmul(scores, v)])
+    x = L.Reshape((8, 8, 16))(t)
+    x = L.Conv2DTranspose(16, 3, strides=2, padding="same", activation="relu")(x)
+    x = L.Conv2DTranspose(8, 3, strides=2, padding="same", activation="relu")(x)
+    out = L.Conv2D(3, 1)(x)
+    model = keras.Model(inp, out, name="decoder_attention")
+    calib = _calib((8, 8, 16))
+    return _keep_activations_alive(model, calib), calib
+
+
 MODELS = {
     "mnist_cnn": mnist_cnn,
     "kws_dscnn": kws_dscnn,
@@ -169,4 +190,5 @@ MODELS = {
     "resnet8_cifar": resnet8_cifar,
     "ad_autoencoder": ad_autoencoder,
     "gesture_conv1d": gesture_conv1d,
+    "decoder_attention": decoder_attention,
 }

@@ -235,6 +235,58 @@ def split_transpose_crop():
     return keras.Model(inp, out, name="split_transpose_crop"), _calib((10, 12, 4)), None
 
 
+def upsampling_net():
+    """A decoder's upsampling without transposed convolutions: bilinear
+    UpSampling2D, a nearest-neighbour resize to an odd size, and a
+    bilinear resize down, between convolutions."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((6, 6, 4))
+    x = L.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    x = L.UpSampling2D(2, interpolation="bilinear")(x)             # 12 x 12
+    x = L.Conv2D(6, 3, padding="same", activation="relu")(x)
+    x = keras.ops.image.resize(x, (17, 15), interpolation="nearest")
+    x = L.Conv2D(4, 3, strides=2)(x)                                # 8 x 7
+    x = L.Resizing(5, 5, interpolation="bilinear")(x)
+    x = L.Flatten()(x)
+    out = L.Dense(3)(x)
+    return keras.Model(inp, out, name="upsampling_net"), _calib((6, 6, 4)), None
+
+
+def attention_block():
+    """A tiny transformer encoder block over 8 tokens of 12 features: one
+    head of self-attention (q k^T and scores v, BATCH_MATMUL; softmax), a
+    residual ADD, a feed-forward pair of dense layers, then a mean-pooled head."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((8, 12))
+    q, k, v = L.Dense(8)(inp), L.Dense(8)(inp), L.Dense(12)(inp)
+    scores = L.Softmax()(L.Rescaling(8 ** -0.5)(keras.ops.matmul(q, keras.ops.transpose(k, (0, 2, 1)))))
+    x = L.Add()([inp, keras.ops.matmul(scores, v)])
+    x = L.Add()([x, L.Dense(12)(L.Dense(24, activation="relu")(x))])
+    x = L.GlobalAveragePooling1D()(x)
+    out = L.Dense(4)(x)
+    return keras.Model(inp, out, name="attention_block"), _calib((8, 12)), None
+
+
+def unet_decoder():
+    """A U-Net in miniature: two strided encoder stages, then a decoder of
+    Conv2DTranspose upsampling (stride 2, same padding) with the encoder's
+    skip connections concatenated, and a 1x1 head per pixel."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((16, 16, 3))
+    e1 = L.Conv2D(8, 3, padding="same", activation="relu")(inp)                   # 16x16x8
+    e2 = L.Conv2D(12, 3, strides=2, padding="same", activation="relu")(e1)        # 8x8x12
+    b = L.Conv2D(16, 3, strides=2, padding="same", activation="relu")(e2)         # 4x4x16
+    d2 = L.Conv2DTranspose(12, 3, strides=2, padding="same", activation="relu")(b)  # 8x8x12
+    d2 = L.Conv2D(12, 3, padding="same", activation="relu")(L.Concatenate()([d2, e2]))
+    d1 = L.Conv2DTranspose(8, 2, strides=2, padding="valid")(d2)                  # 16x16x8
+    d1 = L.Conv2D(8, 3, padding="same", activation="relu")(L.Concatenate()([d1, e1]))
+    out = L.Conv2D(2, 1)(d1)
+    return keras.Model(inp, out, name="unet_decoder"), _calib((16, 16, 3)), None
+
+
 MODELS = {
     "mnist_cnn": mnist_cnn,
     "ds_cnn_kws": ds_cnn_kws,
@@ -248,4 +300,7 @@ MODELS = {
     "odd_depthwise": odd_depthwise,
     "elementwise_mix": elementwise_mix,
     "split_transpose_crop": split_transpose_crop,
+    "upsampling_net": upsampling_net,
+    "attention_block": attention_block,
+    "unet_decoder": unet_decoder,
 }

@@ -139,14 +139,22 @@ static void tinyml_copy_in(tinyml_model_obj_t *self, uint32_t input, mp_obj_t bu
     memcpy(tml_model_tensor_data(&self->core, index), buf.buf, nbytes);
 }
 
+// An output's array typecode: 'b', or 'i' for the int32 indices of ARG_MAX / ARG_MIN.
+static char tinyml_typecode(const tml_tensor_t *t) {
+    return t->dtype == TML_DTYPE_INT32 ? 'i' : 'b';
+}
+
 static void tinyml_copy_out(tinyml_model_obj_t *self, uint32_t output, mp_obj_t buf_obj) {
     uint32_t index = tml_model_output_index(&self->core, output);
     uint32_t nbytes = tml_model_tensor_bytes(&self->core, index);
     mp_buffer_info_t buf;
     mp_get_buffer_raise(buf_obj, &buf, MP_BUFFER_WRITE);
-    if (!tinyml_is_byte_buffer(&buf)) {
+    // An int32 output also fills an array('i'); its length is still counted in bytes.
+    const bool int32_out = tinyml_typecode(tml_model_tensor(&self->core, index)) == 'i';
+    if (!tinyml_is_byte_buffer(&buf) && !(int32_out && buf.typecode == 'i')) {
         mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("tinyml: output %u must be an int8 buffer (bytearray, array('b')), got typecode '%c'"),
+            int32_out ? MP_ERROR_TEXT("tinyml: output %u must be a bytearray or array('i'), got typecode '%c'")
+                      : MP_ERROR_TEXT("tinyml: output %u must be an int8 buffer (bytearray, array('b')), got typecode '%c'"),
             (unsigned)output, buf.typecode);
     }
     if (buf.len != nbytes) {
@@ -172,7 +180,8 @@ static mp_obj_t *tinyml_get_items(mp_obj_t obj, uint32_t count, const char *what
     return items;
 }
 
-// invoke(inp, out=None): raw int8 tensors in, raw int8 tensors out.
+// invoke(inp, out=None): raw int8 tensors in, raw tensors out (int8, or
+// little-endian int32 for ARG_MAX / ARG_MIN indices).
 static mp_obj_t tinyml_model_invoke(size_t n_args, const mp_obj_t *args) {
     tinyml_model_obj_t *self = tinyml_get_open_model(args[0]);
     mp_obj_t out_obj = n_args > 2 ? args[2] : mp_const_none;
@@ -227,7 +236,8 @@ static mp_obj_t tinyml_shape(const tml_tensor_t *t) {
     return mp_obj_new_tuple(t->rank, shape);
 }
 
-// tensor(kind, i) -> (shape, scale, zero_point, nbytes); kind 0 = input, 1 = output.
+// tensor(kind, i) -> (shape, scale, zero_point, nbytes, typecode); kind 0 =
+// input, 1 = output; typecode is the array typecode of its elements, 'b' or 'i'.
 static mp_obj_t tinyml_model_tensor(mp_obj_t self_in, mp_obj_t kind_in, mp_obj_t i_in) {
     tinyml_model_obj_t *self = tinyml_get_open_model(self_in);
     mp_int_t kind = mp_obj_get_int(kind_in);
@@ -239,13 +249,15 @@ static mp_obj_t tinyml_model_tensor(mp_obj_t self_in, mp_obj_t kind_in, mp_obj_t
     uint32_t index = kind == 0 ? tml_model_input_index(&self->core, (uint32_t)i)
                                : tml_model_output_index(&self->core, (uint32_t)i);
     const tml_tensor_t *t = tml_model_tensor(&self->core, index);
-    mp_obj_t info[4] = {
+    const char typecode = tinyml_typecode(t);
+    mp_obj_t info[5] = {
         tinyml_shape(t),
         mp_obj_new_float((mp_float_t)t->scale),
         mp_obj_new_int(t->zero_point),
         mp_obj_new_int_from_uint(tml_model_tensor_bytes(&self->core, index)),
+        mp_obj_new_str(&typecode, 1),
     };
-    return mp_obj_new_tuple(4, info);
+    return mp_obj_new_tuple(5, info);
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(tinyml_model_tensor_obj, tinyml_model_tensor);
 
@@ -448,12 +460,18 @@ static mp_obj_t tinyml_build_info(void) {
     const char *opt = "none";
     #endif
     mp_obj_dict_store(info, MP_OBJ_NEW_QSTR(MP_QSTR_optimize), mp_obj_new_str(opt, strlen(opt)));
+    // Opcode numbers may have gaps (each op family has its own range); a
+    // gap is named like opcode 0, which is never an op (the same string).
+    const char *unknown = tml_opcode_name(0);
     mp_obj_t ops[TML_OP_COUNT_ - 1];
+    size_t n_ops = 0;
     for (int op = 1; op < TML_OP_COUNT_; op++) {
         const char *name = tml_opcode_name((uint8_t)op);
-        ops[op - 1] = mp_obj_new_str(name, strlen(name));
+        if (name != unknown) {
+            ops[n_ops++] = mp_obj_new_str(name, strlen(name));
+        }
     }
-    mp_obj_dict_store(info, MP_OBJ_NEW_QSTR(MP_QSTR_ops), mp_obj_new_tuple(TML_OP_COUNT_ - 1, ops));
+    mp_obj_dict_store(info, MP_OBJ_NEW_QSTR(MP_QSTR_ops), mp_obj_new_tuple(n_ops, ops));
     return info;
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(tinyml_build_info_obj, tinyml_build_info);

@@ -86,6 +86,16 @@ typedef enum {
     TML_OP_REMAP = 14, /* any op whose output elements are input elements: SLICE, SPLIT, TRANSPOSE, TILE ... */
     TML_OP_MAXIMUM = 15,
     TML_OP_MINIMUM = 16,
+    TML_OP_TRANSPOSE_CONV = 17,
+    TML_OP_SQUARED_DIFFERENCE = 18,
+    TML_OP_PRELU = 19,
+    TML_OP_LOG_SOFTMAX = 20,
+    TML_OP_L2_NORMALIZATION = 21,
+    TML_OP_REDUCE_MAX = 22,
+    TML_OP_REDUCE_MIN = 23,
+    TML_OP_SUM = 24,
+    TML_OP_ARG_MAX = 25, /* int32 output */
+    TML_OP_ARG_MIN = 26, /* int32 output */
     TML_OP_RESIZE_BILINEAR = 27,
     TML_OP_BATCH_MATMUL = 28,
     TML_OP_COUNT_
@@ -223,6 +233,82 @@ typedef struct {
  * quantised alike (the converter checks), so raw int8 values compare. No
  * params. */
 
+/* TRANSPOSE_CONV: inputs [input], outputs [output] (TFLite's output_shape
+ * operand is the output tensor's shape); weights int8 [out_c][kh][kw][in_c].
+ * Output position in * stride - pad + tap receives input position in
+ * through tap `tap`, for both spatial axes; pad_top/pad_left are TFLite's
+ * padding computed on the output size (SAME: (out - 1) rounded down to a
+ * multiple of the stride, plus kernel, minus out, at least 0, halved;
+ * VALID: 0). */
+typedef struct {
+    uint16_t kernel_h, kernel_w;
+    uint16_t stride_h, stride_w;
+    int16_t pad_top, pad_left;
+    uint16_t channel_quant;      /* 1 or out_c */
+    uint16_t reserved;           /* 0 */
+    int32_t act_min, act_max;
+    uint32_t weights;            /* data offset */
+    uint32_t bias;               /* int32[out_c] or TML_NONE */
+    uint32_t multiplier;         /* int32[channel_quant] */
+    uint32_t shift;              /* int32[channel_quant] */
+} tml_blob_transpose_conv_t;
+
+/* REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN: the input read as
+ * [outer][reduced][inner] (row-major, its elements in order), one output per
+ * (outer, inner) pair, in that order; outer * reduced * inner is the input's
+ * element count and outer * inner the output's. The converter merges the
+ * reduced axes into that one run (a REMAP in front moves them together when
+ * they are not adjacent). REDUCE_MAX, REDUCE_MIN: input and output quantised
+ * alike (TFLite requires it), raw int8 values compare; table is TML_NONE.
+ * SUM: TF 2.21's kernel requantises the raw sum s in float32 (round(s *
+ * in/out scale + bias) + output zero point, clamped), equal quantisations
+ * included: that is a non-decreasing step function of s, and table holds its
+ * 255 steps, int32, non-decreasing: step k is the smallest s giving at least
+ * -127 + k, so the output is -128 plus the count of steps <= s; reduced is
+ * at most 2^23. ARG_MAX, ARG_MIN: int32 output, the index along the reduced
+ * run of the first largest (smallest) value; table is TML_NONE. */
+typedef struct {
+    int32_t outer, reduced, inner;
+    uint32_t table;          /* SUM: data offset of int32[255]; TML_NONE otherwise */
+} tml_blob_reduce_t;
+/* SQUARED_DIFFERENCE: inputs [a, b] broadcast to the output shape; TFLite's
+ * int8 Prepare (squared_difference.cc): left_shift 7, both inputs brought to
+ * 2 * the larger input scale, the squared difference requantised by
+ * output_multiplier/output_shift (below one). No activation. */
+typedef struct {
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+} tml_blob_squared_difference_t;
+
+/* PRELU: inputs [input, alpha], alpha (a constant, with its own scale and
+ * zero point) broadcast to the input's shape, which is the output's. An
+ * input at or above its zero point is requantised by identity_*, one below
+ * it is multiplied by (alpha - alpha zero point) and requantised by alpha_*:
+ * QuantizeMultiplier of s_in / s_out and s_in * s_alpha / s_out, both in
+ * float32, as TFLite's PreluPrepare (activations.cc). */
+typedef struct {
+    int32_t identity_multiplier, identity_shift;
+    int32_t alpha_multiplier, alpha_shift;
+} tml_blob_prelu_t;
+
+/* LOG_SOFTMAX over the last axis (beta 1); parameters as TFLite's reference
+ * LogSoftmaxPrepare computes them (PreprocessLogSoftmaxScalingExp with 5
+ * integer bits, CalculateInputRadius). reverse_multiplier/reverse_shift
+ * (shift <= 0, TFLite's signed convention) undo the input scaling. The int8
+ * output has scale 16/256 and zero point 127. */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t reverse_multiplier;
+    int32_t reverse_shift;
+    int32_t diff_min;
+} tml_blob_log_softmax_t;
+
+/* L2_NORMALIZATION over the last axis: no params. The int8 output has scale
+ * 1/128 and zero point 0 (TFLite fixes both); the input's zero point comes
+ * from its tensor. */
 /* RESIZE_BILINEAR: input NHWC, output [n, out_h, out_w, c], one
  * quantisation (the converter checks). The coordinates and weights are
  * TFLite's integer ones, worked out from the shapes and these flags. */

@@ -1,6 +1,8 @@
-/* ADD, MUL, MAXIMUM and MINIMUM on int8 with NHWC broadcasting, bit exact with TFLite's
- * reference_integer_ops::Add/Mul and their BroadcastAdd4DSlow/
- * BroadcastMul4DSlow (the same arithmetic per element either way). */
+/* ADD, MUL, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE and PRELU on int8 with NHWC
+ * broadcasting, bit exact with TFLite's reference_integer_ops::Add/Mul, their
+ * BroadcastAdd4DSlow/BroadcastMul4DSlow, squared_difference.cc's int8 kernel
+ * and reference_ops::Prelu/BroadcastPrelu4DSlow (the same arithmetic per
+ * element either way). */
 #include <stdbool.h>
 
 #include "tml_check.h"
@@ -206,4 +208,107 @@ void tml_maximum_s8(const tml_dims_t *in1_dims, const int8_t *in1,
 void tml_minimum_s8(const tml_dims_t *in1_dims, const int8_t *in1,
     const tml_dims_t *in2_dims, const int8_t *in2, const tml_dims_t *out_dims, int8_t *out) {
     tml_broadcast_rows(in1_dims, in1, in2_dims, in2, out_dims, out, tml_minimum_row, 0);
+}
+
+/* An input multiplier of at most one half: (x - zero point) << left_shift
+ * <= 255 * 2^7 scales to at most 16320, so the difference of two is at most
+ * 32640 in magnitude and its square below 2^30. TFLite's Prepare divides
+ * each input scale by twice the larger one, which always passes. */
+static bool tml_at_most_half(int32_t multiplier, int32_t shift) {
+    return shift < 0 || (shift == 0 && multiplier <= (1 << 30));
+}
+
+tml_status_t tml_squared_difference_check(const tml_squared_difference_params_t *p,
+    const tml_dims_t *in1_dims, const tml_dims_t *in2_dims, const tml_dims_t *out_dims,
+    const char **detail) {
+    tml_status_t s = tml_check_broadcast(in1_dims, in2_dims, out_dims, detail);
+    if (s != TML_OK) {
+        return s;
+    }
+    if (p->left_shift < 0 || p->left_shift > 7) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "left_shift outside [0, 7]");
+    }
+    s = tml_check_requant(p->input1_multiplier, p->input1_shift, detail);
+    if (s == TML_OK) {
+        s = tml_check_requant(p->input2_multiplier, p->input2_shift, detail);
+    }
+    if (s == TML_OK) {
+        s = tml_check_requant(p->output_multiplier, p->output_shift, detail);
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    if (!tml_at_most_half(p->input1_multiplier, p->input1_shift) ||
+        !tml_at_most_half(p->input2_multiplier, p->input2_shift)) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "SQUARED_DIFFERENCE input multiplier above one half");
+    }
+    /* TFLite requantises the square with a multiplier below one only. */
+    if (p->output_shift > 0) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "SQUARED_DIFFERENCE output multiplier above one");
+    }
+    return TML_OK;
+}
+
+static void tml_squared_difference_row(const void *ctx, const int8_t *a, int32_t a_step,
+    const int8_t *b, int32_t b_step, int8_t *out, int32_t count) {
+    const tml_binary_ctx_t *c = (const tml_binary_ctx_t *)ctx;
+    const tml_squared_difference_params_t *p = (const tml_squared_difference_params_t *)c->params;
+    for (int32_t i = 0; i < count; i++) {
+        int32_t shifted1 = (a[i * a_step] + c->in1_offset) * (1 << p->left_shift);
+        int32_t shifted2 = (b[i * b_step] + c->in2_offset) * (1 << p->left_shift);
+        int32_t diff = tml_multiply_by_quantized_multiplier(shifted1, p->input1_multiplier, p->input1_shift)
+            - tml_multiply_by_quantized_multiplier(shifted2, p->input2_multiplier, p->input2_shift);
+        int32_t v = tml_multiply_by_quantized_multiplier(diff * diff, p->output_multiplier, p->output_shift)
+            + c->output_zero_point;
+        out[i] = (int8_t)tml_clamp(v, INT8_MIN, INT8_MAX);
+    }
+}
+
+void tml_squared_difference_s8(const tml_squared_difference_params_t *p,
+    int32_t input1_zero_point, int32_t input2_zero_point, int32_t output_zero_point,
+    const tml_dims_t *in1_dims, const int8_t *in1,
+    const tml_dims_t *in2_dims, const int8_t *in2,
+    const tml_dims_t *out_dims, int8_t *out) {
+    const tml_binary_ctx_t ctx = { p, -input1_zero_point, -input2_zero_point, output_zero_point };
+    tml_broadcast_rows(in1_dims, in1, in2_dims, in2, out_dims, out, tml_squared_difference_row, &ctx);
+}
+
+tml_status_t tml_prelu_check(const tml_prelu_params_t *p,
+    const tml_dims_t *in_dims, const tml_dims_t *alpha_dims, const tml_dims_t *out_dims,
+    const char **detail) {
+    if (in_dims->n != out_dims->n || in_dims->h != out_dims->h || in_dims->w != out_dims->w ||
+        in_dims->c != out_dims->c) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "PRELU input and output dims differ");
+    }
+    tml_status_t s = tml_check_broadcast(in_dims, alpha_dims, out_dims, detail);
+    if (s == TML_OK) {
+        s = tml_check_requant(p->identity_multiplier, p->identity_shift, detail);
+    }
+    if (s == TML_OK) {
+        s = tml_check_requant(p->alpha_multiplier, p->alpha_shift, detail);
+    }
+    return s;
+}
+
+static void tml_prelu_row(const void *ctx, const int8_t *a, int32_t a_step,
+    const int8_t *b, int32_t b_step, int8_t *out, int32_t count) {
+    const tml_binary_ctx_t *c = (const tml_binary_ctx_t *)ctx;
+    const tml_prelu_params_t *p = (const tml_prelu_params_t *)c->params;
+    for (int32_t i = 0; i < count; i++) {
+        const int32_t x = a[i * a_step] + c->in1_offset;
+        /* |x| and |alpha - zero point| are at most 255: the product fits in 17 bits. */
+        int32_t v = x >= 0 ? tml_multiply_by_quantized_multiplier(x, p->identity_multiplier, p->identity_shift)
+            : tml_multiply_by_quantized_multiplier(x * (b[i * b_step] + c->in2_offset), p->alpha_multiplier,
+                p->alpha_shift);
+        out[i] = (int8_t)tml_clamp(v + c->output_zero_point, INT8_MIN, INT8_MAX);
+    }
+}
+
+void tml_prelu_s8(const tml_prelu_params_t *p,
+    int32_t input_zero_point, int32_t alpha_zero_point, int32_t output_zero_point,
+    const tml_dims_t *in_dims, const int8_t *in,
+    const tml_dims_t *alpha_dims, const int8_t *alpha,
+    const tml_dims_t *out_dims, int8_t *out) {
+    const tml_binary_ctx_t ctx = { p, -input_zero_point, -alpha_zero_point, output_zero_point };
+    tml_broadcast_rows(in_dims, in, alpha_dims, alpha, out_dims, out, tml_prelu_row, &ctx);
 }

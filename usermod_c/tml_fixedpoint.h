@@ -1,5 +1,5 @@
-/* gemmlowp-style fixed-point helpers, only what TFLite's int8 SOFTMAX needs,
- * reproducing gemmlowp's scalar int32 arithmetic bit for bit.
+/* gemmlowp-style fixed-point helpers, only what TFLite's int8 SOFTMAX, LOG_SOFTMAX
+ * and L2_NORMALIZATION need, reproducing gemmlowp's scalar int32 arithmetic bit for bit.
  *
  * A value in format Qm (m integer bits, 31 - m fractional bits) is a plain
  * int32_t; the format lives in the function names. Multiplying Qa by Qb with

@@ -87,6 +87,17 @@ typedef struct {
     int32_t act_min, act_max;
 } tml_conv_params_t;
 
+/* TRANSPOSE_CONV: weights int8 [out_c][kh][kw][in_c] (TFLite's OHWI), bias
+ * int32[out_c] or NULL. Output position in * stride - pad + tap receives
+ * input position in through kernel tap `tap`; the output's size is its own
+ * (TFLite's output_shape operand), positions no tap reaches take the bias. */
+typedef struct {
+    uint16_t kernel_h, kernel_w;
+    uint16_t stride_h, stride_w;
+    int16_t pad_top, pad_left;
+    int32_t act_min, act_max;
+} tml_transpose_conv_params_t;
+
 /* FULLY_CONNECTED: input [batches][in_features], weights int8
  * [out_features][in_features], bias int32[out_features] or NULL. */
 typedef struct {
@@ -127,6 +138,20 @@ typedef struct {
     int32_t act_min, act_max;
 } tml_mul_params_t;
 
+/* SQUARED_DIFFERENCE: TFLite's int8 Prepare values (tml_blob.h). */
+typedef struct {
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+} tml_squared_difference_params_t;
+
+/* PRELU: TFLite's Prepare values (tml_blob.h). */
+typedef struct {
+    int32_t identity_multiplier, identity_shift;
+    int32_t alpha_multiplier, alpha_shift;
+} tml_prelu_params_t;
+
 /* PAD: output[i] = input[i - before] inside, pad_value elsewhere. */
 typedef struct {
     int32_t before[TML_RANK];
@@ -146,6 +171,18 @@ typedef struct {
     uint8_t inner_run;
 } tml_remap_params_t;
 
+/* REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN (tml_blob.h): the input as
+ * [outer][reduced][inner], one output per (outer, inner). Only SUM has
+ * steps. The steps stay in the blob, which may change after
+ * load: the kernel's search reads the 255 entries whatever they hold, so a
+ * changed table changes answers, never memory safety. */
+typedef struct {
+    int32_t outer, reduced, inner;
+    const int32_t *steps;    /* SUM: TML_SUM_STEPS non-decreasing raw sums; NULL for the others */
+} tml_reduce_params_t;
+
+/* A SUM's output is -128 plus the count of its steps <= the raw sum. */
+#define TML_SUM_STEPS (255)
 /* RESIZE_BILINEAR: the Q10 scales of TFLite's integer resize, worked out
  * from the shapes by the check. */
 typedef struct {
@@ -169,6 +206,15 @@ typedef struct {
     int32_t diff_min;
 } tml_softmax_params_t;
 
+/* LOG_SOFTMAX over the last axis: TFLite's reference Prepare values (tml_blob.h). */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t reverse_multiplier;
+    int32_t reverse_shift;
+    int32_t diff_min;
+} tml_log_softmax_params_t;
+
 /* ---- convolutions (tml_conv.c) ---------------------------------------- */
 
 tml_status_t tml_conv_check(const tml_conv_params_t *p, const tml_requant_t *q,
@@ -188,6 +234,16 @@ void tml_depthwise_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const tml_dims_t *in_dims, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
     const tml_dims_t *out_dims, int8_t *out, void *scratch);
+
+/* ---- TRANSPOSE_CONV (tml_transpose_conv.c): no scratch ----------------- */
+
+tml_status_t tml_transpose_conv_check(const tml_transpose_conv_params_t *p, const tml_requant_t *q,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
+
+void tml_transpose_conv_s8(const tml_transpose_conv_params_t *p, const tml_requant_t *q,
+    const tml_dims_t *in_dims, const int8_t *in,
+    const int8_t *weights, const int32_t *bias,
+    const tml_dims_t *out_dims, int8_t *out);
 
 /* ---- FULLY_CONNECTED (tml_fc.c) --------------------------------------- */
 
@@ -229,6 +285,23 @@ void tml_mean_s8(const tml_mean_params_t *p,
     const tml_dims_t *in_dims, const int8_t *in,
     const tml_dims_t *out_dims, int8_t *out, void *scratch);
 
+/* ---- REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN (tml_reduce.c) ------ */
+
+/* outer * reduced * inner equals in_elements, outer * inner out_elements;
+ * a SUM has steps, non-decreasing, and at most 2^23 terms; the other ops
+ * have no steps. */
+tml_status_t tml_reduce_check(const tml_reduce_params_t *p, int is_sum,
+    int32_t in_elements, int32_t out_elements, const char **detail);
+
+void tml_reduce_max_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out);
+void tml_reduce_min_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out);
+
+void tml_sum_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out);
+
+/* Ties give the first index, as TFLite's strict comparison does. */
+void tml_arg_max_s8(const tml_reduce_params_t *p, const int8_t *in, int32_t *out);
+void tml_arg_min_s8(const tml_reduce_params_t *p, const int8_t *in, int32_t *out);
+
 /* ---- ADD, MUL (tml_elementwise.c): each input's dims broadcast (1 or equal
  * to the output's). ------------------------------------------------------- */
 
@@ -261,6 +334,29 @@ void tml_maximum_s8(const tml_dims_t *in1_dims, const int8_t *in1,
 
 void tml_minimum_s8(const tml_dims_t *in1_dims, const int8_t *in1,
     const tml_dims_t *in2_dims, const int8_t *in2, const tml_dims_t *out_dims, int8_t *out);
+
+/* SQUARED_DIFFERENCE: ((a - zp1) * 2^left_shift * m1 - (b - zp2) *
+ * 2^left_shift * m2)^2 requantised, as TFLite's int8 kernel. */
+tml_status_t tml_squared_difference_check(const tml_squared_difference_params_t *p,
+    const tml_dims_t *in1_dims, const tml_dims_t *in2_dims, const tml_dims_t *out_dims,
+    const char **detail);
+
+void tml_squared_difference_s8(const tml_squared_difference_params_t *p,
+    int32_t input1_zero_point, int32_t input2_zero_point, int32_t output_zero_point,
+    const tml_dims_t *in1_dims, const int8_t *in1,
+    const tml_dims_t *in2_dims, const int8_t *in2,
+    const tml_dims_t *out_dims, int8_t *out);
+
+/* PRELU: alpha broadcast to the input, whose dims are the output's. */
+tml_status_t tml_prelu_check(const tml_prelu_params_t *p,
+    const tml_dims_t *in_dims, const tml_dims_t *alpha_dims, const tml_dims_t *out_dims,
+    const char **detail);
+
+void tml_prelu_s8(const tml_prelu_params_t *p,
+    int32_t input_zero_point, int32_t alpha_zero_point, int32_t output_zero_point,
+    const tml_dims_t *in_dims, const int8_t *in,
+    const tml_dims_t *alpha_dims, const int8_t *alpha,
+    const tml_dims_t *out_dims, int8_t *out);
 
 /* ---- data movement (tml_copy.c) --------------------------------------- */
 
@@ -298,6 +394,20 @@ void tml_remap(const tml_remap_params_t *p, const uint8_t *in, const tml_dims_t 
 tml_status_t tml_softmax_check(const tml_softmax_params_t *p, int32_t depth, const char **detail);
 
 void tml_softmax_s8(const tml_softmax_params_t *p,
+    int32_t rows, int32_t depth, const int8_t *in, int8_t *out);
+
+/* ---- LOG_SOFTMAX, L2_NORMALIZATION (tml_normalize.c): rows x depth, along
+ * depth; TFLite's int8 outputs are scale 16/256, zero point 127 (LOG_SOFTMAX)
+ * and scale 1/128, zero point 0 (L2_NORMALIZATION). ---------------------- */
+
+tml_status_t tml_log_softmax_check(const tml_log_softmax_params_t *p, int32_t depth, const char **detail);
+
+void tml_log_softmax_s8(const tml_log_softmax_params_t *p,
+    int32_t rows, int32_t depth, const int8_t *in, int8_t *out);
+
+tml_status_t tml_l2_normalization_check(int32_t depth, const char **detail);
+
+void tml_l2_normalization_s8(int32_t input_zero_point,
     int32_t rows, int32_t depth, const int8_t *in, int8_t *out);
 
 /* ---- LUT (tml_lut.c): out[i] = table[in[i] + 128]; in may equal out. --- */

@@ -461,8 +461,10 @@ static tml_status_t tml_load_io(tml_model_t *m) {
         if (m->tensors[index].is_const) {
             return tml_load_fail(m, TML_ERR_BAD_TENSOR, "model input/output is a constant tensor");
         }
-        if (m->tensors[index].dtype != TML_DTYPE_INT8) {
-            return tml_load_fail(m, TML_ERR_BAD_TENSOR, "model input/output is not int8");
+        /* An output may also be int32: the indices of ARG_MAX / ARG_MIN. */
+        const uint8_t dtype = m->tensors[index].dtype;
+        if (dtype != TML_DTYPE_INT8 && (i < m->header.input_count || dtype != TML_DTYPE_INT32)) {
+            return tml_load_fail(m, TML_ERR_BAD_TENSOR, "model input is not int8, or output not int8 or int32");
         }
         m->io[i] = index;
     }
@@ -511,8 +513,10 @@ static tml_status_t tml_load_op(tml_model_t *m, uint32_t i, uint32_t pos, uint16
             return tml_load_fail(m, TML_ERR_BAD_TENSOR, "op tensor index out of range");
         }
         const tml_tensor_t *t = &m->tensors[index];
-        if (t->dtype != TML_DTYPE_INT8) {
-            return tml_load_fail(m, TML_ERR_BAD_TENSOR, "op operand is not int8");
+        const uint8_t want = k >= rec.input_count && def->int32_output ? TML_DTYPE_INT32 : TML_DTYPE_INT8;
+        if (t->dtype != want) {
+            return tml_load_fail(m, TML_ERR_BAD_TENSOR,
+                want == TML_DTYPE_INT8 ? "op operand is not int8" : "op output is not int32");
         }
         if (k >= rec.input_count && t->is_const) {
             return tml_load_fail(m, TML_ERR_BAD_TENSOR, "op output is a constant tensor");

@@ -237,7 +237,7 @@ static uint32_t tml_scratch_mean(const tml_model_t *m, const tml_op_t *op) {
     return tml_mean_scratch_size(&op->u.mean, &tml_op_tensor(m, op, 0)->dims);
 }
 
-/* ---- ADD, MUL, MAXIMUM, MINIMUM ------------------------------------------- */
+/* ---- ADD, MUL, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE, PRELU ----------------- */
 
 static tml_status_t tml_load_add(tml_model_t *m, const void *params, tml_op_t *op) {
     const tml_blob_add_t *r = (const tml_blob_add_t *)params;
@@ -307,6 +307,49 @@ static void tml_run_minimum(const tml_model_t *m, const tml_op_t *op) {
         (int8_t *)out->data);
 }
 
+static tml_status_t tml_load_squared_difference(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_squared_difference_t *r = (const tml_blob_squared_difference_t *)params;
+    tml_squared_difference_params_t *p = &op->u.squared_difference;
+    p->left_shift = r->left_shift;
+    p->input1_multiplier = r->input1_multiplier;
+    p->input1_shift = r->input1_shift;
+    p->input2_multiplier = r->input2_multiplier;
+    p->input2_shift = r->input2_shift;
+    p->output_multiplier = r->output_multiplier;
+    p->output_shift = r->output_shift;
+    const char *detail = "";
+    return tml_checked(m, tml_squared_difference_check(p, &tml_op_tensor(m, op, 0)->dims,
+        &tml_op_tensor(m, op, 1)->dims, &tml_op_tensor(m, op, 2)->dims, &detail), &detail);
+}
+
+static void tml_run_squared_difference(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *a = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *b = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    tml_squared_difference_s8(&op->u.squared_difference, a->zero_point, b->zero_point, out->zero_point,
+        &a->dims, (const int8_t *)a->data, &b->dims, (const int8_t *)b->data, &out->dims, (int8_t *)out->data);
+}
+
+static tml_status_t tml_load_prelu(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_prelu_t *r = (const tml_blob_prelu_t *)params;
+    tml_prelu_params_t *p = &op->u.prelu;
+    p->identity_multiplier = r->identity_multiplier;
+    p->identity_shift = r->identity_shift;
+    p->alpha_multiplier = r->alpha_multiplier;
+    p->alpha_shift = r->alpha_shift;
+    const char *detail = "";
+    return tml_checked(m, tml_prelu_check(p, &tml_op_tensor(m, op, 0)->dims, &tml_op_tensor(m, op, 1)->dims,
+        &tml_op_tensor(m, op, 2)->dims, &detail), &detail);
+}
+
+static void tml_run_prelu(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *alpha = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    tml_prelu_s8(&op->u.prelu, in->zero_point, alpha->zero_point, out->zero_point, &in->dims,
+        (const int8_t *)in->data, &alpha->dims, (const int8_t *)alpha->data, &out->dims, (int8_t *)out->data);
+}
+
 /* ---- CONCATENATION, PAD ------------------------------------------------- */
 
 /* axis is in [0, 3]: the part check refuses any other. */
@@ -366,7 +409,8 @@ static void tml_run_pad(const tml_model_t *m, const tml_op_t *op) {
     tml_pad_s8(&op->u.pad, &in->dims, (const int8_t *)in->data, &out->dims, (int8_t *)out->data);
 }
 
-/* ---- SOFTMAX, LUT, COPY: one input, one output of the same size -------- */
+/* ---- SOFTMAX, LOG_SOFTMAX, L2_NORMALIZATION, LUT, COPY: one input, one output of
+ * the same size ------------------------------------------------------------ */
 
 static int tml_same_dims(const tml_dims_t *a, const tml_dims_t *b) {
     return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
@@ -389,6 +433,44 @@ static tml_status_t tml_load_softmax(tml_model_t *m, const void *params, tml_op_
 static void tml_run_softmax(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
     tml_softmax_s8(&op->u.softmax, tml_elements(in) / in->dims.c, in->dims.c, (const int8_t *)in->data,
+        (int8_t *)tml_op_tensor(m, op, 1)->data);
+}
+
+static tml_status_t tml_load_log_softmax(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_log_softmax_t *r = (const tml_blob_log_softmax_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    if (!tml_same_dims(&in->dims, &tml_op_tensor(m, op, 1)->dims)) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "input and output dims differ");
+    }
+    tml_log_softmax_params_t *p = &op->u.log_softmax;
+    p->input_multiplier = r->input_multiplier;
+    p->input_left_shift = r->input_left_shift;
+    p->reverse_multiplier = r->reverse_multiplier;
+    p->reverse_shift = r->reverse_shift;
+    p->diff_min = r->diff_min;
+    const char *detail = "";
+    return tml_checked(m, tml_log_softmax_check(p, in->dims.c, &detail), &detail);
+}
+
+static void tml_run_log_softmax(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_log_softmax_s8(&op->u.log_softmax, tml_elements(in) / in->dims.c, in->dims.c, (const int8_t *)in->data,
+        (int8_t *)tml_op_tensor(m, op, 1)->data);
+}
+
+static tml_status_t tml_load_l2_normalization(tml_model_t *m, const void *params, tml_op_t *op) {
+    (void)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    if (!tml_same_dims(&in->dims, &tml_op_tensor(m, op, 1)->dims)) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "input and output dims differ");
+    }
+    const char *detail = "";
+    return tml_checked(m, tml_l2_normalization_check(in->dims.c, &detail), &detail);
+}
+
+static void tml_run_l2_normalization(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_l2_normalization_s8(in->zero_point, tml_elements(in) / in->dims.c, in->dims.c, (const int8_t *)in->data,
         (int8_t *)tml_op_tensor(m, op, 1)->data);
 }
 
@@ -464,6 +546,102 @@ static void tml_run_remap(const tml_model_t *m, const tml_op_t *op) {
     tml_remap(&op->u.remap, tml_op_tensor(m, op, 0)->data, &out->dims, out->data);
 }
 
+/* ---- TRANSPOSE_CONV ------------------------------------------------------ */
+
+static tml_status_t tml_load_transpose_conv(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_transpose_conv_t *r = (const tml_blob_transpose_conv_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_transpose_conv_op_t *c = &op->u.tconv;
+    c->p.kernel_h = r->kernel_h;
+    c->p.kernel_w = r->kernel_w;
+    c->p.stride_h = r->stride_h;
+    c->p.stride_w = r->stride_w;
+    c->p.pad_top = r->pad_top;
+    c->p.pad_left = r->pad_left;
+    c->p.act_min = r->act_min;
+    c->p.act_max = r->act_max;
+    c->q = tml_requant_between(in, out, r->channel_quant);
+    const char *detail = "";
+    tml_status_t s = tml_transpose_conv_check(&c->p, &c->q, &in->dims, &out->dims, &detail);
+    if (s != TML_OK) {
+        return tml_load_fail(m, s, detail);
+    }
+    /* Each factor is below 2^31 and the first two below 2^16: no 64-bit overflow. */
+    const uint64_t weight_bytes = (uint64_t)r->kernel_h * r->kernel_w * (uint64_t)in->dims.c
+        * (uint64_t)out->dims.c;
+    s = tml_load_weights_bias(m, r->weights, weight_bytes, r->bias, out->dims.c, &c->weights, &c->bias);
+    if (s != TML_OK) {
+        return s;
+    }
+    return tml_load_requant_arrays(m, r->multiplier, r->shift, &c->q);
+}
+
+static void tml_run_transpose_conv(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    const tml_transpose_conv_op_t *c = &op->u.tconv;
+    tml_transpose_conv_s8(&c->p, &c->q, &in->dims, (const int8_t *)in->data, c->weights, c->bias,
+        &out->dims, (int8_t *)out->data);
+}
+
+/* ---- REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN ---------------------- */
+
+static tml_status_t tml_load_reduce_common(tml_model_t *m, const void *params, tml_op_t *op, int is_sum) {
+    const tml_blob_reduce_t *r = (const tml_blob_reduce_t *)params;
+    tml_reduce_params_t *p = &op->u.reduce;
+    p->outer = r->outer;
+    p->reduced = r->reduced;
+    p->inner = r->inner;
+    p->steps = 0;
+    if (r->table != TML_NONE) {
+        const void *steps;
+        tml_status_t s = tml_load_const(m, r->table, TML_SUM_STEPS * 4u, 4, "sum steps outside data section",
+            &steps);
+        if (s != TML_OK) {
+            return s;
+        }
+        p->steps = (const int32_t *)steps;
+    }
+    const char *detail = "";
+    return tml_checked(m, tml_reduce_check(p, is_sum, tml_elements(tml_op_tensor(m, op, 0)),
+        tml_elements(tml_op_tensor(m, op, 1)), &detail), &detail);
+}
+
+static tml_status_t tml_load_reduce(tml_model_t *m, const void *params, tml_op_t *op) {
+    return tml_load_reduce_common(m, params, op, 0);
+}
+
+static tml_status_t tml_load_sum(tml_model_t *m, const void *params, tml_op_t *op) {
+    return tml_load_reduce_common(m, params, op, 1);
+}
+
+static void tml_run_reduce_max(const tml_model_t *m, const tml_op_t *op) {
+    tml_reduce_max_s8(&op->u.reduce, (const int8_t *)tml_op_tensor(m, op, 0)->data,
+        (int8_t *)tml_op_tensor(m, op, 1)->data);
+}
+
+static void tml_run_reduce_min(const tml_model_t *m, const tml_op_t *op) {
+    tml_reduce_min_s8(&op->u.reduce, (const int8_t *)tml_op_tensor(m, op, 0)->data,
+        (int8_t *)tml_op_tensor(m, op, 1)->data);
+}
+
+static void tml_run_sum(const tml_model_t *m, const tml_op_t *op) {
+    tml_sum_s8(&op->u.reduce, (const int8_t *)tml_op_tensor(m, op, 0)->data,
+        (int8_t *)tml_op_tensor(m, op, 1)->data);
+}
+
+/* The loader has checked the output is int32 and its offset 4-aligned. */
+static void tml_run_arg_max(const tml_model_t *m, const tml_op_t *op) {
+    tml_arg_max_s8(&op->u.reduce, (const int8_t *)tml_op_tensor(m, op, 0)->data,
+        (int32_t *)(void *)tml_op_tensor(m, op, 1)->data);
+}
+
+static void tml_run_arg_min(const tml_model_t *m, const tml_op_t *op) {
+    tml_arg_min_s8(&op->u.reduce, (const int8_t *)tml_op_tensor(m, op, 0)->data,
+        (int32_t *)(void *)tml_op_tensor(m, op, 1)->data);
+}
+
 /* ---- RESIZE_BILINEAR ------------------------------------------------------ */
 
 static tml_status_t tml_load_resize_bilinear(tml_model_t *m, const void *params, tml_op_t *op) {
@@ -536,6 +714,22 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_REMAP] = {"REMAP", 1, 1, 1, sizeof(tml_blob_remap_t), tml_load_remap, tml_run_remap, 0},
     [TML_OP_MAXIMUM] = {"MAXIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_maximum, 0},
     [TML_OP_MINIMUM] = {"MINIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_minimum, 0},
+    [TML_OP_TRANSPOSE_CONV] = {"TRANSPOSE_CONV", 1, 1, 1, sizeof(tml_blob_transpose_conv_t),
+                               tml_load_transpose_conv, tml_run_transpose_conv, 0},
+    [TML_OP_REDUCE_MAX] = {"REDUCE_MAX", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_reduce,
+                           tml_run_reduce_max, 0},
+    [TML_OP_REDUCE_MIN] = {"REDUCE_MIN", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_reduce,
+                           tml_run_reduce_min, 0},
+    [TML_OP_SUM] = {"SUM", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_sum, tml_run_sum, 0},
+    [TML_OP_ARG_MAX] = {"ARG_MAX", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_reduce, tml_run_arg_max, 0, 1},
+    [TML_OP_ARG_MIN] = {"ARG_MIN", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_reduce, tml_run_arg_min, 0, 1},
+    [TML_OP_SQUARED_DIFFERENCE] = {"SQUARED_DIFFERENCE", 2, 2, 1, sizeof(tml_blob_squared_difference_t),
+                                   tml_load_squared_difference, tml_run_squared_difference, 0},
+    [TML_OP_PRELU] = {"PRELU", 2, 2, 1, sizeof(tml_blob_prelu_t), tml_load_prelu, tml_run_prelu, 0},
+    [TML_OP_LOG_SOFTMAX] = {"LOG_SOFTMAX", 1, 1, 1, sizeof(tml_blob_log_softmax_t), tml_load_log_softmax,
+                            tml_run_log_softmax, 0},
+    [TML_OP_L2_NORMALIZATION] = {"L2_NORMALIZATION", 1, 1, 1, 0, tml_load_l2_normalization,
+                                 tml_run_l2_normalization, 0},
     [TML_OP_RESIZE_BILINEAR] = {"RESIZE_BILINEAR", 1, 1, 1, sizeof(tml_blob_resize_bilinear_t),
                                 tml_load_resize_bilinear, tml_run_resize_bilinear, 0},
     [TML_OP_BATCH_MATMUL] = {"BATCH_MATMUL", 2, 2, 1, sizeof(tml_blob_batch_matmul_t), tml_load_batch_matmul,

@@ -25,6 +25,13 @@ typedef struct {
     int32_t batches, in_features;
 } tml_fc_op_t;
 
+typedef struct {
+    const int8_t *weights;
+    const int32_t *bias;
+    tml_requant_t q;
+    tml_transpose_conv_params_t p;
+} tml_transpose_conv_op_t;
+
 /* The runtime form of one op record; what it costs in RAM is
  * sizeof(tml_op_t) plus 2 bytes per operand (docs/blob-format.md). */
 typedef struct tml_op {
@@ -46,6 +53,11 @@ typedef struct tml_op {
         int32_t concat_axis;
         const int8_t *lut_table;
         tml_remap_params_t remap;
+        tml_transpose_conv_op_t tconv;
+        tml_reduce_params_t reduce;
+        tml_squared_difference_params_t squared_difference;
+        tml_prelu_params_t prelu;
+        tml_log_softmax_params_t log_softmax;
         tml_resize_params_t resize;
         tml_batch_matmul_params_t batch_matmul;
     } u;
@@ -60,6 +72,8 @@ typedef struct {
     void (*run)(const tml_model_t *m, const tml_op_t *op);
     /* Scratch bytes this build's kernel needs for a loaded op; NULL: none. */
     uint32_t (*scratch_size)(const tml_model_t *m, const tml_op_t *op);
+    /* 1: the output is int32 (ARG_MAX, ARG_MIN); 0: every operand is int8. */
+    uint8_t int32_output;
 } tml_op_def_t;
 
 extern const tml_op_def_t tml_op_defs[TML_OP_COUNT_];

@@ -29,6 +29,8 @@ DATA_FIELDS = {
     "FULLY_CONNECTED": ("weights", "bias", "multiplier", "shift"),
     "LUT": ("table",),
     "REMAP": ("table",),
+    "TRANSPOSE_CONV": ("weights", "bias", "multiplier", "shift"),
+    "SUM": ("table",),
 }
 
 

@@ -48,6 +48,16 @@ OPCODES = {
     "REMAP": 14,
     "MAXIMUM": 15,
     "MINIMUM": 16,
+    "TRANSPOSE_CONV": 17,
+    "SQUARED_DIFFERENCE": 18,
+    "PRELU": 19,
+    "LOG_SOFTMAX": 20,
+    "L2_NORMALIZATION": 21,
+    "REDUCE_MAX": 22,
+    "REDUCE_MIN": 23,
+    "SUM": 24,
+    "ARG_MAX": 25,
+    "ARG_MIN": 26,
     "RESIZE_BILINEAR": 27,
     "BATCH_MATMUL": 28,
 }
@@ -86,11 +96,30 @@ PARAMS = {
     "REMAP": (struct.Struct("<I"), ["table"]),
     "MAXIMUM": (struct.Struct("<"), []),
     "MINIMUM": (struct.Struct("<"), []),
+    "TRANSPOSE_CONV": (
+        struct.Struct("<HHHHhhHHiiIIII"),
+        "kernel_h kernel_w stride_h stride_w pad_top pad_left channel_quant reserved "
+        "act_min act_max weights bias multiplier shift".split(),
+    ),
+    "REDUCE_MAX": (struct.Struct("<iiiI"), "outer reduced inner table".split()),
+    "SQUARED_DIFFERENCE": (
+        struct.Struct("<7i"),
+        "left_shift input1_multiplier input1_shift input2_multiplier input2_shift "
+        "output_multiplier output_shift".split(),
+    ),
+    "PRELU": (struct.Struct("<4i"), "identity_multiplier identity_shift alpha_multiplier alpha_shift".split()),
+    "LOG_SOFTMAX": (
+        struct.Struct("<5i"),
+        "input_multiplier input_left_shift reverse_multiplier reverse_shift diff_min".split(),
+    ),
+    "L2_NORMALIZATION": (struct.Struct("<"), []),
     "RESIZE_BILINEAR": (struct.Struct("<BBH"), "align_corners half_pixel_centers reserved".split()),
     "BATCH_MATMUL": (struct.Struct("<iiBBH"), "output_multiplier output_shift adj_x adj_y reserved".split()),
 }
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]
+for _name in ("REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN"):
+    PARAMS[_name] = PARAMS["REDUCE_MAX"]
 
 META_HEADER = struct.Struct("<HH")
 META_NAME, META_LABELS, META_NORMALIZE, META_CONVERTER, META_SOURCE_SHA256 = 1, 2, 3, 4, 5

@@ -28,6 +28,7 @@ from . import __version__
 from .artifacts import firmware_path, unix_micropython
 from .errors import (EXIT_INTERNAL, EXIT_NO_FIT, EXIT_OK, EXIT_USAGE, BlobError, BoardError,
                      CoreUnavailable, MissingTool, TinymlError, UsageError)
+from . import blob_layout as bl
 from .quant import dequantize, quantize
 
 QEMU_TARGETS = ("qemu_m0", "qemu_m3", "qemu_m4", "qemu_rv32")
@@ -209,6 +210,9 @@ def op_macs(info, op) -> int:
         return out_elems * p["kernel_h"] * p["kernel_w"]
     if name == "FULLY_CONNECTED":
         return int(np.prod(t[op["inputs"][0]]["dims"])) * out["dims"][3]
+    if name == "TRANSPOSE_CONV":
+        # TFLite's scatter count: every input value through every tap.
+        return int(np.prod(t[op["inputs"][0]]["dims"])) * p["kernel_h"] * p["kernel_w"] * out["dims"][3]
     if name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         return out_elems * p["filter_h"] * p["filter_w"]
     if name in ("ADD", "MUL"):
@@ -678,34 +682,39 @@ def cmd_run(a) -> int:
         raise UsageError(f"cannot read input {a.input}: {exc}") from None
     tin, tout = info.tensors[info.inputs[0]], info.tensors[info.outputs[0]]
     xq = _prepare_input(x, tin)
+    # ARG_MAX / ARG_MIN indices come out as int32, every other output as int8.
+    dtype = np.dtype("<i4") if tout["dtype"] == bl.DTYPE_INT32 else np.dtype(np.int8)
     if a.target == "host":
         from .host_runtime import HostModel
 
         (y,) = HostModel(data).invoke(xq)
-        y = np.asarray(y, dtype=np.int8).reshape(tout["shape"])
+        y = np.asarray(y, dtype=dtype).reshape(tout["shape"])
     elif a.target == "unix":
         raw = _run_unix(a.model, xq, unix_micropython(a.micropython))
-        y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
+        y = np.frombuffer(raw, dtype=dtype).reshape(tout["shape"])
     elif a.target in QEMU_TARGETS:
         raw, ram = _run_qemu(a.target, a.model, xq, firmware_path(a.target, a.firmware))
         if a.ram:
             print(f"board RAM taken by the model: {ram} bytes (arena {info.header['arena_size']})")
-        y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
+        y = np.frombuffer(raw, dtype=dtype).reshape(tout["shape"])
     elif a.target == "rpi_pico":
         raw, ram, where = _run_pico(a.model, data, info, xq, firmware_path("rpi_pico", a.firmware), rom=a.rom)
         if a.ram:
             print(f"board RAM taken by the model: {ram} bytes (arena {info.header['arena_size']}); "
                   f"it ran {where}")
-        y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
+        y = np.frombuffer(raw, dtype=dtype).reshape(tout["shape"])
     elif _is_serial_port(a.target):
         raw = _run_serial(a.target, a.model, xq)
-        y = np.frombuffer(raw, dtype=np.int8).reshape(tout["shape"])
+        y = np.frombuffer(raw, dtype=dtype).reshape(tout["shape"])
     else:
         raise UsageError(f"target {a.target!r} is not supported (supported: host, unix, "
                          f"{', '.join(QEMU_TARGETS)}, rpi_pico (emulated), or a serial port "
                          "such as /dev/ttyACM0 or COM3)")
     if a.output:
         np.save(a.output, y)
+    if dtype != np.int8:
+        print("output (int32 indices):", np.array2string(y.reshape(-1), max_line_width=120))
+        return EXIT_OK
     deq = dequantize(y, tout["scale"], tout["zero_point"])
     print("output (int8):", np.array2string(y.reshape(-1), max_line_width=120))
     print("output (dequantised):", np.array2string(deq.reshape(-1), precision=4, max_line_width=120))

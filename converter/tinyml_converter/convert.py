@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import struct
 import tempfile
@@ -28,7 +29,7 @@ from .errors import ConversionError, ModelFileError
 from .lowering import Graph, lower
 from .planner import Plan, Problem, plan, simulate
 from .scratch import reserve
-from .tflite_model import read_tflite, tensorflow
+from .tflite_model import layer_name, read_tflite, tensorflow
 
 
 @dataclass
@@ -127,6 +128,7 @@ def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None) -> bytes:
     try:
         return converter.convert()
     except Exception as exc:
+        _refuse_dilated_transpose(str(exc))
         first = str(exc).strip().splitlines()
         raise ConversionError(
             "TFLiteConverter could not quantise the model to int8 "
@@ -134,6 +136,19 @@ def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None) -> bytes:
     finally:
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _refuse_dilated_transpose(message: str) -> None:
+    """TFLite's TRANSPOSE_CONV has no dilation, so TF leaves a dilated
+    Conv2DTranspose / Conv1DTranspose as its own Conv2DBackpropInput and
+    fails on it; say so, with the layer, rather than quoting MLIR."""
+    found = re.search(r'fused\["Conv2DBackpropInput:", "([^"@]+)', message)
+    if found and "neither a custom op nor a flex op" in message:
+        layer = layer_name(found.group(1))
+        raise ConversionError(
+            f"TRANSPOSE_CONV (Keras layer '{layer}'): dilation_rate > 1 is not supported: TFLite's "
+            "TRANSPOSE_CONV has no dilation, so TFLiteConverter cannot lower this layer "
+            "(use dilation_rate=1)") from None
 
 
 def _match_inputs(model, specs: dict) -> list:

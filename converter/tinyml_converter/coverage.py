@@ -39,10 +39,20 @@ _REMAP_NOTE = "offset tables worked out by the converter"
 ROWS = {
     "CONV_2D": Row(("CONV_2D",), note="per-channel or per-tensor weights, dilation, fused RELU/RELU6/RELU_N1_TO_1"),
     "DEPTHWISE_CONV_2D": Row(("DEPTHWISE_CONV_2D",), note="any depth multiplier, dilation"),
+    "TRANSPOSE_CONV": Row(("TRANSPOSE_CONV",), note="per-channel or per-tensor weights, bias, fused RELU/RELU6; "
+                                                  "Keras' output_shape arithmetic folded"),
     "FULLY_CONNECTED": Row(("FULLY_CONNECTED",), note="any batch; keep_num_dims"),
     "AVERAGE_POOL_2D": Row(("AVERAGE_POOL_2D",)),
     "MAX_POOL_2D": Row(("MAX_POOL_2D",)),
     "MEAN": Row(("MEAN",), note="constant axes; the global spatial mean has its own path"),
+    "REDUCE_MAX": Row(("REDUCE_MAX", "REMAP"), note="constant axes (a REMAP in front when they are not adjacent)"),
+    "REDUCE_MIN": Row(("REDUCE_MIN", "REMAP"), note="constant axes (a REMAP in front when they are not adjacent)"),
+    "SUM": Row(("SUM", "REMAP"), note="requantised through a 255-step table of TFLite's formula; "
+                                      "a REMAP in front when the axes are not adjacent"),
+    "ARG_MAX": Row(("ARG_MAX", "REMAP"), note="int32 indices (TFLite's int64 ones stored as int32); "
+                                            "a REMAP in front when the axes are not adjacent"),
+    "ARG_MIN": Row(("ARG_MIN", "REMAP"), note="int32 indices (TFLite's int64 ones stored as int32); "
+                                            "a REMAP in front when the axes are not adjacent"),
     "ADD": Row(("ADD",), note="broadcasting"),
     "SUB": Row(("ADD",), note="ADD with the second input's sign flipped"),
     "MUL": Row(("MUL",), note="broadcasting"),
@@ -53,6 +63,10 @@ ROWS = {
     "PAD": Row(("PAD",)),
     "PADV2": Row(("PAD",)),
     "SOFTMAX": Row(("SOFTMAX",)),
+    "LOG_SOFTMAX": Row(("LOG_SOFTMAX",), note="last axis, up to 4095 values a row"),
+    "L2_NORMALIZATION": Row(("L2_NORMALIZATION",), note="last axis"),
+    "SQUARED_DIFFERENCE": Row(("SQUARED_DIFFERENCE",), note="broadcasting"),
+    "PRELU": Row(("PRELU",), note="constant alpha broadcast against the input (Keras PReLU, shared_axes)"),
     "RESIZE_BILINEAR": Row(("RESIZE_BILINEAR",), note="align_corners, half_pixel_centers and legacy coordinates"),
     "BATCH_MATMUL": Row(("BATCH_MATMUL",), note="adj_x, adj_y, broadcast batch dims, constant or activation operands; "
                                               "FULLY_CONNECTED's inner loops"),
@@ -91,7 +105,8 @@ class Kernel:
 
 
 _TABLE_ENTRY = re.compile(
-    r'\[TML_OP_(\w+)\]\s*=\s*\{\s*"(\w+)"\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*[^,]+,\s*(\w+)\s*,\s*(\w+)\s*,\s*(\w+)\s*\}')
+    r'\[TML_OP_(\w+)\]\s*=\s*\{\s*"(\w+)"\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*[^,]+,\s*(\w+)\s*,\s*(\w+)\s*,'
+    r'\s*(\w+)\s*(?:,\s*\d+\s*)?\}')
 _CALL = re.compile(r"\b(tml_\w+)\s*\(")
 
 

@@ -165,13 +165,17 @@ class HostModel:
         return None if not p else ctypes.string_at(p, length.value)
 
     def _tensor_view(self, index: int) -> np.ndarray:
+        """The tensor's elements: int8, or int32 (ARG_MAX / ARG_MIN indices)."""
         n = self._lib.tml_model_tensor_bytes(self._m, index)
         p = self._lib.tml_model_tensor_data(self._m, index)
+        if self._tensors[index]["dtype"] == bl.DTYPE_INT32:
+            return np.ctypeslib.as_array((ctypes.c_int32 * (n // 4)).from_address(p))
         return np.ctypeslib.as_array((ctypes.c_int8 * n).from_address(p))
 
     def invoke(self, *inputs) -> list[np.ndarray]:
         """Run the model on int8 inputs (any shape with the right element count);
-        returns a list of int8 arrays, one per output, in the outputs' shapes."""
+        returns a list of arrays, one per output, in the outputs' shapes: int8,
+        or int32 for the indices of ARG_MAX / ARG_MIN."""
         if len(inputs) != len(self._inputs):
             raise ValueError(f"model takes {len(self._inputs)} input(s), got {len(inputs)}")
         for k, (x, index) in enumerate(zip(inputs, self._inputs)):

@@ -10,6 +10,11 @@ What TF 2.21 + Keras 3 really emit, and what becomes of it:
   aliases sharing the input's storage (COPY only if the quantisation differs);
 - SPACE_TO_BATCH_ND -> CONV_2D / DEPTHWISE_CONV_2D -> BATCH_TO_SPACE_ND
   (dilated convolution): one dilated conv with explicit padding;
+- Conv2DTranspose's SHAPE / STRIDED_SLICE / PACK (Conv1DTranspose's SHAPE /
+  STRIDED_SLICE / RESHAPE / CONCATENATION around EXPAND_DIMS) computing
+  TRANSPOSE_CONV's output_shape operand: folded to a constant on the static
+  input shape (batch 1), checked against the output's static shape, then
+  dead; the bias and a RELU come fused into TRANSPOSE_CONV;
 - unary per-tensor int8 ops (LOGISTIC, TANH, RELU*, LEAKY_RELU, HARD_SWISH,
   int8 -> int8 QUANTIZE ...): LUT, table computed by TFLite itself (lut.py);
 - UpSampling2D(interpolation="bilinear"), Resizing and tf.image.resize: one
@@ -37,9 +42,9 @@ import numpy as np
 from . import blob_layout as L
 from .errors import ConversionError
 from .lut import LUT_OPS, lut_table
-from .quant import quantize_multiplier, tflite_round
+from .quant import quantize_multiplier, sum_steps, tflite_round
 from .scratch import depthwise_grouped
-from .tflite_model import FLOAT32, INT8, INT16, INT32, TflModel, TflOp, TflTensor, layer_name
+from .tflite_model import FLOAT32, INT8, INT16, INT32, INT64, TflModel, TflOp, TflTensor, layer_name
 
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 # Ops lowered to REMAP (each output element one input element).
@@ -49,8 +54,10 @@ REMAP_OPS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "UNPACK"
 SUPPORTED_OPS = sorted(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
      "MEAN", "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2",
-     "SOFTMAX", "RESIZE_BILINEAR", "BATCH_MATMUL", "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)",
-     "SHAPE (shape computations)", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
+     "TRANSPOSE_CONV", "SOFTMAX", "RESIZE_BILINEAR", "BATCH_MATMUL",
+     "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)", "SHAPE (shape computations)",
+     "REDUCE_MAX", "REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN",
+     "SQUARED_DIFFERENCE", "PRELU", "LOG_SOFTMAX", "L2_NORMALIZATION", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 
 # Fused activation codes of the schema's ActivationFunctionType.
@@ -259,7 +266,8 @@ def bilinear_reads_past(in_size: int, out_size: int, align_corners: bool, half_p
 
 def _shape_value(op: TflOp, vals: dict, shapes: list):
     """The int32 result of a shape-computation op from its known inputs, or None."""
-    ins = [vals.get(i) for i in op.inputs if i >= 0]
+    present = [i for i in op.inputs if i >= 0]
+    ins = [vals.get(i) for i in present]
     o = op.options
     if op.name == "SHAPE":
         return np.asarray(shapes[op.inputs[0]], np.int64)
@@ -272,13 +280,24 @@ def _shape_value(op: TflOp, vals: dict, shapes: list):
         return p.reshape(1) if o.keepDims else p
     if op.name == "CONCATENATION" and all(v.ndim == 1 for v in ins):
         return np.concatenate(ins)
-    if op.name == "PACK" and o.axis == 0 and all(v.ndim == 0 for v in ins):
-        return np.stack(ins)
+    # A constant scalar's data comes as shape (1,); the tensor's shape says scalar.
+    if op.name == "PACK" and o.axis == 0 and all(len(shapes[i]) == 0 and v.size == 1
+                                                 for i, v in zip(present, ins)):
+        return np.stack([v.reshape(()) for v in ins])
+    if (op.name == "STRIDED_SLICE" and len(ins) == 4 and ins[0].ndim == 1 and ins[0].size
+            and not o.ellipsisMask and not o.newAxisMask
+            and all(v.ndim == 1 and v.size == 1 for v in ins[1:4]) and ins[3][0] != 0):
+        got = ins[0][strided_slice_indices(ins[0].shape, *(v.tolist() for v in ins[1:4]), o, op.name)]
+        return got.reshape(()) if o.shrinkAxisMask & 1 else got
+    if op.name == "RESHAPE" and ins[0].size == 1 and shapes[op.outputs[0]] in ((), (1,)):
+        return ins[0].reshape(shapes[op.outputs[0]])
     return None
 
 
-def _resolve_dynamic_shapes(model: TflModel) -> list:
-    """The model's tensors with the static shapes TF left wrong fixed.
+def _resolve_dynamic_shapes(model: TflModel) -> tuple:
+    """The model's tensors with the static shapes TF left wrong fixed, and
+    the values of the int32 tensors known before run time (constants and
+    shape computations on them) by tensor index.
 
     Keras' Dense on a rank > 2 input is a tensordot: a RESHAPE to
     (rows, features) whose shape operand is computed at run time
@@ -298,7 +317,11 @@ def _resolve_dynamic_shapes(model: TflModel) -> list:
         return int(np.prod(shape, dtype=np.int64))
 
     for op in model.ops:
-        if op.name == "RESHAPE" and len(op.inputs) > 1 and op.inputs[1] >= 0:
+        if op.name == "RESHAPE" and op.inputs[0] in vals:
+            v = _shape_value(op, vals, shapes)
+            if v is not None:
+                vals[op.outputs[0]] = v
+        elif op.name == "RESHAPE" and len(op.inputs) > 1 and op.inputs[1] >= 0:
             src, dst = op.inputs[0], op.outputs[0]
             want = vals.get(op.inputs[1])
             if elems(shapes[src]) != elems(shapes[dst]) and want is not None and want.ndim == 1:
@@ -324,7 +347,7 @@ def _resolve_dynamic_shapes(model: TflModel) -> list:
                 vals[op.outputs[0]] = v
     for i in fixed:
         tensors[i] = dataclasses.replace(tensors[i], shape=shapes[i])
-    return tensors
+    return tensors, vals
 
 
 def _refuse_model_type(T) -> None:
@@ -353,7 +376,7 @@ def _refuse_model_type(T) -> None:
 class Lowering:
     def __init__(self, model: TflModel, lut_fn=lut_table):
         self.m = model
-        self.T = _resolve_dynamic_shapes(model)
+        self.T, self.int_values = _resolve_dynamic_shapes(model)
         self.g = Graph()
         self.tmap = {}
         self.lut_fn = lut_fn
@@ -398,10 +421,11 @@ class Lowering:
         return idx
 
     def _refuse_unsupported(self, keep):
-        """Name every op we cannot run, the model's real work first: a
-        Conv2DTranspose arrives as SHAPE, STRIDED_SLICE and PACK computing its
-        output shape in front of TRANSPOSE_CONV, and the first unsupported op
-        in graph order would be SHAPE, which is not what the user wrote."""
+        """Name every op we cannot run, the model's real work first: an op
+        whose shape operand is computed (SHAPE, STRIDED_SLICE, PACK in front
+        of it, as Keras writes for Conv2DTranspose) would otherwise be
+        reported as SHAPE, the first in graph order, which is not what the
+        user wrote."""
         # The dilation pair folds into its convolution (_lower_dilated says
         # when it cannot).
         missing = [op for op in self.m.ops if op.index in keep
@@ -450,10 +474,13 @@ class Lowering:
                     and T[p.inputs[0]].type == INT8):
                 outputs[k] = p.inputs[0]
                 skip.add(p.index)
+            elif t.type in (INT32, INT64) and p is not None and p.name in ("ARG_MAX", "ARG_MIN"):
+                continue
             else:
                 raise ConversionError(
                     f"model output '{t.name}' is {t.type_name} and not produced by DEQUANTIZE "
-                    "from int8; only int8 (or int8 + DEQUANTIZE) outputs are supported")
+                    "from int8; only int8 (or int8 + DEQUANTIZE) outputs are supported, and the "
+                    "int32 or int64 indices of ARG_MAX / ARG_MIN")
         keep = self._live_ops(outputs, skip)
         for ti in inputs:
             self.act(ti, "model input")
@@ -493,6 +520,8 @@ class Lowering:
                 continue
             keep.add(op.index)
             ins = op.inputs[:1] if op.name in ALIAS_OPS else op.inputs
+            if op.name == "TRANSPOSE_CONV":
+                ins = op.inputs[1:]  # the output shape is folded (_op_transpose_conv)
             needed.update(i for i in ins if i >= 0 and not self.T[i].is_const)
         return keep
 
@@ -694,6 +723,72 @@ class Lowering:
                           dil=(block[0], block[1]))
         return {step.index for step in chain}
 
+    def _op_transpose_conv(self, op, where):
+        """TFLite's inputs: output_shape (int32[4]), weights int8 OHWI, input,
+        optional bias int32[out_c]. The output_shape operand must fold to the
+        output's static shape: the blob has no run-time shapes."""
+        o = op.options
+        out = self._out(op, where)
+        shape_i, w_i, in_i = op.inputs[:3]
+        inp = self.T[in_i]
+        self._check_int8(inp, where)
+        if len(inp.shape) != 4 or len(out.shape) != 4:
+            raise ConversionError(f"{where}: input and output must be 4-D NHWC, got {inp.shape} -> {out.shape}")
+        want = self.int_values.get(shape_i)
+        if want is None:
+            raise ConversionError(
+                f"{where}: the output shape is computed at run time from values other than static "
+                "shapes; only an output shape known at conversion time is supported")
+        if tuple(int(v) for v in want.reshape(-1)) != tuple(out.shape):
+            raise ConversionError(
+                f"{where}: output_shape operand {want.reshape(-1).tolist()} differs from the output "
+                f"tensor's shape {tuple(out.shape)}")
+        filt = self._const(w_i, where, "the filter")
+        if filt.type != INT8 or len(filt.shape) != 4 or filt.data.size != math.prod(filt.shape):
+            raise ConversionError(f"{where}: filter must be int8 [out, h, w, in], got {filt.type_name} {filt.shape}")
+        if any(z != 0 for z in filt.zero_points):
+            raise ConversionError(f"{where}: int8 filter with non-zero zero point is not supported")
+        out_c, kh, kw, f_in = filt.shape
+        _, in_h, in_w, in_c = inp.shape
+        if f_in != in_c or out_c != out.shape[3]:
+            raise ConversionError(
+                f"{where}: filter {filt.shape} does not fit input {inp.shape} and output {out.shape}")
+        nq = len(filt.scales)
+        if nq not in (1, out_c) or (nq > 1 and filt.quantized_dimension != 0):
+            raise ConversionError(f"{where}: filter quantisation has {nq} scales for {out_c} channels")
+        sh, sw = o.strideH, o.strideW
+        if sh < 1 or sw < 1:
+            raise ConversionError(f"{where}: stride {sh}x{sw}")
+        # The int32 accumulator's bound (tml_transpose_conv.c): the taps
+        # that can meet one output value.
+        terms = min(-(-kh // sh), in_h) * min(-(-kw // sw), in_w) * in_c
+        if terms > 65536:
+            raise ConversionError(
+                f"{where}: {terms} products per output value ({kh}x{kw} kernel, stride {sh}x{sw}, "
+                f"{in_c} input channels) exceed the 65536 an int32 accumulator holds safely; "
+                "not supported")
+        # transpose_conv.cc Eval: ComputePaddingHeightWidth on the output size.
+        _, pt = compute_padding(o.padding, out.shape[1], kh, sh, 1)
+        _, pl = compute_padding(o.padding, out.shape[2], kw, sw, 1)
+        act_min, act_max = activation_range(getattr(o, "fusedActivationFunction", ACT_NONE), out, where)
+        # Prepare: PopulateConvolutionQuantizationParams, double(in) * double(f) / double(out).
+        mults = [quantize_multiplier(inp.scale * fs / out.scale) for fs in filt.scales]
+        bias = L.NONE
+        if len(op.inputs) > 3 and op.inputs[3] >= 0:
+            b = self._const(op.inputs[3], where, "the bias")
+            if b.type != INT32 or b.data.size != out_c:
+                raise ConversionError(f"{where}: bias is {b.type_name}{list(b.shape)}; int32[{out_c}] expected")
+            bias = Const(b.data.astype("<i4").tobytes(), "bias")
+        params = dict(
+            kernel_h=kh, kernel_w=kw, stride_h=sh, stride_w=sw, pad_top=pt, pad_left=pl,
+            channel_quant=nq, reserved=0, act_min=act_min, act_max=act_max,
+            weights=Const(filt.data.astype("<i1").tobytes(), "weights"), bias=bias,
+            multiplier=Const(_pack_i32([m for m, _ in mults]), "multiplier"),
+            shift=Const(_pack_i32([s for _, s in mults]), "shift"))
+        x = self.act(in_i, where)
+        y = self.act(op.outputs[0], where)
+        self._add("TRANSPOSE_CONV", [x], [y], params, where, in_h * in_w * kh * kw * in_c * out_c)
+
     # ---- fully connected ---------------------------------------------------
     def _op_fully_connected(self, op, where):
         o = op.options
@@ -815,17 +910,26 @@ class Lowering:
     def _op_max_pool_2d(self, op, where):
         self._pool(op, where, "MAX_POOL_2D")
 
-    def _op_mean(self, op, where):
-        out = self._out(op, where)
-        inp = self.T[op.inputs[0]]
-        axes = self._const(op.inputs[1], where, "the axis").data.reshape(-1).tolist()
-        rank = len(inp.shape)
-        mask = 0
-        for a in axes:
+    def _axes(self, op, where) -> list:
+        """The reduced axes of a MEAN, SUM, REDUCE_* or ARG_* (its second
+        input): negative ones counted from the end and duplicates dropped, as
+        TFLite's ResolveAxis does, in increasing order."""
+        rank = len(self.T[op.inputs[0]].shape)
+        axes = set()
+        for a in self._const(op.inputs[1], where, "the axis").data.reshape(-1).tolist():
             a = int(a)
             if not -rank <= a < rank:
                 raise ConversionError(f"{where}: axis {a} out of range for rank {rank}")
-            mask |= 1 << ((a % rank) + (4 - rank))
+            axes.add(a % rank)
+        return sorted(axes)
+
+    def _op_mean(self, op, where):
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        rank = len(inp.shape)
+        mask = 0
+        for a in self._axes(op, where):
+            mask |= 1 << (a + (4 - rank))
         # reduce.cc PrepareMeanOrSum: double(in scale) / double(out scale).
         # TF 2.21 takes this requantising path for every int8 MEAN, equal
         # input and output quantisation included (mode 0 is refused by the
@@ -836,6 +940,88 @@ class Lowering:
         y = self.act(op.outputs[0], where)
         self._add("MEAN", [x], [y], dict(axis_mask=mask, mode=mode, multiplier=mul, shift=sh),
                   where)
+
+    def _reduce_input(self, op, where, axes):
+        """(our input tensor, outer, reduced, inner) for a reduction over
+        `axes`. Axes of extent 1 are either kind, so the axes that matter
+        usually form one run and the input is read in place. Otherwise a
+        REMAP in front moves the reduced axes last, into a tensor of the
+        input's size planned like any other (no Keras layer does this; a
+        strided kernel over two runs would cost every model flash for it)."""
+        inp = self.T[op.inputs[0]]
+        shape = [int(d) for d in inp.shape] or [1]
+        x = self.act(op.inputs[0], where)
+        big = [a for a in axes if shape[a] > 1]
+        if not big:
+            return x, int(np.prod(shape)), 1, 1
+        lo, hi = big[0], big[-1]
+        if all(a in axes or shape[a] == 1 for a in range(lo, hi + 1)):
+            return x, int(np.prod(shape[:lo])), int(np.prod(shape[lo:hi + 1])), int(np.prod(shape[hi + 1:]))
+        perm = [a for a in range(len(shape)) if a not in axes] + list(axes)
+        index = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape).transpose(perm)
+        self.g.tensors.append(Tensor(f"{inp.name}/reduced_last", tuple(index.shape), inp.scale, inp.zero_point))
+        moved = len(self.g.tensors) - 1
+        tables = remap_tables(index.reshape((1,) * (4 - index.ndim) + index.shape))
+        self._add("REMAP", [x], [moved], dict(table=Const(_pack_i32(np.concatenate(tables)), "table")), where)
+        kept = int(np.prod([shape[a] for a in range(len(shape)) if a not in axes]))
+        return moved, kept, int(np.prod([shape[a] for a in axes])), 1
+
+    def _reduce(self, op, where):
+        """REDUCE_MAX, REDUCE_MIN: raw int8 compare, so TFLite's EvalLogic
+        requires input and output quantised alike (it fails at invoke
+        otherwise)."""
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        if not _same_quant(inp, out):
+            raise ConversionError(
+                f"{where}: input and output are quantised differently; {op.name} compares raw int8 "
+                "values, and TFLite's kernel refuses such a model at invoke")
+        x, outer, reduced, inner = self._reduce_input(op, where, self._axes(op, where))
+        y = self.act(op.outputs[0], where)
+        self._add(op.name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, table=L.NONE), where)
+
+    _op_reduce_max = _reduce
+    _op_reduce_min = _reduce
+
+    def _op_sum(self, op, where):
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        axes = self._axes(op, where)
+        # What an empty axis list does in TF 2.21's kernel is not known
+        # here, and TF folds such a sum away before TFLite sees it.
+        if not axes:
+            raise ConversionError(f"{where}: SUM over no axis is not supported")
+        x, outer, reduced, inner = self._reduce_input(op, where, axes)
+        # TF 2.21's default kernel requantises every int8 SUM in float32,
+        # equal input and output quantisation included (measured,
+        # tests/host/test_converter.py); the step table mirrors it
+        # (quant.sum_steps). BUILTIN_REF reads the int8 values as uint8
+        # there (tests/host/parity.py).
+        if reduced > 1 << 23:
+            raise ConversionError(f"{where}: a sum of {reduced} values (at most 2^23 are supported)")
+        params = dict(table=Const(_pack_i32(sum_steps(inp.scale, inp.zero_point, out.scale, out.zero_point,
+                                                      reduced)), "table"))
+        y = self.act(op.outputs[0], where)
+        self._add("SUM", [x], [y], dict(outer=outer, reduced=reduced, inner=inner, **params), where)
+
+    def _arg(self, op, where):
+        """ARG_MAX, ARG_MIN: indices as int32 whether TFLite's output is
+        int32 or int64 (an index of a tensor below 2^31 bytes fits); raw
+        int8 compare, the input's scale being positive."""
+        t = self.T[op.outputs[0]]
+        if t.type not in (INT32, INT64):
+            raise ConversionError(f"{where}: output '{t.name}' is {t.type_name}; int32 or int64 expected")
+        if op.outputs[0] in self.tmap:
+            raise ConversionError(f"{where}: tensor '{t.name}' is written twice")
+        axes = self._axes(op, where)
+        if len(axes) != 1:
+            raise ConversionError(f"{where}: {op.name} takes one axis, got {len(axes)}")
+        x, outer, reduced, inner = self._reduce_input(op, where, axes)
+        self.tmap[op.outputs[0]] = y = self._new_tensor(t, dtype=L.DTYPE_INT32)
+        self._add(op.name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, table=L.NONE), where)
+
+    _op_arg_max = _arg
+    _op_arg_min = _arg
 
     # ---- element-wise binary -------------------------------------------------
     def _binary_inputs(self, op, where):
@@ -881,6 +1067,44 @@ class Lowering:
         ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
         y = self.act(op.outputs[0], where)
         self._add("MUL", ins, [y], params, where, int(np.prod(out.shape)))
+
+    def _op_squared_difference(self, op, where):
+        out = self._out(op, where)
+        t1, t2 = self._binary_inputs(op, where)
+        left_shift = 7
+        # squared_difference.cc Prepare: twice the larger float32 scale
+        # (exact), each input scale over it in double, and the output
+        # multiplier (twice_max^2 in double) over 2^14 * out scale in float32.
+        twice_max = float(2 * max(np.float32(t1.scale), np.float32(t2.scale)))
+        m1 = quantize_multiplier(t1.scale / twice_max)
+        m2 = quantize_multiplier(t2.scale / twice_max)
+        real_out = twice_max * twice_max / float(np.float32(1 << (2 * left_shift)) * np.float32(out.scale))
+        if not 0.0 < real_out < 1.0:
+            raise ConversionError(
+                f"{where}: output scale {out.scale:g} gives SQUARED_DIFFERENCE a requantisation "
+                f"multiplier of {real_out:g}; TFLite requires it below one")
+        mo = quantize_multiplier(real_out)
+        params = dict(left_shift=left_shift, input1_multiplier=m1[0], input1_shift=m1[1],
+                      input2_multiplier=m2[0], input2_shift=m2[1], output_multiplier=mo[0],
+                      output_shift=mo[1])
+        ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
+        y = self.act(op.outputs[0], where)
+        self._add("SQUARED_DIFFERENCE", ins, [y], params, where, int(np.prod(out.shape)))
+
+    def _op_prelu(self, op, where):
+        out = self._out(op, where)
+        inp, alpha = self._binary_inputs(op, where)
+        if tuple(inp.shape) != tuple(out.shape):
+            raise ConversionError(f"{where}: PRELU input {inp.shape} and output {out.shape} differ")
+        # activations.cc PreluPrepare: both real multipliers in float32.
+        s_in, s_alpha, s_out = np.float32(inp.scale), np.float32(alpha.scale), np.float32(out.scale)
+        m1 = quantize_multiplier(float(s_in / s_out))
+        m2 = quantize_multiplier(float(s_in * s_alpha / s_out))
+        params = dict(identity_multiplier=m1[0], identity_shift=m1[1], alpha_multiplier=m2[0],
+                      alpha_shift=m2[1])
+        ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
+        y = self.act(op.outputs[0], where)
+        self._add("PRELU", ins, [y], params, where, int(np.prod(out.shape)))
 
     # ---- data movement ---------------------------------------------------------
     def _op_concatenation(self, op, where):
@@ -942,6 +1166,45 @@ class Lowering:
         x = self.act(op.inputs[0], where)
         y = self.act(op.outputs[0], where)
         self._add("SOFTMAX", [x], [y], params, where)
+
+    def _op_log_softmax(self, op, where):
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        if out.zero_point != 127 or out.scale != 16.0 / 256:
+            raise ConversionError(f"{where}: int8 LOG_SOFTMAX output must have scale 16/256, zero point 127")
+        # activations.cc LogSoftmaxPrepare (reference kernel), beta 1, 5 integer
+        # bits: PreprocessLogSoftmaxScalingExp then CalculateInputRadius.
+        bits = 5
+        real = min(1.0 * inp.scale * (1 << (31 - bits)), (1 << 31) - 1.0)
+        if real <= 1.0:
+            raise ConversionError(f"{where}: input scale {inp.scale:g} too small for TFLite's log softmax scaling")
+        mul, left_shift = quantize_multiplier(real)
+        reverse = (1 << (31 - left_shift)) / float(mul)
+        if not 0.0 < reverse < 1.0:
+            raise ConversionError(f"{where}: input scale {inp.scale:g} gives no reverse scaling below one")
+        rev_mul, rev_shift = quantize_multiplier(reverse)
+        radius = math.floor(1.0 * ((1 << bits) - 1) * (1 << (31 - bits)) / (1 << left_shift))
+        params = dict(input_multiplier=mul, input_left_shift=left_shift, reverse_multiplier=rev_mul,
+                      reverse_shift=rev_shift, diff_min=-int(radius))
+        x = self.act(op.inputs[0], where)
+        y = self.act(op.outputs[0], where)
+        self._add("LOG_SOFTMAX", [x], [y], params, where)
+
+    def _op_l2_normalization(self, op, where):
+        out = self._out(op, where)
+        inp = self.T[op.inputs[0]]
+        if out.zero_point != 0 or out.scale != 1.0 / 128:
+            raise ConversionError(f"{where}: int8 L2_NORMALIZATION output must have scale 1/128, zero point 0")
+        act = getattr(op.options, "fusedActivationFunction", ACT_NONE)
+        if act != ACT_NONE:
+            raise ConversionError(
+                f"{where}: fused activation {_ACT_NAMES.get(act, act)} on L2_NORMALIZATION is not supported "
+                "(TFLite's kernel refuses it too)")
+        if tuple(inp.shape) != tuple(out.shape):
+            raise ConversionError(f"{where}: L2_NORMALIZATION input {inp.shape} and output {out.shape} differ")
+        x = self.act(op.inputs[0], where)
+        y = self.act(op.outputs[0], where)
+        self._add("L2_NORMALIZATION", [x], [y], {}, where)
 
     def _op_lut(self, op, where):
         out = self._out(op, where)

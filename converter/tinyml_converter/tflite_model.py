@@ -31,6 +31,7 @@ TYPE_NAMES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6:
 INT8 = 9
 INT16 = 7
 INT32 = 2
+INT64 = 4
 FLOAT32 = 0
 
 

@@ -20,6 +20,15 @@ _META_LABELS = 2
 _META_NORMALIZE = 3
 
 
+def _result(info, raw):
+    """predict()'s value of one output: its raw bytes dequantised to
+    array('f'), or, for int32 indices, copied as array('i') (MicroPython
+    builds an array from a bytearray's bytes as they are)."""
+    if info[4] == "i":
+        return array("i", raw)
+    return dequantize(raw, info[1], info[2], array("f", bytes(4 * len(raw))))
+
+
 def _drop_batch(shape):
     return shape[1:] if len(shape) > 1 else shape
 
@@ -49,7 +58,9 @@ class Model:
         self.arena_size = core.arena_size()
 
     def _io(self):
-        """(inputs, outputs), each a tuple of (shape, scale, zero point, bytes)."""
+        """(inputs, outputs), each a tuple of (shape, scale, zero point, bytes,
+        typecode): typecode 'b' for int8, 'i' for the int32 indices of
+        ARG_MAX / ARG_MIN."""
         if self._tensors is None:
             core = self._core
             n_in, n_out = core.io_count()
@@ -138,7 +149,8 @@ class Model:
 
     def predict(self, x):
         """Floats in (list, tuple, array('f'); a tuple of them for several
-        inputs), dequantised array('f') out (a tuple for several outputs)."""
+        inputs), dequantised array('f') out (a tuple for several outputs);
+        an output of ARG_MAX / ARG_MIN indices comes out as array('i')."""
         n_in = len(self._inputs)
         xs = (x,) if n_in == 1 else x
         if n_in > 1 and len(xs) != n_in:
@@ -157,9 +169,7 @@ class Model:
             quantize(values, info[1], info[2], raw)
         self._core.invoke(raw_ins[0] if n_in == 1 else raw_ins,
                           raw_outs[0] if len(raw_outs) == 1 else raw_outs)
-        results = []
-        for info, raw in zip(self._outputs, raw_outs):
-            results.append(dequantize(raw, info[1], info[2], array("f", bytes(4 * len(raw)))))
+        results = [_result(info, raw) for info, raw in zip(self._outputs, raw_outs)]
         return results[0] if len(results) == 1 else tuple(results)
 
     def ops(self):
@@ -195,8 +205,7 @@ class Model:
             t1 = time.ticks_us()
             self._core.invoke(raw_in, raw_out)
             t2 = time.ticks_us()
-            info = self._outputs[0]
-            dequantize(raw_out, info[1], info[2], array("f", bytes(4 * len(raw_out))))
+            _result(self._outputs[0], raw_out)
             t3 = time.ticks_us()
             r = {"quantize": time.ticks_diff(t1, t0), "invoke": time.ticks_diff(t2, t1),
                  "dequantize": time.ticks_diff(t3, t2), "total": time.ticks_diff(t3, t0)}

@@ -327,12 +327,52 @@ def test_unsupported_op_names_op_and_layer():
     a = L.Dense(4, name="left")(i)
     b = L.Dense(4, name="right")(i)
     import tensorflow as tf
-    out = L.Dense(2)(L.Lambda(lambda t: tf.math.squared_difference(t[0], t[1]), name="my_sqdiff")([a, b]))
+    prod = L.Lambda(lambda t: tf.math.reduce_prod(t, axis=-1, keepdims=True), name="my_prod")(L.Add()([a, b]))
+    out = L.Dense(2)(prod)
     tfl = to_int8_tflite(keras.Model(i, out), (4,))
     with pytest.raises(ConversionError) as e:
         tflite_to_blob(tfl)
     msg = str(e.value)
-    assert "op SQUARED_DIFFERENCE is not supported" in msg and "my_sqdiff" in msg and "Supported:" in msg and "CONV_2D" in msg
+    assert "op REDUCE_PROD is not supported" in msg and "my_prod" in msg and "Supported:" in msg and "CONV_2D" in msg
+
+
+def test_squared_difference_output_multiplier_refused():
+    # Two nearly equal inputs: the squared difference's range, so its output
+    # scale, is so small that TFLite's requantisation multiplier passes one,
+    # which its Prepare refuses (a check failure at run time).
+    i = keras.Input((4,))
+    a = L.Dense(4)(i)
+    b = L.Lambda(lambda t: t * 1.001)(a)
+    out = L.Lambda(lambda t: tf.math.squared_difference(t[0], t[1]), name="tiny_sqdiff")([a, b])
+    tfl = to_int8_tflite(keras.Model(i, L.Dense(2)(out)), (4,))
+    with pytest.raises(ConversionError) as e:
+        tflite_to_blob(tfl)
+    msg = str(e.value)
+    assert "SQUARED_DIFFERENCE" in msg and "tiny_sqdiff" in msg and "below one" in msg
+
+
+def test_log_softmax_tiny_input_scale_refused():
+    i = keras.Input((6,))
+    out = L.Lambda(lambda t: tf.nn.log_softmax(t * 1e-7), name="flat_log_softmax")(i)
+    tfl = to_int8_tflite(keras.Model(i, out), (6,))
+    with pytest.raises(ConversionError) as e:
+        tflite_to_blob(tfl)
+    msg = str(e.value)
+    assert "LOG_SOFTMAX" in msg and "flat_log_softmax" in msg and "input scale" in msg
+
+
+def test_dilated_conv_transpose_refused_by_name():
+    """TFLite has no dilated TRANSPOSE_CONV; TFLiteConverter fails on the
+    layer, and the message says which layer and why."""
+    from tinyml_converter.convert import keras_to_tflite
+
+    i = keras.Input((5, 6, 2))
+    out = L.Conv2DTranspose(3, 3, dilation_rate=2, padding="same", name="dilated_up")(i)
+    calib = np.random.default_rng(0).normal(size=(4, 5, 6, 2)).astype(np.float32)
+    with pytest.raises(ConversionError) as e:
+        keras_to_tflite(keras.Model(i, out), calib)
+    msg = str(e.value)
+    assert msg.startswith("TRANSPOSE_CONV (Keras layer 'dilated_up") and "dilation_rate > 1" in msg, msg
 
 
 def test_float_model_refused():
@@ -426,6 +466,75 @@ def test_concat_with_different_scales_refused(tflites):
     model.tensors[cat.inputs[1]].scales = [model.tensors[cat.inputs[1]].scale * 2]
     with pytest.raises(ConversionError, match="CONCATENATION is supported only when"):
         lower(model)
+
+
+def _with_output_quant(tfl: bytes, op_name: str, scale: float, zero_point: int) -> bytes:
+    """The .tflite with the output of its (only) `op_name` op requantised by hand."""
+    import flatbuffers
+
+    model = read_tflite(tfl)
+    m = model.model_t
+    op = next(o for o in model.ops if o.name == op_name)
+    q = m.subgraphs[0].tensors[op.outputs[0]].quantization
+    q.scale, q.zeroPoint = [float(scale)], [int(zero_point)]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def _reduce_tflite(fn, name, shape=(4, 5)):
+    i = keras.Input(shape)
+    return to_int8_tflite(keras.Model(i, L.Lambda(fn, name=name)(i)), shape)
+
+
+def test_reduce_max_quantised_unlike_its_input_refused():
+    """TFLite's int8 REDUCE_MAX compares raw values and fails at invoke when
+    the output's quantisation differs; the converter says so instead."""
+    tfl = _reduce_tflite(lambda t: tf.reduce_max(t, axis=-1), "my_max")
+    t = read_tflite(tfl)
+    inp = t.tensors[next(o for o in t.ops if o.name == "REDUCE_MAX").inputs[0]]
+    bad = _with_output_quant(tfl, "REDUCE_MAX", inp.scale * 2, inp.zero_point)
+    it = interp(bad)
+    with pytest.raises(RuntimeError):
+        it.invoke()
+    with pytest.raises(ConversionError) as e:
+        tflite_to_blob(bad)
+    msg = str(e.value)
+    assert "REDUCE_MAX" in msg and "my_max" in msg and "quantised differently" in msg
+
+
+def test_sum_quantised_like_its_input_still_requantises():
+    """TF 2.21's default SUM kernel requantises even when input and output
+    share one quantisation (older TFLite added raw int8 values, wrapping);
+    calibration never gives equal ones, so the output's is set by hand.
+    BUILTIN_REF differs here as everywhere for int8 SUM: it reads the
+    values as uint8, so an all -1 input sums to 255s."""
+    from tinyml_converter.host_runtime import HostModel
+
+    tfl = _reduce_tflite(lambda t: tf.reduce_sum(t, axis=[1, 2]), "my_sum", (3, 4, 5))
+    t = read_tflite(tfl)
+    inp = t.tensors[next(o for o in t.ops if o.name == "SUM").inputs[0]]
+    same = _with_output_quant(tfl, "SUM", inp.scale, inp.zero_point)
+    host = HostModel(tflite_to_blob(same))
+    kinds = tf.lite.experimental.OpResolverType
+    default, ref = (tf.lite.Interpreter(model_content=same, experimental_op_resolver_type=k)
+                    for k in (kinds.BUILTIN_WITHOUT_DEFAULT_DELEGATES, kinds.BUILTIN_REF))
+    rng = np.random.default_rng(3)
+    for it in (default, ref):
+        it.allocate_tensors()
+    for n in range(8):
+        x = np.full((1, 3, 4, 5), (-128, 127)[n], np.int8) if n < 2 else \
+            rng.integers(-128 if n < 5 else -20, 128 if n < 5 else 20, (1, 3, 4, 5), dtype=np.int8)
+        (y,) = host.invoke(x)
+        sums = x.astype(np.int64).sum((1, 2)).reshape(-1)
+        assert np.array_equal(y.reshape(-1), np.clip(sums - 11 * inp.zero_point, -128, 127))
+        default.set_tensor(default.get_input_details()[0]["index"], x)
+        default.invoke()
+        assert np.array_equal(default.get_tensor(default.get_output_details()[0]["index"]), y)
+    x = np.full((1, 3, 4, 5), -1, np.int8)
+    ref.set_tensor(ref.get_input_details()[0]["index"], x)
+    ref.invoke()
+    assert (ref.get_tensor(ref.get_output_details()[0]["index"]) == -1).all()
 
 
 def test_resize_bilinear_past_the_input_refused():

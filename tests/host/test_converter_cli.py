@@ -50,8 +50,8 @@ def files(tmp_path_factory):
     (d / "labels.txt").write_text("cat\ndog\nbird\n")
     i = keras.Input((4,))
     import tensorflow as tf
-    bad = keras.Model(i, L.Dense(2)(L.Lambda(lambda t: tf.math.squared_difference(t[0], t[1]), name="sqdiff_layer")(
-        [L.Dense(4)(i), L.Dense(4)(i)])))
+    bad = keras.Model(i, L.Dense(2)(L.Lambda(lambda t: tf.math.reduce_prod(t, axis=-1, keepdims=True),
+                                             name="prod_layer")(L.Dense(4)(i))))
     (d / "unsupported.tflite").write_bytes(int8_tflite(bad, (4,)))
     return d
 
@@ -167,7 +167,7 @@ def test_unsupported_op_exit_1_one_line(files, tmp_path, capsys):
     out = tmp_path / "u.tinyml"
     assert cli.main(["convert", str(files / "unsupported.tflite"), "-o", str(out)]) == 1
     errors = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("tinyml: error")]
-    assert len(errors) == 1 and "SQUARED_DIFFERENCE" in errors[0] and "sqdiff_layer" in errors[0]
+    assert len(errors) == 1 and "REDUCE_PROD" in errors[0] and "prod_layer" in errors[0]
     assert not out.exists() and not leftovers(tmp_path)
 
 
@@ -272,3 +272,69 @@ def test_module_entry_point():
     res = subprocess.run([sys.executable, "-m", "tinyml_converter", "convert"],
                          capture_output=True, text=True, env=env)
     assert res.returncode == 2
+
+
+@pytest.fixture(scope="module")
+def argmax_tflite():
+    """Dense(6) then tf.math.argmax with TF's default int64 indices."""
+    from tinyml_converter import convert
+
+    keras.utils.set_random_seed(5)
+    i = keras.Input((10,))
+    y = keras.layers.Lambda(lambda t: tf.math.argmax(t, axis=-1))(keras.layers.Dense(6)(i))
+    calib = np.random.default_rng(5).normal(size=(32, 10)).astype(np.float32)
+    return convert.keras_to_tflite(keras.Model(i, y), calib)
+
+
+def _tflite_indices(tfl, x):
+    it = tf.lite.Interpreter(model_content=tfl,
+                             experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    return it.get_tensor(it.get_output_details()[0]["index"])
+
+
+def test_run_host_argmax_prints_indices(argmax_tflite, tmp_path, capsys):
+    (tmp_path / "m.tflite").write_bytes(argmax_tflite)
+    out = tmp_path / "m.tinyml"
+    assert cli.main(["convert", str(tmp_path / "m.tflite"), "-o", str(out)]) == 0
+    x = np.random.default_rng(6).integers(-128, 128, (1, 10), dtype=np.int8)
+    np.save(tmp_path / "x.npy", x)
+    capsys.readouterr()
+    assert cli.main(["run", str(out), "--input", str(tmp_path / "x.npy"), "--output",
+                     str(tmp_path / "y.npy"), "--target", "host"]) == 0
+    ref = _tflite_indices(argmax_tflite, x)
+    assert ref.dtype == np.int64 and np.array_equal(np.load(tmp_path / "y.npy"), ref)
+    assert f"output (int32 indices): [{int(ref[0])}]" in capsys.readouterr().out
+
+
+def test_unix_predict_and_invoke_of_argmax(argmax_tflite, tmp_path):
+    """predict() gives the indices as array('i'), invoke() their int32 bytes
+    or fills an array('i'), on the unix firmware."""
+    fw = Path(os.environ.get("TINYML_MICROPYTHON", REPO / "build" / "unix" / "micropython"))
+    if not fw.exists():
+        pytest.skip("unix firmware not built (make firmware BOARD=unix)")
+    from tinyml_converter.convert import tflite_to_blob
+    from tinyml_converter.quant import quantize
+
+    (tmp_path / "m.tinyml").write_bytes(tflite_to_blob(argmax_tflite))
+    rng = np.random.default_rng(7)
+    xs = rng.normal(size=(4, 10)).astype(np.float32)
+    it = tf.lite.Interpreter(model_content=argmax_tflite)
+    scale, zp = it.get_input_details()[0]["quantization"]
+    want = [int(_tflite_indices(argmax_tflite, quantize(x, scale, zp).reshape(1, 10))[0]) for x in xs]
+    script = tmp_path / "run.py"
+    script.write_text(
+        "from array import array\nimport tinyml\n"
+        f"m = tinyml.load({str(tmp_path / 'm.tinyml')!r})\n"
+        f"for x in {[[float(v) for v in x] for x in xs]!r}:\n"
+        "    p = m.predict(x)\n"
+        "    raw = bytearray(len(x))\n"
+        "    tinyml.quantize(x, m.input_scale, m.input_zero_point, raw)\n"
+        "    out = array('i', [0])\n"
+        "    m.invoke(raw, out)\n"
+        "    print(type(p).__name__, list(p), out[0], int.from_bytes(m.invoke(raw), 'little'))\n")
+    res = subprocess.run([str(fw), str(script)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split("\n")[:-1] == [f"array [{w}] {w} {w}" for w in want]

@@ -33,6 +33,11 @@ C_STRUCTS = {
     "SOFTMAX": "tml_blob_softmax_t",
     "LUT": "tml_blob_lut_t",
     "REMAP": "tml_blob_remap_t",
+    "TRANSPOSE_CONV": "tml_blob_transpose_conv_t",
+    **{name: "tml_blob_reduce_t" for name in ("REDUCE_MAX", "REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN")},
+    "SQUARED_DIFFERENCE": "tml_blob_squared_difference_t",
+    "PRELU": "tml_blob_prelu_t",
+    "LOG_SOFTMAX": "tml_blob_log_softmax_t",
     "RESIZE_BILINEAR": "tml_blob_resize_bilinear_t",
     "BATCH_MATMUL": "tml_blob_batch_matmul_t",
 }

@@ -5,6 +5,8 @@ TFLite's reference kernels (BUILTIN_REF) and TFLite's own shapes:
   RESHAPE -> BATCH_TO_SPACE_ND, folded into one dilated CONV_2D;
 - Dense on a rank-3 input: a tensordot whose RESHAPE shapes are computed at
   run time (the static shapes TF stores are placeholders);
+- Conv2DTranspose: TRANSPOSE_CONV whose output_shape is computed by SHAPE /
+  STRIDED_SLICE / PACK, folded to a constant;
 - per-tensor FULLY_CONNECTED requantisation: double(in) * double(w) /
   double(out), on scales chosen so that the float32 product gives another
   output byte.
@@ -170,31 +172,54 @@ def test_fc_per_tensor_multiplier_is_double_product():
     assert not diffs, f"(input, tflite, tinyml): {diffs[:8]}"
 
 
-def _conv_transpose():
+def _conv_transpose(in_c=2, name="upsample"):
     import keras
 
     keras.utils.set_random_seed(8)
-    x = keras.Input((6, 6, 2))
-    y = keras.layers.Conv2DTranspose(3, 3, strides=2, padding="same", name="upsample")(x)
-    calib = np.random.default_rng(2).normal(size=(16, 6, 6, 2)).astype(np.float32)
+    x = keras.Input((6, 6, in_c) if in_c == 2 else (3, 3, in_c))
+    y = keras.layers.Conv2DTranspose(3, 3, strides=2 if in_c == 2 else 1, padding="same", name=name,
+                                     bias_initializer="random_normal", activation="relu")(x)
+    calib = np.random.default_rng(2).normal(size=(16, *x.shape[1:])).astype(np.float32)
     return keras.Model(x, y), calib
 
 
-def test_unsupported_op_named_before_its_shape_arithmetic():
-    """Keras's Conv2DTranspose comes with SHAPE and friends computing its
-    output shape; the refusal names TRANSPOSE_CONV and its layer first."""
+def test_conv_transpose_shape_chain_folds():
+    """Keras's Conv2DTranspose computes TRANSPOSE_CONV's output_shape with
+    SHAPE, STRIDED_SLICE and PACK; folded, only the op itself remains, its
+    bias and RELU fused."""
+    from tinyml_converter.blob import read_blob
+    from tinyml_converter.convert import tflite_to_blob
+    from tinyml_converter.tflite_model import read_tflite
+
+    tfl = _tflite("conv_transpose", _conv_transpose)
+    names = [op.name for op in read_tflite(tfl).ops]
+    assert names[:3] == ["SHAPE", "STRIDED_SLICE", "PACK"] and "TRANSPOSE_CONV" in names, names
+    info = read_blob(tflite_to_blob(tfl))
+    assert [op["name"] for op in info.ops] == ["TRANSPOSE_CONV"]
+    p = info.ops[0]["params"]
+    # SAME on the 12-wide output, stride 2, kernel 3: (5 * 2 + 3 - 12) // 2 = 0.
+    assert (p["stride_h"], p["pad_top"], p["pad_left"], p["channel_quant"]) == (2, 0, 0, 3)
+    assert p["bias"] != 0xFFFFFFFF
+    rng = np.random.default_rng(5)
+    _all_equal(tfl, lambda o: parity.random_inputs(o, rng, 4))
+
+
+def test_unsupported_conv_transpose_named_not_its_shape_arithmetic():
+    """A TRANSPOSE_CONV we refuse (here: more products per output than the
+    int32 accumulator holds safely) is named with its layer, never as the
+    SHAPE that computes its output shape."""
     from tinyml_converter.convert import convert_tflite
     from tinyml_converter.errors import ConversionError
     from tinyml_converter.tflite_model import read_tflite
 
-    tfl = _tflite("conv_transpose", _conv_transpose)
+    tfl = _tflite("conv_transpose_long", lambda: _conv_transpose(7300, "too_deep"))
     ops = [op.name for op in read_tflite(tfl).ops]
-    assert "TRANSPOSE_CONV" in ops
+    assert ops[0] == "SHAPE" and "TRANSPOSE_CONV" in ops, ops
     with pytest.raises(ConversionError) as e:
         convert_tflite(tfl)
     msg = str(e.value)
-    assert re.match(r"TRANSPOSE_CONV \(.*Keras layer 'upsample", msg), msg
-    assert ": op TRANSPOSE_CONV is not supported." in msg and "op SHAPE" not in msg, msg
+    assert re.match(r"TRANSPOSE_CONV \(.*Keras layer 'too_deep", msg), msg
+    assert "65700 products per output value" in msg and "SHAPE" not in msg, msg
 
 
 def test_16x8_model_is_named_as_such():

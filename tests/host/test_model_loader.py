@@ -498,6 +498,63 @@ def test_conv_shift_and_multiplier_values_checked():
 def test_depthwise_refusals():
     raises_status(conv_blob(True, depth_multiplier=3).build(), "BAD_SHAPE", op_index=0)
     raises_status(conv_blob(True, depth_multiplier=0).build(), "BAD_SHAPE", op_index=0)
+
+
+def tconv_blob(in_shape=(1, 3, 4, 2), out_shape=(1, 7, 9, 4), shifts=(-7,) * 4, **over):
+    """input [1,3,4,2] -> 3x3 stride-2 TRANSPOSE_CONV to [1,7,9,4], per-channel."""
+    b = BlobBuilder()
+    x = b.tensor(in_shape, zero_point=-3)
+    y = b.tensor(out_shape, zero_point=2)
+    fields = dict(kernel_h=3, kernel_w=3, stride_h=2, stride_w=2, pad_top=0, pad_left=0,
+                  channel_quant=4, reserved=0, act_min=-128, act_max=127,
+                  weights=b.const((np.arange(4 * 3 * 3 * in_shape[3]) % 251).astype(np.uint8).tobytes()),
+                  bias=b.const(i32([1, -2, 3, 4]), 4), multiplier=b.const(i32([Q30] * 4), 4),
+                  shift=b.const(i32(shifts), 4))
+    fields.update(over)
+    b.op("TRANSPOSE_CONV", [x], [y], **fields)
+    b.inputs, b.outputs = [x], [y]
+    return b
+
+
+def test_transpose_conv_blob_is_valid():
+    m = HostModel(tconv_blob().build())
+    (out,) = m.invoke(np.zeros((1, 3, 4, 2), np.int8))
+    assert out.shape == (1, 7, 9, 4)
+    # The output extent is TFLite's output_shape operand, larger than the
+    # taps reach included; inputs at the zero point and no bias give the
+    # output zero point everywhere.
+    m = HostModel(tconv_blob(out_shape=(1, 9, 12, 4), bias=bl.NONE).build())
+    (out,) = m.invoke(np.full((1, 3, 4, 2), -3, np.int8))
+    assert (out == 2).all()
+
+
+TCONV_CASES = [
+    ("weights outside data", dict(weights=1 << 16), "BAD_OFFSET"),
+    ("bias misaligned", dict(bias=2), "ALIGNMENT"),
+    ("channel_quant 3", dict(channel_quant=3), "BAD_PARAM"),
+    ("stride 0", dict(stride_w=0), "BAD_PARAM"),
+    ("kernel 0", dict(kernel_h=0), "BAD_PARAM"),
+    ("pad >= kernel", dict(pad_left=3), "BAD_PARAM"),
+    ("pad negative", dict(pad_top=-1), "BAD_PARAM"),
+    ("act_min > act_max", dict(act_min=5, act_max=4), "BAD_PARAM"),
+    ("kernel past data", dict(kernel_h=100, kernel_w=100), "BAD_OFFSET"),
+    ("shift 31", dict(shifts=(-7, 31, -7, -7)), "BAD_PARAM"),
+]
+
+
+@pytest.mark.parametrize("name,over,status", TCONV_CASES, ids=[c[0] for c in TCONV_CASES])
+def test_transpose_conv_refusals(name, over, status):
+    raises_status(tconv_blob(**over).build(), status, op_index=0)
+
+
+def test_transpose_conv_accumulator_bound():
+    """A 3x3 stride-1 kernel meets 9 input pixels per output value: 7282
+    input channels pass 65536 products, 7281 do not."""
+    raises_status(tconv_blob((1, 3, 3, 7282), (1, 5, 5, 4), stride_h=1, stride_w=1).build(),
+                  "BAD_PARAM", op_index=0)
+    HostModel(tconv_blob((1, 3, 3, 7281), (1, 5, 5, 4), stride_h=1, stride_w=1).build())
+    # Stride 3 over a 3x3 kernel: one tap per axis meets an output value.
+    HostModel(tconv_blob((1, 3, 3, 7282), (1, 9, 9, 4), stride_h=3, stride_w=3).build())
     # Depthwise weights are [kh][kw][out_c]: 36 bytes; point them 1 byte short.
     b = conv_blob(True)
     h = dict(zip(bl.HEADER_FIELDS, bl.HEADER.unpack_from(b.build())))
@@ -521,6 +578,11 @@ ADD = dict(left_shift=20, input1_multiplier=Q30, input1_shift=-1, input2_multipl
            output_multiplier=Q30, output_shift=-19, act_min=-128, act_max=127)
 MUL = dict(output_multiplier=Q30, output_shift=-7, act_min=-128, act_max=127)
 SOFTMAX = dict(input_multiplier=Q30, input_left_shift=21, diff_min=-100)
+SQDIFF = dict(left_shift=7, input1_multiplier=Q30, input1_shift=-1, input2_multiplier=Q30, input2_shift=-1,
+              output_multiplier=Q30, output_shift=-10)
+PRELU = dict(identity_multiplier=Q30, identity_shift=1, alpha_multiplier=Q30, alpha_shift=-7)
+LOG_SOFTMAX = dict(input_multiplier=Q30, input_left_shift=21, reverse_multiplier=Q30, reverse_shift=-20,
+                   diff_min=-100)
 PADP = dict(before0=0, before1=1, before2=1, before3=0, after0=0, after1=1, after2=1, after3=0, pad_value=0)
 
 
@@ -606,6 +668,77 @@ def op_cases():
     yield "concat off-axis", single_op_blob("CONCATENATION", [(2, 2), (1, 2)], (2, 4), axis=3), "BAD_SHAPE"
     yield "copy size", single_op_blob("COPY", [(2, 3)], (7,)), "BAD_SHAPE"
     yield "lut table outside", single_op_blob("LUT", [(2, 3)], (2, 3), table=0), "BAD_OFFSET"
+    yield "sqdiff ok broadcast", single_op_blob("SQUARED_DIFFERENCE", [(1, 2, 1, 3), (1, 1, 4, 1)], (1, 2, 4, 3),
+                                                **SQDIFF), None
+    yield "sqdiff const operand ok", single_op_blob("SQUARED_DIFFERENCE", [(5,), (1,)], (5,), const_inputs=(1,),
+                                                    **SQDIFF), None
+    yield "sqdiff bad broadcast", single_op_blob("SQUARED_DIFFERENCE", [(2, 3), (3, 3)], (2, 3),
+                                                 **SQDIFF), "BAD_SHAPE"
+    yield "sqdiff left_shift 8", single_op_blob("SQUARED_DIFFERENCE", [(2, 3)] * 2, (2, 3),
+                                                **dict(SQDIFF, left_shift=8)), "BAD_PARAM"
+    yield "sqdiff input multiplier above half", single_op_blob(
+        "SQUARED_DIFFERENCE", [(2, 3)] * 2, (2, 3), **dict(SQDIFF, input2_shift=0, input2_multiplier=Q30 + 1)), "BAD_PARAM"
+    yield "sqdiff input multiplier one half ok", single_op_blob(
+        "SQUARED_DIFFERENCE", [(2, 3)] * 2, (2, 3), **dict(SQDIFF, input1_shift=0, input1_multiplier=Q30)), None
+    yield "sqdiff output multiplier above one", single_op_blob("SQUARED_DIFFERENCE", [(2, 3)] * 2, (2, 3),
+                                                               **dict(SQDIFF, output_shift=1)), "BAD_PARAM"
+    yield "prelu ok", single_op_blob("PRELU", [(1, 2, 2, 3), (3,)], (1, 2, 2, 3), const_inputs=(1,), **PRELU), None
+    yield "prelu full alpha ok", single_op_blob("PRELU", [(4, 3), (4, 3)], (4, 3), const_inputs=(1,), **PRELU), None
+    yield "prelu input broadcast", single_op_blob("PRELU", [(1, 2, 2, 1), (3,)], (1, 2, 2, 3), const_inputs=(1,),
+                                                  **PRELU), "BAD_SHAPE"
+    yield "prelu bad alpha", single_op_blob("PRELU", [(2, 3), (2,)], (2, 3), const_inputs=(1,), **PRELU), "BAD_SHAPE"
+    yield "prelu negative multiplier", single_op_blob("PRELU", [(2, 3), (3,)], (2, 3), const_inputs=(1,),
+                                                      **dict(PRELU, alpha_multiplier=-1)), "BAD_PARAM"
+    yield "log_softmax ok", single_op_blob("LOG_SOFTMAX", [(2, 5)], (2, 5), **LOG_SOFTMAX), None
+    yield "log_softmax dims", single_op_blob("LOG_SOFTMAX", [(2, 5)], (5, 2), **LOG_SOFTMAX), "BAD_SHAPE"
+    yield "log_softmax depth 4095 ok", single_op_blob("LOG_SOFTMAX", [(1, 4095)], (1, 4095), **LOG_SOFTMAX), None
+    yield "log_softmax depth 4096", single_op_blob("LOG_SOFTMAX", [(1, 4096)], (1, 4096),
+                                                   **LOG_SOFTMAX), "BAD_PARAM"
+    # With input_left_shift 21 the input radius is (31 << 26) >> 21 = 992.
+    yield "log_softmax diff_min -992 ok", single_op_blob("LOG_SOFTMAX", [(2, 5)], (2, 5),
+                                                         **dict(LOG_SOFTMAX, diff_min=-992)), None
+    yield "log_softmax diff_min beyond radius", single_op_blob("LOG_SOFTMAX", [(2, 5)], (2, 5),
+                                                               **dict(LOG_SOFTMAX, diff_min=-993)), "BAD_PARAM"
+    yield "log_softmax positive reverse shift", single_op_blob("LOG_SOFTMAX", [(2, 5)], (2, 5),
+                                                               **dict(LOG_SOFTMAX, reverse_shift=1)), "BAD_PARAM"
+    yield "log_softmax negative input shift", single_op_blob("LOG_SOFTMAX", [(2, 5)], (2, 5),
+                                                             **dict(LOG_SOFTMAX, input_left_shift=-1)), "BAD_PARAM"
+    yield "l2 ok", single_op_blob("L2_NORMALIZATION", [(3, 7)], (3, 7)), None
+    yield "l2 dims", single_op_blob("L2_NORMALIZATION", [(3, 7)], (7, 3)), "BAD_SHAPE"
+    yield "l2 depth 32769", single_op_blob("L2_NORMALIZATION", [(1, 32769)], (1, 32769)), "BAD_PARAM"
+
+    def reduce_blob(opname, in_shape=(2, 3, 4), out_shape=(2, 4), out_dtype=bl.DTYPE_INT8, steps=None,
+                    **over):
+        b = BlobBuilder()
+        x = b.tensor(in_shape)
+        y = b.tensor(out_shape, dtype=out_dtype)
+        f = dict(outer=2, reduced=3, inner=4, table=bl.NONE)
+        if steps is not None:
+            f["table"] = b.const(i32(steps), 4)
+        f.update(over)
+        b.op(opname, [x], [y], **f)
+        b.inputs, b.outputs = [x], [y]
+        return b
+
+    steps = list(range(-127, 128))
+    yield "reduce_max ok", reduce_blob("REDUCE_MAX"), None
+    yield "reduce_min ok", reduce_blob("REDUCE_MIN"), None
+    yield "reduce_max outer*inner != output", reduce_blob("REDUCE_MAX", out_shape=(2, 3)), "BAD_SHAPE"
+    yield "reduce_max reduced too small", reduce_blob("REDUCE_MAX", reduced=2), "BAD_SHAPE"
+    yield "reduce_max zero inner", reduce_blob("REDUCE_MAX", outer=8, inner=0), "BAD_SHAPE"
+    yield "reduce_max product past 2^31", reduce_blob("REDUCE_MAX", outer=2, reduced=0x7FFFFFFF, inner=4), "BAD_SHAPE"
+    yield "reduce_max with steps", reduce_blob("REDUCE_MAX", steps=steps), "BAD_PARAM"
+    yield "reduce_max int32 output", reduce_blob("REDUCE_MAX", out_dtype=bl.DTYPE_INT32), "BAD_TENSOR"
+    yield "sum ok", reduce_blob("SUM", steps=steps), None
+    yield "sum without steps", reduce_blob("SUM"), "BAD_PARAM"
+    yield "sum steps decreasing", reduce_blob("SUM", steps=steps[:100] + [-200] + steps[101:]), "BAD_PARAM"
+    yield "sum steps short", reduce_blob("SUM", steps=steps[:254]), "BAD_OFFSET"
+    yield "sum 2^23 + 1 values", reduce_blob("SUM", (1, (1 << 23) + 1), (1, 1), steps=steps, outer=1,
+                                             reduced=(1 << 23) + 1, inner=1), "BAD_PARAM"
+    yield "arg_max ok", reduce_blob("ARG_MAX", out_dtype=bl.DTYPE_INT32), None
+    yield "arg_min ok", reduce_blob("ARG_MIN", out_dtype=bl.DTYPE_INT32), None
+    yield "arg_max int8 output", reduce_blob("ARG_MAX"), "BAD_TENSOR"
+    yield "arg_min with steps", reduce_blob("ARG_MIN", out_dtype=bl.DTYPE_INT32, steps=steps), "BAD_PARAM"
 
 
 OP_CASES = list(op_cases())
@@ -730,6 +863,26 @@ def kitchen_sink_blob():
     return b.build()
 
 
+def row_ops_blob():
+    """SQUARED_DIFFERENCE (broadcast) -> PRELU (constant alpha) -> LOG_SOFTMAX -> L2_NORMALIZATION,
+    a second seed of the mutation corpus."""
+    rng = np.random.default_rng(14)
+    b = BlobBuilder()
+    t0 = b.tensor((1, 2, 3, 5), zero_point=3)
+    t1 = b.tensor((1, 1, 1, 5), zero_point=-7)
+    t2 = b.tensor((1, 2, 3, 5), zero_point=-128)
+    alpha = b.tensor((5,), zero_point=2, data=rand_i8(rng, 5).tobytes())
+    t3 = b.tensor((1, 2, 3, 5), zero_point=-4)
+    t4 = b.tensor((1, 2, 3, 5), zero_point=127)
+    t5 = b.tensor((1, 2, 3, 5))
+    b.op("SQUARED_DIFFERENCE", [t0, t1], [t2], **SQDIFF)
+    b.op("PRELU", [t2, alpha], [t3], **PRELU)
+    b.op("LOG_SOFTMAX", [t3], [t4], **LOG_SOFTMAX)
+    b.op("L2_NORMALIZATION", [t4], [t5])
+    b.inputs, b.outputs = [t0, t1], [t5]
+    return b.build()
+
+
 def build_driver(name, flags):
     BUILD.mkdir(parents=True, exist_ok=True)
     exe = BUILD / name
@@ -776,7 +929,7 @@ def mutations(blob):
 
 @pytest.fixture(scope="module")
 def corpus():
-    seeds = [kitchen_sink_blob(), chain_blob(np.random.default_rng(13))[0]]
+    seeds = [kitchen_sink_blob(), chain_blob(np.random.default_rng(13))[0], row_ops_blob()]
     kinds, blobs = [], []
     for seed in seeds:
         kinds.append("seed")
@@ -806,6 +959,12 @@ def test_kitchen_sink_runs():
     m = HostModel(kitchen_sink_blob())
     probs, pooled = m.invoke(np.arange(72, dtype=np.int8))
     assert probs.shape == (1, 5) and pooled.shape == (1, 2, 2, 8)
+
+
+def test_row_ops_blob_runs():
+    m = HostModel(row_ops_blob())
+    (out,) = m.invoke(np.arange(-15, 15, dtype=np.int8), np.array([-3, 0, 9, 20, -50], np.int8))
+    assert out.shape == (1, 2, 3, 5)
 
 
 def test_hostile_corpus(corpus, tmp_path):

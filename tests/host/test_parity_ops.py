@@ -275,6 +275,9 @@ def _tf():
     return tf
 
 
+def _sqdiff(a, b):
+    import keras
+    return keras.layers.Lambda(lambda t: _tf().math.squared_difference(t[0], t[1]))([a, b])
 def _matmul(a, b, adj_x=False, adj_y=False):
     import keras
     return keras.layers.Lambda(lambda t: _tf().matmul(t[0], t[1], transpose_a=adj_x, transpose_b=adj_y))([a, b])
@@ -349,7 +352,8 @@ def random_pool_cases(seed, count):
 
 
 def random_broadcast_cases(seed, count, ops=("add", "mul")):
-    """ADD, MUL (or SUB) of two rank-3 inputs, each dim of each input either the full extent or 1."""
+    """ADD, MUL (or SUB, SQUARED_DIFFERENCE) of two rank-3 inputs, each dim of each input either the
+    full extent or 1."""
     rng = np.random.default_rng(seed)
     cases = []
     for i in range(count):
@@ -361,7 +365,7 @@ def random_broadcast_cases(seed, count, ops=("add", "mul")):
         act = bool(rng.random() < 0.3)
 
         def build(L, k, x, y, op=op, act=act):
-            z = {"add": k.ops.add, "mul": k.ops.multiply, "sub": k.ops.subtract}[op](x, y)
+            z = {"add": k.ops.add, "mul": k.ops.multiply, "sub": k.ops.subtract, "sqdiff": _sqdiff}[op](x, y)
             return L.ReLU()(z) if act else z
         cases.append(C(f"r{i}_{op}_{'x'.join(map(str, a))}_{'x'.join(map(str, b))}{'_relu' if act else ''}",
                        [a, b], build))
@@ -383,6 +387,107 @@ FAMILIES["dense_per_tensor"] = [
     C("wide_300", [(300,)], dense(20)),
     C("flatten_nobias", [(4, 4, 3)], dense(6, bias=False, flatten=True)),
 ]
+# Inputs of one tensor share a scale; inputs of their own calibration each have theirs.
+FAMILIES["squared_difference"] = [
+    C("same_shape", [(4, 4, 3), (4, 4, 3)], lambda L, k, a, b: _sqdiff(a, b)),
+    C("broadcast_both", [(4, 1, 3), (1, 5, 3)], lambda L, k, a, b: _sqdiff(a, b)),
+    C("broadcast_channel", [(5, 3), (5, 1)], lambda L, k, a, b: _sqdiff(a, b)),
+    C("broadcast_first", [(1, 7), (3, 7)], lambda L, k, a, b: _sqdiff(a, b)),
+    C("rank1_scalar", [(7,), (1,)], lambda L, k, a, b: _sqdiff(a, b)),
+    C("equal_scales", [(3, 5, 6)], lambda L, k, x: _sqdiff(x[..., :3], x[..., 3:])),
+    C("const_operand", [(9,)], lambda L, k, x: L.Lambda(lambda t: _tf().math.squared_difference(t, 0.75))(x)),
+    C("then_dense", [(5, 3), (5, 3)], lambda L, k, a, b: L.Dense(4)(_sqdiff(a, b))),
+]
+FAMILIES["squared_difference_random"] = random_broadcast_cases(800, 12, ops=("sqdiff",))
+
+
+def prelu(shared_axes=None, alpha=(-0.6, 1.4)):
+    """Keras' PReLU with random alphas in `alpha` (its default is all zeros): a constant alpha
+    tensor with one entry per position outside shared_axes, broadcast against the input."""
+    return lambda L, k, x: L.PReLU(alpha_initializer=k.initializers.RandomUniform(*alpha),
+                                   shared_axes=shared_axes)(x)
+
+
+def random_prelu_cases(seed, count):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        shape = tuple(int(v) for v in rng.integers(1, 7, 3))
+        shared = [a for a in (1, 2, 3) if rng.random() < 0.5] or None
+        alpha = [(-0.6, 1.4), (-2.0, -0.2), (0.5, 3.0)][int(rng.integers(0, 3))]
+        cases.append(C(f"r{i}_{'x'.join(map(str, shape))}_shared{''.join(map(str, shared or []))}"
+                       f"_a{alpha[0]:g}_{alpha[1]:g}", [shape], prelu(shared, alpha)))
+    return cases
+
+
+FAMILIES["prelu"] = [
+    C("features", [(7,)], prelu()),
+    C("full_alpha", [(3, 5, 4)], prelu()),
+    C("shared_hw", [(5, 4, 3)], prelu([1, 2])),
+    C("shared_rows", [(4, 3)], prelu([1])),
+    C("shared_w", [(3, 5, 2)], prelu([2])),
+    C("shared_all", [(3, 3, 3)], prelu([1, 2, 3])),
+    C("negative_alpha", [(6, 5)], prelu([1], (-1.5, -0.1))),
+    C("alpha_above_one", [(9,)], prelu(None, (1.0, 4.0))),
+    C("after_conv", [(7, 7, 2)], lambda L, k, x: prelu([1, 2])(L, k, conv(5, 3)(L, k, x))),
+]
+FAMILIES["prelu_random"] = random_prelu_cases(900, 12)
+
+
+def log_softmax(scale=1.0):
+    """tf.nn.log_softmax over the last axis, of the input times `scale` (which sets the input scale)."""
+    return lambda L, k, x: L.Lambda(lambda t: _tf().nn.log_softmax(t * scale))(x)
+
+
+# Input scales from 1/64 to 1/2 of the calibration range: small ones leave most of a row above
+# diff_min, large ones cut it to the few values near the maximum.
+FAMILIES["log_softmax"] = [
+    C("vector_10", [(10,)], log_softmax()),
+    C("rows_7x5", [(7, 5)], log_softmax()),
+    C("image_3x3x11", [(3, 3, 11)], log_softmax()),
+    C("single", [(4, 1)], log_softmax()),
+    C("pair", [(2,)], log_softmax()),
+    C("wide_odd_301", [(301,)], log_softmax()),
+    C("wide_4095", [(4095,)], log_softmax(0.25)),
+    C("small_scale", [(6, 13)], log_softmax(0.05)),
+    C("large_scale", [(5, 9)], log_softmax(20.0)),
+    C("after_dense", [(12,)], lambda L, k, x: log_softmax()(L, k, L.Dense(7)(x))),
+]
+
+
+def random_row_cases(seed, count, op):
+    """`op(scale)` on random rank 1 to 3 shapes, odd sizes included, input scales 1/64 to 16 times
+    the calibration's."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        shape = tuple(int(v) for v in rng.integers(1, 8, int(rng.integers(0, 3)))) + (int(rng.integers(1, 40)),)
+        scale = float(2.0 ** rng.uniform(-6, 4))
+        cases.append(C(f"r{i}_{'x'.join(map(str, shape))}_s{scale:.3g}", [shape], op(scale)))
+    return cases
+
+
+FAMILIES["log_softmax_random"] = random_row_cases(1000, 12, log_softmax)
+
+
+def l2_normalize(scale=1.0):
+    """tf.math.l2_normalize over the last axis, of the input times `scale`."""
+    return lambda L, k, x: L.Lambda(lambda t: _tf().math.l2_normalize(t * scale, axis=-1))(x)
+
+
+# After a ReLU, the all -128 input set gives rows of zeros (TFLite's sum-of-squares 0 case).
+FAMILIES["l2_normalization"] = [
+    C("vector_10", [(10,)], l2_normalize()),
+    C("rows_7x5", [(7, 5)], l2_normalize()),
+    C("image_3x3x11", [(3, 3, 11)], l2_normalize()),
+    C("single", [(4, 1)], l2_normalize()),
+    C("wide_odd_301", [(301,)], l2_normalize()),
+    C("wide_2049", [(2049,)], l2_normalize()),
+    C("small_scale", [(6, 13)], l2_normalize(0.01)),
+    C("after_relu", [(5, 3)], lambda L, k, x: l2_normalize()(L, k, L.ReLU()(x))),
+    C("after_dense", [(12,)], lambda L, k, x: l2_normalize()(L, k, L.Dense(7)(x))),
+]
+FAMILIES["l2_normalization_random"] = random_row_cases(1100, 12, l2_normalize)
 
 
 def random_resize_cases(seed, count):
@@ -440,6 +545,158 @@ def random_matmul_cases(seed, count):
 
 FAMILIES["batch_matmul_random"] = random_matmul_cases(900, 16)
 PER_TENSOR = {"conv2d_per_tensor", "depthwise_per_tensor", "dense_per_tensor"}
+
+
+def tconv(filters, kernel, strides=1, padding="valid", activation=None, bias=True, output_padding=None,
+          dims=2):
+    """Conv2DTranspose (or Conv1DTranspose); a bias drawn at random, since TF
+    drops an all-zero one."""
+    layer = "Conv2DTranspose" if dims == 2 else "Conv1DTranspose"
+    return lambda L, k, x: getattr(L, layer)(
+        filters, kernel, strides=strides, padding=padding, activation=activation, use_bias=bias,
+        output_padding=output_padding, bias_initializer="random_normal")(x)
+
+
+def random_tconv_cases(seed, count):
+    """TRANSPOSE_CONV over odd sizes, kernels 1-5 (below, at and above the
+    stride), strides 1-3 per axis, both paddings, Keras' output_padding,
+    bias or not, RELU or RELU6 (TF fuses RELU6 only after a bias), and one
+    case in five 1-D."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        dims = 1 if rng.random() < 0.2 else 2
+        size = tuple(int(v) for v in rng.integers(1, 10, dims))
+        kernel = tuple(int(v) for v in rng.integers(1, 6, dims))
+        stride = tuple(int(v) for v in rng.integers(1, 4, dims))
+        padding = str(rng.choice(["same", "valid"]))
+        out_pad = None
+        if rng.random() < 0.3:
+            out_pad = tuple(int(rng.integers(0, s)) for s in stride)
+        in_c, filters = (int(v) for v in rng.integers(1, 9, 2))
+        act = [None, "relu", "relu6"][int(rng.integers(0, 3))]
+        bias = bool(rng.random() < 0.8)
+        build = tconv(filters, kernel, stride, padding, act, bias, out_pad, dims)
+        cases.append(C(f"r{i}_{'x'.join(map(str, size))}x{in_c}_k{'x'.join(map(str, kernel))}"
+                       f"_s{'x'.join(map(str, stride))}_{padding}_op{out_pad}_f{filters}_{act}_b{int(bias)}",
+                       [size + (in_c,)], build))
+    return cases
+
+
+FAMILIES["transpose_conv"] = [
+    C("k3_s2_same_relu", [(5, 6, 3)], tconv(4, 3, 2, "same", "relu")),
+    C("k2_s1_valid_nobias", [(5, 6, 3)], tconv(4, 2, 1, "valid", bias=False)),
+    C("k4_s2_valid_even", [(4, 5, 2)], tconv(3, 4, 2, "valid")),
+    C("k4_s2_same_even", [(3, 5, 2)], tconv(3, 4, 2, "same")),
+    C("k5_s3_same", [(3, 4, 2)], tconv(2, 5, 3, "same")),
+    C("k2_s3_valid_gaps", [(3, 3, 2)], tconv(3, 2, 3, "valid")),
+    C("k1_s2_same", [(4, 3, 3)], tconv(2, 1, 2, "same")),
+    C("k3x2_s2x1_same", [(4, 5, 3)], tconv(5, (3, 2), (2, 1), "same")),
+    C("output_padding_valid", [(4, 4, 2)], tconv(3, 3, 2, "valid", output_padding=1)),
+    C("output_padding_same_s3", [(4, 3, 2)], tconv(2, 3, 3, "same", output_padding=(2, 1))),
+    C("relu6_fused", [(3, 4, 4)], tconv(4, 3, 2, "same", "relu6")),
+    C("relu6_after_nobias", [(3, 4, 4)], tconv(4, 3, 2, "same", "relu6", bias=False)),
+    C("wide_channels", [(3, 3, 20)], tconv(9, 3, 2, "same", "relu")),
+    C("conv1d_s2_same", [(7, 3)], tconv(4, 3, 2, "same", dims=1)),
+    C("conv1d_k4_s3_valid_relu", [(5, 2)], tconv(3, 4, 3, "valid", "relu", dims=1)),
+]
+FAMILIES["transpose_conv_random"] = random_tconv_cases(800, 16)
+FAMILIES["transpose_conv_per_tensor"] = random_tconv_cases(900, 6)
+PER_TENSOR.add("transpose_conv_per_tensor")
+
+
+def _reduce(kind, axis, keepdims=False):
+    """tf.reduce_max / reduce_min / reduce_sum in a Lambda layer."""
+    return lambda L, k, x: L.Lambda(
+        lambda t: getattr(_tf(), f"reduce_{kind}")(t, axis=axis, keepdims=keepdims))(x)
+
+
+def _arg(kind, axis, int64=False):
+    """tf.math.argmax / argmin, int32 or TF's default int64 indices."""
+    return lambda L, k, x: L.Lambda(lambda t: getattr(_tf().math, f"arg{kind}")(
+        t, axis=axis, output_type=_tf().int64 if int64 else _tf().int32))(x)
+
+
+# Every output element one of the input's (REDUCE_MAX / REDUCE_MIN share its quantisation).
+FAMILIES["reduce_max_min"] = [
+    C("max_last", [(4, 5, 6)], _reduce("max", -1)),
+    C("min_last_keepdims", [(3, 5, 7)], _reduce("min", -1, True)),
+    C("max_axis1_keepdims", [(5, 3, 4)], _reduce("max", 1, True)),
+    C("min_hw", [(4, 5, 3)], _reduce("min", [1, 2])),
+    C("max_all", [(2, 3, 5)], _reduce("max", [1, 2, 3])),
+    C("min_all_keepdims", [(3, 3, 3)], _reduce("min", [-3, -2, -1], True)),
+    C("max_not_adjacent", [(3, 4, 5)], _reduce("max", [1, 3])),
+    C("min_not_adjacent_negative", [(5, 2, 3)], _reduce("min", [-1, -3], True)),
+    C("max_rank2", [(9,)], _reduce("max", -1)),
+    C("min_rank3_axis1", [(6, 4)], _reduce("min", 1)),
+    C("max_unit_axis", [(1, 4, 3)], _reduce("max", [1])),
+    C("global_max_pool_2d", [(6, 5, 4)], lambda L, k, x: L.GlobalMaxPooling2D()(x)),
+    C("global_max_pool_2d_keepdims", [(5, 7, 3)], lambda L, k, x: L.GlobalMaxPooling2D(keepdims=True)(x)),
+    C("global_max_pool_1d", [(11, 4)], lambda L, k, x: L.GlobalMaxPooling1D()(x)),
+    C("keras_ops_max", [(4, 6)], lambda L, k, x: k.ops.max(x, axis=-1)),
+    C("keras_ops_min_after_conv", [(6, 6, 2)], lambda L, k, x: k.ops.min(L.Conv2D(3, 3)(x), axis=[1, 2])),
+]
+# SUM requantises (TFLite's QuantizedMeanOrSum with compute_sum) whenever
+# the quantisation changes, which calibration always makes it do; the
+# oracle is TFLite's default kernel there (parity.Oracle says why).
+FAMILIES["sum"] = [
+    C("last", [(4, 5, 6)], _reduce("sum", -1)),
+    C("last_keepdims", [(3, 5, 7)], _reduce("sum", -1, True)),
+    C("axis1", [(5, 3, 4)], _reduce("sum", 1)),
+    C("hw_keepdims", [(4, 5, 3)], _reduce("sum", [1, 2], True)),
+    C("all", [(2, 3, 5)], _reduce("sum", [1, 2, 3])),
+    C("not_adjacent", [(3, 4, 5)], _reduce("sum", [1, 3])),
+    C("not_adjacent_negative", [(5, 2, 3)], _reduce("sum", [-3, -1], True)),
+    C("rank2", [(13,)], _reduce("sum", -1)),
+    C("large_count", [(16, 16, 4)], _reduce("sum", [1, 2])),
+    C("after_relu", [(4, 4, 3)], lambda L, k, x: _reduce("sum", -1)(L, k, L.ReLU()(x))),
+    C("keras_ops_sum", [(5, 6)], lambda L, k, x: k.ops.sum(x, axis=1)),
+]
+# Indices of the first largest / smallest value; the all -128 and all 127
+# input sets make every position a tie.
+FAMILIES["arg_max_min"] = [
+    C("argmax_last_int32", [(4, 5, 6)], _arg("max", -1)),
+    C("argmax_last_int64", [(3, 7)], _arg("max", -1, int64=True)),
+    C("argmin_axis1_int32", [(5, 4, 3)], _arg("min", 1)),
+    C("argmin_axis_minus2_int64", [(4, 6, 2)], _arg("min", -2, int64=True)),
+    C("argmax_axis2_int64", [(3, 5, 4)], _arg("max", 2, int64=True)),
+    C("argmin_rank2_int32", [(9,)], _arg("min", 1)),
+    C("argmax_unit_axis", [(1, 4)], _arg("max", 1)),
+    C("argmax_classes", [(12,)], lambda L, k, x: _arg("max", -1)(L, k, L.Dense(10)(x))),
+    C("argmin_after_conv", [(5, 6, 2)], lambda L, k, x: _arg("min", -1)(L, k, L.Conv2D(4, 3)(x))),
+]
+
+
+def random_reduce_cases(seed, count):
+    """REDUCE_MAX, REDUCE_MIN, SUM over a random non-empty set of non-batch
+    axes (negative or not, keepdims or not), ARG_MAX / ARG_MIN over one, of
+    rank-2..4 inputs (batch included) with extents 1..7."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        rank = int(rng.integers(1, 4))
+        shape = tuple(int(v) for v in rng.integers(1, 8, rank))
+        kind = str(rng.choice(["max", "min", "sum", "argmax", "argmin"]))
+        if kind.startswith("arg"):
+            axes = [int(rng.integers(1, rank + 1))]
+        else:
+            n = int(rng.integers(1, rank + 1))
+            axes = sorted(int(a) for a in rng.choice(np.arange(1, rank + 1), n, replace=False))
+        axes = [a - (rank + 1) if rng.random() < 0.4 else a for a in axes]
+        keepdims = bool(rng.random() < 0.5)
+        if kind.startswith("arg"):
+            int64 = bool(rng.random() < 0.5)
+            build = _arg(kind[3:], axes[0], int64)
+            desc = "int64" if int64 else "int32"
+        else:
+            build = _reduce(kind, axes, keepdims)
+            desc = "keep" if keepdims else "drop"
+        cases.append(C(f"r{i}_{kind}_{'x'.join(map(str, shape))}_ax{'_'.join(map(str, axes))}_{desc}",
+                       [shape], build))
+    return cases
+
+
+FAMILIES["reduce_random"] = random_reduce_cases(800, 24)
 
 CASES = [(fam, case.id) for fam, cases in FAMILIES.items() for case in cases]
 _OUTCOMES = {}

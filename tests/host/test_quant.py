@@ -81,3 +81,20 @@ def test_predict_on_unix_agrees_with_run(tmp_path, scale, values, expected):
     out = subprocess.run([str(UNIX), str(script)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(expected)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sum_steps_equal_the_float_formula_on_every_sum(seed):
+    """The SUM step table (what the kernel searches) against TFLite's float32
+    formula evaluated on every raw sum a SUM of `count` values can have."""
+    from tinyml_converter.quant import _sum_output, sum_steps
+
+    rng = np.random.default_rng(seed)
+    count = int(rng.integers(1, 40))
+    in_scale, out_scale = (float(np.float32(v)) for v in rng.uniform(0.005, 0.2, 2))
+    in_zp, out_zp = (int(v) for v in rng.integers(-128, 128, 2))
+    steps = np.array(sum_steps(in_scale, in_zp, out_scale, out_zp, count))
+    assert len(steps) == 255 and np.all(np.diff(steps) >= 0)
+    sums = np.arange(-128 * count, 127 * count + 1)
+    via_steps = -128 + np.searchsorted(steps, sums, side="right")
+    assert np.array_equal(via_steps, _sum_output(sums, in_scale, in_zp, out_scale, out_zp, count))

@@ -1,0 +1,134 @@
+/* REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN on int8, bit exact with
+ * TFLite 2.21's default kernels (reduce.cc EvalLogic and EvalSum, the latter
+ * requantising through optimized_ops::QuantizedMeanOrSum) and
+ * arg_min_max.cc. The converter has already turned any set of reduced axes
+ * into one run: the input is [outer][reduced][inner] and each output is one
+ * (outer, inner) pair, so a kernel walks the run with stride inner.
+ *
+ * SUM is TF 2.21's float32 requantisation of the raw sum, which the
+ * converter turns into a table of 255 steps (tml_blob.h): the kernel adds
+ * raw values and counts the steps at or below the sum, no floating point.
+ *
+ * Minimum and arg-minimum reuse the maximum loops on the bitwise complement:
+ * ~x = -1 - x reverses the order of int8 values one to one, so the largest
+ * ~x is the smallest x, and the first strictly larger ~x the first strictly
+ * smaller x (ties keep the first index either way). */
+#include "tml_check.h"
+#include "tml_kernels.h"
+
+/* SUM adds raw int8 values in int32: 2^23 of them stay within 2^30 in
+ * magnitude. */
+#define TML_SUM_MAX_TERMS (1 << 23)
+
+tml_status_t tml_reduce_check(const tml_reduce_params_t *p, int is_sum,
+    int32_t in_elements, int32_t out_elements, const char **detail) {
+    if (p->outer < 1 || p->reduced < 1 || p->inner < 1) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "reduce outer, reduced or inner < 1");
+    }
+    /* Each factor is below 2^31: the product of two fits 62 bits, and the
+     * third is only multiplied in while the running product fits 31. */
+    const int64_t kept = (int64_t)p->outer * p->inner;
+    if (kept != out_elements) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "output size != reduce outer * inner");
+    }
+    if (kept * p->reduced != in_elements) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "input size != reduce outer * reduced * inner");
+    }
+    if (!is_sum) {
+        return p->steps == 0 ? TML_OK
+            : tml_check_fail(detail, TML_ERR_BAD_PARAM, "a step table on a reduce other than SUM");
+    }
+    if (p->steps == 0) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "SUM without its step table");
+    }
+    if (p->reduced > TML_SUM_MAX_TERMS) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "sum over more than 2^23 values");
+    }
+    for (int32_t k = 1; k < TML_SUM_STEPS; k++) {
+        if (p->steps[k] < p->steps[k - 1]) {
+            return tml_check_fail(detail, TML_ERR_BAD_PARAM, "sum steps decrease");
+        }
+    }
+    return TML_OK;
+}
+
+/* flip 0: maximum; flip -1: minimum (through the complement). */
+static void tml_reduce_extreme(const tml_reduce_params_t *p, int32_t flip, const int8_t *in, int8_t *out) {
+    const int32_t inner = p->inner;
+    for (int32_t o = 0; o < p->outer; o++) {
+        const int8_t *block = in + o * p->reduced * inner;
+        for (int32_t i = 0; i < inner; i++) {
+            int32_t best = block[i] ^ flip;
+            for (int32_t r = 1; r < p->reduced; r++) {
+                const int32_t v = block[r * inner + i] ^ flip;
+                best = v > best ? v : best;
+            }
+            *out++ = (int8_t)(best ^ flip);
+        }
+    }
+}
+
+void tml_reduce_max_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out) {
+    tml_reduce_extreme(p, 0, in, out);
+}
+
+void tml_reduce_min_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out) {
+    tml_reduce_extreme(p, -1, in, out);
+}
+
+static void tml_arg_extreme(const tml_reduce_params_t *p, int32_t flip, const int8_t *in, int32_t *out) {
+    const int32_t inner = p->inner;
+    for (int32_t o = 0; o < p->outer; o++) {
+        const int8_t *block = in + o * p->reduced * inner;
+        for (int32_t i = 0; i < inner; i++) {
+            int32_t best = block[i] ^ flip;
+            int32_t index = 0;
+            for (int32_t r = 1; r < p->reduced; r++) {
+                const int32_t v = block[r * inner + i] ^ flip;
+                if (v > best) {
+                    best = v;
+                    index = r;
+                }
+            }
+            *out++ = index;
+        }
+    }
+}
+
+void tml_arg_max_s8(const tml_reduce_params_t *p, const int8_t *in, int32_t *out) {
+    tml_arg_extreme(p, 0, in, out);
+}
+
+void tml_arg_min_s8(const tml_reduce_params_t *p, const int8_t *in, int32_t *out) {
+    tml_arg_extreme(p, -1, in, out);
+}
+
+/* The number of steps <= sum, by bisection: 8 reads for 255 steps. */
+static int32_t tml_steps_at_most(const int32_t *steps, int32_t sum) {
+    int32_t lo = 0;
+    int32_t hi = TML_SUM_STEPS;
+    while (lo < hi) {
+        const int32_t mid = (lo + hi) >> 1;
+        if (steps[mid] <= sum) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+void tml_sum_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out) {
+    const int32_t inner = p->inner;
+    for (int32_t o = 0; o < p->outer; o++) {
+        const int8_t *block = in + o * p->reduced * inner;
+        for (int32_t i = 0; i < inner; i++) {
+            /* At most 2^23 terms (the check). */
+            int32_t sum = 0;
+            for (int32_t r = 0; r < p->reduced; r++) {
+                sum += block[r * inner + i];
+            }
+            *out++ = (int8_t)(tml_steps_at_most(p->steps, sum) - 128);
+        }
+    }
+}

@@ -404,6 +404,18 @@ class Lowering:
         if len(t.shape) > L.MAX_RANK:
             raise ConversionError(f"tensor '{t.name}' has rank {len(t.shape)}; at most 4 is supported")
         shape = t.shape if t.shape else (1,)
+        # What the C loader would refuse, said here with the tensor's name (a
+        # damaged .tflite can still parse).
+        if any(not 1 <= d < 2 ** 31 for d in shape):
+            raise ConversionError(f"tensor '{t.name}' has shape {tuple(shape)}: every dimension must be at least 1")
+        if kw.get("dtype", L.DTYPE_INT8) == L.DTYPE_INT8:
+            if not -128 <= t.zero_point <= 127:
+                raise ConversionError(f"tensor '{t.name}' has zero point {t.zero_point}, outside int8")
+            if not (math.isfinite(t.scale) and t.scale > 0):
+                raise ConversionError(f"tensor '{t.name}' has scale {t.scale}: it must be positive and finite")
+        data = kw.get("data")
+        if data is not None and len(data) != int(np.prod(shape, dtype=np.int64)) * L.DTYPE_SIZE[kw.get("dtype", L.DTYPE_INT8)]:
+            raise ConversionError(f"tensor '{t.name}': its {len(data)} bytes of data do not fill shape {tuple(shape)}")
         self.g.tensors.append(Tensor(t.name, tuple(shape), t.scale, t.zero_point, **kw))
         return len(self.g.tensors) - 1
 

@@ -275,3 +275,37 @@ def test_integer_model_is_not_called_float():
     tfl = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f).convert()
     with pytest.raises(ConversionError, match=r"no int8 or float tensors \(its activations are int32\)"):
         convert_tflite(tfl)
+
+
+def _edited(tfl: bytes, edit) -> bytes:
+    import flatbuffers
+    from tinyml_converter.tflite_model import schema
+
+    s = schema()
+    m = s.ModelT.InitFromPackedBuf(tfl, 0)
+    edit(m.subgraphs[0], s)
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def test_damaged_tensors_are_named_not_passed_to_the_loader():
+    """A .tflite that still parses can carry a zero dimension or a zero point
+    outside int8 (one flipped byte does it): the converter names the tensor
+    rather than writing a blob the C loader refuses."""
+    from tinyml_converter.convert import convert_tflite
+    from tinyml_converter.errors import ConversionError
+
+    good = _tflite("dense_1x1", _dense_1x1, per_tensor=True)
+
+    def zero_dim(g, s):
+        t = g.tensors[g.outputs[0]]
+        t.shape = [0] + list(t.shape[1:])
+
+    def zero_point(g, s):
+        g.tensors[g.inputs[0]].quantization.zeroPoint = [300]
+
+    with pytest.raises(ConversionError, match=r"has shape \(0, 1\): every dimension must be at least 1"):
+        convert_tflite(_edited(good, zero_dim))
+    with pytest.raises(ConversionError, match="has zero point 300, outside int8"):
+        convert_tflite(_edited(good, zero_point))

@@ -26,10 +26,11 @@
 #include "tml_requant.h"
 
 /* Kernel rows (or columns) that can meet one output row: the taps one
- * stride apart, at most the input's extent. */
+ * stride apart, at most the input's extent. In 32 bits: a 64-bit division
+ * is a libgcc call the qemu ports' linker scripts cannot place. */
 static int64_t tml_tconv_taps(uint16_t kernel, uint16_t stride, int32_t in) {
-    const int64_t taps = ((int64_t)kernel + stride - 1) / stride;
-    return taps < in ? taps : in;
+    const uint32_t taps = ((uint32_t)kernel + stride - 1u) / stride;
+    return in > 0 && taps > (uint32_t)in ? in : (int64_t)taps;
 }
 
 tml_status_t tml_transpose_conv_check(const tml_transpose_conv_params_t *p, const tml_requant_t *q,

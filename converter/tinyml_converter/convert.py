@@ -25,7 +25,7 @@ import numpy as np
 
 from . import __version__
 from .blob import write_blob
-from .errors import ConversionError, ModelFileError
+from .errors import ConversionError, CoreUnavailable, ModelFileError, ModelRefused
 from .lowering import Graph, lower
 from .planner import Plan, Problem, plan, simulate
 from .scratch import reserve
@@ -254,12 +254,31 @@ def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=Non
         raise ConversionError(
             f"the model does not fit the .tinyml format (a size or offset needs more than 32 bits: "
             f"{exc})") from exc
+    _loader_accepts(blob, [graph.ops[k].source for k in pl.order])
     report = ConversionReport(
         blob_size=len(blob), arena_size=pl.arena_size, lower_bound=pl.lower_bound,
         plan_strategy=pl.strategy, plan_optimal=pl.optimal,
         ops=[(graph.ops[k].opname, graph.ops[k].source) for k in pl.order],
         macs=sum(op.macs for op in graph.ops))
     return blob, report
+
+
+def _loader_accepts(blob: bytes, sources: list) -> None:
+    """The board's own loader (the C core, built into this package) checks
+    every record again: a damaged .tflite whose inconsistency the lowering
+    did not notice (one flipped byte can make a SOFTMAX's output shape differ
+    from its input's) is refused here, naming the op, rather than written as
+    a blob every board would refuse."""
+    from .host_runtime import HostModel
+
+    try:
+        HostModel(blob)
+    except CoreUnavailable:
+        return  # a source install without its C core: the board checks instead
+    except ModelRefused as e:
+        where = sources[e.op_index] if 0 <= e.op_index < len(sources) else "the model"
+        raise ModelFileError(f"{where}: the .tflite model is inconsistent, the runtime would refuse it "
+                             f"({e.status_name}: {e.detail})") from None
 
 
 def tflite_to_blob(tflite_bytes: bytes, *, name=None, labels=None, normalize=None,

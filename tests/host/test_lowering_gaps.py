@@ -309,3 +309,27 @@ def test_damaged_tensors_are_named_not_passed_to_the_loader():
         convert_tflite(_edited(good, zero_dim))
     with pytest.raises(ConversionError, match="has zero point 300, outside int8"):
         convert_tflite(_edited(good, zero_point))
+
+
+def _dense_softmax():
+    import keras
+
+    keras.utils.set_random_seed(9)
+    x = keras.Input((6,))
+    y = keras.layers.Softmax()(keras.layers.Dense(4)(x))
+    return keras.Model(x, y), np.random.default_rng(3).normal(size=(16, 6)).astype(np.float32)
+
+
+def test_inconsistency_the_lowering_misses_is_refused_with_its_op():
+    """The converter runs the C loader on what it made: a SOFTMAX whose output
+    is wider than its input (a damaged .tflite) is refused, naming the op,
+    and no blob comes out."""
+    from tinyml_converter.convert import convert_tflite
+    from tinyml_converter.errors import ModelFileError
+
+    def wider_output(g, s):
+        t = g.tensors[g.outputs[0]]
+        t.shape = list(t.shape[:-1]) + [t.shape[-1] + 1]
+
+    with pytest.raises(ModelFileError, match=r"^SOFTMAX .*inconsistent.*input and output dims differ"):
+        convert_tflite(_edited(_tflite("dense_softmax", _dense_softmax), wider_output))

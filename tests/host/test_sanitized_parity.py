@@ -89,8 +89,10 @@ def case_record(name, blob, oracle, input_sets):
         ys = oracle.run(xs)  # TFLite's reference kernels: the expected bytes
         for x in blob_order(oracle, xs, oracle.in_pos):
             body += np.ascontiguousarray(x, np.int8).tobytes()
+        # int8 outputs as they are; index outputs (ARG_MAX, ARG_MIN: TFLite's
+        # int32 or int64) as the int32 the blob holds.
         for y in blob_order(oracle, ys, oracle.out_pos):
-            body += np.ascontiguousarray(y, np.int8).tobytes()
+            body += np.ascontiguousarray(y, np.int8 if y.dtype == np.int8 else "<i4").tobytes()
     return struct.pack("<I", len(body)) + bytes(body)
 
 

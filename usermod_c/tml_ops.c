@@ -412,15 +412,21 @@ static void tml_run_pad(const tml_model_t *m, const tml_op_t *op) {
 /* ---- SOFTMAX, LOG_SOFTMAX, L2_NORMALIZATION, LUT, COPY: one input, one output of
  * the same size ------------------------------------------------------------ */
 
-static int tml_same_dims(const tml_dims_t *a, const tml_dims_t *b) {
-    return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
+static tml_status_t tml_load_same_dims(tml_model_t *m, const tml_op_t *op) {
+    const tml_dims_t *a = &tml_op_tensor(m, op, 0)->dims;
+    const tml_dims_t *b = &tml_op_tensor(m, op, 1)->dims;
+    if (a->n != b->n || a->h != b->h || a->w != b->w || a->c != b->c) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "input and output dims differ");
+    }
+    return TML_OK;
 }
 
 static tml_status_t tml_load_softmax(tml_model_t *m, const void *params, tml_op_t *op) {
     const tml_blob_softmax_t *r = (const tml_blob_softmax_t *)params;
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
-    if (!tml_same_dims(&in->dims, &tml_op_tensor(m, op, 1)->dims)) {
-        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "input and output dims differ");
+    tml_status_t s = tml_load_same_dims(m, op);
+    if (s != TML_OK) {
+        return s;
     }
     tml_softmax_params_t *p = &op->u.softmax;
     p->input_multiplier = r->input_multiplier;
@@ -439,8 +445,9 @@ static void tml_run_softmax(const tml_model_t *m, const tml_op_t *op) {
 static tml_status_t tml_load_log_softmax(tml_model_t *m, const void *params, tml_op_t *op) {
     const tml_blob_log_softmax_t *r = (const tml_blob_log_softmax_t *)params;
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
-    if (!tml_same_dims(&in->dims, &tml_op_tensor(m, op, 1)->dims)) {
-        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "input and output dims differ");
+    tml_status_t s = tml_load_same_dims(m, op);
+    if (s != TML_OK) {
+        return s;
     }
     tml_log_softmax_params_t *p = &op->u.log_softmax;
     p->input_multiplier = r->input_multiplier;
@@ -461,8 +468,9 @@ static void tml_run_log_softmax(const tml_model_t *m, const tml_op_t *op) {
 static tml_status_t tml_load_l2_normalization(tml_model_t *m, const void *params, tml_op_t *op) {
     (void)params;
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
-    if (!tml_same_dims(&in->dims, &tml_op_tensor(m, op, 1)->dims)) {
-        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "input and output dims differ");
+    tml_status_t s = tml_load_same_dims(m, op);
+    if (s != TML_OK) {
+        return s;
     }
     const char *detail = "";
     return tml_checked(m, tml_l2_normalization_check(in->dims.c, &detail), &detail);

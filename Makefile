@@ -59,7 +59,7 @@ deps-python: $(VENV)/.installed host-lib
 $(VENV)/.installed: requirements.txt converter/pyproject.toml converter/setup.py converter/src/core_module.c
 	@test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements.txt
-	$(PYTHON) -m pip install -q --disable-pip-version-check -c requirements.txt -e "converter[tensorflow]"
+	$(PYTHON) -m pip install -q --disable-pip-version-check -c requirements.txt -e "converter[tensorflow,sklearn]"
 	@touch $@
 
 # The installed package carries the C core as it was when installed; every

@@ -287,6 +287,41 @@ def unet_decoder():
     return keras.Model(inp, out, name="unet_decoder"), _calib((16, 16, 3)), None
 
 
+def lstm_gesture():
+    """Accelerometer window classifier, the recurrent way: 3 axes x 16 steps,
+    a Keras 3 LSTM (a loop until the converter unrolls it), 4 gestures."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((16, 3))
+    x = L.LSTM(12)(inp)
+    out = L.Dense(4, activation="softmax")(x)
+    return keras.Model(inp, out, name="lstm_gesture"), _calib((16, 3)), ["wave", "punch", "circle", "idle"]
+
+
+def gru_stacked():
+    """Two stacked GRUs, the first returning its whole sequence."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((12, 4))
+    x = L.GRU(8, return_sequences=True)(inp)
+    x = L.GRU(6)(x)
+    out = L.Dense(3)(x)
+    return keras.Model(inp, out, name="gru_stacked"), _calib((12, 4)), None
+
+
+def conv1d_lstm():
+    """Conv1D features, then an LSTM over their sequence, every step kept and
+    averaged (return_sequences)."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((20, 3))
+    x = L.Conv1D(8, 3, strides=2, activation="relu")(inp)
+    x = L.LSTM(10, return_sequences=True)(x)
+    x = L.GlobalAveragePooling1D()(x)
+    out = L.Dense(4)(x)
+    return keras.Model(inp, out, name="conv1d_lstm"), _calib((20, 3)), None
+
+
 MODELS = {
     "mnist_cnn": mnist_cnn,
     "ds_cnn_kws": ds_cnn_kws,
@@ -303,4 +338,7 @@ MODELS = {
     "upsampling_net": upsampling_net,
     "attention_block": attention_block,
     "unet_decoder": unet_decoder,
+    "lstm_gesture": lstm_gesture,
+    "gru_stacked": gru_stacked,
+    "conv1d_lstm": conv1d_lstm,
 }

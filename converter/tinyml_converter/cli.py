@@ -175,6 +175,8 @@ def cmd_convert(a) -> int:
                 a.model, out, calib=calib, random_calib=a.random_calib and calib is None, labels=labels,
                 keep_tflite=a.keep_tflite, name=a.name, normalize=normalize,
                 progress=functools.partial(report_progress, "calibration"), verbose=a.verbose)
+    for note in report.notes:
+        print(f"tinyml: {note}", file=sys.stderr)
     print(f"wrote {out}: {report.blob_size} bytes, arena {report.arena_size} bytes "
           f"(lower bound {report.lower_bound}), {len(report.ops)} ops, {report.macs} MACs")
     if report.tflite_path:

@@ -28,6 +28,7 @@ from .blob import write_blob
 from .errors import ConversionError, CoreUnavailable, ModelFileError, ModelRefused
 from .lowering import Graph, lower
 from .planner import Plan, Problem, plan, simulate
+from .recurrent import unroll_recurrent
 from .scratch import reserve
 from .tflite_model import layer_name, read_tflite, tensorflow
 
@@ -42,6 +43,7 @@ class ConversionReport:
     ops: list = field(default_factory=list)   # (opname, source) in execution order
     macs: int = 0
     tflite_path: str | None = None
+    notes: list = field(default_factory=list)  # what was done to the model to convert it
 
 
 # ---------------------------------------------------------------------------
@@ -82,12 +84,13 @@ def _calib_list(model_inputs: int, calib):
     return arrays, n
 
 
-def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None) -> bytes:
+def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None, notes=None) -> bytes:
     """Full-int8 post-training quantisation with int8 input and output.
 
     calib: samples (N, *input_shape) used as the representative dataset (a list
     of arrays for multi-input models). progress(done, total) is called as
-    samples are consumed."""
+    samples are consumed. What had to be changed in the model to convert it
+    (recurrent layers unrolled) is appended to `notes`."""
     tf = tensorflow()
     is_saved_model = isinstance(model_or_path, (str, os.PathLike)) and Path(model_or_path).is_dir()
     keys = None            # signature input names, one per calibration array
@@ -97,6 +100,10 @@ def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None) -> bytes:
         n_inputs = len(calib) if isinstance(calib, (list, tuple)) else 1
     else:
         model = load_keras(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else model_or_path
+        shapes = [np.shape(a) for a in (calib if isinstance(calib, (list, tuple)) else [calib])]
+        model, unrolled = unroll_recurrent(model, shapes)
+        if notes is not None:
+            notes.extend(unrolled)
         n_inputs = len(model.inputs)
         if n_inputs == 1:
             converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -347,11 +354,14 @@ def convert_file(src_path, out_path, calib=None, labels=None, keep_tflite=False,
     else:
         if calib is None:
             raise ValueError("a Keras model needs calibration data to be quantised to int8")
-        tflite_bytes = keras_to_tflite(src_path, calib, progress=progress)
+        notes = []
+        tflite_bytes = keras_to_tflite(src_path, calib, progress=progress, notes=notes)
     if name is None:
         name = Path(src_path).stem if kind != "saved_model" else Path(src_path).name
     blob, report = convert_tflite(tflite_bytes, name=name, labels=labels, normalize=normalize,
                                   source_sha256=sha256_of(src_path))
+    if kind != "tflite":
+        report.notes = notes
     atomic_write(out_path, blob)
     if keep_tflite and kind != "tflite":
         tpath = Path(out_path).with_suffix(".tflite")

@@ -88,10 +88,11 @@ def _crash_message(src, code: int, stage: str, layers: list, verbose: bool) -> s
     msg = f"{src}: TensorFlow {how} while {stage}."
     recurrent = [f"'{n}' ({cls})" for n, cls in layers if cls in RECURRENT_LAYERS]
     if recurrent:
-        msg += (f" The model has recurrent layer(s) {', '.join(recurrent)}: TFLiteConverter cannot "
-                "quantise a Keras 3 recurrent layer to int8 (it lowers it to a WHILE loop). Build the "
-                "model with tf_keras (Keras 2) and a fixed batch size of 1, or unroll it "
-                "(e.g. GRU(unroll=True)), then convert again.")
+        msg += (f" The model has recurrent layer(s) {', '.join(recurrent)}. tinyml unrolls LSTM, GRU "
+                "and SimpleRNN layers (plain or in Bidirectional) before TensorFlow sees them; other "
+                "recurrent layers (a custom RNN cell, ConvLSTM) reach TFLiteConverter as a WHILE loop, "
+                "which it cannot quantise to int8. Replace those layers, or convert the model to an "
+                "int8 .tflite yourself and give tinyml that file.")
     else:
         msg += (" Try converting the model to an int8 .tflite with TensorFlow yourself and give "
                 "tinyml that file; if TensorFlow converts it, please report this.")

@@ -15,6 +15,10 @@ What TF 2.21 + Keras 3 really emit, and what becomes of it:
   TRANSPOSE_CONV's output_shape operand: folded to a constant on the static
   input shape (batch 1), checked against the output's static shape, then
   dead; the bias and a RELU come fused into TRANSPOSE_CONV;
+- DEQUANTIZE -> a float SPLIT (or another op that only moves values) ->
+  QUANTIZE back to the same scale and zero point: TF's quantiser leaves such
+  islands at random in unrolled GRUs (one run has it, the next not); the
+  round trip is the identity, so the op runs on the int8 values;
 - unary per-tensor int8 ops (LOGISTIC, TANH, RELU*, LEAKY_RELU, HARD_SWISH,
   int8 -> int8 QUANTIZE ...): LUT, table computed by TFLite itself (lut.py);
 - UpSampling2D(interpolation="bilinear"), Resizing and tf.image.resize: one
@@ -350,6 +354,78 @@ def _resolve_dynamic_shapes(model: TflModel) -> tuple:
     return tensors, vals
 
 
+def _data_input(op: TflOp) -> int:
+    return 1 if op.name == "SPLIT" else 0
+
+
+def fold_float_islands(model: TflModel) -> TflModel:
+    """The model with every DEQUANTIZE -> value-moving op -> QUANTIZE island
+    whose QUANTIZEs restore the DEQUANTIZE input's scale and zero point run
+    on int8 instead: q -> (q - zp) * s -> round(x / s) + zp gives q back
+    (float32's error in x / s is far below the 0.5 that rounding forgives),
+    and moving values commutes with that identity."""
+    T = list(model.tensors)
+    consumers = defaultdict(list)
+    for op in model.ops:
+        for i in op.inputs:
+            if i >= 0:
+                consumers[i].append(op)
+    moves = set(REMAP_OPS) | set(ALIAS_OPS)
+    drop, rewired, redirect = set(), {}, {}
+    for d in model.ops:
+        if d.name != "DEQUANTIZE":
+            continue
+        src = T[d.inputs[0]]
+        if src.type != INT8 or len(src.scales) != 1 or d.outputs[0] in model.outputs:
+            continue
+        users = consumers[d.outputs[0]]
+        if not users or any(u.name not in moves or u.index in rewired for u in users):
+            continue
+        if any([i for k, i in enumerate(u.inputs) if i == d.outputs[0]] != [u.inputs[_data_input(u)]]
+               for u in users):
+            continue
+        requants = []
+        for u in users:
+            for o in u.outputs:
+                if o in model.outputs:
+                    requants = None
+                    break
+                for q in consumers[o]:
+                    t = T[q.outputs[0]]
+                    if (q.name != "QUANTIZE" or t.type != INT8 or t.scales != src.scales
+                            or t.zero_points != src.zero_points):
+                        requants = None
+                        break
+                    requants.append((o, q))
+                if requants is None:
+                    break
+            if requants is None:
+                break
+        if requants is None:
+            continue
+        for u in users:
+            ins = list(u.inputs)
+            ins[_data_input(u)] = d.inputs[0]
+            rewired[u.index] = ins
+            for o in u.outputs:
+                T[o] = dataclasses.replace(T[o], type=INT8, scales=list(src.scales),
+                                           zero_points=list(src.zero_points))
+        for o, q in requants:
+            redirect[q.outputs[0]] = o
+            drop.add(q.index)
+        drop.add(d.index)
+    if not drop:
+        return model
+    ops = []
+    for op in model.ops:
+        if op.index in drop:
+            continue
+        ins = [redirect.get(i, i) for i in rewired.get(op.index, op.inputs)]
+        ops.append(dataclasses.replace(op, inputs=ins))
+    return dataclasses.replace(model, tensors=T, ops=ops,
+                               outputs=[redirect.get(o, o) for o in model.outputs])
+
+
 def _refuse_model_type(T) -> None:
     """A model whose activations are not int8 is named for what it is."""
     if any(t.type == INT16 and t.data is None for t in T):
@@ -375,6 +451,7 @@ def _refuse_model_type(T) -> None:
 
 class Lowering:
     def __init__(self, model: TflModel, lut_fn=lut_table):
+        model = fold_float_islands(model)
         self.m = model
         self.T, self.int_values = _resolve_dynamic_shapes(model)
         self.g = Graph()

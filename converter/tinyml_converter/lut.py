@@ -63,8 +63,15 @@ def one_op_tflite(model: TflModel, op: TflOp, rows: int = 256) -> bytes:
         t_src = g_src.tensors[i]
         t = s.TensorT()
         t.name = t_src.name
-        t.type = t_src.type
-        t.quantization = _quant_copy(t_src.quantization)
+        t.type = model.tensors[i].type
+        if t.type == t_src.type:
+            t.quantization = _quant_copy(t_src.quantization)
+        else:
+            # Retyped by the lowering (lowering.fold_float_islands): its
+            # quantisation is the model's, not the file's.
+            t.quantization = s.QuantizationParametersT()
+            t.quantization.scale = list(model.tensors[i].scales)
+            t.quantization.zeroPoint = list(model.tensors[i].zero_points)
         const = model.tensors[i].data
         if const is not None:
             t.shape = list(t_src.shape) if t_src.shape is not None else []

@@ -197,18 +197,20 @@ def test_hostile_blobs_check_and_inspect(files, tmp_path):
 
 
 def test_tensorflow_crash_is_one_line_error(tmp_path):
-    """TFLiteConverter segfaults quantising a Keras 3 LSTM to int8 (TF 2.21);
-    the conversion runs in a child, so the CLI survives and says what to try.
-    Should TF stop crashing, the LSTM must still end in a clean failure."""
+    """TFLiteConverter segfaults quantising a recurrent WHILE loop to int8 (TF
+    2.21). tinyml unrolls LSTM, GRU and SimpleRNN first, but a ConvLSTM1D still
+    reaches TF as a loop; the conversion runs in a child, so the CLI survives and
+    names the layer. Should TF stop crashing, it must still end in a clean failure."""
     keras.utils.set_random_seed(0)
-    inp = keras.Input((5, 3), batch_size=1)
-    m = keras.Model(inp, L.Dense(2)(L.LSTM(4, name="my_lstm")(inp)))
+    inp = keras.Input((5, 4, 3), batch_size=1)
+    x = L.Flatten()(L.ConvLSTM1D(2, 3, name="my_convlstm")(inp))
+    m = keras.Model(inp, L.Dense(2)(x))
     m.save(tmp_path / "lstm.keras")
-    np.save(tmp_path / "calib.npy", np.random.default_rng(0).normal(size=(8, 5, 3)).astype(np.float32))
+    np.save(tmp_path / "calib.npy", np.random.default_rng(0).normal(size=(8, 5, 4, 3)).astype(np.float32))
     out = tmp_path / "lstm.tinyml"
     rc, err, _ = run_cli(["convert", tmp_path / "lstm.keras", "--calib", tmp_path / "calib.npy", "-o", out])
-    assert_clean_failure(rc, err, "Keras 3 LSTM")
+    assert_clean_failure(rc, err, "Keras 3 ConvLSTM1D")
     assert rc == 1 and "lstm.keras" in err[-1]
     if "crashed" in err[-1]:
-        assert "'my_lstm' (LSTM)" in err[-1] and "tf_keras" in err[-1], err[-1]
-    assert_nothing_left(tmp_path, out, "Keras 3 LSTM")
+        assert "'my_convlstm' (ConvLSTM1D)" in err[-1] and "WHILE" in err[-1], err[-1]
+    assert_nothing_left(tmp_path, out, "Keras 3 ConvLSTM1D")

@@ -55,6 +55,11 @@ typedef enum {
 } tml_dtype_t;
 
 #define TML_TENSOR_CONST (1u << 0) /* offset is into the data section, not the arena */
+/* An arena tensor that keeps its value from one invoke to the next (an LSTM's
+ * output and cell state, TFLite's variable tensors): the plan gives it bytes
+ * no other tensor uses, and load and reset set it to its zero point (int8)
+ * or 0, as TFLite's ResetVariableTensor does. */
+#define TML_TENSOR_STATE (1u << 1)
 
 /* A tensor that ops read or write: activations, model inputs/outputs and the
  * occasional constant operand (e.g. the second input of an ADD). Weights, bias
@@ -98,6 +103,7 @@ typedef enum {
     TML_OP_ARG_MIN = 26, /* int32 output */
     TML_OP_RESIZE_BILINEAR = 27,
     TML_OP_BATCH_MATMUL = 28,
+    TML_OP_UNIDIRECTIONAL_SEQUENCE_LSTM = 36,
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -327,6 +333,21 @@ typedef struct {
     uint8_t adj_x, adj_y;        /* 0 or 1: lhs / rhs stored with the last two dims swapped */
     uint16_t reserved;           /* 0 */
 } tml_blob_batch_matmul_t;
+
+/* UNIDIRECTIONAL_SEQUENCE_LSTM: inputs [input, output state, cell state],
+ * outputs [output]; input and output [batch][time][.] (or [time][batch][.]
+ * with TML_LSTM_TIME_MAJOR), the two states TML_TENSOR_STATE tensors (int8
+ * [batch][outputs] and int16 [batch][cells]). `constants` is the data-section
+ * offset of the block docs/blob-format.md lays out. */
+typedef struct {
+    uint32_t constants, constants_size;
+    int32_t hidden_zero_point;  /* TFLite's intermediate 4 */
+    int16_t cell_clip;          /* quantised; 0: none */
+    int8_t proj_clip;           /* quantised; 0: none */
+    int8_t cell_scale;          /* log2 of the cell state's scale, -15 .. -9 */
+    uint8_t flags;              /* TML_LSTM_* of tml_kernels.h */
+    uint8_t reserved[3];        /* 0 */
+} tml_blob_lstm_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

@@ -444,4 +444,42 @@ void tml_batch_matmul_s8(const tml_batch_matmul_params_t *p,
     const tml_dims_t *rhs_dims, const int8_t *rhs,
     const tml_dims_t *out_dims, int8_t *out, void *scratch);
 
+/* ---- UNIDIRECTIONAL_SEQUENCE_LSTM (tml_lstm.c): TFLite's integer LSTM, int8
+ * input, output and output state, int16 gates and cell state. The constants
+ * (rescales, effective biases, peepholes, weights) are one block in the blob,
+ * laid out as docs/blob-format.md says; the check sets the sizes. --------- */
+
+#define TML_LSTM_TIME_MAJOR (1u << 0)
+#define TML_LSTM_CIFG (1u << 1)       /* no input gate: 1 - forget gate */
+#define TML_LSTM_PEEPHOLE (1u << 2)
+#define TML_LSTM_PROJECTION (1u << 3)
+#define TML_LSTM_FLAGS (0x0Fu)
+/* (multiplier, shift) pairs: per gate (input, forget, cell, output) the
+ * input, recurrent and peephole rescales, then projection, then hidden. */
+#define TML_LSTM_RESCALES (14u)
+#define TML_LSTM_RESCALE_PROJECTION (12u)
+#define TML_LSTM_RESCALE_HIDDEN (13u)
+
+typedef struct {
+    const uint8_t *constants;   /* 4-byte aligned, tml_lstm_constants_size() bytes */
+    int32_t n_batch, n_time, n_input, n_cell, n_output;
+    int32_t hidden_zp;
+    int16_t cell_clip;          /* quantised; 0: none */
+    int8_t proj_clip;           /* quantised; 0: none */
+    int8_t cell_scale;          /* log2 of the cell state's scale */
+    uint8_t flags;              /* TML_LSTM_* */
+} tml_lstm_params_t;
+
+/* Sets n_batch .. n_cell from the shapes. */
+tml_status_t tml_lstm_check(tml_lstm_params_t *p, const tml_dims_t *in, const tml_dims_t *output_state,
+    const tml_dims_t *cell_state, const tml_dims_t *out, uint32_t constants_size, const char **detail);
+
+uint32_t tml_lstm_constants_size(const tml_lstm_params_t *p);
+
+uint32_t tml_lstm_scratch_size(const tml_lstm_params_t *p);
+
+/* All time steps; output_state and cell_state carry over between calls. */
+void tml_lstm_s8(const tml_lstm_params_t *p, const int8_t *input, int8_t *output_state, int32_t output_state_zp,
+    int16_t *cell_state, int8_t *output, void *scratch);
+
 #endif /* TML_KERNELS_H */

@@ -10,6 +10,8 @@
  * all size arithmetic on blob values is done in 64 bits so no hostile count
  * can wrap. invoke() reads only the state, and the constants through the
  * pointers load() checked. */
+#include <string.h>
+
 #include "tml_model.h"
 #include "tml_ops.h"
 
@@ -406,8 +408,12 @@ static tml_status_t tml_load_tensor(tml_model_t *m, const tml_blob_tensor_t *t, 
     if (t->rank < 1 || t->rank > TML_MAX_RANK) {
         return tml_load_fail(m, TML_ERR_BAD_SHAPE, "rank outside 1..4");
     }
-    if ((t->flags & ~TML_TENSOR_CONST) != 0) {
+    if ((t->flags & ~(TML_TENSOR_CONST | TML_TENSOR_STATE)) != 0) {
         return tml_load_fail(m, TML_ERR_BAD_TENSOR, "unknown tensor flags");
+    }
+    if ((t->flags & TML_TENSOR_STATE) != 0
+        && ((t->flags & TML_TENSOR_CONST) != 0 || (t->dtype != TML_DTYPE_INT8 && t->dtype != TML_DTYPE_INT16))) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "state tensor is constant, or not int8 or int16");
     }
     const uint32_t size = tml_dtype_size[t->dtype];
     uint64_t bytes = size;
@@ -447,6 +453,7 @@ static tml_status_t tml_load_tensor(tml_model_t *m, const tml_blob_tensor_t *t, 
     out->dtype = t->dtype;
     out->rank = t->rank;
     out->is_const = (uint8_t)is_const;
+    out->is_state = (uint8_t)((t->flags & TML_TENSOR_STATE) != 0);
     return TML_OK;
 }
 
@@ -458,8 +465,8 @@ static tml_status_t tml_load_io(tml_model_t *m) {
         if (index >= m->header.tensor_count) {
             return tml_load_fail(m, TML_ERR_BAD_TENSOR, "model input/output index out of range");
         }
-        if (m->tensors[index].is_const) {
-            return tml_load_fail(m, TML_ERR_BAD_TENSOR, "model input/output is a constant tensor");
+        if (m->tensors[index].is_const || m->tensors[index].is_state) {
+            return tml_load_fail(m, TML_ERR_BAD_TENSOR, "model input/output is a constant or state tensor");
         }
         /* An output may also be int32: the indices of ARG_MAX / ARG_MIN. */
         const uint8_t dtype = m->tensors[index].dtype;
@@ -513,8 +520,9 @@ static tml_status_t tml_load_op(tml_model_t *m, uint32_t i, uint32_t pos, uint16
             return tml_load_fail(m, TML_ERR_BAD_TENSOR, "op tensor index out of range");
         }
         const tml_tensor_t *t = &m->tensors[index];
-        const uint8_t want = k >= rec.input_count && def->int32_output ? TML_DTYPE_INT32 : TML_DTYPE_INT8;
-        if (t->dtype != want) {
+        const uint8_t want = k >= rec.input_count && def->operand_types == TML_OPERANDS_INT32_OUTPUT
+            ? TML_DTYPE_INT32 : TML_DTYPE_INT8;
+        if (def->operand_types != TML_OPERANDS_OWN && t->dtype != want) {
             return tml_load_fail(m, TML_ERR_BAD_TENSOR,
                 want == TML_DTYPE_INT8 ? "op operand is not int8" : "op output is not int32");
         }
@@ -623,6 +631,19 @@ tml_status_t tml_model_set_arena(tml_model_t *m, uint8_t *arena, uint32_t arena_
     }
     m->arena = arena;
     m->arena_size = arena_size;
+    return tml_model_reset_state(m);
+}
+
+tml_status_t tml_model_reset_state(tml_model_t *m) {
+    if (m->stage != 2 || m->arena == 0) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "model not loaded, or no arena set");
+    }
+    for (uint32_t i = 0; i < m->header.tensor_count; i++) {
+        const tml_tensor_t *t = &m->tensors[i];
+        if (t->is_state) {
+            memset(t->data, t->dtype == TML_DTYPE_INT8 ? (int)(int8_t)t->zero_point : 0, t->bytes);
+        }
+    }
     return TML_OK;
 }
 

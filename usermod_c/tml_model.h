@@ -47,6 +47,7 @@ typedef struct {
     uint8_t dtype;      /* tml_dtype_t */
     uint8_t rank;       /* the original rank, for input_shape/output_shape */
     uint8_t is_const;
+    uint8_t is_state;   /* TML_TENSOR_STATE: kept across invokes */
 } tml_tensor_t;
 
 struct tml_op;
@@ -76,6 +77,9 @@ tml_status_t tml_model_load(tml_model_t *m, void *state, uint32_t state_size);
 uint32_t tml_model_arena_size(const tml_model_t *m);
 tml_status_t tml_model_set_arena(tml_model_t *m, uint8_t *arena, uint32_t arena_size);
 tml_status_t tml_model_invoke(tml_model_t *m);
+/* Sets every state tensor (TML_TENSOR_STATE) to its start value, as
+ * set_arena() does: an LSTM then starts a new sequence. Needs the arena. */
+tml_status_t tml_model_reset_state(tml_model_t *m);
 
 /* The rest are valid after load. */
 uint32_t tml_model_input_count(const tml_model_t *m);

@@ -700,6 +700,56 @@ static uint32_t tml_scratch_batch_matmul(const tml_model_t *m, const tml_op_t *o
     return tml_batch_matmul_scratch_size(&op->u.batch_matmul);
 }
 
+/* ---- UNIDIRECTIONAL_SEQUENCE_LSTM ------------------------------------------ */
+
+static tml_status_t tml_load_lstm(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_lstm_t *r = (const tml_blob_lstm_t *)params;
+    if ((r->flags & ~TML_LSTM_FLAGS) != 0 || r->reserved[0] != 0 || r->reserved[1] != 0 || r->reserved[2] != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "LSTM flags unknown, or reserved not 0");
+    }
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *output_state = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *cell_state = tml_op_tensor(m, op, 2);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 3);
+    if (in->dtype != TML_DTYPE_INT8 || out->dtype != TML_DTYPE_INT8 || output_state->dtype != TML_DTYPE_INT8
+        || cell_state->dtype != TML_DTYPE_INT16) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "LSTM operands not int8 (input, output, output state) "
+            "and int16 (cell state)");
+    }
+    if (!output_state->is_state || !cell_state->is_state) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "LSTM output or cell state is not a state tensor");
+    }
+    tml_lstm_params_t *p = &op->u.lstm;
+    p->hidden_zp = r->hidden_zero_point;
+    p->cell_clip = r->cell_clip;
+    p->proj_clip = r->proj_clip;
+    p->cell_scale = r->cell_scale;
+    p->flags = r->flags;
+    const char *detail = "";
+    tml_status_t s = tml_lstm_check(p, &in->dims, &output_state->dims, &cell_state->dims, &out->dims,
+        r->constants_size, &detail);
+    if (s != TML_OK) {
+        return tml_load_fail(m, s, detail);
+    }
+    const void *constants;
+    s = tml_load_const(m, r->constants, r->constants_size, 4, "LSTM constants outside the data section",
+        &constants);
+    p->constants = (const uint8_t *)constants;
+    return s;
+}
+
+static void tml_run_lstm(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *output_state = tml_op_tensor(m, op, 1);
+    tml_lstm_s8(&op->u.lstm, (const int8_t *)tml_op_tensor(m, op, 0)->data, (int8_t *)output_state->data,
+        output_state->zero_point, (int16_t *)(void *)tml_op_tensor(m, op, 2)->data,
+        (int8_t *)tml_op_tensor(m, op, 3)->data, op->scratch);
+}
+
+static uint32_t tml_scratch_lstm(const tml_model_t *m, const tml_op_t *op) {
+    (void)m;
+    return tml_lstm_scratch_size(&op->u.lstm);
+}
+
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv, 0},
@@ -742,4 +792,6 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                                 tml_load_resize_bilinear, tml_run_resize_bilinear, 0, 0},
     [TML_OP_BATCH_MATMUL] = {"BATCH_MATMUL", 2, 2, 1, sizeof(tml_blob_batch_matmul_t), tml_load_batch_matmul,
                              tml_run_batch_matmul, tml_scratch_batch_matmul, 0},
+    [TML_OP_UNIDIRECTIONAL_SEQUENCE_LSTM] = {"UNIDIRECTIONAL_SEQUENCE_LSTM", 3, 3, 1, sizeof(tml_blob_lstm_t),
+                                             tml_load_lstm, tml_run_lstm, tml_scratch_lstm, TML_OPERANDS_OWN},
 };

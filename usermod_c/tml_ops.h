@@ -60,8 +60,15 @@ typedef struct tml_op {
         tml_log_softmax_params_t log_softmax;
         tml_resize_params_t resize;
         tml_batch_matmul_params_t batch_matmul;
+        tml_lstm_params_t lstm;
     } u;
 } tml_op_t;
+
+typedef enum {
+    TML_OPERANDS_INT8 = 0,         /* every operand int8 */
+    TML_OPERANDS_INT32_OUTPUT = 1, /* int8 inputs, int32 output (ARG_MAX, ARG_MIN) */
+    TML_OPERANDS_OWN = 2,          /* the op's load checks each operand's dtype */
+} tml_operand_types_t;
 
 typedef struct {
     const char *name;
@@ -72,8 +79,8 @@ typedef struct {
     void (*run)(const tml_model_t *m, const tml_op_t *op);
     /* Scratch bytes this build's kernel needs for a loaded op; NULL: none. */
     uint32_t (*scratch_size)(const tml_model_t *m, const tml_op_t *op);
-    /* 1: the output is int32 (ARG_MAX, ARG_MIN); 0: every operand is int8. */
-    uint8_t int32_output;
+    /* Which dtypes the loader requires of the operands (tml_operand_types_t). */
+    uint8_t operand_types;
 } tml_op_def_t;
 
 extern const tml_op_def_t tml_op_defs[TML_OP_COUNT_];

@@ -118,6 +118,8 @@ def write_blob(graph: Graph, order: list, tensor_offsets: list, arena_size: int,
             flags |= L.TENSOR_CONST
         else:
             offset = tensor_offsets[i]
+            if t.state:
+                flags |= L.TENSOR_STATE
         d = t.dims4
         tensors_buf += L.TENSOR.pack(offset, *d, float(t.scale), int(t.zero_point), t.dtype,
                                      len(t.shape), flags)
@@ -229,7 +231,8 @@ def read_blob(blob: bytes, verify_crc: bool = True) -> BlobInfo:
             _need(f["offset"] + nbytes <= h["arena_size"], f"tensor {i}: outside the arena")
         tensors.append(dict(index=i, offset=f["offset"], dims=dims, shape=dims[4 - f["rank"]:],
                             scale=f["scale"], zero_point=f["zero_point"], dtype=f["dtype"],
-                            rank=f["rank"], const=const, nbytes=nbytes))
+                            rank=f["rank"], const=const, nbytes=nbytes,
+                            state=bool(f["flags"] & L.TENSOR_STATE)))
     io = list(struct.unpack_from(f"<{h['input_count'] + h['output_count']}H", io_raw))
     _need(all(i < h["tensor_count"] for i in io), "io table names a missing tensor")
     inputs, outputs = io[:h["input_count"]], io[h["input_count"]:]

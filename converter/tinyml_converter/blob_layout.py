@@ -24,6 +24,7 @@ HEADER_FIELDS = (
 TENSOR = struct.Struct("<I4ifiBBH")
 TENSOR_FIELDS = "offset d0 d1 d2 d3 scale zero_point dtype rank flags".split()
 TENSOR_CONST = 1
+TENSOR_STATE = 2
 
 DTYPE_INT8, DTYPE_INT16, DTYPE_INT32 = 1, 2, 3
 DTYPE_SIZE = {DTYPE_INT8: 1, DTYPE_INT16: 2, DTYPE_INT32: 4}
@@ -60,6 +61,7 @@ OPCODES = {
     "ARG_MIN": 26,
     "RESIZE_BILINEAR": 27,
     "BATCH_MATMUL": 28,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": 36,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -115,7 +117,12 @@ PARAMS = {
     "L2_NORMALIZATION": (struct.Struct("<"), []),
     "RESIZE_BILINEAR": (struct.Struct("<BBH"), "align_corners half_pixel_centers reserved".split()),
     "BATCH_MATMUL": (struct.Struct("<iiBBH"), "output_multiplier output_shift adj_x adj_y reserved".split()),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": (
+        struct.Struct("<IIihbbB3x"),
+        "constants constants_size hidden_zero_point cell_clip proj_clip cell_scale flags".split(),
+    ),
 }
+LSTM_TIME_MAJOR, LSTM_CIFG, LSTM_PEEPHOLE, LSTM_PROJECTION = 1, 2, 4, 8
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]
 for _name in ("REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN"):

@@ -182,7 +182,8 @@ def _match_inputs(model, specs: dict) -> list:
 def op_scratch(graph: Graph, op) -> int:
     """Scratch bytes reserved for one op (scratch.py: the most any build of
     the C core needs for its shapes)."""
-    return reserve(op.opname, op.params, graph.tensors[op.inputs[0]].dims4, graph.tensors[op.outputs[0]].dims4)
+    out = op.inputs[2] if op.opname == "UNIDIRECTIONAL_SEQUENCE_LSTM" else op.outputs[0]
+    return reserve(op.opname, op.params, graph.tensors[op.inputs[0]].dims4, graph.tensors[out].dims4)
 
 
 def plan_graph(graph: Graph) -> tuple[Plan, tuple[list, dict], Problem]:
@@ -219,9 +220,12 @@ def plan_graph(graph: Graph) -> tuple[Plan, tuple[list, dict], Problem]:
             sizes.append(need)
             op_inputs[k].append(scratch_buf[k])
             op_outputs[k].append(scratch_buf[k])
+    # State (an LSTM's) lives across invokes: live from the first step to the
+    # last, like a model input that is also an output.
+    state = {buf(i) for i, t in enumerate(graph.tensors) if t.state}
     problem = Problem(sizes=sizes, op_inputs=op_inputs, op_outputs=op_outputs,
-                      graph_inputs=sorted({buf(t) for t in graph.inputs}),
-                      graph_outputs=sorted({buf(t) for t in graph.outputs}),
+                      graph_inputs=sorted({buf(t) for t in graph.inputs} | state),
+                      graph_outputs=sorted({buf(t) for t in graph.outputs} | state),
                       inplace=[op.opname == "LUT" for op in graph.ops])
     pl = plan(problem)
     simulate(problem, pl)   # cheap self-check: live tensors never overlap

@@ -172,6 +172,10 @@ class HostModel:
             return np.ctypeslib.as_array((ctypes.c_int32 * (n // 4)).from_address(p))
         return np.ctypeslib.as_array((ctypes.c_int8 * n).from_address(p))
 
+    def reset(self):
+        """State tensors (an LSTM's) back to their start, as TFLite's reset_all_variables()."""
+        self._check(self._lib.tml_model_reset_state(self._m))
+
     def invoke(self, *inputs) -> list[np.ndarray]:
         """Run the model on int8 inputs (any shape with the right element count);
         returns a list of arrays, one per output, in the outputs' shapes: int8,

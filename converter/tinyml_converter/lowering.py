@@ -61,7 +61,7 @@ SUPPORTED_OPS = sorted(
      "TRANSPOSE_CONV", "SOFTMAX", "RESIZE_BILINEAR", "BATCH_MATMUL",
      "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)", "SHAPE (shape computations)",
      "REDUCE_MAX", "REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN",
-     "SQUARED_DIFFERENCE", "PRELU", "LOG_SOFTMAX", "L2_NORMALIZATION", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
+     "SQUARED_DIFFERENCE", "PRELU", "LOG_SOFTMAX", "L2_NORMALIZATION", "UNIDIRECTIONAL_SEQUENCE_LSTM", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 
 # Fused activation codes of the schema's ActivationFunctionType.
@@ -86,6 +86,7 @@ class Tensor:
     data: bytes | None = None       # constant operand
     alias_of: int | None = None     # index of the tensor whose storage this one shares
     dtype: int = L.DTYPE_INT8
+    state: bool = False             # kept across invokes (TML_TENSOR_STATE)
 
     @property
     def dims4(self) -> tuple:
@@ -426,9 +427,10 @@ def fold_float_islands(model: TflModel) -> TflModel:
                                outputs=[redirect.get(o, o) for o in model.outputs])
 
 
-def _refuse_model_type(T) -> None:
-    """A model whose activations are not int8 is named for what it is."""
-    if any(t.type == INT16 and t.data is None for t in T):
+def _refuse_model_type(T, lstm_state=frozenset()) -> None:
+    """A model whose activations are not int8 is named for what it is. An
+    integer LSTM's cell state is int16 in an int8 model."""
+    if any(t.type == INT16 and t.data is None and t.index not in lstm_state for t in T):
         raise ConversionError(
             "the model is quantised 16x8 (int16 activations, int8 weights: TFLite's "
             "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8), which tinyml does not "
@@ -538,7 +540,8 @@ class Lowering:
     # ---- whole graph ---------------------------------------------------
     def run(self) -> Graph:
         m, T = self.m, self.T
-        _refuse_model_type(T)
+        _refuse_model_type(T, {op.inputs[19] for op in m.ops
+                               if op.name == "UNIDIRECTIONAL_SEQUENCE_LSTM" and len(op.inputs) > 19})
         skip = set()
         inputs, outputs = list(m.inputs), list(m.outputs)
         for k, ti in enumerate(inputs):
@@ -877,6 +880,157 @@ class Lowering:
         x = self.act(in_i, where)
         y = self.act(op.outputs[0], where)
         self._add("TRANSPOSE_CONV", [x], [y], params, where, in_h * in_w * kh * kw * in_c * out_c)
+
+    # ---- recurrent -----------------------------------------------------------
+    def _op_unidirectional_sequence_lstm(self, op, where):
+        """TFLite's integer LSTM (int8 activations and weights, int16 cell
+        state). Every number TFLite's Prepare derives (unidirectional_sequence_lstm.cc,
+        PopulateQuantizedLstmParams8x8_16 and the zero point folds into the
+        biases) is computed here, in the precisions it uses, so the kernel
+        only runs the steps."""
+        T = self.T
+        ins = list(op.inputs) + [-1] * (24 - len(op.inputs))
+        if len(op.inputs) not in (20, 24):
+            raise ConversionError(f"{where}: {len(op.inputs)} inputs; TFLite's LSTM has 20 or 24")
+        get = lambda k: T[ins[k]] if ins[k] >= 0 else None  # noqa: E731
+        x, y = T[ins[0]], T[op.outputs[0]]
+        if x.type != INT8 or y.type != INT8:
+            raise ConversionError(
+                f"{where}: input {x.type_name} and output {y.type_name}; only the fully integer LSTM "
+                "(int8 in and out, TFLite's 8x8->16 kernel) is supported, not the float or hybrid ones")
+        if any(ins[k] >= 0 for k in range(20, 24)):
+            raise ConversionError(f"{where}: layer normalization LSTM is not supported")
+        o = op.options
+        time_major = bool(o.timeMajor) if o is not None else False
+        cell_clip = float(o.cellClip) if o is not None else 0.0
+        proj_clip = float(o.projClip) if o is not None else 0.0
+        names = ("input_to_input", "input_to_forget", "input_to_cell", "input_to_output",
+                 "recurrent_to_input", "recurrent_to_forget", "recurrent_to_cell", "recurrent_to_output")
+        weights = {n: get(1 + k) for k, n in enumerate(names)}
+        cifg = weights["input_to_input"] is None
+        if cifg != (weights["recurrent_to_input"] is None):
+            raise ConversionError(f"{where}: input gate weights only half present")
+        peep = [get(9), get(10), get(11)]
+        peephole = peep[2] is not None
+        proj_w, proj_b = get(16), get(17)
+        projection = proj_w is not None
+        biases = [get(12), get(13), get(14), get(15)]
+        out_state, cell_state = get(18), get(19)
+        if out_state is None or cell_state is None or out_state.is_const or cell_state.is_const:
+            raise ConversionError(f"{where}: output and cell state must be variable tensors")
+        if out_state.type != INT8 or cell_state.type != INT16:
+            raise ConversionError(f"{where}: output state {out_state.type_name} and cell state "
+                                  f"{cell_state.type_name}; expected int8 and int16")
+        for t in [*weights.values(), proj_w, *peep]:
+            if t is None:
+                continue
+            if not t.is_const or t.type not in (INT8, INT16) or len(t.scales) != 1:
+                raise ConversionError(f"{where}: weight '{t.name}' must be a constant with one scale "
+                                      "(per-tensor int8 weights, int16 peepholes)")
+        for t in [*biases, proj_b]:
+            if t is not None and (not t.is_const or t.type != INT32):
+                raise ConversionError(f"{where}: bias '{t.name}' must be a constant int32 tensor")
+        inter = [int(i) for i in (op.raw.intermediates if op.raw.intermediates is not None else [])]
+        if len(inter) != 5 or not T[inter[4]].scales:
+            raise ConversionError(f"{where}: the integer LSTM needs TFLite's 5 quantised intermediates "
+                                  f"(has {len(inter)})")
+        hidden = T[inter[4]]
+        n_cell = int(weights["input_to_output"].shape[0])
+        n_input = int(x.shape[-1])
+        n_output = int(weights["recurrent_to_output"].shape[1])
+        if len(x.shape) not in (2, 3):
+            raise ConversionError(f"{where}: input of rank {len(x.shape)}; 2 or 3 are supported")
+
+        f32 = np.float32
+        inter_scale = [f32(2.0 ** -12)] * 4 + [f32(hidden.scale)]
+        # CheckedLog2 of the cell state's scale.
+        x_log2 = f32(np.log(f32(cell_state.scale))) * (f32(1.0) / f32(np.log(f32(2.0))))
+        cell_scale = int(np.round(x_log2))
+        if abs(x_log2 - f32(cell_scale)) >= 1e-3 or not -30 <= cell_scale <= 0:
+            raise ConversionError(f"{where}: cell state scale {cell_state.scale} is not a power of two "
+                                  "in 2^-30 .. 1")
+        # Outside 2^-15 .. 2^-9 TFLite's kernel skips tanh(cell) and uses the
+        # input gate's buffer instead; without an input gate that buffer is
+        # undefined, so there is no answer to match.
+        if cifg and not -15 <= cell_scale <= -9:
+            raise ConversionError(f"{where}: cell state scale 2^{cell_scale} without an input gate (CIFG): "
+                                  "TFLite's kernel reads an uninitialised buffer there")
+        in_scale, os_scale = f32(x.scale), f32(out_state.scale)
+
+        def wscale(t):
+            return f32(t.scale) if t is not None else f32(1.0)
+
+        rescales = []
+        for g, gate in enumerate(("input", "forget", "cell", "output")):
+            wi, wr = weights[f"input_to_{gate}"], weights[f"recurrent_to_{gate}"]
+            pe = None if g == 2 else peep[{0: 0, 1: 1, 3: 2}[g]]
+            if wi is None:
+                rescales += [(0, 0)] * 3
+                continue
+            rescales.append(quantize_multiplier(float(f32(wscale(wi) * in_scale / inter_scale[g]))))
+            rescales.append(quantize_multiplier(float(f32(wscale(wr) * os_scale / inter_scale[g]))))
+            if pe is not None and peephole:
+                rescales.append(quantize_multiplier(
+                    float(f32(2.0 ** cell_scale * float(wscale(pe)) / float(inter_scale[g])))))
+            else:
+                rescales.append(quantize_multiplier(1.0))
+        rescales.append(quantize_multiplier(float(f32(wscale(proj_w) * inter_scale[4] / os_scale))))
+        rescales.append(quantize_multiplier(float(f32(2.0 ** -15 / float(inter_scale[4]) * 2.0 ** -15))))
+
+        def row_sums(t):
+            return t.data.astype(np.int64).reshape(t.shape[0], -1).sum(axis=1)
+
+        def fold(bias, w, zp, rows):
+            v = np.zeros(rows, np.int64) if bias is None else bias.data.astype(np.int64).reshape(-1)
+            if w is not None and zp != 0:
+                v = v + row_sums(w) * zp
+            return ((v + 2 ** 31) % 2 ** 32 - 2 ** 31).astype("<i4")
+
+        hidden_zp = int(hidden.zero_point)
+        block = bytearray(np.asarray(rescales, dtype="<i4").tobytes())
+        gates = [g for g in range(4) if not (cifg and g == 0)]
+        gate_names = ("input", "forget", "cell", "output")
+        for g in gates:
+            wi, wr = weights[f"input_to_{gate_names[g]}"], weights[f"recurrent_to_{gate_names[g]}"]
+            block += fold(biases[g], wi, -x.zero_point, n_cell).tobytes()
+            block += fold(None, wr, -out_state.zero_point, n_cell).tobytes()
+
+        def pad4(b):
+            return bytes(b) + b"\0" * (-len(b) % 4)
+
+        if projection:
+            block += fold(proj_b, proj_w, hidden_zp, n_output).tobytes()
+        if peephole:
+            block += pad4(b"".join(p.data.astype("<i2").tobytes() for p in peep if p is not None))
+        for g in gates:
+            block += pad4(weights[f"input_to_{gate_names[g]}"].data.astype("<i1").tobytes())
+        for g in gates:
+            block += pad4(weights[f"recurrent_to_{gate_names[g]}"].data.astype("<i1").tobytes())
+        if projection:
+            block += pad4(proj_w.data.astype("<i1").tobytes())
+
+        q_cell_clip = int(np.clip(f32(cell_clip) / f32(cell_state.scale), -32768, 32767)) if cell_clip > 0 else 0
+        q_proj_clip = int(np.clip(f32(proj_clip) / f32(y.scale), -128, 127)) if proj_clip > 0 else 0
+        # A rank-2 input is one time step of [batch, features]: TFLite's
+        # time-major indexing then reads it the same way.
+        flags = (L.LSTM_TIME_MAJOR if time_major or len(x.shape) == 2 else 0) | (L.LSTM_CIFG if cifg else 0) \
+            | (L.LSTM_PEEPHOLE if peephole else 0) | (L.LSTM_PROJECTION if projection else 0)
+        a = self.act(ins[0], where)
+        states = []
+        for t, dtype in ((out_state, L.DTYPE_INT8), (cell_state, L.DTYPE_INT16)):
+            if ins[18 if dtype == L.DTYPE_INT8 else 19] in self.tmap:
+                raise ConversionError(f"{where}: state tensor '{t.name}' is shared with another op")
+            idx = self._new_tensor(t, dtype=dtype, state=True)
+            self.tmap[ins[18 if dtype == L.DTYPE_INT8 else 19]] = idx
+            states.append(idx)
+        out = self.act(op.outputs[0], where)
+        steps = int(np.prod(x.shape[:-1]))
+        macs = steps * (len(gates) * n_cell * (n_input + n_output) + (n_output * n_cell if projection else 0))
+        self._add("UNIDIRECTIONAL_SEQUENCE_LSTM", [a, *states], [out],
+                  dict(constants=Const(bytes(block), "lstm"), constants_size=len(block),
+                       hidden_zero_point=hidden_zp, cell_clip=q_cell_clip, proj_clip=q_proj_clip,
+                       cell_scale=cell_scale, flags=flags),
+                  where, macs)
 
     # ---- fully connected ---------------------------------------------------
     def _op_fully_connected(self, op, where):

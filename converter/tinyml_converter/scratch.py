@@ -115,7 +115,15 @@ def op_scratch(build: Build, opname: str, params: dict, in_dims4, in_features: i
         return mean(params["axis_mask"], in_dims4[3])
     if opname == "BATCH_MATMUL":
         return batch_matmul(build, in_features, params["cols"], params["adj_x"], params["adj_y"])
+    if opname == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+        return lstm(params["rows"], params["cells"])
     return 0
+
+
+def lstm(rows: int, cells: int) -> int:
+    """tml_lstm.c: four int16 gates and the int8 projection input per row of
+    a step (every batch row when time-major, else one)."""
+    return _align8(rows * cells * 9)
 
 
 def scratch_bytes(opname: str, params: dict, in_dims4, in_features: int = 0) -> int:
@@ -124,14 +132,16 @@ def scratch_bytes(opname: str, params: dict, in_dims4, in_features: int = 0) -> 
 
 
 # The ops whose kernels take scratch; every other op reserves none.
-SCRATCH_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MEAN", "BATCH_MATMUL")
+SCRATCH_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MEAN", "BATCH_MATMUL",
+               "UNIDIRECTIONAL_SEQUENCE_LSTM")
 
 
 def reserve(opname: str, params: dict, in_dims4, out_dims4) -> int:
     """scratch_bytes() for an op given its input and output NHWC dims; for
     FULLY_CONNECTED the inputs per batch follow as the loader derives them
     (batches = output elements / output features); for BATCH_MATMUL,
-    in_dims4 is the lhs and in_features its depth."""
+    in_dims4 is the lhs and in_features its depth; for an LSTM out_dims4
+    is its cell state."""
     in_features = 0
     if opname == "FULLY_CONNECTED":
         batches = max(1, prod(out_dims4) // max(1, out_dims4[3]))
@@ -139,4 +149,8 @@ def reserve(opname: str, params: dict, in_dims4, out_dims4) -> int:
     if opname == "BATCH_MATMUL":
         in_features = in_dims4[2] if params["adj_x"] else in_dims4[3]
         params = dict(params, cols=out_dims4[3])
+    if opname == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+        # out_dims4 is the cell state's, [batch, cells].
+        rows = out_dims4[2] if params["flags"] & 1 else 1
+        params = dict(params, rows=rows, cells=out_dims4[3])
     return scratch_bytes(opname, params, in_dims4, in_features)

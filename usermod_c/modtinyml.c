@@ -226,6 +226,17 @@ static mp_obj_t tinyml_model_invoke(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(tinyml_model_invoke_obj, 2, 3, tinyml_model_invoke);
 
+// reset(): the model's state (an LSTM's output and cell state, which carry
+// over from one invoke to the next) back to its start.
+static mp_obj_t tinyml_model_reset(mp_obj_t self_in) {
+    tinyml_model_obj_t *self = tinyml_get_open_model(self_in);
+    if (tml_model_reset_state(&self->core) != TML_OK) {
+        tinyml_raise_error(&self->core);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(tinyml_model_reset_obj, tinyml_model_reset);
+
 // A tensor's shape at its original rank, batch included.
 static mp_obj_t tinyml_shape(const tml_tensor_t *t) {
     const int32_t dims[TML_RANK] = { t->dims.n, t->dims.h, t->dims.w, t->dims.c };

@@ -21,6 +21,7 @@
 
 #define TINYML_MODEL_METHODS(X) \
     X(MP_QSTR_invoke, tinyml_model_invoke_obj) \
+    X(MP_QSTR_reset, tinyml_model_reset_obj) \
     X(MP_QSTR_tensor, tinyml_model_tensor_obj) \
     X(MP_QSTR_io_count, tinyml_model_io_count_obj) \
     X(MP_QSTR_arena_size, tinyml_model_arena_size_obj) \

@@ -345,8 +345,8 @@ typedef struct {
     int16_t cell_clip;          /* quantised; 0: none */
     int8_t proj_clip;           /* quantised; 0: none */
     int8_t cell_scale;          /* log2 of the cell state's scale, -15 .. -9 */
-    uint8_t flags;              /* TML_LSTM_* of tml_kernels.h */
-    uint8_t reserved[3];        /* 0 */
+    uint16_t flags;             /* TML_LSTM_* of tml_kernels.h */
+    uint16_t reserved;          /* 0 */
 } tml_blob_lstm_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):

@@ -704,7 +704,7 @@ static uint32_t tml_scratch_batch_matmul(const tml_model_t *m, const tml_op_t *o
 
 static tml_status_t tml_load_lstm(tml_model_t *m, const void *params, tml_op_t *op) {
     const tml_blob_lstm_t *r = (const tml_blob_lstm_t *)params;
-    if ((r->flags & ~TML_LSTM_FLAGS) != 0 || r->reserved[0] != 0 || r->reserved[1] != 0 || r->reserved[2] != 0) {
+    if ((r->flags & ~TML_LSTM_FLAGS) != 0 || r->reserved != 0) {
         return tml_load_fail(m, TML_ERR_BAD_PARAM, "LSTM flags unknown, or reserved not 0");
     }
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
@@ -724,7 +724,7 @@ static tml_status_t tml_load_lstm(tml_model_t *m, const void *params, tml_op_t *
     p->cell_clip = r->cell_clip;
     p->proj_clip = r->proj_clip;
     p->cell_scale = r->cell_scale;
-    p->flags = r->flags;
+    p->flags = (uint8_t)r->flags;
     const char *detail = "";
     tml_status_t s = tml_lstm_check(p, &in->dims, &output_state->dims, &cell_state->dims, &out->dims,
         r->constants_size, &detail);

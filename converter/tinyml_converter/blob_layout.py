@@ -118,8 +118,8 @@ PARAMS = {
     "RESIZE_BILINEAR": (struct.Struct("<BBH"), "align_corners half_pixel_centers reserved".split()),
     "BATCH_MATMUL": (struct.Struct("<iiBBH"), "output_multiplier output_shift adj_x adj_y reserved".split()),
     "UNIDIRECTIONAL_SEQUENCE_LSTM": (
-        struct.Struct("<IIihbbB3x"),
-        "constants constants_size hidden_zero_point cell_clip proj_clip cell_scale flags".split(),
+        struct.Struct("<IIihbbHH"),
+        "constants constants_size hidden_zero_point cell_clip proj_clip cell_scale flags reserved".split(),
     ),
 }
 LSTM_TIME_MAJOR, LSTM_CIFG, LSTM_PEEPHOLE, LSTM_PROJECTION = 1, 2, 4, 8

@@ -70,6 +70,10 @@ ROWS = {
     "RESIZE_BILINEAR": Row(("RESIZE_BILINEAR",), note="align_corners, half_pixel_centers and legacy coordinates"),
     "BATCH_MATMUL": Row(("BATCH_MATMUL",), note="adj_x, adj_y, broadcast batch dims, constant or activation operands; "
                                               "FULLY_CONNECTED's inner loops"),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": Row(("UNIDIRECTIONAL_SEQUENCE_LSTM",),
+                                        note="TFLite's integer LSTM (int8 in and out, int16 cell state); "
+                                             "time- or batch-major, CIFG, peepholes, projection, clips; "
+                                             "state kept across invokes, Model.reset(); no layer norm"),
     "SPACE_TO_BATCH_ND": Row(("CONV_2D", "DEPTHWISE_CONV_2D"),
                              note="only around a convolution: folded into a dilated one"),
     "BATCH_TO_SPACE_ND": Row((), note="only after SPACE_TO_BATCH_ND and a convolution: folded"),
@@ -106,7 +110,7 @@ class Kernel:
 
 _TABLE_ENTRY = re.compile(
     r'\[TML_OP_(\w+)\]\s*=\s*\{\s*"(\w+)"\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*[^,]+,\s*(\w+)\s*,\s*(\w+)\s*,'
-    r'\s*(\w+)\s*(?:,\s*\d+\s*)?\}')
+    r'\s*(\w+)\s*(?:,\s*\w+\s*)?\}')
 _CALL = re.compile(r"\b(tml_\w+)\s*\(")
 
 

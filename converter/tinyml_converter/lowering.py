@@ -1029,7 +1029,7 @@ class Lowering:
         self._add("UNIDIRECTIONAL_SEQUENCE_LSTM", [a, *states], [out],
                   dict(constants=Const(bytes(block), "lstm"), constants_size=len(block),
                        hidden_zero_point=hidden_zp, cell_clip=q_cell_clip, proj_clip=q_proj_clip,
-                       cell_scale=cell_scale, flags=flags),
+                       cell_scale=cell_scale, flags=flags, reserved=0),
                   where, macs)
 
     # ---- fully connected ---------------------------------------------------

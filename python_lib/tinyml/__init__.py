@@ -213,6 +213,12 @@ class Model:
                 best = r
         return best
 
+    def reset(self):
+        """Start a new sequence: a recurrent model (LSTM) keeps its state from
+        one predict()/invoke() to the next, as TFLite does, so that frames can
+        be fed one at a time; reset() sets that state back to its start."""
+        self._core.reset()
+
     def close(self):
         """Free the arena now; the model cannot be used afterwards."""
         self._core.close()

@@ -40,6 +40,7 @@ C_STRUCTS = {
     "LOG_SOFTMAX": "tml_blob_log_softmax_t",
     "RESIZE_BILINEAR": "tml_blob_resize_bilinear_t",
     "BATCH_MATMUL": "tml_blob_batch_matmul_t",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "tml_blob_lstm_t",
 }
 META_FIELDS = "type length".split()
 OPCODE_ENUM = {name: f"TML_OP_{name}" for name in bl.OPCODES}

@@ -56,9 +56,10 @@ $(BUILD)/.deps-system: scripts/install_system_deps.sh
 # The converter is installed as a user would install it (its own dependency
 # list, which the pins in requirements.txt satisfy), but editable.
 deps-python: $(VENV)/.installed host-lib
-$(VENV)/.installed: requirements.txt converter/pyproject.toml converter/setup.py converter/src/core_module.c
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt converter/pyproject.toml converter/setup.py converter/src/core_module.c
 	@test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PYTHON) -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	$(PYTHON) -m pip install -q --disable-pip-version-check -c requirements.txt -e "converter[tensorflow,sklearn]"
 	@touch $@
 

@@ -60,6 +60,9 @@ typedef enum {
  * no other tensor uses, and load and reset set it to its zero point (int8)
  * or 0, as TFLite's ResetVariableTensor does. */
 #define TML_TENSOR_STATE (1u << 1)
+/* With STATE: set to its start value at the start of every invoke too (a
+ * Keras LSTM with stateful=False: each input is a whole sequence). */
+#define TML_TENSOR_RESET (1u << 2)
 
 /* A tensor that ops read or write: activations, model inputs/outputs and the
  * occasional constant operand (e.g. the second input of an ADD). Weights, bias

@@ -331,6 +331,7 @@ static void tml_reset(tml_model_t *m, const uint8_t *blob, uint32_t blob_size) {
     m->blob = blob;
     m->blob_size = blob_size;
     m->operand_count = 0;
+    m->has_reset_state = 0;
     m->data = 0;
     m->tensors = 0;
     m->ops = 0;
@@ -408,8 +409,9 @@ static tml_status_t tml_load_tensor(tml_model_t *m, const tml_blob_tensor_t *t, 
     if (t->rank < 1 || t->rank > TML_MAX_RANK) {
         return tml_load_fail(m, TML_ERR_BAD_SHAPE, "rank outside 1..4");
     }
-    if ((t->flags & ~(TML_TENSOR_CONST | TML_TENSOR_STATE)) != 0) {
-        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "unknown tensor flags");
+    if ((t->flags & ~(TML_TENSOR_CONST | TML_TENSOR_STATE | TML_TENSOR_RESET)) != 0
+        || ((t->flags & TML_TENSOR_RESET) != 0 && (t->flags & TML_TENSOR_STATE) == 0)) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "unknown tensor flags, or RESET without STATE");
     }
     if ((t->flags & TML_TENSOR_STATE) != 0
         && ((t->flags & TML_TENSOR_CONST) != 0 || (t->dtype != TML_DTYPE_INT8 && t->dtype != TML_DTYPE_INT16))) {
@@ -453,7 +455,10 @@ static tml_status_t tml_load_tensor(tml_model_t *m, const tml_blob_tensor_t *t, 
     out->dtype = t->dtype;
     out->rank = t->rank;
     out->is_const = (uint8_t)is_const;
-    out->is_state = (uint8_t)((t->flags & TML_TENSOR_STATE) != 0);
+    out->is_state = (uint8_t)((t->flags & TML_TENSOR_STATE) == 0 ? 0 : (t->flags & TML_TENSOR_RESET) ? 2 : 1);
+    if (out->is_state == 2) {
+        m->has_reset_state = 1;
+    }
     return TML_OK;
 }
 
@@ -634,16 +639,21 @@ tml_status_t tml_model_set_arena(tml_model_t *m, uint8_t *arena, uint32_t arena_
     return tml_model_reset_state(m);
 }
 
+/* State tensors with is_state >= level back to TFLite's start value. */
+static void tml_reset_states(tml_model_t *m, uint8_t level) {
+    for (uint32_t i = 0; i < m->header.tensor_count; i++) {
+        const tml_tensor_t *t = &m->tensors[i];
+        if (t->is_state >= level) {
+            memset(t->data, t->dtype == TML_DTYPE_INT8 ? (int)(int8_t)t->zero_point : 0, t->bytes);
+        }
+    }
+}
+
 tml_status_t tml_model_reset_state(tml_model_t *m) {
     if (m->stage != 2 || m->arena == 0) {
         return tml_load_fail(m, TML_ERR_BAD_PARAM, "model not loaded, or no arena set");
     }
-    for (uint32_t i = 0; i < m->header.tensor_count; i++) {
-        const tml_tensor_t *t = &m->tensors[i];
-        if (t->is_state) {
-            memset(t->data, t->dtype == TML_DTYPE_INT8 ? (int)(int8_t)t->zero_point : 0, t->bytes);
-        }
-    }
+    tml_reset_states(m, 1);
     return TML_OK;
 }
 
@@ -660,6 +670,9 @@ tml_status_t tml_model_invoke(tml_model_t *m) {
     m->error.op_index = -1;
     m->error.opcode = 0;
     m->error.detail = "";
+    if (m->has_reset_state) {
+        tml_reset_states(m, 2);
+    }
     const tml_op_t *op = m->ops;
     for (uint32_t i = 0; i < m->header.op_count; i++, op++) {
         tml_op_defs[op->opcode].run(m, op);

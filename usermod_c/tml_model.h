@@ -47,7 +47,7 @@ typedef struct {
     uint8_t dtype;      /* tml_dtype_t */
     uint8_t rank;       /* the original rank, for input_shape/output_shape */
     uint8_t is_const;
-    uint8_t is_state;   /* TML_TENSOR_STATE: kept across invokes */
+    uint8_t is_state;   /* 0; 1 kept across invokes (TML_TENSOR_STATE); 2 reset at each invoke too */
 } tml_tensor_t;
 
 struct tml_op;
@@ -66,6 +66,7 @@ typedef struct {
     uint8_t *arena;
     uint32_t arena_size;
     uint8_t stage;            /* 0 nothing, 1 opened, 2 loaded */
+    uint8_t has_reset_state;  /* some state tensor restarts at every invoke */
     tml_error_t error;
 } tml_model_t;
 

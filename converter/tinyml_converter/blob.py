@@ -119,7 +119,7 @@ def write_blob(graph: Graph, order: list, tensor_offsets: list, arena_size: int,
         else:
             offset = tensor_offsets[i]
             if t.state:
-                flags |= L.TENSOR_STATE
+                flags |= L.TENSOR_STATE | (L.TENSOR_RESET if t.state == 2 else 0)
         d = t.dims4
         tensors_buf += L.TENSOR.pack(offset, *d, float(t.scale), int(t.zero_point), t.dtype,
                                      len(t.shape), flags)
@@ -232,7 +232,8 @@ def read_blob(blob: bytes, verify_crc: bool = True) -> BlobInfo:
         tensors.append(dict(index=i, offset=f["offset"], dims=dims, shape=dims[4 - f["rank"]:],
                             scale=f["scale"], zero_point=f["zero_point"], dtype=f["dtype"],
                             rank=f["rank"], const=const, nbytes=nbytes,
-                            state=bool(f["flags"] & L.TENSOR_STATE)))
+                            state=bool(f["flags"] & L.TENSOR_STATE),
+                            reset_each_invoke=bool(f["flags"] & L.TENSOR_RESET)))
     io = list(struct.unpack_from(f"<{h['input_count'] + h['output_count']}H", io_raw))
     _need(all(i < h["tensor_count"] for i in io), "io table names a missing tensor")
     inputs, outputs = io[:h["input_count"]], io[h["input_count"]:]

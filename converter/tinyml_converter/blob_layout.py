@@ -25,6 +25,7 @@ TENSOR = struct.Struct("<I4ifiBBH")
 TENSOR_FIELDS = "offset d0 d1 d2 d3 scale zero_point dtype rank flags".split()
 TENSOR_CONST = 1
 TENSOR_STATE = 2
+TENSOR_RESET = 4
 
 DTYPE_INT8, DTYPE_INT16, DTYPE_INT32 = 1, 2, 3
 DTYPE_SIZE = {DTYPE_INT8: 1, DTYPE_INT16: 2, DTYPE_INT32: 4}

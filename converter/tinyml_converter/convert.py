@@ -28,7 +28,7 @@ from .blob import write_blob
 from .errors import ConversionError, CoreUnavailable, ModelFileError, ModelRefused
 from .lowering import Graph, lower
 from .planner import Plan, Problem, plan, simulate
-from .recurrent import unroll_recurrent
+from .recurrent import lstm_in_tf_keras, unroll_recurrent
 from .scratch import reserve
 from .tflite_model import layer_name, read_tflite, tensorflow
 
@@ -84,13 +84,15 @@ def _calib_list(model_inputs: int, calib):
     return arrays, n
 
 
-def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None, notes=None) -> bytes:
+def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None, notes=None, facts=None) -> bytes:
     """Full-int8 post-training quantisation with int8 input and output.
 
     calib: samples (N, *input_shape) used as the representative dataset (a list
     of arrays for multi-input models). progress(done, total) is called as
     samples are consumed. What had to be changed in the model to convert it
-    (recurrent layers unrolled) is appended to `notes`."""
+    (LSTMs rebuilt in tf_keras to be fused, other recurrent layers unrolled)
+    is appended to `notes`; facts["reset_state"] is set when the fused
+    LSTMs' state must restart at every invoke (stateful=False, as in Keras)."""
     tf = tensorflow()
     is_saved_model = isinstance(model_or_path, (str, os.PathLike)) and Path(model_or_path).is_dir()
     keys = None            # signature input names, one per calibration array
@@ -101,9 +103,15 @@ def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None, notes=None)
     else:
         model = load_keras(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else model_or_path
         shapes = [np.shape(a) for a in (calib if isinstance(calib, (list, tuple)) else [calib])]
-        model, unrolled = unroll_recurrent(model, shapes)
+        fused = lstm_in_tf_keras(model, shapes, calib if not isinstance(calib, (list, tuple)) else None)
+        if fused is not None:
+            model, changed, stateful = fused
+            if facts is not None:
+                facts["reset_state"] = not stateful
+        else:
+            model, changed = unroll_recurrent(model, shapes)
         if notes is not None:
-            notes.extend(unrolled)
+            notes.extend(changed)
         n_inputs = len(model.inputs)
         if n_inputs == 1:
             converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -238,16 +246,20 @@ def plan_graph(graph: Graph) -> tuple[Plan, tuple[list, dict], Problem]:
 
 
 def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=None,
-                   source_sha256=None):
+                   source_sha256=None, reset_state=False):
     """(blob, ConversionReport) for an int8 .tflite.
 
     A hostile or damaged flatbuffer can reach the reader and the lowering with
     any inconsistency (indices past a table, shapes of the wrong rank, sizes
     past 32 bits); whatever they trip over becomes a ModelFileError naming
-    the problem, never a bare IndexError."""
+    the problem, never a bare IndexError.
+
+    State (an LSTM's variable tensors) carries over from one invoke to the
+    next, as in TFLite, unless reset_state: then every invoke starts from
+    the initial state."""
     try:
         model = read_tflite(bytes(tflite_bytes))
-        graph = lower(model)
+        graph = lower(model, reset_state=reset_state)
         pl, (offsets, scratch), _ = plan_graph(graph)
     except ConversionError:
         raise
@@ -293,9 +305,9 @@ def _loader_accepts(blob: bytes, sources: list) -> None:
 
 
 def tflite_to_blob(tflite_bytes: bytes, *, name=None, labels=None, normalize=None,
-                   source_sha256=None) -> bytes:
+                   source_sha256=None, reset_state=False) -> bytes:
     return convert_tflite(tflite_bytes, name=name, labels=labels, normalize=normalize,
-                          source_sha256=source_sha256)[0]
+                          source_sha256=source_sha256, reset_state=reset_state)[0]
 
 
 # ---------------------------------------------------------------------------
@@ -353,17 +365,19 @@ def convert_file(src_path, out_path, calib=None, labels=None, keep_tflite=False,
     calib is required for Keras / SavedModel input (ValueError otherwise);
     .tflite input must already be int8."""
     kind = model_kind(src_path)
+    reset_state = False
     if kind == "tflite":
         tflite_bytes = Path(src_path).read_bytes()
     else:
         if calib is None:
             raise ValueError("a Keras model needs calibration data to be quantised to int8")
-        notes = []
-        tflite_bytes = keras_to_tflite(src_path, calib, progress=progress, notes=notes)
+        notes, facts = [], {}
+        tflite_bytes = keras_to_tflite(src_path, calib, progress=progress, notes=notes, facts=facts)
+        reset_state = facts.get("reset_state", False)
     if name is None:
         name = Path(src_path).stem if kind != "saved_model" else Path(src_path).name
     blob, report = convert_tflite(tflite_bytes, name=name, labels=labels, normalize=normalize,
-                                  source_sha256=sha256_of(src_path))
+                                  source_sha256=sha256_of(src_path), reset_state=reset_state)
     if kind != "tflite":
         report.notes = notes
     atomic_write(out_path, blob)

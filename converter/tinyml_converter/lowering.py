@@ -86,7 +86,7 @@ class Tensor:
     data: bytes | None = None       # constant operand
     alias_of: int | None = None     # index of the tensor whose storage this one shares
     dtype: int = L.DTYPE_INT8
-    state: bool = False             # kept across invokes (TML_TENSOR_STATE)
+    state: int = 0                  # 1: kept across invokes (TML_TENSOR_STATE), 2: reset at each invoke
 
     @property
     def dims4(self) -> tuple:
@@ -452,8 +452,9 @@ def _refuse_model_type(T, lstm_state=frozenset()) -> None:
 
 
 class Lowering:
-    def __init__(self, model: TflModel, lut_fn=lut_table):
+    def __init__(self, model: TflModel, lut_fn=lut_table, reset_state=False):
         model = fold_float_islands(model)
+        self.reset_state = reset_state
         self.m = model
         self.T, self.int_values = _resolve_dynamic_shapes(model)
         self.g = Graph()
@@ -1020,7 +1021,7 @@ class Lowering:
         for t, dtype in ((out_state, L.DTYPE_INT8), (cell_state, L.DTYPE_INT16)):
             if ins[18 if dtype == L.DTYPE_INT8 else 19] in self.tmap:
                 raise ConversionError(f"{where}: state tensor '{t.name}' is shared with another op")
-            idx = self._new_tensor(t, dtype=dtype, state=True)
+            idx = self._new_tensor(t, dtype=dtype, state=2 if self.reset_state else 1)
             self.tmap[ins[18 if dtype == L.DTYPE_INT8 else 19]] = idx
             states.append(idx)
         out = self.act(op.outputs[0], where)
@@ -1684,5 +1685,6 @@ class Lowering:
     _op_expand_dims = _alias
 
 
-def lower(model: TflModel, lut_fn=lut_table) -> Graph:
-    return Lowering(model, lut_fn).run()
+def lower(model: TflModel, lut_fn=lut_table, reset_state=False) -> Graph:
+    """reset_state: the model's state tensors restart at every invoke."""
+    return Lowering(model, lut_fn, reset_state).run()

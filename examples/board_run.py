@@ -24,12 +24,22 @@ sys.path.insert(0, str(ROOT / "converter"))
 from tinyml_converter.boards import BOARDS, qemu_command  # noqa: E402
 
 
+def _module(example: Path, name: str):
+    """The example's helper module `name`.py: in its folder, or shared from a
+    sibling example (gesture_stream uses gesture's gestures.py)."""
+    for folder in (example, *sorted(p for p in example.parent.iterdir() if p.is_dir())):
+        if (folder / f"{name}.py").exists():
+            return folder / f"{name}.py"
+    return None
+
+
 def _inline_modules(example: Path, source: str) -> str:
     out = []
     for line in source.splitlines():
         m = re.match(r"from (\w+) import ", line)
-        if m and (example / f"{m.group(1)}.py").exists():
-            out.append(_inline_modules(example, (example / f"{m.group(1)}.py").read_text()))
+        path = _module(example, m.group(1)) if m else None
+        if path is not None:
+            out.append(_inline_modules(example, path.read_text()))
         else:
             out.append(line)
     return "\n".join(out)
@@ -41,6 +51,10 @@ def run(example: Path, model: Path, board: str) -> str:
         with tempfile.TemporaryDirectory() as d:
             for f in example.glob("*.py"):
                 shutil.copy(f, d)
+            for name in re.findall(r"^from (\w+) import ", main.read_text(), re.M):
+                path = _module(example, name)
+                if path is not None and not (Path(d) / path.name).exists():
+                    shutil.copy(path, d)
             shutil.copy(model, Path(d) / model.name)
             res = subprocess.run([str(ROOT / "build" / "unix" / "micropython"), "main.py"], cwd=d,
                                  capture_output=True, text=True, timeout=300)

@@ -1,15 +1,15 @@
-# Examples (examples/gesture, keyword, anomaly): each trains on synthetic
+# Examples (examples/gesture, gesture_stream, keyword, anomaly): each trains on synthetic
 # data, converts, then its board script runs on the unix firmware and one
 # emulated Cortex-M board. A model is retrained only when its example's
 # files or the converter change.
-EXAMPLES := gesture keyword anomaly
+EXAMPLES := gesture gesture_stream keyword anomaly
 EXAMPLE_BOARDS ?= unix qemu_m0
 
 .PHONY: test-examples
 TEST_EXTRA += test-examples
 
 define tinyml_example_rule
-$(BUILD)/examples/$(1)/$(1).tinyml: $(wildcard examples/$(1)/*.py) $(wildcard converter/tinyml_converter/*.py) | $(VENV)/.installed
+$(BUILD)/examples/$(1)/$(1).tinyml: $(wildcard examples/$(1)/*.py) examples/gesture/gestures.py $(wildcard converter/tinyml_converter/*.py) | $(VENV)/.installed
 	@mkdir -p $$(dir $$@)
 	set -o pipefail; $(PYTHON) examples/$(1)/train.py $$(dir $$@) 2>&1 | grep -E '^$(1): '
 endef

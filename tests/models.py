@@ -322,6 +322,22 @@ def conv1d_lstm():
     return keras.Model(inp, out, name="conv1d_lstm"), _calib((20, 3)), None
 
 
+def lstm_stream():
+    """A stateful LSTM fed one frame per invoke (a keyword or gesture model
+    streaming its sensor): the fused LSTM's state carries the sequence from
+    one invoke to the next, so the board's answers over several invokes must
+    equal TFLite's over the same invokes."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((1, 4), batch_size=1)
+    x = L.LSTM(10, stateful=True)(inp)
+    out = L.Dense(3)(x)
+    return keras.Model(inp, out, name="lstm_stream"), _calib((1, 4), n=96), None
+
+
+lstm_stream.invokes = 10
+
+
 MODELS = {
     "mnist_cnn": mnist_cnn,
     "ds_cnn_kws": ds_cnn_kws,
@@ -341,4 +357,5 @@ MODELS = {
     "lstm_gesture": lstm_gesture,
     "gru_stacked": gru_stacked,
     "conv1d_lstm": conv1d_lstm,
+    "lstm_stream": lstm_stream,
 }

@@ -183,6 +183,18 @@ def decoder_attention():
     return _keep_activations_alive(model, calib), calib
 
 
+def lstm_activity():
+    """Activity recognition the recurrent way: 64 samples x 6 IMU channels,
+    one 32-unit LSTM (TFLite's fused integer LSTM: its gate products are
+    FULLY_CONNECTED-shaped), 4 classes."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((64, 6))
+    x = L.LSTM(32)(inp)
+    out = L.Softmax()(L.Dense(4)(x))
+    return keras.Model(inp, out, name="lstm_activity"), _calib((64, 6))
+
+
 MODELS = {
     "mnist_cnn": mnist_cnn,
     "kws_dscnn": kws_dscnn,
@@ -191,4 +203,5 @@ MODELS = {
     "ad_autoencoder": ad_autoencoder,
     "gesture_conv1d": gesture_conv1d,
     "decoder_attention": decoder_attention,
+    "lstm_activity": lstm_activity,
 }

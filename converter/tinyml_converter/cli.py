@@ -166,7 +166,8 @@ def cmd_convert(a) -> int:
         # which can crash, in a child.
         with contextlib.nullcontext() if a.verbose else _quiet_file_descriptors():
             try:
-                report = convert_file(a.model, out, labels=labels, name=a.name, normalize=normalize)
+                report = convert_file(a.model, out, labels=labels, name=a.name, normalize=normalize,
+                                      embedding=a.embedding)
             except OSError as exc:
                 raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
     else:
@@ -174,7 +175,8 @@ def cmd_convert(a) -> int:
             report = convert_file_isolated(
                 a.model, out, calib=calib, random_calib=a.random_calib and calib is None, labels=labels,
                 keep_tflite=a.keep_tflite, name=a.name, normalize=normalize,
-                progress=functools.partial(report_progress, "calibration"), verbose=a.verbose)
+                progress=functools.partial(report_progress, "calibration"), verbose=a.verbose,
+                embedding=a.embedding)
     for note in report.notes:
         print(f"tinyml: {note}", file=sys.stderr)
     print(f"wrote {out}: {report.blob_size} bytes, arena {report.arena_size} bytes "
@@ -343,7 +345,8 @@ def cmd_inspect(a) -> int:
     for k, io in enumerate(d["inputs"]):
         print(f"input {k}: {io['shape']} scale={io['scale']:.6g} zero_point={io['zero_point']}")
     for k, io in enumerate(d["outputs"]):
-        print(f"output {k}: {io['shape']} scale={io['scale']:.6g} zero_point={io['zero_point']}")
+        what = " (embedding: Model.embed())" if info.meta.get("embedding") == k else ""
+        print(f"output {k}: {io['shape']} scale={io['scale']:.6g} zero_point={io['zero_point']}{what}")
     if d["labels"]:
         print(f"labels: {', '.join(d['labels'])}")
     if a.plot:
@@ -746,6 +749,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per-channel input normalisation stored in the blob, read on the board by "
                         "tinyml.pipeline.Normalize.from_model (e.g. 0,0,1:0.5,0.5,0.5)")
     c.add_argument("--keep-tflite", action="store_true", help="also write the int8 .tflite")
+    c.add_argument("--embedding", metavar="LAYER",
+                   help="also keep this layer's output (a Keras layer name; for a .tflite, a tensor "
+                        "name) for Model.embed() on the board, e.g. to learn new classes with "
+                        "tinyml.learn")
     c.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own output")
     c.add_argument("--no-progress", action="store_true", help="no progress bar while calibrating")
     c.set_defaults(fn=cmd_convert)

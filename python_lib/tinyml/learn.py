@@ -23,8 +23,9 @@ of 2**-shift, the shift chosen from the largest value added so far so that
 no integer sum can overflow 32 bits) and compares integer squared
 distances, which allocates nothing. The fixed-point rounding is bounded, so
 predict() knows when two candidates are too close for it to tell apart;
-then, and when an embedding is larger than anything added, it decides with
-float arithmetic as scores() does (that call allocates). Either way the
+then, when an embedding is larger than anything added, and on a port
+without viper, it decides with float arithmetic as scores() does (that
+call allocates). Either way the
 answer is the one float arithmetic gives. Ties go to the label added
 first (scikit-learn picks the smallest label; the same when labels are
 added in sorted order).
@@ -34,7 +35,7 @@ import os
 import struct
 from array import array
 
-import micropython
+import micropython  # noqa: F401 - the decorators in _FAST_SOURCE need the name
 
 _MAGIC = b"TMLL"
 _VERSION = 1
@@ -44,11 +45,17 @@ _HEADER = "<4sBBHHHI"   # magic, version, kind, dim, labels, k, items
 _MAX_DIM = 4096
 
 
+# The integer kernels of predict(), compiled when the module is imported:
+# a port without the native emitter (the Cortex-M0 qemu board's firmware)
+# refuses @micropython.viper with a SyntaxError, and then predict() decides
+# with float arithmetic alone (right, but it allocates). Kept as source
+# text so that freezing the package never needs the emitter either.
+_FAST_SOURCE = """
 @micropython.viper
 def _to_fixed(src: ptr32, dst: ptr32, p: ptr32) -> int:
-    """dst[i] = round(src[i] * 2**shift) + limit from the float32 bits of
+    '''dst[i] = round(src[i] * 2**shift) + limit from the float32 bits of
     src (p: dim, 150 - shift, limit); returns 1 when a value is beyond
-    +-limit or not finite (dst is then unusable)."""
+    +-limit or not finite (dst is then unusable).'''
     n = p[0]
     base = p[1]
     lim = p[2]
@@ -80,8 +87,8 @@ def _to_fixed(src: ptr32, dst: ptr32, p: ptr32) -> int:
 
 @micropython.viper
 def _nearest_centroid(q: ptr32, cent: ptr32, out: ptr32, p: ptr32) -> int:
-    """Index of the centroid nearest q, or -1 when another one is within the
-    rounding bound (out: distance and bound per label; p: dim, _, _, labels)."""
+    '''Index of the centroid nearest q, or -1 when another one is within the
+    rounding bound (out: distance and bound per label; p: dim, _, _, labels).'''
     dim = p[0]
     nlab = p[3]
     best = 0
@@ -119,10 +126,10 @@ def _nearest_centroid(q: ptr32, cent: ptr32, out: ptr32, p: ptr32) -> int:
 
 @micropython.viper
 def _k_nearest(q: ptr32, samples: ptr32, w: ptr32, p: ptr32) -> int:
-    """Label index most frequent among the k samples nearest q, or -1 when
+    '''Label index most frequent among the k samples nearest q, or -1 when
     the rounding bound leaves the k nearest in doubt. w holds per sample its
     label index, then distance, bound, then k chosen indices, then votes
-    per label; p: dim, _, _, labels, samples, k."""
+    per label; p: dim, _, _, labels, samples, k.'''
     dim = p[0]
     nlab = p[3]
     n = p[4]
@@ -196,6 +203,13 @@ def _k_nearest(q: ptr32, samples: ptr32, w: ptr32, p: ptr32) -> int:
             best = c
         c += 1
     return best
+"""
+
+try:
+    exec(_FAST_SOURCE, globals())
+    _fast = True
+except SyntaxError:
+    _fast = False
 
 
 def _adler32(data):
@@ -414,7 +428,7 @@ class NearestCentroid(_Learner):
         self._need_labels()
         self._check(embedding)
         x = self._floats(embedding)
-        if not _to_fixed(x, self._q, self._p):
+        if _fast and not _to_fixed(x, self._q, self._p):
             c = _nearest_centroid(self._q, self._cent, self._out, self._p)
             if c >= 0:
                 return self._labels[c]
@@ -544,7 +558,7 @@ class KNeighbors(_Learner):
         self._need_labels()
         self._check(embedding)
         x = self._floats(embedding)
-        if not _to_fixed(x, self._q, self._p):
+        if _fast and not _to_fixed(x, self._q, self._p):
             c = _k_nearest(self._q, self._samples, self._w, self._p)
             if c >= 0:
                 return self._labels[c]

@@ -38,9 +38,12 @@ def run_mp(script: str, tmp_path, timeout=120):
 RUNNER = """
 import json
 from array import array
+import tinyml.learn
 from tinyml.learn import NearestCentroid, KNeighbors
 with open("case.json") as f:
     case = json.load(f)
+# False: the path of a port without viper (qemu_m0's firmware)
+tinyml.learn._fast = case["fast"]
 out = {}
 for name, clf in (("nc", NearestCentroid()), ("kn", KNeighbors(case["k"]))):
     for e, lab in zip(case["train"], case["labels"]):
@@ -95,13 +98,13 @@ def make_case(seed):
     return (train.astype(np.float32), labels, queries.astype(np.float32), k)
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_against_sklearn(seed, tmp_path):
+@pytest.mark.parametrize("seed,fast", [(s, True) for s in range(12)] + [(s, False) for s in range(4)])
+def test_against_sklearn(seed, fast, tmp_path):
     from sklearn.neighbors import KNeighborsClassifier, NearestCentroid
 
     train, labels, queries, k = make_case(seed)
     (tmp_path / "case.json").write_text(json.dumps({
-        "train": train.tolist(), "labels": labels, "queries": queries.tolist(), "k": k}))
+        "train": train.tolist(), "labels": labels, "queries": queries.tolist(), "k": k, "fast": fast}))
     got = json.loads(run_mp(RUNNER, tmp_path))
     classes = sorted(set(labels))
     assert got["nc"]["labels"] == got["kn"]["labels"] == classes

@@ -157,8 +157,10 @@ class Board:
         with contextlib.suppress(OSError, TransportError):
             self._transport.serial.write(b"\x03")
             # The board ends the interrupted run as any other: output, then
-            # the traceback, each closed by Ctrl-D, then the raw REPL prompt.
-            self._transport.read_until(1, b"\x04>", timeout=5)
+            # the traceback, each closed by Ctrl-D; the raw REPL prompt that
+            # follows is left for the next exec to find, as follow() leaves it.
+            self._transport.read_until(1, b"\x04", timeout=10)
+            self._transport.read_until(1, b"\x04", timeout=10)
 
     def has(self, module: str, name: str) -> bool:
         """Whether the firmware's `module` has `name`: ports leave parts out."""

@@ -12,7 +12,8 @@
     clf.save("classes.bin")                 # NearestCentroid.load("classes.bin") after a reset
 
 An embedding is an array('f') (what Model.embed() returns) or a list or
-tuple of floats, always of the same length. Labels are strings.
+tuple of floats, always of the same length (an array of another type code
+would be read as float32 bits: pass list(a) instead). Labels are strings.
 
 Why predict() is written the way it is: MicroPython makes a heap object of
 every float a computation produces, so a float loop over a 16-value
@@ -208,7 +209,7 @@ def _k_nearest(q: ptr32, samples: ptr32, w: ptr32, p: ptr32) -> int:
 try:
     exec(_FAST_SOURCE, globals())
     _fast = True
-except SyntaxError:
+except Exception:  # no emitter (SyntaxError), no exec() in the build, no RAM to compile
     _fast = False
 
 

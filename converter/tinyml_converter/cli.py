@@ -662,7 +662,7 @@ def cmd_deploy(a) -> int:
 
 def cmd_record(a) -> int:
     from .board import Board
-    from .record import RecordError, record
+    from .record import DEFAULT_RATE, RecordError, record
 
     def ints(text, n, what):
         try:
@@ -681,8 +681,6 @@ def cmd_record(a) -> int:
     out = Path(a.output)
     if out.exists() and not out.is_dir():
         raise UsageError(f"-o {out}: not a folder")
-    from .record import DEFAULT_RATE
-
     requested = a.rate or DEFAULT_RATE[a.sensor]
     rec = None
     try:

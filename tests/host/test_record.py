@@ -71,7 +71,7 @@ def test_measured_rate_across_a_ticks_wrap():
 class FakeBoard:
     """Board.stream's contract: feeds the lines a board would print."""
 
-    def __init__(self, lines, stop_after=None):
+    def __init__(self, lines):
         self.lines = lines
         self.interrupted = False
         self.script = None

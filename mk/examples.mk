@@ -1,8 +1,8 @@
-# Examples (examples/gesture, gesture_stream, keyword, anomaly): each trains on synthetic
+# Examples (examples/gesture, gesture_stream, keyword, anomaly, learn_gestures): each trains on synthetic
 # data, converts, then its board script runs on the unix firmware and one
 # emulated Cortex-M board. A model is retrained only when its example's
 # files or the converter change.
-EXAMPLES := gesture gesture_stream keyword anomaly
+EXAMPLES := gesture gesture_stream keyword anomaly learn_gestures
 EXAMPLE_BOARDS ?= unix qemu_m0
 
 .PHONY: test-examples

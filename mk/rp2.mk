@@ -38,7 +38,8 @@ TEST_EXTRA += test-rp2
 test-rp2: deps-python firmware-rpi_pico firmware-unix
 	@test -f $(BUILD)/mpytest/generated/blobs.json || $(PYTHON) scripts/gen_mpy_tests.py
 	$(PYTHON) tests/rp2/run_rp2.py
-	$(PYTHON) -m pytest -q -p no:cacheprovider tests/rp2/test_deploy_pty.py tests/rp2/test_pico_romfs.py
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/rp2/test_deploy_pty.py tests/rp2/test_pico_romfs.py \
+		tests/rp2/test_record_pty.py
 
 # The Pico 2 (RP2350) UF2: built, and checked for what no emulator here can
 # run (tests/rp2/test_pico2_build.py); its kernels run on an M33 in test-m33.

@@ -365,6 +365,7 @@ typedef enum {
     TML_META_NORMALIZE = 3,     /* float32 mean[n] then float32 std[n], n = length / 8 */
     TML_META_CONVERTER = 4,     /* UTF-8 converter version */
     TML_META_SOURCE_SHA256 = 5, /* 32 bytes: SHA-256 of the source model file */
+    TML_META_EMBEDDING = 8,     /* u16: index of the output that is an embedding, not a result */
 } tml_meta_type_t;
 
 #endif /* TML_BLOB_H */

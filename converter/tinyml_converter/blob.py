@@ -20,6 +20,7 @@ from .lowering import Const, Graph
 META_NAMES = {
     L.META_NAME: "name", L.META_LABELS: "labels", L.META_NORMALIZE: "normalize",
     L.META_CONVERTER: "converter", L.META_SOURCE_SHA256: "source_sha256",
+    L.META_EMBEDDING: "embedding",
 }
 CONST_ALIGN = 4
 # Params fields that are data-section offsets, per op (MEAN's multiplier is a value).
@@ -55,7 +56,8 @@ class DataSection:
         return off
 
 
-def _meta_records(name=None, labels=None, normalize=None, converter=None, source_sha256=None):
+def _meta_records(name=None, labels=None, normalize=None, converter=None, source_sha256=None,
+                  embedding=None):
     recs = []
     if name:
         recs.append((L.META_NAME, name.encode("utf-8")))
@@ -78,6 +80,8 @@ def _meta_records(name=None, labels=None, normalize=None, converter=None, source
         if len(digest) != 32:
             raise ValueError("source_sha256 must be 32 bytes")
         recs.append((L.META_SOURCE_SHA256, digest))
+    if embedding is not None:
+        recs.append((L.META_EMBEDDING, struct.pack("<H", embedding)))
     out = bytearray()
     for typ, payload in recs:
         if len(payload) > 0xFFFF:
@@ -285,6 +289,8 @@ def read_blob(blob: bytes, verify_crc: bool = True) -> BlobInfo:
             meta["converter"] = payload.decode("utf-8", "replace")
         elif typ == L.META_SOURCE_SHA256:
             meta["source_sha256"] = payload.hex()
+        elif typ == L.META_EMBEDDING and length == 2:
+            meta["embedding"] = struct.unpack("<H", payload)[0]
         else:
             meta.setdefault("unknown", []).append({"type": typ, "length": length})
         pos = start + length + (-(start + length) % 4)

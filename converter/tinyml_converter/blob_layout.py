@@ -131,6 +131,7 @@ for _name in ("REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN"):
 
 META_HEADER = struct.Struct("<HH")
 META_NAME, META_LABELS, META_NORMALIZE, META_CONVERTER, META_SOURCE_SHA256 = 1, 2, 3, 4, 5
+META_EMBEDDING = 8
 
 
 def pack_params(opname: str, **fields) -> bytes:

@@ -127,6 +127,41 @@ class Board:
             raise RemoteError(_last_line(err.decode(errors="replace")))
         return out.decode(errors="replace")
 
+    def stream(self, code: str, on_line, timeout: float = 10) -> None:
+        """Run code on the board and hand each line it prints, as it comes,
+        to on_line(text) (without the line end). timeout: the longest the
+        board may stay silent. An exception raised by on_line (Ctrl-C)
+        stops the reading and leaves the program running: interrupt()
+        stops that."""
+        pending = bytearray()
+
+        def consume(byte):
+            if byte == b"\x04":  # the end of the output: follow() passes it on too
+                return
+            if byte == b"\n":
+                on_line(pending.decode(errors="replace").rstrip("\r"))
+                pending.clear()
+            else:
+                pending.extend(byte)
+
+        with self._talking():
+            self._transport.exec_raw_no_follow(code)
+            _, err = self._transport.follow(timeout, data_consumer=consume)
+        if pending:
+            on_line(pending.decode(errors="replace").rstrip("\r"))
+        if err:
+            raise RemoteError(_last_line(err.decode(errors="replace")))
+
+    def interrupt(self) -> None:
+        """Stop what runs on the board (Ctrl-C), leaving it in the raw REPL."""
+        with contextlib.suppress(OSError, TransportError):
+            self._transport.serial.write(b"\x03")
+            # The board ends the interrupted run as any other: output, then
+            # the traceback, each closed by Ctrl-D; the raw REPL prompt that
+            # follows is left for the next exec to find, as follow() leaves it.
+            self._transport.read_until(1, b"\x04", timeout=10)
+            self._transport.read_until(1, b"\x04", timeout=10)
+
     def has(self, module: str, name: str) -> bool:
         """Whether the firmware's `module` has `name`: ports leave parts out."""
         key = (module, name)

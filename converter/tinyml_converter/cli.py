@@ -1,4 +1,4 @@
-"""The `tinyml` command line: convert, inspect, check, run, deploy, flash.
+"""The `tinyml` command line: convert, inspect, check, run, deploy, flash, record.
 
 Errors print one line and exit with a code from errors.py: 0 success;
 1 the model cannot be converted; 2 bad arguments or an unreadable or invalid
@@ -166,7 +166,8 @@ def cmd_convert(a) -> int:
         # which can crash, in a child.
         with contextlib.nullcontext() if a.verbose else _quiet_file_descriptors():
             try:
-                report = convert_file(a.model, out, labels=labels, name=a.name, normalize=normalize)
+                report = convert_file(a.model, out, labels=labels, name=a.name, normalize=normalize,
+                                      embedding=a.embedding)
             except OSError as exc:
                 raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
     else:
@@ -174,7 +175,8 @@ def cmd_convert(a) -> int:
             report = convert_file_isolated(
                 a.model, out, calib=calib, random_calib=a.random_calib and calib is None, labels=labels,
                 keep_tflite=a.keep_tflite, name=a.name, normalize=normalize,
-                progress=functools.partial(report_progress, "calibration"), verbose=a.verbose)
+                progress=functools.partial(report_progress, "calibration"), verbose=a.verbose,
+                embedding=a.embedding)
     for note in report.notes:
         print(f"tinyml: {note}", file=sys.stderr)
     print(f"wrote {out}: {report.blob_size} bytes, arena {report.arena_size} bytes "
@@ -343,7 +345,8 @@ def cmd_inspect(a) -> int:
     for k, io in enumerate(d["inputs"]):
         print(f"input {k}: {io['shape']} scale={io['scale']:.6g} zero_point={io['zero_point']}")
     for k, io in enumerate(d["outputs"]):
-        print(f"output {k}: {io['shape']} scale={io['scale']:.6g} zero_point={io['zero_point']}")
+        what = " (embedding: Model.embed())" if info.meta.get("embedding") == k else ""
+        print(f"output {k}: {io['shape']} scale={io['scale']:.6g} zero_point={io['zero_point']}{what}")
     if d["labels"]:
         print(f"labels: {', '.join(d['labels'])}")
     if a.plot:
@@ -657,6 +660,51 @@ def cmd_deploy(a) -> int:
     return EXIT_OK
 
 
+def cmd_record(a) -> int:
+    from .board import Board
+    from .record import DEFAULT_RATE, RecordError, record
+
+    def ints(text, n, what):
+        try:
+            vals = [int(v) for v in text.split(",")]
+        except ValueError:
+            vals = []
+        if len(vals) != n:
+            raise UsageError(f"--{what} {text!r}: expected {n} comma-separated numbers")
+        return vals
+
+    pins = dict(range_g=a.range_g, pin=a.adc_pin)
+    if a.i2c:
+        pins.update(zip(("bus", "scl", "sda"), ints(a.i2c, 3, "i2c")))
+    if a.i2s:
+        pins.update(zip(("bus", "sck", "ws", "sd"), ints(a.i2s, 4, "i2s")))
+    out = Path(a.output)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"-o {out}: not a folder")
+    requested = a.rate or DEFAULT_RATE[a.sensor]
+    rec = None
+    try:
+        with Board(a.port) as board, _progress_bars("window", quiet=a.no_progress) as progress:
+            try:
+                rec = record(board, a.sensor, a.label, out, seconds=a.seconds, rate=a.rate, window=a.window,
+                             fake=a.fake_sensor, progress=functools.partial(progress, a.label), **pins)
+            except KeyboardInterrupt as exc:
+                rec = getattr(exc, "recording", None)
+                kept = len(rec.written) if rec else 0
+                _err(f"interrupted: kept the {kept} whole window(s) already written in {out}")
+                return 130
+    except (ValueError, RecordError) as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:  # the output folder; the board's link failing is a BoardError
+        raise UsageError(f"cannot write to {out}: {exc.strerror or exc}") from None
+    for warning in rec.warnings(requested):
+        print(f"tinyml: WARNING: {warning}", file=sys.stderr)
+    rate = f", {rec.measured:.1f} Hz by the board's clock" if rec.measured else ""
+    names = f"{rec.written[0].name} .. {rec.written[-1].name}" if rec.written else "nothing"
+    print(f"wrote {len(rec.written)} window(s) to {out}: {names}{rate}")
+    return EXIT_OK
+
+
 def cmd_flash(a) -> int:
     from .flash import flash, flash_rom
 
@@ -746,6 +794,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per-channel input normalisation stored in the blob, read on the board by "
                         "tinyml.pipeline.Normalize.from_model (e.g. 0,0,1:0.5,0.5,0.5)")
     c.add_argument("--keep-tflite", action="store_true", help="also write the int8 .tflite")
+    c.add_argument("--embedding", metavar="LAYER",
+                   help="also keep this layer's output (a Keras layer name; for a .tflite, a tensor "
+                        "name) for Model.embed() on the board, e.g. to learn new classes with "
+                        "tinyml.learn")
     c.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own output")
     c.add_argument("--no-progress", action="store_true", help="no progress bar while calibrating")
     c.set_defaults(fn=cmd_convert)
@@ -791,6 +843,28 @@ def build_parser() -> argparse.ArgumentParser:
                         "there run from flash in place, so only their arena takes RAM")
     d.add_argument("--no-progress", action="store_true", help="no progress bars")
     d.set_defaults(fn=cmd_deploy)
+
+    from .record import DEFAULT_RATE, DEFAULT_WINDOW, SENSORS
+
+    rc = sub.add_parser("record", help="record windows of a board's sensor to .npy files, for training "
+                                       "and --calib")
+    rc.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyACM0 or COM3")
+    rc.add_argument("--sensor", required=True, choices=SENSORS)
+    rc.add_argument("--label", required=True, help="class of what you record; files are <label>_<n>.npy")
+    rc.add_argument("--seconds", type=float, default=10.0, help="how long to record (default 10)")
+    rc.add_argument("-o", "--output", default="data", help="folder for the .npy files (default data/)")
+    rc.add_argument("--rate", type=int, help="samples per second (default: "
+                    + ", ".join(f"{s} {r}" for s, r in DEFAULT_RATE.items()) + ")")
+    rc.add_argument("--window", type=int, help="samples per window and file (default: "
+                    + ", ".join(f"{s} {w}" for s, w in DEFAULT_WINDOW.items()) + ")")
+    rc.add_argument("--i2c", metavar="BUS,SCL,SDA", help="mpu6050: I2C bus and pins (default 0,1,0)")
+    rc.add_argument("--range-g", type=int, default=2, choices=(2, 4, 8, 16), help="mpu6050: range in g")
+    rc.add_argument("--adc-pin", type=int, default=26, help="adc: the ADC pin (default 26)")
+    rc.add_argument("--i2s", metavar="BUS,SCK,WS,SD", help="i2s: bus and pins (default 0,16,17,18)")
+    rc.add_argument("--fake-sensor", action="store_true",
+                    help="simulate the sensor on the board (nothing wired): to try the tools out")
+    rc.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rc.set_defaults(fn=cmd_record)
 
     f = sub.add_parser("flash", help="write tinyml firmware, or models in ROMFS (--rom), to a board")
     f.add_argument("--board", required=True, choices=["rpi_pico", "esp32", "esp32_s3", "esp32_c3"])

@@ -1,9 +1,14 @@
 """Public conversion API: Keras -> int8 .tflite -> .tinyml blob.
 
-    keras_to_tflite(model_or_path, calib, progress=None) -> bytes
+    keras_to_tflite(model_or_path, calib, progress=None, embedding=None) -> bytes
     tflite_to_blob(tflite_bytes, *, name=None, labels=None, normalize=None,
-                   source_sha256=None) -> bytes
+                   source_sha256=None, embedding=None) -> bytes
     convert_file(src_path, out_path, calib=None, labels=None, keep_tflite=False, ...)
+
+`embedding` marks a tensor whose values a board program reads besides the
+outputs (tinyml.learn classifies them): it becomes one more graph output, so
+the arena planner keeps it live, and metadata record EMBEDDING holds its
+output index, which the tinyml package hides from predict().
 
 Quantisation is TensorFlow's job (TFLiteConverter, full int8 with a
 representative dataset); this package only maps the quantised graph.
@@ -25,7 +30,7 @@ import numpy as np
 
 from . import __version__
 from .blob import write_blob
-from .errors import ConversionError, CoreUnavailable, ModelFileError, ModelRefused
+from .errors import ConversionError, CoreUnavailable, ModelFileError, ModelRefused, UsageError
 from .lowering import Graph, lower
 from .planner import Plan, Problem, plan, simulate
 from .recurrent import lstm_in_tf_keras, unroll_recurrent
@@ -84,7 +89,8 @@ def _calib_list(model_inputs: int, calib):
     return arrays, n
 
 
-def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None, notes=None, facts=None) -> bytes:
+def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None, notes=None, facts=None,
+                    embedding=None) -> bytes:
     """Full-int8 post-training quantisation with int8 input and output.
 
     calib: samples (N, *input_shape) used as the representative dataset (a list
@@ -92,17 +98,24 @@ def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None, notes=None,
     samples are consumed. What had to be changed in the model to convert it
     (LSTMs rebuilt in tf_keras to be fused, other recurrent layers unrolled)
     is appended to `notes`; facts["reset_state"] is set when the fused
-    LSTMs' state must restart at every invoke (stateful=False, as in Keras)."""
+    LSTMs' state must restart at every invoke (stateful=False, as in Keras).
+    embedding: a layer name whose output becomes one more model output,
+    after the model's own (embedding_output() finds it in the .tflite)."""
     tf = tensorflow()
     is_saved_model = isinstance(model_or_path, (str, os.PathLike)) and Path(model_or_path).is_dir()
     keys = None            # signature input names, one per calibration array
     tmpdir = None
     if is_saved_model:
+        if embedding is not None:
+            raise UsageError(f"--embedding needs a .keras/.h5 model or an int8 .tflite, not the "
+                             f"SavedModel {model_or_path} (its layers have no names to choose from)")
         converter = tf.lite.TFLiteConverter.from_saved_model(str(model_or_path))
         n_inputs = len(calib) if isinstance(calib, (list, tuple)) else 1
     else:
         model = load_keras(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else model_or_path
         shapes = [np.shape(a) for a in (calib if isinstance(calib, (list, tuple)) else [calib])]
+        if embedding is not None:
+            model = with_embedding_output(model, embedding)
         fused = lstm_in_tf_keras(model, shapes, calib if not isinstance(calib, (list, tuple)) else None)
         if fused is not None:
             model, changed, stateful = fused
@@ -151,6 +164,50 @@ def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None, notes=None,
     finally:
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def with_embedding_output(model, layer: str):
+    """The same Keras model (same layers, same weights) with `layer`'s output
+    appended to its outputs. TFLite quantises every tensor from the same
+    calibration run either way, so the other outputs keep their bytes
+    (tests/host/test_embedding.py checks that against TFLite)."""
+    import keras
+
+    names = [lay.name for lay in model.layers]
+    if layer not in names:
+        raise UsageError(f"--embedding {layer!r}: the model has no layer of that name; its layers "
+                         f"are: {', '.join(names)}")
+    out = model.get_layer(layer).output
+    if isinstance(out, (list, tuple)):
+        raise UsageError(f"--embedding {layer!r}: the layer has {len(out)} outputs; choose a layer "
+                         "with one")
+    if any(out is o for o in model.outputs):
+        raise UsageError(f"--embedding {layer!r} is already an output of the model; choose an "
+                         "earlier layer (the one whose output feeds the classifier head)")
+    if type(model.get_layer(layer)).__name__ == "InputLayer":
+        raise UsageError(f"--embedding {layer!r} is an input layer; choose a layer that computes something")
+    return keras.Model(model.inputs, list(model.outputs) + [out], name=model.name)
+
+
+def embedding_output(tflite_bytes: bytes) -> int:
+    """The tensor index of the embedding output keras_to_tflite() appended:
+    TFLite lists a subgraph's outputs in an order of its own, but its
+    signature names them output_0, output_1... in the Keras model's order,
+    so the embedding is the last of those."""
+    from .tflite_model import read_tflite
+
+    model = read_tflite(bytes(tflite_bytes))
+    sigs = model.model_t.signatureDefs or []
+    named = {}
+    for sig in sigs[:1]:
+        for t in sig.outputs or []:
+            named[t.name.decode() if isinstance(t.name, bytes) else t.name] = int(t.tensorIndex)
+    key = f"output_{len(model.outputs) - 1}"
+    if key not in named or named[key] not in model.outputs:
+        raise ConversionError("TFLiteConverter wrote no signature naming the model's outputs, so the "
+                              "embedding output cannot be told from the others; convert the model "
+                              "to an int8 .tflite yourself and give --embedding the tensor name")
+    return named[key]
 
 
 def _refuse_dilated_transpose(message: str) -> None:
@@ -245,9 +302,33 @@ def plan_graph(graph: Graph) -> tuple[Plan, tuple[list, dict], Problem]:
     return pl, (offsets, scratch), problem
 
 
+def _mark_embedding(model, embedding):
+    """The TflModel with tensor `embedding` (its name, or its index) moved
+    to, or added as, the last output; and that output's index."""
+    import dataclasses
+
+    if isinstance(embedding, str):
+        found = [t.index for t in model.tensors if t.name == embedding]
+        if not found:
+            produced = [model.tensors[o].name for op in model.ops for o in op.outputs]
+            raise UsageError(f"--embedding {embedding!r}: the .tflite has no tensor of that name; the "
+                             f"tensors its ops compute are: {', '.join(repr(n) for n in produced)}")
+        embedding = found[0]
+    t = model.tensors[embedding]
+    if t.is_const or embedding in model.inputs:
+        raise UsageError(f"--embedding {t.name!r} is a {'constant' if t.is_const else 'model input'}; "
+                         "choose a tensor an op computes")
+    outputs = [o for o in model.outputs if o != embedding]
+    if not outputs:
+        raise UsageError(f"--embedding {t.name!r} is the model's only output; choose an earlier "
+                         "tensor (the one that feeds the classifier head)")
+    return dataclasses.replace(model, outputs=outputs + [embedding]), len(outputs)
+
+
 def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=None,
-                   source_sha256=None, reset_state=False):
-    """(blob, ConversionReport) for an int8 .tflite.
+                   source_sha256=None, reset_state=False, embedding=None):
+    """(blob, ConversionReport) for an int8 .tflite. embedding: the name or
+    index of a tensor to keep as the last output (metadata EMBEDDING).
 
     A hostile or damaged flatbuffer can reach the reader and the lowering with
     any inconsistency (indices past a table, shapes of the wrong rank, sizes
@@ -259,9 +340,12 @@ def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=Non
     the initial state."""
     try:
         model = read_tflite(bytes(tflite_bytes))
+        embedding_index = None
+        if embedding is not None:
+            model, embedding_index = _mark_embedding(model, embedding)
         graph = lower(model, reset_state=reset_state)
         pl, (offsets, scratch), _ = plan_graph(graph)
-    except ConversionError:
+    except (ConversionError, UsageError):
         raise
     except Exception as exc:  # noqa: BLE001 - see the docstring
         raise ModelFileError(
@@ -272,7 +356,7 @@ def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=Non
     try:
         blob = write_blob(graph, pl.order, offsets, pl.arena_size, scratch=scratch, name=name, labels=labels,
                           normalize=normalize, converter=f"tinyml_converter {__version__}",
-                          source_sha256=source_sha256)
+                          source_sha256=source_sha256, embedding=embedding_index)
     except (struct.error, OverflowError) as exc:
         raise ConversionError(
             f"the model does not fit the .tinyml format (a size or offset needs more than 32 bits: "
@@ -305,9 +389,9 @@ def _loader_accepts(blob: bytes, sources: list) -> None:
 
 
 def tflite_to_blob(tflite_bytes: bytes, *, name=None, labels=None, normalize=None,
-                   source_sha256=None, reset_state=False) -> bytes:
+                   source_sha256=None, reset_state=False, embedding=None) -> bytes:
     return convert_tflite(tflite_bytes, name=name, labels=labels, normalize=normalize,
-                          source_sha256=source_sha256, reset_state=reset_state)[0]
+                          source_sha256=source_sha256, reset_state=reset_state, embedding=embedding)[0]
 
 
 # ---------------------------------------------------------------------------
@@ -359,11 +443,12 @@ def atomic_write(path, data: bytes) -> None:
 
 
 def convert_file(src_path, out_path, calib=None, labels=None, keep_tflite=False, *,
-                 name=None, normalize=None, progress=None) -> ConversionReport:
+                 name=None, normalize=None, progress=None, embedding=None) -> ConversionReport:
     """Convert a model file to a .tinyml file (written atomically).
 
     calib is required for Keras / SavedModel input (ValueError otherwise);
-    .tflite input must already be int8."""
+    .tflite input must already be int8. embedding: a Keras layer name, or
+    for a .tflite a tensor name."""
     kind = model_kind(src_path)
     reset_state = False
     if kind == "tflite":
@@ -372,12 +457,16 @@ def convert_file(src_path, out_path, calib=None, labels=None, keep_tflite=False,
         if calib is None:
             raise ValueError("a Keras model needs calibration data to be quantised to int8")
         notes, facts = [], {}
-        tflite_bytes = keras_to_tflite(src_path, calib, progress=progress, notes=notes, facts=facts)
+        tflite_bytes = keras_to_tflite(src_path, calib, progress=progress, notes=notes, facts=facts,
+                                       embedding=embedding)
         reset_state = facts.get("reset_state", False)
+        if embedding is not None:
+            embedding = embedding_output(tflite_bytes)
     if name is None:
         name = Path(src_path).stem if kind != "saved_model" else Path(src_path).name
     blob, report = convert_tflite(tflite_bytes, name=name, labels=labels, normalize=normalize,
-                                  source_sha256=sha256_of(src_path), reset_state=reset_state)
+                                  source_sha256=sha256_of(src_path), reset_state=reset_state,
+                                  embedding=embedding)
     if kind != "tflite":
         report.notes = notes
     atomic_write(out_path, blob)

@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 _META_NAME = 1
 _META_LABELS = 2
 _META_NORMALIZE = 3
+_META_EMBEDDING = 8
 
 
 def _result(info, raw):
@@ -44,6 +45,7 @@ class Model:
     _shapes = None
     _name = False
     _labels = False
+    _embedding = False
 
     def __init__(self, buf, copied=False):
         core = _tinyml.Model(buf)
@@ -58,15 +60,27 @@ class Model:
         self.arena_size = core.arena_size()
 
     def _io(self):
-        """(inputs, outputs), each a tuple of (shape, scale, zero point, bytes,
-        typecode): typecode 'b' for int8, 'i' for the int32 indices of
-        ARG_MAX / ARG_MIN."""
+        """(inputs, outputs, every output), each a tuple of (shape, scale,
+        zero point, bytes, typecode): typecode 'b' for int8, 'i' for the
+        int32 indices of ARG_MAX / ARG_MIN. `outputs` leaves out the
+        embedding output (tinyml convert --embedding), which only embed()
+        shows."""
         if self._tensors is None:
             core = self._core
             n_in, n_out = core.io_count()
+            every = tuple(core.tensor(1, i) for i in range(n_out))
+            k = self._embedding_index()
             self._tensors = (tuple(core.tensor(0, i) for i in range(n_in)),
-                             tuple(core.tensor(1, i) for i in range(n_out)))
+                             every if k is None else every[:k] + every[k + 1:], every)
         return self._tensors
+
+    def _embedding_index(self):
+        if self._embedding is False:
+            raw = self._core.meta(_META_EMBEDDING)
+            k = raw[0] | raw[1] << 8 if raw is not None and len(raw) == 2 else None
+            # A record naming no output is ignored rather than trusted.
+            self._embedding = k if k is not None and k < self._core.io_count()[1] else None
+        return self._embedding
 
     @property
     def _inputs(self):
@@ -118,7 +132,7 @@ class Model:
         96x96 RGB model that is 27 KB, half the arena again)."""
         if self._raw is None:
             self._raw = (tuple(bytearray(t[3]) for t in self._inputs),
-                         tuple(bytearray(t[3]) for t in self._outputs))
+                         tuple(bytearray(t[3]) for t in self._io()[2]))
         return self._raw
 
     @property
@@ -151,6 +165,40 @@ class Model:
         """Floats in (list, tuple, array('f'); a tuple of them for several
         inputs), dequantised array('f') out (a tuple for several outputs);
         an output of ARG_MAX / ARG_MIN indices comes out as array('i')."""
+        self._run(x)
+        raw_outs = self._buffers()[1]
+        k = self._embedding_index()
+        if k is not None:
+            raw_outs = raw_outs[:k] + raw_outs[k + 1:]
+        results = [_result(info, raw) for info, raw in zip(self._outputs, raw_outs)]
+        return results[0] if len(results) == 1 else tuple(results)
+
+    @property
+    def embedding_size(self):
+        """Values in embed()'s result, or None for a model without an embedding."""
+        k = self._embedding_index()
+        return None if k is None else self._io()[2][k][3]
+
+    def embed(self, x, out=None):
+        """Run the model on x (as predict() takes it) and return the
+        embedding the converter kept (tinyml convert --embedding LAYER),
+        dequantised to array('f'). Pass `out`, an array('f') of
+        embedding_size values, to have it filled instead: then embed()
+        makes no new result array."""
+        k = self._embedding_index()
+        if k is None:
+            raise ValueError("tinyml: this model has no embedding output: convert it with "
+                             "tinyml convert ... --embedding LAYER")
+        self._run(x)
+        info = self._io()[2][k]
+        raw = self._buffers()[1][k]
+        if out is None:
+            out = array("f", bytes(4 * len(raw)))
+        elif len(out) != len(raw):
+            raise ValueError("tinyml: embed(out=...) needs %d values, got %d" % (len(raw), len(out)))
+        return dequantize(raw, info[1], info[2], out)
+
+    def _run(self, x):
         n_in = len(self._inputs)
         xs = (x,) if n_in == 1 else x
         if n_in > 1 and len(xs) != n_in:
@@ -169,8 +217,6 @@ class Model:
             quantize(values, info[1], info[2], raw)
         self._core.invoke(raw_ins[0] if n_in == 1 else raw_ins,
                           raw_outs[0] if len(raw_outs) == 1 else raw_outs)
-        results = [_result(info, raw) for info, raw in zip(self._outputs, raw_outs)]
-        return results[0] if len(results) == 1 else tuple(results)
 
     def ops(self):
         """[(op name, output shape, output bytes)] in execution order, the
@@ -197,13 +243,15 @@ class Model:
         if len(self._inputs) != 1 or len(self._outputs) != 1:
             raise ValueError("tinyml: profile() times one-input, one-output models; "
                              "time predict() with time.ticks_us() instead")
-        (raw_in,), (raw_out,) = self._buffers()
+        (raw_in,), raw_outs = self._buffers()
+        out_arg = raw_outs[0] if len(raw_outs) == 1 else raw_outs
+        raw_out = raw_outs[1 if self._embedding_index() == 0 else 0]
         best = None
         for _ in range(runs):
             t0 = time.ticks_us()
             quantize(x, self._inputs[0][1], self._inputs[0][2], raw_in)
             t1 = time.ticks_us()
-            self._core.invoke(raw_in, raw_out)
+            self._core.invoke(raw_in, out_arg)
             t2 = time.ticks_us()
             _result(self._outputs[0], raw_out)
             t3 = time.ticks_us()

@@ -208,4 +208,9 @@ def test_board_script_on_the_unix_firmware(sensor, rate, window, tmp_path):
         wave = np.trunc(2 ** 28 * np.sin(np.arange(64) * np.pi / 32)).astype(np.int64)
         want = (wave[k & 63] >> 16)[:, None]
     assert np.array_equal(got, want)
-    assert rec.warnings(rate) == [], rec.warnings(rate)
+    # The unix port keeps time with the host's clock: on a loaded machine
+    # (make test runs two workers) samples can come late and the measured
+    # rate drift. Those two warnings say so truthfully; nothing else may warn.
+    timing = ("taken late", " Hz, not the ")
+    others = [w for w in rec.warnings(rate) if not any(t in w for t in timing)]
+    assert others == [], others

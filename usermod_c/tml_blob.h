@@ -107,6 +107,7 @@ typedef enum {
     TML_OP_RESIZE_BILINEAR = 27,
     TML_OP_BATCH_MATMUL = 28,
     TML_OP_UNIDIRECTIONAL_SEQUENCE_LSTM = 36,
+    TML_OP_SVDF = 37,
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -351,6 +352,18 @@ typedef struct {
     uint16_t flags;             /* TML_LSTM_* of tml_kernels.h */
     uint16_t reserved;          /* 0 */
 } tml_blob_lstm_t;
+
+/* SVDF: inputs [input, state], outputs [output]; input [batch][inputs],
+ * state a TML_TENSOR_STATE int16 [batch][memory * filters], output
+ * [batch][units], filters = units x rank. Constants: int8 feature weights
+ * [filters][inputs], int16 time weights [filters][memory], int32 bias [units]
+ * (or TML_NONE). Multipliers are QuantizeMultiplier of TFLite's float
+ * products input x feature / state and state x time / output. */
+typedef struct {
+    uint32_t weights_feature, weights_time, bias;
+    int32_t rank;
+    int32_t feature_multiplier, feature_shift, time_multiplier, time_shift;
+} tml_blob_svdf_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

@@ -482,4 +482,22 @@ uint32_t tml_lstm_scratch_size(const tml_lstm_params_t *p);
 void tml_lstm_s8(const tml_lstm_params_t *p, const int8_t *input, int8_t *output_state, int32_t output_state_zp,
     int16_t *cell_state, int8_t *output, void *scratch);
 
+/* ---- SVDF (tml_svdf.c): TFLite's integer SVDF, int8 input and output, int16
+ * state [batch][memory * filters] kept across invokes. ------------------- */
+
+typedef struct {
+    const int8_t *weights_feature;  /* [filters][inputs] */
+    const int16_t *weights_time;    /* [filters][memory] */
+    const int32_t *bias;            /* [units], or NULL */
+    int32_t rank;
+    int32_t feature_multiplier, feature_shift, time_multiplier, time_shift;
+    int32_t n_batch, n_input, n_unit, n_filter, n_memory;  /* set by the check */
+} tml_svdf_params_t;
+
+tml_status_t tml_svdf_check(tml_svdf_params_t *p, const tml_dims_t *in, const tml_dims_t *state,
+    const tml_dims_t *out, const char **detail);
+
+void tml_svdf_s8(const tml_svdf_params_t *p, const int8_t *input, int32_t input_zp, int16_t *state,
+    int8_t *output, int32_t output_zp);
+
 #endif /* TML_KERNELS_H */

@@ -750,6 +750,58 @@ static uint32_t tml_scratch_lstm(const tml_model_t *m, const tml_op_t *op) {
     return tml_lstm_scratch_size(&op->u.lstm);
 }
 
+/* ---- SVDF ----------------------------------------------------------------- */
+
+static tml_status_t tml_load_svdf(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_svdf_t *r = (const tml_blob_svdf_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *state = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    if (in->dtype != TML_DTYPE_INT8 || out->dtype != TML_DTYPE_INT8 || state->dtype != TML_DTYPE_INT16) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "SVDF input and output not int8, or state not int16");
+    }
+    if (!state->is_state) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "SVDF state is not a state tensor");
+    }
+    tml_svdf_params_t *p = &op->u.svdf;
+    p->rank = r->rank;
+    p->feature_multiplier = r->feature_multiplier;
+    p->feature_shift = r->feature_shift;
+    p->time_multiplier = r->time_multiplier;
+    p->time_shift = r->time_shift;
+    const char *detail = "";
+    tml_status_t s = tml_svdf_check(p, &in->dims, &state->dims, &out->dims, &detail);
+    if (s != TML_OK) {
+        return tml_load_fail(m, s, detail);
+    }
+    const void *c;
+    s = tml_load_const(m, r->weights_feature, (uint64_t)p->n_filter * (uint64_t)p->n_input, 1,
+        "SVDF feature weights outside the data section", &c);
+    if (s != TML_OK) {
+        return s;
+    }
+    p->weights_feature = (const int8_t *)c;
+    s = tml_load_const(m, r->weights_time, (uint64_t)p->n_filter * (uint64_t)p->n_memory * 2u, 2,
+        "SVDF time weights outside the data section", &c);
+    if (s != TML_OK) {
+        return s;
+    }
+    p->weights_time = (const int16_t *)c;
+    p->bias = 0;
+    if (r->bias != TML_NONE) {
+        s = tml_load_const(m, r->bias, (uint64_t)p->n_unit * 4u, 4, "SVDF bias outside the data section", &c);
+        p->bias = (const int32_t *)c;
+    }
+    return s;
+}
+
+static void tml_run_svdf(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    tml_svdf_s8(&op->u.svdf, (const int8_t *)in->data, in->zero_point,
+        (int16_t *)(void *)tml_op_tensor(m, op, 1)->data, (int8_t *)out->data, out->zero_point);
+}
+
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv, 0},
@@ -794,4 +846,5 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                              tml_run_batch_matmul, tml_scratch_batch_matmul, 0},
     [TML_OP_UNIDIRECTIONAL_SEQUENCE_LSTM] = {"UNIDIRECTIONAL_SEQUENCE_LSTM", 3, 3, 1, sizeof(tml_blob_lstm_t),
                                              tml_load_lstm, tml_run_lstm, tml_scratch_lstm, TML_OPERANDS_OWN},
+    [TML_OP_SVDF] = {"SVDF", 2, 2, 1, sizeof(tml_blob_svdf_t), tml_load_svdf, tml_run_svdf, 0, TML_OPERANDS_OWN},
 };

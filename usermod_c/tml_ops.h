@@ -61,6 +61,7 @@ typedef struct tml_op {
         tml_resize_params_t resize;
         tml_batch_matmul_params_t batch_matmul;
         tml_lstm_params_t lstm;
+        tml_svdf_params_t svdf;
     } u;
 } tml_op_t;
 

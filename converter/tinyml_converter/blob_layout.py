@@ -63,6 +63,7 @@ OPCODES = {
     "RESIZE_BILINEAR": 27,
     "BATCH_MATMUL": 28,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": 36,
+    "SVDF": 37,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -123,6 +124,10 @@ PARAMS = {
         "constants constants_size hidden_zero_point cell_clip proj_clip cell_scale flags reserved".split(),
     ),
 }
+PARAMS["SVDF"] = (
+    struct.Struct("<IIIiiiii"),
+    "weights_feature weights_time bias rank feature_multiplier feature_shift time_multiplier time_shift".split(),
+)
 LSTM_TIME_MAJOR, LSTM_CIFG, LSTM_PEEPHOLE, LSTM_PROJECTION = 1, 2, 4, 8
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]

@@ -74,6 +74,8 @@ ROWS = {
                                         note="TFLite's integer LSTM (int8 in and out, int16 cell state); "
                                              "time- or batch-major, CIFG, peepholes, projection, clips; "
                                              "state kept across invokes, Model.reset(); no layer norm"),
+    "SVDF": Row(("SVDF",), note="TFLite's integer SVDF (int8 in and out, int16 time weights and state); "
+                                "rank, optional bias; state kept across invokes, Model.reset()"),
     "SPACE_TO_BATCH_ND": Row(("CONV_2D", "DEPTHWISE_CONV_2D"),
                              note="only around a convolution: folded into a dilated one"),
     "BATCH_TO_SPACE_ND": Row((), note="only after SPACE_TO_BATCH_ND and a convolution: folded"),

@@ -61,7 +61,7 @@ SUPPORTED_OPS = sorted(
      "TRANSPOSE_CONV", "SOFTMAX", "RESIZE_BILINEAR", "BATCH_MATMUL",
      "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)", "SHAPE (shape computations)",
      "REDUCE_MAX", "REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN",
-     "SQUARED_DIFFERENCE", "PRELU", "LOG_SOFTMAX", "L2_NORMALIZATION", "UNIDIRECTIONAL_SEQUENCE_LSTM", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
+     "SQUARED_DIFFERENCE", "PRELU", "LOG_SOFTMAX", "L2_NORMALIZATION", "UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 
 # Fused activation codes of the schema's ActivationFunctionType.
@@ -429,7 +429,7 @@ def fold_float_islands(model: TflModel) -> TflModel:
 
 def _refuse_model_type(T, lstm_state=frozenset()) -> None:
     """A model whose activations are not int8 is named for what it is. An
-    integer LSTM's cell state is int16 in an int8 model."""
+    integer LSTM's cell state (and an SVDF's state) is int16 in an int8 model."""
     if any(t.type == INT16 and t.data is None and t.index not in lstm_state for t in T):
         raise ConversionError(
             "the model is quantised 16x8 (int16 activations, int8 weights: TFLite's "
@@ -541,8 +541,9 @@ class Lowering:
     # ---- whole graph ---------------------------------------------------
     def run(self) -> Graph:
         m, T = self.m, self.T
-        _refuse_model_type(T, {op.inputs[19] for op in m.ops
-                               if op.name == "UNIDIRECTIONAL_SEQUENCE_LSTM" and len(op.inputs) > 19})
+        _refuse_model_type(T, {op.inputs[k] for op in m.ops
+                               for name, k in (("UNIDIRECTIONAL_SEQUENCE_LSTM", 19), ("SVDF", 4))
+                               if op.name == name and len(op.inputs) > k})
         skip = set()
         inputs, outputs = list(m.inputs), list(m.outputs)
         for k, ti in enumerate(inputs):
@@ -1032,6 +1033,60 @@ class Lowering:
                        hidden_zero_point=hidden_zp, cell_clip=q_cell_clip, proj_clip=q_proj_clip,
                        cell_scale=cell_scale, flags=flags, reserved=0),
                   where, macs)
+
+    def _op_svdf(self, op, where):
+        """TFLite's fully integer SVDF (svdf.cc, EvalIntegerSVDF): int8 in and
+        out, int16 time weights and state. TFLite runs it with a RELU
+        activation only, and then applies none beyond the int8 clamp."""
+        T = self.T
+        if len(op.inputs) != 5:
+            raise ConversionError(f"{where}: {len(op.inputs)} inputs; TFLite's SVDF has 5")
+        x, wf, wt = T[op.inputs[0]], T[op.inputs[1]], T[op.inputs[2]]
+        bias = T[op.inputs[3]] if op.inputs[3] >= 0 else None
+        state, y = T[op.inputs[4]], T[op.outputs[0]]
+        if x.type != INT8 or y.type != INT8 or wf.type != INT8:
+            raise ConversionError(f"{where}: input {x.type_name}, feature weights {wf.type_name}, output "
+                                  f"{y.type_name}; only the fully integer SVDF (int8) is supported, not the "
+                                  "float or hybrid ones")
+        if wt.type != INT16 or state.type != INT16 or state.is_const or not wf.is_const or not wt.is_const:
+            raise ConversionError(f"{where}: expected constant int8 feature and int16 time weights and an "
+                                  "int16 variable state")
+        if bias is not None and (bias.type != INT32 or not bias.is_const):
+            raise ConversionError(f"{where}: bias '{bias.name}' must be a constant int32 tensor")
+        o = op.options
+        rank = int(o.rank) if o is not None else 0
+        act = int(o.fusedActivationFunction) if o is not None else ACT_NONE
+        if act != ACT_RELU:
+            raise ConversionError(f"{where}: activation {_ACT_NAMES.get(act, act)}; TFLite's integer SVDF runs "
+                                  "with RELU only")
+        if len(x.shape) != 2 or len(state.shape) != 2 or len(wf.shape) != 2 or len(wt.shape) != 2:
+            raise ConversionError(f"{where}: SVDF operands must be 2-D")
+        filters, memory = int(wf.shape[0]), int(wt.shape[1])
+        if rank < 1 or filters % rank or tuple(state.shape) != (x.shape[0], memory * filters) \
+                or wf.shape[1] != x.shape[1] or wt.shape[0] != filters or y.shape[-1] != filters // rank:
+            raise ConversionError(f"{where}: shapes input {x.shape}, feature weights {wf.shape}, time weights "
+                                  f"{wt.shape}, state {state.shape}, output {y.shape} and rank {rank} disagree")
+        for t in (x, wf, wt, state, y):
+            if len(t.scales) != 1:
+                raise ConversionError(f"{where}: tensor '{t.name}' needs per-tensor quantisation")
+        f32 = np.float32
+        # svdf.cc Prepare: float products of float scales, then QuantizeMultiplier.
+        m1 = quantize_multiplier(float(f32(f32(x.scale) * f32(wf.scale)) / f32(state.scale)))
+        m2 = quantize_multiplier(float(f32(f32(state.scale) * f32(wt.scale)) / f32(y.scale)))
+        a = self.act(op.inputs[0], where)
+        if op.inputs[4] in self.tmap:
+            raise ConversionError(f"{where}: state tensor '{state.name}' is shared with another op")
+        s_idx = self._new_tensor(state, dtype=L.DTYPE_INT16, state=2 if self.reset_state else 1)
+        self.tmap[op.inputs[4]] = s_idx
+        out = self.act(op.outputs[0], where)
+        params = dict(weights_feature=Const(wf.data.astype("<i1").tobytes(), "weights"),
+                      weights_time=Const(wt.data.astype("<i2").tobytes(), "weights"),
+                      bias=Const(bias.data.astype("<i4").tobytes(), "bias") if bias is not None else L.NONE,
+                      rank=rank, feature_multiplier=m1[0], feature_shift=m1[1],
+                      time_multiplier=m2[0], time_shift=m2[1])
+        batch = int(x.shape[0])
+        self._add("SVDF", [a, s_idx], [out], params, where,
+                  batch * filters * (int(x.shape[1]) + memory))
 
     # ---- fully connected ---------------------------------------------------
     def _op_fully_connected(self, op, where):

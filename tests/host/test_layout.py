@@ -41,6 +41,7 @@ C_STRUCTS = {
     "RESIZE_BILINEAR": "tml_blob_resize_bilinear_t",
     "BATCH_MATMUL": "tml_blob_batch_matmul_t",
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "tml_blob_lstm_t",
+    "SVDF": "tml_blob_svdf_t",
 }
 META_FIELDS = "type length".split()
 OPCODE_ENUM = {name: f"TML_OP_{name}" for name in bl.OPCODES}

@@ -52,6 +52,7 @@ typedef enum {
     TML_DTYPE_INT8 = 1,
     TML_DTYPE_INT16 = 2,
     TML_DTYPE_INT32 = 3,
+    TML_DTYPE_FLOAT32 = 4, /* IEEE binary32: inputs and outputs of the scikit-learn ops only */
 } tml_dtype_t;
 
 #define TML_TENSOR_CONST (1u << 0) /* offset is into the data section, not the arena */
@@ -98,6 +99,8 @@ typedef enum {
     TML_OP_ARG_MIN = 26, /* int32 output */
     TML_OP_RESIZE_BILINEAR = 27,
     TML_OP_BATCH_MATMUL = 28,
+    TML_OP_TREE_ENSEMBLE = 29, /* scikit-learn trees and forests: float32 in and out */
+    TML_OP_LINEAR = 30,        /* scikit-learn linear models: float32 in and out */
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -327,6 +330,86 @@ typedef struct {
     uint8_t adj_x, adj_y;        /* 0 or 1: lhs / rhs stored with the last two dims swapped */
     uint16_t reserved;           /* 0 */
 } tml_blob_batch_matmul_t;
+
+/* ---- scikit-learn models (tml_classic.c) ----------------------------------
+ * TREE_ENSEMBLE and LINEAR read a float32 input [rows, features] (rows =
+ * elements / features) and write a float32 output [rows, outputs]; every
+ * operand of theirs is float32, and no other op takes float32.
+ *
+ * Both work out `raw` decision values per row in double, then `post` turns
+ * them into the outputs (TML_CLASSIC_POST_*); raw = outputs except for
+ * LOGISTIC and SIGN2, whose one raw value gives two outputs. When two
+ * outputs of a row round to the same float32 though their doubles differ,
+ * the first largest double's output is raised by one ulp, so that the first
+ * largest output is the class the doubles pick (sklearn's argmax). */
+typedef enum {
+    TML_CLASSIC_POST_NONE = 0,      /* y = raw */
+    TML_CLASSIC_POST_AVERAGE = 1,   /* y = raw / tree_count (forests) */
+    TML_CLASSIC_POST_LOGISTIC = 2,  /* p = 1 / (1 + exp(-raw[0])), y = [1 - p, p] */
+    TML_CLASSIC_POST_SOFTMAX = 3,   /* y = exp(raw - max) / sum */
+    TML_CLASSIC_POST_ISOLATION = 4, /* y = -2^(-raw / post_a) - post_b (IsolationForest decision_function) */
+    TML_CLASSIC_POST_SIGN2 = 5,     /* y = [-raw[0], raw[0]] (binary decision_function) */
+    TML_CLASSIC_POST_OVR = 6,       /* p_c = 1 / (1 + exp(-raw_c)), y = p / sum(p) (one-vs-rest) */
+    TML_CLASSIC_POST_COUNT_
+} tml_classic_post_t;
+
+/* TREE_ENSEMBLE: raw starts at base (or 0) and each tree, in order, adds the
+ * leaf_width values of the leaf x reaches to raw[(t % (raw / leaf_width)) *
+ * leaf_width ...] (a forest: leaf_width = raw, every tree adds to all;
+ * gradient boosting with K classes: leaf_width 1, tree t to class t % K).
+ *
+ * Nodes are in depth-first order: a node's left child is the next node, its
+ * right child `right` nodes further on (right >= 1), so every walk moves
+ * forward and ends. A node goes left when key(x[feature]) <= threshold, where
+ * key() maps float32 bits to int32 in the order of the values (negative
+ * floats have their 31 low bits flipped; -0.0 orders just below +0.0): the
+ * converter rounds each float64 threshold t down to the key of the largest
+ * float32 <= t (+0.0 when that is a zero), so integer compares decide
+ * exactly what sklearn's `float32(x) <= t` decides. A NaN goes left when the
+ * node's NAN_LEFT bit is set, right otherwise. A leaf has feature LEAF and
+ * its threshold field is the index of its first value in `leaves`. */
+typedef struct {
+    int32_t threshold;       /* key, or a leaf's value index */
+    uint16_t feature;        /* bits 0-14 the feature, bit 15 NAN_LEFT; 0xFFFF a leaf */
+    uint16_t right;
+} tml_tree_node16_t;
+
+typedef struct {
+    int32_t threshold;
+    uint32_t feature;        /* bits 0-30 the feature, bit 31 NAN_LEFT; 0xFFFFFFFF a leaf */
+    uint32_t right;
+} tml_tree_node32_t;
+
+#define TML_TREE_LEAF16 (0xFFFFu)
+#define TML_TREE_NAN_LEFT16 (0x8000u)
+#define TML_TREE_LEAF32 (0xFFFFFFFFu)
+#define TML_TREE_NAN_LEFT32 (0x80000000u)
+
+typedef struct {
+    uint32_t nodes;          /* data offset of node_count node records */
+    uint32_t node_count;
+    uint32_t roots;          /* data offset of uint32[tree_count]: each tree's first node */
+    uint32_t tree_count;
+    uint32_t leaves;         /* data offset of float32[leaf_values] */
+    uint32_t leaf_values;
+    uint32_t base;           /* data offset of float32[raw], or TML_NONE for zeros */
+    float post_a, post_b;    /* ISOLATION's parameters; 0 otherwise */
+    uint16_t raw;
+    uint16_t leaf_width;     /* 1..raw, dividing raw */
+    uint8_t wide;            /* 0: tml_tree_node16_t records, 1: tml_tree_node32_t */
+    uint8_t post;            /* tml_classic_post_t */
+    uint16_t reserved;       /* 0 */
+} tml_blob_tree_ensemble_t;
+
+/* LINEAR: raw[c] = bias[c] + sum over j = 0, 1, ... of weights[c][j] * x[j],
+ * in double, in that order (weights and bias float32). */
+typedef struct {
+    uint32_t weights;        /* data offset of float32[raw][features] */
+    uint32_t bias;           /* data offset of float32[raw] */
+    uint16_t raw;
+    uint8_t post;            /* tml_classic_post_t, not AVERAGE or ISOLATION */
+    uint8_t reserved;        /* 0 */
+} tml_blob_linear_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

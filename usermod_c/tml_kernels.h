@@ -444,4 +444,46 @@ void tml_batch_matmul_s8(const tml_batch_matmul_params_t *p,
     const tml_dims_t *rhs_dims, const int8_t *rhs,
     const tml_dims_t *out_dims, int8_t *out, void *scratch);
 
+/* ---- scikit-learn models (tml_classic.c): float32 in and out ----------
+ * Unlike the int8 families these compute in floating point: tree walks
+ * compare integer keys of the float32 features (tml_blob.h), and the sums
+ * and output functions are double, soft-float where the core has no FPU.
+ * Node, root, leaf and weight arrays stay in the blob, which may change
+ * after load: the walk bounds every index it reads, so a changed array
+ * changes answers, never memory safety. */
+typedef struct {
+    const uint8_t *nodes;    /* node_count records of 8 (narrow) or 12 (wide) bytes */
+    const uint32_t *roots;
+    const float *leaves;
+    const float *base;       /* NULL: raw starts at 0 */
+    uint32_t node_count, tree_count, leaf_values;
+    uint32_t features;
+    float post_a, post_b;
+    uint16_t raw, leaf_width, outputs;
+    uint8_t wide, post;
+} tml_tree_params_t;
+
+typedef struct {
+    const float *weights;    /* [raw][features] */
+    const float *bias;       /* [raw] */
+    uint32_t features;
+    uint16_t raw, outputs;
+    uint8_t post;
+} tml_linear_params_t;
+
+/* The node records (children forward and inside the array, features below
+ * `features`, leaf values inside `leaves`), the roots, and the raw / output
+ * counts the post-processing implies. */
+tml_status_t tml_tree_ensemble_check(const tml_tree_params_t *p, const char **detail);
+tml_status_t tml_linear_check(const tml_linear_params_t *p, const char **detail);
+
+/* Both take `rows` rows of `features` float32 in, `outputs` float32 out per
+ * row, and scratch for raw doubles (tml_classic_scratch_size). */
+uint32_t tml_classic_scratch_size(uint16_t raw);
+
+void tml_tree_ensemble_f32(const tml_tree_params_t *p, int32_t rows, const float *in, float *out,
+    void *scratch);
+
+void tml_linear_f32(const tml_linear_params_t *p, int32_t rows, const float *in, float *out, void *scratch);
+
 #endif /* TML_KERNELS_H */

@@ -700,6 +700,124 @@ static uint32_t tml_scratch_batch_matmul(const tml_model_t *m, const tml_op_t *o
     return tml_batch_matmul_scratch_size(&op->u.batch_matmul);
 }
 
+/* ---- TREE_ENSEMBLE, LINEAR: float32 rows of features in, one row of outputs out
+ * per row ---------------------------------------------------------------------- */
+
+/* Features are the input's last dim; rows the rest, the output's too. */
+static tml_status_t tml_load_classic_shape(tml_model_t *m, const tml_op_t *op, uint16_t outputs,
+    uint32_t *features, int32_t *rows) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    *features = (uint32_t)in->dims.c;
+    *rows = tml_elements(in) / in->dims.c;
+    if (out->dims.c != (int32_t)outputs || tml_elements(out) / out->dims.c != *rows) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "output is not [rows of the input, outputs]");
+    }
+    return TML_OK;
+}
+
+static tml_status_t tml_load_tree_ensemble(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_tree_ensemble_t *r = (const tml_blob_tree_ensemble_t *)params;
+    tml_tree_params_t *p = &op->u.tree;
+    if (r->reserved != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "tree ensemble reserved field not 0");
+    }
+    p->node_count = r->node_count;
+    p->tree_count = r->tree_count;
+    p->leaf_values = r->leaf_values;
+    p->post_a = r->post_a;
+    p->post_b = r->post_b;
+    p->raw = r->raw;
+    p->leaf_width = r->leaf_width;
+    p->wide = r->wide;
+    p->post = r->post;
+    p->outputs = (uint16_t)tml_op_tensor(m, op, 1)->dims.c;
+    p->base = 0;
+    int32_t rows;
+    if (tml_op_tensor(m, op, 1)->dims.c > 0xFFFF) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "more than 65535 outputs");
+    }
+    tml_status_t s = tml_load_classic_shape(m, op, p->outputs, &p->features, &rows);
+    const void *nodes, *roots, *leaves, *base;
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->nodes, (uint64_t)r->node_count * (r->wide ? 12u : 8u), 4,
+            "tree nodes outside data section", &nodes);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->roots, (uint64_t)r->tree_count * 4u, 4, "tree roots outside data section", &roots);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->leaves, (uint64_t)r->leaf_values * 4u, 4, "leaf values outside data section",
+            &leaves);
+    }
+    if (s == TML_OK && r->base != TML_NONE) {
+        s = tml_load_const(m, r->base, (uint64_t)r->raw * 4u, 4, "tree base values outside data section", &base);
+        p->base = (const float *)base;
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    p->nodes = (const uint8_t *)nodes;
+    p->roots = (const uint32_t *)roots;
+    p->leaves = (const float *)leaves;
+    const char *detail = "";
+    return tml_checked(m, tml_tree_ensemble_check(p, &detail), &detail);
+}
+
+static void tml_run_tree_ensemble(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_tree_ensemble_f32(&op->u.tree, tml_elements(in) / in->dims.c, (const float *)(const void *)in->data,
+        (float *)(void *)tml_op_tensor(m, op, 1)->data, op->scratch);
+}
+
+static uint32_t tml_scratch_tree_ensemble(const tml_model_t *m, const tml_op_t *op) {
+    (void)m;
+    return tml_classic_scratch_size(op->u.tree.raw);
+}
+
+static tml_status_t tml_load_linear(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_linear_t *r = (const tml_blob_linear_t *)params;
+    tml_linear_params_t *p = &op->u.linear;
+    if (r->reserved != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "linear reserved field not 0");
+    }
+    if (tml_op_tensor(m, op, 1)->dims.c > 0xFFFF) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "more than 65535 outputs");
+    }
+    p->raw = r->raw;
+    p->post = r->post;
+    p->outputs = (uint16_t)tml_op_tensor(m, op, 1)->dims.c;
+    int32_t rows;
+    tml_status_t s = tml_load_classic_shape(m, op, p->outputs, &p->features, &rows);
+    const void *weights, *bias;
+    if (s == TML_OK) {
+        /* features < 2^31 and raw < 2^16: no 64-bit overflow. */
+        s = tml_load_const(m, r->weights, (uint64_t)r->raw * p->features * 4u, 4, "weights outside data section",
+            &weights);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->bias, (uint64_t)r->raw * 4u, 4, "bias outside data section", &bias);
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    p->weights = (const float *)weights;
+    p->bias = (const float *)bias;
+    const char *detail = "";
+    return tml_checked(m, tml_linear_check(p, &detail), &detail);
+}
+
+static void tml_run_linear(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_linear_f32(&op->u.linear, tml_elements(in) / in->dims.c, (const float *)(const void *)in->data,
+        (float *)(void *)tml_op_tensor(m, op, 1)->data, op->scratch);
+}
+
+static uint32_t tml_scratch_linear(const tml_model_t *m, const tml_op_t *op) {
+    (void)m;
+    return tml_classic_scratch_size(op->u.linear.raw);
+}
+
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv, 0},
@@ -742,4 +860,8 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                                 tml_load_resize_bilinear, tml_run_resize_bilinear, 0, 0},
     [TML_OP_BATCH_MATMUL] = {"BATCH_MATMUL", 2, 2, 1, sizeof(tml_blob_batch_matmul_t), tml_load_batch_matmul,
                              tml_run_batch_matmul, tml_scratch_batch_matmul, 0},
+    [TML_OP_TREE_ENSEMBLE] = {"TREE_ENSEMBLE", 1, 1, 1, sizeof(tml_blob_tree_ensemble_t), tml_load_tree_ensemble,
+                              tml_run_tree_ensemble, tml_scratch_tree_ensemble, TML_FLOAT32_IO},
+    [TML_OP_LINEAR] = {"LINEAR", 1, 1, 1, sizeof(tml_blob_linear_t), tml_load_linear, tml_run_linear,
+                       tml_scratch_linear, TML_FLOAT32_IO},
 };

@@ -60,6 +60,8 @@ typedef struct tml_op {
         tml_log_softmax_params_t log_softmax;
         tml_resize_params_t resize;
         tml_batch_matmul_params_t batch_matmul;
+        tml_tree_params_t tree;
+        tml_linear_params_t linear;
     } u;
 } tml_op_t;
 
@@ -72,9 +74,12 @@ typedef struct {
     void (*run)(const tml_model_t *m, const tml_op_t *op);
     /* Scratch bytes this build's kernel needs for a loaded op; NULL: none. */
     uint32_t (*scratch_size)(const tml_model_t *m, const tml_op_t *op);
-    /* 1: the output is int32 (ARG_MAX, ARG_MIN); 0: every operand is int8. */
+    /* 1: the output is int32 (ARG_MAX, ARG_MIN); TML_FLOAT32_IO: every
+     * operand is float32 (the scikit-learn ops); 0: every operand is int8. */
     uint8_t int32_output;
 } tml_op_def_t;
+
+#define TML_FLOAT32_IO (2u)
 
 extern const tml_op_def_t tml_op_defs[TML_OP_COUNT_];
 

@@ -25,8 +25,8 @@ TENSOR = struct.Struct("<I4ifiBBH")
 TENSOR_FIELDS = "offset d0 d1 d2 d3 scale zero_point dtype rank flags".split()
 TENSOR_CONST = 1
 
-DTYPE_INT8, DTYPE_INT16, DTYPE_INT32 = 1, 2, 3
-DTYPE_SIZE = {DTYPE_INT8: 1, DTYPE_INT16: 2, DTYPE_INT32: 4}
+DTYPE_INT8, DTYPE_INT16, DTYPE_INT32, DTYPE_FLOAT32 = 1, 2, 3, 4
+DTYPE_SIZE = {DTYPE_INT8: 1, DTYPE_INT16: 2, DTYPE_INT32: 4, DTYPE_FLOAT32: 4}
 
 OP_HEADER = struct.Struct("<BBBBHHII")
 OP_HEADER_FIELDS = "opcode input_count output_count reserved size params_size scratch_offset scratch_size".split()
@@ -60,6 +60,8 @@ OPCODES = {
     "ARG_MIN": 26,
     "RESIZE_BILINEAR": 27,
     "BATCH_MATMUL": 28,
+    "TREE_ENSEMBLE": 29,
+    "LINEAR": 30,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -115,11 +117,24 @@ PARAMS = {
     "L2_NORMALIZATION": (struct.Struct("<"), []),
     "RESIZE_BILINEAR": (struct.Struct("<BBH"), "align_corners half_pixel_centers reserved".split()),
     "BATCH_MATMUL": (struct.Struct("<iiBBH"), "output_multiplier output_shift adj_x adj_y reserved".split()),
+    "TREE_ENSEMBLE": (
+        struct.Struct("<7IffHHBBH"),
+        "nodes node_count roots tree_count leaves leaf_values base post_a post_b raw leaf_width wide post "
+        "reserved".split(),
+    ),
+    "LINEAR": (struct.Struct("<IIHBB"), "weights bias raw post reserved".split()),
 }
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]
 for _name in ("REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN"):
     PARAMS[_name] = PARAMS["REDUCE_MAX"]
+
+# TREE_ENSEMBLE / LINEAR post-processing (tml_classic_post_t) and node records.
+POST_NONE, POST_AVERAGE, POST_LOGISTIC, POST_SOFTMAX, POST_ISOLATION, POST_SIGN2, POST_OVR = range(7)
+TREE_NODE16 = struct.Struct("<iHH")
+TREE_NODE32 = struct.Struct("<iII")
+TREE_LEAF16, TREE_NAN_LEFT16 = 0xFFFF, 0x8000
+TREE_LEAF32, TREE_NAN_LEFT32 = 0xFFFFFFFF, 0x80000000
 
 META_HEADER = struct.Struct("<HH")
 META_NAME, META_LABELS, META_NORMALIZE, META_CONVERTER, META_SOURCE_SHA256 = 1, 2, 3, 4, 5

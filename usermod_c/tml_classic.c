@@ -1,0 +1,314 @@
+/* TREE_ENSEMBLE and LINEAR: scikit-learn estimators on float32 features
+ * (record layouts and rules in tml_blob.h, converter in
+ * converter/tinyml_converter/classic.py).
+ *
+ * The oracle is scikit-learn, which sums in float64. Tree walks are exact:
+ * features are compared as integer keys against thresholds the converter
+ * rounded to the float32 grid, so every row reaches the leaf sklearn's
+ * `float32(x) <= threshold` reaches. Sums and output functions are double
+ * (soft-float on cores without a double FPU) in a fixed order: trees in
+ * blob order, features in index order. exp() is our own (the core links no
+ * libm): range reduction by ln 2 and a degree-13 Taylor polynomial on |r| <=
+ * 0.35, within a few ulp of double, far below the float32 the outputs keep.
+ *
+ * Nothing here trusts the blob's arrays at run time: they may change after
+ * load (tml_model.h), so every node, root and value index is bounded where
+ * it is read, and a walk that strays ends without a leaf (that tree adds
+ * nothing). */
+#include <math.h>
+#include <string.h>
+
+#include "tml_blob.h"
+#include "tml_check.h"
+#include "tml_kernels.h"
+
+#define TML_LN2_HI (6.93147180369123816490e-01) /* ln 2 with its low bits zero: k * LN2_HI is exact */
+#define TML_LN2_LO (1.90821492927058770002e-10)
+#define TML_LOG2E (1.44269504088896338700e+00)
+#define TML_LN2 (6.93147180559945309417e-01)
+
+static double tml_exp(double x) {
+    if (x != x) {
+        return x;
+    }
+    if (x > 709.78) {
+        return (double)INFINITY;
+    }
+    if (x < -745.2) {
+        return 0.0;
+    }
+    const double kd = x * TML_LOG2E;
+    const int32_t k = (int32_t)(kd + (kd >= 0.0 ? 0.5 : -0.5));
+    const double r = (x - (double)k * TML_LN2_HI) - (double)k * TML_LN2_LO;
+    /* 1/n! for n = 13 down to 1, Horner from the top. */
+    static const double inv_fact[13] = {
+        1.6059043836821613e-10, 2.0876756987868099e-09, 2.5052108385441720e-08,
+        2.7557319223985893e-07, 2.7557319223985888e-06, 2.4801587301587302e-05,
+        1.9841269841269841e-04, 1.3888888888888889e-03, 8.3333333333333332e-03,
+        4.1666666666666664e-02, 1.6666666666666666e-01, 5.0000000000000000e-01,
+        1.0,
+    };
+    double p = inv_fact[0];
+    for (int i = 1; i < 13; i++) {
+        p = p * r + inv_fact[i];
+    }
+    p = p * r + 1.0;
+    /* 2^k in two steps keeps every factor a normal double (k >= -1075). */
+    int32_t k1 = k < -1000 ? k + 100 : k;
+    double scale;
+    uint64_t bits = (uint64_t)(uint32_t)(k1 + 1023) << 52;
+    memcpy(&scale, &bits, sizeof(scale));
+    p *= scale;
+    if (k1 != k) {
+        bits = (uint64_t)(uint32_t)(1023 - 100) << 52;
+        memcpy(&scale, &bits, sizeof(scale));
+        p *= scale;
+    }
+    return p;
+}
+
+static double tml_expit(double x) {
+    return 1.0 / (1.0 + tml_exp(-x));
+}
+
+/* The next float32 up from a finite v. */
+static float tml_next_up(float v) {
+    uint32_t b;
+    memcpy(&b, &v, sizeof(b));
+    if (b == 0x80000000u) {
+        b = 1u;
+    } else if ((b & 0x80000000u) != 0) {
+        b -= 1u;
+    } else if (b < 0x7F800000u) {
+        b += 1u;
+    }
+    memcpy(&v, &b, sizeof(v));
+    return v;
+}
+
+/* raw (in acc, room for max(raw, outputs) doubles) -> outputs; see
+ * tml_blob.h for each post. */
+static void tml_classic_finish(uint8_t post, double *acc, uint16_t raw, uint16_t outputs, double count,
+    float post_a, float post_b, float *out) {
+    double sum = 0.0;
+    switch (post) {
+        case TML_CLASSIC_POST_AVERAGE:
+            for (uint16_t o = 0; o < raw; o++) {
+                acc[o] = acc[o] / count;
+            }
+            break;
+        case TML_CLASSIC_POST_LOGISTIC:
+            acc[1] = tml_expit(acc[0]);
+            acc[0] = 1.0 - acc[1];
+            break;
+        case TML_CLASSIC_POST_SIGN2:
+            acc[1] = acc[0];
+            acc[0] = -acc[0];
+            break;
+        case TML_CLASSIC_POST_SOFTMAX: {
+            double top = acc[0];
+            for (uint16_t o = 1; o < raw; o++) {
+                top = acc[o] > top ? acc[o] : top;
+            }
+            for (uint16_t o = 0; o < raw; o++) {
+                acc[o] = tml_exp(acc[o] - top);
+                sum += acc[o];
+            }
+            for (uint16_t o = 0; o < raw; o++) {
+                acc[o] = acc[o] / sum;
+            }
+            break;
+        }
+        case TML_CLASSIC_POST_OVR:
+            for (uint16_t o = 0; o < raw; o++) {
+                acc[o] = tml_expit(acc[o]);
+                sum += acc[o];
+            }
+            for (uint16_t o = 0; o < raw; o++) {
+                acc[o] = acc[o] / sum;
+            }
+            break;
+        case TML_CLASSIC_POST_ISOLATION:
+            for (uint16_t o = 0; o < raw; o++) {
+                acc[o] = -tml_exp(-(acc[o] / (double)post_a) * TML_LN2) - (double)post_b;
+            }
+            break;
+        default:
+            break;
+    }
+    uint16_t best = 0;
+    uint16_t first = 0;
+    for (uint16_t o = 0; o < outputs; o++) {
+        out[o] = (float)acc[o];
+        best = acc[o] > acc[best] ? o : best;
+        first = out[o] > out[first] ? o : first;
+    }
+    if (first != best && out[best] == out[first]) {
+        out[best] = tml_next_up(out[best]);
+    }
+}
+
+uint32_t tml_classic_scratch_size(uint16_t raw) {
+    /* LOGISTIC and SIGN2 widen one raw value to two outputs in place. */
+    return 8u * (raw < 2 ? 2u : raw);
+}
+
+static tml_status_t tml_classic_check_post(uint8_t post, uint16_t raw, uint16_t outputs, const char **detail) {
+    if (post >= TML_CLASSIC_POST_COUNT_) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "unknown post-processing");
+    }
+    const int two_from_one = post == TML_CLASSIC_POST_LOGISTIC || post == TML_CLASSIC_POST_SIGN2;
+    if (raw < 1 || (two_from_one ? (raw != 1 || outputs != 2) : raw != outputs)) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE,
+            "output count does not match the raw values and post-processing");
+    }
+    return TML_OK;
+}
+
+/* ---- TREE_ENSEMBLE ------------------------------------------------------- */
+
+/* One node, either width. */
+typedef struct {
+    int32_t threshold;
+    uint32_t feature;   /* TML_TREE_LEAF32 for a leaf */
+    uint32_t right;
+    uint8_t nan_left;
+} tml_node_t;
+
+static void tml_node_at(const tml_tree_params_t *p, uint32_t i, tml_node_t *n) {
+    if (p->wide) {
+        const tml_tree_node32_t *r = (const tml_tree_node32_t *)(const void *)p->nodes + i;
+        n->threshold = r->threshold;
+        n->right = r->right;
+        n->nan_left = (r->feature & TML_TREE_NAN_LEFT32) != 0 && r->feature != TML_TREE_LEAF32;
+        n->feature = r->feature == TML_TREE_LEAF32 ? TML_TREE_LEAF32 : r->feature & ~TML_TREE_NAN_LEFT32;
+    } else {
+        const tml_tree_node16_t *r = (const tml_tree_node16_t *)(const void *)p->nodes + i;
+        n->threshold = r->threshold;
+        n->right = r->right;
+        n->nan_left = (r->feature & TML_TREE_NAN_LEFT16) != 0 && r->feature != TML_TREE_LEAF16;
+        n->feature = r->feature == TML_TREE_LEAF16 ? TML_TREE_LEAF32 : (uint32_t)(r->feature & ~TML_TREE_NAN_LEFT16);
+    }
+}
+
+tml_status_t tml_tree_ensemble_check(const tml_tree_params_t *p, const char **detail) {
+    tml_status_t s = tml_classic_check_post(p->post, p->raw, p->outputs, detail);
+    if (s != TML_OK) {
+        return s;
+    }
+    if (p->features < 1 || p->tree_count < 1 || p->node_count < 1 || p->wide > 1) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "no features, trees or nodes, or wide not 0 or 1");
+    }
+    if (p->leaf_width < 1 || p->leaf_width > p->raw || p->raw % p->leaf_width != 0) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "leaf width not a divisor of the raw values");
+    }
+    if (p->leaf_values < p->leaf_width) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "fewer leaf values than one leaf holds");
+    }
+    if (p->post == TML_CLASSIC_POST_ISOLATION && !(p->post_a > 0.0f && p->post_a <= 3.0e38f)) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "isolation denominator not a positive finite float");
+    }
+    if (p->post != TML_CLASSIC_POST_ISOLATION && (p->post_a != 0.0f || p->post_b != 0.0f)) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "post parameters set for a post that has none");
+    }
+    for (uint32_t t = 0; t < p->tree_count; t++) {
+        if (p->roots[t] >= p->node_count) {
+            return tml_check_fail(detail, TML_ERR_BAD_PARAM, "tree root outside the nodes");
+        }
+    }
+    for (uint32_t i = 0; i < p->node_count; i++) {
+        tml_node_t n;
+        tml_node_at(p, i, &n);
+        if (n.feature == TML_TREE_LEAF32) {
+            if ((uint32_t)n.threshold > p->leaf_values - p->leaf_width) {
+                return tml_check_fail(detail, TML_ERR_BAD_PARAM, "leaf value index outside the leaf values");
+            }
+        } else if (n.feature >= p->features) {
+            return tml_check_fail(detail, TML_ERR_BAD_PARAM, "node feature not below the input's features");
+        } else if (n.right < 1 || i + 1u >= p->node_count || n.right > p->node_count - 1u - i) {
+            return tml_check_fail(detail, TML_ERR_BAD_PARAM, "node child not forward inside the nodes");
+        }
+    }
+    return TML_OK;
+}
+
+/* The value index of the leaf the row x reaches from node i, or TML_NONE
+ * when the walk strays (a blob changed after load). */
+static uint32_t tml_tree_walk(const tml_tree_params_t *p, uint32_t i, const float *x) {
+    while (i < p->node_count) {
+        tml_node_t n;
+        tml_node_at(p, i, &n);
+        if (n.feature == TML_TREE_LEAF32) {
+            return (uint32_t)n.threshold;
+        }
+        if (n.feature >= p->features || n.right < 1) {
+            return TML_NONE;
+        }
+        uint32_t b;
+        memcpy(&b, &x[n.feature], sizeof(b));
+        int left;
+        if ((b & 0x7FFFFFFFu) > 0x7F800000u) {
+            left = n.nan_left;
+        } else {
+            /* Keys biased by 2^31 so that they compare as unsigned. */
+            const uint32_t key = (b & 0x80000000u) != 0 ? ~b : (b | 0x80000000u);
+            left = key <= ((uint32_t)n.threshold ^ 0x80000000u);
+        }
+        i = left ? i + 1u : (n.right >= p->node_count - i ? p->node_count : i + n.right);
+    }
+    return TML_NONE;
+}
+
+void tml_tree_ensemble_f32(const tml_tree_params_t *p, int32_t rows, const float *in, float *out,
+    void *scratch) {
+    double *acc = (double *)(void *)TML_SCRATCH(scratch);
+    const uint32_t groups = (uint32_t)(p->raw / p->leaf_width);
+    for (int32_t row = 0; row < rows; row++) {
+        const float *x = in + (uint32_t)row * p->features;
+        for (uint16_t o = 0; o < p->raw; o++) {
+            acc[o] = p->base != 0 ? (double)p->base[o] : 0.0;
+        }
+        uint32_t group = 0;
+        for (uint32_t t = 0; t < p->tree_count; t++) {
+            const uint32_t v = tml_tree_walk(p, p->roots[t], x);
+            if (v <= p->leaf_values - p->leaf_width) {
+                double *dst = acc + group * p->leaf_width;
+                for (uint16_t k = 0; k < p->leaf_width; k++) {
+                    dst[k] += (double)p->leaves[v + k];
+                }
+            }
+            group = group + 1u == groups ? 0u : group + 1u;
+        }
+        tml_classic_finish(p->post, acc, p->raw, p->outputs, (double)p->tree_count, p->post_a, p->post_b,
+            out + (uint32_t)row * p->outputs);
+    }
+}
+
+/* ---- LINEAR ---------------------------------------------------------------- */
+
+tml_status_t tml_linear_check(const tml_linear_params_t *p, const char **detail) {
+    if (p->post == TML_CLASSIC_POST_AVERAGE || p->post == TML_CLASSIC_POST_ISOLATION) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "post-processing not for a linear model");
+    }
+    if (p->features < 1) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "no features");
+    }
+    return tml_classic_check_post(p->post, p->raw, p->outputs, detail);
+}
+
+void tml_linear_f32(const tml_linear_params_t *p, int32_t rows, const float *in, float *out, void *scratch) {
+    double *acc = (double *)(void *)TML_SCRATCH(scratch);
+    for (int32_t row = 0; row < rows; row++) {
+        const float *x = in + (uint32_t)row * p->features;
+        const float *w = p->weights;
+        for (uint16_t c = 0; c < p->raw; c++) {
+            double sum = (double)p->bias[c];
+            for (uint32_t j = 0; j < p->features; j++) {
+                sum += (double)w[j] * (double)x[j];
+            }
+            acc[c] = sum;
+            w += p->features;
+        }
+        tml_classic_finish(p->post, acc, p->raw, p->outputs, 1.0, 0.0f, 0.0f, out + (uint32_t)row * p->outputs);
+    }
+}

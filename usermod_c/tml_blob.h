@@ -101,6 +101,7 @@ typedef enum {
     TML_OP_BATCH_MATMUL = 28,
     TML_OP_TREE_ENSEMBLE = 29, /* scikit-learn trees and forests: float32 in and out */
     TML_OP_LINEAR = 30,        /* scikit-learn linear models: float32 in and out */
+    TML_OP_SCALE = 34,         /* scikit-learn scalers in front of a linear model: float32 in and out */
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -334,7 +335,9 @@ typedef struct {
 /* ---- scikit-learn models (tml_classic.c) ----------------------------------
  * TREE_ENSEMBLE and LINEAR read a float32 input [rows, features] (rows =
  * elements / features) and write a float32 output [rows, outputs]; every
- * operand of theirs is float32, and no other op takes float32.
+ * operand of theirs is float32, and no other op takes float32. Their float64
+ * constants are little-endian IEEE binary64, 4-byte aligned like every
+ * constant (the kernels copy them out, never load them in place).
  *
  * Both work out `raw` decision values per row in double, then `post` turns
  * them into the outputs (TML_CLASSIC_POST_*); raw = outputs except for
@@ -347,9 +350,8 @@ typedef enum {
     TML_CLASSIC_POST_AVERAGE = 1,   /* y = raw / tree_count (forests) */
     TML_CLASSIC_POST_LOGISTIC = 2,  /* p = 1 / (1 + exp(-raw[0])), y = [1 - p, p] */
     TML_CLASSIC_POST_SOFTMAX = 3,   /* y = exp(raw - max) / sum */
-    TML_CLASSIC_POST_ISOLATION = 4, /* y = -2^(-raw / post_a) - post_b (IsolationForest decision_function) */
+    TML_CLASSIC_POST_ISOLATION = 4, /* y = -2^(-raw / a) - b, (a, b) = post_params (IsolationForest decision_function) */
     TML_CLASSIC_POST_SIGN2 = 5,     /* y = [-raw[0], raw[0]] (binary decision_function) */
-    TML_CLASSIC_POST_OVR = 6,       /* p_c = 1 / (1 + exp(-raw_c)), y = p / sum(p) (one-vs-rest) */
     TML_CLASSIC_POST_COUNT_
 } tml_classic_post_t;
 
@@ -357,6 +359,9 @@ typedef enum {
  * leaf_width values of the leaf x reaches to raw[(t % (raw / leaf_width)) *
  * leaf_width ...] (a forest: leaf_width = raw, every tree adds to all;
  * gradient boosting with K classes: leaf_width 1, tree t to class t % K).
+ * Leaf values and base are float64 with TML_TREE_F64 (what sklearn adds, so
+ * the sums are sklearn's), else float32 (the converter's choice when every
+ * value is a float32).
  *
  * Nodes are in depth-first order: a node's left child is the next node, its
  * right child `right` nodes further on (right >= 1), so every walk moves
@@ -384,32 +389,57 @@ typedef struct {
 #define TML_TREE_NAN_LEFT16 (0x8000u)
 #define TML_TREE_LEAF32 (0xFFFFFFFFu)
 #define TML_TREE_NAN_LEFT32 (0x80000000u)
+#define TML_TREE_WIDE (1u << 0)      /* tml_tree_node32_t records, else tml_tree_node16_t */
+#define TML_TREE_F64 (1u << 1)       /* leaves and base float64, else float32 */
 
 typedef struct {
     uint32_t nodes;          /* data offset of node_count node records */
     uint32_t node_count;
     uint32_t roots;          /* data offset of uint32[tree_count]: each tree's first node */
     uint32_t tree_count;
-    uint32_t leaves;         /* data offset of float32[leaf_values] */
+    uint32_t leaves;         /* data offset of leaf_values float32 or float64 */
     uint32_t leaf_values;
-    uint32_t base;           /* data offset of float32[raw], or TML_NONE for zeros */
-    float post_a, post_b;    /* ISOLATION's parameters; 0 otherwise */
+    uint32_t base;           /* data offset of raw float32 or float64, or TML_NONE for zeros */
+    uint32_t post_params;    /* ISOLATION: data offset of float64[2]; TML_NONE otherwise */
     uint16_t raw;
     uint16_t leaf_width;     /* 1..raw, dividing raw */
-    uint8_t wide;            /* 0: tml_tree_node16_t records, 1: tml_tree_node32_t */
+    uint8_t flags;           /* TML_TREE_WIDE | TML_TREE_F64 */
     uint8_t post;            /* tml_classic_post_t */
     uint16_t reserved;       /* 0 */
 } tml_blob_tree_ensemble_t;
 
 /* LINEAR: raw[c] = bias[c] + sum over j = 0, 1, ... of weights[c][j] * x[j],
- * in double, in that order (weights and bias float32). */
+ * in double, in that order (weights and bias float64). */
 typedef struct {
-    uint32_t weights;        /* data offset of float32[raw][features] */
-    uint32_t bias;           /* data offset of float32[raw] */
+    uint32_t weights;        /* data offset of float64[raw][features] */
+    uint32_t bias;           /* data offset of float64[raw] */
     uint16_t raw;
     uint8_t post;            /* tml_classic_post_t, not AVERAGE or ISOLATION */
     uint8_t reserved;        /* 0 */
 } tml_blob_linear_t;
+
+/* SCALE: sklearn's scalers as they transform float32 data, one rounding to
+ * float32 per step: feature j of each row goes through steps s = 0, 1, ...
+ * in order, v = float32(double(v) OP values[s][j]) for SUB, DIV, MUL, ADD
+ * (a float32 sklearn operand is stored as that float32's float64: double
+ * then float32 rounding gives the float32 operation's result), and
+ * v = max(v, float32(values[s][j])) for MAX, min for MIN (a clip's bounds;
+ * NaN stays NaN, as in np.clip). The output has the input's shape. */
+typedef enum {
+    TML_SCALE_SUB = 0,
+    TML_SCALE_DIV = 1,
+    TML_SCALE_MUL = 2,
+    TML_SCALE_ADD = 3,
+    TML_SCALE_MAX = 4,
+    TML_SCALE_MIN = 5,
+    TML_SCALE_COUNT_
+} tml_scale_kind_t;
+
+typedef struct {
+    uint32_t kinds;          /* data offset of uint8_t[step_count] (tml_scale_kind_t) */
+    uint32_t values;         /* data offset of float64[step_count][features] */
+    uint32_t step_count;
+} tml_blob_scale_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

@@ -67,6 +67,19 @@ static double tml_exp(double x) {
     return p;
 }
 
+/* Element i of a float64 or float32 constant, 4-byte aligned in the blob. */
+static double tml_f64_at(const uint8_t *p, uint32_t i) {
+    double v;
+    memcpy(&v, p + 8u * i, sizeof(v));
+    return v;
+}
+
+static double tml_f32_at(const uint8_t *p, uint32_t i) {
+    float v;
+    memcpy(&v, p + 4u * i, sizeof(v));
+    return (double)v;
+}
+
 static double tml_expit(double x) {
     return 1.0 / (1.0 + tml_exp(-x));
 }
@@ -89,7 +102,7 @@ static float tml_next_up(float v) {
 /* raw (in acc, room for max(raw, outputs) doubles) -> outputs; see
  * tml_blob.h for each post. */
 static void tml_classic_finish(uint8_t post, double *acc, uint16_t raw, uint16_t outputs, double count,
-    float post_a, float post_b, float *out) {
+    const uint8_t *post_params, float *out) {
     double sum = 0.0;
     switch (post) {
         case TML_CLASSIC_POST_AVERAGE:
@@ -119,20 +132,14 @@ static void tml_classic_finish(uint8_t post, double *acc, uint16_t raw, uint16_t
             }
             break;
         }
-        case TML_CLASSIC_POST_OVR:
+        case TML_CLASSIC_POST_ISOLATION: {
+            const double a = tml_f64_at(post_params, 0);
+            const double b = tml_f64_at(post_params, 1);
             for (uint16_t o = 0; o < raw; o++) {
-                acc[o] = tml_expit(acc[o]);
-                sum += acc[o];
-            }
-            for (uint16_t o = 0; o < raw; o++) {
-                acc[o] = acc[o] / sum;
+                acc[o] = -tml_exp(-(acc[o] / a) * TML_LN2) - b;
             }
             break;
-        case TML_CLASSIC_POST_ISOLATION:
-            for (uint16_t o = 0; o < raw; o++) {
-                acc[o] = -tml_exp(-(acc[o] / (double)post_a) * TML_LN2) - (double)post_b;
-            }
-            break;
+        }
         default:
             break;
     }
@@ -176,7 +183,7 @@ typedef struct {
 } tml_node_t;
 
 static void tml_node_at(const tml_tree_params_t *p, uint32_t i, tml_node_t *n) {
-    if (p->wide) {
+    if ((p->flags & TML_TREE_WIDE) != 0) {
         const tml_tree_node32_t *r = (const tml_tree_node32_t *)(const void *)p->nodes + i;
         n->threshold = r->threshold;
         n->right = r->right;
@@ -196,8 +203,11 @@ tml_status_t tml_tree_ensemble_check(const tml_tree_params_t *p, const char **de
     if (s != TML_OK) {
         return s;
     }
-    if (p->features < 1 || p->tree_count < 1 || p->node_count < 1 || p->wide > 1) {
-        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "no features, trees or nodes, or wide not 0 or 1");
+    if (p->features < 1 || p->tree_count < 1 || p->node_count < 1) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "no features, trees or nodes");
+    }
+    if ((p->flags & ~(TML_TREE_WIDE | TML_TREE_F64)) != 0) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "unknown tree ensemble flags");
     }
     if (p->leaf_width < 1 || p->leaf_width > p->raw || p->raw % p->leaf_width != 0) {
         return tml_check_fail(detail, TML_ERR_BAD_PARAM, "leaf width not a divisor of the raw values");
@@ -205,11 +215,8 @@ tml_status_t tml_tree_ensemble_check(const tml_tree_params_t *p, const char **de
     if (p->leaf_values < p->leaf_width) {
         return tml_check_fail(detail, TML_ERR_BAD_PARAM, "fewer leaf values than one leaf holds");
     }
-    if (p->post == TML_CLASSIC_POST_ISOLATION && !(p->post_a > 0.0f && p->post_a <= 3.0e38f)) {
-        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "isolation denominator not a positive finite float");
-    }
-    if (p->post != TML_CLASSIC_POST_ISOLATION && (p->post_a != 0.0f || p->post_b != 0.0f)) {
-        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "post parameters set for a post that has none");
+    if ((p->post == TML_CLASSIC_POST_ISOLATION) != (p->post_params != 0)) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "post parameters missing, or given to a post without any");
     }
     for (uint32_t t = 0; t < p->tree_count; t++) {
         if (p->roots[t] >= p->node_count) {
@@ -263,10 +270,11 @@ void tml_tree_ensemble_f32(const tml_tree_params_t *p, int32_t rows, const float
     void *scratch) {
     double *acc = (double *)(void *)TML_SCRATCH(scratch);
     const uint32_t groups = (uint32_t)(p->raw / p->leaf_width);
+    double (*value_at)(const uint8_t *, uint32_t) = (p->flags & TML_TREE_F64) != 0 ? tml_f64_at : tml_f32_at;
     for (int32_t row = 0; row < rows; row++) {
         const float *x = in + (uint32_t)row * p->features;
         for (uint16_t o = 0; o < p->raw; o++) {
-            acc[o] = p->base != 0 ? (double)p->base[o] : 0.0;
+            acc[o] = p->base != 0 ? value_at(p->base, o) : 0.0;
         }
         uint32_t group = 0;
         for (uint32_t t = 0; t < p->tree_count; t++) {
@@ -274,12 +282,12 @@ void tml_tree_ensemble_f32(const tml_tree_params_t *p, int32_t rows, const float
             if (v <= p->leaf_values - p->leaf_width) {
                 double *dst = acc + group * p->leaf_width;
                 for (uint16_t k = 0; k < p->leaf_width; k++) {
-                    dst[k] += (double)p->leaves[v + k];
+                    dst[k] += value_at(p->leaves, v + k);
                 }
             }
             group = group + 1u == groups ? 0u : group + 1u;
         }
-        tml_classic_finish(p->post, acc, p->raw, p->outputs, (double)p->tree_count, p->post_a, p->post_b,
+        tml_classic_finish(p->post, acc, p->raw, p->outputs, (double)p->tree_count, p->post_params,
             out + (uint32_t)row * p->outputs);
     }
 }
@@ -300,15 +308,63 @@ void tml_linear_f32(const tml_linear_params_t *p, int32_t rows, const float *in,
     double *acc = (double *)(void *)TML_SCRATCH(scratch);
     for (int32_t row = 0; row < rows; row++) {
         const float *x = in + (uint32_t)row * p->features;
-        const float *w = p->weights;
+        const uint8_t *w = p->weights;
         for (uint16_t c = 0; c < p->raw; c++) {
-            double sum = (double)p->bias[c];
+            double sum = tml_f64_at(p->bias, c);
             for (uint32_t j = 0; j < p->features; j++) {
-                sum += (double)w[j] * (double)x[j];
+                sum += tml_f64_at(w, j) * (double)x[j];
             }
             acc[c] = sum;
-            w += p->features;
+            w += 8u * p->features;
         }
-        tml_classic_finish(p->post, acc, p->raw, p->outputs, 1.0, 0.0f, 0.0f, out + (uint32_t)row * p->outputs);
+        tml_classic_finish(p->post, acc, p->raw, p->outputs, 1.0, 0, out + (uint32_t)row * p->outputs);
+    }
+}
+
+/* ---- SCALE ------------------------------------------------------------------ */
+
+tml_status_t tml_scale_check(const tml_scale_params_t *p, const char **detail) {
+    if (p->step_count < 1 || p->features < 1) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "no scale steps or no features");
+    }
+    for (uint32_t s = 0; s < p->step_count; s++) {
+        if (p->kinds[s] >= TML_SCALE_COUNT_) {
+            return tml_check_fail(detail, TML_ERR_BAD_PARAM, "unknown scale step");
+        }
+    }
+    return TML_OK;
+}
+
+void tml_scale_f32(const tml_scale_params_t *p, int32_t rows, const float *in, float *out) {
+    const uint32_t n = (uint32_t)rows * p->features;
+    for (uint32_t i = 0, j = 0; i < n; i++, j = j + 1u == p->features ? 0u : j + 1u) {
+        float v = in[i];
+        const uint8_t *values = p->values;
+        for (uint32_t s = 0; s < p->step_count; s++, values += 8u * p->features) {
+            const double a = tml_f64_at(values, j);
+            switch (p->kinds[s]) {
+                case TML_SCALE_SUB:
+                    v = (float)((double)v - a);
+                    break;
+                case TML_SCALE_DIV:
+                    v = (float)((double)v / a);
+                    break;
+                case TML_SCALE_MUL:
+                    v = (float)((double)v * a);
+                    break;
+                case TML_SCALE_ADD:
+                    v = (float)((double)v + a);
+                    break;
+                case TML_SCALE_MAX:
+                    v = (double)v < a ? (float)a : v;
+                    break;
+                case TML_SCALE_MIN:
+                    v = (double)v > a ? (float)a : v;
+                    break;
+                default:
+                    break;
+            }
+        }
+        out[i] = v;
     }
 }

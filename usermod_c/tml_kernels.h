@@ -454,28 +454,40 @@ void tml_batch_matmul_s8(const tml_batch_matmul_params_t *p,
 typedef struct {
     const uint8_t *nodes;    /* node_count records of 8 (narrow) or 12 (wide) bytes */
     const uint32_t *roots;
-    const float *leaves;
-    const float *base;       /* NULL: raw starts at 0 */
+    const uint8_t *leaves;   /* leaf_values float32 or float64 (flags) */
+    const uint8_t *base;     /* raw of the same type, or NULL: raw starts at 0 */
+    const uint8_t *post_params; /* ISOLATION: float64[2]; NULL otherwise */
     uint32_t node_count, tree_count, leaf_values;
     uint32_t features;
-    float post_a, post_b;
     uint16_t raw, leaf_width, outputs;
-    uint8_t wide, post;
+    uint8_t flags, post;
 } tml_tree_params_t;
 
 typedef struct {
-    const float *weights;    /* [raw][features] */
-    const float *bias;       /* [raw] */
+    const uint8_t *weights;  /* float64 [raw][features] */
+    const uint8_t *bias;     /* float64 [raw] */
     uint32_t features;
     uint16_t raw, outputs;
     uint8_t post;
 } tml_linear_params_t;
+
+typedef struct {
+    const uint8_t *kinds;    /* tml_scale_kind_t[step_count] */
+    const uint8_t *values;   /* float64 [step_count][features] */
+    uint32_t step_count, features;
+} tml_scale_params_t;
 
 /* The node records (children forward and inside the array, features below
  * `features`, leaf values inside `leaves`), the roots, and the raw / output
  * counts the post-processing implies. */
 tml_status_t tml_tree_ensemble_check(const tml_tree_params_t *p, const char **detail);
 tml_status_t tml_linear_check(const tml_linear_params_t *p, const char **detail);
+/* Known step kinds, at least one step. */
+tml_status_t tml_scale_check(const tml_scale_params_t *p, const char **detail);
+
+/* rows x features float32 in and out (in may equal out); a step kind changed
+ * after load to an unknown one is skipped. */
+void tml_scale_f32(const tml_scale_params_t *p, int32_t rows, const float *in, float *out);
 
 /* Both take `rows` rows of `features` float32 in, `outputs` float32 out per
  * row, and scratch for raw doubles (tml_classic_scratch_size). */

@@ -725,41 +725,46 @@ static tml_status_t tml_load_tree_ensemble(tml_model_t *m, const void *params, t
     p->node_count = r->node_count;
     p->tree_count = r->tree_count;
     p->leaf_values = r->leaf_values;
-    p->post_a = r->post_a;
-    p->post_b = r->post_b;
     p->raw = r->raw;
     p->leaf_width = r->leaf_width;
-    p->wide = r->wide;
+    p->flags = r->flags;
     p->post = r->post;
     p->outputs = (uint16_t)tml_op_tensor(m, op, 1)->dims.c;
     p->base = 0;
+    p->post_params = 0;
+    const uint32_t value_bytes = (r->flags & TML_TREE_F64) != 0 ? 8u : 4u;
     int32_t rows;
     if (tml_op_tensor(m, op, 1)->dims.c > 0xFFFF) {
         return tml_load_fail(m, TML_ERR_BAD_SHAPE, "more than 65535 outputs");
     }
     tml_status_t s = tml_load_classic_shape(m, op, p->outputs, &p->features, &rows);
-    const void *nodes, *roots, *leaves, *base;
+    const void *nodes, *roots, *leaves, *base, *post_params;
     if (s == TML_OK) {
-        s = tml_load_const(m, r->nodes, (uint64_t)r->node_count * (r->wide ? 12u : 8u), 4,
+        s = tml_load_const(m, r->nodes, (uint64_t)r->node_count * ((r->flags & TML_TREE_WIDE) != 0 ? 12u : 8u), 4,
             "tree nodes outside data section", &nodes);
     }
     if (s == TML_OK) {
         s = tml_load_const(m, r->roots, (uint64_t)r->tree_count * 4u, 4, "tree roots outside data section", &roots);
     }
     if (s == TML_OK) {
-        s = tml_load_const(m, r->leaves, (uint64_t)r->leaf_values * 4u, 4, "leaf values outside data section",
-            &leaves);
+        s = tml_load_const(m, r->leaves, (uint64_t)r->leaf_values * value_bytes, 4,
+            "leaf values outside data section", &leaves);
     }
     if (s == TML_OK && r->base != TML_NONE) {
-        s = tml_load_const(m, r->base, (uint64_t)r->raw * 4u, 4, "tree base values outside data section", &base);
-        p->base = (const float *)base;
+        s = tml_load_const(m, r->base, (uint64_t)r->raw * value_bytes, 4, "tree base values outside data section",
+            &base);
+        p->base = (const uint8_t *)base;
+    }
+    if (s == TML_OK && r->post_params != TML_NONE) {
+        s = tml_load_const(m, r->post_params, 16u, 4, "post parameters outside data section", &post_params);
+        p->post_params = (const uint8_t *)post_params;
     }
     if (s != TML_OK) {
         return s;
     }
     p->nodes = (const uint8_t *)nodes;
     p->roots = (const uint32_t *)roots;
-    p->leaves = (const float *)leaves;
+    p->leaves = (const uint8_t *)leaves;
     const char *detail = "";
     return tml_checked(m, tml_tree_ensemble_check(p, &detail), &detail);
 }
@@ -792,17 +797,17 @@ static tml_status_t tml_load_linear(tml_model_t *m, const void *params, tml_op_t
     const void *weights, *bias;
     if (s == TML_OK) {
         /* features < 2^31 and raw < 2^16: no 64-bit overflow. */
-        s = tml_load_const(m, r->weights, (uint64_t)r->raw * p->features * 4u, 4, "weights outside data section",
+        s = tml_load_const(m, r->weights, (uint64_t)r->raw * p->features * 8u, 4, "weights outside data section",
             &weights);
     }
     if (s == TML_OK) {
-        s = tml_load_const(m, r->bias, (uint64_t)r->raw * 4u, 4, "bias outside data section", &bias);
+        s = tml_load_const(m, r->bias, (uint64_t)r->raw * 8u, 4, "bias outside data section", &bias);
     }
     if (s != TML_OK) {
         return s;
     }
-    p->weights = (const float *)weights;
-    p->bias = (const float *)bias;
+    p->weights = (const uint8_t *)weights;
+    p->bias = (const uint8_t *)bias;
     const char *detail = "";
     return tml_checked(m, tml_linear_check(p, &detail), &detail);
 }
@@ -816,6 +821,37 @@ static void tml_run_linear(const tml_model_t *m, const tml_op_t *op) {
 static uint32_t tml_scratch_linear(const tml_model_t *m, const tml_op_t *op) {
     (void)m;
     return tml_classic_scratch_size(op->u.linear.raw);
+}
+
+static tml_status_t tml_load_scale(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_scale_t *r = (const tml_blob_scale_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_scale_params_t *p = &op->u.scale;
+    if (in->bytes != tml_op_tensor(m, op, 1)->bytes || in->dims.c != tml_op_tensor(m, op, 1)->dims.c) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "scale input and output shapes differ");
+    }
+    p->step_count = r->step_count;
+    p->features = (uint32_t)in->dims.c;
+    const void *kinds, *values;
+    tml_status_t s = tml_load_const(m, r->kinds, r->step_count, 1, "scale steps outside data section", &kinds);
+    if (s == TML_OK) {
+        /* features < 2^31, steps < 2^32: no 64-bit overflow. */
+        s = tml_load_const(m, r->values, (uint64_t)r->step_count * p->features * 8u, 4,
+            "scale values outside data section", &values);
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    p->kinds = (const uint8_t *)kinds;
+    p->values = (const uint8_t *)values;
+    const char *detail = "";
+    return tml_checked(m, tml_scale_check(p, &detail), &detail);
+}
+
+static void tml_run_scale(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_scale_f32(&op->u.scale, tml_elements(in) / in->dims.c, (const float *)(const void *)in->data,
+        (float *)(void *)tml_op_tensor(m, op, 1)->data);
 }
 
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
@@ -864,4 +900,5 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                               tml_run_tree_ensemble, tml_scratch_tree_ensemble, TML_FLOAT32_IO},
     [TML_OP_LINEAR] = {"LINEAR", 1, 1, 1, sizeof(tml_blob_linear_t), tml_load_linear, tml_run_linear,
                        tml_scratch_linear, TML_FLOAT32_IO},
+    [TML_OP_SCALE] = {"SCALE", 1, 1, 1, sizeof(tml_blob_scale_t), tml_load_scale, tml_run_scale, 0, TML_FLOAT32_IO},
 };

@@ -31,6 +31,9 @@ DATA_FIELDS = {
     "REMAP": ("table",),
     "TRANSPOSE_CONV": ("weights", "bias", "multiplier", "shift"),
     "SUM": ("table",),
+    "TREE_ENSEMBLE": ("nodes", "roots", "leaves", "base", "post_params"),
+    "LINEAR": ("weights", "bias"),
+    "SCALE": ("kinds", "values"),
 }
 
 

@@ -1,0 +1,527 @@
+"""scikit-learn estimators -> .tinyml blob (TREE_ENSEMBLE and LINEAR ops).
+
+    load_estimator(path) -> fitted estimator (.joblib, .pkl, .skops)
+    convert_estimator(est, name=None, labels=None, source_sha256=None) -> (blob, ClassicReport)
+    convert_sklearn_file(src, out, ...) -> ClassicReport
+
+A blob made here has one float32 input [1, n_features] and one float32
+output [1, outputs]: class scores in `classes_` order (predict_proba, or
+decision_function where sklearn has no probabilities), the labels
+str(c) for c in classes_ in the TML_META_LABELS record; a regression value;
+IsolationForest's decision_function (negative: outlier). The record layouts
+and the numerics are in usermod_c/tml_blob.h and tml_classic.c.
+
+Trees are exact: the C walks compare integer keys of the float32 features
+against thresholds rounded here onto the float32 grid (the largest float32
+x whose scaled value is <= sklearn's float64 threshold), so every row
+reaches sklearn's leaf. Scalers in front of a tree are folded into those
+thresholds by searching the float32 grid with the scaler's own transform, so
+even their float32 rounding is sklearn's; in front of a linear model they
+become a SCALE op that rounds to float32 where sklearn's transform does.
+Sums are double in C, with sklearn's float64 leaf values and weights, so a
+model sklearn fitted on float64 data gives sklearn's values to float32
+rounding (one fitted on float32 data computes in float32 in sklearn itself,
+LogisticRegression for one, and then agrees to float32 arithmetic).
+
+Loading a .joblib or .pkl runs pickle, which executes whatever code the file
+names: convert only files you trust. A .skops file is loaded through skops'
+trusted-types API, and only scikit-learn, NumPy and SciPy types are trusted.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from . import blob_layout as L
+from .blob import write_blob
+from .errors import ConversionError, CoreUnavailable, MissingTool, ModelFileError, ModelRefused
+from .lowering import Const, Graph, Op, Tensor
+
+SUFFIXES = (".joblib", ".pkl", ".pickle", ".skops")
+SKOPS_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+SCALERS = ("StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler")
+
+_F32_NEG_INF_KEY = -0x7F800001  # key(-inf)
+_F32_POS_INF_KEY = 0x7F800000   # key(+inf)
+
+
+@dataclass
+class ClassicReport:
+    blob_size: int = 0
+    arena_size: int = 0
+    estimator: str = ""
+    ops: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    # kept for the CLI's summary line, which prints the same fields as for networks
+    lower_bound: int = 0
+    macs: int = 0
+    tflite_path: str | None = None
+
+
+def _sklearn():
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise MissingTool("scikit-learn is not installed (pip install 'tinyml_converter[sklearn]')") from None
+
+
+# ---------------------------------------------------------------------------
+# loading
+
+def load_estimator(path):
+    """The fitted estimator in a .joblib/.pkl (joblib, i.e. pickle: it runs
+    code from the file) or .skops file (skops, trusted types only)."""
+    _sklearn()
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".skops":
+        try:
+            import skops.io as sio
+        except ImportError:
+            raise MissingTool("loading .skops files needs skops (pip install skops)") from None
+        try:
+            untrusted = sio.get_untrusted_types(file=str(p))
+        except Exception as exc:  # noqa: BLE001 - any failure here is a bad input file
+            raise ModelFileError(f"cannot read the .skops file {p}: {type(exc).__name__}: {exc}") from exc
+        refused = [t for t in untrusted if not t.startswith(SKOPS_TRUSTED_PREFIXES)]
+        if refused:
+            raise ModelFileError(
+                f"{p}: the .skops file holds types outside scikit-learn, NumPy and SciPy, which tinyml "
+                f"does not trust: {', '.join(sorted(refused))}")
+        try:
+            return sio.load(str(p), trusted=untrusted)
+        except Exception as exc:  # noqa: BLE001
+            raise ModelFileError(f"cannot load the .skops file {p}: {type(exc).__name__}: {exc}") from exc
+    import joblib
+
+    try:
+        return joblib.load(str(p))
+    except Exception as exc:  # noqa: BLE001 - truncated, not a pickle, missing class...
+        raise ModelFileError(f"cannot load {p} with joblib: {type(exc).__name__}: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------
+# float32 keys
+
+def float32_keys(f: np.ndarray) -> np.ndarray:
+    """The order-preserving int32 key of each float32 (tml_blob.h), as int64."""
+    b = np.asarray(f, dtype=np.float32).view(np.int32).astype(np.int64)
+    return np.where(b < 0, b ^ 0x7FFFFFFF, b)
+
+
+def key_floats(k: np.ndarray) -> np.ndarray:
+    """The float32 of each key (inverse of float32_keys)."""
+    k = np.asarray(k, dtype=np.int64)
+    b = np.where(k < 0, k ^ 0x7FFFFFFF, k).astype(np.int32)
+    return b.view(np.float32)
+
+
+def threshold_keys(t: np.ndarray) -> np.ndarray:
+    """For each float64 threshold t, the key k with key(x) <= k iff
+    float(x) <= t for every non-NaN float32 x: the largest float32 <= t
+    (+0.0 for a zero, as -0.0 <= t holds whenever +0.0 <= t does)."""
+    t = np.asarray(t, dtype=np.float64)
+    if np.isnan(t).any():
+        raise ConversionError("a tree threshold is NaN")
+    with np.errstate(over="ignore"):
+        f = t.astype(np.float32)
+    over = f.astype(np.float64) > t
+    f[over] = np.nextafter(f[over], np.float32(-np.inf))
+    f[f == 0] = np.float32(0.0)
+    return float32_keys(f)
+
+
+def threshold_keys_through(pre, features: np.ndarray, t: np.ndarray, n_features: int) -> np.ndarray:
+    """threshold_keys() for a tree behind the monotone per-feature scalers
+    `pre`: the largest key k whose float32 x has pre(x)[feature] <= t, found
+    by bisection on the key grid with pre's own transform (so its float32
+    rounding is sklearn's)."""
+    if pre is None or len(t) == 0:
+        return threshold_keys(t)
+    n = len(t)
+    lo = np.full(n, _F32_NEG_INF_KEY - 1, dtype=np.int64)  # left of every x: nothing goes left
+    hi = np.full(n, _F32_POS_INF_KEY + 1, dtype=np.int64)
+    rows = np.arange(n)
+    X = np.zeros((n, n_features), dtype=np.float32)
+    while True:
+        open_ = hi - lo > 1
+        if not open_.any():
+            return lo
+        mid = (lo + hi) // 2
+        X[rows, features] = key_floats(mid)
+        with np.errstate(all="ignore"):
+            y = np.asarray(pre.transform(X), dtype=np.float64)[rows, features]
+        ok = y <= t
+        lo = np.where(open_ & ok, mid, lo)
+        hi = np.where(open_ & ~ok, mid, hi)
+
+
+# ---------------------------------------------------------------------------
+# trees
+
+@dataclass
+class _Tree:
+    """One tree as flat arrays: a leaf has left == -1; leaf_values[node] its values."""
+    left: np.ndarray
+    right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    nan_left: np.ndarray
+    leaf_values: np.ndarray  # (nodes, leaf_width) float64
+
+
+def _sk_tree(tree_, values, feature_map=None) -> _Tree:
+    left = np.asarray(tree_.children_left, dtype=np.int64)
+    feature = np.asarray(tree_.feature, dtype=np.int64)
+    if feature_map is not None:
+        feature = np.where(left >= 0, np.asarray(feature_map)[np.maximum(feature, 0)], feature)
+    return _Tree(left, np.asarray(tree_.children_right, dtype=np.int64), feature,
+                 np.asarray(tree_.threshold, dtype=np.float64),
+                 np.asarray(tree_.missing_go_to_left, dtype=bool), np.asarray(values, dtype=np.float64))
+
+
+def _hgb_tree(predictor, scale=1.0) -> _Tree:
+    nodes = predictor.nodes
+    if nodes["is_categorical"].any():
+        raise ConversionError("categorical splits (categorical_features) are not supported")
+    leaf = nodes["is_leaf"].astype(bool)
+    return _Tree(np.where(leaf, -1, nodes["left"].astype(np.int64)), nodes["right"].astype(np.int64),
+                 nodes["feature_idx"].astype(np.int64), nodes["num_threshold"].astype(np.float64),
+                 nodes["missing_go_to_left"].astype(bool), (nodes["value"] * scale)[:, None])
+
+
+def _pack_trees(trees: list, n_features: int, pre) -> dict:
+    """Node records (depth-first, left child next), roots and leaf values."""
+    internal = [np.flatnonzero(t.left >= 0) for t in trees]
+    feats = np.concatenate([t.feature[i] for t, i in zip(trees, internal)]) if trees else np.zeros(0, np.int64)
+    thr = np.concatenate([t.threshold[i] for t, i in zip(trees, internal)]) if trees else np.zeros(0)
+    keys = threshold_keys_through(pre, feats, thr, n_features)
+    key_of = []
+    pos = 0
+    for t, i in zip(trees, internal):
+        k = np.zeros(len(t.left), dtype=np.int64)
+        k[i] = keys[pos:pos + len(i)]
+        pos += len(i)
+        key_of.append(k)
+    width = trees[0].leaf_values.shape[1]
+    records, roots, leaves = [], [], []
+    for t, keys_t in zip(trees, key_of):
+        roots.append(len(records))
+        stack = [(0, -1)]
+        while stack:
+            n, parent = stack.pop()
+            here = len(records)
+            if parent >= 0:
+                records[parent][2] = here - parent
+            if t.left[n] < 0:
+                records.append([len(leaves) * width, -1, 0, False])
+                leaves.append(t.leaf_values[n])
+            else:
+                records.append([int(keys_t[n]), int(t.feature[n]), 0, bool(t.nan_left[n])])
+                stack.append((int(t.right[n]), here))
+                stack.append((int(t.left[n]), -1))
+    wide = n_features >= 0x7FFF or any(r[2] > 0xFFFF for r in records) or len(records) > 0xFFFFFFFF
+    out = bytearray()
+    for key, feat, right, nan_left in records:
+        if wide:
+            f = L.TREE_LEAF32 if feat < 0 else feat | (L.TREE_NAN_LEFT32 if nan_left else 0)
+            out += L.TREE_NODE32.pack(key, f, right)
+        else:
+            f = L.TREE_LEAF16 if feat < 0 else feat | (L.TREE_NAN_LEFT16 if nan_left else 0)
+            out += L.TREE_NODE16.pack(key, f, right)
+    leaf_arr = np.asarray(leaves, dtype=np.float64).reshape(-1)
+    return dict(nodes=bytes(out), node_count=len(records), roots=np.asarray(roots, "<u4").tobytes(),
+                tree_count=len(trees), leaves=leaf_arr, leaf_values=len(leaf_arr), wide=wide, leaf_width=width)
+
+
+def _exact_in_float32(v: np.ndarray) -> bool:
+    return bool(np.all(v.astype(np.float32).astype(np.float64) == v))
+
+
+def _tree_op(trees, raw, outputs, post, n_features, pre, base=None, post_params=None):
+    """The op; leaves and base are float64 (what sklearn adds) unless they
+    all are float32 values already (pure-leaf forests: 0 and 1)."""
+    packed = _pack_trees(trees, n_features, pre)
+    values = packed["leaves"] if base is None else np.concatenate([packed["leaves"], np.asarray(base, np.float64)])
+    f64 = not _exact_in_float32(values)
+    vtype = "<f8" if f64 else "<f4"
+    params = dict(nodes=Const(packed["nodes"], "nodes"), node_count=packed["node_count"],
+                  roots=Const(packed["roots"], "roots"), tree_count=packed["tree_count"],
+                  leaves=Const(packed["leaves"].astype(vtype).tobytes(), "leaves"),
+                  leaf_values=packed["leaf_values"],
+                  base=L.NONE if base is None else Const(np.asarray(base, np.float64).astype(vtype).tobytes(), "base"),
+                  post_params=(L.NONE if post_params is None
+                               else Const(np.asarray(post_params, "<f8").tobytes(), "post_params")),
+                  raw=raw, leaf_width=packed["leaf_width"],
+                  flags=(L.TREE_WIDE if packed["wide"] else 0) | (L.TREE_F64 if f64 else 0), post=post, reserved=0)
+    return "TREE_ENSEMBLE", params, outputs
+
+
+def _class_values(tree_, n_classes: int, where: str) -> np.ndarray:
+    if tree_.n_outputs != 1:
+        raise ConversionError(f"{where}: multi-output trees are not supported (one target only)")
+    return tree_.value[:, 0, :n_classes]
+
+
+def _forest(est, name, pre, n_features):
+    classifier = hasattr(est, "classes_")
+    trees = []
+    for e in est.estimators_:
+        values = _class_values(e.tree_, len(est.classes_), name) if classifier else e.tree_.value[:, 0, :1]
+        trees.append(_sk_tree(e.tree_, values))
+    width = len(est.classes_) if classifier else 1
+    return _tree_op(trees, width, width, L.POST_AVERAGE, n_features, pre)
+
+
+def _decision_tree(est, name, pre, n_features):
+    if hasattr(est, "classes_"):
+        k = len(est.classes_)
+        return _tree_op([_sk_tree(est.tree_, _class_values(est.tree_, k, name))], k, k, L.POST_NONE, n_features, pre)
+    if est.tree_.n_outputs != 1:
+        raise ConversionError(f"{name}: multi-output trees are not supported (one target only)")
+    return _tree_op([_sk_tree(est.tree_, est.tree_.value[:, 0, :1])], 1, 1, L.POST_NONE, n_features, pre)
+
+
+def _isolation_forest(est, name, pre, n_features):
+    from sklearn.ensemble._iforest import _average_path_length
+
+    denominator = len(est.estimators_) * float(_average_path_length([est._max_samples])[0])
+    if not denominator > 0:
+        raise ConversionError(f"{name}: max_samples=1 (a forest of single-sample trees) is not supported")
+    trees = []
+    for e, feats, dpl, apl in zip(est.estimators_, est.estimators_features_, est._decision_path_lengths,
+                                  est._average_path_length_per_tree):
+        trees.append(_sk_tree(e.tree_, (np.asarray(dpl) + np.asarray(apl) - 1.0)[:, None], feature_map=feats))
+    return _tree_op(trees, 1, 1, L.POST_ISOLATION, n_features, pre, post_params=[denominator, float(est.offset_)])
+
+
+def _gradient_boosting(est, name, pre, n_features):
+    classifier = hasattr(est, "classes_")
+    if not (est.init_ == "zero" or type(est.init_).__name__ in ("DummyClassifier", "DummyRegressor")):
+        raise ConversionError(f"{name}: init={type(est.init_).__name__} is not supported (use the default "
+                              "init or 'zero')")
+    if classifier and est.loss != "log_loss":
+        raise ConversionError(f"{name}: loss={est.loss!r} is not supported (log_loss only)")
+    base = est._raw_predict_init(np.zeros((1, n_features), dtype=np.float32))[0]
+    lr = float(est.learning_rate)
+    trees = [_sk_tree(e.tree_, e.tree_.value[:, 0, :1] * lr) for stage in est.estimators_ for e in stage]
+    k = est.estimators_.shape[1]
+    if not classifier:
+        return _tree_op(trees, 1, 1, L.POST_NONE, n_features, pre, base=base)
+    if k == 1:
+        return _tree_op(trees, 1, 2, L.POST_LOGISTIC, n_features, pre, base=base)
+    return _tree_op(trees, k, k, L.POST_SOFTMAX, n_features, pre, base=base)
+
+
+def _hist_gradient_boosting(est, name, pre, n_features):
+    if getattr(est, "_preprocessor", None) is not None:
+        raise ConversionError(f"{name}: categorical features are not supported")
+    link = type(est._loss.link).__name__
+    trees = [_hgb_tree(p) for iteration in est._predictors for p in iteration]
+    base = np.asarray(est._baseline_prediction, dtype=np.float64).reshape(-1)
+    k = est.n_trees_per_iteration_
+    if hasattr(est, "classes_"):
+        if k == 1:
+            return _tree_op(trees, 1, 2, L.POST_LOGISTIC, n_features, pre, base=base)
+        return _tree_op(trees, k, k, L.POST_SOFTMAX, n_features, pre, base=base)
+    if link != "IdentityLink":
+        raise ConversionError(f"{name}: loss={est.loss!r} is not supported (its predictions go through "
+                              f"{link}; identity-link losses only: squared_error, absolute_error, quantile)")
+    return _tree_op(trees, 1, 1, L.POST_NONE, n_features, pre, base=base)
+
+
+# ---------------------------------------------------------------------------
+# linear models
+
+def _scale_steps(pre, n_features):
+    """The SCALE op's steps for the scalers `pre`, as each one's transform
+    treats float32 data: an operand sklearn first casts to float32 is
+    stored as that float32."""
+    kinds, rows = [], []
+
+    def step(kind, values, as_f32=False):
+        v = np.broadcast_to(np.asarray(values, dtype=np.float64), (n_features,))
+        kinds.append(kind)
+        rows.append(v.astype(np.float32).astype(np.float64) if as_f32 else v)
+
+    for name, s in pre.steps:
+        kind = type(s).__name__
+        if kind == "StandardScaler":
+            if s.mean_ is not None:
+                step(L.SCALE_SUB, s.mean_, as_f32=True)
+            if s.scale_ is not None:
+                step(L.SCALE_DIV, s.scale_, as_f32=True)
+        elif kind == "MinMaxScaler":
+            step(L.SCALE_MUL, s.scale_)
+            step(L.SCALE_ADD, s.min_)
+            if s.clip:
+                step(L.SCALE_MAX, s.feature_range[0], as_f32=True)
+                step(L.SCALE_MIN, s.feature_range[1], as_f32=True)
+        elif kind == "MaxAbsScaler":
+            step(L.SCALE_DIV, s.scale_)
+            if getattr(s, "clip", False):
+                step(L.SCALE_MAX, -1.0)
+                step(L.SCALE_MIN, 1.0)
+        else:
+            if s.center_ is not None:
+                step(L.SCALE_SUB, s.center_)
+            if s.scale_ is not None:
+                step(L.SCALE_DIV, s.scale_)
+    params = dict(kinds=Const(bytes(kinds), "kinds"), values=Const(np.asarray(rows, "<f8").tobytes(), "values"),
+                  step_count=len(kinds))
+    return "SCALE", params
+
+
+def _linear(est, name, pre, n_features):
+    kind = type(est).__name__
+    coef = np.atleast_2d(np.asarray(est.coef_, dtype=np.float64))
+    intercept = np.broadcast_to(np.asarray(est.intercept_, dtype=np.float64).reshape(-1), (coef.shape[0],))
+    if coef.shape[1] != n_features:
+        raise ConversionError(f"{name}: coef_ has {coef.shape[1]} features, the model {n_features}")
+    weights, bias = coef, intercept
+    classifier = hasattr(est, "classes_")
+    if not classifier:
+        if coef.shape[0] != 1:
+            raise ConversionError(f"{name}: multi-output regression is not supported (one target only)")
+        post, outputs = L.POST_NONE, 1
+    elif coef.shape[0] == 1:
+        post, outputs = (L.POST_LOGISTIC if kind == "LogisticRegression" else L.POST_SIGN2), 2
+    else:
+        post, outputs = (L.POST_SOFTMAX if kind == "LogisticRegression" else L.POST_NONE), coef.shape[0]
+    params = dict(weights=Const(weights.astype("<f8").tobytes(), "weights"),
+                  bias=Const(bias.astype("<f8").tobytes(), "bias"), raw=coef.shape[0], post=post, reserved=0)
+    return "LINEAR", params, outputs
+
+
+CONVERTERS = {
+    "DecisionTreeClassifier": _decision_tree,
+    "DecisionTreeRegressor": _decision_tree,
+    "ExtraTreeClassifier": _decision_tree,
+    "ExtraTreeRegressor": _decision_tree,
+    "RandomForestClassifier": _forest,
+    "RandomForestRegressor": _forest,
+    "ExtraTreesClassifier": _forest,
+    "ExtraTreesRegressor": _forest,
+    "IsolationForest": _isolation_forest,
+    "GradientBoostingClassifier": _gradient_boosting,
+    "GradientBoostingRegressor": _gradient_boosting,
+    "HistGradientBoostingClassifier": _hist_gradient_boosting,
+    "HistGradientBoostingRegressor": _hist_gradient_boosting,
+    "LogisticRegression": _linear,
+    "LinearSVC": _linear,
+    "LinearSVR": _linear,
+    "LinearRegression": _linear,
+    "Ridge": _linear,
+    "Lasso": _linear,
+    "ElasticNet": _linear,
+}
+TREE_KINDS = {k for k, v in CONVERTERS.items() if v is not _linear}
+
+
+def _split_pipeline(est):
+    """(scaler steps as a Pipeline or None, final estimator, its name)."""
+    kind = type(est).__name__
+    if kind != "Pipeline":
+        return None, est, kind
+    from sklearn.pipeline import Pipeline
+
+    steps = [(n, s) for n, s in est.steps if s is not None and s != "passthrough"]
+    if not steps:
+        raise ConversionError("Pipeline: no estimator in it")
+    for n, s in steps[:-1]:
+        sk = type(s).__name__
+        if sk not in SCALERS:
+            raise ConversionError(
+                f"Pipeline step '{n}' ({sk}) is not supported: only {', '.join(SCALERS)} may come before "
+                "the estimator")
+        if sk == "MinMaxScaler" and np.any(s.scale_ <= 0):
+            raise ConversionError(f"Pipeline step '{n}' (MinMaxScaler): a decreasing feature_range is not supported")
+    final = steps[-1][1]
+    pre = Pipeline(steps[:-1]) if len(steps) > 1 else None
+    return pre, final, f"Pipeline step '{steps[-1][0]}' ({type(final).__name__})"
+
+
+def convert_estimator(est, *, name=None, labels=None, source_sha256=None):
+    """(blob, ClassicReport) for a fitted scikit-learn estimator or Pipeline."""
+    _sklearn()
+    pre, final, where = _split_pipeline(est)
+    kind = type(final).__name__
+    if kind not in CONVERTERS:
+        supported = ", ".join(sorted(CONVERTERS))
+        raise ConversionError(f"{where}: {kind} is not supported; supported estimators: {supported} "
+                              f"(optionally behind {', '.join(SCALERS)} in a Pipeline)")
+    n_features = getattr(final, "n_features_in_", None)
+    if n_features is None:
+        raise ConversionError(f"{where}: the estimator is not fitted (no n_features_in_)")
+    n_features = int(n_features)
+    if pre is not None and int(getattr(pre[0], "n_features_in_", n_features)) != n_features:
+        raise ConversionError(f"{where}: the scalers and the estimator disagree on the number of features")
+    opname, params, outputs = CONVERTERS[kind](final, where, pre if kind in TREE_KINDS else None, n_features)
+    ops = [(opname, params, outputs)]
+    if pre is not None and kind not in TREE_KINDS:
+        ops.insert(0, (*_scale_steps(pre, n_features), n_features))
+    if labels is None and hasattr(final, "classes_"):
+        labels = [str(c) for c in final.classes_]
+    if labels is not None and hasattr(final, "classes_") and len(labels) != len(final.classes_):
+        raise ConversionError(f"{where}: {len(labels)} labels given for {len(final.classes_)} classes")
+    blob, arena = _write(ops, n_features, name=name, labels=labels, source_sha256=source_sha256)
+    report = ClassicReport(blob_size=len(blob), arena_size=arena, estimator=kind,
+                           ops=[(op[0], where) for op in ops], lower_bound=arena)
+    return blob, report
+
+
+def _align8(n: int) -> int:
+    return (n + 7) & ~7
+
+
+def _write(ops, n_features, **meta):
+    """ops: [(opname, params, outputs)] in order, each reading the one before
+    (the first the model's input); every tensor float32 [1, n], laid out one
+    after the other in the arena, then the scratch of the last op."""
+    tensors = [Tensor("input", (1, n_features), 0.0, 0, dtype=L.DTYPE_FLOAT32)]
+    graph_ops, offsets, end = [], [0], _align8(4 * n_features)
+    for k, (opname, params, outputs) in enumerate(ops):
+        tensors.append(Tensor(f"t{k + 1}", (1, outputs), 0.0, 0, dtype=L.DTYPE_FLOAT32))
+        graph_ops.append(Op(opname, [k], [k + 1], params))
+        offsets.append(end)
+        end += _align8(4 * outputs)
+    scratch = {}
+    for k, (opname, params, _) in enumerate(ops):
+        if opname != "SCALE":
+            scratch[k] = (end, 8 * max(params["raw"], 2))  # tml_classic_scratch_size()
+    arena = end + sum(size for _, size in scratch.values())
+    graph = Graph(tensors=tensors, ops=graph_ops, inputs=[0], outputs=[len(ops)])
+    try:
+        blob = write_blob(graph, list(range(len(ops))), offsets, arena, scratch=scratch,
+                          converter=f"tinyml_converter {__version__}", **meta)
+    except (struct.error, OverflowError) as exc:
+        raise ConversionError(f"the model does not fit the .tinyml format ({exc})") from exc
+    _loader_accepts(blob)
+    return blob, arena
+
+
+def _loader_accepts(blob: bytes) -> None:
+    """The C loader (the host build of the board's core) must accept what we wrote."""
+    from .host_runtime import HostModel
+
+    try:
+        HostModel(blob)
+    except CoreUnavailable:
+        return
+    except ModelRefused as e:
+        raise ConversionError(f"internal error: the runtime refuses the converted model ({e})") from None
+
+
+def convert_sklearn_file(src_path, out_path, *, name=None, labels=None) -> ClassicReport:
+    from .convert import atomic_write, sha256_of
+
+    est = load_estimator(src_path)
+    blob, report = convert_estimator(est, name=name or Path(src_path).stem, labels=labels,
+                                     source_sha256=sha256_of(src_path))
+    atomic_write(out_path, blob)
+    return report

@@ -101,7 +101,6 @@ typedef enum {
     TML_OP_BATCH_MATMUL = 28,
     TML_OP_TREE_ENSEMBLE = 29, /* scikit-learn trees and forests: float32 in and out */
     TML_OP_LINEAR = 30,        /* scikit-learn linear models: float32 in and out */
-    TML_OP_SCALE = 34,         /* scikit-learn scalers in front of a linear model: float32 in and out */
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -417,29 +416,6 @@ typedef struct {
     uint8_t post;            /* tml_classic_post_t, not AVERAGE or ISOLATION */
     uint8_t reserved;        /* 0 */
 } tml_blob_linear_t;
-
-/* SCALE: sklearn's scalers as they transform float32 data, one rounding to
- * float32 per step: feature j of each row goes through steps s = 0, 1, ...
- * in order, v = float32(double(v) OP values[s][j]) for SUB, DIV, MUL, ADD
- * (a float32 sklearn operand is stored as that float32's float64: double
- * then float32 rounding gives the float32 operation's result), and
- * v = max(v, float32(values[s][j])) for MAX, min for MIN (a clip's bounds;
- * NaN stays NaN, as in np.clip). The output has the input's shape. */
-typedef enum {
-    TML_SCALE_SUB = 0,
-    TML_SCALE_DIV = 1,
-    TML_SCALE_MUL = 2,
-    TML_SCALE_ADD = 3,
-    TML_SCALE_MAX = 4,
-    TML_SCALE_MIN = 5,
-    TML_SCALE_COUNT_
-} tml_scale_kind_t;
-
-typedef struct {
-    uint32_t kinds;          /* data offset of uint8_t[step_count] (tml_scale_kind_t) */
-    uint32_t values;         /* data offset of float64[step_count][features] */
-    uint32_t step_count;
-} tml_blob_scale_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

@@ -471,23 +471,11 @@ typedef struct {
     uint8_t post;
 } tml_linear_params_t;
 
-typedef struct {
-    const uint8_t *kinds;    /* tml_scale_kind_t[step_count] */
-    const uint8_t *values;   /* float64 [step_count][features] */
-    uint32_t step_count, features;
-} tml_scale_params_t;
-
 /* The node records (children forward and inside the array, features below
  * `features`, leaf values inside `leaves`), the roots, and the raw / output
  * counts the post-processing implies. */
 tml_status_t tml_tree_ensemble_check(const tml_tree_params_t *p, const char **detail);
 tml_status_t tml_linear_check(const tml_linear_params_t *p, const char **detail);
-/* Known step kinds, at least one step. */
-tml_status_t tml_scale_check(const tml_scale_params_t *p, const char **detail);
-
-/* rows x features float32 in and out (in may equal out); a step kind changed
- * after load to an unknown one is skipped. */
-void tml_scale_f32(const tml_scale_params_t *p, int32_t rows, const float *in, float *out);
 
 /* Both take `rows` rows of `features` float32 in, `outputs` float32 out per
  * row, and scratch for raw doubles (tml_classic_scratch_size). */

@@ -823,37 +823,6 @@ static uint32_t tml_scratch_linear(const tml_model_t *m, const tml_op_t *op) {
     return tml_classic_scratch_size(op->u.linear.raw);
 }
 
-static tml_status_t tml_load_scale(tml_model_t *m, const void *params, tml_op_t *op) {
-    const tml_blob_scale_t *r = (const tml_blob_scale_t *)params;
-    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
-    tml_scale_params_t *p = &op->u.scale;
-    if (in->bytes != tml_op_tensor(m, op, 1)->bytes || in->dims.c != tml_op_tensor(m, op, 1)->dims.c) {
-        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "scale input and output shapes differ");
-    }
-    p->step_count = r->step_count;
-    p->features = (uint32_t)in->dims.c;
-    const void *kinds, *values;
-    tml_status_t s = tml_load_const(m, r->kinds, r->step_count, 1, "scale steps outside data section", &kinds);
-    if (s == TML_OK) {
-        /* features < 2^31, steps < 2^32: no 64-bit overflow. */
-        s = tml_load_const(m, r->values, (uint64_t)r->step_count * p->features * 8u, 4,
-            "scale values outside data section", &values);
-    }
-    if (s != TML_OK) {
-        return s;
-    }
-    p->kinds = (const uint8_t *)kinds;
-    p->values = (const uint8_t *)values;
-    const char *detail = "";
-    return tml_checked(m, tml_scale_check(p, &detail), &detail);
-}
-
-static void tml_run_scale(const tml_model_t *m, const tml_op_t *op) {
-    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
-    tml_scale_f32(&op->u.scale, tml_elements(in) / in->dims.c, (const float *)(const void *)in->data,
-        (float *)(void *)tml_op_tensor(m, op, 1)->data);
-}
-
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv, 0},
@@ -900,5 +869,4 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                               tml_run_tree_ensemble, tml_scratch_tree_ensemble, TML_FLOAT32_IO},
     [TML_OP_LINEAR] = {"LINEAR", 1, 1, 1, sizeof(tml_blob_linear_t), tml_load_linear, tml_run_linear,
                        tml_scratch_linear, TML_FLOAT32_IO},
-    [TML_OP_SCALE] = {"SCALE", 1, 1, 1, sizeof(tml_blob_scale_t), tml_load_scale, tml_run_scale, 0, TML_FLOAT32_IO},
 };

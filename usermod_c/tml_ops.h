@@ -62,7 +62,6 @@ typedef struct tml_op {
         tml_batch_matmul_params_t batch_matmul;
         tml_tree_params_t tree;
         tml_linear_params_t linear;
-        tml_scale_params_t scale;
     } u;
 } tml_op_t;
 

@@ -33,7 +33,6 @@ DATA_FIELDS = {
     "SUM": ("table",),
     "TREE_ENSEMBLE": ("nodes", "roots", "leaves", "base", "post_params"),
     "LINEAR": ("weights", "bias"),
-    "SCALE": ("kinds", "values"),
 }
 
 

@@ -62,7 +62,6 @@ OPCODES = {
     "BATCH_MATMUL": 28,
     "TREE_ENSEMBLE": 29,
     "LINEAR": 30,
-    "SCALE": 34,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -124,7 +123,6 @@ PARAMS = {
         "reserved".split(),
     ),
     "LINEAR": (struct.Struct("<IIHBB"), "weights bias raw post reserved".split()),
-    "SCALE": (struct.Struct("<III"), "kinds values step_count".split()),
 }
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]
@@ -134,7 +132,6 @@ for _name in ("REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN"):
 # TREE_ENSEMBLE / LINEAR post-processing (tml_classic_post_t) and node records.
 POST_NONE, POST_AVERAGE, POST_LOGISTIC, POST_SOFTMAX, POST_ISOLATION, POST_SIGN2 = range(6)
 TREE_WIDE, TREE_F64 = 1, 2
-SCALE_SUB, SCALE_DIV, SCALE_MUL, SCALE_ADD, SCALE_MAX, SCALE_MIN = range(6)
 TREE_NODE16 = struct.Struct("<iHH")
 TREE_NODE32 = struct.Struct("<iII")
 TREE_LEAF16, TREE_NAN_LEFT16 = 0xFFFF, 0x8000

@@ -14,14 +14,16 @@ and the numerics are in usermod_c/tml_blob.h and tml_classic.c.
 Trees are exact: the C walks compare integer keys of the float32 features
 against thresholds rounded here onto the float32 grid (the largest float32
 x whose scaled value is <= sklearn's float64 threshold), so every row
-reaches sklearn's leaf. Scalers in front of a tree are folded into those
-thresholds by searching the float32 grid with the scaler's own transform, so
-even their float32 rounding is sklearn's; in front of a linear model they
-become a SCALE op that rounds to float32 where sklearn's transform does.
-Sums are double in C, with sklearn's float64 leaf values and weights, so a
-model sklearn fitted on float64 data gives sklearn's values to float32
-rounding (one fitted on float32 data computes in float32 in sklearn itself,
-LogisticRegression for one, and then agrees to float32 arithmetic).
+reaches sklearn's leaf. The sklearn these blobs reproduce is the estimator
+given float64 rows holding the float32 inputs, as a NumPy array usually is:
+scalers then compute in float64, and a tree casts their output to float32.
+Scalers in front of a tree are folded into its thresholds by searching the
+float32 grid with the scaler's own transform and that cast, so they are
+exact too; in front of a linear model they are folded into the weights, in
+float64. Sums are double in C, with sklearn's float64 leaf values and
+weights, so the outputs are sklearn's values to float32 rounding (a linear
+model fitted on float32 data keeps float32 coefficients and computes in
+float32 in sklearn itself: then they agree to float32 arithmetic).
 
 Loading a .joblib or .pkl runs pickle, which executes whatever code the file
 names: convert only files you trust. A .skops file is loaded through skops'
@@ -136,11 +138,13 @@ def threshold_keys(t: np.ndarray) -> np.ndarray:
     return float32_keys(f)
 
 
-def threshold_keys_through(pre, features: np.ndarray, t: np.ndarray, n_features: int) -> np.ndarray:
+def threshold_keys_through(pre, features: np.ndarray, t: np.ndarray, n_features: int,
+                           cast: bool = True) -> np.ndarray:
     """threshold_keys() for a tree behind the monotone per-feature scalers
     `pre`: the largest key k whose float32 x has pre(x)[feature] <= t, found
-    by bisection on the key grid with pre's own transform (so its float32
-    rounding is sklearn's)."""
+    by bisection on the key grid with pre's own float64 transform, cast to
+    float32 first when `cast` (sklearn's Tree does; HistGradientBoosting
+    compares float64)."""
     if pre is None or len(t) == 0:
         return threshold_keys(t)
     n = len(t)
@@ -155,7 +159,10 @@ def threshold_keys_through(pre, features: np.ndarray, t: np.ndarray, n_features:
         mid = (lo + hi) // 2
         X[rows, features] = key_floats(mid)
         with np.errstate(all="ignore"):
-            y = np.asarray(pre.transform(X), dtype=np.float64)[rows, features]
+            y = np.asarray(pre.transform(X.astype(np.float64)), dtype=np.float64)
+            if cast:
+                y = y.astype(np.float32).astype(np.float64)
+        y = y[rows, features]
         ok = y <= t
         lo = np.where(open_ & ok, mid, lo)
         hi = np.where(open_ & ~ok, mid, hi)
@@ -173,6 +180,7 @@ class _Tree:
     threshold: np.ndarray
     nan_left: np.ndarray
     leaf_values: np.ndarray  # (nodes, leaf_width) float64
+    cast: bool = True        # compares float32(x) (sklearn's Tree), else float64 x (HistGradientBoosting)
 
 
 def _sk_tree(tree_, values, feature_map=None) -> _Tree:
@@ -192,7 +200,7 @@ def _hgb_tree(predictor, scale=1.0) -> _Tree:
     leaf = nodes["is_leaf"].astype(bool)
     return _Tree(np.where(leaf, -1, nodes["left"].astype(np.int64)), nodes["right"].astype(np.int64),
                  nodes["feature_idx"].astype(np.int64), nodes["num_threshold"].astype(np.float64),
-                 nodes["missing_go_to_left"].astype(bool), (nodes["value"] * scale)[:, None])
+                 nodes["missing_go_to_left"].astype(bool), (nodes["value"] * scale)[:, None], cast=False)
 
 
 def _pack_trees(trees: list, n_features: int, pre) -> dict:
@@ -200,7 +208,7 @@ def _pack_trees(trees: list, n_features: int, pre) -> dict:
     internal = [np.flatnonzero(t.left >= 0) for t in trees]
     feats = np.concatenate([t.feature[i] for t, i in zip(trees, internal)]) if trees else np.zeros(0, np.int64)
     thr = np.concatenate([t.threshold[i] for t, i in zip(trees, internal)]) if trees else np.zeros(0)
-    keys = threshold_keys_through(pre, feats, thr, n_features)
+    keys = threshold_keys_through(pre, feats, thr, n_features, cast=trees[0].cast)
     key_of = []
     pos = 0
     for t, i in zip(trees, internal):
@@ -338,43 +346,28 @@ def _hist_gradient_boosting(est, name, pre, n_features):
 # ---------------------------------------------------------------------------
 # linear models
 
-def _scale_steps(pre, n_features):
-    """The SCALE op's steps for the scalers `pre`, as each one's transform
-    treats float32 data: an operand sklearn first casts to float32 is
-    stored as that float32."""
-    kinds, rows = [], []
-
-    def step(kind, values, as_f32=False):
-        v = np.broadcast_to(np.asarray(values, dtype=np.float64), (n_features,))
-        kinds.append(kind)
-        rows.append(v.astype(np.float32).astype(np.float64) if as_f32 else v)
-
-    for name, s in pre.steps:
+def _affine(pre, n_features, where):
+    """(a, c) with pre(x) = a * x + c per feature, in float64."""
+    a = np.ones(n_features)
+    c = np.zeros(n_features)
+    for name, s in pre.steps if pre is not None else ():
         kind = type(s).__name__
+        if getattr(s, "clip", False):
+            raise ConversionError(f"{where}: {kind}(clip=True) in front of a linear model is not supported "
+                                  "(clipping is not affine)")
+        one, zero = np.ones(n_features), np.zeros(n_features)
         if kind == "StandardScaler":
-            if s.mean_ is not None:
-                step(L.SCALE_SUB, s.mean_, as_f32=True)
-            if s.scale_ is not None:
-                step(L.SCALE_DIV, s.scale_, as_f32=True)
+            sa = 1.0 / s.scale_ if s.with_std else one
+            sc = -s.mean_ * sa if s.with_mean else zero
         elif kind == "MinMaxScaler":
-            step(L.SCALE_MUL, s.scale_)
-            step(L.SCALE_ADD, s.min_)
-            if s.clip:
-                step(L.SCALE_MAX, s.feature_range[0], as_f32=True)
-                step(L.SCALE_MIN, s.feature_range[1], as_f32=True)
+            sa, sc = s.scale_, s.min_
         elif kind == "MaxAbsScaler":
-            step(L.SCALE_DIV, s.scale_)
-            if getattr(s, "clip", False):
-                step(L.SCALE_MAX, -1.0)
-                step(L.SCALE_MIN, 1.0)
+            sa, sc = 1.0 / s.scale_, zero
         else:
-            if s.center_ is not None:
-                step(L.SCALE_SUB, s.center_)
-            if s.scale_ is not None:
-                step(L.SCALE_DIV, s.scale_)
-    params = dict(kinds=Const(bytes(kinds), "kinds"), values=Const(np.asarray(rows, "<f8").tobytes(), "values"),
-                  step_count=len(kinds))
-    return "SCALE", params
+            sa = 1.0 / s.scale_ if s.with_scaling else one
+            sc = -s.center_ * sa if s.with_centering else zero
+        a, c = a * sa, c * sa + sc
+    return a, c
 
 
 def _linear(est, name, pre, n_features):
@@ -383,7 +376,9 @@ def _linear(est, name, pre, n_features):
     intercept = np.broadcast_to(np.asarray(est.intercept_, dtype=np.float64).reshape(-1), (coef.shape[0],))
     if coef.shape[1] != n_features:
         raise ConversionError(f"{name}: coef_ has {coef.shape[1]} features, the model {n_features}")
-    weights, bias = coef, intercept
+    a, c = _affine(pre, n_features, name)
+    weights = coef * a
+    bias = intercept + coef @ c
     classifier = hasattr(est, "classes_")
     if not classifier:
         if coef.shape[0] != 1:
@@ -420,7 +415,8 @@ CONVERTERS = {
     "Lasso": _linear,
     "ElasticNet": _linear,
 }
-TREE_KINDS = {k for k, v in CONVERTERS.items() if v is not _linear}
+# The tinyml op each estimator runs as (docs/ops.md).
+RUNS_AS = {name: "LINEAR" if fn is _linear else "TREE_ENSEMBLE" for name, fn in CONVERTERS.items()}
 
 
 def _split_pipeline(est):
@@ -461,10 +457,7 @@ def convert_estimator(est, *, name=None, labels=None, source_sha256=None):
     n_features = int(n_features)
     if pre is not None and int(getattr(pre[0], "n_features_in_", n_features)) != n_features:
         raise ConversionError(f"{where}: the scalers and the estimator disagree on the number of features")
-    opname, params, outputs = CONVERTERS[kind](final, where, pre if kind in TREE_KINDS else None, n_features)
-    ops = [(opname, params, outputs)]
-    if pre is not None and kind not in TREE_KINDS:
-        ops.insert(0, (*_scale_steps(pre, n_features), n_features))
+    ops = [CONVERTERS[kind](final, where, pre, n_features)]
     if labels is None and hasattr(final, "classes_"):
         labels = [str(c) for c in final.classes_]
     if labels is not None and hasattr(final, "classes_") and len(labels) != len(final.classes_):

@@ -82,7 +82,7 @@ def datasets():
 
 
 def estimators():
-    from sklearn import ensemble, linear_model, svm, tree
+    from sklearn import ensemble, linear_model, naive_bayes, svm, tree
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
@@ -100,6 +100,7 @@ def estimators():
         "sk_logistic": ("multi", make_pipeline(StandardScaler(), linear_model.LogisticRegression())),
         "sk_linear_svc": ("binary", make_pipeline(MinMaxScaler(), svm.LinearSVC())),
         "sk_linear_svr": ("regression", svm.LinearSVR(max_iter=5000, random_state=0)),
+        "sk_gaussian_nb": ("multi", naive_bayes.GaussianNB()),
     }
 
 

@@ -101,6 +101,7 @@ typedef enum {
     TML_OP_BATCH_MATMUL = 28,
     TML_OP_TREE_ENSEMBLE = 29, /* scikit-learn trees and forests: float32 in and out */
     TML_OP_LINEAR = 30,        /* scikit-learn linear models: float32 in and out */
+    TML_OP_GAUSSIAN_NB = 31,   /* scikit-learn GaussianNB: float32 in and out */
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -416,6 +417,18 @@ typedef struct {
     uint8_t post;            /* tml_classic_post_t, not AVERAGE or ISOLATION */
     uint8_t reserved;        /* 0 */
 } tml_blob_linear_t;
+
+/* GAUSSIAN_NB: raw[c] = bias[c] - 0.5 * sum over j = 0, 1, ... of
+ * (x[j] - theta[c][j])^2 / var[c][j], in double, then SOFTMAX (sklearn's
+ * predict_proba); bias[c] = log(prior[c]) - 0.5 * sum_j log(2 pi var[c][j]),
+ * worked out by the converter. All float64. */
+typedef struct {
+    uint32_t theta;          /* data offset of float64[raw][features] */
+    uint32_t var;            /* data offset of float64[raw][features] */
+    uint32_t bias;           /* data offset of float64[raw] */
+    uint16_t raw;            /* classes, = outputs */
+    uint16_t reserved;       /* 0 */
+} tml_blob_gaussian_nb_t;
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

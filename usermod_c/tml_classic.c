@@ -320,3 +320,31 @@ void tml_linear_f32(const tml_linear_params_t *p, int32_t rows, const float *in,
         tml_classic_finish(p->post, acc, p->raw, p->outputs, 1.0, 0, out + (uint32_t)row * p->outputs);
     }
 }
+
+/* ---- GAUSSIAN_NB -------------------------------------------------------------- */
+
+tml_status_t tml_gaussian_nb_check(const tml_gaussian_nb_params_t *p, const char **detail) {
+    if (p->features < 1) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "no features");
+    }
+    return tml_classic_check_post(TML_CLASSIC_POST_SOFTMAX, p->raw, p->outputs, detail);
+}
+
+void tml_gaussian_nb_f32(const tml_gaussian_nb_params_t *p, int32_t rows, const float *in, float *out,
+    void *scratch) {
+    double *acc = (double *)(void *)TML_SCRATCH(scratch);
+    for (int32_t row = 0; row < rows; row++) {
+        const float *x = in + (uint32_t)row * p->features;
+        for (uint16_t c = 0; c < p->raw; c++) {
+            const uint32_t first = (uint32_t)c * p->features;
+            double sum = 0.0;
+            for (uint32_t j = 0; j < p->features; j++) {
+                const double d = (double)x[j] - tml_f64_at(p->theta, first + j);
+                sum += d * d / tml_f64_at(p->var, first + j);
+            }
+            acc[c] = tml_f64_at(p->bias, c) - 0.5 * sum;
+        }
+        tml_classic_finish(TML_CLASSIC_POST_SOFTMAX, acc, p->raw, p->outputs, 1.0, 0,
+            out + (uint32_t)row * p->outputs);
+    }
+}

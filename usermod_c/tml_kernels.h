@@ -471,11 +471,20 @@ typedef struct {
     uint8_t post;
 } tml_linear_params_t;
 
+typedef struct {
+    const uint8_t *theta;    /* float64 [raw][features] */
+    const uint8_t *var;      /* float64 [raw][features] */
+    const uint8_t *bias;     /* float64 [raw] */
+    uint32_t features;
+    uint16_t raw, outputs;
+} tml_gaussian_nb_params_t;
+
 /* The node records (children forward and inside the array, features below
  * `features`, leaf values inside `leaves`), the roots, and the raw / output
  * counts the post-processing implies. */
 tml_status_t tml_tree_ensemble_check(const tml_tree_params_t *p, const char **detail);
 tml_status_t tml_linear_check(const tml_linear_params_t *p, const char **detail);
+tml_status_t tml_gaussian_nb_check(const tml_gaussian_nb_params_t *p, const char **detail);
 
 /* Both take `rows` rows of `features` float32 in, `outputs` float32 out per
  * row, and scratch for raw doubles (tml_classic_scratch_size). */
@@ -485,5 +494,8 @@ void tml_tree_ensemble_f32(const tml_tree_params_t *p, int32_t rows, const float
     void *scratch);
 
 void tml_linear_f32(const tml_linear_params_t *p, int32_t rows, const float *in, float *out, void *scratch);
+
+void tml_gaussian_nb_f32(const tml_gaussian_nb_params_t *p, int32_t rows, const float *in, float *out,
+    void *scratch);
 
 #endif /* TML_KERNELS_H */

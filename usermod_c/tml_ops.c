@@ -823,6 +823,52 @@ static uint32_t tml_scratch_linear(const tml_model_t *m, const tml_op_t *op) {
     return tml_classic_scratch_size(op->u.linear.raw);
 }
 
+static tml_status_t tml_load_gaussian_nb(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_gaussian_nb_t *r = (const tml_blob_gaussian_nb_t *)params;
+    tml_gaussian_nb_params_t *p = &op->u.gaussian_nb;
+    if (r->reserved != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "gaussian nb reserved field not 0");
+    }
+    if (tml_op_tensor(m, op, 1)->dims.c > 0xFFFF) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "more than 65535 outputs");
+    }
+    p->raw = r->raw;
+    p->outputs = (uint16_t)tml_op_tensor(m, op, 1)->dims.c;
+    int32_t rows;
+    tml_status_t s = tml_load_classic_shape(m, op, p->outputs, &p->features, &rows);
+    /* features < 2^31 and raw < 2^16: no 64-bit overflow. */
+    const uint64_t table = (uint64_t)r->raw * p->features * 8u;
+    const void *theta, *var, *bias;
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->theta, table, 4, "class means outside data section", &theta);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->var, table, 4, "class variances outside data section", &var);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->bias, (uint64_t)r->raw * 8u, 4, "class constants outside data section", &bias);
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    p->theta = (const uint8_t *)theta;
+    p->var = (const uint8_t *)var;
+    p->bias = (const uint8_t *)bias;
+    const char *detail = "";
+    return tml_checked(m, tml_gaussian_nb_check(p, &detail), &detail);
+}
+
+static void tml_run_gaussian_nb(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_gaussian_nb_f32(&op->u.gaussian_nb, tml_elements(in) / in->dims.c, (const float *)(const void *)in->data,
+        (float *)(void *)tml_op_tensor(m, op, 1)->data, op->scratch);
+}
+
+static uint32_t tml_scratch_gaussian_nb(const tml_model_t *m, const tml_op_t *op) {
+    (void)m;
+    return tml_classic_scratch_size(op->u.gaussian_nb.raw);
+}
+
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv, 0},
@@ -869,4 +915,6 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                               tml_run_tree_ensemble, tml_scratch_tree_ensemble, TML_FLOAT32_IO},
     [TML_OP_LINEAR] = {"LINEAR", 1, 1, 1, sizeof(tml_blob_linear_t), tml_load_linear, tml_run_linear,
                        tml_scratch_linear, TML_FLOAT32_IO},
+    [TML_OP_GAUSSIAN_NB] = {"GAUSSIAN_NB", 1, 1, 1, sizeof(tml_blob_gaussian_nb_t), tml_load_gaussian_nb,
+                            tml_run_gaussian_nb, tml_scratch_gaussian_nb, TML_FLOAT32_IO},
 };

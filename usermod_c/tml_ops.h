@@ -62,6 +62,7 @@ typedef struct tml_op {
         tml_batch_matmul_params_t batch_matmul;
         tml_tree_params_t tree;
         tml_linear_params_t linear;
+        tml_gaussian_nb_params_t gaussian_nb;
     } u;
 } tml_op_t;
 

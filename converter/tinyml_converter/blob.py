@@ -33,6 +33,7 @@ DATA_FIELDS = {
     "SUM": ("table",),
     "TREE_ENSEMBLE": ("nodes", "roots", "leaves", "base", "post_params"),
     "LINEAR": ("weights", "bias"),
+    "GAUSSIAN_NB": ("theta", "var", "bias"),
 }
 
 

@@ -62,6 +62,7 @@ OPCODES = {
     "BATCH_MATMUL": 28,
     "TREE_ENSEMBLE": 29,
     "LINEAR": 30,
+    "GAUSSIAN_NB": 31,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -123,6 +124,7 @@ PARAMS = {
         "reserved".split(),
     ),
     "LINEAR": (struct.Struct("<IIHBB"), "weights bias raw post reserved".split()),
+    "GAUSSIAN_NB": (struct.Struct("<IIIHH"), "theta var bias raw reserved".split()),
 }
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]

@@ -393,6 +393,19 @@ def _linear(est, name, pre, n_features):
     return "LINEAR", params, outputs
 
 
+def _gaussian_nb(est, name, pre, n_features):
+    theta = np.asarray(est.theta_, dtype=np.float64)
+    var = np.asarray(est.var_, dtype=np.float64)
+    a, c = _affine(pre, n_features, name)
+    # x' = a x + c, so (x' - theta) / sqrt(var) = (x - (theta - c) / a) / sqrt(var / a^2).
+    theta = (theta - c) / a
+    var = var / (a * a)
+    bias = np.log(est.class_prior_) - 0.5 * np.sum(np.log(2.0 * np.pi * np.asarray(est.var_)), axis=1)
+    params = dict(theta=Const(theta.astype("<f8").tobytes(), "theta"), var=Const(var.astype("<f8").tobytes(), "var"),
+                  bias=Const(bias.astype("<f8").tobytes(), "bias"), raw=len(est.classes_), reserved=0)
+    return "GAUSSIAN_NB", params, len(est.classes_)
+
+
 CONVERTERS = {
     "DecisionTreeClassifier": _decision_tree,
     "DecisionTreeRegressor": _decision_tree,
@@ -414,9 +427,11 @@ CONVERTERS = {
     "Ridge": _linear,
     "Lasso": _linear,
     "ElasticNet": _linear,
+    "GaussianNB": _gaussian_nb,
 }
 # The tinyml op each estimator runs as (docs/ops.md).
-RUNS_AS = {name: "LINEAR" if fn is _linear else "TREE_ENSEMBLE" for name, fn in CONVERTERS.items()}
+RUNS_AS = {name: {_linear: "LINEAR", _gaussian_nb: "GAUSSIAN_NB"}.get(fn, "TREE_ENSEMBLE")
+           for name, fn in CONVERTERS.items()}
 
 
 def _split_pipeline(est):

@@ -42,6 +42,7 @@ C_STRUCTS = {
     "BATCH_MATMUL": "tml_blob_batch_matmul_t",
     "TREE_ENSEMBLE": "tml_blob_tree_ensemble_t",
     "LINEAR": "tml_blob_linear_t",
+    "GAUSSIAN_NB": "tml_blob_gaussian_nb_t",
     "TREE_NODE16": "tml_tree_node16_t",
     "TREE_NODE32": "tml_tree_node32_t",
 }

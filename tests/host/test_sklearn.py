@@ -23,7 +23,7 @@ import pytest
 
 sklearn = pytest.importorskip("sklearn")
 
-from sklearn import ensemble, linear_model, svm, tree  # noqa: E402
+from sklearn import ensemble, linear_model, naive_bayes, svm, tree  # noqa: E402
 from sklearn.datasets import make_blobs, make_classification, make_regression  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler  # noqa: E402
@@ -69,6 +69,8 @@ CLASSIFIERS = {
     "hist_gradient_boosting": lambda: ensemble.HistGradientBoostingClassifier(max_iter=15, random_state=0),
     "logistic": lambda: linear_model.LogisticRegression(max_iter=500),
     "linear_svc": lambda: svm.LinearSVC(),
+    "gaussian_nb": lambda: naive_bayes.GaussianNB(),
+    "scaled_gaussian_nb": lambda: make_pipeline(MinMaxScaler(), naive_bayes.GaussianNB(var_smoothing=1e-6)),
     "scaled_forest": lambda: make_pipeline(StandardScaler(), ensemble.RandomForestClassifier(
         n_estimators=8, max_depth=6, random_state=0)),
     "scaled_boosting": lambda: make_pipeline(RobustScaler(), MinMaxScaler(),

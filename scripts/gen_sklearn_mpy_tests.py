@@ -78,11 +78,12 @@ def datasets():
     Xb, yb = make_classification(n_samples=600, n_features=5, n_informative=3, random_state=12)
     Xr, yr = make_regression(n_samples=600, n_features=6, noise=3.0, random_state=13)
     f = lambda X: X.astype(np.float32).astype(np.float64)  # noqa: E731
-    return {"multi": (f(Xc), yc), "binary": (f(Xb), yb), "regression": (f(Xr), yr)}
+    return {"multi": (f(Xc), yc), "binary": (f(Xb), yb), "regression": (f(Xr), yr),
+            "multi_small": (f(Xc[:150]), yc[:150])}
 
 
 def estimators():
-    from sklearn import ensemble, linear_model, naive_bayes, svm, tree
+    from sklearn import ensemble, linear_model, naive_bayes, neighbors, svm, tree
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
@@ -101,6 +102,7 @@ def estimators():
         "sk_linear_svc": ("binary", make_pipeline(MinMaxScaler(), svm.LinearSVC())),
         "sk_linear_svr": ("regression", svm.LinearSVR(max_iter=5000, random_state=0)),
         "sk_gaussian_nb": ("multi", naive_bayes.GaussianNB()),
+        "sk_knn": ("multi_small", neighbors.KNeighborsClassifier(5, weights="distance")),
     }
 
 

@@ -102,6 +102,7 @@ typedef enum {
     TML_OP_TREE_ENSEMBLE = 29, /* scikit-learn trees and forests: float32 in and out */
     TML_OP_LINEAR = 30,        /* scikit-learn linear models: float32 in and out */
     TML_OP_GAUSSIAN_NB = 31,   /* scikit-learn GaussianNB: float32 in and out */
+    TML_OP_KNN = 32,           /* scikit-learn k-nearest neighbours: float32 in and out */
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -429,6 +430,28 @@ typedef struct {
     uint16_t raw;            /* classes, = outputs */
     uint16_t reserved;       /* 0 */
 } tml_blob_gaussian_nb_t;
+
+/* KNN: the k training points nearest x in Euclidean distance, d^2 = sum over
+ * j = 0, 1, ... of (scale[j] * (x[j] - points[i][j]))^2 in double (scale
+ * TML_NONE: 1), nearest first, the earlier point first among equal
+ * distances. Each neighbour weighs 1 (weights 0, uniform) or 1 / d
+ * (weights 1, distance; when some d is 0, those weigh 1 and the others 0).
+ * A classifier (raw = classes) outputs each class's share of the weight,
+ * targets[i] being point i's class index; a regressor (raw 1) the weighted
+ * mean of the targets. */
+typedef struct {
+    uint32_t points;         /* data offset of float64[count][features] */
+    uint32_t targets;        /* data offset of float64[count]: class index or value */
+    uint32_t scale;          /* data offset of float64[features], or TML_NONE */
+    uint32_t count;
+    uint16_t k;              /* 1..TML_KNN_MAX_K, <= count */
+    uint16_t raw;            /* classes, or 1 for a regressor */
+    uint8_t weights;         /* 0 uniform, 1 distance */
+    uint8_t regression;      /* 0 classifier, 1 regressor */
+    uint16_t reserved;       /* 0 */
+} tml_blob_knn_t;
+
+#define TML_KNN_MAX_K (256)
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

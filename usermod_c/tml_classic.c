@@ -348,3 +348,90 @@ void tml_gaussian_nb_f32(const tml_gaussian_nb_params_t *p, int32_t rows, const 
             out + (uint32_t)row * p->outputs);
     }
 }
+
+/* ---- KNN -------------------------------------------------------------------------- */
+
+tml_status_t tml_knn_check(const tml_knn_params_t *p, const char **detail) {
+    if (p->features < 1 || p->count < 1 || p->k < 1 || p->k > TML_KNN_MAX_K || p->k > p->count) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "k not in 1..min(256, training points), or no features");
+    }
+    if (p->weights > 1 || p->regression > 1 || (p->regression && p->raw != 1)) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "knn weights or regression flag not 0 or 1");
+    }
+    return tml_classic_check_post(TML_CLASSIC_POST_NONE, p->raw, p->outputs, detail);
+}
+
+uint32_t tml_knn_scratch_size(const tml_knn_params_t *p) {
+    return tml_classic_scratch_size(p->raw) + 12u * p->k;
+}
+
+/* sqrt(v) for v >= 0 by Newton's method from a guess with half the
+ * exponent: six steps reach double precision from any start the guess gives. */
+static double tml_sqrt(double v) {
+    if (!(v > 0.0) || v > 1.0e308) {
+        return v > 0.0 ? v : 0.0;
+    }
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof(bits));
+    bits = (bits >> 1) + ((uint64_t)1023u << 51);
+    double r;
+    memcpy(&r, &bits, sizeof(r));
+    for (int i = 0; i < 6; i++) {
+        r = 0.5 * (r + v / r);
+    }
+    return r;
+}
+
+void tml_knn_f32(const tml_knn_params_t *p, int32_t rows, const float *in, float *out, void *scratch) {
+    double *acc = (double *)(void *)TML_SCRATCH(scratch);
+    double *best = acc + tml_classic_scratch_size(p->raw) / 8u;
+    uint32_t *index = (uint32_t *)(void *)(best + p->k);
+    for (int32_t row = 0; row < rows; row++) {
+        const float *x = in + (uint32_t)row * p->features;
+        uint16_t found = 0;
+        for (uint32_t i = 0; i < p->count; i++) {
+            double d2 = 0.0;
+            for (uint32_t j = 0; j < p->features; j++) {
+                double d = (double)x[j] - tml_f64_at(p->points, i * p->features + j);
+                d = p->scale != 0 ? d * tml_f64_at(p->scale, j) : d;
+                d2 += d * d;
+            }
+            if (found == p->k && !(d2 < best[p->k - 1])) {
+                continue;
+            }
+            /* Insert after every point at the same or a smaller distance. */
+            uint16_t at = found < p->k ? found++ : (uint16_t)(p->k - 1);
+            while (at > 0 && d2 < best[at - 1]) {
+                best[at] = best[at - 1];
+                index[at] = index[at - 1];
+                at--;
+            }
+            best[at] = d2;
+            index[at] = i;
+        }
+        int exact = 0;
+        for (uint16_t n = 0; n < found; n++) {
+            best[n] = tml_sqrt(best[n]);
+            exact |= best[n] == 0.0;
+        }
+        for (uint16_t o = 0; o < p->raw; o++) {
+            acc[o] = 0.0;
+        }
+        double total = 0.0;
+        for (uint16_t n = 0; n < found; n++) {
+            const double w = p->weights == 0 ? 1.0 : exact ? (best[n] == 0.0 ? 1.0 : 0.0) : 1.0 / best[n];
+            const double target = tml_f64_at(p->targets, index[n]);
+            if (p->regression) {
+                acc[0] += w * target;
+                total += w;
+            } else if (target >= 0.0 && target < (double)p->raw) {
+                acc[(uint32_t)target] += w;
+                total += w;
+            }
+        }
+        for (uint16_t o = 0; o < p->raw; o++) {
+            acc[o] = total > 0.0 ? acc[o] / total : 0.0;
+        }
+        tml_classic_finish(TML_CLASSIC_POST_NONE, acc, p->raw, p->outputs, 1.0, 0, out + (uint32_t)row * p->outputs);
+    }
+}

@@ -479,12 +479,24 @@ typedef struct {
     uint16_t raw, outputs;
 } tml_gaussian_nb_params_t;
 
+typedef struct {
+    const uint8_t *points;   /* float64 [count][features] */
+    const uint8_t *targets;  /* float64 [count] */
+    const uint8_t *scale;    /* float64 [features], or NULL */
+    uint32_t count, features;
+    uint16_t k, raw, outputs;
+    uint8_t weights, regression;
+} tml_knn_params_t;
+
 /* The node records (children forward and inside the array, features below
  * `features`, leaf values inside `leaves`), the roots, and the raw / output
  * counts the post-processing implies. */
 tml_status_t tml_tree_ensemble_check(const tml_tree_params_t *p, const char **detail);
 tml_status_t tml_linear_check(const tml_linear_params_t *p, const char **detail);
 tml_status_t tml_gaussian_nb_check(const tml_gaussian_nb_params_t *p, const char **detail);
+tml_status_t tml_knn_check(const tml_knn_params_t *p, const char **detail);
+/* The raw doubles, then k distances and k point indices. */
+uint32_t tml_knn_scratch_size(const tml_knn_params_t *p);
 
 /* Both take `rows` rows of `features` float32 in, `outputs` float32 out per
  * row, and scratch for raw doubles (tml_classic_scratch_size). */
@@ -497,5 +509,7 @@ void tml_linear_f32(const tml_linear_params_t *p, int32_t rows, const float *in,
 
 void tml_gaussian_nb_f32(const tml_gaussian_nb_params_t *p, int32_t rows, const float *in, float *out,
     void *scratch);
+
+void tml_knn_f32(const tml_knn_params_t *p, int32_t rows, const float *in, float *out, void *scratch);
 
 #endif /* TML_KERNELS_H */

@@ -869,6 +869,58 @@ static uint32_t tml_scratch_gaussian_nb(const tml_model_t *m, const tml_op_t *op
     return tml_classic_scratch_size(op->u.gaussian_nb.raw);
 }
 
+static tml_status_t tml_load_knn(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_knn_t *r = (const tml_blob_knn_t *)params;
+    tml_knn_params_t *p = &op->u.knn;
+    if (r->reserved != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "knn reserved field not 0");
+    }
+    if (tml_op_tensor(m, op, 1)->dims.c > 0xFFFF) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "more than 65535 outputs");
+    }
+    p->count = r->count;
+    p->k = r->k;
+    p->raw = r->raw;
+    p->weights = r->weights;
+    p->regression = r->regression;
+    p->outputs = (uint16_t)tml_op_tensor(m, op, 1)->dims.c;
+    p->scale = 0;
+    int32_t rows;
+    tml_status_t s = tml_load_classic_shape(m, op, p->outputs, &p->features, &rows);
+    const void *points, *targets, *scale;
+    if (s == TML_OK) {
+        /* count < 2^32 and features < 2^31: no 64-bit overflow. */
+        s = tml_load_const(m, r->points, (uint64_t)r->count * p->features * 8u, 4,
+            "training points outside data section", &points);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->targets, (uint64_t)r->count * 8u, 4, "training targets outside data section",
+            &targets);
+    }
+    if (s == TML_OK && r->scale != TML_NONE) {
+        s = tml_load_const(m, r->scale, (uint64_t)p->features * 8u, 4, "feature scales outside data section", &scale);
+        p->scale = (const uint8_t *)scale;
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    p->points = (const uint8_t *)points;
+    p->targets = (const uint8_t *)targets;
+    const char *detail = "";
+    return tml_checked(m, tml_knn_check(p, &detail), &detail);
+}
+
+static void tml_run_knn(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_knn_f32(&op->u.knn, tml_elements(in) / in->dims.c, (const float *)(const void *)in->data,
+        (float *)(void *)tml_op_tensor(m, op, 1)->data, op->scratch);
+}
+
+static uint32_t tml_scratch_knn(const tml_model_t *m, const tml_op_t *op) {
+    (void)m;
+    return tml_knn_scratch_size(&op->u.knn);
+}
+
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv, 0},
@@ -917,4 +969,5 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                        tml_scratch_linear, TML_FLOAT32_IO},
     [TML_OP_GAUSSIAN_NB] = {"GAUSSIAN_NB", 1, 1, 1, sizeof(tml_blob_gaussian_nb_t), tml_load_gaussian_nb,
                             tml_run_gaussian_nb, tml_scratch_gaussian_nb, TML_FLOAT32_IO},
+    [TML_OP_KNN] = {"KNN", 1, 1, 1, sizeof(tml_blob_knn_t), tml_load_knn, tml_run_knn, tml_scratch_knn, TML_FLOAT32_IO},
 };

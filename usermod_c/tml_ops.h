@@ -63,6 +63,7 @@ typedef struct tml_op {
         tml_tree_params_t tree;
         tml_linear_params_t linear;
         tml_gaussian_nb_params_t gaussian_nb;
+        tml_knn_params_t knn;
     } u;
 } tml_op_t;
 

@@ -34,6 +34,7 @@ DATA_FIELDS = {
     "TREE_ENSEMBLE": ("nodes", "roots", "leaves", "base", "post_params"),
     "LINEAR": ("weights", "bias"),
     "GAUSSIAN_NB": ("theta", "var", "bias"),
+    "KNN": ("points", "targets", "scale"),
 }
 
 

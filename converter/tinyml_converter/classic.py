@@ -406,6 +406,31 @@ def _gaussian_nb(est, name, pre, n_features):
     return "GAUSSIAN_NB", params, len(est.classes_)
 
 
+def _knn(est, name, pre, n_features):
+    if est.effective_metric_ != "euclidean":
+        raise ConversionError(f"{name}: metric={est.metric!r} (p={est.p}) is not supported (Euclidean only: "
+                              "metric='minkowski' with p=2, or 'euclidean')")
+    if est.weights not in ("uniform", "distance"):
+        raise ConversionError(f"{name}: weights={est.weights!r} is not supported ('uniform' or 'distance')")
+    if getattr(est, "outputs_2d_", False):
+        raise ConversionError(f"{name}: multi-output targets are not supported (one target only)")
+    k = int(est.n_neighbors)
+    if k > L.KNN_MAX_K:
+        raise ConversionError(f"{name}: n_neighbors={k} is more than {L.KNN_MAX_K}")
+    a, c = _affine(pre, n_features, name)
+    # |a x + c - p| = |a (x - (p - c) / a)|: points stored in the model's input space.
+    points = (np.asarray(est._fit_X, dtype=np.float64) - c) / a
+    classifier = hasattr(est, "classes_")
+    targets = np.asarray(est._y, dtype=np.float64).reshape(-1)
+    raw = len(est.classes_) if classifier else 1
+    params = dict(points=Const(points.astype("<f8").tobytes(), "points"),
+                  targets=Const(targets.astype("<f8").tobytes(), "targets"),
+                  scale=L.NONE if pre is None else Const(np.asarray(a, "<f8").tobytes(), "scale"),
+                  count=len(points), k=k, raw=raw, weights=int(est.weights == "distance"),
+                  regression=int(not classifier), reserved=0)
+    return "KNN", params, raw
+
+
 CONVERTERS = {
     "DecisionTreeClassifier": _decision_tree,
     "DecisionTreeRegressor": _decision_tree,
@@ -428,9 +453,11 @@ CONVERTERS = {
     "Lasso": _linear,
     "ElasticNet": _linear,
     "GaussianNB": _gaussian_nb,
+    "KNeighborsClassifier": _knn,
+    "KNeighborsRegressor": _knn,
 }
 # The tinyml op each estimator runs as (docs/ops.md).
-RUNS_AS = {name: {_linear: "LINEAR", _gaussian_nb: "GAUSSIAN_NB"}.get(fn, "TREE_ENSEMBLE")
+RUNS_AS = {name: {_linear: "LINEAR", _gaussian_nb: "GAUSSIAN_NB", _knn: "KNN"}.get(fn, "TREE_ENSEMBLE")
            for name, fn in CONVERTERS.items()}
 
 
@@ -500,8 +527,8 @@ def _write(ops, n_features, **meta):
         end += _align8(4 * outputs)
     scratch = {}
     for k, (opname, params, _) in enumerate(ops):
-        if opname != "SCALE":
-            scratch[k] = (end, 8 * max(params["raw"], 2))  # tml_classic_scratch_size()
+        # tml_classic_scratch_size(), and tml_knn_scratch_size()'s neighbours
+        scratch[k] = (end, 8 * max(params["raw"], 2) + (12 * params["k"] if opname == "KNN" else 0))
     arena = end + sum(size for _, size in scratch.values())
     graph = Graph(tensors=tensors, ops=graph_ops, inputs=[0], outputs=[len(ops)])
     try:

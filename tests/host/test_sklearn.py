@@ -23,7 +23,7 @@ import pytest
 
 sklearn = pytest.importorskip("sklearn")
 
-from sklearn import ensemble, linear_model, naive_bayes, svm, tree  # noqa: E402
+from sklearn import ensemble, linear_model, naive_bayes, neighbors, svm, tree  # noqa: E402
 from sklearn.datasets import make_blobs, make_classification, make_regression  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler  # noqa: E402
@@ -71,6 +71,9 @@ CLASSIFIERS = {
     "linear_svc": lambda: svm.LinearSVC(),
     "gaussian_nb": lambda: naive_bayes.GaussianNB(),
     "scaled_gaussian_nb": lambda: make_pipeline(MinMaxScaler(), naive_bayes.GaussianNB(var_smoothing=1e-6)),
+    "knn": lambda: neighbors.KNeighborsClassifier(5),
+    "knn_distance": lambda: neighbors.KNeighborsClassifier(8, weights="distance"),
+    "scaled_knn": lambda: make_pipeline(StandardScaler(), neighbors.KNeighborsClassifier(3)),
     "scaled_forest": lambda: make_pipeline(StandardScaler(), ensemble.RandomForestClassifier(
         n_estimators=8, max_depth=6, random_state=0)),
     "scaled_boosting": lambda: make_pipeline(RobustScaler(), MinMaxScaler(),
@@ -90,6 +93,8 @@ REGRESSORS = {
     "hist_gradient_boosting": lambda: ensemble.HistGradientBoostingRegressor(max_iter=20, random_state=0),
     "linear_svr": lambda: svm.LinearSVR(max_iter=5000, random_state=0),
     "ridge": lambda: linear_model.Ridge(),
+    "knn": lambda: neighbors.KNeighborsRegressor(4),
+    "knn_distance": lambda: neighbors.KNeighborsRegressor(6, weights="distance"),
     "scaled_forest": lambda: make_pipeline(StandardScaler(), ensemble.RandomForestRegressor(
         n_estimators=5, max_depth=8, random_state=0)),
     "scaled_ridge": lambda: make_pipeline(StandardScaler(), linear_model.Ridge()),
@@ -327,8 +332,9 @@ def test_leaf_value_types():
 # refusals, files and the CLI
 
 @pytest.mark.parametrize("make,words", [
-    (lambda: __import__("sklearn.neighbors", fromlist=["x"]).KNeighborsClassifier(3), ["KNeighborsClassifier",
-                                                                                        "not supported"]),
+    (lambda: neighbors.KNeighborsClassifier(3, p=1), ["KNeighborsClassifier", "metric='minkowski' (p=1)",
+                                                       "not supported"]),
+    (lambda: svm.SVC(kernel="rbf"), ["SVC is not supported"]),
     (lambda: make_pipeline(__import__("sklearn.decomposition", fromlist=["x"]).PCA(2),
                            linear_model.LogisticRegression()), ["Pipeline step 'pca'", "PCA"]),
     (lambda: ensemble.HistGradientBoostingRegressor(loss="poisson", max_iter=3), ["loss='poisson'", "LogLink"]),
@@ -376,14 +382,12 @@ def test_cli_joblib_and_skops(tmp_path, capsys):
 
 def test_cli_refuses_unsupported_estimator(tmp_path, capsys):
     import joblib
-    from sklearn.neighbors import KNeighborsRegressor
-
     X, y = regression(3, 0)
-    joblib.dump(KNeighborsRegressor().fit(X, y), tmp_path / "knn.joblib")
-    out = tmp_path / "knn.tinyml"
-    assert cli.main(["convert", str(tmp_path / "knn.joblib"), "-o", str(out)]) == 1
+    joblib.dump(svm.SVR().fit(X, y), tmp_path / "svr.joblib")
+    out = tmp_path / "svr.tinyml"
+    assert cli.main(["convert", str(tmp_path / "svr.joblib"), "-o", str(out)]) == 1
     err = capsys.readouterr().err
-    assert "KNeighborsRegressor is not supported" in err and "RandomForestClassifier" in err
+    assert "SVR is not supported" in err and "RandomForestClassifier" in err
     assert not out.exists()
 
 
@@ -442,3 +446,14 @@ def test_loader_refuses_float32_into_int8_and_bad_post():
     post = op + bl.PARAMS["TREE_ENSEMBLE"][0].size - 3
     with pytest.raises(ModelRefused, match="unknown post-processing"):
         HostModel(_patch(blob, post, "<B", 99))
+
+
+@pytest.mark.parametrize("features,weights,algorithm", [(4, "distance", "auto"), (20, "uniform", "auto"),
+                                                        (9, "distance", "brute"), (6, "uniform", "ball_tree")])
+def test_knn_held_out_rows(features, weights, algorithm):
+    """Queries that are not training points, through each of sklearn's
+    neighbour searches (kd-tree, ball tree and brute force, which rounds
+    distances its own way)."""
+    X, y = classification(features, 4, 10)
+    model = neighbors.KNeighborsClassifier(6, weights=weights, algorithm=algorithm).fit(X[:600], y[:600])
+    assert_matches(model, X[600:], run_blob(convert(model), X[600:]), f"knn {algorithm}")

@@ -103,6 +103,8 @@ def estimators():
         "sk_linear_svr": ("regression", svm.LinearSVR(max_iter=5000, random_state=0)),
         "sk_gaussian_nb": ("multi", naive_bayes.GaussianNB()),
         "sk_knn": ("multi_small", neighbors.KNeighborsClassifier(5, weights="distance")),
+        "sk_svc": ("multi_small", make_pipeline(StandardScaler(), svm.SVC(break_ties=True))),
+        "sk_svc_binary": ("binary", svm.SVC(gamma=0.3)),
     }
 
 

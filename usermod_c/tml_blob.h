@@ -103,6 +103,7 @@ typedef enum {
     TML_OP_LINEAR = 30,        /* scikit-learn linear models: float32 in and out */
     TML_OP_GAUSSIAN_NB = 31,   /* scikit-learn GaussianNB: float32 in and out */
     TML_OP_KNN = 32,           /* scikit-learn k-nearest neighbours: float32 in and out */
+    TML_OP_SVM_RBF = 33,       /* scikit-learn SVC with an RBF kernel: float32 in and out */
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -452,6 +453,31 @@ typedef struct {
 } tml_blob_knn_t;
 
 #define TML_KNN_MAX_K (256)
+
+/* SVM_RBF: libsvm's one-vs-one SVC. k_i = exp(-gamma * d^2) for every
+ * support vector, d^2 = sum over j = 0, 1, ... of (scale[j] * (x[j] -
+ * sv_i[j]))^2 in double (scale TML_NONE: 1), then for
+ * each class pair (a, b), a < b, in order p = 0, 1, ...: dec_p =
+ * intercept[p] + sum over the vectors i of class a of coef[b - 1][i] * k_i +
+ * sum over those of class b of coef[a][i] * k_i (libsvm's dual coefficients
+ * and intercepts, before sklearn flips a binary model's signs). Two classes:
+ * outputs [dec_0, -dec_0] (sklearn's decision_function d = -dec_0 as [-d,
+ * d]); more: sklearn's one-vs-rest decision_function, votes[c] + s[c] / (3
+ * (|s[c]| + 1)), a pair voting a when dec_p >= 0, else b, and s[a] +=
+ * dec_p, s[b] -= dec_p. */
+typedef struct {
+    uint32_t support;        /* data offset of float64[count][features] */
+    uint32_t coef;           /* data offset of float64[classes - 1][count] */
+    uint32_t intercept;      /* data offset of float64[classes * (classes - 1) / 2] */
+    uint32_t starts;         /* data offset of uint32[classes + 1]: each class's first vector, then count */
+    uint32_t gamma;          /* data offset of float64[1] */
+    uint32_t scale;          /* data offset of float64[features], or TML_NONE */
+    uint32_t count;          /* support vectors */
+    uint16_t classes;        /* 2..TML_SVM_MAX_CLASSES, = outputs */
+    uint16_t reserved;       /* 0 */
+} tml_blob_svm_rbf_t;
+
+#define TML_SVM_MAX_CLASSES (64)
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

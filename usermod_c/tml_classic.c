@@ -435,3 +435,98 @@ void tml_knn_f32(const tml_knn_params_t *p, int32_t rows, const float *in, float
         tml_classic_finish(TML_CLASSIC_POST_NONE, acc, p->raw, p->outputs, 1.0, 0, out + (uint32_t)row * p->outputs);
     }
 }
+
+/* ---- SVM_RBF ---------------------------------------------------------------------- */
+
+tml_status_t tml_svm_rbf_check(const tml_svm_params_t *p, const char **detail) {
+    if (p->classes < 2 || p->classes > TML_SVM_MAX_CLASSES || p->outputs != p->classes || p->features < 1) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "svm classes not 2..64 and the outputs, or no features");
+    }
+    if (p->starts[0] != 0 || p->starts[p->classes] != p->count) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "svm class starts do not run from 0 to the vector count");
+    }
+    for (uint16_t c = 0; c < p->classes; c++) {
+        if (p->starts[c] > p->starts[c + 1]) {
+            return tml_check_fail(detail, TML_ERR_BAD_PARAM, "svm class starts decrease");
+        }
+    }
+    return TML_OK;
+}
+
+static uint32_t tml_svm_pairs(uint16_t classes) {
+    return (uint32_t)classes * (classes - 1u) / 2u;
+}
+
+uint32_t tml_svm_rbf_scratch_size(const tml_svm_params_t *p) {
+    return 8u * (p->count + tml_svm_pairs(p->classes) + 2u * p->classes);
+}
+
+/* Class c's vectors, with starts a blob changed after load may have made
+ * anything: clamped to the vectors there are. */
+static void tml_svm_range(const tml_svm_params_t *p, uint16_t c, uint32_t *first, uint32_t *end) {
+    *end = p->starts[c + 1] < p->count ? p->starts[c + 1] : p->count;
+    *first = p->starts[c] < *end ? p->starts[c] : *end;
+}
+
+void tml_svm_rbf_f32(const tml_svm_params_t *p, int32_t rows, const float *in, float *out, void *scratch) {
+    double *kv = (double *)(void *)TML_SCRATCH(scratch);
+    double *dec = kv + p->count;
+    double *res = dec + tml_svm_pairs(p->classes);
+    double *votes = res + p->classes;
+    const double gamma = tml_f64_at(p->gamma, 0);
+    for (int32_t row = 0; row < rows; row++) {
+        const float *x = in + (uint32_t)row * p->features;
+        for (uint32_t i = 0; i < p->count; i++) {
+            double d2 = 0.0;
+            for (uint32_t j = 0; j < p->features; j++) {
+                double d = (double)x[j] - tml_f64_at(p->support, i * p->features + j);
+                d = p->scale != 0 ? d * tml_f64_at(p->scale, j) : d;
+                d2 += d * d;
+            }
+            kv[i] = tml_exp(-gamma * d2);
+        }
+        uint32_t pair = 0;
+        for (uint16_t a = 0; a < p->classes; a++) {
+            res[a] = 0.0;
+        }
+        for (uint16_t a = 0; a < p->classes; a++) {
+            for (uint16_t b = (uint16_t)(a + 1); b < p->classes; b++, pair++) {
+                double sum = tml_f64_at(p->intercept, pair);
+                uint32_t first, end;
+                tml_svm_range(p, a, &first, &end);
+                for (uint32_t i = first; i < end; i++) {
+                    sum += tml_f64_at(p->coef, (uint32_t)(b - 1u) * p->count + i) * kv[i];
+                }
+                tml_svm_range(p, b, &first, &end);
+                for (uint32_t i = first; i < end; i++) {
+                    sum += tml_f64_at(p->coef, (uint32_t)a * p->count + i) * kv[i];
+                }
+                dec[pair] = sum;
+            }
+        }
+        if (p->classes == 2) {
+            res[0] = dec[0];
+            res[1] = -dec[0];
+        } else {
+            /* The sums of confidences go where the outputs will, the votes
+             * are counted apart: then res = votes + s / (3 (|s| + 1)). */
+            for (uint16_t a = 0; a < p->classes; a++) {
+                votes[a] = 0.0;
+            }
+            pair = 0;
+            for (uint16_t a = 0; a < p->classes; a++) {
+                for (uint16_t b = (uint16_t)(a + 1); b < p->classes; b++, pair++) {
+                    res[a] += dec[pair];
+                    res[b] -= dec[pair];
+                    votes[dec[pair] < 0.0 ? b : a] += 1.0;
+                }
+            }
+            for (uint16_t a = 0; a < p->classes; a++) {
+                const double s = res[a];
+                res[a] = votes[a] + s / (3.0 * ((s < 0.0 ? -s : s) + 1.0));
+            }
+        }
+        tml_classic_finish(TML_CLASSIC_POST_NONE, res, p->classes, p->outputs, 1.0, 0,
+            out + (uint32_t)row * p->outputs);
+    }
+}

@@ -488,6 +488,17 @@ typedef struct {
     uint8_t weights, regression;
 } tml_knn_params_t;
 
+typedef struct {
+    const uint8_t *support;  /* float64 [count][features] */
+    const uint8_t *coef;     /* float64 [classes - 1][count] */
+    const uint8_t *intercept; /* float64 [pairs] */
+    const uint32_t *starts;  /* [classes + 1] */
+    const uint8_t *gamma;    /* float64 [1] */
+    const uint8_t *scale;    /* float64 [features], or NULL */
+    uint32_t count, features;
+    uint16_t classes, outputs;
+} tml_svm_params_t;
+
 /* The node records (children forward and inside the array, features below
  * `features`, leaf values inside `leaves`), the roots, and the raw / output
  * counts the post-processing implies. */
@@ -497,6 +508,10 @@ tml_status_t tml_gaussian_nb_check(const tml_gaussian_nb_params_t *p, const char
 tml_status_t tml_knn_check(const tml_knn_params_t *p, const char **detail);
 /* The raw doubles, then k distances and k point indices. */
 uint32_t tml_knn_scratch_size(const tml_knn_params_t *p);
+/* Classes from 2 to 64, the class starts non-decreasing from 0 to count. */
+tml_status_t tml_svm_rbf_check(const tml_svm_params_t *p, const char **detail);
+/* Kernel values, pair decisions, outputs and votes, all double. */
+uint32_t tml_svm_rbf_scratch_size(const tml_svm_params_t *p);
 
 /* Both take `rows` rows of `features` float32 in, `outputs` float32 out per
  * row, and scratch for raw doubles (tml_classic_scratch_size). */
@@ -511,5 +526,7 @@ void tml_gaussian_nb_f32(const tml_gaussian_nb_params_t *p, int32_t rows, const 
     void *scratch);
 
 void tml_knn_f32(const tml_knn_params_t *p, int32_t rows, const float *in, float *out, void *scratch);
+
+void tml_svm_rbf_f32(const tml_svm_params_t *p, int32_t rows, const float *in, float *out, void *scratch);
 
 #endif /* TML_KERNELS_H */

@@ -921,6 +921,72 @@ static uint32_t tml_scratch_knn(const tml_model_t *m, const tml_op_t *op) {
     return tml_knn_scratch_size(&op->u.knn);
 }
 
+static tml_status_t tml_load_svm_rbf(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_svm_rbf_t *r = (const tml_blob_svm_rbf_t *)params;
+    tml_svm_params_t *p = &op->u.svm;
+    if (r->reserved != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "svm reserved field not 0");
+    }
+    if (tml_op_tensor(m, op, 1)->dims.c > 0xFFFF) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "more than 65535 outputs");
+    }
+    p->count = r->count;
+    p->classes = r->classes;
+    p->outputs = (uint16_t)tml_op_tensor(m, op, 1)->dims.c;
+    int32_t rows;
+    tml_status_t s = tml_load_classic_shape(m, op, p->outputs, &p->features, &rows);
+    if (s == TML_OK && (r->classes < 2 || r->classes > TML_SVM_MAX_CLASSES)) {
+        s = tml_load_fail(m, TML_ERR_BAD_PARAM, "svm classes not 2..64");
+    }
+    const void *support, *coef, *intercept, *starts, *gamma, *scale;
+    p->scale = 0;
+    if (s == TML_OK) {
+        /* count < 2^32, features < 2^31, classes < 2^7: no 64-bit overflow. */
+        s = tml_load_const(m, r->support, (uint64_t)r->count * p->features * 8u, 4,
+            "support vectors outside data section", &support);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->coef, (uint64_t)(r->classes - 1u) * r->count * 8u, 4,
+            "dual coefficients outside data section", &coef);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->intercept, (uint64_t)r->classes * (r->classes - 1u) / 2u * 8u, 4,
+            "intercepts outside data section", &intercept);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->starts, ((uint64_t)r->classes + 1u) * 4u, 4, "class starts outside data section",
+            &starts);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->gamma, 8u, 4, "gamma outside data section", &gamma);
+    }
+    if (s == TML_OK && r->scale != TML_NONE) {
+        s = tml_load_const(m, r->scale, (uint64_t)p->features * 8u, 4, "feature scales outside data section", &scale);
+        p->scale = (const uint8_t *)scale;
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    p->support = (const uint8_t *)support;
+    p->coef = (const uint8_t *)coef;
+    p->intercept = (const uint8_t *)intercept;
+    p->starts = (const uint32_t *)starts;
+    p->gamma = (const uint8_t *)gamma;
+    const char *detail = "";
+    return tml_checked(m, tml_svm_rbf_check(p, &detail), &detail);
+}
+
+static void tml_run_svm_rbf(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_svm_rbf_f32(&op->u.svm, tml_elements(in) / in->dims.c, (const float *)(const void *)in->data,
+        (float *)(void *)tml_op_tensor(m, op, 1)->data, op->scratch);
+}
+
+static uint32_t tml_scratch_svm_rbf(const tml_model_t *m, const tml_op_t *op) {
+    (void)m;
+    return tml_svm_rbf_scratch_size(&op->u.svm);
+}
+
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv, 0},
@@ -970,4 +1036,6 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_GAUSSIAN_NB] = {"GAUSSIAN_NB", 1, 1, 1, sizeof(tml_blob_gaussian_nb_t), tml_load_gaussian_nb,
                             tml_run_gaussian_nb, tml_scratch_gaussian_nb, TML_FLOAT32_IO},
     [TML_OP_KNN] = {"KNN", 1, 1, 1, sizeof(tml_blob_knn_t), tml_load_knn, tml_run_knn, tml_scratch_knn, TML_FLOAT32_IO},
+    [TML_OP_SVM_RBF] = {"SVM_RBF", 1, 1, 1, sizeof(tml_blob_svm_rbf_t), tml_load_svm_rbf, tml_run_svm_rbf,
+                        tml_scratch_svm_rbf, TML_FLOAT32_IO},
 };

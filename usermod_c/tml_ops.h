@@ -64,6 +64,7 @@ typedef struct tml_op {
         tml_linear_params_t linear;
         tml_gaussian_nb_params_t gaussian_nb;
         tml_knn_params_t knn;
+        tml_svm_params_t svm;
     } u;
 } tml_op_t;
 

@@ -35,6 +35,7 @@ DATA_FIELDS = {
     "LINEAR": ("weights", "bias"),
     "GAUSSIAN_NB": ("theta", "var", "bias"),
     "KNN": ("points", "targets", "scale"),
+    "SVM_RBF": ("support", "coef", "intercept", "starts", "gamma", "scale"),
 }
 
 

@@ -64,6 +64,7 @@ OPCODES = {
     "LINEAR": 30,
     "GAUSSIAN_NB": 31,
     "KNN": 32,
+    "SVM_RBF": 33,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -127,6 +128,7 @@ PARAMS = {
     "LINEAR": (struct.Struct("<IIHBB"), "weights bias raw post reserved".split()),
     "GAUSSIAN_NB": (struct.Struct("<IIIHH"), "theta var bias raw reserved".split()),
     "KNN": (struct.Struct("<IIIIHHBBH"), "points targets scale count k raw weights regression reserved".split()),
+    "SVM_RBF": (struct.Struct("<7IHH"), "support coef intercept starts gamma scale count classes reserved".split()),
 }
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]
@@ -137,6 +139,7 @@ for _name in ("REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN"):
 POST_NONE, POST_AVERAGE, POST_LOGISTIC, POST_SOFTMAX, POST_ISOLATION, POST_SIGN2 = range(6)
 TREE_WIDE, TREE_F64 = 1, 2
 KNN_MAX_K = 256
+SVM_MAX_CLASSES = 64
 TREE_NODE16 = struct.Struct("<iHH")
 TREE_NODE32 = struct.Struct("<iII")
 TREE_LEAF16, TREE_NAN_LEFT16 = 0xFFFF, 0x8000

@@ -431,6 +431,31 @@ def _knn(est, name, pre, n_features):
     return "KNN", params, raw
 
 
+def _svc(est, name, pre, n_features):
+    kernel = est.kernel if isinstance(est.kernel, str) else f"a callable ({getattr(est.kernel, '__name__', '?')})"
+    if kernel != "rbf":
+        raise ConversionError(f"{name}: kernel={kernel!r} is not supported (kernel='rbf' only)")
+    k = len(est.classes_)
+    if k > L.SVM_MAX_CLASSES:
+        raise ConversionError(f"{name}: {k} classes, more than {L.SVM_MAX_CLASSES}")
+    if k > 2 and (est.decision_function_shape != "ovr" or not est.break_ties):
+        raise ConversionError(
+            f"{name}: with {k} classes, decision_function_shape={est.decision_function_shape!r} and "
+            f"break_ties={est.break_ties} are not supported: predict's one-vs-one vote and the argmax of "
+            "decision_function disagree on tied votes unless decision_function_shape='ovr' and break_ties=True "
+            "(refit with those)")
+    a, c = _affine(pre, n_features, name)
+    support = (np.asarray(est.support_vectors_, dtype=np.float64) - c) / a
+    starts = np.concatenate([[0], np.cumsum(est.n_support_)]).astype("<u4")
+    params = dict(support=Const(support.astype("<f8").tobytes(), "support"),
+                  coef=Const(np.asarray(est._dual_coef_, "<f8").tobytes(), "coef"),
+                  intercept=Const(np.asarray(est._intercept_, "<f8").tobytes(), "intercept"),
+                  starts=Const(starts.tobytes(), "starts"), gamma=Const(np.asarray([est._gamma], "<f8").tobytes(), "gamma"),
+                  scale=L.NONE if pre is None else Const(np.asarray(a, "<f8").tobytes(), "scale"),
+                  count=len(support), classes=k, reserved=0)
+    return "SVM_RBF", params, k
+
+
 CONVERTERS = {
     "DecisionTreeClassifier": _decision_tree,
     "DecisionTreeRegressor": _decision_tree,
@@ -455,9 +480,11 @@ CONVERTERS = {
     "GaussianNB": _gaussian_nb,
     "KNeighborsClassifier": _knn,
     "KNeighborsRegressor": _knn,
+    "SVC": _svc,
+    "NuSVC": _svc,
 }
 # The tinyml op each estimator runs as (docs/ops.md).
-RUNS_AS = {name: {_linear: "LINEAR", _gaussian_nb: "GAUSSIAN_NB", _knn: "KNN"}.get(fn, "TREE_ENSEMBLE")
+RUNS_AS = {name: {_linear: "LINEAR", _gaussian_nb: "GAUSSIAN_NB", _knn: "KNN", _svc: "SVM_RBF"}.get(fn, "TREE_ENSEMBLE")
            for name, fn in CONVERTERS.items()}
 
 
@@ -527,8 +554,11 @@ def _write(ops, n_features, **meta):
         end += _align8(4 * outputs)
     scratch = {}
     for k, (opname, params, _) in enumerate(ops):
-        # tml_classic_scratch_size(), and tml_knn_scratch_size()'s neighbours
-        scratch[k] = (end, 8 * max(params["raw"], 2) + (12 * params["k"] if opname == "KNN" else 0))
+        if opname == "SVM_RBF":  # tml_svm_rbf_scratch_size()
+            size = 8 * (params["count"] + params["classes"] * (params["classes"] - 1) // 2 + 2 * params["classes"])
+        else:  # tml_classic_scratch_size(), and tml_knn_scratch_size()'s neighbours
+            size = 8 * max(params["raw"], 2) + (12 * params["k"] if opname == "KNN" else 0)
+        scratch[k] = (end, size)
     arena = end + sum(size for _, size in scratch.values())
     graph = Graph(tensors=tensors, ops=graph_ops, inputs=[0], outputs=[len(ops)])
     try:

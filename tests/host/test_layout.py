@@ -44,6 +44,7 @@ C_STRUCTS = {
     "LINEAR": "tml_blob_linear_t",
     "GAUSSIAN_NB": "tml_blob_gaussian_nb_t",
     "KNN": "tml_blob_knn_t",
+    "SVM_RBF": "tml_blob_svm_rbf_t",
     "TREE_NODE16": "tml_tree_node16_t",
     "TREE_NODE32": "tml_tree_node32_t",
 }
@@ -67,6 +68,7 @@ CONSTANTS = {
     "TML_CLASSIC_POST_ISOLATION": bl.POST_ISOLATION,
     "TML_CLASSIC_POST_SIGN2": bl.POST_SIGN2,
     "TML_KNN_MAX_K": bl.KNN_MAX_K,
+    "TML_SVM_MAX_CLASSES": bl.SVM_MAX_CLASSES,
     "TML_TREE_WIDE": bl.TREE_WIDE,
     "TML_TREE_F64": bl.TREE_F64,
     "TML_TREE_LEAF16": bl.TREE_LEAF16,

@@ -74,6 +74,9 @@ CLASSIFIERS = {
     "knn": lambda: neighbors.KNeighborsClassifier(5),
     "knn_distance": lambda: neighbors.KNeighborsClassifier(8, weights="distance"),
     "scaled_knn": lambda: make_pipeline(StandardScaler(), neighbors.KNeighborsClassifier(3)),
+    "svc": lambda: svm.SVC(break_ties=True),
+    "scaled_svc_rbf": lambda: make_pipeline(StandardScaler(), svm.SVC(C=3.0, gamma=0.2, break_ties=True)),
+    "nu_svc": lambda: svm.NuSVC(nu=0.3, break_ties=True),
     "scaled_forest": lambda: make_pipeline(StandardScaler(), ensemble.RandomForestClassifier(
         n_estimators=8, max_depth=6, random_state=0)),
     "scaled_boosting": lambda: make_pipeline(RobustScaler(), MinMaxScaler(),
@@ -334,7 +337,8 @@ def test_leaf_value_types():
 @pytest.mark.parametrize("make,words", [
     (lambda: neighbors.KNeighborsClassifier(3, p=1), ["KNeighborsClassifier", "metric='minkowski' (p=1)",
                                                        "not supported"]),
-    (lambda: svm.SVC(kernel="rbf"), ["SVC is not supported"]),
+    (lambda: svm.SVC(kernel="poly"), ["SVC", "kernel='poly'", "rbf"]),
+    (lambda: svm.SVC(), ["break_ties=False", "tied votes"]),
     (lambda: make_pipeline(__import__("sklearn.decomposition", fromlist=["x"]).PCA(2),
                            linear_model.LogisticRegression()), ["Pipeline step 'pca'", "PCA"]),
     (lambda: ensemble.HistGradientBoostingRegressor(loss="poisson", max_iter=3), ["loss='poisson'", "LogLink"]),
@@ -343,7 +347,7 @@ def test_leaf_value_types():
                                                                                         "not affine"]),
 ])
 def test_unsupported_is_named(make, words):
-    X, y = classification(4, 2, 0)
+    X, y = classification(4, 3 if "tied votes" in words else 2, 0)
     model = make()
     model.fit(X, np.abs(y) + 1 if "poisson" in " ".join(words) else y)
     with pytest.raises(ConversionError) as e:

@@ -352,7 +352,7 @@ typedef enum {
     TML_CLASSIC_POST_AVERAGE = 1,   /* y = raw / tree_count (forests) */
     TML_CLASSIC_POST_LOGISTIC = 2,  /* p = 1 / (1 + exp(-raw[0])), y = [1 - p, p] */
     TML_CLASSIC_POST_SOFTMAX = 3,   /* y = exp(raw - max) / sum */
-    TML_CLASSIC_POST_ISOLATION = 4, /* y = -2^(-raw / a) - b, (a, b) = post_params (IsolationForest decision_function) */
+    TML_CLASSIC_POST_ISOLATION = 4, /* y = -2^(-raw / a) - b, (a, b) = post_params (IsolationForest) */
     TML_CLASSIC_POST_SIGN2 = 5,     /* y = [-raw[0], raw[0]] (binary decision_function) */
     TML_CLASSIC_POST_COUNT_
 } tml_classic_post_t;

@@ -44,7 +44,6 @@ from .blob import write_blob
 from .errors import ConversionError, CoreUnavailable, MissingTool, ModelFileError, ModelRefused
 from .lowering import Const, Graph, Op, Tensor
 
-SUFFIXES = (".joblib", ".pkl", ".pickle", ".skops")
 SKOPS_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 SCALERS = ("StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler")
 
@@ -57,12 +56,7 @@ class ClassicReport:
     blob_size: int = 0
     arena_size: int = 0
     estimator: str = ""
-    ops: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
-    # kept for the CLI's summary line, which prints the same fields as for networks
-    lower_bound: int = 0
-    macs: int = 0
-    tflite_path: str | None = None
+    ops: list = field(default_factory=list)  # (opname, where), in execution order
 
 
 def _sklearn():
@@ -193,14 +187,14 @@ def _sk_tree(tree_, values, feature_map=None) -> _Tree:
                  np.asarray(tree_.missing_go_to_left, dtype=bool), np.asarray(values, dtype=np.float64))
 
 
-def _hgb_tree(predictor, scale=1.0) -> _Tree:
+def _hgb_tree(predictor) -> _Tree:
     nodes = predictor.nodes
     if nodes["is_categorical"].any():
         raise ConversionError("categorical splits (categorical_features) are not supported")
     leaf = nodes["is_leaf"].astype(bool)
     return _Tree(np.where(leaf, -1, nodes["left"].astype(np.int64)), nodes["right"].astype(np.int64),
                  nodes["feature_idx"].astype(np.int64), nodes["num_threshold"].astype(np.float64),
-                 nodes["missing_go_to_left"].astype(bool), (nodes["value"] * scale)[:, None], cast=False)
+                 nodes["missing_go_to_left"].astype(bool), nodes["value"][:, None], cast=False)
 
 
 def _pack_trees(trees: list, n_features: int, pre) -> dict:
@@ -233,7 +227,7 @@ def _pack_trees(trees: list, n_features: int, pre) -> dict:
                 records.append([int(keys_t[n]), int(t.feature[n]), 0, bool(t.nan_left[n])])
                 stack.append((int(t.right[n]), here))
                 stack.append((int(t.left[n]), -1))
-    wide = n_features >= 0x7FFF or any(r[2] > 0xFFFF for r in records) or len(records) > 0xFFFFFFFF
+    wide = n_features >= 0x7FFF or any(r[2] > 0xFFFF for r in records)
     out = bytearray()
     for key, feat, right, nan_left in records:
         if wide:
@@ -412,7 +406,7 @@ def _knn(est, name, pre, n_features):
                               "metric='minkowski' with p=2, or 'euclidean')")
     if est.weights not in ("uniform", "distance"):
         raise ConversionError(f"{name}: weights={est.weights!r} is not supported ('uniform' or 'distance')")
-    if getattr(est, "outputs_2d_", False):
+    if getattr(est, "outputs_2d_", False) or np.ndim(est._y) > 1:
         raise ConversionError(f"{name}: multi-output targets are not supported (one target only)")
     k = int(est.n_neighbors)
     if k > L.KNN_MAX_K:
@@ -450,7 +444,8 @@ def _svc(est, name, pre, n_features):
     params = dict(support=Const(support.astype("<f8").tobytes(), "support"),
                   coef=Const(np.asarray(est._dual_coef_, "<f8").tobytes(), "coef"),
                   intercept=Const(np.asarray(est._intercept_, "<f8").tobytes(), "intercept"),
-                  starts=Const(starts.tobytes(), "starts"), gamma=Const(np.asarray([est._gamma], "<f8").tobytes(), "gamma"),
+                  starts=Const(starts.tobytes(), "starts"),
+                  gamma=Const(np.asarray([est._gamma], "<f8").tobytes(), "gamma"),
                   scale=L.NONE if pre is None else Const(np.asarray(a, "<f8").tobytes(), "scale"),
                   count=len(support), classes=k, reserved=0)
     return "SVM_RBF", params, k
@@ -524,6 +519,9 @@ def convert_estimator(est, *, name=None, labels=None, source_sha256=None):
     if n_features is None:
         raise ConversionError(f"{where}: the estimator is not fitted (no n_features_in_)")
     n_features = int(n_features)
+    if getattr(final, "n_outputs_", 1) != 1:
+        raise ConversionError(f"{where}: multi-output models are not supported ({final.n_outputs_} targets; "
+                              "one only)")
     if pre is not None and int(getattr(pre[0], "n_features_in_", n_features)) != n_features:
         raise ConversionError(f"{where}: the scalers and the estimator disagree on the number of features")
     ops = [CONVERTERS[kind](final, where, pre, n_features)]
@@ -532,8 +530,7 @@ def convert_estimator(est, *, name=None, labels=None, source_sha256=None):
     if labels is not None and hasattr(final, "classes_") and len(labels) != len(final.classes_):
         raise ConversionError(f"{where}: {len(labels)} labels given for {len(final.classes_)} classes")
     blob, arena = _write(ops, n_features, name=name, labels=labels, source_sha256=source_sha256)
-    report = ClassicReport(blob_size=len(blob), arena_size=arena, estimator=kind,
-                           ops=[(op[0], where) for op in ops], lower_bound=arena)
+    report = ClassicReport(blob_size=len(blob), arena_size=arena, estimator=kind, ops=[(op[0], where) for op in ops])
     return blob, report
 
 

@@ -356,9 +356,13 @@ def test_unsupported_is_named(make, words):
         assert w in str(e.value)
 
 
-def test_multi_output_refused():
+@pytest.mark.parametrize("make", [lambda: tree.DecisionTreeRegressor(max_depth=3),
+                                  lambda: ensemble.RandomForestRegressor(n_estimators=2, max_depth=3),
+                                  lambda: ensemble.ExtraTreesClassifier(n_estimators=2, max_depth=3),
+                                  lambda: neighbors.KNeighborsRegressor(2)])
+def test_multi_output_refused(make):
     X, y = regression(3, 0)
-    model = tree.DecisionTreeRegressor(max_depth=3).fit(X, np.stack([y, -y], 1))
+    model = make().fit(X, np.stack([y > 0, y > 1], 1).astype(int))
     with pytest.raises(ConversionError, match="multi-output"):
         convert_estimator(model)
 

@@ -339,7 +339,8 @@ typedef struct {
  * elements / features) and write a float32 output [rows, outputs]; every
  * operand of theirs is float32, and no other op takes float32. Their float64
  * constants are little-endian IEEE binary64, 4-byte aligned like every
- * constant (the kernels copy them out, never load them in place).
+ * constant (the kernels read each as two 32-bit words, never as one
+ * 8-byte load).
  *
  * Both work out `raw` decision values per row in double, then `post` turns
  * them into the outputs (TML_CLASSIC_POST_*); raw = outputs except for

@@ -67,17 +67,22 @@ static double tml_exp(double x) {
     return p;
 }
 
-/* Element i of a float64 or float32 constant, 4-byte aligned in the blob. */
+/* Element i of a float64 or float32 constant, 4-byte aligned in the blob
+ * (a double may not be 8-aligned there): two word loads, not a memcpy call
+ * per value on cores where the compiler keeps memcpy out of line. */
 static double tml_f64_at(const uint8_t *p, uint32_t i) {
-    double v;
-    memcpy(&v, p + 8u * i, sizeof(v));
-    return v;
+    const uint32_t *w = (const uint32_t *)(const void *)(p + 8u * i);
+    union {
+        uint32_t u[2];
+        double d;
+    } v;
+    v.u[0] = w[0];
+    v.u[1] = w[1];
+    return v.d;
 }
 
 static double tml_f32_at(const uint8_t *p, uint32_t i) {
-    float v;
-    memcpy(&v, p + 4u * i, sizeof(v));
-    return (double)v;
+    return (double)((const float *)(const void *)p)[i];
 }
 
 static double tml_expit(double x) {

@@ -15,6 +15,7 @@ float64; fitted on float32, LogisticRegression keeps float32 coefficients
 and computes its probabilities in float32 (test_float32_fitted_logistic).
 """
 
+import ctypes
 import struct
 import zlib
 
@@ -465,3 +466,36 @@ def test_knn_held_out_rows(features, weights, algorithm):
     X, y = classification(features, 4, 10)
     model = neighbors.KNeighborsClassifier(6, weights=weights, algorithm=algorithm).fit(X[:600], y[:600])
     assert_matches(model, X[600:], run_blob(convert(model), X[600:]), f"knn {algorithm}")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ensemble.RandomForestClassifier(n_estimators=4, max_depth=6, random_state=0),
+    lambda: ensemble.HistGradientBoostingClassifier(max_iter=4, random_state=0),
+    lambda: neighbors.KNeighborsClassifier(4),
+    lambda: svm.SVC(break_ties=True),
+    lambda: make_pipeline(StandardScaler(), linear_model.LogisticRegression()),
+    lambda: naive_bayes.GaussianNB(),
+], ids=["forest", "hist_gradient_boosting", "knn", "svc", "logistic", "gaussian_nb"])
+def test_blob_changed_after_load(make):
+    """The blob is read in place and may change after load (a reused
+    bytearray): every invoke over randomly rewritten constants returns (the
+    kernels bound each index they read), and the intact blob answers as
+    before."""
+    X, y = classification(5, 3, 12)
+    model = make().fit(X[:300], y[:300])
+    blob = convert(model)
+    h = HostModel(blob)
+    x = X[:1].astype(np.float32)
+    (before,) = h.invoke(x)
+    info = read_blob(blob)
+    start, size = info.header["data_offset"], info.header["data_size"]
+    rng = np.random.default_rng(5)
+    raw = (ctypes.c_uint8 * len(blob)).from_buffer(h._blob)
+    for trial in range(300):
+        for pos in rng.integers(start, start + size, size=1 + trial % 16):
+            raw[pos] = int(rng.integers(0, 256))
+        h.invoke(x)
+        if trial % 50 == 49:
+            ctypes.memmove(h._blob, blob, len(blob))
+    ctypes.memmove(h._blob, blob, len(blob))
+    assert np.array_equal(h.invoke(x)[0], before)

@@ -1,22 +1,22 @@
-/* TREE_ENSEMBLE and LINEAR: scikit-learn estimators on float32 features
- * (record layouts and rules in tml_blob.h, converter in
- * converter/tinyml_converter/classic.py).
+/* TREE_ENSEMBLE, LINEAR, GAUSSIAN_NB, KNN and SVM_RBF: scikit-learn
+ * estimators on float32 features (record layouts and rules in tml_blob.h,
+ * converter in converter/tinyml_converter/classic.py).
  *
  * The oracle is scikit-learn, which sums in float64. Tree walks are exact:
  * features are compared as integer keys against thresholds the converter
  * rounded to the float32 grid, so every row reaches the leaf sklearn's
  * `float32(x) <= threshold` reaches. Sums and output functions are double
  * (soft-float on cores without a double FPU) in a fixed order: trees in
- * blob order, features in index order. exp() is our own (the core links no
- * libm): range reduction by ln 2 and a degree-13 Taylor polynomial on |r| <=
- * 0.35, within a few ulp of double, far below the float32 the outputs keep.
+ * blob order, features, vectors and points in index order. exp() is our
+ * own (the core links no libm): range reduction by ln 2 and a degree-13
+ * Taylor polynomial on |r| <= 0.35, within about one ulp of double, far
+ * below the float32 the outputs keep.
  *
  * Nothing here trusts the blob's arrays at run time: they may change after
- * load (tml_model.h), so every node, root and value index is bounded where
- * it is read, and a walk that strays ends without a leaf (that tree adds
- * nothing). */
+ * load (tml_model.h), so every node, root, value, class and class-start
+ * index is bounded where it is read, and a walk that strays ends without a
+ * leaf (that tree adds nothing). */
 #include <math.h>
-#include <string.h>
 
 #include "tml_blob.h"
 #include "tml_check.h"
@@ -26,6 +26,19 @@
 #define TML_LN2_LO (1.90821492927058770002e-10)
 #define TML_LOG2E (1.44269504088896338700e+00)
 #define TML_LN2 (6.93147180559945309417e-01)
+
+/* Bit patterns through unions: GCC and clang make them register moves,
+ * where a memcpy may stay a library call on Cortex-M0 at -Os. */
+typedef union {
+    double d;
+    uint64_t u;
+    uint32_t w[2];
+} tml_f64_bits_t;
+
+typedef union {
+    float f;
+    uint32_t u;
+} tml_f32_bits_t;
 
 static double tml_exp(double x) {
     if (x != x) {
@@ -53,31 +66,25 @@ static double tml_exp(double x) {
         p = p * r + inv_fact[i];
     }
     p = p * r + 1.0;
-    /* 2^k in two steps keeps every factor a normal double (k >= -1075). */
-    int32_t k1 = k < -1000 ? k + 100 : k;
-    double scale;
-    uint64_t bits = (uint64_t)(uint32_t)(k1 + 1023) << 52;
-    memcpy(&scale, &bits, sizeof(scale));
-    p *= scale;
+    /* 2^k in two steps keeps every factor a normal double (-1075 <= k <= 1024). */
+    int32_t k1 = k < -1000 ? k + 100 : k > 1000 ? k - 100 : k;
+    tml_f64_bits_t scale;
+    scale.u = (uint64_t)(uint32_t)(k1 + 1023) << 52;
+    p *= scale.d;
     if (k1 != k) {
-        bits = (uint64_t)(uint32_t)(1023 - 100) << 52;
-        memcpy(&scale, &bits, sizeof(scale));
-        p *= scale;
+        scale.u = (uint64_t)(uint32_t)(k - k1 + 1023) << 52;
+        p *= scale.d;
     }
     return p;
 }
 
 /* Element i of a float64 or float32 constant, 4-byte aligned in the blob
- * (a double may not be 8-aligned there): two word loads, not a memcpy call
- * per value on cores where the compiler keeps memcpy out of line. */
+ * (a double may not be 8-aligned there: two word loads). */
 static double tml_f64_at(const uint8_t *p, uint32_t i) {
     const uint32_t *w = (const uint32_t *)(const void *)(p + 8u * i);
-    union {
-        uint32_t u[2];
-        double d;
-    } v;
-    v.u[0] = w[0];
-    v.u[1] = w[1];
+    tml_f64_bits_t v;
+    v.w[0] = w[0];
+    v.w[1] = w[1];
     return v.d;
 }
 
@@ -91,17 +98,16 @@ static double tml_expit(double x) {
 
 /* The next float32 up from a finite v. */
 static float tml_next_up(float v) {
-    uint32_t b;
-    memcpy(&b, &v, sizeof(b));
-    if (b == 0x80000000u) {
-        b = 1u;
-    } else if ((b & 0x80000000u) != 0) {
-        b -= 1u;
-    } else if (b < 0x7F800000u) {
-        b += 1u;
+    tml_f32_bits_t b;
+    b.f = v;
+    if (b.u == 0x80000000u) {
+        b.u = 1u;
+    } else if ((b.u & 0x80000000u) != 0) {
+        b.u -= 1u;
+    } else if (b.u < 0x7F800000u) {
+        b.u += 1u;
     }
-    memcpy(&v, &b, sizeof(v));
-    return v;
+    return b.f;
 }
 
 /* raw (in acc, room for max(raw, outputs) doubles) -> outputs; see
@@ -256,8 +262,9 @@ static uint32_t tml_tree_walk(const tml_tree_params_t *p, uint32_t i, const floa
         if (n.feature >= p->features || n.right < 1) {
             return TML_NONE;
         }
-        uint32_t b;
-        memcpy(&b, &x[n.feature], sizeof(b));
+        tml_f32_bits_t bits;
+        bits.f = x[n.feature];
+        const uint32_t b = bits.u;
         int left;
         if ((b & 0x7FFFFFFFu) > 0x7F800000u) {
             left = n.nan_left;
@@ -373,14 +380,16 @@ uint32_t tml_knn_scratch_size(const tml_knn_params_t *p) {
 /* sqrt(v) for v >= 0 by Newton's method from a guess with half the
  * exponent: six steps reach double precision from any start the guess gives. */
 static double tml_sqrt(double v) {
-    if (!(v > 0.0) || v > 1.0e308) {
-        return v > 0.0 ? v : 0.0;
+    if (v != v || v == (double)INFINITY) {
+        return v;
     }
-    uint64_t bits;
-    memcpy(&bits, &v, sizeof(bits));
-    bits = (bits >> 1) + ((uint64_t)1023u << 51);
-    double r;
-    memcpy(&r, &bits, sizeof(r));
+    if (!(v > 0.0)) {
+        return 0.0;
+    }
+    tml_f64_bits_t guess;
+    guess.d = v;
+    guess.u = (guess.u >> 1) + ((uint64_t)1023u << 51);
+    double r = guess.d;
     for (int i = 0; i < 6; i++) {
         r = 0.5 * (r + v / r);
     }

@@ -200,8 +200,8 @@ def _hgb_tree(predictor) -> _Tree:
 def _pack_trees(trees: list, n_features: int, pre) -> dict:
     """Node records (depth-first, left child next), roots and leaf values."""
     internal = [np.flatnonzero(t.left >= 0) for t in trees]
-    feats = np.concatenate([t.feature[i] for t, i in zip(trees, internal)]) if trees else np.zeros(0, np.int64)
-    thr = np.concatenate([t.threshold[i] for t, i in zip(trees, internal)]) if trees else np.zeros(0)
+    feats = np.concatenate([t.feature[i] for t, i in zip(trees, internal)])
+    thr = np.concatenate([t.threshold[i] for t, i in zip(trees, internal)])
     keys = threshold_keys_through(pre, feats, thr, n_features, cast=trees[0].cast)
     key_of = []
     pos = 0
@@ -338,7 +338,7 @@ def _hist_gradient_boosting(est, name, pre, n_features):
 
 
 # ---------------------------------------------------------------------------
-# linear models
+# linear models, naive Bayes, neighbours, SVMs: scalers folded as affine maps
 
 def _affine(pre, n_features, where):
     """(a, c) with pre(x) = a * x + c per feature, in float64."""
@@ -347,8 +347,8 @@ def _affine(pre, n_features, where):
     for name, s in pre.steps if pre is not None else ():
         kind = type(s).__name__
         if getattr(s, "clip", False):
-            raise ConversionError(f"{where}: {kind}(clip=True) in front of a linear model is not supported "
-                                  "(clipping is not affine)")
+            raise ConversionError(f"{where}: {kind}(clip=True) in front of it is not supported (clipping "
+                                  "is not affine; only tree models take it)")
         one, zero = np.ones(n_features), np.zeros(n_features)
         if kind == "StandardScaler":
             sa = 1.0 / s.scale_ if s.with_std else one

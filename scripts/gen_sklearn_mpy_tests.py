@@ -11,13 +11,14 @@ Model.predict on the board and checks every value against sklearn's
 <name>.py.exp holds sklearn's predict for each row. The oracle is
 scikit-learn, never our own code.
 
-    scripts/gen_sklearn_mpy_tests.py
-    scripts/mpytest.py --dir build/mpytest/sklearn unix qemu_m0 qemu_m3
+    .venv/bin/python scripts/gen_sklearn_mpy_tests.py
+    .venv/bin/python scripts/mpytest.py --dir build/mpytest/sklearn unix qemu_m0 qemu_m3
 
 Needs firmware built with usermod_c/tml_classic.c (TREE_ENSEMBLE, LINEAR).
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -26,6 +27,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "converter"))
 sys.path.insert(0, str(ROOT / "scripts"))
+
+# The converter checks each blob with the C loader: the checkout's C, as the
+# Makefile and the host tests use it, not the copy installed with the package.
+if not os.environ.get("TINYML_HOST_LIB"):
+    from tinyml_converter.host_runtime import build_host_library
+
+    lib = build_host_library(ROOT / "usermod_c", ROOT / "build" / "host" / "libtinyml_host.so")
+    os.environ["TINYML_HOST_LIB"] = str(lib)
 
 from gen_mpy_tests import BLOB_BASE, BLOB_LIMIT, DATA_FUNC, board_addr  # noqa: E402
 

@@ -122,14 +122,23 @@ static mp_obj_t tinyml_model_make_new(const mp_obj_type_t *type, size_t n_args, 
     return MP_OBJ_FROM_PTR(self);
 }
 
+// An input or output's array typecode: 'b', 'i' for the int32 indices of
+// ARG_MAX / ARG_MIN, 'f' for the float32 tensors of scikit-learn models.
+static char tinyml_typecode(const tml_tensor_t *t) {
+    return t->dtype == TML_DTYPE_INT32 ? 'i' : t->dtype == TML_DTYPE_FLOAT32 ? 'f' : 'b';
+}
+
 static void tinyml_copy_in(tinyml_model_obj_t *self, uint32_t input, mp_obj_t buf_obj) {
     uint32_t index = tml_model_input_index(&self->core, input);
     uint32_t nbytes = tml_model_tensor_bytes(&self->core, index);
     mp_buffer_info_t buf;
     mp_get_buffer_raise(buf_obj, &buf, MP_BUFFER_READ);
-    if (!tinyml_is_byte_buffer(&buf)) {
+    // A float32 input also takes an array('f'); its length is still counted in bytes.
+    const bool float_in = tinyml_typecode(tml_model_tensor(&self->core, index)) == 'f';
+    if (!tinyml_is_byte_buffer(&buf) && !(float_in && buf.typecode == 'f')) {
         mp_raise_msg_varg(&mp_type_TypeError,
-            MP_ERROR_TEXT("tinyml: input %u must be an int8 buffer (bytes, bytearray, array('b')), got typecode '%c'"),
+            float_in ? MP_ERROR_TEXT("tinyml: input %u must be an array('f') or its bytes, got typecode '%c'")
+                     : MP_ERROR_TEXT("tinyml: input %u must be an int8 buffer (bytes, bytearray, array('b')), got typecode '%c'"),
             (unsigned)input, buf.typecode);
     }
     if (buf.len != nbytes) {
@@ -139,21 +148,19 @@ static void tinyml_copy_in(tinyml_model_obj_t *self, uint32_t input, mp_obj_t bu
     memcpy(tml_model_tensor_data(&self->core, index), buf.buf, nbytes);
 }
 
-// An output's array typecode: 'b', or 'i' for the int32 indices of ARG_MAX / ARG_MIN.
-static char tinyml_typecode(const tml_tensor_t *t) {
-    return t->dtype == TML_DTYPE_INT32 ? 'i' : 'b';
-}
-
 static void tinyml_copy_out(tinyml_model_obj_t *self, uint32_t output, mp_obj_t buf_obj) {
     uint32_t index = tml_model_output_index(&self->core, output);
     uint32_t nbytes = tml_model_tensor_bytes(&self->core, index);
     mp_buffer_info_t buf;
     mp_get_buffer_raise(buf_obj, &buf, MP_BUFFER_WRITE);
-    // An int32 output also fills an array('i'); its length is still counted in bytes.
-    const bool int32_out = tinyml_typecode(tml_model_tensor(&self->core, index)) == 'i';
-    if (!tinyml_is_byte_buffer(&buf) && !(int32_out && buf.typecode == 'i')) {
+    // An int32 (float32) output also fills an array('i') (array('f')); its
+    // length is still counted in bytes.
+    const char typecode = tinyml_typecode(tml_model_tensor(&self->core, index));
+    const bool int32_out = typecode == 'i';
+    if (!tinyml_is_byte_buffer(&buf) && !(typecode != 'b' && buf.typecode == typecode)) {
         mp_raise_msg_varg(&mp_type_TypeError,
             int32_out ? MP_ERROR_TEXT("tinyml: output %u must be a bytearray or array('i'), got typecode '%c'")
+            : typecode == 'f' ? MP_ERROR_TEXT("tinyml: output %u must be a bytearray or array('f'), got typecode '%c'")
                       : MP_ERROR_TEXT("tinyml: output %u must be an int8 buffer (bytearray, array('b')), got typecode '%c'"),
             (unsigned)output, buf.typecode);
     }
@@ -248,7 +255,7 @@ static mp_obj_t tinyml_shape(const tml_tensor_t *t) {
 }
 
 // tensor(kind, i) -> (shape, scale, zero_point, nbytes, typecode); kind 0 =
-// input, 1 = output; typecode is the array typecode of its elements, 'b' or 'i'.
+// input, 1 = output; typecode is the array typecode of its elements, 'b', 'i' or 'f'.
 static mp_obj_t tinyml_model_tensor(mp_obj_t self_in, mp_obj_t kind_in, mp_obj_t i_in) {
     tinyml_model_obj_t *self = tinyml_get_open_model(self_in);
     mp_int_t kind = mp_obj_get_int(kind_in);

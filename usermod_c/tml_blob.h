@@ -52,6 +52,7 @@ typedef enum {
     TML_DTYPE_INT8 = 1,
     TML_DTYPE_INT16 = 2,
     TML_DTYPE_INT32 = 3,
+    TML_DTYPE_FLOAT32 = 4, /* IEEE binary32: inputs and outputs of the scikit-learn ops only */
 } tml_dtype_t;
 
 #define TML_TENSOR_CONST (1u << 0) /* offset is into the data section, not the arena */
@@ -106,6 +107,11 @@ typedef enum {
     TML_OP_ARG_MIN = 26, /* int32 output */
     TML_OP_RESIZE_BILINEAR = 27,
     TML_OP_BATCH_MATMUL = 28,
+    TML_OP_TREE_ENSEMBLE = 29, /* scikit-learn trees and forests: float32 in and out */
+    TML_OP_LINEAR = 30,        /* scikit-learn linear models: float32 in and out */
+    TML_OP_GAUSSIAN_NB = 31,   /* scikit-learn GaussianNB: float32 in and out */
+    TML_OP_KNN = 32,           /* scikit-learn k-nearest neighbours: float32 in and out */
+    TML_OP_SVM_RBF = 33,       /* scikit-learn SVC with an RBF kernel: float32 in and out */
     TML_OP_UNIDIRECTIONAL_SEQUENCE_LSTM = 36,
     TML_OP_SVDF = 37,
     TML_OP_COUNT_
@@ -364,6 +370,151 @@ typedef struct {
     int32_t rank;
     int32_t feature_multiplier, feature_shift, time_multiplier, time_shift;
 } tml_blob_svdf_t;
+/* ---- scikit-learn models (tml_classic.c) ----------------------------------
+ * TREE_ENSEMBLE and LINEAR read a float32 input [rows, features] (rows =
+ * elements / features) and write a float32 output [rows, outputs]; every
+ * operand of theirs is float32, and no other op takes float32. Their float64
+ * constants are little-endian IEEE binary64, 4-byte aligned like every
+ * constant (the kernels read each as two 32-bit words, never as one
+ * 8-byte load).
+ *
+ * Both work out `raw` decision values per row in double, then `post` turns
+ * them into the outputs (TML_CLASSIC_POST_*); raw = outputs except for
+ * LOGISTIC and SIGN2, whose one raw value gives two outputs. When two
+ * outputs of a row round to the same float32 though their doubles differ,
+ * the first largest double's output is raised by one ulp, so that the first
+ * largest output is the class the doubles pick (sklearn's argmax). */
+typedef enum {
+    TML_CLASSIC_POST_NONE = 0,      /* y = raw */
+    TML_CLASSIC_POST_AVERAGE = 1,   /* y = raw / tree_count (forests) */
+    TML_CLASSIC_POST_LOGISTIC = 2,  /* p = 1 / (1 + exp(-raw[0])), y = [1 - p, p] */
+    TML_CLASSIC_POST_SOFTMAX = 3,   /* y = exp(raw - max) / sum */
+    TML_CLASSIC_POST_ISOLATION = 4, /* y = -2^(-raw / a) - b, (a, b) = post_params (IsolationForest) */
+    TML_CLASSIC_POST_SIGN2 = 5,     /* y = [-raw[0], raw[0]] (binary decision_function) */
+    TML_CLASSIC_POST_COUNT_
+} tml_classic_post_t;
+
+/* TREE_ENSEMBLE: raw starts at base (or 0) and each tree, in order, adds the
+ * leaf_width values of the leaf x reaches to raw[(t % (raw / leaf_width)) *
+ * leaf_width ...] (a forest: leaf_width = raw, every tree adds to all;
+ * gradient boosting with K classes: leaf_width 1, tree t to class t % K).
+ * Leaf values and base are float64 with TML_TREE_F64 (what sklearn adds, so
+ * the sums are sklearn's), else float32 (the converter's choice when every
+ * value is a float32).
+ *
+ * Nodes are in depth-first order: a node's left child is the next node, its
+ * right child `right` nodes further on (right >= 1), so every walk moves
+ * forward and ends. A node goes left when key(x[feature]) <= threshold, where
+ * key() maps float32 bits to int32 in the order of the values (negative
+ * floats have their 31 low bits flipped; -0.0 orders just below +0.0): the
+ * converter rounds each float64 threshold t down to the key of the largest
+ * float32 <= t (+0.0 when that is a zero), so integer compares decide
+ * exactly what sklearn's `float32(x) <= t` decides. A NaN goes left when the
+ * node's NAN_LEFT bit is set, right otherwise. A leaf has feature LEAF and
+ * its threshold field is the index of its first value in `leaves`. */
+typedef struct {
+    int32_t threshold;       /* key, or a leaf's value index */
+    uint16_t feature;        /* bits 0-14 the feature, bit 15 NAN_LEFT; 0xFFFF a leaf */
+    uint16_t right;
+} tml_tree_node16_t;
+
+typedef struct {
+    int32_t threshold;
+    uint32_t feature;        /* bits 0-30 the feature, bit 31 NAN_LEFT; 0xFFFFFFFF a leaf */
+    uint32_t right;
+} tml_tree_node32_t;
+
+#define TML_TREE_LEAF16 (0xFFFFu)
+#define TML_TREE_NAN_LEFT16 (0x8000u)
+#define TML_TREE_LEAF32 (0xFFFFFFFFu)
+#define TML_TREE_NAN_LEFT32 (0x80000000u)
+#define TML_TREE_WIDE (1u << 0)      /* tml_tree_node32_t records, else tml_tree_node16_t */
+#define TML_TREE_F64 (1u << 1)       /* leaves and base float64, else float32 */
+
+typedef struct {
+    uint32_t nodes;          /* data offset of node_count node records */
+    uint32_t node_count;
+    uint32_t roots;          /* data offset of uint32[tree_count]: each tree's first node */
+    uint32_t tree_count;
+    uint32_t leaves;         /* data offset of leaf_values float32 or float64 */
+    uint32_t leaf_values;
+    uint32_t base;           /* data offset of raw float32 or float64, or TML_NONE for zeros */
+    uint32_t post_params;    /* ISOLATION: data offset of float64[2]; TML_NONE otherwise */
+    uint16_t raw;
+    uint16_t leaf_width;     /* 1..raw, dividing raw */
+    uint8_t flags;           /* TML_TREE_WIDE | TML_TREE_F64 */
+    uint8_t post;            /* tml_classic_post_t */
+    uint16_t reserved;       /* 0 */
+} tml_blob_tree_ensemble_t;
+
+/* LINEAR: raw[c] = bias[c] + sum over j = 0, 1, ... of weights[c][j] * x[j],
+ * in double, in that order (weights and bias float64). */
+typedef struct {
+    uint32_t weights;        /* data offset of float64[raw][features] */
+    uint32_t bias;           /* data offset of float64[raw] */
+    uint16_t raw;
+    uint8_t post;            /* tml_classic_post_t, not AVERAGE or ISOLATION */
+    uint8_t reserved;        /* 0 */
+} tml_blob_linear_t;
+
+/* GAUSSIAN_NB: raw[c] = bias[c] - 0.5 * sum over j = 0, 1, ... of
+ * (x[j] - theta[c][j])^2 / var[c][j], in double, then SOFTMAX (sklearn's
+ * predict_proba); bias[c] = log(prior[c]) - 0.5 * sum_j log(2 pi var[c][j]),
+ * worked out by the converter. All float64. */
+typedef struct {
+    uint32_t theta;          /* data offset of float64[raw][features] */
+    uint32_t var;            /* data offset of float64[raw][features] */
+    uint32_t bias;           /* data offset of float64[raw] */
+    uint16_t raw;            /* classes, = outputs */
+    uint16_t reserved;       /* 0 */
+} tml_blob_gaussian_nb_t;
+
+/* KNN: the k training points nearest x in Euclidean distance, d^2 = sum over
+ * j = 0, 1, ... of (scale[j] * (x[j] - points[i][j]))^2 in double (scale
+ * TML_NONE: 1), nearest first, the earlier point first among equal
+ * distances. Each neighbour weighs 1 (weights 0, uniform) or 1 / d
+ * (weights 1, distance; when some d is 0, those weigh 1 and the others 0).
+ * A classifier (raw = classes) outputs each class's share of the weight,
+ * targets[i] being point i's class index; a regressor (raw 1) the weighted
+ * mean of the targets. */
+typedef struct {
+    uint32_t points;         /* data offset of float64[count][features] */
+    uint32_t targets;        /* data offset of float64[count]: class index or value */
+    uint32_t scale;          /* data offset of float64[features], or TML_NONE */
+    uint32_t count;
+    uint16_t k;              /* 1..TML_KNN_MAX_K, <= count */
+    uint16_t raw;            /* classes, or 1 for a regressor */
+    uint8_t weights;         /* 0 uniform, 1 distance */
+    uint8_t regression;      /* 0 classifier, 1 regressor */
+    uint16_t reserved;       /* 0 */
+} tml_blob_knn_t;
+
+#define TML_KNN_MAX_K (256)
+
+/* SVM_RBF: libsvm's one-vs-one SVC. k_i = exp(-gamma * d^2) for every
+ * support vector, d^2 = sum over j = 0, 1, ... of (scale[j] * (x[j] -
+ * sv_i[j]))^2 in double (scale TML_NONE: 1), then for
+ * each class pair (a, b), a < b, in order p = 0, 1, ...: dec_p =
+ * intercept[p] + sum over the vectors i of class a of coef[b - 1][i] * k_i +
+ * sum over those of class b of coef[a][i] * k_i (libsvm's dual coefficients
+ * and intercepts, before sklearn flips a binary model's signs). Two classes:
+ * outputs [dec_0, -dec_0] (sklearn's decision_function d = -dec_0 as [-d,
+ * d]); more: sklearn's one-vs-rest decision_function, votes[c] + s[c] / (3
+ * (|s[c]| + 1)), a pair voting a when dec_p >= 0, else b, and s[a] +=
+ * dec_p, s[b] -= dec_p. */
+typedef struct {
+    uint32_t support;        /* data offset of float64[count][features] */
+    uint32_t coef;           /* data offset of float64[classes - 1][count] */
+    uint32_t intercept;      /* data offset of float64[classes * (classes - 1) / 2] */
+    uint32_t starts;         /* data offset of uint32[classes + 1]: each class's first vector, then count */
+    uint32_t gamma;          /* data offset of float64[1] */
+    uint32_t scale;          /* data offset of float64[features], or TML_NONE */
+    uint32_t count;          /* support vectors */
+    uint16_t classes;        /* 2..TML_SVM_MAX_CLASSES, = outputs */
+    uint16_t reserved;       /* 0 */
+} tml_blob_svm_rbf_t;
+
+#define TML_SVM_MAX_CLASSES (64)
 
 /* Metadata records, back to back in [meta_offset, meta_offset + meta_size):
  * a header then `length` bytes, the next record starting 4-byte aligned. */

@@ -499,5 +499,89 @@ tml_status_t tml_svdf_check(tml_svdf_params_t *p, const tml_dims_t *in, const tm
 
 void tml_svdf_s8(const tml_svdf_params_t *p, const int8_t *input, int32_t input_zp, int16_t *state,
     int8_t *output, int32_t output_zp);
+/* ---- scikit-learn models (tml_classic.c): float32 in and out ----------
+ * Unlike the int8 families these compute in floating point: tree walks
+ * compare integer keys of the float32 features (tml_blob.h), and the sums
+ * and output functions are double, soft-float where the core has no FPU.
+ * Node, root, leaf and weight arrays stay in the blob, which may change
+ * after load: the walk bounds every index it reads, so a changed array
+ * changes answers, never memory safety. */
+typedef struct {
+    const uint8_t *nodes;    /* node_count records of 8 (narrow) or 12 (wide) bytes */
+    const uint32_t *roots;
+    const uint8_t *leaves;   /* leaf_values float32 or float64 (flags) */
+    const uint8_t *base;     /* raw of the same type, or NULL: raw starts at 0 */
+    const uint8_t *post_params; /* ISOLATION: float64[2]; NULL otherwise */
+    uint32_t node_count, tree_count, leaf_values;
+    uint32_t features;
+    uint16_t raw, leaf_width, outputs;
+    uint8_t flags, post;
+} tml_tree_params_t;
+
+typedef struct {
+    const uint8_t *weights;  /* float64 [raw][features] */
+    const uint8_t *bias;     /* float64 [raw] */
+    uint32_t features;
+    uint16_t raw, outputs;
+    uint8_t post;
+} tml_linear_params_t;
+
+typedef struct {
+    const uint8_t *theta;    /* float64 [raw][features] */
+    const uint8_t *var;      /* float64 [raw][features] */
+    const uint8_t *bias;     /* float64 [raw] */
+    uint32_t features;
+    uint16_t raw, outputs;
+} tml_gaussian_nb_params_t;
+
+typedef struct {
+    const uint8_t *points;   /* float64 [count][features] */
+    const uint8_t *targets;  /* float64 [count] */
+    const uint8_t *scale;    /* float64 [features], or NULL */
+    uint32_t count, features;
+    uint16_t k, raw, outputs;
+    uint8_t weights, regression;
+} tml_knn_params_t;
+
+typedef struct {
+    const uint8_t *support;  /* float64 [count][features] */
+    const uint8_t *coef;     /* float64 [classes - 1][count] */
+    const uint8_t *intercept; /* float64 [pairs] */
+    const uint32_t *starts;  /* [classes + 1] */
+    const uint8_t *gamma;    /* float64 [1] */
+    const uint8_t *scale;    /* float64 [features], or NULL */
+    uint32_t count, features;
+    uint16_t classes, outputs;
+} tml_svm_params_t;
+
+/* The node records (children forward and inside the array, features below
+ * `features`, leaf values inside `leaves`), the roots, and the raw / output
+ * counts the post-processing implies. */
+tml_status_t tml_tree_ensemble_check(const tml_tree_params_t *p, const char **detail);
+tml_status_t tml_linear_check(const tml_linear_params_t *p, const char **detail);
+tml_status_t tml_gaussian_nb_check(const tml_gaussian_nb_params_t *p, const char **detail);
+tml_status_t tml_knn_check(const tml_knn_params_t *p, const char **detail);
+/* The raw doubles, then k distances and k point indices. */
+uint32_t tml_knn_scratch_size(const tml_knn_params_t *p);
+/* Classes from 2 to 64, the class starts non-decreasing from 0 to count. */
+tml_status_t tml_svm_rbf_check(const tml_svm_params_t *p, const char **detail);
+/* Kernel values, pair decisions, outputs and votes, all double. */
+uint32_t tml_svm_rbf_scratch_size(const tml_svm_params_t *p);
+
+/* Both take `rows` rows of `features` float32 in, `outputs` float32 out per
+ * row, and scratch for raw doubles (tml_classic_scratch_size). */
+uint32_t tml_classic_scratch_size(uint16_t raw);
+
+void tml_tree_ensemble_f32(const tml_tree_params_t *p, int32_t rows, const float *in, float *out,
+    void *scratch);
+
+void tml_linear_f32(const tml_linear_params_t *p, int32_t rows, const float *in, float *out, void *scratch);
+
+void tml_gaussian_nb_f32(const tml_gaussian_nb_params_t *p, int32_t rows, const float *in, float *out,
+    void *scratch);
+
+void tml_knn_f32(const tml_knn_params_t *p, int32_t rows, const float *in, float *out, void *scratch);
+
+void tml_svm_rbf_f32(const tml_svm_params_t *p, int32_t rows, const float *in, float *out, void *scratch);
 
 #endif /* TML_KERNELS_H */

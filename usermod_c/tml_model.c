@@ -22,6 +22,7 @@ static const uint8_t tml_dtype_size[] = {
     [TML_DTYPE_INT8] = 1,
     [TML_DTYPE_INT16] = 2,
     [TML_DTYPE_INT32] = 4,
+    [TML_DTYPE_FLOAT32] = 4,
 };
 
 #define TML_DTYPE_LIMIT (sizeof(tml_dtype_size) / sizeof(tml_dtype_size[0]))
@@ -473,10 +474,14 @@ static tml_status_t tml_load_io(tml_model_t *m) {
         if (m->tensors[index].is_const || m->tensors[index].is_state) {
             return tml_load_fail(m, TML_ERR_BAD_TENSOR, "model input/output is a constant or state tensor");
         }
-        /* An output may also be int32: the indices of ARG_MAX / ARG_MIN. */
+        /* An output may also be int32: the indices of ARG_MAX / ARG_MIN;
+         * inputs and outputs of the scikit-learn ops are float32 (whether
+         * they feed such an op is the op's operand check). */
         const uint8_t dtype = m->tensors[index].dtype;
-        if (dtype != TML_DTYPE_INT8 && (i < m->header.input_count || dtype != TML_DTYPE_INT32)) {
-            return tml_load_fail(m, TML_ERR_BAD_TENSOR, "model input is not int8, or output not int8 or int32");
+        if (dtype != TML_DTYPE_INT8 && dtype != TML_DTYPE_FLOAT32
+            && (i < m->header.input_count || dtype != TML_DTYPE_INT32)) {
+            return tml_load_fail(m, TML_ERR_BAD_TENSOR,
+                "model input is not int8 or float32, or output not int8, int32 or float32");
         }
         m->io[i] = index;
     }
@@ -525,11 +530,13 @@ static tml_status_t tml_load_op(tml_model_t *m, uint32_t i, uint32_t pos, uint16
             return tml_load_fail(m, TML_ERR_BAD_TENSOR, "op tensor index out of range");
         }
         const tml_tensor_t *t = &m->tensors[index];
-        const uint8_t want = k >= rec.input_count && def->operand_types == TML_OPERANDS_INT32_OUTPUT
-            ? TML_DTYPE_INT32 : TML_DTYPE_INT8;
+        const uint8_t want = def->operand_types == TML_OPERANDS_FLOAT32 ? TML_DTYPE_FLOAT32
+            : k >= rec.input_count && def->operand_types == TML_OPERANDS_INT32_OUTPUT ? TML_DTYPE_INT32
+            : TML_DTYPE_INT8;
         if (def->operand_types != TML_OPERANDS_OWN && t->dtype != want) {
             return tml_load_fail(m, TML_ERR_BAD_TENSOR,
-                want == TML_DTYPE_INT8 ? "op operand is not int8" : "op output is not int32");
+                want == TML_DTYPE_INT8 ? "op operand is not int8"
+                : want == TML_DTYPE_INT32 ? "op output is not int32" : "op operand is not float32");
         }
         if (k >= rec.input_count && t->is_const) {
             return tml_load_fail(m, TML_ERR_BAD_TENSOR, "op output is a constant tensor");

@@ -802,6 +802,293 @@ static void tml_run_svdf(const tml_model_t *m, const tml_op_t *op) {
         (int16_t *)(void *)tml_op_tensor(m, op, 1)->data, (int8_t *)out->data, out->zero_point);
 }
 
+/* ---- TREE_ENSEMBLE, LINEAR: float32 rows of features in, one row of outputs out
+ * per row ---------------------------------------------------------------------- */
+
+/* Features are the input's last dim; rows the rest, the output's too. */
+static tml_status_t tml_load_classic_shape(tml_model_t *m, const tml_op_t *op, uint16_t outputs,
+    uint32_t *features, int32_t *rows) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    *features = (uint32_t)in->dims.c;
+    *rows = tml_elements(in) / in->dims.c;
+    if (out->dims.c != (int32_t)outputs || tml_elements(out) / out->dims.c != *rows) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "output is not [rows of the input, outputs]");
+    }
+    return TML_OK;
+}
+
+static tml_status_t tml_load_tree_ensemble(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_tree_ensemble_t *r = (const tml_blob_tree_ensemble_t *)params;
+    tml_tree_params_t *p = &op->u.tree;
+    if (r->reserved != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "tree ensemble reserved field not 0");
+    }
+    p->node_count = r->node_count;
+    p->tree_count = r->tree_count;
+    p->leaf_values = r->leaf_values;
+    p->raw = r->raw;
+    p->leaf_width = r->leaf_width;
+    p->flags = r->flags;
+    p->post = r->post;
+    p->outputs = (uint16_t)tml_op_tensor(m, op, 1)->dims.c;
+    p->base = 0;
+    p->post_params = 0;
+    const uint32_t value_bytes = (r->flags & TML_TREE_F64) != 0 ? 8u : 4u;
+    int32_t rows;
+    if (tml_op_tensor(m, op, 1)->dims.c > 0xFFFF) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "more than 65535 outputs");
+    }
+    tml_status_t s = tml_load_classic_shape(m, op, p->outputs, &p->features, &rows);
+    const void *nodes, *roots, *leaves, *base, *post_params;
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->nodes, (uint64_t)r->node_count * ((r->flags & TML_TREE_WIDE) != 0 ? 12u : 8u), 4,
+            "tree nodes outside data section", &nodes);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->roots, (uint64_t)r->tree_count * 4u, 4, "tree roots outside data section", &roots);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->leaves, (uint64_t)r->leaf_values * value_bytes, 4,
+            "leaf values outside data section", &leaves);
+    }
+    if (s == TML_OK && r->base != TML_NONE) {
+        s = tml_load_const(m, r->base, (uint64_t)r->raw * value_bytes, 4, "tree base values outside data section",
+            &base);
+        p->base = (const uint8_t *)base;
+    }
+    if (s == TML_OK && r->post_params != TML_NONE) {
+        s = tml_load_const(m, r->post_params, 16u, 4, "post parameters outside data section", &post_params);
+        p->post_params = (const uint8_t *)post_params;
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    p->nodes = (const uint8_t *)nodes;
+    p->roots = (const uint32_t *)roots;
+    p->leaves = (const uint8_t *)leaves;
+    const char *detail = "";
+    return tml_checked(m, tml_tree_ensemble_check(p, &detail), &detail);
+}
+
+static void tml_run_tree_ensemble(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_tree_ensemble_f32(&op->u.tree, tml_elements(in) / in->dims.c, (const float *)(const void *)in->data,
+        (float *)(void *)tml_op_tensor(m, op, 1)->data, op->scratch);
+}
+
+static uint32_t tml_scratch_tree_ensemble(const tml_model_t *m, const tml_op_t *op) {
+    (void)m;
+    return tml_classic_scratch_size(op->u.tree.raw);
+}
+
+static tml_status_t tml_load_linear(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_linear_t *r = (const tml_blob_linear_t *)params;
+    tml_linear_params_t *p = &op->u.linear;
+    if (r->reserved != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "linear reserved field not 0");
+    }
+    if (tml_op_tensor(m, op, 1)->dims.c > 0xFFFF) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "more than 65535 outputs");
+    }
+    p->raw = r->raw;
+    p->post = r->post;
+    p->outputs = (uint16_t)tml_op_tensor(m, op, 1)->dims.c;
+    int32_t rows;
+    tml_status_t s = tml_load_classic_shape(m, op, p->outputs, &p->features, &rows);
+    const void *weights, *bias;
+    if (s == TML_OK) {
+        /* features < 2^31 and raw < 2^16: no 64-bit overflow. */
+        s = tml_load_const(m, r->weights, (uint64_t)r->raw * p->features * 8u, 4, "weights outside data section",
+            &weights);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->bias, (uint64_t)r->raw * 8u, 4, "bias outside data section", &bias);
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    p->weights = (const uint8_t *)weights;
+    p->bias = (const uint8_t *)bias;
+    const char *detail = "";
+    return tml_checked(m, tml_linear_check(p, &detail), &detail);
+}
+
+static void tml_run_linear(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_linear_f32(&op->u.linear, tml_elements(in) / in->dims.c, (const float *)(const void *)in->data,
+        (float *)(void *)tml_op_tensor(m, op, 1)->data, op->scratch);
+}
+
+static uint32_t tml_scratch_linear(const tml_model_t *m, const tml_op_t *op) {
+    (void)m;
+    return tml_classic_scratch_size(op->u.linear.raw);
+}
+
+static tml_status_t tml_load_gaussian_nb(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_gaussian_nb_t *r = (const tml_blob_gaussian_nb_t *)params;
+    tml_gaussian_nb_params_t *p = &op->u.gaussian_nb;
+    if (r->reserved != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "gaussian nb reserved field not 0");
+    }
+    if (tml_op_tensor(m, op, 1)->dims.c > 0xFFFF) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "more than 65535 outputs");
+    }
+    p->raw = r->raw;
+    p->outputs = (uint16_t)tml_op_tensor(m, op, 1)->dims.c;
+    int32_t rows;
+    tml_status_t s = tml_load_classic_shape(m, op, p->outputs, &p->features, &rows);
+    /* features < 2^31 and raw < 2^16: no 64-bit overflow. */
+    const uint64_t table = (uint64_t)r->raw * p->features * 8u;
+    const void *theta, *var, *bias;
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->theta, table, 4, "class means outside data section", &theta);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->var, table, 4, "class variances outside data section", &var);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->bias, (uint64_t)r->raw * 8u, 4, "class constants outside data section", &bias);
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    p->theta = (const uint8_t *)theta;
+    p->var = (const uint8_t *)var;
+    p->bias = (const uint8_t *)bias;
+    const char *detail = "";
+    return tml_checked(m, tml_gaussian_nb_check(p, &detail), &detail);
+}
+
+static void tml_run_gaussian_nb(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_gaussian_nb_f32(&op->u.gaussian_nb, tml_elements(in) / in->dims.c, (const float *)(const void *)in->data,
+        (float *)(void *)tml_op_tensor(m, op, 1)->data, op->scratch);
+}
+
+static uint32_t tml_scratch_gaussian_nb(const tml_model_t *m, const tml_op_t *op) {
+    (void)m;
+    return tml_classic_scratch_size(op->u.gaussian_nb.raw);
+}
+
+static tml_status_t tml_load_knn(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_knn_t *r = (const tml_blob_knn_t *)params;
+    tml_knn_params_t *p = &op->u.knn;
+    if (r->reserved != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "knn reserved field not 0");
+    }
+    if (tml_op_tensor(m, op, 1)->dims.c > 0xFFFF) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "more than 65535 outputs");
+    }
+    p->count = r->count;
+    p->k = r->k;
+    p->raw = r->raw;
+    p->weights = r->weights;
+    p->regression = r->regression;
+    p->outputs = (uint16_t)tml_op_tensor(m, op, 1)->dims.c;
+    p->scale = 0;
+    int32_t rows;
+    tml_status_t s = tml_load_classic_shape(m, op, p->outputs, &p->features, &rows);
+    const void *points, *targets, *scale;
+    if (s == TML_OK) {
+        /* count < 2^32 and features < 2^31: no 64-bit overflow. */
+        s = tml_load_const(m, r->points, (uint64_t)r->count * p->features * 8u, 4,
+            "training points outside data section", &points);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->targets, (uint64_t)r->count * 8u, 4, "training targets outside data section",
+            &targets);
+    }
+    if (s == TML_OK && r->scale != TML_NONE) {
+        s = tml_load_const(m, r->scale, (uint64_t)p->features * 8u, 4, "feature scales outside data section", &scale);
+        p->scale = (const uint8_t *)scale;
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    p->points = (const uint8_t *)points;
+    p->targets = (const uint8_t *)targets;
+    const char *detail = "";
+    return tml_checked(m, tml_knn_check(p, &detail), &detail);
+}
+
+static void tml_run_knn(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_knn_f32(&op->u.knn, tml_elements(in) / in->dims.c, (const float *)(const void *)in->data,
+        (float *)(void *)tml_op_tensor(m, op, 1)->data, op->scratch);
+}
+
+static uint32_t tml_scratch_knn(const tml_model_t *m, const tml_op_t *op) {
+    (void)m;
+    return tml_knn_scratch_size(&op->u.knn);
+}
+
+static tml_status_t tml_load_svm_rbf(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_svm_rbf_t *r = (const tml_blob_svm_rbf_t *)params;
+    tml_svm_params_t *p = &op->u.svm;
+    if (r->reserved != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "svm reserved field not 0");
+    }
+    if (tml_op_tensor(m, op, 1)->dims.c > 0xFFFF) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "more than 65535 outputs");
+    }
+    p->count = r->count;
+    p->classes = r->classes;
+    p->outputs = (uint16_t)tml_op_tensor(m, op, 1)->dims.c;
+    int32_t rows;
+    tml_status_t s = tml_load_classic_shape(m, op, p->outputs, &p->features, &rows);
+    if (s == TML_OK && (r->classes < 2 || r->classes > TML_SVM_MAX_CLASSES)) {
+        s = tml_load_fail(m, TML_ERR_BAD_PARAM, "svm classes not 2..64");
+    }
+    const void *support, *coef, *intercept, *starts, *gamma, *scale;
+    p->scale = 0;
+    if (s == TML_OK) {
+        /* count < 2^32, features < 2^31, classes < 2^7: no 64-bit overflow. */
+        s = tml_load_const(m, r->support, (uint64_t)r->count * p->features * 8u, 4,
+            "support vectors outside data section", &support);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->coef, (uint64_t)(r->classes - 1u) * r->count * 8u, 4,
+            "dual coefficients outside data section", &coef);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->intercept, (uint64_t)r->classes * (r->classes - 1u) / 2u * 8u, 4,
+            "intercepts outside data section", &intercept);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->starts, ((uint64_t)r->classes + 1u) * 4u, 4, "class starts outside data section",
+            &starts);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->gamma, 8u, 4, "gamma outside data section", &gamma);
+    }
+    if (s == TML_OK && r->scale != TML_NONE) {
+        s = tml_load_const(m, r->scale, (uint64_t)p->features * 8u, 4, "feature scales outside data section", &scale);
+        p->scale = (const uint8_t *)scale;
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    p->support = (const uint8_t *)support;
+    p->coef = (const uint8_t *)coef;
+    p->intercept = (const uint8_t *)intercept;
+    p->starts = (const uint32_t *)starts;
+    p->gamma = (const uint8_t *)gamma;
+    const char *detail = "";
+    return tml_checked(m, tml_svm_rbf_check(p, &detail), &detail);
+}
+
+static void tml_run_svm_rbf(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_svm_rbf_f32(&op->u.svm, tml_elements(in) / in->dims.c, (const float *)(const void *)in->data,
+        (float *)(void *)tml_op_tensor(m, op, 1)->data, op->scratch);
+}
+
+static uint32_t tml_scratch_svm_rbf(const tml_model_t *m, const tml_op_t *op) {
+    (void)m;
+    return tml_svm_rbf_scratch_size(&op->u.svm);
+}
+
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv, 0},
@@ -847,4 +1134,13 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_UNIDIRECTIONAL_SEQUENCE_LSTM] = {"UNIDIRECTIONAL_SEQUENCE_LSTM", 3, 3, 1, sizeof(tml_blob_lstm_t),
                                              tml_load_lstm, tml_run_lstm, tml_scratch_lstm, TML_OPERANDS_OWN},
     [TML_OP_SVDF] = {"SVDF", 2, 2, 1, sizeof(tml_blob_svdf_t), tml_load_svdf, tml_run_svdf, 0, TML_OPERANDS_OWN},
+    [TML_OP_TREE_ENSEMBLE] = {"TREE_ENSEMBLE", 1, 1, 1, sizeof(tml_blob_tree_ensemble_t), tml_load_tree_ensemble,
+                              tml_run_tree_ensemble, tml_scratch_tree_ensemble, TML_OPERANDS_FLOAT32},
+    [TML_OP_LINEAR] = {"LINEAR", 1, 1, 1, sizeof(tml_blob_linear_t), tml_load_linear, tml_run_linear,
+                       tml_scratch_linear, TML_OPERANDS_FLOAT32},
+    [TML_OP_GAUSSIAN_NB] = {"GAUSSIAN_NB", 1, 1, 1, sizeof(tml_blob_gaussian_nb_t), tml_load_gaussian_nb,
+                            tml_run_gaussian_nb, tml_scratch_gaussian_nb, TML_OPERANDS_FLOAT32},
+    [TML_OP_KNN] = {"KNN", 1, 1, 1, sizeof(tml_blob_knn_t), tml_load_knn, tml_run_knn, tml_scratch_knn, TML_OPERANDS_FLOAT32},
+    [TML_OP_SVM_RBF] = {"SVM_RBF", 1, 1, 1, sizeof(tml_blob_svm_rbf_t), tml_load_svm_rbf, tml_run_svm_rbf,
+                        tml_scratch_svm_rbf, TML_OPERANDS_FLOAT32},
 };

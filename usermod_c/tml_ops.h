@@ -62,6 +62,11 @@ typedef struct tml_op {
         tml_batch_matmul_params_t batch_matmul;
         tml_lstm_params_t lstm;
         tml_svdf_params_t svdf;
+        tml_tree_params_t tree;
+        tml_linear_params_t linear;
+        tml_gaussian_nb_params_t gaussian_nb;
+        tml_knn_params_t knn;
+        tml_svm_params_t svm;
     } u;
 } tml_op_t;
 
@@ -69,6 +74,7 @@ typedef enum {
     TML_OPERANDS_INT8 = 0,         /* every operand int8 */
     TML_OPERANDS_INT32_OUTPUT = 1, /* int8 inputs, int32 output (ARG_MAX, ARG_MIN) */
     TML_OPERANDS_OWN = 2,          /* the op's load checks each operand's dtype */
+    TML_OPERANDS_FLOAT32 = 3,      /* every operand float32 (the scikit-learn ops) */
 } tml_operand_types_t;
 
 typedef struct {

@@ -32,6 +32,11 @@ DATA_FIELDS = {
     "REMAP": ("table",),
     "TRANSPOSE_CONV": ("weights", "bias", "multiplier", "shift"),
     "SUM": ("table",),
+    "TREE_ENSEMBLE": ("nodes", "roots", "leaves", "base", "post_params"),
+    "LINEAR": ("weights", "bias"),
+    "GAUSSIAN_NB": ("theta", "var", "bias"),
+    "KNN": ("points", "targets", "scale"),
+    "SVM_RBF": ("support", "coef", "intercept", "starts", "gamma", "scale"),
 }
 
 

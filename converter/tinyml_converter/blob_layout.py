@@ -27,8 +27,8 @@ TENSOR_CONST = 1
 TENSOR_STATE = 2
 TENSOR_RESET = 4
 
-DTYPE_INT8, DTYPE_INT16, DTYPE_INT32 = 1, 2, 3
-DTYPE_SIZE = {DTYPE_INT8: 1, DTYPE_INT16: 2, DTYPE_INT32: 4}
+DTYPE_INT8, DTYPE_INT16, DTYPE_INT32, DTYPE_FLOAT32 = 1, 2, 3, 4
+DTYPE_SIZE = {DTYPE_INT8: 1, DTYPE_INT16: 2, DTYPE_INT32: 4, DTYPE_FLOAT32: 4}
 
 OP_HEADER = struct.Struct("<BBBBHHII")
 OP_HEADER_FIELDS = "opcode input_count output_count reserved size params_size scratch_offset scratch_size".split()
@@ -64,6 +64,11 @@ OPCODES = {
     "BATCH_MATMUL": 28,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": 36,
     "SVDF": 37,
+    "TREE_ENSEMBLE": 29,
+    "LINEAR": 30,
+    "GAUSSIAN_NB": 31,
+    "KNN": 32,
+    "SVM_RBF": 33,
 }
 OPCODE_NAMES = {v: k for k, v in OPCODES.items()}
 
@@ -123,6 +128,15 @@ PARAMS = {
         struct.Struct("<IIihbbHH"),
         "constants constants_size hidden_zero_point cell_clip proj_clip cell_scale flags reserved".split(),
     ),
+    "TREE_ENSEMBLE": (
+        struct.Struct("<8IHHBBH"),
+        "nodes node_count roots tree_count leaves leaf_values base post_params raw leaf_width flags post "
+        "reserved".split(),
+    ),
+    "LINEAR": (struct.Struct("<IIHBB"), "weights bias raw post reserved".split()),
+    "GAUSSIAN_NB": (struct.Struct("<IIIHH"), "theta var bias raw reserved".split()),
+    "KNN": (struct.Struct("<IIIIHHBBH"), "points targets scale count k raw weights regression reserved".split()),
+    "SVM_RBF": (struct.Struct("<7IHH"), "support coef intercept starts gamma scale count classes reserved".split()),
 }
 PARAMS["SVDF"] = (
     struct.Struct("<IIIiiiii"),
@@ -133,6 +147,16 @@ PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]
 for _name in ("REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN"):
     PARAMS[_name] = PARAMS["REDUCE_MAX"]
+
+# TREE_ENSEMBLE / LINEAR post-processing (tml_classic_post_t) and node records.
+POST_NONE, POST_AVERAGE, POST_LOGISTIC, POST_SOFTMAX, POST_ISOLATION, POST_SIGN2 = range(6)
+TREE_WIDE, TREE_F64 = 1, 2
+KNN_MAX_K = 256
+SVM_MAX_CLASSES = 64
+TREE_NODE16 = struct.Struct("<iHH")
+TREE_NODE32 = struct.Struct("<iII")
+TREE_LEAF16, TREE_NAN_LEFT16 = 0xFFFF, 0x8000
+TREE_LEAF32, TREE_NAN_LEFT32 = 0xFFFFFFFF, 0x80000000
 
 META_HEADER = struct.Struct("<HH")
 META_NAME, META_LABELS, META_NORMALIZE, META_CONVERTER, META_SOURCE_SHA256 = 1, 2, 3, 4, 5

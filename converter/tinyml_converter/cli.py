@@ -127,6 +127,8 @@ def cmd_convert(a) -> int:
         kind = model_kind(a.model)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if kind == "sklearn":
+        return _convert_sklearn(a)
     if importlib.util.find_spec("tensorflow") is None:
         raise MissingTool(TF_MISSING)
     out = Path(a.output) if a.output else Path(a.model).with_suffix(".tinyml")
@@ -183,6 +185,33 @@ def cmd_convert(a) -> int:
           f"(lower bound {report.lower_bound}), {len(report.ops)} ops, {report.macs} MACs")
     if report.tflite_path:
         print(f"wrote {report.tflite_path}")
+    return EXIT_OK
+
+
+def _convert_sklearn(a) -> int:
+    """A scikit-learn estimator (classic.py): no calibration, no TensorFlow."""
+    from .classic import convert_sklearn_file
+
+    out = Path(a.output) if a.output else Path(a.model).with_suffix(".tinyml")
+    if out.parent and not out.parent.exists():
+        raise UsageError(f"output folder {out.parent} does not exist")
+    for option in ("calib", "random_calib", "normalize", "keep_tflite"):
+        if getattr(a, option):
+            raise UsageError(f"--{option.replace('_', '-')} does not apply to a scikit-learn model")
+    labels = None
+    if a.labels:
+        try:
+            labels = [ln.strip() for ln in Path(a.labels).read_text("utf-8").splitlines() if ln.strip()]
+        except OSError as exc:
+            raise UsageError(f"cannot read labels: {exc}") from None
+    print(f"tinyml: converting {a.model} (scikit-learn; a .joblib/.pkl file is a pickle, which runs "
+          "code from the file: convert only files you trust)", file=sys.stderr)
+    try:
+        report = convert_sklearn_file(a.model, out, name=a.name, labels=labels)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    print(f"wrote {out}: {report.blob_size} bytes, arena {report.arena_size} bytes, {report.estimator} "
+          f"as {', '.join(op for op, _ in report.ops)}")
     return EXIT_OK
 
 
@@ -731,9 +760,15 @@ def cmd_run(a) -> int:
     except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty file
         raise UsageError(f"cannot read input {a.input}: {exc}") from None
     tin, tout = info.tensors[info.inputs[0]], info.tensors[info.outputs[0]]
-    xq = _prepare_input(x, tin)
-    # ARG_MAX / ARG_MIN indices come out as int32, every other output as int8.
-    dtype = np.dtype("<i4") if tout["dtype"] == bl.DTYPE_INT32 else np.dtype(np.int8)
+    if tin["dtype"] == bl.DTYPE_FLOAT32:
+        if x.size != int(np.prod(tin["dims"])):
+            raise UsageError(f"input has {x.size} elements, the model expects {tin['shape']}")
+        xq = np.ascontiguousarray(x, dtype="<f4").reshape(tin["shape"])
+    else:
+        xq = _prepare_input(x, tin)
+    # ARG_MAX / ARG_MIN indices come out as int32, scikit-learn models' outputs
+    # as float32, every other output as int8.
+    dtype = {bl.DTYPE_INT32: np.dtype("<i4"), bl.DTYPE_FLOAT32: np.dtype("<f4")}.get(tout["dtype"], np.dtype(np.int8))
     if a.target == "host":
         from .host_runtime import HostModel
 
@@ -762,6 +797,12 @@ def cmd_run(a) -> int:
                          "such as /dev/ttyACM0 or COM3)")
     if a.output:
         np.save(a.output, y)
+    if dtype == np.float32:
+        print("output (float32):", np.array2string(y.reshape(-1), max_line_width=120))
+        labels = info.meta.get("labels")
+        if labels and len(labels) == y.size:
+            print(f"top: {labels[int(np.argmax(y))]}")
+        return EXIT_OK
     if dtype != np.int8:
         print("output (int32 indices):", np.array2string(y.reshape(-1), max_line_width=120))
         return EXIT_OK
@@ -783,8 +824,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"tinyml_converter {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
 
-    c = sub.add_parser("convert", help="convert a Keras / SavedModel / int8 .tflite model")
-    c.add_argument("model", help=".keras, .h5, SavedModel folder or int8 .tflite")
+    c = sub.add_parser("convert", help="convert a Keras / SavedModel / int8 .tflite / scikit-learn model")
+    c.add_argument("model", help=".keras, .h5, SavedModel folder, int8 .tflite, or a fitted scikit-learn "
+                                 "estimator in .joblib, .pkl or .skops")
     c.add_argument("-o", "--output", help="output .tinyml (default: next to the model)")
     c.add_argument("--calib", help="calibration samples: X.npy (N, *input_shape) or a folder of .npy")
     c.add_argument("--random-calib", action="store_true", help="calibrate on random data (smoke tests only)")

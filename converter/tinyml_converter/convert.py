@@ -398,7 +398,8 @@ def tflite_to_blob(tflite_bytes: bytes, *, name=None, labels=None, normalize=Non
 # files
 
 def model_kind(path) -> str:
-    """'tflite', 'keras' (.keras/.h5) or 'saved_model'; ValueError otherwise."""
+    """'tflite', 'keras' (.keras/.h5), 'saved_model' or 'sklearn' (.joblib,
+    .pkl, .pickle, .skops); ValueError otherwise."""
     p = Path(path)
     if p.is_dir():
         if (p / "saved_model.pb").exists():
@@ -411,7 +412,10 @@ def model_kind(path) -> str:
         return "tflite"
     if suffix in (".keras", ".h5", ".hdf5"):
         return "keras"
-    raise ValueError(f"{p}: unknown model type (expected .keras, .h5, a SavedModel folder or .tflite)")
+    if suffix in (".joblib", ".pkl", ".pickle", ".skops"):
+        return "sklearn"
+    raise ValueError(f"{p}: unknown model type (expected .keras, .h5, a SavedModel folder, .tflite, or a "
+                     "scikit-learn .joblib, .pkl or .skops)")
 
 
 def sha256_of(path) -> str:

@@ -198,7 +198,27 @@ def table(c_dir) -> str:
             name, "yes" if "int8" in row.dtypes else "", "yes" if "int16" in row.dtypes else "",
             "alias, or COPY" if name in ALIAS_OPS else ", ".join(row.runs_as) or "(none)", ", ".join(f"`{f}`" for f in files), paths,
             "yes" if any(k.scratch for k in used) else "", row.note))
+    lines += [
+        "",
+        "## scikit-learn estimators",
+        "",
+        "`tinyml convert model.joblib|.pkl|.skops` (`converter/tinyml_converter/classic.py`); float32 in",
+        "and out, checked against scikit-learn in `tests/host/test_sklearn.py`. Any of them may sit",
+        "behind StandardScaler, MinMaxScaler, MaxAbsScaler or RobustScaler steps of a `Pipeline`.",
+        "",
+        "| estimator | runs as | kernel |",
+        "|---|---|---|",
+    ]
+    for name, op in sorted(sklearn_rows().items()):
+        lines.append("| {} | {} | {} |".format(name, op, ", ".join(f"`{f}`" for f in ks[op].files)))
     return "\n".join(lines) + "\n"
+
+
+def sklearn_rows() -> dict:
+    """{scikit-learn estimator: tinyml op it runs as}."""
+    from .classic import RUNS_AS
+
+    return dict(RUNS_AS)
 
 
 def main() -> None:

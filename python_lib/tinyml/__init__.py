@@ -24,10 +24,29 @@ _META_EMBEDDING = 8
 def _result(info, raw):
     """predict()'s value of one output: its raw bytes dequantised to
     array('f'), or, for int32 indices, copied as array('i') (MicroPython
-    builds an array from a bytearray's bytes as they are)."""
+    builds an array from a bytearray's bytes as they are); a float32 output
+    (scikit-learn models) is copied as it is."""
     if info[4] == "i":
         return array("i", raw)
+    if info[4] == "f":
+        return array("f", raw)
     return dequantize(raw, info[1], info[2], array("f", bytes(4 * len(raw))))
+
+
+def _fill(info, values, raw):
+    """One input's values into its buffer: quantised with the input's scale
+    and zero point, or, for a float32 input (scikit-learn models), as they
+    are."""
+    if info[4] == "f":
+        for i in range(len(raw)):
+            raw[i] = values[i]
+    else:
+        quantize(values, info[1], info[2], raw)
+
+
+def _buffer(info):
+    """A buffer for one tensor: array('f') for float32, else bytearray."""
+    return array("f", bytes(info[3])) if info[4] == "f" else bytearray(info[3])
 
 
 def _drop_batch(shape):
@@ -62,9 +81,9 @@ class Model:
     def _io(self):
         """(inputs, outputs, every output), each a tuple of (shape, scale,
         zero point, bytes, typecode): typecode 'b' for int8, 'i' for the
-        int32 indices of ARG_MAX / ARG_MIN. `outputs` leaves out the
-        embedding output (tinyml convert --embedding), which only embed()
-        shows."""
+        int32 indices of ARG_MAX / ARG_MIN, 'f' for the float32 tensors of
+        scikit-learn models. `outputs` leaves out the embedding output
+        (tinyml convert --embedding), which only embed() shows."""
         if self._tensors is None:
             core = self._core
             n_in, n_out = core.io_count()
@@ -131,8 +150,8 @@ class Model:
         a program that only calls invoke() never pays for them (for a
         96x96 RGB model that is 27 KB, half the arena again)."""
         if self._raw is None:
-            self._raw = (tuple(bytearray(t[3]) for t in self._inputs),
-                         tuple(bytearray(t[3]) for t in self._io()[2]))
+            self._raw = (tuple(_buffer(t) for t in self._inputs),
+                         tuple(_buffer(t) for t in self._io()[2]))
         return self._raw
 
     @property
@@ -164,7 +183,10 @@ class Model:
     def predict(self, x):
         """Floats in (list, tuple, array('f'); a tuple of them for several
         inputs), dequantised array('f') out (a tuple for several outputs);
-        an output of ARG_MAX / ARG_MIN indices comes out as array('i')."""
+        an output of ARG_MAX / ARG_MIN indices comes out as array('i').
+        A scikit-learn model takes its features as they are (float32, no
+        quantisation) and returns array('f'): class scores in labels order,
+        a regression value, or an outlier score (negative: outlier)."""
         self._run(x)
         raw_outs = self._buffers()[1]
         k = self._embedding_index()
@@ -214,7 +236,7 @@ class Model:
                 raise ValueError("tinyml: input %d has %d values, the model wants %d %s: "
                                  "flatten or cut your data to that length"
                                  % (k, n, len(raw), "x".join(str(d) for d in self.input_shapes[k])))
-            quantize(values, info[1], info[2], raw)
+            _fill(info, values, raw)
         self._core.invoke(raw_ins[0] if n_in == 1 else raw_ins,
                           raw_outs[0] if len(raw_outs) == 1 else raw_outs)
 
@@ -249,7 +271,7 @@ class Model:
         best = None
         for _ in range(runs):
             t0 = time.ticks_us()
-            quantize(x, self._inputs[0][1], self._inputs[0][2], raw_in)
+            _fill(self._inputs[0], x, raw_in)
             t1 = time.ticks_us()
             self._core.invoke(raw_in, out_arg)
             t2 = time.ticks_us()

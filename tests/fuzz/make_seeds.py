@@ -52,7 +52,34 @@ def main():
     (out / "kitchen_sink.tinyml").write_bytes(loader_tests.kitchen_sink_blob())
     chain, _ = loader_tests.chain_blob(np.random.default_rng(13))
     (out / "chain.tinyml").write_bytes(chain)
+    for name, blob in sklearn_blobs():
+        (out / f"{name}.tinyml").write_bytes(blob)
     print(f"make_seeds: {len(list(out.glob('*.tinyml')))} seeds in {out}")
+
+
+def sklearn_blobs():
+    """Small scikit-learn models, one per float32 op (TREE_ENSEMBLE narrow and
+    wide-free, LINEAR, GAUSSIAN_NB, KNN, SVM_RBF)."""
+    import numpy as np
+    from sklearn import ensemble, linear_model, naive_bayes, neighbors, svm
+    from sklearn.datasets import make_classification
+
+    from tinyml_converter.classic import convert_estimator
+
+    X, y = make_classification(n_samples=120, n_features=5, n_informative=3, n_classes=3, random_state=0)
+    X = X.astype(np.float32).astype(np.float64)
+    models = {
+        "sk_forest": ensemble.RandomForestClassifier(n_estimators=3, max_depth=4, random_state=0),
+        "sk_boosting": ensemble.HistGradientBoostingClassifier(max_iter=3, random_state=0),
+        "sk_logistic": linear_model.LogisticRegression(),
+        "sk_gaussian_nb": naive_bayes.GaussianNB(),
+        "sk_knn": neighbors.KNeighborsClassifier(3, weights="distance"),
+        "sk_svc": svm.SVC(break_ties=True),
+    }
+    for name, model in models.items():
+        yield name, convert_estimator(model.fit(X, y), name=name)[0]
+    iso = ensemble.IsolationForest(n_estimators=3, max_features=0.8, random_state=0).fit(X)
+    yield "sk_isolation", convert_estimator(iso, name="sk_isolation")[0]
 
 
 if __name__ == "__main__":

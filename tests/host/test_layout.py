@@ -42,8 +42,16 @@ C_STRUCTS = {
     "BATCH_MATMUL": "tml_blob_batch_matmul_t",
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "tml_blob_lstm_t",
     "SVDF": "tml_blob_svdf_t",
+    "TREE_ENSEMBLE": "tml_blob_tree_ensemble_t",
+    "LINEAR": "tml_blob_linear_t",
+    "GAUSSIAN_NB": "tml_blob_gaussian_nb_t",
+    "KNN": "tml_blob_knn_t",
+    "SVM_RBF": "tml_blob_svm_rbf_t",
+    "TREE_NODE16": "tml_tree_node16_t",
+    "TREE_NODE32": "tml_tree_node32_t",
 }
 META_FIELDS = "type length".split()
+TREE_NODE_FIELDS = "threshold feature right".split()
 OPCODE_ENUM = {name: f"TML_OP_{name}" for name in bl.OPCODES}
 CONSTANTS = {
     "TML_BLOB_MAGIC": bl.MAGIC,
@@ -54,6 +62,21 @@ CONSTANTS = {
     "TML_DTYPE_INT8": bl.DTYPE_INT8,
     "TML_DTYPE_INT16": bl.DTYPE_INT16,
     "TML_DTYPE_INT32": bl.DTYPE_INT32,
+    "TML_DTYPE_FLOAT32": bl.DTYPE_FLOAT32,
+    "TML_CLASSIC_POST_NONE": bl.POST_NONE,
+    "TML_CLASSIC_POST_AVERAGE": bl.POST_AVERAGE,
+    "TML_CLASSIC_POST_LOGISTIC": bl.POST_LOGISTIC,
+    "TML_CLASSIC_POST_SOFTMAX": bl.POST_SOFTMAX,
+    "TML_CLASSIC_POST_ISOLATION": bl.POST_ISOLATION,
+    "TML_CLASSIC_POST_SIGN2": bl.POST_SIGN2,
+    "TML_KNN_MAX_K": bl.KNN_MAX_K,
+    "TML_SVM_MAX_CLASSES": bl.SVM_MAX_CLASSES,
+    "TML_TREE_WIDE": bl.TREE_WIDE,
+    "TML_TREE_F64": bl.TREE_F64,
+    "TML_TREE_LEAF16": bl.TREE_LEAF16,
+    "TML_TREE_NAN_LEFT16": bl.TREE_NAN_LEFT16,
+    "TML_TREE_LEAF32": bl.TREE_LEAF32,
+    "TML_TREE_NAN_LEFT32": bl.TREE_NAN_LEFT32,
     "TML_META_NAME": bl.META_NAME,
     "TML_META_LABELS": bl.META_LABELS,
     "TML_META_NORMALIZE": bl.META_NORMALIZE,
@@ -93,6 +116,8 @@ def layouts():
         ("TENSOR", C_STRUCTS["TENSOR"], bl.TENSOR, bl.TENSOR_FIELDS),
         ("OP_HEADER", C_STRUCTS["OP_HEADER"], bl.OP_HEADER, bl.OP_HEADER_FIELDS),
         ("META_HEADER", C_STRUCTS["META_HEADER"], bl.META_HEADER, META_FIELDS),
+        ("TREE_NODE16", C_STRUCTS["TREE_NODE16"], bl.TREE_NODE16, TREE_NODE_FIELDS),
+        ("TREE_NODE32", C_STRUCTS["TREE_NODE32"], bl.TREE_NODE32, TREE_NODE_FIELDS),
     ]
     for name, (st, fields) in bl.PARAMS.items():
         if not fields:

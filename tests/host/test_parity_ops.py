@@ -863,6 +863,25 @@ def test_squeeze():
         assert parity.compare(t, h) is None, parity.compare(t, h)
 
 
+def test_stateful_ops_parity():
+    """UNIDIRECTIONAL_SEQUENCE_LSTM and SVDF need what the families cannot
+    give (tf_keras to fuse an LSTM, a hand-written file for SVDF); their full
+    parity families are test_lstm.py and test_svdf.py. One model of each here,
+    several invokes in a row (the state carries over on both), so that this
+    file's op census sees them."""
+    import test_lstm
+    import test_svdf
+
+    for name, tfl in (("UNIDIRECTIONAL_SEQUENCE_LSTM", test_lstm.lstm_model(40, 1, 5, 3, 6)),
+                      ("SVDF", test_svdf.svdf_model(40, 1, 6, 4, 2, 5))):
+        rng = np.random.default_rng(40)
+        oracle, tfl_outs, host_outs = parity.evaluate(tfl, lambda o: parity.random_inputs(o, rng, 6))
+        assert oracle.resolver == "BUILTIN_REF"
+        for t, h in zip(tfl_outs, host_outs):
+            assert parity.compare(t, h) is None, (name, parity.compare(t, h))
+        TFLITE_OPS_SEEN.add(name)
+
+
 def test_every_listed_op_has_parity():
     """Each TFLite op docs/ops.md lists as int8 appears in some family's model
     (run last: it needs every family's outcome)."""

@@ -9,6 +9,7 @@
  * here too, through tml_wrap16(). */
 #include <string.h>
 
+#include "tml_arch.h"
 #include "tml_kernels.h"
 #include "tml_requant.h"
 
@@ -134,19 +135,30 @@ static int16_t tml_fp16_tanh(int16_t a, int32_t integer_bits) {
 
 /* ---- the pieces of one step ----------------------------------------------- */
 
-/* gate[b][r] = sat16(gate[b][r] + rescale(bias[r] + sum_c x[b][c] w[r][c])). */
+static void tml_lstm_acc16(int16_t *gate, int32_t sum, int32_t bias, const int32_t *rescale) {
+    /* The zero points are folded into the bias (the converter's effective bias). */
+    const int32_t v = tml_multiply_by_quantized_multiplier((int32_t)((uint32_t)sum + (uint32_t)bias), rescale[0],
+        rescale[1]);
+    *gate = tml_sat16(v + *gate);
+}
+
+/* gate[b][r] = sat16(gate[b][r] + rescale(bias[r] + sum_c x[b][c] w[r][c])):
+ * FULLY_CONNECTED's shape, on its four-row dot products. */
 static void tml_lstm_matmul_acc16(const int8_t *x, int32_t n_batch, int32_t depth, const int8_t *w,
     const int32_t *bias, int32_t rows, const int32_t *rescale, int16_t *gate) {
     for (int32_t b = 0; b < n_batch; b++) {
         const int8_t *xb = x + b * depth;
-        for (int32_t r = 0; r < rows; r++) {
-            const int8_t *wr = w + r * depth;
-            int32_t acc = bias[r];
-            for (int32_t c = 0; c < depth; c++) {
-                acc += (int32_t)xb[c] * wr[c];
+        int16_t *g = gate + b * rows;
+        int32_t r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            int32_t acc[4] = {0, 0, 0, 0};
+            tml_dot4_s8(xb, w + r * depth, depth, depth, 0, acc);
+            for (int32_t k = 0; k < 4; k++) {
+                tml_lstm_acc16(&g[r + k], acc[k], bias[r + k], rescale);
             }
-            acc = tml_multiply_by_quantized_multiplier(acc, rescale[0], rescale[1]);
-            gate[b * rows + r] = tml_sat16(acc + gate[b * rows + r]);
+        }
+        for (; r < rows; r++) {
+            tml_lstm_acc16(&g[r], tml_dot1_s8(xb, w + r * depth, depth, 0), bias[r], rescale);
         }
     }
 }

@@ -9,7 +9,9 @@ TFLite's BUILTIN_REF kernels on the same file.
 TFLite keeps the LSTM's state (its variable tensors) from one invoke to the
 next until ResetVariableTensors; tinyml does the same (state tensors) and
 Model.reset() clears them. Every family below runs several invokes in a row
-on both, so the carried state is compared too.
+on both, so the carried state is compared too. The variants Keras never
+makes (CIFG, peepholes, projection, clips, cell scales where TFLite skips
+the tanh) are written directly with tflite_build.py.
 """
 
 import os
@@ -88,6 +90,8 @@ def check(tflite, invokes=12, seed=0):
     assert oracle.resolver == "BUILTIN_REF" or parity._has_op(tflite, "REVERSE_V2"), oracle.resolver
     bad = [(k, p) for k, p in enumerate(parity.compare(a, b) for a, b in zip(tfl, host)) if p]
     assert not bad, f"{len(bad)} of {len(tfl)} invokes differ, first {bad[0]}"
+    values = np.concatenate([a[0].reshape(-1) for a in tfl])
+    assert len(np.unique(values)) > 2, "degenerate case: outputs all clamped"
 
 
 CASES = [
@@ -199,3 +203,77 @@ def test_float_lstm_is_refused_by_name(tmp_path):
 
     with pytest.raises(ConversionError, match="float model|only the fully integer LSTM"):
         tflite_to_blob(tflite)
+
+
+def handmade_lstm(seed, batch, steps, n_input, n_cell, n_output=None, cifg=False, peephole=False,
+                  projection=False, cell_clip=0.0, proj_clip=0.0, time_major=False, cell_log2=-12):
+    """An integer UNIDIRECTIONAL_SEQUENCE_LSTM written directly: the variants
+    Keras never makes (CIFG, peepholes, projection, clips). Weight and scale
+    choices keep the gates in range; TFLite's Prepare derives the rest."""
+    from tflite_build import Builder
+
+    rng = np.random.default_rng(seed)
+    n_output = n_output or n_cell
+    b = Builder()
+    shape = [steps, batch, n_input] if time_major else [batch, steps, n_input]
+    out_shape = shape[:2] + [n_output]
+    in_scale, os_scale = float(rng.uniform(0.01, 0.05)), float(rng.uniform(0.004, 0.01))
+    x = b.tensor("input", shape, np.int8, in_scale, int(rng.integers(-10, 11)))
+
+    def weights(name, rows, cols):
+        return b.tensor(name, [rows, cols], np.int8, float(rng.uniform(0.002, 0.01)), 0,
+                        rng.integers(-127, 128, (rows, cols)))
+
+    gates = ["forget", "cell", "output"] if cifg else ["input", "forget", "cell", "output"]
+    ins = [-1] * 24
+    ins[0] = x
+    for k, g in enumerate(["input", "forget", "cell", "output"]):
+        if g in gates:
+            ins[1 + k] = weights(f"input_to_{g}", n_cell, n_input)
+            ins[5 + k] = weights(f"recurrent_to_{g}", n_cell, n_output)
+    if peephole:
+        for k, g in enumerate(["input", "forget", "output"]):
+            if g in gates:
+                ins[9 + k] = b.tensor(f"cell_to_{g}", [n_cell], np.int16, float(rng.uniform(1e-4, 5e-4)), 0,
+                                      rng.integers(-20000, 20001, n_cell))
+    for k, g in enumerate(["input", "forget", "cell", "output"]):
+        if g in gates:
+            ins[12 + k] = b.tensor(f"{g}_bias", [n_cell], np.int32, in_scale * 0.005, 0,
+                                   rng.integers(-20000, 20001, n_cell))
+    hidden_scale = float(rng.uniform(0.004, 0.01))
+    if projection:
+        ins[16] = weights("projection", n_output, n_cell)
+        ins[17] = b.tensor("projection_bias", [n_output], np.int32, hidden_scale * 0.005, 0,
+                           rng.integers(-2000, 2001, n_output))
+    os_zp = int(rng.integers(-10, 11))
+    ins[18] = b.tensor("output_state", [batch, n_output], np.int8, os_scale, os_zp, variable=True)
+    ins[19] = b.tensor("cell_state", [batch, n_cell], np.int16, 2.0 ** cell_log2, 0, variable=True)
+    inter = [b.tensor(f"intermediate_{k}", [0], np.float32) for k in range(4)]
+    inter.append(b.tensor("hidden", [0], np.int8, hidden_scale if projection else os_scale,
+                          int(rng.integers(-5, 6)) if projection else os_zp))
+    y = b.tensor("output", out_shape, np.int8, os_scale, os_zp)
+    o = b.s.UnidirectionalSequenceLSTMOptionsT()
+    o.fusedActivationFunction, o.cellClip, o.projClip, o.timeMajor = 4, cell_clip, proj_clip, time_major
+    b.op("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, [y], "UnidirectionalSequenceLSTMOptions", o, intermediates=inter)
+    b.version("UNIDIRECTIONAL_SEQUENCE_LSTM", 2)
+    return b.finish([x], [y])
+
+
+HANDMADE = [
+    dict(seed=1, batch=1, steps=4, n_input=3, n_cell=5),
+    dict(seed=2, batch=1, steps=5, n_input=4, n_cell=6, cifg=True),
+    dict(seed=3, batch=2, steps=3, n_input=5, n_cell=4, peephole=True),
+    dict(seed=4, batch=1, steps=6, n_input=3, n_cell=8, n_output=5, projection=True),
+    dict(seed=5, batch=1, steps=4, n_input=6, n_cell=7, n_output=4, projection=True, peephole=True, cifg=True),
+    dict(seed=6, batch=2, steps=5, n_input=3, n_cell=6, cell_clip=0.5),
+    dict(seed=7, batch=1, steps=5, n_input=4, n_cell=8, n_output=6, projection=True, proj_clip=0.3),
+    dict(seed=8, batch=3, steps=4, n_input=2, n_cell=5, time_major=True, peephole=True),
+    dict(seed=9, batch=1, steps=3, n_input=4, n_cell=5, cell_log2=-15),
+    dict(seed=10, batch=1, steps=3, n_input=4, n_cell=5, cell_log2=-10),
+    dict(seed=11, batch=1, steps=4, n_input=3, n_cell=6, cell_log2=-16),
+]
+
+
+@pytest.mark.parametrize("options", HANDMADE, ids=[f"handmade{o['seed']}" for o in HANDMADE])
+def test_handmade_lstm_variants_match_tflite(options):
+    check(handmade_lstm(**options), invokes=8, seed=options["seed"])

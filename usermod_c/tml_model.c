@@ -500,7 +500,7 @@ static tml_status_t tml_load_op(tml_model_t *m, uint32_t i, uint32_t pos, uint16
     }
     *record_size = rec.size;
     if (rec.opcode == 0 || rec.opcode >= TML_OP_COUNT_ || tml_op_defs[rec.opcode].load == 0) {
-        return tml_load_fail(m, TML_ERR_UNSUPPORTED_OP, "unknown opcode");
+        return tml_load_fail(m, TML_ERR_UNSUPPORTED_OP, "unknown opcode, or an op this build leaves out");
     }
     const tml_op_def_t *def = &tml_op_defs[rec.opcode];
     if (rec.reserved != 0) {

@@ -802,6 +802,10 @@ static void tml_run_svdf(const tml_model_t *m, const tml_op_t *op) {
         (int16_t *)(void *)tml_op_tensor(m, op, 1)->data, (int8_t *)out->data, out->zero_point);
 }
 
+/* The scikit-learn ops compute in double. The armv6m native module leaves
+ * them out (TML_NO_CLASSIC): MicroPython's mpy_ld cannot link libgcc's
+ * soft-double routines for Thumb-1 (absolute relocations). */
+#ifndef TML_NO_CLASSIC
 /* ---- TREE_ENSEMBLE, LINEAR: float32 rows of features in, one row of outputs out
  * per row ---------------------------------------------------------------------- */
 
@@ -1089,6 +1093,8 @@ static uint32_t tml_scratch_svm_rbf(const tml_model_t *m, const tml_op_t *op) {
     return tml_svm_rbf_scratch_size(&op->u.svm);
 }
 
+#endif /* TML_NO_CLASSIC */
+
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv, 0},
@@ -1134,6 +1140,7 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_UNIDIRECTIONAL_SEQUENCE_LSTM] = {"UNIDIRECTIONAL_SEQUENCE_LSTM", 3, 3, 1, sizeof(tml_blob_lstm_t),
                                              tml_load_lstm, tml_run_lstm, tml_scratch_lstm, TML_OPERANDS_OWN},
     [TML_OP_SVDF] = {"SVDF", 2, 2, 1, sizeof(tml_blob_svdf_t), tml_load_svdf, tml_run_svdf, 0, TML_OPERANDS_OWN},
+#ifndef TML_NO_CLASSIC
     [TML_OP_TREE_ENSEMBLE] = {"TREE_ENSEMBLE", 1, 1, 1, sizeof(tml_blob_tree_ensemble_t), tml_load_tree_ensemble,
                               tml_run_tree_ensemble, tml_scratch_tree_ensemble, TML_OPERANDS_FLOAT32},
     [TML_OP_LINEAR] = {"LINEAR", 1, 1, 1, sizeof(tml_blob_linear_t), tml_load_linear, tml_run_linear,
@@ -1143,4 +1150,5 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_KNN] = {"KNN", 1, 1, 1, sizeof(tml_blob_knn_t), tml_load_knn, tml_run_knn, tml_scratch_knn, TML_OPERANDS_FLOAT32},
     [TML_OP_SVM_RBF] = {"SVM_RBF", 1, 1, 1, sizeof(tml_blob_svm_rbf_t), tml_load_svm_rbf, tml_run_svm_rbf,
                         tml_scratch_svm_rbf, TML_OPERANDS_FLOAT32},
+#endif
 };

@@ -42,7 +42,8 @@ $(FUZZ_BIN): tests/fuzz/fuzz_blob.c $(FUZZ_CORE) $(wildcard usermod_c/*.h) userm
 # cache when present).
 fuzz-seeds: $(FUZZ_DIR)/.seeds
 $(FUZZ_DIR)/.seeds: tests/fuzz/make_seeds.py tests/models.py tests/host/test_model_loader.py \
-		tests/host/blobkit.py $(wildcard converter/tinyml_converter/*.py) | deps-python
+		tests/host/blobkit.py tests/host/test_lstm.py tests/host/test_svdf.py tests/host/tflite_build.py \
+		$(wildcard converter/tinyml_converter/*.py) | deps-python
 	rm -rf $(FUZZ_SEEDS)
 	$(PYTHON) tests/fuzz/make_seeds.py $(FUZZ_SEEDS)
 	@touch $@

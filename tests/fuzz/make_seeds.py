@@ -54,6 +54,14 @@ def main():
     (out / "chain.tinyml").write_bytes(chain)
     for name, blob in sklearn_blobs():
         (out / f"{name}.tinyml").write_bytes(blob)
+    # The LSTM comes with the models above; SVDF and the LSTM variants Keras
+    # never makes (CIFG, peepholes, projection) from hand-written files.
+    import test_lstm
+    import test_svdf
+
+    (out / "svdf.tinyml").write_bytes(convert.tflite_to_blob(test_svdf.svdf_model(3, 1, 16, 8, 2, 10)))
+    (out / "lstm_variants.tinyml").write_bytes(convert.tflite_to_blob(test_lstm.handmade_lstm(
+        5, 1, 4, 6, 7, n_output=4, projection=True, peephole=True, cifg=True)))
     print(f"make_seeds: {len(list(out.glob('*.tinyml')))} seeds in {out}")
 
 

@@ -16,7 +16,6 @@
  * load (tml_model.h), so every node, root, value, class and class-start
  * index is bounded where it is read, and a walk that strays ends without a
  * leaf (that tree adds nothing). */
-#include <math.h>
 
 #include "tml_blob.h"
 #include "tml_check.h"
@@ -40,12 +39,20 @@ typedef union {
     uint32_t u;
 } tml_f32_bits_t;
 
+/* +infinity without <math.h> (a freestanding build, such as the Xtensa
+ * check's, has none). */
+static double tml_infinity(void) {
+    tml_f64_bits_t b;
+    b.u = 0x7FF0000000000000ull;
+    return b.d;
+}
+
 static double tml_exp(double x) {
     if (x != x) {
         return x;
     }
     if (x > 709.78) {
-        return (double)INFINITY;
+        return tml_infinity();
     }
     if (x < -745.2) {
         return 0.0;
@@ -380,7 +387,7 @@ uint32_t tml_knn_scratch_size(const tml_knn_params_t *p) {
 /* sqrt(v) for v >= 0 by Newton's method from a guess with half the
  * exponent: six steps reach double precision from any start the guess gives. */
 static double tml_sqrt(double v) {
-    if (v != v || v == (double)INFINITY) {
+    if (v != v || v == tml_infinity()) {
         return v;
     }
     if (!(v > 0.0)) {

@@ -340,7 +340,9 @@ static void tml_lstm_step(const tml_lstm_params_t *p, int32_t n_batch, const int
             }
         }
     }
-    memcpy(output, output_state, (size_t)(n_batch * p->n_output));
+    /* memmove: a hostile blob may overlap the two in the arena (wrong bytes,
+     * never out of bounds). */
+    memmove(output, output_state, (size_t)(n_batch * p->n_output));
 }
 
 /* ---- entry points ----------------------------------------------------------- */

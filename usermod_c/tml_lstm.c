@@ -17,6 +17,12 @@ static inline int16_t tml_wrap16(int32_t x) {
     return (int16_t)((int32_t)(((uint32_t)x & 0xFFFFu) ^ 0x8000u) - 0x8000);
 }
 
+/* int32 sums wrap, as TFLite's do in practice; a hostile blob's constants
+ * can push them past the range, which must stay defined C. */
+static inline int32_t tml_add_wrap(int32_t a, int32_t b) {
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
 static inline int16_t tml_sat16(int32_t x) {
     return (int16_t)(x < -32768 ? -32768 : (x > 32767 ? 32767 : x));
 }
@@ -139,7 +145,7 @@ static void tml_lstm_acc16(int16_t *gate, int32_t sum, int32_t bias, const int32
     /* The zero points are folded into the bias (the converter's effective bias). */
     const int32_t v = tml_multiply_by_quantized_multiplier((int32_t)((uint32_t)sum + (uint32_t)bias), rescale[0],
         rescale[1]);
-    *gate = tml_sat16(v + *gate);
+    *gate = tml_sat16(tml_add_wrap(v, *gate));
 }
 
 /* gate[b][r] = sat16(gate[b][r] + rescale(bias[r] + sum_c x[b][c] w[r][c])):
@@ -257,7 +263,7 @@ static void tml_lstm_gate_run(const tml_lstm_params_t *p, int32_t g, int32_t n_b
         for (int32_t i = 0; i < n; i++) {
             const int32_t prod = tml_multiply_by_quantized_multiplier(
                 (int32_t)k.peephole[i % p->n_output] * cell_state[i], k.rescale[4], k.rescale[5]);
-            gate[i] = tml_sat16(prod + gate[i]);
+            gate[i] = tml_sat16(tml_add_wrap(prod, gate[i]));
         }
     }
     if (g == 2) {
@@ -315,8 +321,8 @@ static void tml_lstm_step(const tml_lstm_params_t *p, int32_t n_batch, const int
     const int tanh_defined = tanh_bits >= 0 && tanh_bits <= 6;
     for (int32_t i = 0; i < cells; i++) {
         const int32_t t = tanh_defined ? tml_fp16_tanh(cell_state[i], tanh_bits) : input_gate[i];
-        const int32_t v = tml_multiply_by_quantized_multiplier((int32_t)output_gate[i] * t, hidden_rescale[0],
-            hidden_rescale[1]) + hidden_zp;
+        const int32_t v = tml_add_wrap(tml_multiply_by_quantized_multiplier((int32_t)output_gate[i] * t,
+            hidden_rescale[0], hidden_rescale[1]), hidden_zp);
         h[i] = (int8_t)tml_clamp(v, -128, 127);
     }
     if (projection) {
@@ -326,12 +332,12 @@ static void tml_lstm_step(const tml_lstm_params_t *p, int32_t n_batch, const int
         for (int32_t b = 0; b < n_batch; b++) {
             for (int32_t r = 0; r < p->n_output; r++) {
                 const int8_t *wr = weights + r * p->n_cell;
-                int32_t acc = bias[r];
+                uint32_t acc = (uint32_t)bias[r];
                 for (int32_t c = 0; c < p->n_cell; c++) {
-                    acc += (int32_t)hidden[b * p->n_cell + c] * wr[c];
+                    acc += (uint32_t)((int32_t)hidden[b * p->n_cell + c] * wr[c]);
                 }
-                int32_t v = tml_multiply_by_quantized_multiplier(acc, proj_rescale[0], proj_rescale[1])
-                    + output_state_zp;
+                int32_t v = tml_add_wrap(tml_multiply_by_quantized_multiplier((int32_t)acc, proj_rescale[0],
+                    proj_rescale[1]), output_state_zp);
                 v = tml_clamp(v, -128, 127);
                 if (p->proj_clip > 0) {
                     v = tml_clamp(v, -p->proj_clip, p->proj_clip);

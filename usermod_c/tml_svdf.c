@@ -44,11 +44,14 @@ void tml_svdf_s8(const tml_svdf_params_t *p, const int8_t *input, int32_t input_
         int16_t *s = state + b * memory * filters;
         const int8_t *w = p->weights_feature;
         for (int32_t f = 0; f < filters; f++) {
-            int32_t dot = 0;
+            /* Unsigned: the sums wrap as TFLite's int32 ones do, defined C
+             * whatever a hostile blob holds. */
+            uint32_t sum = 0;
             for (int32_t c = 0; c < p->n_input; c++) {
-                dot += (int32_t)*w++ * ((int32_t)x[c] - input_zp);
+                sum += (uint32_t)((int32_t)*w++ * ((int32_t)x[c] - input_zp));
             }
-            dot = tml_multiply_by_quantized_multiplier(dot, p->feature_multiplier, p->feature_shift);
+            const int32_t dot = tml_multiply_by_quantized_multiplier((int32_t)sum, p->feature_multiplier,
+                p->feature_shift);
             s[f * memory + memory - 1] = (int16_t)tml_clamp(dot, INT16_MIN, INT16_MAX);
         }
         /* Time weights against each filter's memory, summed over the rank
@@ -65,8 +68,8 @@ void tml_svdf_s8(const tml_svdf_params_t *p, const int8_t *input, int32_t input_
                 }
                 acc += dot;
             }
-            const int32_t v = tml_multiply_by_quantized_multiplier((int32_t)acc, p->time_multiplier, p->time_shift)
-                + output_zp;
+            const int32_t v = (int32_t)((uint32_t)tml_multiply_by_quantized_multiplier((int32_t)acc,
+                p->time_multiplier, p->time_shift) + (uint32_t)output_zp);
             output[b * p->n_unit + u] = (int8_t)tml_clamp(v, -128, 127);
         }
     }

@@ -884,6 +884,15 @@ class Lowering:
         self._add("TRANSPOSE_CONV", [x], [y], params, where, in_h * in_w * kh * kw * in_c * out_c)
 
     # ---- recurrent -----------------------------------------------------------
+    def _state(self, i: int, dtype: int, where: str) -> int:
+        """Our state tensor (TML_TENSOR_STATE) for TFLite variable tensor i,
+        restarting at every invoke when the model asks for it."""
+        if i in self.tmap:
+            raise ConversionError(f"{where}: state tensor '{self.T[i].name}' is shared with another op")
+        idx = self._new_tensor(self.T[i], dtype=dtype, state=2 if self.reset_state else 1)
+        self.tmap[i] = idx
+        return idx
+
     def _op_unidirectional_sequence_lstm(self, op, where):
         """TFLite's integer LSTM (int8 activations and weights, int16 cell
         state). Every number TFLite's Prepare derives (unidirectional_sequence_lstm.cc,
@@ -1018,13 +1027,7 @@ class Lowering:
         flags = (L.LSTM_TIME_MAJOR if time_major or len(x.shape) == 2 else 0) | (L.LSTM_CIFG if cifg else 0) \
             | (L.LSTM_PEEPHOLE if peephole else 0) | (L.LSTM_PROJECTION if projection else 0)
         a = self.act(ins[0], where)
-        states = []
-        for t, dtype in ((out_state, L.DTYPE_INT8), (cell_state, L.DTYPE_INT16)):
-            if ins[18 if dtype == L.DTYPE_INT8 else 19] in self.tmap:
-                raise ConversionError(f"{where}: state tensor '{t.name}' is shared with another op")
-            idx = self._new_tensor(t, dtype=dtype, state=2 if self.reset_state else 1)
-            self.tmap[ins[18 if dtype == L.DTYPE_INT8 else 19]] = idx
-            states.append(idx)
+        states = [self._state(ins[18], L.DTYPE_INT8, where), self._state(ins[19], L.DTYPE_INT16, where)]
         out = self.act(op.outputs[0], where)
         steps = int(np.prod(x.shape[:-1]))
         macs = steps * (len(gates) * n_cell * (n_input + n_output) + (n_output * n_cell if projection else 0))
@@ -1074,10 +1077,7 @@ class Lowering:
         m1 = quantize_multiplier(float(f32(f32(x.scale) * f32(wf.scale)) / f32(state.scale)))
         m2 = quantize_multiplier(float(f32(f32(state.scale) * f32(wt.scale)) / f32(y.scale)))
         a = self.act(op.inputs[0], where)
-        if op.inputs[4] in self.tmap:
-            raise ConversionError(f"{where}: state tensor '{state.name}' is shared with another op")
-        s_idx = self._new_tensor(state, dtype=L.DTYPE_INT16, state=2 if self.reset_state else 1)
-        self.tmap[op.inputs[4]] = s_idx
+        s_idx = self._state(op.inputs[4], L.DTYPE_INT16, where)
         out = self.act(op.outputs[0], where)
         params = dict(weights_feature=Const(wf.data.astype("<i1").tobytes(), "weights"),
                       weights_time=Const(wt.data.astype("<i2").tobytes(), "weights"),

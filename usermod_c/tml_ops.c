@@ -734,8 +734,18 @@ static tml_status_t tml_load_lstm(tml_model_t *m, const void *params, tml_op_t *
     const void *constants;
     s = tml_load_const(m, r->constants, r->constants_size, 4, "LSTM constants outside the data section",
         &constants);
+    if (s != TML_OK) {
+        return s;
+    }
     p->constants = (const uint8_t *)constants;
-    return s;
+    const int32_t *rescale = (const int32_t *)constants;
+    for (uint32_t i = 0; i < TML_LSTM_RESCALES; i++) {
+        s = tml_check_requant(rescale[2 * i], rescale[2 * i + 1], &detail);
+        if (s != TML_OK) {
+            return tml_load_fail(m, s, detail);
+        }
+    }
+    return TML_OK;
 }
 
 static void tml_run_lstm(const tml_model_t *m, const tml_op_t *op) {
@@ -771,6 +781,12 @@ static tml_status_t tml_load_svdf(tml_model_t *m, const void *params, tml_op_t *
     p->time_shift = r->time_shift;
     const char *detail = "";
     tml_status_t s = tml_svdf_check(p, &in->dims, &state->dims, &out->dims, &detail);
+    if (s == TML_OK) {
+        s = tml_check_requant(p->feature_multiplier, p->feature_shift, &detail);
+    }
+    if (s == TML_OK) {
+        s = tml_check_requant(p->time_multiplier, p->time_shift, &detail);
+    }
     if (s != TML_OK) {
         return tml_load_fail(m, s, detail);
     }

@@ -110,7 +110,7 @@ static inline int32_t tml_rescale_down_by(int32_t x, int32_t multiplier, int32_t
  * Callers that checked every shift in [-31, -2] call the form above with
  * k = -shift - 1 in [1, 30]. */
 static inline int32_t tml_rescale_down(int32_t x, int32_t multiplier, int32_t shift) {
-    return tml_rescale_down_by(x, multiplier, tml_shift_bits(-shift - 1));
+    return tml_rescale_down_by(x, multiplier, tml_shift_bits(~shift)); /* ~shift is -shift - 1 without overflow */
 }
 
 /* shift > 0 multiplies by 2^shift before the Q31 multiply; shift < 0 divides

@@ -547,7 +547,7 @@ TML_COLD static void tml_dw_channels(const tml_dw_ctx_t *c, const int8_t *in_bat
                         }
                     }
                     if (bias != NULL) {
-                        acc = (int32_t)((uint32_t)acc + (uint32_t)bias[oc]);
+                        acc = tml_add_wrap(acc, bias[oc]);
                     }
                     out[oc] = tml_requant_one(acc, q->multiplier[oc * quant_step],
                         q->shift[oc * quant_step], c->lo, c->hi, q->output_offset);

@@ -17,12 +17,6 @@ static inline int16_t tml_wrap16(int32_t x) {
     return (int16_t)((int32_t)(((uint32_t)x & 0xFFFFu) ^ 0x8000u) - 0x8000);
 }
 
-/* int32 sums wrap, as TFLite's do in practice; a hostile blob's constants
- * can push them past the range, which must stay defined C. */
-static inline int32_t tml_add_wrap(int32_t a, int32_t b) {
-    return (int32_t)((uint32_t)a + (uint32_t)b);
-}
-
 static inline int16_t tml_sat16(int32_t x) {
     return (int16_t)(x < -32768 ? -32768 : (x > 32767 ? 32767 : x));
 }
@@ -143,7 +137,7 @@ static int16_t tml_fp16_tanh(int16_t a, int32_t integer_bits) {
 
 static void tml_lstm_acc16(int16_t *gate, int32_t sum, int32_t bias, const int32_t *rescale) {
     /* The zero points are folded into the bias (the converter's effective bias). */
-    const int32_t v = tml_multiply_by_quantized_multiplier((int32_t)((uint32_t)sum + (uint32_t)bias), rescale[0],
+    const int32_t v = tml_multiply_by_quantized_multiplier(tml_add_wrap(sum, bias), rescale[0],
         rescale[1]);
     *gate = tml_sat16(tml_add_wrap(v, *gate));
 }

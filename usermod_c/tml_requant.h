@@ -79,6 +79,13 @@ static inline int32_t tml_round_shift_away(int32_t v, int32_t k) {
     return ((u >> k) + 1) >> 1;
 }
 
+/* a + b wrapping as int32 sums do on every target TFLite runs on; a hostile
+ * blob's constants (a bias, a zero point) can push a sum past the range,
+ * which must stay defined C. */
+static inline int32_t tml_add_wrap(int32_t a, int32_t b) {
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
 /* Multipliers and shifts are constants of the blob, which may change after
  * load (a reused bytearray): a shift amount out of [0, 31] must still be
  * defined C, if a wrong answer. Every valid shift passes unchanged. */

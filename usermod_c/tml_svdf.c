@@ -68,8 +68,8 @@ void tml_svdf_s8(const tml_svdf_params_t *p, const int8_t *input, int32_t input_
                 }
                 acc += dot;
             }
-            const int32_t v = (int32_t)((uint32_t)tml_multiply_by_quantized_multiplier((int32_t)acc,
-                p->time_multiplier, p->time_shift) + (uint32_t)output_zp);
+            const int32_t v = tml_add_wrap(tml_multiply_by_quantized_multiplier((int32_t)acc,
+                p->time_multiplier, p->time_shift), output_zp);
             output[b * p->n_unit + u] = (int8_t)tml_clamp(v, -128, 127);
         }
     }

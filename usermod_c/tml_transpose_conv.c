@@ -116,7 +116,7 @@ void tml_transpose_conv_s8(const tml_transpose_conv_params_t *p, const tml_requa
                         }
                     }
                     if (bias) {
-                        acc = (int32_t)((uint32_t)acc + (uint32_t)bias[oc]);
+                        acc = tml_add_wrap(acc, bias[oc]);
                     }
                     const int32_t k = per_channel ? oc : 0;
                     acc = tml_multiply_by_quantized_multiplier(acc, q->multiplier[k], q->shift[k])

@@ -114,6 +114,10 @@ typedef enum {
     TML_OP_SVM_RBF = 33,       /* scikit-learn SVC with an RBF kernel: float32 in and out */
     TML_OP_UNIDIRECTIONAL_SEQUENCE_LSTM = 36,
     TML_OP_SVDF = 37,
+    TML_OP_CONV_2D_S16 = 38,           /* 16x8: int16 activations, int8 weights, int64 bias */
+    TML_OP_DEPTHWISE_CONV_2D_S16 = 39,
+    TML_OP_FULLY_CONNECTED_S16 = 40,
+    TML_OP_REQUANTIZE = 41,            /* QUANTIZE between int8 and int16 */
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -173,6 +177,26 @@ typedef struct {
     uint32_t multiplier;
     uint32_t shift;
 } tml_blob_fc_t;
+
+/* CONV_2D_S16 and DEPTHWISE_CONV_2D_S16 take tml_blob_conv_t with an int64
+ * bias (8-byte aligned) and shifts in [-31, 7]; their tensors are int16 with
+ * zero point 0. FULLY_CONNECTED_S16 rescales by double scales (in_scale *
+ * w_scale / out_scale, channel_quant of them, 8-byte aligned). */
+typedef struct {
+    uint16_t channel_quant;      /* 1 or out_features */
+    uint16_t reserved;
+    int32_t act_min, act_max;
+    uint32_t weights;            /* int8 [out_features][in_features] */
+    uint32_t bias;               /* int64[out_features] or TML_NONE */
+    uint32_t scale;              /* double[channel_quant] */
+} tml_blob_fc_s16_t;
+
+/* REQUANTIZE: int8 or int16 in, int8 or int16 out, offsets from the
+ * tensors' zero points, multiplier/shift = QuantizeMultiplier(in_scale / out_scale). */
+typedef struct {
+    int32_t multiplier;
+    int32_t shift;
+} tml_blob_requantize_t;
 
 /* AVERAGE_POOL_2D, MAX_POOL_2D on NHWC. */
 typedef struct {

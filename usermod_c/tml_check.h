@@ -18,6 +18,13 @@ static inline tml_status_t tml_check_act_s8(int32_t act_min, int32_t act_max, co
     return TML_OK;
 }
 
+static inline tml_status_t tml_check_act_s16(int32_t act_min, int32_t act_max, const char **detail) {
+    if (act_min < -32768 || act_max > 32767 || act_min > act_max) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "activation range outside int16 or empty");
+    }
+    return TML_OK;
+}
+
 /* TFLite's MultiplyByQuantizedMultiplier takes a Q31 multiplier >= 0 and a
  * shift in [-31, 30]. */
 static inline tml_status_t tml_check_requant(int32_t multiplier, int32_t shift, const char **detail) {

@@ -1,5 +1,6 @@
 /* Data movement kernels: CONCATENATION (one input at a time), PAD and REMAP, on the
- * tensors' 4-D padded NHWC dims. No arithmetic on values, only placement. */
+ * tensors' 4-D padded NHWC dims, for elements of 1 or 2 bytes (int8, int16; REMAP
+ * also 4). No arithmetic on values, only placement. */
 #include "tml_check.h"
 #include "tml_kernels.h"
 
@@ -25,9 +26,9 @@ tml_status_t tml_concat_part_check(int32_t axis, int32_t axis_start,
     return TML_OK;
 }
 
-void tml_concat_part_s8(int32_t axis, int32_t axis_start,
-    const tml_dims_t *in_dims, const int8_t *in,
-    const tml_dims_t *out_dims, int8_t *out) {
+void tml_concat_part(int32_t axis, int32_t axis_start, uint32_t elem_size,
+    const tml_dims_t *in_dims, const uint8_t *in,
+    const tml_dims_t *out_dims, uint8_t *out) {
     int32_t id[TML_RANK];
     int32_t od[TML_RANK];
     tml_dims_to_array(in_dims, id);
@@ -41,11 +42,11 @@ void tml_concat_part_s8(int32_t axis, int32_t axis_start,
             inner *= od[i];
         }
     }
-    const int32_t in_block = id[axis] * inner;
-    const int32_t out_block = od[axis] * inner;
-    int8_t *dst = out + axis_start * inner;
+    const uint32_t in_block = (uint32_t)(id[axis] * inner) * elem_size;
+    const uint32_t out_block = (uint32_t)(od[axis] * inner) * elem_size;
+    uint8_t *dst = out + (uint32_t)(axis_start * inner) * elem_size;
     for (int32_t o = 0; o < outer; o++) {
-        for (int32_t i = 0; i < in_block; i++) {
+        for (uint32_t i = 0; i < in_block; i++) {
             dst[i] = in[i];
         }
         in += in_block;
@@ -53,16 +54,24 @@ void tml_concat_part_s8(int32_t axis, int32_t axis_start,
     }
 }
 
-static void tml_fill_s8(int8_t *out, int32_t count, int8_t value) {
-    for (int32_t i = 0; i < count; i++) {
-        out[i] = value;
+/* Element by element, in the element's own type: int8 and int16 tensors. */
+static void tml_fill(uint8_t *out, int32_t count, uint32_t elem_size, int32_t value) {
+    if (elem_size == 2) {
+        int16_t *o = (int16_t *)(void *)out;
+        for (int32_t i = 0; i < count; i++) {
+            o[i] = (int16_t)value;
+        }
+    } else {
+        for (int32_t i = 0; i < count; i++) {
+            out[i] = (uint8_t)(int8_t)value;
+        }
     }
 }
 
 /* Walks the output row by row (a row being the innermost C values): rows whose
  * N, H or W falls in the padding are all pad_value, the others are
  * before[3] pad values, one input row, after[3] pad values. */
-tml_status_t tml_pad_check(const tml_pad_params_t *p,
+tml_status_t tml_pad_check(const tml_pad_params_t *p, uint32_t elem_size,
     const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail) {
     int32_t id[TML_RANK];
     int32_t od[TML_RANK];
@@ -76,22 +85,23 @@ tml_status_t tml_pad_check(const tml_pad_params_t *p,
             return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "output dims != input dims + padding");
         }
     }
-    if (p->pad_value < -128 || p->pad_value > 127) {
-        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "pad value outside int8");
+    const int32_t limit = elem_size == 2 ? 32768 : 128;
+    if (p->pad_value < -limit || p->pad_value > limit - 1) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "pad value outside the element type");
     }
     return TML_OK;
 }
 
-void tml_pad_s8(const tml_pad_params_t *p,
-    const tml_dims_t *in_dims, const int8_t *in,
-    const tml_dims_t *out_dims, int8_t *out) {
+void tml_pad(const tml_pad_params_t *p, uint32_t elem_size,
+    const tml_dims_t *in_dims, const uint8_t *in,
+    const tml_dims_t *out_dims, uint8_t *out) {
     int32_t id[TML_RANK];
     int32_t od[TML_RANK];
     tml_dims_to_array(in_dims, id);
     tml_dims_to_array(out_dims, od);
-    const int8_t pad = (int8_t)p->pad_value;
     const int32_t c_before = p->before[3];
     const int32_t c_after = p->after[3];
+    const uint32_t row_bytes = (uint32_t)od[3] * elem_size;
     for (int32_t n = 0; n < od[0]; n++) {
         const int32_t in_n = n - p->before[0];
         for (int32_t h = 0; h < od[1]; h++) {
@@ -100,16 +110,17 @@ void tml_pad_s8(const tml_pad_params_t *p,
                 const int32_t in_w = w - p->before[2];
                 if (in_n < 0 || in_n >= id[0] || in_h < 0 || in_h >= id[1]
                     || in_w < 0 || in_w >= id[2]) {
-                    tml_fill_s8(out, od[3], pad);
+                    tml_fill(out, od[3], elem_size, p->pad_value);
                 } else {
-                    const int8_t *src = in + ((in_n * id[1] + in_h) * id[2] + in_w) * id[3];
-                    tml_fill_s8(out, c_before, pad);
-                    for (int32_t c = 0; c < id[3]; c++) {
-                        out[c_before + c] = src[c];
+                    const uint8_t *src = in + (uint32_t)(((in_n * id[1] + in_h) * id[2] + in_w) * id[3]) * elem_size;
+                    tml_fill(out, c_before, elem_size, p->pad_value);
+                    uint8_t *dst = out + (uint32_t)c_before * elem_size;
+                    for (uint32_t b = 0; b < (uint32_t)id[3] * elem_size; b++) {
+                        dst[b] = src[b];
                     }
-                    tml_fill_s8(out + c_before + id[3], c_after, pad);
+                    tml_fill(dst + (uint32_t)id[3] * elem_size, c_after, elem_size, p->pad_value);
                 }
-                out += od[3];
+                out += row_bytes;
             }
         }
     }

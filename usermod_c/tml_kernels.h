@@ -369,16 +369,17 @@ tml_status_t tml_concat_part_check(int32_t axis, int32_t axis_start,
 /* Copies one concatenation input into its slot of the output: axis_start is
  * the sum of the axis extents of the inputs before it. Called once per
  * input, so no pointer arrays are needed. */
-void tml_concat_part_s8(int32_t axis, int32_t axis_start,
-    const tml_dims_t *in_dims, const int8_t *in,
-    const tml_dims_t *out_dims, int8_t *out);
+void tml_concat_part(int32_t axis, int32_t axis_start, uint32_t elem_size,
+    const tml_dims_t *in_dims, const uint8_t *in,
+    const tml_dims_t *out_dims, uint8_t *out);
 
-tml_status_t tml_pad_check(const tml_pad_params_t *p,
+/* elem_size 1 (int8) or 2 (int16); pad_value is checked to fit it. */
+tml_status_t tml_pad_check(const tml_pad_params_t *p, uint32_t elem_size,
     const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
 
-void tml_pad_s8(const tml_pad_params_t *p,
-    const tml_dims_t *in_dims, const int8_t *in,
-    const tml_dims_t *out_dims, int8_t *out);
+void tml_pad(const tml_pad_params_t *p, uint32_t elem_size,
+    const tml_dims_t *in_dims, const uint8_t *in,
+    const tml_dims_t *out_dims, uint8_t *out);
 
 /* Every output element's input offset (the sum of its four table entries)
  * lies in [0, in_elements). Sets p->inner_run. */
@@ -583,5 +584,44 @@ void tml_gaussian_nb_f32(const tml_gaussian_nb_params_t *p, int32_t rows, const 
 void tml_knn_f32(const tml_knn_params_t *p, int32_t rows, const float *in, float *out, void *scratch);
 
 void tml_svm_rbf_f32(const tml_svm_params_t *p, int32_t rows, const float *in, float *out, void *scratch);
+
+/* ---- 16x8: int16 activations (zero point 0), int8 weights (tml_s16.c) ----
+ *
+ * CONV_2D and DEPTHWISE_CONV_2D: the int8 ops' params, act_min/act_max in
+ * int16, bias int64[out_c] or NULL, multiplier/shift in q (offsets unused)
+ * with shift in [-31, 7]. FULLY_CONNECTED: bias int64[out_features] or NULL,
+ * scale[channel_quant] = in_scale * w_scale / out_scale in double. */
+tml_status_t tml_conv_s16_check(const tml_conv_params_t *p, uint16_t channel_quant,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
+tml_status_t tml_depthwise_conv_s16_check(const tml_conv_params_t *p, uint16_t channel_quant,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
+tml_status_t tml_check_rescale_s64(const tml_requant_t *q, const char **detail);
+void tml_conv_s16(const tml_conv_params_t *p, const tml_requant_t *q,
+    const tml_dims_t *in_dims, const int16_t *in,
+    const int8_t *weights, const int64_t *bias,
+    const tml_dims_t *out_dims, int16_t *out);
+void tml_depthwise_conv_s16(const tml_conv_params_t *p, const tml_requant_t *q,
+    const tml_dims_t *in_dims, const int16_t *in,
+    const int8_t *weights, const int64_t *bias,
+    const tml_dims_t *out_dims, int16_t *out);
+
+tml_status_t tml_fully_connected_s16_check(const tml_fc_params_t *p, uint16_t channel_quant,
+    int32_t batches, int32_t in_features, int32_t out_features, const char **detail);
+tml_status_t tml_check_scales_double(const double *scale, uint32_t count, const char **detail);
+void tml_fully_connected_s16(const tml_fc_params_t *p, const double *scale, uint16_t channel_quant,
+    int32_t batches, int32_t in_features, const int16_t *in,
+    const int8_t *weights, const int64_t *bias,
+    int32_t out_features, int16_t *out);
+
+/* QUANTIZE from int8 or int16 to int8 or int16 (element sizes 1 or 2):
+ * out = clamp(MultiplyByQuantizedMultiplier(in + input_offset) + output_offset). */
+typedef struct {
+    int32_t input_offset, output_offset;
+    int32_t multiplier, shift;
+} tml_requantize_params_t;
+
+tml_status_t tml_requantize_check(const tml_requantize_params_t *p, const char **detail);
+void tml_requantize(const tml_requantize_params_t *p, int32_t count,
+    uint32_t in_size, const void *in, uint32_t out_size, void *out);
 
 #endif /* TML_KERNELS_H */

@@ -436,6 +436,9 @@ static tml_status_t tml_load_tensor(tml_model_t *m, const tml_blob_tensor_t *t, 
     if (t->dtype == TML_DTYPE_INT8 && (t->zero_point < -128 || t->zero_point > 127)) {
         return tml_load_fail(m, TML_ERR_BAD_TENSOR, "zero point outside int8");
     }
+    if (t->dtype == TML_DTYPE_INT16 && (t->zero_point < -32768 || t->zero_point > 32767)) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "zero point outside int16");
+    }
     if (t->offset % size != 0) {
         return tml_load_fail(m, TML_ERR_ALIGNMENT, "tensor offset not aligned to its element size");
     }
@@ -474,18 +477,46 @@ static tml_status_t tml_load_io(tml_model_t *m) {
         if (m->tensors[index].is_const || m->tensors[index].is_state) {
             return tml_load_fail(m, TML_ERR_BAD_TENSOR, "model input/output is a constant or state tensor");
         }
-        /* An output may also be int32: the indices of ARG_MAX / ARG_MIN;
-         * inputs and outputs of the scikit-learn ops are float32 (whether
-         * they feed such an op is the op's operand check). */
+        /* int16 for 16x8 models; an output may also be int32: the indices
+         * of ARG_MAX / ARG_MIN; inputs and outputs of the scikit-learn ops
+         * are float32 (whether they feed such an op is the op's operand check). */
         const uint8_t dtype = m->tensors[index].dtype;
-        if (dtype != TML_DTYPE_INT8 && dtype != TML_DTYPE_FLOAT32
+        if (dtype != TML_DTYPE_INT8 && dtype != TML_DTYPE_INT16 && dtype != TML_DTYPE_FLOAT32
             && (i < m->header.input_count || dtype != TML_DTYPE_INT32)) {
             return tml_load_fail(m, TML_ERR_BAD_TENSOR,
-                "model input is not int8 or float32, or output not int8, int32 or float32");
+                "model input is not int8, int16 or float32, or output not int8, int16, int32 or float32");
         }
         m->io[i] = index;
     }
     return TML_OK;
+}
+
+/* The op table's dtype rule for operand k (tml_operand_types_t); first is
+ * the dtype of operand 0, which TML_OPERANDS_SAME holds the others to. */
+static tml_status_t tml_check_operand_dtype(tml_model_t *m, uint8_t rule, uint32_t k, uint32_t input_count,
+    uint8_t dtype, uint8_t first) {
+    switch (rule) {
+        case TML_OPERANDS_OWN:
+            return TML_OK;
+        case TML_OPERANDS_FLOAT32:
+            return dtype == TML_DTYPE_FLOAT32 ? TML_OK
+                : tml_load_fail(m, TML_ERR_BAD_TENSOR, "op operand is not float32");
+        case TML_OPERANDS_INT16:
+            return dtype == TML_DTYPE_INT16 ? TML_OK
+                : tml_load_fail(m, TML_ERR_BAD_TENSOR, "op operand is not int16");
+        case TML_OPERANDS_SAME:
+            return (dtype == TML_DTYPE_INT8 || dtype == TML_DTYPE_INT16) && dtype == first ? TML_OK
+                : tml_load_fail(m, TML_ERR_BAD_TENSOR, "op operands are not all int8 or all int16");
+        case TML_OPERANDS_INT32_OUTPUT:
+            if (k >= input_count) {
+                return dtype == TML_DTYPE_INT32 ? TML_OK
+                    : tml_load_fail(m, TML_ERR_BAD_TENSOR, "op output is not int32");
+            }
+            break;
+        default:
+            break;
+    }
+    return dtype == TML_DTYPE_INT8 ? TML_OK : tml_load_fail(m, TML_ERR_BAD_TENSOR, "op operand is not int8");
 }
 
 /* Record i at pos: its framing, arity and operands, then the op's own load.
@@ -530,13 +561,10 @@ static tml_status_t tml_load_op(tml_model_t *m, uint32_t i, uint32_t pos, uint16
             return tml_load_fail(m, TML_ERR_BAD_TENSOR, "op tensor index out of range");
         }
         const tml_tensor_t *t = &m->tensors[index];
-        const uint8_t want = def->operand_types == TML_OPERANDS_FLOAT32 ? TML_DTYPE_FLOAT32
-            : k >= rec.input_count && def->operand_types == TML_OPERANDS_INT32_OUTPUT ? TML_DTYPE_INT32
-            : TML_DTYPE_INT8;
-        if (def->operand_types != TML_OPERANDS_OWN && t->dtype != want) {
-            return tml_load_fail(m, TML_ERR_BAD_TENSOR,
-                want == TML_DTYPE_INT8 ? "op operand is not int8"
-                : want == TML_DTYPE_INT32 ? "op output is not int32" : "op operand is not float32");
+        const tml_status_t dtype_status = tml_check_operand_dtype(m, def->operand_types, k, rec.input_count,
+            t->dtype, m->tensors[indices[0]].dtype);
+        if (dtype_status != TML_OK) {
+            return dtype_status;
         }
         if (k >= rec.input_count && t->is_const) {
             return tml_load_fail(m, TML_ERR_BAD_TENSOR, "op output is a constant tensor");

@@ -384,8 +384,8 @@ static void tml_run_concat(const tml_model_t *m, const tml_op_t *op) {
     int32_t start = 0;
     for (uint32_t k = 0; k < op->input_count; k++) {
         const tml_tensor_t *in = tml_op_tensor(m, op, k);
-        tml_concat_part_s8(op->u.concat_axis, start, &in->dims, (const int8_t *)in->data,
-            &out->dims, (int8_t *)out->data);
+        tml_concat_part(op->u.concat_axis, start, tml_elem_size(out), &in->dims, in->data,
+            &out->dims, out->data);
         start += tml_dim(&in->dims, op->u.concat_axis);
     }
 }
@@ -399,14 +399,14 @@ static tml_status_t tml_load_pad(tml_model_t *m, const void *params, tml_op_t *o
     }
     p->pad_value = r->pad_value;
     const char *detail = "";
-    return tml_checked(m, tml_pad_check(p, &tml_op_tensor(m, op, 0)->dims, &tml_op_tensor(m, op, 1)->dims,
-        &detail), &detail);
+    return tml_checked(m, tml_pad_check(p, tml_elem_size(tml_op_tensor(m, op, 1)), &tml_op_tensor(m, op, 0)->dims,
+        &tml_op_tensor(m, op, 1)->dims, &detail), &detail);
 }
 
 static void tml_run_pad(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
     const tml_tensor_t *out = tml_op_tensor(m, op, 1);
-    tml_pad_s8(&op->u.pad, &in->dims, (const int8_t *)in->data, &out->dims, (int8_t *)out->data);
+    tml_pad(&op->u.pad, tml_elem_size(out), &in->dims, in->data, &out->dims, out->data);
 }
 
 /* ---- SOFTMAX, LOG_SOFTMAX, L2_NORMALIZATION, LUT, COPY: one input, one output of
@@ -1111,6 +1111,161 @@ static uint32_t tml_scratch_svm_rbf(const tml_model_t *m, const tml_op_t *op) {
 
 #endif /* TML_NO_CLASSIC */
 
+/* ---- 16x8: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, REQUANTIZE -------- */
+
+static tml_status_t tml_load_bias_s64(tml_model_t *m, uint32_t bias, int32_t count, const int64_t **out) {
+    const void *b = 0;
+    tml_status_t s = TML_OK;
+    if (bias != TML_NONE) {
+        s = tml_load_const(m, bias, (uint64_t)count * 8u, 8, "bias outside data section", &b);
+    }
+    *out = (const int64_t *)b;
+    return s;
+}
+
+static tml_status_t tml_load_conv_s16_common(tml_model_t *m, const void *params, tml_op_t *op, int depthwise) {
+    const tml_blob_conv_t *r = (const tml_blob_conv_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_conv_s16_op_t *c = &op->u.conv_s16;
+    c->p.kernel_h = r->kernel_h;
+    c->p.kernel_w = r->kernel_w;
+    c->p.stride_h = r->stride_h;
+    c->p.stride_w = r->stride_w;
+    c->p.dilation_h = r->dilation_h;
+    c->p.dilation_w = r->dilation_w;
+    c->p.pad_top = r->pad_top;
+    c->p.pad_left = r->pad_left;
+    c->p.depth_multiplier = r->depth_multiplier;
+    c->p.act_min = r->act_min;
+    c->p.act_max = r->act_max;
+    c->q = tml_requant_between(in, out, r->channel_quant);
+    if (in->zero_point != 0 || out->zero_point != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "16x8 tensors need zero point 0");
+    }
+    const char *detail = "";
+    tml_status_t s = depthwise ? tml_depthwise_conv_s16_check(&c->p, r->channel_quant, &in->dims, &out->dims, &detail)
+        : tml_conv_s16_check(&c->p, r->channel_quant, &in->dims, &out->dims, &detail);
+    if (s != TML_OK) {
+        return tml_load_fail(m, s, detail);
+    }
+    const uint64_t taps = (uint64_t)r->kernel_h * r->kernel_w * (uint64_t)(depthwise ? 1 : in->dims.c);
+    const void *w;
+    s = tml_load_const(m, r->weights, taps * (uint64_t)out->dims.c, 1, "weights outside data section", &w);
+    c->weights = (const int8_t *)w;
+    if (s == TML_OK) {
+        s = tml_load_bias_s64(m, r->bias, out->dims.c, &c->bias);
+    }
+    if (s == TML_OK) {
+        s = tml_load_requant_arrays(m, r->multiplier, r->shift, &c->q);
+    }
+    if (s == TML_OK) {
+        s = tml_checked(m, tml_check_rescale_s64(&c->q, &detail), &detail);
+    }
+    return s;
+}
+
+static tml_status_t tml_load_conv_s16(tml_model_t *m, const void *params, tml_op_t *op) {
+    return tml_load_conv_s16_common(m, params, op, 0);
+}
+
+static tml_status_t tml_load_depthwise_s16(tml_model_t *m, const void *params, tml_op_t *op) {
+    return tml_load_conv_s16_common(m, params, op, 1);
+}
+
+static void tml_run_conv_s16(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    const tml_conv_s16_op_t *c = &op->u.conv_s16;
+    tml_conv_s16(&c->p, &c->q, &in->dims, (const int16_t *)(const void *)in->data, c->weights, c->bias,
+        &out->dims, (int16_t *)(void *)out->data);
+}
+
+static void tml_run_depthwise_s16(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    const tml_conv_s16_op_t *c = &op->u.conv_s16;
+    tml_depthwise_conv_s16(&c->p, &c->q, &in->dims, (const int16_t *)(const void *)in->data, c->weights, c->bias,
+        &out->dims, (int16_t *)(void *)out->data);
+}
+
+#ifndef TML_NO_DOUBLE
+static tml_status_t tml_load_fc_s16(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_fc_s16_t *r = (const tml_blob_fc_s16_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_fc_s16_op_t *f = &op->u.fc_s16;
+    const int32_t out_features = out->dims.c;
+    f->batches = tml_elements(out) / out_features;
+    if (tml_elements(in) % f->batches != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "input elements not a multiple of the batch");
+    }
+    if (in->zero_point != 0 || out->zero_point != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "16x8 tensors need zero point 0");
+    }
+    f->in_features = tml_elements(in) / f->batches;
+    f->p.act_min = r->act_min;
+    f->p.act_max = r->act_max;
+    f->channel_quant = r->channel_quant;
+    const char *detail = "";
+    tml_status_t s = tml_fully_connected_s16_check(&f->p, r->channel_quant, f->batches, f->in_features,
+        out_features, &detail);
+    if (s != TML_OK) {
+        return tml_load_fail(m, s, detail);
+    }
+    const void *w;
+    const void *scale;
+    s = tml_load_const(m, r->weights, (uint64_t)out_features * (uint64_t)f->in_features, 1,
+        "weights outside data section", &w);
+    f->weights = (const int8_t *)w;
+    if (s == TML_OK) {
+        s = tml_load_bias_s64(m, r->bias, out_features, &f->bias);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->scale, (uint64_t)r->channel_quant * 8u, 8, "scales outside data section", &scale);
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    f->scale = (const double *)scale;
+    return tml_checked(m, tml_check_scales_double(f->scale, r->channel_quant, &detail), &detail);
+}
+
+static void tml_run_fc_s16(const tml_model_t *m, const tml_op_t *op) {
+    const tml_fc_s16_op_t *f = &op->u.fc_s16;
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_fully_connected_s16(&f->p, f->scale, f->channel_quant, f->batches, f->in_features,
+        (const int16_t *)(const void *)tml_op_tensor(m, op, 0)->data, f->weights, f->bias, out->dims.c,
+        (int16_t *)(void *)out->data);
+}
+#endif /* TML_NO_DOUBLE */
+
+static tml_status_t tml_load_requantize(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_requantize_t *r = (const tml_blob_requantize_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    if ((in->dtype != TML_DTYPE_INT8 && in->dtype != TML_DTYPE_INT16)
+        || (out->dtype != TML_DTYPE_INT8 && out->dtype != TML_DTYPE_INT16)) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "requantize operand is not int8 or int16");
+    }
+    if (tml_elements(in) != tml_elements(out)) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "input and output sizes differ");
+    }
+    tml_requantize_params_t *p = &op->u.requantize;
+    p->input_offset = -in->zero_point;
+    p->output_offset = out->zero_point;
+    p->multiplier = r->multiplier;
+    p->shift = r->shift;
+    const char *detail = "";
+    return tml_checked(m, tml_requantize_check(p, &detail), &detail);
+}
+
+static void tml_run_requantize(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_requantize(&op->u.requantize, tml_elements(in), tml_elem_size(in), in->data, tml_elem_size(out), out->data);
+}
+
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv, 0},
@@ -1125,12 +1280,13 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_ADD] = {"ADD", 2, 2, 1, sizeof(tml_blob_add_t), tml_load_add, tml_run_add, 0, 0},
     [TML_OP_MUL] = {"MUL", 2, 2, 1, sizeof(tml_blob_mul_t), tml_load_mul, tml_run_mul, 0, 0},
     [TML_OP_CONCATENATION] = {"CONCATENATION", 1, 255, 1, sizeof(tml_blob_concat_t), tml_load_concat,
-                              tml_run_concat, 0, 0},
-    [TML_OP_PAD] = {"PAD", 1, 1, 1, sizeof(tml_blob_pad_t), tml_load_pad, tml_run_pad, 0, 0},
+                              tml_run_concat, 0, TML_OPERANDS_SAME},
+    [TML_OP_PAD] = {"PAD", 1, 1, 1, sizeof(tml_blob_pad_t), tml_load_pad, tml_run_pad, 0, TML_OPERANDS_SAME},
     [TML_OP_SOFTMAX] = {"SOFTMAX", 1, 1, 1, sizeof(tml_blob_softmax_t), tml_load_softmax, tml_run_softmax, 0, 0},
     [TML_OP_LUT] = {"LUT", 1, 1, 1, sizeof(tml_blob_lut_t), tml_load_lut, tml_run_lut, 0, 0},
-    [TML_OP_COPY] = {"COPY", 1, 1, 1, 0, tml_load_copy, tml_run_copy, 0, 0},
-    [TML_OP_REMAP] = {"REMAP", 1, 1, 1, sizeof(tml_blob_remap_t), tml_load_remap, tml_run_remap, 0, 0},
+    [TML_OP_COPY] = {"COPY", 1, 1, 1, 0, tml_load_copy, tml_run_copy, 0, TML_OPERANDS_SAME},
+    [TML_OP_REMAP] = {"REMAP", 1, 1, 1, sizeof(tml_blob_remap_t), tml_load_remap, tml_run_remap, 0,
+                        TML_OPERANDS_SAME},
     [TML_OP_MAXIMUM] = {"MAXIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_maximum, 0, 0},
     [TML_OP_MINIMUM] = {"MINIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_minimum, 0, 0},
     [TML_OP_TRANSPOSE_CONV] = {"TRANSPOSE_CONV", 1, 1, 1, sizeof(tml_blob_transpose_conv_t),
@@ -1156,6 +1312,16 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_UNIDIRECTIONAL_SEQUENCE_LSTM] = {"UNIDIRECTIONAL_SEQUENCE_LSTM", 3, 3, 1, sizeof(tml_blob_lstm_t),
                                              tml_load_lstm, tml_run_lstm, tml_scratch_lstm, TML_OPERANDS_OWN},
     [TML_OP_SVDF] = {"SVDF", 2, 2, 1, sizeof(tml_blob_svdf_t), tml_load_svdf, tml_run_svdf, 0, TML_OPERANDS_OWN},
+    [TML_OP_CONV_2D_S16] = {"CONV_2D_S16", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv_s16, tml_run_conv_s16,
+                            0, TML_OPERANDS_INT16},
+    [TML_OP_DEPTHWISE_CONV_2D_S16] = {"DEPTHWISE_CONV_2D_S16", 1, 1, 1, sizeof(tml_blob_conv_t),
+                                      tml_load_depthwise_s16, tml_run_depthwise_s16, 0, TML_OPERANDS_INT16},
+#ifndef TML_NO_DOUBLE
+    [TML_OP_FULLY_CONNECTED_S16] = {"FULLY_CONNECTED_S16", 1, 1, 1, sizeof(tml_blob_fc_s16_t), tml_load_fc_s16,
+                                    tml_run_fc_s16, 0, TML_OPERANDS_INT16},
+#endif
+    [TML_OP_REQUANTIZE] = {"REQUANTIZE", 1, 1, 1, sizeof(tml_blob_requantize_t), tml_load_requantize,
+                           tml_run_requantize, 0, TML_OPERANDS_OWN},
 #ifndef TML_NO_CLASSIC
     [TML_OP_TREE_ENSEMBLE] = {"TREE_ENSEMBLE", 1, 1, 1, sizeof(tml_blob_tree_ensemble_t), tml_load_tree_ensemble,
                               tml_run_tree_ensemble, tml_scratch_tree_ensemble, TML_OPERANDS_FLOAT32},

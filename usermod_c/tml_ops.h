@@ -32,6 +32,22 @@ typedef struct {
     tml_transpose_conv_params_t p;
 } tml_transpose_conv_op_t;
 
+typedef struct {
+    const int8_t *weights;
+    const int64_t *bias;
+    tml_requant_t q;
+    tml_conv_params_t p;
+} tml_conv_s16_op_t;
+
+typedef struct {
+    const int8_t *weights;
+    const int64_t *bias;
+    const double *scale;
+    uint16_t channel_quant;
+    tml_fc_params_t p;
+    int32_t batches, in_features;
+} tml_fc_s16_op_t;
+
 /* The runtime form of one op record; what it costs in RAM is
  * sizeof(tml_op_t) plus 2 bytes per operand (docs/blob-format.md). */
 typedef struct tml_op {
@@ -67,6 +83,9 @@ typedef struct tml_op {
         tml_gaussian_nb_params_t gaussian_nb;
         tml_knn_params_t knn;
         tml_svm_params_t svm;
+        tml_fc_s16_op_t fc_s16;
+        tml_conv_s16_op_t conv_s16;
+        tml_requantize_params_t requantize;
     } u;
 } tml_op_t;
 
@@ -75,6 +94,8 @@ typedef enum {
     TML_OPERANDS_INT32_OUTPUT = 1, /* int8 inputs, int32 output (ARG_MAX, ARG_MIN) */
     TML_OPERANDS_OWN = 2,          /* the op's load checks each operand's dtype */
     TML_OPERANDS_FLOAT32 = 3,      /* every operand float32 (the scikit-learn ops) */
+    TML_OPERANDS_INT16 = 4,        /* every operand int16 (the 16x8 ops) */
+    TML_OPERANDS_SAME = 5,         /* one dtype for all operands, int8 or int16 (data movement) */
 } tml_operand_types_t;
 
 typedef struct {
@@ -101,6 +122,11 @@ tml_status_t tml_load_const(tml_model_t *m, uint32_t offset, uint64_t bytes, uin
 /* Tensors are below 2^31 bytes (checked at load), so this fits. */
 static inline int32_t tml_elements(const tml_tensor_t *t) {
     return t->dims.n * t->dims.h * t->dims.w * t->dims.c;
+}
+
+/* Bytes per element: int8 1, int16 2, int32 and float32 4. */
+static inline uint32_t tml_elem_size(const tml_tensor_t *t) {
+    return t->dtype == TML_DTYPE_INT8 ? 1u : t->dtype == TML_DTYPE_INT16 ? 2u : 4u;
 }
 
 static inline const tml_tensor_t *tml_op_tensor(const tml_model_t *m, const tml_op_t *op, uint32_t k) {

@@ -1,0 +1,312 @@
+/* 16x8 quantisation: int16 activations (zero point 0), int8 weights, int64
+ * bias. CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and the dtype changes of
+ * QUANTIZE, bit-exact with TFLite 2.21's reference kernels.
+ *
+ * The two families rescale differently in TFLite, and so here:
+ * - the convolutions take the int64 form of MultiplyByQuantizedMultiplier,
+ *   whose multiplier is first cut to 16 bits (tml_rescale_s64);
+ * - FULLY_CONNECTED rounds acc * (in_scale * w_scale / out_scale) in double
+ *   precision, halves away from zero (tml_round_double), with the scale the
+ *   converter computed in double from the three float32 scales.
+ * tests/host/test_s16.py tells the forms apart on cases where they differ.
+ *
+ * An int16 input times an int8 weight is below 2^22 in magnitude, so 65536
+ * terms sum below 2^38, far inside int64; the bias is any int64 of the
+ * blob and is added modulo 2^64, then clamped to TFLite's stated range of
+ * the accumulator (+-2^47), which no valid model leaves. */
+#include <stddef.h>
+#include "tml_check.h"
+#include "tml_kernels.h"
+#include "tml_requant.h"
+
+#define TML_S16_ACC_LIMIT ((int64_t)1 << 47)
+
+static int64_t tml_add_bias_s64(int64_t acc, const int64_t *bias, int32_t channel) {
+    if (bias == NULL) {
+        return acc;
+    }
+    const int64_t sum = (int64_t)((uint64_t)acc + (uint64_t)bias[channel]);
+    return sum < -TML_S16_ACC_LIMIT ? -TML_S16_ACC_LIMIT
+        : (sum > TML_S16_ACC_LIMIT - 1 ? TML_S16_ACC_LIMIT - 1 : sum);
+}
+
+/* TFLite's int64 MultiplyByQuantizedMultiplier: the Q31 multiplier rounded
+ * to Q15 (at most 0x7FFF), one rounding shift of 15 - shift bits, the result
+ * truncated to int32 as TFLite's assignment does. With |x| < 2^47 and the
+ * Q15 multiplier below 2^15 the product stays below 2^62; shift is checked
+ * to [-31, 7] (TFLite's own bound for this form), so 15 - shift is in [8, 46]. */
+static int32_t tml_rescale_s64(int64_t x, int32_t multiplier, int32_t shift) {
+    const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t total_shift = 15 - shift;
+    const int64_t rounded = x * reduced + ((int64_t)1 << (total_shift - 1));
+    /* Arithmetic shift of a negative value: what every supported compiler does
+     * and what TFLite's >> on int64 computes. */
+    return (int32_t)(uint32_t)(uint64_t)(rounded >> total_shift);
+}
+
+tml_status_t tml_check_rescale_s64(const tml_requant_t *q, const char **detail) {
+    for (uint32_t i = 0; i < q->channel_quant; i++) {
+        if (q->multiplier[i] < 0 || q->shift[i] < -31 || q->shift[i] > 7) {
+            return tml_check_fail(detail, TML_ERR_BAD_PARAM, "negative multiplier or shift outside [-31, 7]");
+        }
+    }
+    return TML_OK;
+}
+
+/* ---- CONV_2D, DEPTHWISE_CONV_2D ------------------------------------------ */
+
+static tml_status_t tml_check_conv_s16_common(const tml_conv_params_t *p, uint16_t channel_quant,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, int64_t acc_terms, const char **detail) {
+    if (in_dims->n != out_dims->n) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "batch of input and output differ");
+    }
+    tml_status_t s = tml_check_window(in_dims->h, out_dims->h, p->kernel_h, p->stride_h,
+        p->dilation_h, p->pad_top, detail);
+    if (s == TML_OK) {
+        s = tml_check_window(in_dims->w, out_dims->w, p->kernel_w, p->stride_w,
+            p->dilation_w, p->pad_left, detail);
+    }
+    if (s == TML_OK) {
+        s = tml_check_act_s16(p->act_min, p->act_max, detail);
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    if (acc_terms > TML_MAX_ACC_TERMS) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "kernel longer than 65536 terms");
+    }
+    if (channel_quant != 1 && channel_quant != out_dims->c) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "channel_quant is neither 1 nor output channels");
+    }
+    return TML_OK;
+}
+
+tml_status_t tml_conv_s16_check(const tml_conv_params_t *p, uint16_t channel_quant,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail) {
+    if (p->depth_multiplier != 1) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "depth_multiplier must be 1 for CONV_2D");
+    }
+    return tml_check_conv_s16_common(p, channel_quant, in_dims, out_dims,
+        (int64_t)p->kernel_h * p->kernel_w * in_dims->c, detail);
+}
+
+tml_status_t tml_depthwise_conv_s16_check(const tml_conv_params_t *p, uint16_t channel_quant,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail) {
+    if (p->depth_multiplier == 0 || (int64_t)in_dims->c * p->depth_multiplier != out_dims->c) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "output channels != input channels * depth_multiplier");
+    }
+    return tml_check_conv_s16_common(p, channel_quant, in_dims, out_dims, (int64_t)p->kernel_h * p->kernel_w,
+        detail);
+}
+
+static int16_t tml_conv_s16_output(int64_t acc, const tml_requant_t *q, const int64_t *bias, int32_t channel,
+    const tml_conv_params_t *p) {
+    const int32_t k = q->channel_quant > 1 ? channel : 0;
+    const int32_t v = tml_rescale_s64(tml_add_bias_s64(acc, bias, channel), q->multiplier[k], q->shift[k]);
+    return (int16_t)tml_clamp(v, p->act_min, p->act_max);
+}
+
+/* The window of output position o along one axis: input rows origin + t *
+ * dilation for taps t in [first, end), those inside the input. */
+static void tml_taps(int32_t o, int32_t stride, int32_t pad, int32_t dilation, int32_t kernel, int32_t size,
+    int32_t *origin, int32_t *first, int32_t *end) {
+    *origin = o * stride - pad;
+    int32_t t0 = 0;
+    while (t0 < kernel && *origin + t0 * dilation < 0) {
+        t0++;
+    }
+    int32_t t1 = kernel;
+    while (t1 > t0 && *origin + (t1 - 1) * dilation >= size) {
+        t1--;
+    }
+    *first = t0;
+    *end = t1;
+}
+
+void tml_conv_s16(const tml_conv_params_t *p, const tml_requant_t *q,
+    const tml_dims_t *in_dims, const int16_t *in,
+    const int8_t *weights, const int64_t *bias,
+    const tml_dims_t *out_dims, int16_t *out) {
+    const int32_t in_c = in_dims->c;
+    const int32_t out_c = out_dims->c;
+    for (int32_t n = 0; n < out_dims->n; n++) {
+        const int16_t *image = in + (size_t)n * (size_t)in_dims->h * (size_t)in_dims->w * (size_t)in_c;
+        for (int32_t oy = 0; oy < out_dims->h; oy++) {
+            int32_t y0, ky0, ky1;
+            tml_taps(oy, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, in_dims->h, &y0, &ky0, &ky1);
+            for (int32_t ox = 0; ox < out_dims->w; ox++) {
+                int32_t x0, kx0, kx1;
+                tml_taps(ox, p->stride_w, p->pad_left, p->dilation_w, p->kernel_w, in_dims->w, &x0, &kx0, &kx1);
+                for (int32_t oc = 0; oc < out_c; oc++) {
+                    const int8_t *filter = weights + (size_t)oc * p->kernel_h * p->kernel_w * (size_t)in_c;
+                    int64_t acc = 0;
+                    for (int32_t ky = ky0; ky < ky1; ky++) {
+                        const int32_t y = y0 + ky * p->dilation_h;
+                        for (int32_t kx = kx0; kx < kx1; kx++) {
+                            const int32_t x = x0 + kx * p->dilation_w;
+                            const int16_t *src = image + ((size_t)y * in_dims->w + (size_t)x) * (size_t)in_c;
+                            const int8_t *w = filter + ((size_t)ky * p->kernel_w + (size_t)kx) * (size_t)in_c;
+                            /* 256 products sum below 2^30: int32 partial sums, then int64. */
+                            int32_t row = 0;
+                            for (int32_t c = 0; c < in_c; c++) {
+                                row += (int32_t)src[c] * w[c];
+                                if ((c & 255) == 255) {
+                                    acc += row;
+                                    row = 0;
+                                }
+                            }
+                            acc += row;
+                        }
+                    }
+                    *out++ = tml_conv_s16_output(acc, q, bias, oc, p);
+                }
+            }
+        }
+    }
+}
+
+void tml_depthwise_conv_s16(const tml_conv_params_t *p, const tml_requant_t *q,
+    const tml_dims_t *in_dims, const int16_t *in,
+    const int8_t *weights, const int64_t *bias,
+    const tml_dims_t *out_dims, int16_t *out) {
+    const int32_t in_c = in_dims->c;
+    const int32_t out_c = out_dims->c;
+    const int32_t multiplier = p->depth_multiplier;
+    for (int32_t n = 0; n < out_dims->n; n++) {
+        const int16_t *image = in + (size_t)n * (size_t)in_dims->h * (size_t)in_dims->w * (size_t)in_c;
+        for (int32_t oy = 0; oy < out_dims->h; oy++) {
+            int32_t y0, ky0, ky1;
+            tml_taps(oy, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, in_dims->h, &y0, &ky0, &ky1);
+            for (int32_t ox = 0; ox < out_dims->w; ox++) {
+                int32_t x0, kx0, kx1;
+                tml_taps(ox, p->stride_w, p->pad_left, p->dilation_w, p->kernel_w, in_dims->w, &x0, &kx0, &kx1);
+                for (int32_t oc = 0; oc < out_c; oc++) {
+                    const int32_t ic = oc / multiplier;
+                    int64_t acc = 0;
+                    for (int32_t ky = ky0; ky < ky1; ky++) {
+                        const int32_t y = y0 + ky * p->dilation_h;
+                        for (int32_t kx = kx0; kx < kx1; kx++) {
+                            const int32_t x = x0 + kx * p->dilation_w;
+                            const int16_t v = image[((size_t)y * in_dims->w + (size_t)x) * (size_t)in_c + (size_t)ic];
+                            acc += (int32_t)v * weights[((size_t)ky * p->kernel_w + (size_t)kx) * (size_t)out_c
+                                + (size_t)oc];
+                        }
+                    }
+                    *out++ = tml_conv_s16_output(acc, q, bias, oc, p);
+                }
+            }
+        }
+    }
+}
+
+/* ---- FULLY_CONNECTED ----------------------------------------------------- */
+
+#ifndef TML_NO_DOUBLE
+
+/* round(v) to int32 as TFLite's static_cast<int32_t>(round(v)) gives it on
+ * the x86-64 oracle: half away from zero, and INT32_MIN for values outside
+ * int32 (cvttsd2si's answer), which only a mis-calibrated model reaches.
+ * No libm: truncation, then the halves by hand; v - t is exact because t is
+ * within one of v. */
+static int32_t tml_round_double(double v) {
+    if (!(v > -2147483648.5 && v < 2147483647.5)) {
+        return INT32_MIN;
+    }
+    int32_t t = (int32_t)v;
+    const double frac = v - (double)t;
+    if (frac >= 0.5) {
+        t++;
+    } else if (frac <= -0.5) {
+        t--;
+    }
+    return t;
+}
+
+tml_status_t tml_check_scales_double(const double *scale, uint32_t count, const char **detail) {
+    for (uint32_t i = 0; i < count; i++) {
+        /* Also false for NaN. */
+        if (!(scale[i] > 0.0 && scale[i] < 1e300)) {
+            return tml_check_fail(detail, TML_ERR_BAD_PARAM, "output scale not positive and finite");
+        }
+    }
+    return TML_OK;
+}
+
+
+tml_status_t tml_fully_connected_s16_check(const tml_fc_params_t *p, uint16_t channel_quant,
+    int32_t batches, int32_t in_features, int32_t out_features, const char **detail) {
+    if (batches < 1 || in_features < 1 || out_features < 1) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "empty batch, input or output");
+    }
+    if (in_features > TML_MAX_ACC_TERMS) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "more than 65536 input features");
+    }
+    if (channel_quant != 1 && channel_quant != out_features) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "channel_quant is neither 1 nor output features");
+    }
+    return tml_check_act_s16(p->act_min, p->act_max, detail);
+}
+
+void tml_fully_connected_s16(const tml_fc_params_t *p, const double *scale, uint16_t channel_quant,
+    int32_t batches, int32_t in_features, const int16_t *in,
+    const int8_t *weights, const int64_t *bias,
+    int32_t out_features, int16_t *out) {
+    for (int32_t b = 0; b < batches; b++) {
+        const int16_t *x = in + (size_t)b * (size_t)in_features;
+        const int8_t *w = weights;
+        for (int32_t o = 0; o < out_features; o++, w += in_features) {
+            int64_t acc = 0;
+            int32_t part = 0;
+            for (int32_t i = 0; i < in_features; i++) {
+                part += (int32_t)x[i] * w[i];
+                if ((i & 255) == 255) {
+                    acc += part;
+                    part = 0;
+                }
+            }
+            acc = tml_add_bias_s64(acc + part, bias, o);
+            const int32_t v = tml_round_double((double)acc * scale[channel_quant > 1 ? o : 0]);
+            *out++ = (int16_t)tml_clamp(v, p->act_min, p->act_max);
+        }
+    }
+}
+
+#endif /* TML_NO_DOUBLE */
+
+/* ---- QUANTIZE between int8 and int16 -------------------------------------- */
+
+tml_status_t tml_requantize_check(const tml_requantize_params_t *p, const char **detail) {
+    tml_status_t s = tml_check_requant(p->multiplier, p->shift, detail);
+    if (s == TML_OK && (p->input_offset < -32768 || p->input_offset > 32768
+        || p->output_offset < -32768 || p->output_offset > 32767)) {
+        s = tml_check_fail(detail, TML_ERR_BAD_PARAM, "zero point outside int16");
+    }
+    return s;
+}
+
+/* TFLite's Requantize: (x - input zero point) rescaled, plus the output
+ * zero point, saturated to the output type. */
+static int32_t tml_requantize_one(const tml_requantize_params_t *p, int32_t x, int32_t lo, int32_t hi) {
+    const int32_t v = tml_multiply_by_quantized_multiplier(x + p->input_offset, p->multiplier, p->shift);
+    /* Clamping before the offset is added cannot overflow and gives the same value. */
+    return tml_clamp(v, lo - p->output_offset, hi - p->output_offset) + p->output_offset;
+}
+
+void tml_requantize(const tml_requantize_params_t *p, int32_t count,
+    uint32_t in_size, const void *in, uint32_t out_size, void *out) {
+    const int32_t lo = out_size == 2 ? -32768 : -128;
+    const int32_t hi = out_size == 2 ? 32767 : 127;
+    const int8_t *in8 = (const int8_t *)in;
+    const int16_t *in16 = (const int16_t *)in;
+    int8_t *out8 = (int8_t *)out;
+    int16_t *out16 = (int16_t *)out;
+    for (int32_t i = 0; i < count; i++) {
+        const int32_t x = in_size == 2 ? in16[i] : in8[i];
+        const int32_t y = tml_requantize_one(p, x, lo, hi);
+        if (out_size == 2) {
+            out16[i] = (int16_t)y;
+        } else {
+            out8[i] = (int8_t)y;
+        }
+    }
+}

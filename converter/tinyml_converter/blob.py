@@ -28,6 +28,9 @@ DATA_FIELDS = {
     "CONV_2D": ("weights", "bias", "multiplier", "shift"),
     "DEPTHWISE_CONV_2D": ("weights", "bias", "multiplier", "shift"),
     "FULLY_CONNECTED": ("weights", "bias", "multiplier", "shift"),
+    "CONV_2D_S16": ("weights", "bias", "multiplier", "shift"),
+    "DEPTHWISE_CONV_2D_S16": ("weights", "bias", "multiplier", "shift"),
+    "FULLY_CONNECTED_S16": ("weights", "bias", "scale"),
     "LUT": ("table",),
     "REMAP": ("table",),
     "TRANSPOSE_CONV": ("weights", "bias", "multiplier", "shift"),
@@ -51,10 +54,10 @@ class DataSection:
         self.buf = bytearray()
         self.index = {}
 
-    def add(self, data: bytes) -> int:
+    def add(self, data: bytes, align: int = CONST_ALIGN) -> int:
         off = self.index.get(data)
-        if off is None:
-            _pad(self.buf, CONST_ALIGN)
+        if off is None or off % align:
+            _pad(self.buf, align)
             off = len(self.buf)
             self.buf.extend(data)
             self.index[bytes(data)] = off
@@ -108,7 +111,7 @@ def write_blob(graph: Graph, order: list, tensor_offsets: list, arena_size: int,
         op = graph.ops[k]
         fields = {}
         for key, value in op.params.items():
-            fields[key] = data.add(value.data) if isinstance(value, Const) else value
+            fields[key] = data.add(value.data, value.align) if isinstance(value, Const) else value
         params = L.pack_params(op.opname, **fields)
         idx = struct.pack(f"<{len(op.inputs) + len(op.outputs)}H", *op.inputs, *op.outputs)
         idx += b"\0" * (-len(idx) % 4)

@@ -64,6 +64,10 @@ OPCODES = {
     "BATCH_MATMUL": 28,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": 36,
     "SVDF": 37,
+    "CONV_2D_S16": 38,
+    "DEPTHWISE_CONV_2D_S16": 39,
+    "FULLY_CONNECTED_S16": 40,
+    "REQUANTIZE": 41,
     "TREE_ENSEMBLE": 29,
     "LINEAR": 30,
     "GAUSSIAN_NB": 31,
@@ -144,6 +148,11 @@ PARAMS["SVDF"] = (
 )
 LSTM_TIME_MAJOR, LSTM_CIFG, LSTM_PEEPHOLE, LSTM_PROJECTION = 1, 2, 4, 8
 PARAMS["DEPTHWISE_CONV_2D"] = PARAMS["CONV_2D"]
+PARAMS["CONV_2D_S16"] = PARAMS["CONV_2D"]
+PARAMS["DEPTHWISE_CONV_2D_S16"] = PARAMS["CONV_2D"]
+PARAMS["FULLY_CONNECTED_S16"] = (
+    struct.Struct("<HHiiIII"), "channel_quant reserved act_min act_max weights bias scale".split())
+PARAMS["REQUANTIZE"] = (struct.Struct("<ii"), "multiplier shift".split())
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]
 for _name in ("REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN"):
     PARAMS[_name] = PARAMS["REDUCE_MAX"]

@@ -90,8 +90,10 @@ def _calib_list(model_inputs: int, calib):
 
 
 def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None, notes=None, facts=None,
-                    embedding=None) -> bytes:
-    """Full-int8 post-training quantisation with int8 input and output.
+                    embedding=None, int16=False) -> bytes:
+    """Full-int8 post-training quantisation with int8 input and output; with
+    int16, TF's 16x8 scheme instead (int16 activations, input and output,
+    int8 weights: EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8).
 
     calib: samples (N, *input_shape) used as the representative dataset (a list
     of arrays for multi-input models). progress(done, total) is called as
@@ -150,16 +152,20 @@ def keras_to_tflite(model_or_path, calib: np.ndarray, progress=None, notes=None,
 
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
+    if int16:
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    else:
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int16 if int16 else tf.int8
+    converter.inference_output_type = tf.int16 if int16 else tf.int8
     try:
         return converter.convert()
     except Exception as exc:
         _refuse_dilated_transpose(str(exc))
         first = str(exc).strip().splitlines()
         raise ConversionError(
-            "TFLiteConverter could not quantise the model to int8 "
+            f"TFLiteConverter could not quantise the model to {'16x8' if int16 else 'int8'} "
             f"({first[0] if first else type(exc).__name__})") from None
     finally:
         if tmpdir:

@@ -165,14 +165,16 @@ class HostModel:
         return None if not p else ctypes.string_at(p, length.value)
 
     def _tensor_view(self, index: int) -> np.ndarray:
-        """The tensor's elements: int8, int32 (ARG_MAX / ARG_MIN indices) or
-        float32 (the scikit-learn ops)."""
+        """The tensor's elements: int8, int16 (16x8 models), int32 (ARG_MAX /
+        ARG_MIN indices) or float32 (the scikit-learn ops)."""
         n = self._lib.tml_model_tensor_bytes(self._m, index)
         p = self._lib.tml_model_tensor_data(self._m, index)
         if self._tensors[index]["dtype"] == bl.DTYPE_INT32:
             return np.ctypeslib.as_array((ctypes.c_int32 * (n // 4)).from_address(p))
         if self._tensors[index]["dtype"] == bl.DTYPE_FLOAT32:
             return np.ctypeslib.as_array((ctypes.c_float * (n // 4)).from_address(p))
+        if self._tensors[index]["dtype"] == bl.DTYPE_INT16:
+            return np.ctypeslib.as_array((ctypes.c_int16 * (n // 2)).from_address(p))
         return np.ctypeslib.as_array((ctypes.c_int8 * n).from_address(p))
 
     def reset(self):
@@ -180,10 +182,11 @@ class HostModel:
         self._check(self._lib.tml_model_reset_state(self._m))
 
     def invoke(self, *inputs) -> list[np.ndarray]:
-        """Run the model on int8 inputs (float32 for a scikit-learn model; any
-        shape with the right element count); returns a list of arrays, one per
-        output, in the outputs' shapes: int8, int32 for the indices of ARG_MAX
-        / ARG_MIN, float32 for a scikit-learn model."""
+        """Run the model on int8 inputs (int16 for a 16x8 model, float32 for a
+        scikit-learn model; any shape with the right element count); returns a
+        list of arrays, one per output, in the outputs' shapes: int8 or int16,
+        int32 for the indices of ARG_MAX / ARG_MIN, float32 for a scikit-learn
+        model."""
         if len(inputs) != len(self._inputs):
             raise ValueError(f"model takes {len(self._inputs)} input(s), got {len(inputs)}")
         for k, (x, index) in enumerate(zip(inputs, self._inputs)):

@@ -63,6 +63,14 @@ SUPPORTED_OPS = sorted(
      "REDUCE_MAX", "REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN",
      "SQUARED_DIFFERENCE", "PRELU", "LOG_SOFTMAX", "L2_NORMALIZATION", "UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF", *REMAP_OPS, *ALIAS_OPS, *LUT_OPS})
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
+# Our ops that run on int16 (16x8) tensors, and the TFLite ops they serve.
+S16_OPNAMES = {"CONV_2D_S16", "DEPTHWISE_CONV_2D_S16", "FULLY_CONNECTED_S16", "REQUANTIZE",
+               "REMAP", "CONCATENATION", "PAD", "COPY"}
+S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, QUANTIZE, DEQUANTIZE, RESHAPE, "
+            "SQUEEZE, EXPAND_DIMS, CONCATENATION, PAD, PADV2 and the data-movement ops "
+            "(SLICE, STRIDED_SLICE, SPLIT, TRANSPOSE, GATHER, TILE, PACK ...)")
+# Ops whose operands legitimately mix dtypes (int16 state in an int8 model).
+OWN_DTYPE_OPNAMES = {"UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF"}
 
 # Fused activation codes of the schema's ActivationFunctionType.
 ACT_NONE, ACT_RELU, ACT_RELU_N1_TO_1, ACT_RELU6 = 0, 1, 2, 3
@@ -75,6 +83,7 @@ class Const:
     """An array for the constant data section; ops refer to it by offset."""
     data: bytes
     kind: str = ""          # weights, bias, multiplier, shift, table (for inspect)
+    align: int = 4          # 8 for int64 and double arrays
 
 
 @dataclass
@@ -129,7 +138,7 @@ def _where(model: TflModel, op: TflOp) -> str:
 
 
 def activation_range(act: int, out: TflTensor, where: str) -> tuple:
-    """CalculateActivationRangeQuantized for int8: f / scale in float32, std::round."""
+    """CalculateActivationRangeQuantized for int8 and int16: f / scale in float32, std::round."""
     if act not in (ACT_NONE, ACT_RELU, ACT_RELU_N1_TO_1, ACT_RELU6):
         raise ConversionError(
             f"{where}: fused activation {_ACT_NAMES.get(act, act)} is not supported "
@@ -140,7 +149,7 @@ def activation_range(act: int, out: TflTensor, where: str) -> tuple:
     def q(f):
         return zp + int(tflite_round(float(np.float32(f) / scale)))
 
-    lo, hi = -128, 127
+    lo, hi = (-32768, 32767) if out.type == INT16 else (-128, 127)
     if act == ACT_RELU:
         return max(lo, q(0.0)), hi
     if act == ACT_RELU6:
@@ -427,15 +436,10 @@ def fold_float_islands(model: TflModel) -> TflModel:
                                outputs=[redirect.get(o, o) for o in model.outputs])
 
 
-def _refuse_model_type(T, lstm_state=frozenset()) -> None:
-    """A model whose activations are not int8 is named for what it is. An
-    integer LSTM's cell state (and an SVDF's state) is int16 in an int8 model."""
-    if any(t.type == INT16 and t.data is None and t.index not in lstm_state for t in T):
-        raise ConversionError(
-            "the model is quantised 16x8 (int16 activations, int8 weights: TFLite's "
-            "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8), which tinyml does not "
-            "run yet; quantise it to full int8 (tinyml convert model.keras --calib data.npy does)")
-    if any(t.type == INT8 for t in T):
+def _refuse_model_type(T) -> None:
+    """A model whose activations are neither int8 nor int16 (16x8) is named
+    for what it is."""
+    if any(t.type in (INT8, INT16) for t in T):
         return
     kinds = sorted({t.type_name for t in T if t.data is None})
     if "uint8" in kinds:
@@ -444,11 +448,17 @@ def _refuse_model_type(T, lstm_state=frozenset()) -> None:
             "to int8 (tinyml convert model.keras --calib data.npy does)")
     if FLOAT32 in {t.type for t in T}:
         raise ConversionError(
-            "the model has no int8 tensors: it is a float model. Convert a Keras model "
+            "the model has no int8 or int16 tensors: it is a float model. Convert a Keras model "
             "(tinyml convert model.keras --calib data.npy) or give a fully int8-quantised .tflite")
     raise ConversionError(
-        f"the model has no int8 or float tensors (its activations are {', '.join(kinds)}): "
+        f"the model has no int8, int16 or float tensors (its activations are {', '.join(kinds)}): "
         "it is not a quantised network tinyml can run; give a fully int8-quantised .tflite")
+
+
+def _s16_unsupported(where: str) -> ConversionError:
+    return ConversionError(
+        f"{where}: this op has int16 (16x8) tensors; tinyml runs 16x8 models for {S16_TEXT} "
+        "so far, not for this op: quantise the model to int8 (tinyml convert without --int16)")
 
 
 class Lowering:
@@ -471,10 +481,17 @@ class Lowering:
 
     # ---- tensors -------------------------------------------------------
     def _check_int8(self, t: TflTensor, where: str):
-        if t.type != INT8:
+        """An activation tinyml can hold: int8, or int16 with zero point 0
+        (16x8). Whether the op at hand runs on int16 is _add()'s check."""
+        if t.type == INT16:
+            if t.zero_point != 0:
+                raise ConversionError(
+                    f"{where}: int16 tensor '{t.name}' has zero point {t.zero_point}; 16x8 "
+                    "quantisation is symmetric (zero point 0)")
+        elif t.type != INT8:
             raise ConversionError(
-                f"{where}: tensor '{t.name}' is {t.type_name}; only int8 activations are "
-                "supported (quantise the model fully to int8)")
+                f"{where}: tensor '{t.name}' is {t.type_name}; only int8 activations (or int16, "
+                "quantised 16x8) are supported")
         if len(t.scales) != 1:
             raise ConversionError(
                 f"{where}: tensor '{t.name}' needs per-tensor quantisation "
@@ -488,8 +505,8 @@ class Lowering:
         # damaged .tflite can still parse).
         if any(not 1 <= d < 2 ** 31 for d in shape):
             raise ConversionError(f"tensor '{t.name}' has shape {tuple(shape)}: every dimension must be at least 1")
-        if kw.get("dtype", L.DTYPE_INT8) == L.DTYPE_INT8:
-            if not -128 <= t.zero_point <= 127:
+        if kw.get("dtype", L.DTYPE_INT8) in (L.DTYPE_INT8, L.DTYPE_INT16):
+            if kw.get("dtype", L.DTYPE_INT8) == L.DTYPE_INT8 and not -128 <= t.zero_point <= 127:
                 raise ConversionError(f"tensor '{t.name}' has zero point {t.zero_point}, outside int8")
             if not (math.isfinite(t.scale) and t.scale > 0):
                 raise ConversionError(f"tensor '{t.name}' has scale {t.scale}: it must be positive and finite")
@@ -505,10 +522,12 @@ class Lowering:
             return self.tmap[i]
         t = self.T[i]
         self._check_int8(t, where)
+        wide = t.type == INT16
+        kw = dict(dtype=L.DTYPE_INT16) if wide else {}
         if t.is_const:
-            idx = self._new_tensor(t, data=t.data.astype("<i1").tobytes())
+            idx = self._new_tensor(t, data=t.data.astype("<i2" if wide else "<i1").tobytes(), **kw)
         else:
-            idx = self._new_tensor(t)
+            idx = self._new_tensor(t, **kw)
         self.tmap[i] = idx
         return idx
 
@@ -541,31 +560,30 @@ class Lowering:
     # ---- whole graph ---------------------------------------------------
     def run(self) -> Graph:
         m, T = self.m, self.T
-        _refuse_model_type(T, {op.inputs[k] for op in m.ops
-                               for name, k in (("UNIDIRECTIONAL_SEQUENCE_LSTM", 19), ("SVDF", 4))
-                               if op.name == name and len(op.inputs) > k})
+        _refuse_model_type(T)
         skip = set()
         inputs, outputs = list(m.inputs), list(m.outputs)
         for k, ti in enumerate(inputs):
             t = T[ti]
-            if t.type == INT8:
+            if t.type in (INT8, INT16):
                 continue
             cons = self.consumers[ti]
             if (t.type == FLOAT32 and len(cons) == 1 and cons[0].name == "QUANTIZE"
-                    and T[cons[0].outputs[0]].type == INT8):
+                    and T[cons[0].outputs[0]].type in (INT8, INT16)):
                 inputs[k] = cons[0].outputs[0]
                 skip.add(cons[0].index)
             else:
                 raise ConversionError(
                     f"model input '{t.name}' is {t.type_name} and not followed by a single "
-                    "QUANTIZE to int8; only int8 (or float32 + QUANTIZE) inputs are supported")
+                    "QUANTIZE to int8 or int16; only int8 or int16 (or float32 + QUANTIZE) inputs "
+                    "are supported")
         for k, to in enumerate(outputs):
             t = T[to]
-            if t.type == INT8:
+            if t.type in (INT8, INT16):
                 continue
             p = self.producer.get(to)
             if (t.type == FLOAT32 and p is not None and p.name == "DEQUANTIZE"
-                    and T[p.inputs[0]].type == INT8):
+                    and T[p.inputs[0]].type in (INT8, INT16)):
                 outputs[k] = p.inputs[0]
                 skip.add(p.index)
             elif t.type in (INT32, INT64) and p is not None and p.name in ("ARG_MAX", "ARG_MIN"):
@@ -573,8 +591,8 @@ class Lowering:
             else:
                 raise ConversionError(
                     f"model output '{t.name}' is {t.type_name} and not produced by DEQUANTIZE "
-                    "from int8; only int8 (or int8 + DEQUANTIZE) outputs are supported, and the "
-                    "int32 or int64 indices of ARG_MAX / ARG_MIN")
+                    "from int8 or int16; only int8 or int16 (or DEQUANTIZE) outputs are supported, "
+                    "and the int32 or int64 indices of ARG_MAX / ARG_MIN")
         keep = self._live_ops(outputs, skip)
         for ti in inputs:
             self.act(ti, "model input")
@@ -620,6 +638,13 @@ class Lowering:
         return keep
 
     def _add(self, opname, ins, outs, params, where, macs=0):
+        wide = [self.g.tensors[i].dtype == L.DTYPE_INT16 for i in ins + outs]
+        if opname in OWN_DTYPE_OPNAMES:
+            wide = []
+        if any(wide) and opname not in S16_OPNAMES:
+            raise _s16_unsupported(where)
+        if any(wide) and not all(wide) and opname != "REQUANTIZE":
+            raise ConversionError(f"{where}: the op mixes int8 and int16 operands")
         self.g.ops.append(Op(opname, ins, outs, params, where, macs))
 
     def _out(self, op: TflOp, where: str) -> TflTensor:
@@ -684,13 +709,26 @@ class Lowering:
             mul, sh = quantize_multiplier(inp.scale * fs / out.scale)
             mults.append(mul)
             shifts.append(sh)
+        wide = inp.type == INT16
         bias = L.NONE
         bias_values = None
         if len(op.inputs) > 2 and op.inputs[2] >= 0:
             b = self._const(op.inputs[2], where, "the bias")
-            if b.type != INT32:
-                raise ConversionError(f"{where}: bias is {b.type_name}; int32 expected")
-            bias_values = b.data.astype("<i4").reshape(-1)
+            want = INT64 if wide else INT32
+            if b.type != want:
+                raise ConversionError(
+                    f"{where}: bias is {b.type_name}; {'int64 (16x8)' if wide else 'int32'} expected")
+            bias_values = b.data.astype("<i8" if wide else "<i4").reshape(-1)
+        if wide:
+            if any(sh > 7 for sh in shifts):
+                raise ConversionError(f"{where}: rescale {inp.scale:g} * filter / {out.scale:g} is above "
+                                      "2^7, outside TFLite's 16x8 rescaling")
+            self._add_conv(op, where, inp, out, inp_i, out_i, filt, depthwise, depth_multiplier,
+                           (kh, kw, stride_h, stride_w, dil, pt, pl, nq, act_min, act_max, in_c),
+                           mults, shifts,
+                           L.NONE if bias_values is None else Const(bias_values.astype("<i8").tobytes(), "bias", 8),
+                           "_S16")
+            return
         if depthwise:
             grouped = depthwise_grouped(kh, kw, depth_multiplier, in_c)
             if grouped:
@@ -701,6 +739,13 @@ class Lowering:
                                                   -inp.zero_point, grouped)
         if bias_values is not None:
             bias = Const(bias_values.astype("<i4").tobytes(), "bias")
+        self._add_conv(op, where, inp, out, inp_i, out_i, filt, depthwise, depth_multiplier,
+                       (kh, kw, stride_h, stride_w, dil, pt, pl, nq, act_min, act_max, in_c),
+                       mults, shifts, bias, "")
+
+    def _add_conv(self, op, where, inp, out, inp_i, out_i, filt, depthwise, depth_multiplier, geometry,
+                  mults, shifts, bias, suffix):
+        kh, kw, stride_h, stride_w, dil, pt, pl, nq, act_min, act_max, in_c = geometry
         params = dict(
             kernel_h=kh, kernel_w=kw, stride_h=stride_h, stride_w=stride_w,
             dilation_h=dil[0], dilation_w=dil[1], pad_top=pt, pad_left=pl,
@@ -711,7 +756,7 @@ class Lowering:
             shift=Const(_pack_i32(shifts), "shift"))
         out_elems = int(np.prod(out.shape))
         macs = out_elems * kh * kw * (1 if depthwise else in_c)
-        name = "DEPTHWISE_CONV_2D" if depthwise else "CONV_2D"
+        name = ("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D") + suffix
         x = self.act(inp_i, where)
         y = self.act(out_i, where)
         self._add(name, [x], [y], params, where, macs)
@@ -1107,6 +1152,8 @@ class Lowering:
             raise ConversionError(f"{where}: input {inp.shape} is not a multiple of {in_f} features")
         act_min, act_max = activation_range(o.fusedActivationFunction, out, where)
         nq = len(filt.scales)
+        if inp.type == INT16:
+            return self._fully_connected_s16(op, where, inp, out, filt, act_min, act_max, elems)
         if nq in (1, out_f):
             # TF 2.21 fully_connected.cc, per-tensor (GetQuantizedConvolutionMultipler)
             # and per-channel alike: double(in) * double(w) / double(out). The
@@ -1131,6 +1178,29 @@ class Lowering:
         x = self.act(op.inputs[0], where)
         y = self.act(op.outputs[0], where)
         self._add("FULLY_CONNECTED", [x], [y], params, where, (elems // in_f) * in_f * out_f)
+
+    def _fully_connected_s16(self, op, where, inp, out, filt, act_min, act_max, elems):
+        out_f, in_f = filt.shape
+        nq = len(filt.scales)
+        if nq not in (1, out_f):
+            raise ConversionError(f"{where}: weight quantisation has {nq} scales for {out_f} outputs")
+        # TF 2.21's int16 FULLY_CONNECTED rescales in double: in * w / out,
+        # each a float32 scale widened (Python floats are doubles).
+        scales = np.array([inp.scale * fs / out.scale for fs in filt.scales], "<f8")
+        bias = L.NONE
+        if len(op.inputs) > 2 and op.inputs[2] >= 0:
+            b = self._const(op.inputs[2], where, "the bias")
+            if b.type != INT64:
+                # TF 2.21 reads an int32 bias of a 16x8 FULLY_CONNECTED as int64
+                # (its outputs saturate): no reference to match.
+                raise ConversionError(f"{where}: bias is {b.type_name}; a 16x8 FULLY_CONNECTED needs int64")
+            bias = Const(b.data.astype("<i8").reshape(-1).tobytes(), "bias", 8)
+        params = dict(channel_quant=nq, reserved=0, act_min=act_min, act_max=act_max,
+                      weights=Const(filt.data.astype("<i1").tobytes(), "weights"), bias=bias,
+                      scale=Const(scales.tobytes(), "scale", 8))
+        x = self.act(op.inputs[0], where)
+        y = self.act(op.outputs[0], where)
+        self._add("FULLY_CONNECTED_S16", [x], [y], params, where, (elems // in_f) * in_f * out_f)
 
     def _op_batch_matmul(self, op, where):
         """Both operands activations (attention's q @ k^T, scores @ v) or
@@ -1509,6 +1579,10 @@ class Lowering:
         out = self._out(op, where)
         inp = self.T[op.inputs[0]]
         self._check_int8(inp, where)
+        if op.name == "QUANTIZE" and INT16 in (inp.type, out.type):
+            return self._requantize(op, where, inp, out)
+        if INT16 in (inp.type, out.type):
+            raise _s16_unsupported(where)
         extra = [i for i in op.inputs[1:] if i >= 0]
         if extra or len(op.outputs) != 1 or tuple(inp.shape) != tuple(out.shape):
             raise ConversionError(f"{where}: only unary element-wise {op.name} is supported")
@@ -1516,6 +1590,13 @@ class Lowering:
         x = self.act(op.inputs[0], where)
         y = self.act(op.outputs[0], where)
         self._add("LUT", [x], [y], dict(table=Const(table, "table")), where)
+
+    def _requantize(self, op, where, inp, out):
+        # quantize.cc: QuantizeMultiplier(double(in_scale) / double(out_scale)).
+        mul, sh = quantize_multiplier(inp.scale / out.scale)
+        x = self.act(op.inputs[0], where)
+        y = self.act(op.outputs[0], where)
+        self._add("REQUANTIZE", [x], [y], dict(multiplier=mul, shift=sh), where)
 
     # ---- REMAP: ops whose output elements are input elements --------------
     # Each op is described by what it does to an array of input element
@@ -1725,12 +1806,16 @@ class Lowering:
         self._check_int8(inp, where)
         if int(np.prod(inp.shape)) != int(np.prod(out.shape)):
             raise ConversionError(f"{where}: {inp.shape} -> {out.shape} changes the element count")
+        if inp.type != out.type:
+            raise ConversionError(f"{where}: input is {inp.type_name}, output {out.type_name}")
+        kw = dict(dtype=L.DTYPE_INT16) if inp.type == INT16 else {}
         if inp.is_const:
-            self.tmap[op.outputs[0]] = self._new_tensor(out, data=inp.data.astype("<i1").tobytes())
+            self.tmap[op.outputs[0]] = self._new_tensor(
+                out, data=inp.data.astype("<i2" if inp.type == INT16 else "<i1").tobytes(), **kw)
             return
         x = self.act(op.inputs[0], where)
         if _same_quant(inp, out):
-            self.tmap[op.outputs[0]] = self._new_tensor(out, alias_of=self.root(x))
+            self.tmap[op.outputs[0]] = self._new_tensor(out, alias_of=self.root(x), **kw)
         else:
             y = self.act(op.outputs[0], where)
             self._add("COPY", [x], [y], {}, where)

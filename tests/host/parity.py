@@ -54,7 +54,7 @@ def _calib_arrays(model, calib):
     return [np.asarray(a, np.float32) for a in arrays]
 
 
-def _own_tflite(model, arrays, per_tensor=False) -> bytes:
+def _own_tflite(model, arrays, per_tensor=False, int16=False) -> bytes:
     """Full-int8 PTQ with per-tensor weight quantisation, which
     convert.keras_to_tflite does not offer: TF's private switches, used to
     reach the kernels' channel_quant == 1 paths. The representative dataset
@@ -71,27 +71,29 @@ def _own_tflite(model, arrays, per_tensor=False) -> bytes:
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = representative
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
+    conv.target_spec.supported_ops = [
+        tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8 if int16
+        else tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int16 if int16 else tf.int8
+    conv.inference_output_type = tf.int16 if int16 else tf.int8
     if per_tensor:
         conv._experimental_disable_per_channel = True
         conv._experimental_disable_per_channel_quantization_for_dense_layers = True
     return conv.convert()
 
 
-def quantize(build, key: str, per_tensor=False) -> bytes:
-    """int8 .tflite of the model `build()` returns ((model, calib)), cached by key."""
-    path = CACHE / f"{key}{'-pt' if per_tensor else ''}.tflite"
+def quantize(build, key: str, per_tensor=False, int16=False) -> bytes:
+    """int8 (or 16x8) .tflite of the model `build()` returns ((model, calib)), cached by key."""
+    path = CACHE / f"{key}{'-pt' if per_tensor else ''}{'-16x8' if int16 else ''}.tflite"
     if path.exists():
         return path.read_bytes()
     convert = pytest.importorskip("tinyml_converter.convert", reason="converter not written yet")
     model, calib = build()
     arrays = _calib_arrays(model, calib)
     if per_tensor:
-        tfl = _own_tflite(model, arrays, per_tensor=True)
+        tfl = _own_tflite(model, arrays, per_tensor=True, int16=int16)
     else:
-        tfl = convert.keras_to_tflite(model, arrays if len(arrays) > 1 else arrays[0])
+        tfl = convert.keras_to_tflite(model, arrays if len(arrays) > 1 else arrays[0], int16=int16)
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(tfl)
@@ -190,9 +192,13 @@ class Oracle:
     def input_shapes(self):
         return [tuple(int(s) for s in d["shape"]) for d in self.in_details]
 
+    @property
+    def input_dtypes(self):
+        return [np.dtype(d["dtype"]) for d in self.in_details]
+
     def run(self, inputs):
         for d, x in zip(self.in_details, inputs):
-            self.it.set_tensor(d["index"], np.asarray(x, np.int8).reshape(d["shape"]))
+            self.it.set_tensor(d["index"], np.asarray(x, d["dtype"]).reshape(d["shape"]))
         self.it.invoke()
         return [self.it.get_tensor(d["index"]).copy() for d in self.out_details]
 
@@ -200,7 +206,7 @@ class Oracle:
         from tinyml_converter.quant import quantize
 
         scale, zp = self.in_details[k]["quantization"]
-        return quantize(x, scale, zp)
+        return quantize(x, scale, zp, dtype=np.dtype(self.in_details[k]["dtype"]).name)
 
 
 def run_host(model, oracle: Oracle, inputs):
@@ -213,14 +219,16 @@ def run_host(model, oracle: Oracle, inputs):
 
 
 def random_inputs(oracle: Oracle, rng, count):
-    """`count` input sets of uniform random int8 (the whole range, edges included)."""
+    """`count` input sets of uniform random int8 or int16, as the model
+    takes (the whole range, edges included)."""
     sets = []
+    kinds = list(zip(oracle.input_shapes, oracle.input_dtypes))
     for n in range(count):
-        xs = [rng.integers(-128, 128, size=s, dtype=np.int8) for s in oracle.input_shapes]
+        xs = [rng.integers(np.iinfo(d).min, np.iinfo(d).max + 1, size=s, dtype=d) for s, d in kinds]
         if n == 0:
-            xs = [np.full(s, -128, np.int8) for s in oracle.input_shapes]
+            xs = [np.full(s, np.iinfo(d).min, d) for s, d in kinds]
         elif n == 1:
-            xs = [np.full(s, 127, np.int8) for s in oracle.input_shapes]
+            xs = [np.full(s, np.iinfo(d).max, d) for s, d in kinds]
         sets.append(xs)
     return sets
 
@@ -240,7 +248,7 @@ def compare(tfl_outs, host_outs):
                                 f"{where}: tflite {[int(a[tuple(w)]) for w in where]} "
                                 f"tinyml {[int(b[tuple(w)]) for w in where]}")
             continue
-        if a.dtype != np.int8 or b.dtype != np.int8:
+        if a.dtype != b.dtype or a.dtype not in (np.int8, np.int16):
             problems.append(f"output {k}: TFLite dtype {a.dtype}, tinyml {b.dtype}")
             continue
         diff = np.abs(a.astype(np.int32) - b.astype(np.int32))

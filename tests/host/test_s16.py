@@ -1,0 +1,162 @@
+"""16x8 models (int16 activations, int8 weights) against TFLite's reference
+kernels, bit for bit: Keras models quantised by TF's own 16x8 post-training
+quantisation, and hand-written .tflite files where a case needs chosen
+scales (the rescale forms of FULLY_CONNECTED and the convolutions differ
+only on exact halves and near-ties)."""
+
+import numpy as np
+import pytest
+
+import parity
+from tflite_build import TYPES, Builder
+
+pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+SOURCE = parity.source_of(__file__, parity.__file__)
+TYPES.setdefault(np.dtype(np.int64), 4)
+
+
+def _check(tfl, sets=6, seed=0):
+    rng = np.random.default_rng(seed)
+
+    def input_sets(oracle):
+        return parity.random_inputs(oracle, rng, sets)
+
+    _, tfl_outs, host_outs = parity.evaluate(tfl, input_sets)
+    problems = [f"input set {i}: {p}" for i, (t, h) in enumerate(zip(tfl_outs, host_outs))
+                if (p := parity.compare(t, h))]
+    assert not problems, "\n".join(problems)
+
+
+def _with_bias(model, rng):
+    """Untrained Keras layers have zero biases, which TF leaves out of the
+    .tflite: give every bias random values so the int64 bias path runs."""
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if len(weights) >= 2:
+            weights[1] = rng.normal(scale=0.5, size=weights[1].shape).astype(np.float32)
+            layer.set_weights(weights)
+    return model
+
+
+def _keras_16x8(key, build, shape, per_tensor=False):
+    def make():
+        keras.utils.set_random_seed(7)
+        rng = np.random.default_rng(7)
+        inp = keras.Input(shape)
+        model = _with_bias(keras.Model(inp, build(inp)), rng)
+        return model, rng.normal(size=(48, *shape)).astype(np.float32) * 2
+    return parity.quantize(make, parity.cache_key("s16", key, SOURCE), per_tensor=per_tensor, int16=True)
+
+
+L = keras.layers if keras else None
+
+MODELS = {
+    "mlp": ((13,), lambda x: L.Dense(5)(L.Dense(33, activation="relu")(L.Dense(17)(x)))),
+    "mlp_relu6": ((9,), lambda x: L.Dense(4)(L.ReLU(6.0)(L.Dense(11)(x)))),
+    "conv_same": ((7, 9, 3), lambda x: L.Conv2D(5, 3, padding="same")(x)),
+    "conv_valid_stride": ((11, 10, 4), lambda x: L.Conv2D(6, (3, 2), strides=(2, 3), activation="relu")(x)),
+    "conv_dilated": ((12, 12, 2), lambda x: L.Conv2D(3, 3, dilation_rate=2)(x)),
+    "conv_1x1": ((5, 5, 8), lambda x: L.Conv2D(7, 1)(x)),
+    "depthwise": ((8, 7, 3), lambda x: L.DepthwiseConv2D(3, padding="same")(x)),
+    "depthwise_mult": ((9, 6, 3), lambda x: L.DepthwiseConv2D((3, 2), strides=2, depth_multiplier=2)(x)),
+    "cnn": ((10, 10, 2), lambda x: L.Dense(4)(L.Flatten()(
+        L.DepthwiseConv2D(3, activation="relu")(L.Conv2D(6, 3, strides=2, padding="same", activation="relu")(x))))),
+    "conv1d": ((20, 3), lambda x: L.Conv1D(4, 5, padding="causal", activation="relu")(L.Conv1D(6, 3)(x))),
+    "concat_pad": ((6, 6, 3), lambda x: L.ZeroPadding2D(((1, 2), (0, 1)))(
+        L.Concatenate()([L.Conv2D(2, 1)(x), L.Conv2D(3, 3, padding="same")(x)]))),
+    "crop_transpose_reshape": ((8, 6, 4), lambda x: L.Dense(3)(L.Reshape((-1,))(L.Permute((2, 1, 3))(
+        L.Cropping2D(((1, 2), (2, 1)))(L.Conv2D(4, 1)(x)))))),
+}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_keras_16x8_parity(name):
+    shape, build = MODELS[name]
+    _check(_keras_16x8(name, build, shape))
+
+
+# TF 2.21's per-tensor switch fails on a 16x8 depthwise convolution
+# ("Quantized dimension ... do not match"), so no depthwise here.
+@pytest.mark.parametrize("name", ["mlp", "conv_same"])
+def test_keras_16x8_per_tensor_parity(name):
+    shape, build = MODELS[name]
+    _check(_keras_16x8(name, build, shape, per_tensor=True))
+
+
+def _fc(si, wsc, so, bias, k=5, n=60, batch=7, act=0, seed=1):
+    from tensorflow.lite.python import schema_py_generated as s
+
+    rng = np.random.default_rng(seed)
+    b = Builder()
+    i = b.tensor("in", [batch, k], np.int16, si, 0)
+    w = b.tensor("w", [n, k], np.int8, None, data=rng.integers(-127, 128, size=(n, k)))
+    q = s.QuantizationParametersT()
+    q.scale, q.zeroPoint, q.quantizedDimension = [float(v) for v in wsc], [0] * len(wsc), 0
+    b.tensors[w].quantization = q
+    ins = [i, w, -1]
+    if bias is not None:
+        ins[2] = bt = b.tensor("b", [n], np.int64, None, data=bias)
+        qb = s.QuantizationParametersT()
+        qb.scale, qb.zeroPoint = [float(si * v) for v in wsc], [0] * len(wsc)
+        b.tensors[bt].quantization = qb
+    o = b.tensor("out", [batch, n], np.int16, so, 0)
+    opt = s.FullyConnectedOptionsT()
+    opt.fusedActivationFunction = act
+    b.op("FULLY_CONNECTED", ins, [o], "FullyConnectedOptions", opt)
+    return b.finish([i], [o])
+
+
+@pytest.mark.parametrize("case", ["halves", "per_channel", "no_bias", "relu", "saturating"])
+def test_fully_connected_s16_rescale(case):
+    """TF 2.21's int16 FULLY_CONNECTED rounds acc * scale in double, halves
+    away from zero: with scale exactly 0.5 every odd sum is a tie, where the
+    integer MultiplyByQuantizedMultiplier forms give another answer."""
+    rng = np.random.default_rng(3)
+    n = 60
+    if case == "halves":
+        tfl = _fc(1 / 64, [1 / 128], 1 / 4096, rng.integers(-1000, 1000, size=n))
+    elif case == "per_channel":
+        tfl = _fc(0.0007, rng.uniform(0.001, 0.02, size=n), 0.011, rng.integers(-2 ** 20, 2 ** 20, size=n))
+    elif case == "no_bias":
+        tfl = _fc(0.0003, [0.01], 0.002, None, k=40)
+    elif case == "relu":
+        tfl = _fc(0.001, rng.uniform(0.001, 0.02, size=n), 0.004, rng.integers(-2 ** 16, 2 ** 16, size=n), act=1)
+    else:
+        tfl = _fc(0.02, [0.03], 0.0001, rng.integers(-2 ** 30, 2 ** 30, size=n), k=50)
+    _check(tfl, sets=5)
+
+
+def _quantize_op(in_dtype, in_scale, in_zp, out_dtype, out_scale, out_zp, shape=(3, 50)):
+    b = Builder()
+    i = b.tensor("in", list(shape), in_dtype, in_scale, in_zp)
+    o = b.tensor("out", list(shape), out_dtype, out_scale, out_zp)
+    b.op("QUANTIZE", [i], [o])
+    return b.finish([i], [o])
+
+
+@pytest.mark.parametrize("case", [
+    (np.int16, 0.001, 0, np.int8, 0.05, 3),
+    (np.int16, 0.0005, 0, np.int8, 0.0005, -128),
+    (np.int16, 0.003, 0, np.int16, 0.0011, 0),
+    (np.int16, 0.0011, 0, np.int16, 0.003, 0),
+])
+def test_quantize_from_int16(case):
+    """TFLite's QUANTIZE takes int16 to int8 or int16 (not int8 to int16:
+    its Prepare refuses that)."""
+    _check(_quantize_op(*case), sets=4)
+
+
+def test_16x8_op_without_int16_kernel_is_named():
+    """An op tinyml runs only for int8 is refused by its name when its
+    tensors are int16, not with a message about another op."""
+    convert = pytest.importorskip("tinyml_converter.convert")
+    from tinyml_converter.errors import ConversionError
+
+    b = Builder()
+    i = b.tensor("in", [1, 4, 4, 2], np.int16, 0.01, 0)
+    o = b.tensor("out", [1, 4, 4, 2], np.int16, 1 / 32768, 0)
+    b.op("LOGISTIC", [i], [o])
+    with pytest.raises(ConversionError, match=r"LOGISTIC.*int16"):
+        convert.tflite_to_blob(b.finish([i], [o]))

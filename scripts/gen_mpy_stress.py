@@ -347,13 +347,16 @@ def main():
 
         with contextlib.redirect_stdout(io.StringIO()):  # TF's export chatter
             tfl = parity.quantize(build, parity.cache_key(
-                "model", name, parity.source_of(models.__file__, parity.__file__)))
+                "model", name, parity.source_of(models.__file__, parity.__file__)),
+                int16=getattr(models.MODELS[name], "int16", False))
         return tfl, convert.tflite_to_blob(tfl, name=name)
 
     def model_inputs(tfl):
         rng = np.random.default_rng(5)
-        shape = parity.Oracle(tfl).input_shapes[0]
-        return [rng.integers(-128, 128, size=shape, dtype=np.int8) for _ in range(4)]
+        oracle = parity.Oracle(tfl)
+        shape, dtype = oracle.input_shapes[0], oracle.input_dtypes[0]
+        info = np.iinfo(dtype)
+        return [rng.integers(info.min, info.max + 1, size=shape, dtype=dtype) for _ in range(4)]
 
     blobs = {board: [] for board in QEMU_BOARDS}
     next_addr = {board: BOARDS[board].preload_base for board in QEMU_BOARDS}

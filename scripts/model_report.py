@@ -32,7 +32,7 @@ def main():
     for name, builder in models.MODELS.items():
         keras_model, calib, labels = builder()
         with contextlib.redirect_stdout(io.StringIO()):
-            tflite = convert.keras_to_tflite(keras_model, calib)
+            tflite = convert.keras_to_tflite(keras_model, calib, int16=getattr(builder, "int16", False))
         blob, rep = convert.convert_tflite(tflite, name=name, labels=labels)
         row = dict(model=name, tflite_bytes=len(tflite), blob_bytes=len(blob),
                    arena_bytes=rep.arena_size, lower_bound=rep.lower_bound,

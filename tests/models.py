@@ -8,7 +8,8 @@ Every builder is deterministic (seeded weights) and returns
 random, not trained: bit-exact parity does not need accuracy, and random
 weights exercise rounding paths at least as well.
 
-MODELS maps a name to its builder.
+MODELS maps a name to its builder. A builder with `int16 = True` is
+quantised 16x8 (int16 activations, int8 weights: keras_to_tflite(int16=True)).
 """
 
 import numpy as np
@@ -338,6 +339,42 @@ def lstm_stream():
 lstm_stream.invokes = 10
 
 
+def cnn_16x8():
+    """A small image CNN quantised 16x8 (int16 activations): strided conv,
+    depthwise, zero padding, a channel concatenation and a dense head."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((12, 12, 2))
+    x = L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(inp)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+    x = L.Concatenate()([x, L.Conv2D(4, 1)(x)])
+    x = L.ZeroPadding2D(1)(x)
+    x = L.Conv2D(6, 3, strides=2)(x)
+    x = L.Flatten()(x)
+    out = L.Dense(5)(x)
+    return keras.Model(inp, out, name="cnn_16x8"), _calib((12, 12, 2)), None
+
+
+cnn_16x8.int16 = True
+
+
+def conv1d_16x8():
+    """An audio-style Conv1D stack quantised 16x8: causal and dilated
+    convolutions over 32 steps of 4 features, regression head."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((32, 4))
+    x = L.Conv1D(8, 5, padding="causal", activation="relu")(inp)
+    x = L.Conv1D(8, 3, strides=2, activation="relu")(x)
+    x = L.Conv1D(6, 3, dilation_rate=2)(x)
+    x = L.Flatten()(x)
+    out = L.Dense(3)(x)
+    return keras.Model(inp, out, name="conv1d_16x8"), _calib((32, 4)), None
+
+
+conv1d_16x8.int16 = True
+
+
 MODELS = {
     "mnist_cnn": mnist_cnn,
     "ds_cnn_kws": ds_cnn_kws,
@@ -358,4 +395,6 @@ MODELS = {
     "gru_stacked": gru_stacked,
     "conv1d_lstm": conv1d_lstm,
     "lstm_stream": lstm_stream,
+    "cnn_16x8": cnn_16x8,
+    "conv1d_16x8": conv1d_16x8,
 }

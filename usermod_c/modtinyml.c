@@ -122,10 +122,12 @@ static mp_obj_t tinyml_model_make_new(const mp_obj_type_t *type, size_t n_args, 
     return MP_OBJ_FROM_PTR(self);
 }
 
-// An input or output's array typecode: 'b', 'i' for the int32 indices of
-// ARG_MAX / ARG_MIN, 'f' for the float32 tensors of scikit-learn models.
+// An input or output's array typecode: 'b', 'h' for 16x8 models, 'i' for
+// the int32 indices of ARG_MAX / ARG_MIN, 'f' for the float32 tensors of
+// scikit-learn models.
 static char tinyml_typecode(const tml_tensor_t *t) {
-    return t->dtype == TML_DTYPE_INT32 ? 'i' : t->dtype == TML_DTYPE_FLOAT32 ? 'f' : 'b';
+    return t->dtype == TML_DTYPE_INT32 ? 'i' : t->dtype == TML_DTYPE_FLOAT32 ? 'f'
+        : t->dtype == TML_DTYPE_INT16 ? 'h' : 'b';
 }
 
 static void tinyml_copy_in(tinyml_model_obj_t *self, uint32_t input, mp_obj_t buf_obj) {
@@ -133,11 +135,13 @@ static void tinyml_copy_in(tinyml_model_obj_t *self, uint32_t input, mp_obj_t bu
     uint32_t nbytes = tml_model_tensor_bytes(&self->core, index);
     mp_buffer_info_t buf;
     mp_get_buffer_raise(buf_obj, &buf, MP_BUFFER_READ);
-    // A float32 input also takes an array('f'); its length is still counted in bytes.
-    const bool float_in = tinyml_typecode(tml_model_tensor(&self->core, index)) == 'f';
-    if (!tinyml_is_byte_buffer(&buf) && !(float_in && buf.typecode == 'f')) {
+    // A float32 (int16) input also takes an array('f') (array('h')); its
+    // length is still counted in bytes.
+    const char typecode = tinyml_typecode(tml_model_tensor(&self->core, index));
+    if (!tinyml_is_byte_buffer(&buf) && !(typecode != 'b' && buf.typecode == typecode)) {
         mp_raise_msg_varg(&mp_type_TypeError,
-            float_in ? MP_ERROR_TEXT("tinyml: input %u must be an array('f') or its bytes, got typecode '%c'")
+            typecode == 'f' ? MP_ERROR_TEXT("tinyml: input %u must be an array('f') or its bytes, got typecode '%c'")
+            : typecode == 'h' ? MP_ERROR_TEXT("tinyml: input %u must be an array('h') or its bytes, got typecode '%c'")
                      : MP_ERROR_TEXT("tinyml: input %u must be an int8 buffer (bytes, bytearray, array('b')), got typecode '%c'"),
             (unsigned)input, buf.typecode);
     }
@@ -153,14 +157,15 @@ static void tinyml_copy_out(tinyml_model_obj_t *self, uint32_t output, mp_obj_t 
     uint32_t nbytes = tml_model_tensor_bytes(&self->core, index);
     mp_buffer_info_t buf;
     mp_get_buffer_raise(buf_obj, &buf, MP_BUFFER_WRITE);
-    // An int32 (float32) output also fills an array('i') (array('f')); its
-    // length is still counted in bytes.
+    // An int32 (float32, int16) output also fills an array('i') (array('f'),
+    // array('h')); its length is still counted in bytes.
     const char typecode = tinyml_typecode(tml_model_tensor(&self->core, index));
     const bool int32_out = typecode == 'i';
     if (!tinyml_is_byte_buffer(&buf) && !(typecode != 'b' && buf.typecode == typecode)) {
         mp_raise_msg_varg(&mp_type_TypeError,
             int32_out ? MP_ERROR_TEXT("tinyml: output %u must be a bytearray or array('i'), got typecode '%c'")
             : typecode == 'f' ? MP_ERROR_TEXT("tinyml: output %u must be a bytearray or array('f'), got typecode '%c'")
+            : typecode == 'h' ? MP_ERROR_TEXT("tinyml: output %u must be a bytearray or array('h'), got typecode '%c'")
                       : MP_ERROR_TEXT("tinyml: output %u must be an int8 buffer (bytearray, array('b')), got typecode '%c'"),
             (unsigned)output, buf.typecode);
     }
@@ -255,7 +260,7 @@ static mp_obj_t tinyml_shape(const tml_tensor_t *t) {
 }
 
 // tensor(kind, i) -> (shape, scale, zero_point, nbytes, typecode); kind 0 =
-// input, 1 = output; typecode is the array typecode of its elements, 'b', 'i' or 'f'.
+// input, 1 = output; typecode is the array typecode of its elements, 'b', 'h', 'i' or 'f'.
 static mp_obj_t tinyml_model_tensor(mp_obj_t self_in, mp_obj_t kind_in, mp_obj_t i_in) {
     tinyml_model_obj_t *self = tinyml_get_open_model(self_in);
     mp_int_t kind = mp_obj_get_int(kind_in);
@@ -375,15 +380,15 @@ static MP_DEFINE_CONST_OBJ_TYPE(
 #endif
 
 // Round half away from zero, as C's round() and TFLite's QUANTIZE do, but
-// without libm, which the native module does not link. Values beyond +-512
-// saturate int8 whatever the zero point, so they are clamped first to keep
-// the conversion defined; truncation toward zero is then exact and so is
-// the remainder q - t.
+// without libm, which the native module does not link. Values beyond +-2^17
+// saturate int16 (and int8) whatever the zero point, so they are clamped
+// first to keep the conversion defined; truncation toward zero is then exact
+// and so is the remainder q - t.
 static mp_int_t tinyml_round(mp_float_t q) {
-    if (q > 512) {
-        q = 512;
-    } else if (q < -512) {
-        q = -512;
+    if (q > 131072) {
+        q = 131072;
+    } else if (q < -131072) {
+        q = -131072;
     }
     mp_int_t t = (mp_int_t)q;
     mp_float_t rest = q - (mp_float_t)t;
@@ -396,31 +401,36 @@ static mp_int_t tinyml_round(mp_float_t q) {
 }
 
 // quantize(values, scale, zero_point, out): floats (any iterable or
-// array('f')) to int8 into `out`, rounding half away from zero as TFLite's
-// QUANTIZE does. Non-finite values are refused rather than saturated.
+// array('f')) to int8 into `out` (to int16 when `out` is an array('h')),
+// rounding half away from zero as TFLite's QUANTIZE does. Non-finite values
+// are refused rather than saturated.
 static mp_obj_t tinyml_quantize(size_t n_args, const mp_obj_t *args) {
     mp_float_t scale = mp_obj_get_float(args[1]);
     mp_int_t zero_point = mp_obj_get_int(args[2]);
     mp_buffer_info_t out;
     mp_get_buffer_raise(args[3], &out, MP_BUFFER_WRITE);
-    if (!tinyml_is_byte_buffer(&out)) {
-        mp_raise_TypeError(MP_ERROR_TEXT("tinyml: quantize output must be an int8 buffer"));
+    const bool wide = out.typecode == 'h';
+    if (!tinyml_is_byte_buffer(&out) && !wide) {
+        mp_raise_TypeError(MP_ERROR_TEXT("tinyml: quantize output must be an int8 buffer or an array('h')"));
     }
     if (!(scale > 0)) {
         mp_raise_ValueError(MP_ERROR_TEXT("tinyml: scale must be positive"));
     }
-    if (zero_point < -128 || zero_point > 127) {
-        mp_raise_ValueError(MP_ERROR_TEXT("tinyml: an int8 zero point must be in -128..127"));
+    const mp_int_t lo = wide ? -32768 : -128;
+    const mp_int_t hi = wide ? 32767 : 127;
+    if (zero_point < lo || zero_point > hi) {
+        mp_raise_ValueError(wide ? MP_ERROR_TEXT("tinyml: an int16 zero point must be in -32768..32767")
+            : MP_ERROR_TEXT("tinyml: an int8 zero point must be in -128..127"));
     }
-    int8_t *dst = out.buf;
+    const size_t count = wide ? out.len / 2 : out.len;
     size_t n = 0;
     mp_obj_iter_buf_t iter_buf;
     mp_obj_t iterable = mp_getiter(args[0], &iter_buf);
     mp_obj_t item;
     while ((item = mp_iternext(iterable)) != MP_OBJ_STOP_ITERATION) {
-        if (n >= out.len) {
+        if (n >= count) {
             mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("tinyml: expected %u values, got more"),
-                (unsigned)out.len);
+                (unsigned)count);
         }
         if (!mp_obj_is_int(item) && !mp_obj_is_float(item)) {
             mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("tinyml: value %u is not a number"), (unsigned)n);
@@ -433,17 +443,23 @@ static mp_obj_t tinyml_quantize(size_t n_args, const mp_obj_t *args) {
         // here: a double quotient can round the other way at a tie.
         float quotient = tinyml_divide((float)v, (float)scale);
         mp_int_t q = tinyml_round(quotient) + zero_point;
-        dst[n++] = (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));
+        q = q < lo ? lo : (q > hi ? hi : q);
+        if (wide) {
+            ((int16_t *)out.buf)[n++] = (int16_t)q;
+        } else {
+            ((int8_t *)out.buf)[n++] = (int8_t)q;
+        }
     }
-    if (n != out.len) {
+    if (n != count) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("tinyml: expected %u values, got %u"),
-            (unsigned)out.len, (unsigned)n);
+            (unsigned)count, (unsigned)n);
     }
     return args[3];
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(tinyml_quantize_obj, 4, 4, tinyml_quantize);
 
-// dequantize(raw, scale, zero_point, out): int8 buffer to array('f') `out`.
+// dequantize(raw, scale, zero_point, out): int8 buffer (or array('h') of
+// int16) to array('f') `out`.
 static mp_obj_t tinyml_dequantize(size_t n_args, const mp_obj_t *args) {
     mp_buffer_info_t raw;
     mp_get_buffer_raise(args[0], &raw, MP_BUFFER_READ);
@@ -451,13 +467,15 @@ static mp_obj_t tinyml_dequantize(size_t n_args, const mp_obj_t *args) {
     mp_int_t zero_point = mp_obj_get_int(args[2]);
     mp_buffer_info_t out;
     mp_get_buffer_raise(args[3], &out, MP_BUFFER_WRITE);
-    if (out.typecode != 'f' || out.len != raw.len * sizeof(float)) {
+    const bool wide = raw.typecode == 'h';
+    const size_t count = wide ? raw.len / 2 : raw.len;
+    if (out.typecode != 'f' || out.len != count * sizeof(float)) {
         mp_raise_ValueError(MP_ERROR_TEXT("tinyml: dequantize output must be an array('f') of the same length"));
     }
-    const int8_t *src = raw.buf;
     float *dst = out.buf;
-    for (size_t i = 0; i < raw.len; i++) {
-        dst[i] = (float)((mp_float_t)(src[i] - zero_point) * scale);
+    for (size_t i = 0; i < count; i++) {
+        const mp_int_t v = wide ? ((const int16_t *)raw.buf)[i] : ((const int8_t *)raw.buf)[i];
+        dst[i] = (float)((mp_float_t)(v - zero_point) * scale);
     }
     return args[3];
 }

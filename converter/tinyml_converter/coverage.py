@@ -33,15 +33,21 @@ class Row:
     note: str = ""
 
 
+BOTH = ("int8", "int16")
 _LUT_NOTE = "256-entry table, each entry computed by TFLite's own kernel"
 _REMAP_NOTE = "offset tables worked out by the converter"
 
 ROWS = {
-    "CONV_2D": Row(("CONV_2D",), note="per-channel or per-tensor weights, dilation, fused RELU/RELU6/RELU_N1_TO_1"),
-    "DEPTHWISE_CONV_2D": Row(("DEPTHWISE_CONV_2D",), note="any depth multiplier, dilation"),
+    "CONV_2D": Row(("CONV_2D", "CONV_2D_S16"), BOTH,
+                   note="per-channel or per-tensor weights, dilation, fused RELU/RELU6/RELU_N1_TO_1; "
+                        "16x8 with int64 bias"),
+    "DEPTHWISE_CONV_2D": Row(("DEPTHWISE_CONV_2D", "DEPTHWISE_CONV_2D_S16"), BOTH,
+                             note="any depth multiplier, dilation; 16x8 with int64 bias"),
     "TRANSPOSE_CONV": Row(("TRANSPOSE_CONV",), note="per-channel or per-tensor weights, bias, fused RELU/RELU6; "
                                                   "Keras' output_shape arithmetic folded"),
-    "FULLY_CONNECTED": Row(("FULLY_CONNECTED",), note="any batch; keep_num_dims"),
+    "FULLY_CONNECTED": Row(("FULLY_CONNECTED", "FULLY_CONNECTED_S16"), BOTH,
+                           note="any batch; keep_num_dims; 16x8 with int64 bias, rescaled in double "
+                                "as TFLite (not in the armv6m native module)"),
     "AVERAGE_POOL_2D": Row(("AVERAGE_POOL_2D",)),
     "MAX_POOL_2D": Row(("MAX_POOL_2D",)),
     "MEAN": Row(("MEAN",), note="constant axes; the global spatial mean has its own path"),
@@ -58,10 +64,10 @@ ROWS = {
     "MUL": Row(("MUL",), note="broadcasting"),
     "MAXIMUM": Row(("MAXIMUM",), note="broadcasting; all three tensors with one quantisation"),
     "MINIMUM": Row(("MINIMUM",), note="broadcasting; all three tensors with one quantisation"),
-    "CONCATENATION": Row(("CONCATENATION",)),
-    "PACK": Row(("CONCATENATION",), note="a concatenation of views with the new axis"),
-    "PAD": Row(("PAD",)),
-    "PADV2": Row(("PAD",)),
+    "CONCATENATION": Row(("CONCATENATION",), BOTH),
+    "PACK": Row(("CONCATENATION",), BOTH, note="a concatenation of views with the new axis"),
+    "PAD": Row(("PAD",), BOTH),
+    "PADV2": Row(("PAD",), BOTH),
     "SOFTMAX": Row(("SOFTMAX",)),
     "LOG_SOFTMAX": Row(("LOG_SOFTMAX",), note="last axis, up to 4095 values a row"),
     "L2_NORMALIZATION": Row(("L2_NORMALIZATION",), note="last axis"),
@@ -79,18 +85,19 @@ ROWS = {
     "SPACE_TO_BATCH_ND": Row(("CONV_2D", "DEPTHWISE_CONV_2D"),
                              note="only around a convolution: folded into a dilated one"),
     "BATCH_TO_SPACE_ND": Row((), note="only after SPACE_TO_BATCH_ND and a convolution: folded"),
-    "DEQUANTIZE": Row((), note="only on a model output: the output stays int8 with its scale"),
+    "DEQUANTIZE": Row((), BOTH, note="only on a model output: the output stays int8 or int16 with its scale"),
     "SHAPE": Row((), note="only feeding shape operands: evaluated by the converter"),
-    **{name: Row(("REMAP",), note=_REMAP_NOTE) for name in REMAP_OPS},
-    **{name: Row(("COPY",), note="no kernel: shares its input's storage (COPY when the quantisation differs)")
+    **{name: Row(("REMAP",), BOTH, note=_REMAP_NOTE) for name in REMAP_OPS},
+    **{name: Row(("COPY",), BOTH, note="no kernel: shares its input's storage (COPY when the quantisation differs)")
        for name in ALIAS_OPS},
     **{name: Row(("LUT",), note=_LUT_NOTE) for name in LUT_OPS},
 }
-ROWS["QUANTIZE"] = Row(("LUT",), note="int8 to int8 as a table; float32 to int8 only on a model input, "
-                                      "where the input stays int8 with its scale")
-ROWS["GATHER"] = Row(("REMAP",), note="constant indices, batch_dims 0")
-ROWS["STRIDED_SLICE"] = Row(("REMAP",), note="begin/end/strides with every mask and offset")
-ROWS["RESIZE_NEAREST_NEIGHBOR"] = Row(("REMAP",), note="align_corners and half_pixel_centers")
+ROWS["QUANTIZE"] = Row(("LUT", "REQUANTIZE"), BOTH,
+                       note="int8 to int8 as a table; int16 to int8 or int16 rescaled; float32 to "
+                            "int8 or int16 only on a model input, where the input stays integer with its scale")
+ROWS["GATHER"] = Row(("REMAP",), BOTH, note="constant indices, batch_dims 0")
+ROWS["STRIDED_SLICE"] = Row(("REMAP",), BOTH, note="begin/end/strides with every mask and offset")
+ROWS["RESIZE_NEAREST_NEIGHBOR"] = Row(("REMAP",), BOTH, note="align_corners and half_pixel_centers")
 
 # Handled before the op-by-op dispatch (model edges, shape arithmetic).
 OUTSIDE_DISPATCH = {"DEQUANTIZE", "SHAPE", "BATCH_TO_SPACE_ND"}

@@ -1,4 +1,4 @@
-"""tinyml: int8 model inference for MicroPython.
+"""tinyml: int8 (and 16x8) model inference for MicroPython.
 
     import tinyml
     m = tinyml.load("gesture.tinyml")
@@ -22,8 +22,9 @@ _META_EMBEDDING = 8
 
 
 def _result(info, raw):
-    """predict()'s value of one output: its raw bytes dequantised to
-    array('f'), or, for int32 indices, copied as array('i') (MicroPython
+    """predict()'s value of one output: its raw int8 bytes (or int16
+    values) dequantised to array('f'), or, for int32 indices, copied as
+    array('i') (MicroPython
     builds an array from a bytearray's bytes as they are); a float32 output
     (scikit-learn models) is copied as it is."""
     if info[4] == "i":
@@ -45,8 +46,9 @@ def _fill(info, values, raw):
 
 
 def _buffer(info):
-    """A buffer for one tensor: array('f') for float32, else bytearray."""
-    return array("f", bytes(info[3])) if info[4] == "f" else bytearray(info[3])
+    """A buffer for one tensor: array('f') for float32, array('h') for
+    int16, else bytearray."""
+    return array(info[4], bytes(info[3])) if info[4] in ("f", "h") else bytearray(info[3])
 
 
 def _drop_batch(shape):
@@ -80,7 +82,8 @@ class Model:
 
     def _io(self):
         """(inputs, outputs, every output), each a tuple of (shape, scale,
-        zero point, bytes, typecode): typecode 'b' for int8, 'i' for the
+        zero point, bytes, typecode): typecode 'b' for int8, 'h' for int16
+        (16x8 models), 'i' for the
         int32 indices of ARG_MAX / ARG_MIN, 'f' for the float32 tensors of
         scikit-learn models. `outputs` leaves out the embedding output
         (tinyml convert --embedding), which only embed() shows."""
@@ -146,7 +149,7 @@ class Model:
         return self._labels
 
     def _buffers(self):
-        """predict()'s int8 input and output buffers, made on its first call:
+        """predict()'s raw input and output buffers, made on its first call:
         a program that only calls invoke() never pays for them (for a
         96x96 RGB model that is 27 KB, half the arena again)."""
         if self._raw is None:

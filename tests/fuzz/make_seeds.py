@@ -42,7 +42,8 @@ def main():
             return model, calib
 
         with contextlib.redirect_stdout(io.StringIO()):  # TF's export chatter
-            tfl = parity.quantize(build, parity.cache_key("model", name, source))
+            tfl = parity.quantize(build, parity.cache_key("model", name, source),
+                                  int16=getattr(builder, "int16", False))
         blob = convert.tflite_to_blob(tfl, name=name, labels=[f"class{i}" for i in range(3)])
         if len(blob) > MAX_BYTES:
             print(f"make_seeds: {name}: {len(blob)} bytes, longer than {MAX_BYTES}: left out")

@@ -22,7 +22,8 @@ def _tflite(name):
     def build():
         model, calib, _labels = models.MODELS[name]()
         return model, calib
-    return parity.quantize(build, parity.cache_key("model", name, SOURCE))
+    return parity.quantize(build, parity.cache_key("model", name, SOURCE),
+                           int16=getattr(models.MODELS[name], "int16", False))
 
 
 def _input_sets(oracle):

@@ -160,3 +160,50 @@ def test_16x8_op_without_int16_kernel_is_named():
     b.op("LOGISTIC", [i], [o])
     with pytest.raises(ConversionError, match=r"LOGISTIC.*int16"):
         convert.tflite_to_blob(b.finish([i], [o]))
+
+
+def _data_movement(op):
+    """One data-movement op on int16, written by hand (TF's 16x8 converter
+    keeps these ops only next to others)."""
+    from tensorflow.lite.python import schema_py_generated as s
+
+    b = Builder()
+    i = b.tensor("in", [1, 4, 6, 3], np.int16, 0.01, 0)
+    if op == "SPLIT":
+        axis = b.tensor("axis", [], np.int32, data=[2])
+        outs = [b.tensor(f"out{k}", [1, 4, 2, 3], np.int16, 0.01, 0) for k in range(3)]
+        opt = s.SplitOptionsT()
+        opt.numSplits = 3
+        b.op("SPLIT", [axis, i], outs, "SplitOptions", opt)
+    elif op == "GATHER":
+        idx = b.tensor("idx", [5], np.int32, data=[2, 0, 1, 2, 2])
+        outs = [b.tensor("out", [1, 4, 6, 5], np.int16, 0.01, 0)]
+        opt = s.GatherOptionsT()
+        opt.axis = 3
+        b.op("GATHER", [i, idx], outs, "GatherOptions", opt)
+    elif op == "RESIZE_NEAREST_NEIGHBOR":
+        size = b.tensor("size", [2], np.int32, data=[7, 13])
+        outs = [b.tensor("out", [1, 7, 13, 3], np.int16, 0.01, 0)]
+        opt = s.ResizeNearestNeighborOptionsT()
+        opt.halfPixelCenters = True
+        b.op("RESIZE_NEAREST_NEIGHBOR", [i, size], outs, "ResizeNearestNeighborOptions", opt)
+    elif op == "PACK":
+        b = Builder()
+        i = b.tensor("in", [4, 6, 3], np.int16, 0.01, 0)
+        j = b.tensor("in2", [4, 6, 3], np.int16, 0.01, 0)
+        outs = [b.tensor("out", [4, 2, 6, 3], np.int16, 0.01, 0)]
+        opt = s.PackOptionsT()
+        opt.valuesCount, opt.axis = 2, 1
+        b.op("PACK", [i, j], outs, "PackOptions", opt)
+        return b.finish([i, j], outs)
+    else:  # TRANSPOSE
+        perm = b.tensor("perm", [4], np.int32, data=[0, 3, 1, 2])
+        outs = [b.tensor("out", [1, 3, 4, 6], np.int16, 0.01, 0)]
+        b.op("TRANSPOSE", [i, perm], outs)
+    return b.finish([i], outs)
+
+
+# TILE is not here: TF 2.21's TILE refuses int16.
+@pytest.mark.parametrize("op", ["SPLIT", "GATHER", "RESIZE_NEAREST_NEIGHBOR", "PACK", "TRANSPOSE"])
+def test_data_movement_s16(op):
+    _check(_data_movement(op), sets=3)

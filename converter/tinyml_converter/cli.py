@@ -161,6 +161,9 @@ def cmd_convert(a) -> int:
     if samples:
         print(f"tinyml: calibrating on {samples} samples", file=sys.stderr)
     print(f"tinyml: converting {a.model}", file=sys.stderr)
+    if a.int16 and kind == "tflite":
+        raise UsageError("--int16 quantises a Keras model 16x8; a .tflite is converted as it is "
+                         "quantised (int8 or 16x8)")
     if kind == "tflite":
         # Reading a .tflite only parses it and runs one-op probes in TFLite's
         # interpreter, so it stays in this process (a child would cost a
@@ -178,7 +181,7 @@ def cmd_convert(a) -> int:
                 a.model, out, calib=calib, random_calib=a.random_calib and calib is None, labels=labels,
                 keep_tflite=a.keep_tflite, name=a.name, normalize=normalize,
                 progress=functools.partial(report_progress, "calibration"), verbose=a.verbose,
-                embedding=a.embedding)
+                embedding=a.embedding, int16=a.int16)
     for note in report.notes:
         print(f"tinyml: {note}", file=sys.stderr)
     print(f"wrote {out}: {report.blob_size} bytes, arena {report.arena_size} bytes "
@@ -195,7 +198,7 @@ def _convert_sklearn(a) -> int:
     out = Path(a.output) if a.output else Path(a.model).with_suffix(".tinyml")
     if out.parent and not out.parent.exists():
         raise UsageError(f"output folder {out.parent} does not exist")
-    for option in ("calib", "random_calib", "normalize", "keep_tflite"):
+    for option in ("calib", "random_calib", "normalize", "keep_tflite", "int16"):
         if getattr(a, option):
             raise UsageError(f"--{option.replace('_', '-')} does not apply to a scikit-learn model")
     labels = None
@@ -452,14 +455,15 @@ def _prepare_input(x: np.ndarray, t) -> np.ndarray:
     n = int(np.prod(t["dims"]))
     if x.size != n:
         raise UsageError(f"input has {x.size} elements, the model expects {n} ({t['shape']})")
-    if x.dtype == np.int8:
+    raw = np.dtype("<i2") if t["dtype"] == bl.DTYPE_INT16 else np.dtype(np.int8)
+    if x.dtype == raw:
         return x.reshape(t["shape"])
     if np.issubdtype(x.dtype, np.floating):
         try:
-            return quantize(x, t["scale"], t["zero_point"]).reshape(t["shape"])
+            return quantize(x, t["scale"], t["zero_point"], dtype=raw.name).reshape(t["shape"])
         except ValueError as exc:
             raise UsageError(f"input: {exc}") from None
-    raise UsageError(f"input dtype {x.dtype}: give int8 (raw) or float (quantised here)")
+    raise UsageError(f"input dtype {x.dtype}: give {raw.name} (raw) or float (quantised here)")
 
 
 def _run_unix(model_path, x: np.ndarray, micropython: str) -> bytes:
@@ -767,8 +771,9 @@ def cmd_run(a) -> int:
     else:
         xq = _prepare_input(x, tin)
     # ARG_MAX / ARG_MIN indices come out as int32, scikit-learn models' outputs
-    # as float32, every other output as int8.
-    dtype = {bl.DTYPE_INT32: np.dtype("<i4"), bl.DTYPE_FLOAT32: np.dtype("<f4")}.get(tout["dtype"], np.dtype(np.int8))
+    # as float32, 16x8 models' as int16, every other output as int8.
+    dtype = {bl.DTYPE_INT32: np.dtype("<i4"), bl.DTYPE_FLOAT32: np.dtype("<f4"),
+             bl.DTYPE_INT16: np.dtype("<i2")}.get(tout["dtype"], np.dtype(np.int8))
     if a.target == "host":
         from .host_runtime import HostModel
 
@@ -803,11 +808,11 @@ def cmd_run(a) -> int:
         if labels and len(labels) == y.size:
             print(f"top: {labels[int(np.argmax(y))]}")
         return EXIT_OK
-    if dtype != np.int8:
+    if dtype == np.int32:
         print("output (int32 indices):", np.array2string(y.reshape(-1), max_line_width=120))
         return EXIT_OK
     deq = dequantize(y, tout["scale"], tout["zero_point"])
-    print("output (int8):", np.array2string(y.reshape(-1), max_line_width=120))
+    print(f"output ({dtype.name}):", np.array2string(y.reshape(-1), max_line_width=120))
     print("output (dequantised):", np.array2string(deq.reshape(-1), precision=4, max_line_width=120))
     labels = info.meta.get("labels")
     if labels and len(labels) == y.size:
@@ -825,7 +830,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
 
     c = sub.add_parser("convert", help="convert a Keras / SavedModel / int8 .tflite / scikit-learn model")
-    c.add_argument("model", help=".keras, .h5, SavedModel folder, int8 .tflite, or a fitted scikit-learn "
+    c.add_argument("model", help=".keras, .h5, SavedModel folder, int8 or 16x8 .tflite, or a fitted scikit-learn "
                                  "estimator in .joblib, .pkl or .skops")
     c.add_argument("-o", "--output", help="output .tinyml (default: next to the model)")
     c.add_argument("--calib", help="calibration samples: X.npy (N, *input_shape) or a folder of .npy")
@@ -835,7 +840,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--normalize", metavar="MEAN,...:STD,...",
                    help="per-channel input normalisation stored in the blob, read on the board by "
                         "tinyml.pipeline.Normalize.from_model (e.g. 0,0,1:0.5,0.5,0.5)")
-    c.add_argument("--keep-tflite", action="store_true", help="also write the int8 .tflite")
+    c.add_argument("--keep-tflite", action="store_true", help="also write the quantised .tflite")
+    c.add_argument("--int16", action="store_true",
+                   help="quantise 16x8 (int16 activations, int8 weights; TFLite's "
+                        "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8): finer "
+                        "activations for audio and regression, twice the activation RAM"),
     c.add_argument("--embedding", metavar="LAYER",
                    help="also keep this layer's output (a Keras layer name; for a .tflite, a tensor "
                         "name) for Model.embed() on the board, e.g. to learn new classes with "
@@ -857,8 +866,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a model on an input")
     r.add_argument("model")
-    r.add_argument("--input", required=True, help=".npy, int8 (raw) or float (quantised here)")
-    r.add_argument("--output", help="save the int8 output as .npy")
+    r.add_argument("--input", required=True, help=".npy, int8 (int16 for a 16x8 model) raw, or float (quantised here)")
+    r.add_argument("--output", help="save the raw output as .npy")
     r.add_argument("--target", default="host",
                    help="host (C core via ctypes), unix (MicroPython unix port), an emulated "
                         f"board: {', '.join(QEMU_TARGETS)}, rpi_pico (a model too large for its "

@@ -453,12 +453,13 @@ def atomic_write(path, data: bytes) -> None:
 
 
 def convert_file(src_path, out_path, calib=None, labels=None, keep_tflite=False, *,
-                 name=None, normalize=None, progress=None, embedding=None) -> ConversionReport:
+                 name=None, normalize=None, progress=None, embedding=None, int16=False) -> ConversionReport:
     """Convert a model file to a .tinyml file (written atomically).
 
     calib is required for Keras / SavedModel input (ValueError otherwise);
-    .tflite input must already be int8. embedding: a Keras layer name, or
-    for a .tflite a tensor name."""
+    .tflite input must already be int8 or 16x8. embedding: a Keras layer
+    name, or for a .tflite a tensor name. int16: quantise a Keras model 16x8
+    (int16 activations) rather than int8."""
     kind = model_kind(src_path)
     reset_state = False
     if kind == "tflite":
@@ -468,7 +469,7 @@ def convert_file(src_path, out_path, calib=None, labels=None, keep_tflite=False,
             raise ValueError("a Keras model needs calibration data to be quantised to int8")
         notes, facts = [], {}
         tflite_bytes = keras_to_tflite(src_path, calib, progress=progress, notes=notes, facts=facts,
-                                       embedding=embedding)
+                                       embedding=embedding, int16=int16)
         reset_state = facts.get("reset_state", False)
         if embedding is not None:
             embedding = embedding_output(tflite_bytes)

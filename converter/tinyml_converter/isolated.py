@@ -27,7 +27,8 @@ RANDOM_CALIB_SAMPLES = 64
 
 
 def convert_file_isolated(src, out, *, calib=None, random_calib=False, labels=None, keep_tflite=False,
-                          name=None, normalize=None, progress=None, verbose=False, embedding=None):
+                          name=None, normalize=None, progress=None, verbose=False, embedding=None,
+                          int16=False):
     """convert.convert_file() in a child process; returns its ConversionReport."""
     import numpy as np
 
@@ -36,7 +37,7 @@ def convert_file_isolated(src, out, *, calib=None, random_calib=False, labels=No
     with tempfile.TemporaryDirectory(prefix="tinyml_convert_") as tmp:
         request = dict(src=str(src), out=str(out), random_calib=random_calib, labels=labels,
                        keep_tflite=keep_tflite, name=name, normalize=normalize, calib=None,
-                       embedding=embedding)
+                       embedding=embedding, int16=int16)
         if calib is not None:
             calib_path = Path(tmp) / "calib.npy"
             np.save(calib_path, np.asarray(calib, dtype=np.float32))
@@ -138,12 +139,13 @@ def _child() -> int:
         elif req["random_calib"]:
             raise errors.UsageError("--random-calib needs a .keras/.h5 model to know the input shape")
         if kind != "tflite":
-            send(stage="quantising the model to int8 with TFLiteConverter", layers=layers)
+            send(stage=f"quantising the model to {'16x8' if req.get('int16') else 'int8'} with TFLiteConverter",
+                 layers=layers)
         else:
             send(stage="reading the .tflite model")
         report = convert_file(req["src"], req["out"], calib=calib, labels=req["labels"],
                               keep_tflite=req["keep_tflite"], name=req["name"],
-                              normalize=req["normalize"], embedding=req["embedding"],
+                              normalize=req["normalize"], embedding=req["embedding"], int16=req.get("int16", False),
                               progress=lambda done, total: send(progress=[done, total]))
         send(result=vars(report))
     except OSError as exc:  # reading the model worked (it was checked first): the output failed

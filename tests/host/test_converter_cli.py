@@ -338,3 +338,33 @@ def test_unix_predict_and_invoke_of_argmax(argmax_tflite, tmp_path):
     res = subprocess.run([str(fw), str(script)], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split("\n")[:-1] == [f"array [{w}] {w} {w}" for w in want]
+
+
+def test_convert_int16_and_run_host(files, tmp_path, capsys):
+    """--int16 quantises 16x8; `run` takes float input for it and prints the
+    int16 output, which equals TFLite's for the .tflite --keep-tflite kept."""
+    out = tmp_path / "m16.tinyml"
+    assert cli.main(["convert", str(files / "model.keras"), "-o", str(out), "--calib",
+                     str(files / "calib.npy"), "--int16", "--keep-tflite", "--no-progress"]) == 0
+    tfl = out.with_suffix(".tflite").read_bytes()
+    it = tf.lite.Interpreter(model_content=tfl,
+                             experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    d_in, d_out = it.get_input_details()[0], it.get_output_details()[0]
+    assert d_in["dtype"] == np.int16 and d_out["dtype"] == np.int16
+    x = np.random.default_rng(4).standard_normal((1, 6, 6, 1)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    capsys.readouterr()
+    assert cli.main(["run", str(out), "--input", str(tmp_path / "x.npy"), "--output",
+                     str(tmp_path / "y.npy"), "--target", "host"]) == 0
+    assert "output (int16):" in capsys.readouterr().out
+    from tinyml_converter.quant import quantize
+
+    it.set_tensor(d_in["index"], quantize(x, *d_in["quantization"], dtype="int16"))
+    it.invoke()
+    assert np.array_equal(np.load(tmp_path / "y.npy"), it.get_tensor(d_out["index"]))
+
+
+def test_int16_flag_refused_for_a_tflite(files, tmp_path, capsys):
+    rc = cli.main(["convert", str(files / "model.tflite"), "-o", str(tmp_path / "x.tinyml"), "--int16"])
+    assert rc == 2 and "--int16" in capsys.readouterr().err

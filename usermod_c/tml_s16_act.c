@@ -5,12 +5,13 @@
 #include "tml_check.h"
 #include "tml_requant.h"
 
-/* sigmoid(i / 24) in Q0.16 for i = 0 .. 255, as TFLite 2.21 interpolates
- * it. The entries are not plain roundings of the function (they are tuned
- * for linear interpolation), so they were read back from the interpreter's
- * own TANH outputs at unit input rescaling, where an input of 256 i lands
- * exactly on entry i; the last one is reached only as an interpolation end
- * point. tests/host/test_s16_act_kernels.py checks all 65536 inputs. */
+/* sigmoid(i / 24) in Q0.16 for i = 0 .. 255, the table TFLite 2.21
+ * interpolates. The entries are not plain roundings of the function (they
+ * are tuned for linear interpolation), so they were read back from the
+ * interpreter's own TANH outputs at input scale 1/6144 (prescaled input
+ * 2x), where the input 128 i lands exactly on entry i; the last entry is only
+ * an interpolation end point, pinned down by the outputs just below it.
+ * tests/host/test_s16_act_kernels.py checks all 65536 inputs. */
 static const uint16_t tml_s16_sigmoid_table[256] = {
     32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149,
     40794, 41432, 42064, 42688, 43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369,

@@ -36,9 +36,11 @@
  * with the int32 product wrapping as TFLite's does on its targets (only for
  * input scales above about 2.67, where the true product passes 2^31).
  * input_multiplier: >= 0 (TFLite's are in [0, 32767] for input scales up to
- * 2.67, larger beyond). input_left_shift: [0, 31]. For the two power-of-two
- * scales TFLite special-cases (2^-12 for LOGISTIC; 2^-12 and 2^-11 for TANH)
- * the converter stores multiplier 3 resp. 6 and shift 0. */
+ * 2.67, larger beyond). input_left_shift: [0, 31]. For the power-of-two
+ * scales TFLite special-cases (2^-12 for LOGISTIC; 2^-12 and 2^-11 for TANH;
+ * each within a factor 2^0.001, CheckedLog2's tolerance) the converter
+ * stores multiplier 3 resp. 6 and shift 0, which TFLite uses in place of its
+ * multiplier 0 there. */
 typedef struct {
     int32_t input_multiplier;
     int32_t input_left_shift;

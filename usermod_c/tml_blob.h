@@ -118,6 +118,9 @@ typedef enum {
     TML_OP_DEPTHWISE_CONV_2D_S16 = 39,
     TML_OP_FULLY_CONNECTED_S16 = 40,
     TML_OP_REQUANTIZE = 41,            /* QUANTIZE between int8 and int16 */
+    TML_OP_LOGISTIC_S16 = 42,
+    TML_OP_TANH_S16 = 43,
+    TML_OP_SOFTMAX_S16 = 44,
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -197,6 +200,24 @@ typedef struct {
     int32_t multiplier;
     int32_t shift;
 } tml_blob_requantize_t;
+
+/* LOGISTIC_S16, TANH_S16: TFLite's int16 input rescale
+ * (x * input_multiplier) >> input_left_shift, rounded, then its 256-entry
+ * table with interpolation (tml_s16_act.c). */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+} tml_blob_s16_prescale_t;
+
+/* SOFTMAX_S16 over the last dim: differences from the row maximum rescaled
+ * by input_multiplier/shift, then TFLite's exp and 1/(1+x) tables, each
+ * int16[TML_S16_LUT_SIZE] at a data offset (2-byte aligned). */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_shift;
+    uint32_t exp_lut;
+    uint32_t one_over_one_plus_x_lut;
+} tml_blob_softmax_s16_t;
 
 /* AVERAGE_POOL_2D, MAX_POOL_2D on NHWC. */
 typedef struct {

@@ -1266,6 +1266,79 @@ static void tml_run_requantize(const tml_model_t *m, const tml_op_t *op) {
     tml_requantize(&op->u.requantize, tml_elements(in), tml_elem_size(in), in->data, tml_elem_size(out), out->data);
 }
 
+/* ---- 16x8 LOGISTIC, TANH, SOFTMAX ---------------------------------------- */
+
+static tml_status_t tml_load_prescale_s16(tml_model_t *m, const void *params, tml_op_t *op,
+    int32_t *multiplier, int32_t *left_shift) {
+    const tml_blob_s16_prescale_t *r = (const tml_blob_s16_prescale_t *)params;
+    if (tml_op_tensor(m, op, 0)->zero_point != 0 || tml_op_tensor(m, op, 1)->zero_point != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "16x8 tensors need zero point 0");
+    }
+    *multiplier = r->input_multiplier;
+    *left_shift = r->input_left_shift;
+    return tml_load_same_dims(m, op);
+}
+
+static tml_status_t tml_load_logistic_s16(tml_model_t *m, const void *params, tml_op_t *op) {
+    tml_s16_logistic_params_t *p = &op->u.logistic_s16;
+    tml_status_t s = tml_load_prescale_s16(m, params, op, &p->input_multiplier, &p->input_left_shift);
+    const char *detail = "";
+    return s != TML_OK ? s : tml_checked(m, tml_s16_logistic_check(p, &detail), &detail);
+}
+
+static void tml_run_logistic_s16(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_s16_logistic(&op->u.logistic_s16, tml_elements(in), (const int16_t *)(const void *)in->data,
+        (int16_t *)(void *)tml_op_tensor(m, op, 1)->data);
+}
+
+static tml_status_t tml_load_tanh_s16(tml_model_t *m, const void *params, tml_op_t *op) {
+    tml_s16_tanh_params_t *p = &op->u.tanh_s16;
+    tml_status_t s = tml_load_prescale_s16(m, params, op, &p->input_multiplier, &p->input_left_shift);
+    const char *detail = "";
+    return s != TML_OK ? s : tml_checked(m, tml_s16_tanh_check(p, &detail), &detail);
+}
+
+static void tml_run_tanh_s16(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_s16_tanh(&op->u.tanh_s16, tml_elements(in), (const int16_t *)(const void *)in->data,
+        (int16_t *)(void *)tml_op_tensor(m, op, 1)->data);
+}
+
+static tml_status_t tml_load_softmax_s16(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_softmax_s16_t *r = (const tml_blob_softmax_s16_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    if (in->zero_point != 0 || tml_op_tensor(m, op, 1)->zero_point != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "16x8 tensors need zero point 0");
+    }
+    tml_status_t s = tml_load_same_dims(m, op);
+    const void *exp_lut = 0;
+    const void *recip_lut = 0;
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->exp_lut, TML_S16_LUT_SIZE * 2u, 2, "softmax table outside data section", &exp_lut);
+    }
+    if (s == TML_OK) {
+        s = tml_load_const(m, r->one_over_one_plus_x_lut, TML_S16_LUT_SIZE * 2u, 2,
+            "softmax table outside data section", &recip_lut);
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    tml_s16_softmax_params_t *p = &op->u.softmax_s16;
+    p->input_multiplier = r->input_multiplier;
+    p->input_shift = r->input_shift;
+    p->exp_lut = (const int16_t *)exp_lut;
+    p->one_over_one_plus_x_lut = (const int16_t *)recip_lut;
+    const char *detail = "";
+    return tml_checked(m, tml_s16_softmax_check(p, in->dims.c, &detail), &detail);
+}
+
+static void tml_run_softmax_s16(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_s16_softmax(&op->u.softmax_s16, tml_elements(in) / in->dims.c, in->dims.c,
+        (const int16_t *)(const void *)in->data, (int16_t *)(void *)tml_op_tensor(m, op, 1)->data);
+}
+
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv, 0},
@@ -1322,6 +1395,12 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
 #endif
     [TML_OP_REQUANTIZE] = {"REQUANTIZE", 1, 1, 1, sizeof(tml_blob_requantize_t), tml_load_requantize,
                            tml_run_requantize, 0, TML_OPERANDS_OWN},
+    [TML_OP_LOGISTIC_S16] = {"LOGISTIC_S16", 1, 1, 1, sizeof(tml_blob_s16_prescale_t), tml_load_logistic_s16,
+                             tml_run_logistic_s16, 0, TML_OPERANDS_INT16},
+    [TML_OP_TANH_S16] = {"TANH_S16", 1, 1, 1, sizeof(tml_blob_s16_prescale_t), tml_load_tanh_s16,
+                         tml_run_tanh_s16, 0, TML_OPERANDS_INT16},
+    [TML_OP_SOFTMAX_S16] = {"SOFTMAX_S16", 1, 1, 1, sizeof(tml_blob_softmax_s16_t), tml_load_softmax_s16,
+                            tml_run_softmax_s16, 0, TML_OPERANDS_INT16},
 #ifndef TML_NO_CLASSIC
     [TML_OP_TREE_ENSEMBLE] = {"TREE_ENSEMBLE", 1, 1, 1, sizeof(tml_blob_tree_ensemble_t), tml_load_tree_ensemble,
                               tml_run_tree_ensemble, tml_scratch_tree_ensemble, TML_OPERANDS_FLOAT32},

@@ -9,6 +9,7 @@
 #define TML_OPS_H
 
 #include "tml_model.h"
+#include "tml_s16_act.h"
 
 typedef struct {
     const int8_t *weights;
@@ -86,6 +87,9 @@ typedef struct tml_op {
         tml_fc_s16_op_t fc_s16;
         tml_conv_s16_op_t conv_s16;
         tml_requantize_params_t requantize;
+        tml_s16_logistic_params_t logistic_s16;
+        tml_s16_tanh_params_t tanh_s16;
+        tml_s16_softmax_params_t softmax_s16;
     } u;
 } tml_op_t;
 

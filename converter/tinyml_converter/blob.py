@@ -31,6 +31,7 @@ DATA_FIELDS = {
     "CONV_2D_S16": ("weights", "bias", "multiplier", "shift"),
     "DEPTHWISE_CONV_2D_S16": ("weights", "bias", "multiplier", "shift"),
     "FULLY_CONNECTED_S16": ("weights", "bias", "scale"),
+    "SOFTMAX_S16": ("exp_lut", "one_over_one_plus_x_lut"),
     "LUT": ("table",),
     "REMAP": ("table",),
     "TRANSPOSE_CONV": ("weights", "bias", "multiplier", "shift"),

@@ -68,6 +68,9 @@ OPCODES = {
     "DEPTHWISE_CONV_2D_S16": 39,
     "FULLY_CONNECTED_S16": 40,
     "REQUANTIZE": 41,
+    "LOGISTIC_S16": 42,
+    "TANH_S16": 43,
+    "SOFTMAX_S16": 44,
     "TREE_ENSEMBLE": 29,
     "LINEAR": 30,
     "GAUSSIAN_NB": 31,
@@ -153,6 +156,10 @@ PARAMS["DEPTHWISE_CONV_2D_S16"] = PARAMS["CONV_2D"]
 PARAMS["FULLY_CONNECTED_S16"] = (
     struct.Struct("<HHiiIII"), "channel_quant reserved act_min act_max weights bias scale".split())
 PARAMS["REQUANTIZE"] = (struct.Struct("<ii"), "multiplier shift".split())
+PARAMS["LOGISTIC_S16"] = (struct.Struct("<ii"), "input_multiplier input_left_shift".split())
+PARAMS["TANH_S16"] = PARAMS["LOGISTIC_S16"]
+PARAMS["SOFTMAX_S16"] = (struct.Struct("<iiII"),
+                         "input_multiplier input_shift exp_lut one_over_one_plus_x_lut".split())
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]
 for _name in ("REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN"):
     PARAMS[_name] = PARAMS["REDUCE_MAX"]

@@ -68,7 +68,7 @@ ROWS = {
     "PACK": Row(("CONCATENATION",), BOTH, note="a concatenation of views with the new axis"),
     "PAD": Row(("PAD",), BOTH),
     "PADV2": Row(("PAD",), BOTH),
-    "SOFTMAX": Row(("SOFTMAX",)),
+    "SOFTMAX": Row(("SOFTMAX", "SOFTMAX_S16"), BOTH, note="int16: TFLite's exp and 1/(1+x) tables, interpolated"),
     "LOG_SOFTMAX": Row(("LOG_SOFTMAX",), note="last axis, up to 4095 values a row"),
     "L2_NORMALIZATION": Row(("L2_NORMALIZATION",), note="last axis"),
     "SQUARED_DIFFERENCE": Row(("SQUARED_DIFFERENCE",), note="broadcasting"),
@@ -92,6 +92,9 @@ ROWS = {
        for name in ALIAS_OPS},
     **{name: Row(("LUT",), note=_LUT_NOTE) for name in LUT_OPS},
 }
+for _name in ("LOGISTIC", "TANH"):
+    ROWS[_name] = Row(("LUT", f"{_name}_S16"), BOTH,
+                      note=_LUT_NOTE + "; int16: TFLite's 256-entry table, interpolated")
 ROWS["QUANTIZE"] = Row(("LUT", "REQUANTIZE"), BOTH,
                        note="int8 to int8 as a table; int16 to int8 or int16 rescaled; float32 to "
                             "int8 or int16 only on a model input, where the input stays integer with its scale")

@@ -45,6 +45,7 @@ import numpy as np
 
 from . import blob_layout as L
 from .errors import ConversionError
+from . import s16_act
 from .lut import LUT_OPS, lut_table
 from .quant import quantize_multiplier, sum_steps, tflite_round
 from .scratch import depthwise_grouped
@@ -65,8 +66,8 @@ SUPPORTED_OPS = sorted(
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 # Our ops that run on int16 (16x8) tensors, and the TFLite ops they serve.
 S16_OPNAMES = {"CONV_2D_S16", "DEPTHWISE_CONV_2D_S16", "FULLY_CONNECTED_S16", "REQUANTIZE",
-               "REMAP", "CONCATENATION", "PAD", "COPY"}
-S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, QUANTIZE, DEQUANTIZE, RESHAPE, "
+               "LOGISTIC_S16", "TANH_S16", "SOFTMAX_S16", "REMAP", "CONCATENATION", "PAD", "COPY"}
+S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, LOGISTIC, TANH, SOFTMAX, QUANTIZE, DEQUANTIZE, RESHAPE, "
             "SQUEEZE, EXPAND_DIMS, CONCATENATION, PAD, PADV2 and the data-movement ops "
             "(SLICE, STRIDED_SLICE, SPLIT, TRANSPOSE, GATHER, TILE, PACK ...)")
 # Ops whose operands legitimately mix dtypes (int16 state in an int8 model).
@@ -1520,6 +1521,17 @@ class Lowering:
     def _op_softmax(self, op, where):
         out = self._out(op, where)
         inp = self.T[op.inputs[0]]
+        if inp.type == INT16:
+            p = s16_act.softmax_params(inp.scale, float(np.float32(op.options.beta)), out.scale,
+                                       inp.zero_point, out.zero_point)
+            params = dict(input_multiplier=p.input_multiplier, input_shift=p.input_shift,
+                          exp_lut=Const(s16_act.softmax_exp_lut().astype("<i2").tobytes(), "table"),
+                          one_over_one_plus_x_lut=Const(
+                              s16_act.softmax_one_over_one_plus_x_lut().astype("<i2").tobytes(), "table"))
+            x = self.act(op.inputs[0], where)
+            y = self.act(op.outputs[0], where)
+            self._add("SOFTMAX_S16", [x], [y], params, where)
+            return
         if out.zero_point != -128 or abs(out.scale - 1.0 / 256) > 1e-9:
             raise ConversionError(f"{where}: int8 SOFTMAX output must have scale 1/256, zero point -128")
         # activations.cc SoftmaxPrepare (reference kernel), kScaledDiffIntegerBits = 5:
@@ -1581,6 +1593,17 @@ class Lowering:
         self._check_int8(inp, where)
         if op.name == "QUANTIZE" and INT16 in (inp.type, out.type):
             return self._requantize(op, where, inp, out)
+        if op.name in ("LOGISTIC", "TANH") and inp.type == INT16 and out.type == INT16:
+            fn = s16_act.logistic_params if op.name == "LOGISTIC" else s16_act.tanh_params
+            try:
+                p = fn(inp.scale, out.scale, inp.zero_point, out.zero_point)
+            except ConversionError as exc:
+                raise ConversionError(f"{where}: {exc}") from None
+            x = self.act(op.inputs[0], where)
+            y = self.act(op.outputs[0], where)
+            self._add(op.name + "_S16", [x], [y], dict(input_multiplier=p.input_multiplier,
+                                                        input_left_shift=p.input_left_shift), where)
+            return
         if INT16 in (inp.type, out.type):
             raise _s16_unsupported(where)
         extra = [i for i in op.inputs[1:] if i >= 0]

@@ -63,6 +63,8 @@ MODELS = {
     "depthwise_mult": ((9, 6, 3), lambda x: L.DepthwiseConv2D((3, 2), strides=2, depth_multiplier=2)(x)),
     "cnn": ((10, 10, 2), lambda x: L.Dense(4)(L.Flatten()(
         L.DepthwiseConv2D(3, activation="relu")(L.Conv2D(6, 3, strides=2, padding="same", activation="relu")(x))))),
+    "softmax_head": ((10,), lambda x: L.Softmax()(L.Dense(7)(L.Dense(12, activation="relu")(x)))),
+    "tanh_sigmoid": ((6,), lambda x: L.Dense(3, activation="sigmoid")(L.Dense(9, activation="tanh")(x))),
     "conv1d": ((20, 3), lambda x: L.Conv1D(4, 5, padding="causal", activation="relu")(L.Conv1D(6, 3)(x))),
     "concat_pad": ((6, 6, 3), lambda x: L.ZeroPadding2D(((1, 2), (0, 1)))(
         L.Concatenate()([L.Conv2D(2, 1)(x), L.Conv2D(3, 3, padding="same")(x)]))),
@@ -157,8 +159,8 @@ def test_16x8_op_without_int16_kernel_is_named():
     b = Builder()
     i = b.tensor("in", [1, 4, 4, 2], np.int16, 0.01, 0)
     o = b.tensor("out", [1, 4, 4, 2], np.int16, 1 / 32768, 0)
-    b.op("LOGISTIC", [i], [o])
-    with pytest.raises(ConversionError, match=r"LOGISTIC.*int16"):
+    b.op("HARD_SWISH", [i], [o])
+    with pytest.raises(ConversionError, match=r"HARD_SWISH.*int16"):
         convert.tflite_to_blob(b.finish([i], [o]))
 
 

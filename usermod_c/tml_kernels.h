@@ -590,7 +590,8 @@ void tml_svm_rbf_f32(const tml_svm_params_t *p, int32_t rows, const float *in, f
  * CONV_2D and DEPTHWISE_CONV_2D: the int8 ops' params, act_min/act_max in
  * int16, bias int64[out_c] or NULL, multiplier/shift in q (offsets unused)
  * with shift in [-31, 7]. FULLY_CONNECTED: bias int64[out_features] or NULL,
- * scale[channel_quant] = in_scale * w_scale / out_scale in double. */
+ * scale_bits[channel_quant]: the IEEE binary64 bits of in_scale * w_scale /
+ * out_scale, computed in double. */
 tml_status_t tml_conv_s16_check(const tml_conv_params_t *p, uint16_t channel_quant,
     const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
 tml_status_t tml_depthwise_conv_s16_check(const tml_conv_params_t *p, uint16_t channel_quant,
@@ -607,8 +608,8 @@ void tml_depthwise_conv_s16(const tml_conv_params_t *p, const tml_requant_t *q,
 
 tml_status_t tml_fully_connected_s16_check(const tml_fc_params_t *p, uint16_t channel_quant,
     int32_t batches, int32_t in_features, int32_t out_features, const char **detail);
-tml_status_t tml_check_scales_double(const double *scale, uint32_t count, const char **detail);
-void tml_fully_connected_s16(const tml_fc_params_t *p, const double *scale, uint16_t channel_quant,
+tml_status_t tml_check_scales_double(const uint64_t *scale_bits, uint32_t count, const char **detail);
+void tml_fully_connected_s16(const tml_fc_params_t *p, const uint64_t *scale_bits, uint16_t channel_quant,
     int32_t batches, int32_t in_features, const int16_t *in,
     const int8_t *weights, const int64_t *bias,
     int32_t out_features, int16_t *out);

@@ -1189,7 +1189,6 @@ static void tml_run_depthwise_s16(const tml_model_t *m, const tml_op_t *op) {
         &out->dims, (int16_t *)(void *)out->data);
 }
 
-#ifndef TML_NO_DOUBLE
 static tml_status_t tml_load_fc_s16(tml_model_t *m, const void *params, tml_op_t *op) {
     const tml_blob_fc_s16_t *r = (const tml_blob_fc_s16_t *)params;
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
@@ -1227,18 +1226,17 @@ static tml_status_t tml_load_fc_s16(tml_model_t *m, const void *params, tml_op_t
     if (s != TML_OK) {
         return s;
     }
-    f->scale = (const double *)scale;
-    return tml_checked(m, tml_check_scales_double(f->scale, r->channel_quant, &detail), &detail);
+    f->scale_bits = (const uint64_t *)scale;
+    return tml_checked(m, tml_check_scales_double(f->scale_bits, r->channel_quant, &detail), &detail);
 }
 
 static void tml_run_fc_s16(const tml_model_t *m, const tml_op_t *op) {
     const tml_fc_s16_op_t *f = &op->u.fc_s16;
     const tml_tensor_t *out = tml_op_tensor(m, op, 1);
-    tml_fully_connected_s16(&f->p, f->scale, f->channel_quant, f->batches, f->in_features,
+    tml_fully_connected_s16(&f->p, f->scale_bits, f->channel_quant, f->batches, f->in_features,
         (const int16_t *)(const void *)tml_op_tensor(m, op, 0)->data, f->weights, f->bias, out->dims.c,
         (int16_t *)(void *)out->data);
 }
-#endif /* TML_NO_DOUBLE */
 
 static tml_status_t tml_load_requantize(tml_model_t *m, const void *params, tml_op_t *op) {
     const tml_blob_requantize_t *r = (const tml_blob_requantize_t *)params;
@@ -1389,10 +1387,8 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                             0, TML_OPERANDS_INT16},
     [TML_OP_DEPTHWISE_CONV_2D_S16] = {"DEPTHWISE_CONV_2D_S16", 1, 1, 1, sizeof(tml_blob_conv_t),
                                       tml_load_depthwise_s16, tml_run_depthwise_s16, 0, TML_OPERANDS_INT16},
-#ifndef TML_NO_DOUBLE
     [TML_OP_FULLY_CONNECTED_S16] = {"FULLY_CONNECTED_S16", 1, 1, 1, sizeof(tml_blob_fc_s16_t), tml_load_fc_s16,
                                     tml_run_fc_s16, 0, TML_OPERANDS_INT16},
-#endif
     [TML_OP_REQUANTIZE] = {"REQUANTIZE", 1, 1, 1, sizeof(tml_blob_requantize_t), tml_load_requantize,
                            tml_run_requantize, 0, TML_OPERANDS_OWN},
     [TML_OP_LOGISTIC_S16] = {"LOGISTIC_S16", 1, 1, 1, sizeof(tml_blob_s16_prescale_t), tml_load_logistic_s16,

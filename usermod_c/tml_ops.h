@@ -43,7 +43,7 @@ typedef struct {
 typedef struct {
     const int8_t *weights;
     const int64_t *bias;
-    const double *scale;
+    const uint64_t *scale_bits;
     uint16_t channel_quant;
     tml_fc_params_t p;
     int32_t batches, in_features;

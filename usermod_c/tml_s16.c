@@ -6,8 +6,9 @@
  * - the convolutions take the int64 form of MultiplyByQuantizedMultiplier,
  *   whose multiplier is first cut to 16 bits (tml_rescale_s64);
  * - FULLY_CONNECTED rounds acc * (in_scale * w_scale / out_scale) in double
- *   precision, halves away from zero (tml_round_double), with the scale the
- *   converter computed in double from the three float32 scales.
+ *   precision, halves away from zero (tml_rescale_like_double, in integers),
+ *   with the scale the converter computed in double from the three float32
+ *   scales.
  * tests/host/test_s16.py tells the forms apart on cases where they differ.
  *
  * An int16 input times an int8 weight is below 2^22 in magnitude, so 65536
@@ -201,37 +202,84 @@ void tml_depthwise_conv_s16(const tml_conv_params_t *p, const tml_requant_t *q,
 
 /* ---- FULLY_CONNECTED ----------------------------------------------------- */
 
-#ifndef TML_NO_DOUBLE
-
-/* round(v) to int32 as TFLite's static_cast<int32_t>(round(v)) gives it on
- * the x86-64 oracle: half away from zero, and INT32_MIN for values outside
- * int32 (cvttsd2si's answer), which only a mis-calibrated model reaches.
- * No libm: truncation, then the halves by hand; v - t is exact because t is
- * within one of v. */
-static int32_t tml_round_double(double v) {
-    if (!(v > -2147483648.5 && v < 2147483647.5)) {
-        return INT32_MIN;
+/* TFLite 2.21 rescales FULLY_CONNECTED's int64 sum as
+ * static_cast<int32_t>(round(double(acc) * scale)): one IEEE double product
+ * (rounded to nearest, ties to even, at 53 bits), then rounded half away from
+ * zero. The same is computed here in integers, so that cores without a
+ * double-precision FPU (and the armv6m native module, which cannot link soft
+ * double) get it exactly: scale is read as its bit pattern, mantissa m in
+ * [2^52, 2^53) and exponent e (value m * 2^e), the product |acc| * m held in
+ * 128 bits, rounded to 53 bits as the FPU would, then to an integer.
+ * Outside int32 the answer is INT32_MIN, what the x86-64 oracle's
+ * conversion gives (only a mis-calibrated model gets there). */
+static int tml_bit_length64(uint64_t x) {
+    int n = 0;
+    while (x != 0) {
+        x >>= 1;
+        n++;
     }
-    int32_t t = (int32_t)v;
-    const double frac = v - (double)t;
-    if (frac >= 0.5) {
-        t++;
-    } else if (frac <= -0.5) {
-        t--;
-    }
-    return t;
+    return n;
 }
 
-tml_status_t tml_check_scales_double(const double *scale, uint32_t count, const char **detail) {
+static int32_t tml_rescale_like_double(int64_t acc, uint64_t mantissa, int32_t exponent) {
+    if (acc == 0) {
+        return 0;
+    }
+    const int negative = acc < 0;
+    /* |acc| <= 2^47 (tml_add_bias_s64 clamps it): 48 bits, mantissa 53. */
+    const uint64_t a = negative ? (uint64_t)0 - (uint64_t)acc : (uint64_t)acc;
+    const uint64_t a0 = a & 0xFFFFFFFFu, a1 = a >> 32;
+    const uint64_t m0 = mantissa & 0xFFFFFFFFu, m1 = mantissa >> 32;
+    const uint64_t low_product = a0 * m0;
+    const uint64_t middle = a0 * m1 + a1 * m0; /* below 2^54 */
+    uint64_t lo = low_product + (middle << 32);
+    uint64_t hi = a1 * m1 + (middle >> 32) + (lo < low_product ? 1u : 0u);
+    const int length = hi != 0 ? 64 + tml_bit_length64(hi) : tml_bit_length64(lo);
+    uint64_t m = lo;
+    int32_t e = exponent;
+    if (length > 53) {
+        /* length <= 101, so 1 <= drop <= 48. */
+        const int drop = length - 53;
+        const uint64_t rest = lo & (((uint64_t)1 << drop) - 1u);
+        const uint64_t half = (uint64_t)1 << (drop - 1);
+        m = (lo >> drop) | (hi << (64 - drop));
+        if (rest > half || (rest == half && (m & 1u) != 0)) {
+            m++; /* m = 2^53 is still exact: no renormalising needed */
+        }
+        e += drop;
+    }
+    uint64_t q;
+    if (e >= 0) {
+        /* m >= 2^52 >> drop... at least 1: any e >= 31 leaves int32. */
+        if (e >= 31 || m > ((uint64_t)INT32_MAX >> e)) {
+            return INT32_MIN;
+        }
+        q = m << e;
+    } else if (e <= -55) {
+        return 0; /* below 2^54 * 2^-55 = 0.5 */
+    } else {
+        const int k = -e;
+        q = m >> k;
+        if (((m >> (k - 1)) & 1u) != 0) {
+            q++; /* the first dropped bit is the half: ties away from zero */
+        }
+    }
+    if (q > (uint64_t)INT32_MAX) {
+        return INT32_MIN;
+    }
+    return negative ? -(int32_t)q : (int32_t)q;
+}
+
+/* Bits of a positive normal double: sign 0, exponent field 1..2046. */
+tml_status_t tml_check_scales_double(const uint64_t *scale_bits, uint32_t count, const char **detail) {
     for (uint32_t i = 0; i < count; i++) {
-        /* Also false for NaN. */
-        if (!(scale[i] > 0.0 && scale[i] < 1e300)) {
-            return tml_check_fail(detail, TML_ERR_BAD_PARAM, "output scale not positive and finite");
+        const uint32_t field = (uint32_t)(scale_bits[i] >> 52);
+        if (field == 0 || field >= 0x7FF) {
+            return tml_check_fail(detail, TML_ERR_BAD_PARAM, "output scale not a positive normal double");
         }
     }
     return TML_OK;
 }
-
 
 tml_status_t tml_fully_connected_s16_check(const tml_fc_params_t *p, uint16_t channel_quant,
     int32_t batches, int32_t in_features, int32_t out_features, const char **detail) {
@@ -247,7 +295,7 @@ tml_status_t tml_fully_connected_s16_check(const tml_fc_params_t *p, uint16_t ch
     return tml_check_act_s16(p->act_min, p->act_max, detail);
 }
 
-void tml_fully_connected_s16(const tml_fc_params_t *p, const double *scale, uint16_t channel_quant,
+void tml_fully_connected_s16(const tml_fc_params_t *p, const uint64_t *scale_bits, uint16_t channel_quant,
     int32_t batches, int32_t in_features, const int16_t *in,
     const int8_t *weights, const int64_t *bias,
     int32_t out_features, int16_t *out) {
@@ -265,13 +313,14 @@ void tml_fully_connected_s16(const tml_fc_params_t *p, const double *scale, uint
                 }
             }
             acc = tml_add_bias_s64(acc + part, bias, o);
-            const int32_t v = tml_round_double((double)acc * scale[channel_quant > 1 ? o : 0]);
+            const uint64_t bits = scale_bits[channel_quant > 1 ? o : 0];
+            const int32_t v = tml_rescale_like_double(acc, (bits & 0xFFFFFFFFFFFFFu) | ((uint64_t)1 << 52),
+                (int32_t)(bits >> 52) - 1075);
             *out++ = (int16_t)tml_clamp(v, p->act_min, p->act_max);
         }
     }
 }
 
-#endif /* TML_NO_DOUBLE */
 
 /* ---- QUANTIZE between int8 and int16 -------------------------------------- */
 

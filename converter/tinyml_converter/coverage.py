@@ -46,8 +46,8 @@ ROWS = {
     "TRANSPOSE_CONV": Row(("TRANSPOSE_CONV",), note="per-channel or per-tensor weights, bias, fused RELU/RELU6; "
                                                   "Keras' output_shape arithmetic folded"),
     "FULLY_CONNECTED": Row(("FULLY_CONNECTED", "FULLY_CONNECTED_S16"), BOTH,
-                           note="any batch; keep_num_dims; 16x8 with int64 bias, rescaled in double "
-                                "as TFLite (not in the armv6m native module)"),
+                           note="any batch; keep_num_dims; 16x8 with int64 bias, rescaled as "
+                                "TFLite's double product (emulated in integers)"),
     "AVERAGE_POOL_2D": Row(("AVERAGE_POOL_2D",)),
     "MAX_POOL_2D": Row(("MAX_POOL_2D",)),
     "MEAN": Row(("MEAN",), note="constant axes; the global spatial mean has its own path"),

@@ -209,3 +209,46 @@ def _data_movement(op):
 @pytest.mark.parametrize("op", ["SPLIT", "GATHER", "RESIZE_NEAREST_NEIGHBOR", "PACK", "TRANSPOSE"])
 def test_data_movement_s16(op):
     _check(_data_movement(op), sets=3)
+
+
+def test_fully_connected_s16_rescale_matches_ieee_double(c_builder):
+    """The 16x8 FULLY_CONNECTED kernel rescales in integers what TFLite
+    rescales in double: round-half-away(double(acc) * scale). Python's
+    floats are IEEE doubles, the oracle here; one input feature of weight 1
+    makes each output that rescale of its (bias + input), over random and
+    extreme scales, ties and values just beside them."""
+    import ctypes
+    import math
+    from fractions import Fraction
+
+    lib = c_builder(["tml_s16.c"], "s16_rescale")
+    rng = np.random.default_rng(5)
+    n = 4000
+    scales = np.concatenate([
+        2.0 ** rng.integers(-40, 8, size=n // 4),                   # powers of two: many exact ties
+        rng.uniform(1e-6, 1.0, size=n // 4),
+        10.0 ** rng.uniform(-12, 3, size=n // 4),
+        np.nextafter(0.5, [0.0, 1.0] * (n // 8)),                   # just beside one half
+    ])
+    bias = np.concatenate([rng.integers(-2 ** 47, 2 ** 47, size=n // 2),
+                           rng.integers(-4096, 4096, size=n // 2)]).astype("<i8")
+    x = rng.integers(-32768, 32768, size=1, dtype=np.int16)
+    w = np.ones(1, np.int8)
+    fc = (ctypes.c_int32 * 2)(-32768, 32767)
+    got = np.zeros(n, np.int16)
+    for k in range(n):
+        lib.tml_fully_connected_s16(
+            fc, np.array([scales[k]], "<f8").ctypes.data_as(ctypes.c_void_p), ctypes.c_uint16(1),
+            1, 1, x.ctypes.data_as(ctypes.c_void_p), w.ctypes.data_as(ctypes.c_void_p),
+            bias[k:k + 1].ctypes.data_as(ctypes.c_void_p), 1, got[k:k + 1].ctypes.data_as(ctypes.c_void_p))
+
+    def expected(acc, scale):
+        v = float(acc) * float(scale)  # one IEEE double product, as TFLite's
+        if not -2147483648.5 < v < 2147483647.5:
+            return -32768  # INT32_MIN, as the x86-64 oracle converts, then clamped
+        r = math.floor(abs(Fraction(v)) + Fraction(1, 2))  # half away from zero, exactly
+        return max(-32768, min(32767, r if v >= 0 else -r))
+
+    want = np.array([expected(int(bias[k]) + int(x[0]), scales[k]) for k in range(n)], np.int16)
+    bad = np.flatnonzero(got != want)
+    assert bad.size == 0, [(float(scales[k]), int(bias[k]) + int(x[0]), int(got[k]), int(want[k])) for k in bad[:5]]

@@ -33,12 +33,14 @@ static int64_t tml_add_bias_s64(int64_t acc, const int64_t *bias, int32_t channe
 
 /* TFLite's int64 MultiplyByQuantizedMultiplier: the Q31 multiplier rounded
  * to Q15 (at most 0x7FFF), one rounding shift of 15 - shift bits, the result
- * truncated to int32 as TFLite's assignment does. With |x| < 2^47 and the
- * Q15 multiplier below 2^15 the product stays below 2^62; shift is checked
- * to [-31, 7] (TFLite's own bound for this form), so 15 - shift is in [8, 46]. */
+ * truncated to int32 as TFLite's assignment does. The loader checks shift in
+ * [-31, 7] (TFLite's own bound for this form) and multiplier >= 0; the
+ * constants may change after load (the blob is the caller's buffer), so the
+ * shift is also held to that range here, which keeps every value defined:
+ * |x| <= 2^47 and |Q15| <= 2^15 bound the product by 2^62. */
 static int32_t tml_rescale_s64(int64_t x, int32_t multiplier, int32_t shift) {
-    const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
-    const int32_t total_shift = 15 - shift;
+    const int64_t reduced = multiplier < 0x7FFF0000 ? ((int64_t)multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t total_shift = 15 - (shift < -31 ? -31 : (shift > 7 ? 7 : shift));
     const int64_t rounded = x * reduced + ((int64_t)1 << (total_shift - 1));
     /* Arithmetic shift of a negative value: what every supported compiler does
      * and what TFLite's >> on int64 computes. */

@@ -1062,3 +1062,75 @@ def test_resize_matmul_hostile_corpus(sanitized, tmp_path):
         kinds.append(kind)
         blobs.append(blob)
     check_corpus_results(kinds, run_corpus(exe, blobs, tmp_path))
+
+
+# ---- int16 tensors (16x8 models) -------------------------------------------
+
+I16 = bl.DTYPE_INT16
+
+
+def test_pad_and_concat_int16_against_numpy():
+    """PAD and CONCATENATION move int16 elements whole (with an int16 pad
+    value beyond int8's range)."""
+    rng = np.random.default_rng(16)
+    b = BlobBuilder()
+    x = b.tensor((1, 2, 3, 2), dtype=I16)
+    z = b.tensor((1, 2, 3, 3), dtype=I16)
+    p = b.tensor((1, 4, 4, 2), dtype=I16)
+    y = b.tensor((1, 2, 3, 5), dtype=I16)
+    b.op("PAD", [x], [p], before0=0, before1=1, before2=0, before3=0,
+         after0=0, after1=1, after2=1, after3=0, pad_value=-1000)
+    b.op("CONCATENATION", [x, z], [y], axis=3)
+    b.inputs, b.outputs = [x, z], [p, y]
+    m = HostModel(b.build())
+    xin = rng.integers(-32768, 32768, size=(1, 2, 3, 2), dtype=np.int16)
+    zin = rng.integers(-32768, 32768, size=(1, 2, 3, 3), dtype=np.int16)
+    pad, cat = m.invoke(xin, zin)
+    np.testing.assert_array_equal(pad, np.pad(xin, ((0, 0), (1, 1), (0, 1), (0, 0)), constant_values=-1000))
+    np.testing.assert_array_equal(cat, np.concatenate([xin, zin], axis=3))
+
+
+@pytest.mark.parametrize("case", ["int16_into_int8_op", "int8_into_int16_op", "mixed_concat",
+                                  "pad_value_outside_int16", "zero_point_outside_int16",
+                                  "s16_op_nonzero_zero_point"])
+def test_int16_operand_rules(case):
+    b = BlobBuilder()
+    if case == "int16_into_int8_op":
+        x = b.tensor((4, 8), dtype=I16)
+        y = b.tensor((4, 8))
+        b.op("LUT", [x], [y], table=b.const(bytes(256)))
+        want, detail = "BAD_TENSOR", "not int8"
+    elif case == "int8_into_int16_op":
+        x = b.tensor((1, 8))
+        y = b.tensor((1, 3), dtype=I16)
+        b.op("FULLY_CONNECTED_S16", [x], [y], channel_quant=1, reserved=0, act_min=-32768, act_max=32767,
+             weights=b.const(bytes(24)), bias=bl.NONE, scale=b.const(np.array([0.5], "<f8").tobytes()))
+        want, detail = "BAD_TENSOR", "not int16"
+    elif case == "mixed_concat":
+        x = b.tensor((1, 2, 2, 1), dtype=I16)
+        z = b.tensor((1, 2, 2, 1))
+        y = b.tensor((1, 2, 2, 2), dtype=I16)
+        b.op("CONCATENATION", [x, z], [y], axis=3)
+        want, detail = "BAD_TENSOR", "all int8 or all int16"
+    elif case == "pad_value_outside_int16":
+        x = b.tensor((1, 1, 2, 1), dtype=I16)
+        y = b.tensor((1, 1, 3, 1), dtype=I16)
+        b.op("PAD", [x], [y], before0=0, before1=0, before2=1, before3=0,
+             after0=0, after1=0, after2=0, after3=0, pad_value=40000)
+        want, detail = "BAD_PARAM", "pad value"
+    elif case == "zero_point_outside_int16":
+        x = b.tensor((1, 4), dtype=I16, zero_point=40000)
+        y = b.tensor((1, 4), dtype=I16)
+        b.op("COPY", [x], [y])
+        want, detail = "BAD_TENSOR", "outside int16"
+    else:
+        x = b.tensor((1, 8), dtype=I16, zero_point=5)
+        y = b.tensor((1, 3), dtype=I16)
+        b.op("FULLY_CONNECTED_S16", [x], [y], channel_quant=1, reserved=0, act_min=-32768, act_max=32767,
+             weights=b.const(bytes(24)), bias=bl.NONE, scale=b.const(np.array([0.5], "<f8").tobytes()))
+        want, detail = "BAD_TENSOR", "zero point 0"
+    b.inputs, b.outputs = [b.tensors.index(b.tensors[0])], [len(b.tensors) - 1]
+    if case == "mixed_concat":
+        b.inputs = [0, 1]
+    e = raises_status(b.build(), want)
+    assert detail in str(e), str(e)

@@ -117,7 +117,7 @@ typedef enum {
     TML_OP_CONV_2D_S16 = 38,           /* 16x8: int16 activations, int8 weights, int64 bias */
     TML_OP_DEPTHWISE_CONV_2D_S16 = 39,
     TML_OP_FULLY_CONNECTED_S16 = 40,
-    TML_OP_REQUANTIZE = 41,            /* QUANTIZE between int8 and int16 */
+    TML_OP_REQUANTIZE = 41,            /* QUANTIZE from int16; int16 RELU*, LEAKY_RELU */
     TML_OP_LOGISTIC_S16 = 42,
     TML_OP_TANH_S16 = 43,
     TML_OP_SOFTMAX_S16 = 44,
@@ -195,10 +195,17 @@ typedef struct {
 } tml_blob_fc_s16_t;
 
 /* REQUANTIZE: int8 or int16 in, int8 or int16 out, offsets from the
- * tensors' zero points, multiplier/shift = QuantizeMultiplier(in_scale / out_scale). */
+ * tensors' zero points: QUANTIZE, and TFLite's int16 RELU family and
+ * LEAKY_RELU. Inputs at or above the input zero point are rescaled by
+ * multiplier/shift (QuantizeMultiplier(in_scale / out_scale)), those below
+ * it by negative_multiplier/negative_shift (LEAKY_RELU's alpha; the same
+ * pair otherwise); the result is clamped to [act_min, act_max]. */
 typedef struct {
     int32_t multiplier;
     int32_t shift;
+    int32_t negative_multiplier;
+    int32_t negative_shift;
+    int32_t act_min, act_max;
 } tml_blob_requantize_t;
 
 /* LOGISTIC_S16, TANH_S16: TFLite's int16 input rescale

@@ -614,14 +614,17 @@ void tml_fully_connected_s16(const tml_fc_params_t *p, const uint64_t *scale_bit
     const int8_t *weights, const int64_t *bias,
     int32_t out_features, int16_t *out);
 
-/* QUANTIZE from int8 or int16 to int8 or int16 (element sizes 1 or 2):
- * out = clamp(MultiplyByQuantizedMultiplier(in + input_offset) + output_offset). */
+/* From int8 or int16 to int8 or int16 (element sizes 1 or 2):
+ * out = clamp(MultiplyByQuantizedMultiplier(in + input_offset) + output_offset,
+ * act_min, act_max), with the negative_ pair where in + input_offset < 0. */
 typedef struct {
     int32_t input_offset, output_offset;
     int32_t multiplier, shift;
+    int32_t negative_multiplier, negative_shift;
+    int32_t act_min, act_max;
 } tml_requantize_params_t;
 
-tml_status_t tml_requantize_check(const tml_requantize_params_t *p, const char **detail);
+tml_status_t tml_requantize_check(const tml_requantize_params_t *p, uint32_t out_size, const char **detail);
 void tml_requantize(const tml_requantize_params_t *p, int32_t count,
     uint32_t in_size, const void *in, uint32_t out_size, void *out);
 

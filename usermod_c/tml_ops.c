@@ -1254,8 +1254,12 @@ static tml_status_t tml_load_requantize(tml_model_t *m, const void *params, tml_
     p->output_offset = out->zero_point;
     p->multiplier = r->multiplier;
     p->shift = r->shift;
+    p->negative_multiplier = r->negative_multiplier;
+    p->negative_shift = r->negative_shift;
+    p->act_min = r->act_min;
+    p->act_max = r->act_max;
     const char *detail = "";
-    return tml_checked(m, tml_requantize_check(p, &detail), &detail);
+    return tml_checked(m, tml_requantize_check(p, tml_elem_size(out), &detail), &detail);
 }
 
 static void tml_run_requantize(const tml_model_t *m, const tml_op_t *op) {

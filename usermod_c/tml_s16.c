@@ -326,34 +326,41 @@ void tml_fully_connected_s16(const tml_fc_params_t *p, const uint64_t *scale_bit
 
 /* ---- QUANTIZE between int8 and int16 -------------------------------------- */
 
-tml_status_t tml_requantize_check(const tml_requantize_params_t *p, const char **detail) {
+tml_status_t tml_requantize_check(const tml_requantize_params_t *p, uint32_t out_size, const char **detail) {
     tml_status_t s = tml_check_requant(p->multiplier, p->shift, detail);
+    if (s == TML_OK) {
+        s = tml_check_requant(p->negative_multiplier, p->negative_shift, detail);
+    }
     if (s == TML_OK && (p->input_offset < -32768 || p->input_offset > 32768
         || p->output_offset < -32768 || p->output_offset > 32767)) {
         s = tml_check_fail(detail, TML_ERR_BAD_PARAM, "zero point outside int16");
     }
+    if (s == TML_OK) {
+        s = out_size == 2 ? tml_check_act_s16(p->act_min, p->act_max, detail)
+            : tml_check_act_s8(p->act_min, p->act_max, detail);
+    }
     return s;
 }
 
-/* TFLite's Requantize: (x - input zero point) rescaled, plus the output
- * zero point, saturated to the output type. */
-static int32_t tml_requantize_one(const tml_requantize_params_t *p, int32_t x, int32_t lo, int32_t hi) {
-    const int32_t v = tml_multiply_by_quantized_multiplier(x + p->input_offset, p->multiplier, p->shift);
+/* TFLite's Requantize and ReluX: (x - input zero point) rescaled, plus the
+ * output zero point, clamped; LEAKY_RELU's negative side has its own pair. */
+static int32_t tml_requantize_one(const tml_requantize_params_t *p, int32_t x) {
+    const int32_t centred = x + p->input_offset;
+    const int32_t v = centred >= 0 ? tml_multiply_by_quantized_multiplier(centred, p->multiplier, p->shift)
+        : tml_multiply_by_quantized_multiplier(centred, p->negative_multiplier, p->negative_shift);
     /* Clamping before the offset is added cannot overflow and gives the same value. */
-    return tml_clamp(v, lo - p->output_offset, hi - p->output_offset) + p->output_offset;
+    return tml_clamp(v, p->act_min - p->output_offset, p->act_max - p->output_offset) + p->output_offset;
 }
 
 void tml_requantize(const tml_requantize_params_t *p, int32_t count,
     uint32_t in_size, const void *in, uint32_t out_size, void *out) {
-    const int32_t lo = out_size == 2 ? -32768 : -128;
-    const int32_t hi = out_size == 2 ? 32767 : 127;
     const int8_t *in8 = (const int8_t *)in;
     const int16_t *in16 = (const int16_t *)in;
     int8_t *out8 = (int8_t *)out;
     int16_t *out16 = (int16_t *)out;
     for (int32_t i = 0; i < count; i++) {
         const int32_t x = in_size == 2 ? in16[i] : in8[i];
-        const int32_t y = tml_requantize_one(p, x, lo, hi);
+        const int32_t y = tml_requantize_one(p, x);
         if (out_size == 2) {
             out16[i] = (int16_t)y;
         } else {

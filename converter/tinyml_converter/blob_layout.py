@@ -155,7 +155,8 @@ PARAMS["CONV_2D_S16"] = PARAMS["CONV_2D"]
 PARAMS["DEPTHWISE_CONV_2D_S16"] = PARAMS["CONV_2D"]
 PARAMS["FULLY_CONNECTED_S16"] = (
     struct.Struct("<HHiiIII"), "channel_quant reserved act_min act_max weights bias scale".split())
-PARAMS["REQUANTIZE"] = (struct.Struct("<ii"), "multiplier shift".split())
+PARAMS["REQUANTIZE"] = (struct.Struct("<6i"),
+                        "multiplier shift negative_multiplier negative_shift act_min act_max".split())
 PARAMS["LOGISTIC_S16"] = (struct.Struct("<ii"), "input_multiplier input_left_shift".split())
 PARAMS["TANH_S16"] = PARAMS["LOGISTIC_S16"]
 PARAMS["SOFTMAX_S16"] = (struct.Struct("<iiII"),

@@ -92,6 +92,9 @@ ROWS = {
        for name in ALIAS_OPS},
     **{name: Row(("LUT",), note=_LUT_NOTE) for name in LUT_OPS},
 }
+for _name in ("RELU", "RELU6", "LEAKY_RELU"):
+    ROWS[_name] = Row(("LUT", "REQUANTIZE"), BOTH, note=_LUT_NOTE + "; int16: rescaled and clamped "
+                      "(LEAKY_RELU: a rescale per side)")
 for _name in ("LOGISTIC", "TANH"):
     ROWS[_name] = Row(("LUT", f"{_name}_S16"), BOTH,
                       note=_LUT_NOTE + "; int16: TFLite's 256-entry table, interpolated")

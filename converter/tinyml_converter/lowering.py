@@ -67,9 +67,13 @@ SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 # Our ops that run on int16 (16x8) tensors, and the TFLite ops they serve.
 S16_OPNAMES = {"CONV_2D_S16", "DEPTHWISE_CONV_2D_S16", "FULLY_CONNECTED_S16", "REQUANTIZE",
                "LOGISTIC_S16", "TANH_S16", "SOFTMAX_S16", "REMAP", "CONCATENATION", "PAD", "COPY"}
-S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, LOGISTIC, TANH, SOFTMAX, QUANTIZE, DEQUANTIZE, RESHAPE, "
+S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
+            "LEAKY_RELU, QUANTIZE, DEQUANTIZE, RESHAPE, "
             "SQUEEZE, EXPAND_DIMS, CONCATENATION, PAD, PADV2 and the data-movement ops "
             "(SLICE, STRIDED_SLICE, SPLIT, TRANSPOSE, GATHER, TILE, PACK ...)")
+# The int16 unary ops that are one rescale and a clamp (REQUANTIZE).
+# (TF 2.21 has no int16 RELU_N1_TO_1 or RELU_0_TO_1.)
+S16_REQUANTIZE_OPS = ("RELU", "RELU6", "LEAKY_RELU")
 # Ops whose operands legitimately mix dtypes (int16 state in an int8 model).
 OWN_DTYPE_OPNAMES = {"UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF"}
 
@@ -1593,6 +1597,8 @@ class Lowering:
         self._check_int8(inp, where)
         if op.name == "QUANTIZE" and INT16 in (inp.type, out.type):
             return self._requantize(op, where, inp, out)
+        if op.name in S16_REQUANTIZE_OPS and inp.type == INT16 and out.type == INT16:
+            return self._requantize(op, where, inp, out)
         if op.name in ("LOGISTIC", "TANH") and inp.type == INT16 and out.type == INT16:
             fn = s16_act.logistic_params if op.name == "LOGISTIC" else s16_act.tanh_params
             try:
@@ -1615,11 +1621,36 @@ class Lowering:
         self._add("LUT", [x], [y], dict(table=Const(table, "table")), where)
 
     def _requantize(self, op, where, inp, out):
-        # quantize.cc: QuantizeMultiplier(double(in_scale) / double(out_scale)).
-        mul, sh = quantize_multiplier(inp.scale / out.scale)
+        """QUANTIZE from int16, and the int16 RELU family and LEAKY_RELU: one
+        rescale (two for LEAKY_RELU's sides) and a clamp."""
+        f32 = np.float32
+        lo, hi = (-32768, 32767) if out.type == INT16 else (-128, 127)
+        if op.name == "QUANTIZE":
+            # quantize.cc: QuantizeMultiplier(double(in_scale) / double(out_scale)).
+            mul, sh = quantize_multiplier(inp.scale / out.scale)
+            neg = (mul, sh)
+        elif op.name == "LEAKY_RELU":
+            # LeakyReluPrepare: both ratios in float32, then widened.
+            alpha = f32(op.options.alpha)
+            if alpha < 0:
+                raise ConversionError(f"{where}: a negative LEAKY_RELU alpha ({float(alpha)}) is not "
+                                      "supported for int16")
+            mul, sh = quantize_multiplier(float(f32(inp.scale) / f32(out.scale)))
+            neg = quantize_multiplier(float(f32(f32(inp.scale) * alpha) / f32(out.scale)))
+        else:
+            # ReluPrepare: in_scale / out_scale in float32; QuantizedReluX clamps
+            # at zp + roundf(bound / scale) in float32.
+            mul, sh = quantize_multiplier(float(f32(inp.scale) / f32(out.scale)))
+            neg = (mul, sh)
+            bounds = {"RELU": (0.0, None), "RELU6": (0.0, 6.0)}[op.name]
+            scale = f32(out.scale)
+            lo = max(lo, out.zero_point + int(tflite_round(float(f32(bounds[0]) / scale))))
+            if bounds[1] is not None:
+                hi = min(hi, out.zero_point + int(tflite_round(float(f32(bounds[1]) / scale))))
         x = self.act(op.inputs[0], where)
         y = self.act(op.outputs[0], where)
-        self._add("REQUANTIZE", [x], [y], dict(multiplier=mul, shift=sh), where)
+        self._add("REQUANTIZE", [x], [y], dict(multiplier=mul, shift=sh, negative_multiplier=neg[0],
+                                               negative_shift=neg[1], act_min=lo, act_max=hi), where)
 
     # ---- REMAP: ops whose output elements are input elements --------------
     # Each op is described by what it does to an array of input element

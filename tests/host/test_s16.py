@@ -252,3 +252,39 @@ def test_fully_connected_s16_rescale_matches_ieee_double(c_builder):
     want = np.array([expected(int(bias[k]) + int(x[0]), scales[k]) for k in range(n)], np.int16)
     bad = np.flatnonzero(got != want)
     assert bad.size == 0, [(float(scales[k]), int(bias[k]) + int(x[0]), int(got[k]), int(want[k])) for k in bad[:5]]
+
+
+def _unary(op, in_scale, out_scale, shape=(4, 300), alpha=None):
+    from tensorflow.lite.python import schema_py_generated as s
+
+    b = Builder()
+    i = b.tensor("in", list(shape), np.int16, in_scale, 0)
+    o = b.tensor("out", list(shape), np.int16, out_scale, 0)
+    if op == "LEAKY_RELU":
+        opt = s.LeakyReluOptionsT()
+        opt.alpha = alpha
+        b.op(op, [i], [o], "LeakyReluOptions", opt)
+    else:
+        b.op(op, [i], [o])
+    return b.finish([i], [o])
+
+
+# TF 2.21 has no int16 RELU_N1_TO_1 or RELU_0_TO_1 (its kernel refuses them).
+@pytest.mark.parametrize("op", ["RELU", "RELU6"])
+@pytest.mark.parametrize("scales", [(0.001, 0.001), (0.0003, 0.0011), (0.01, 0.0002), (1 / 4096, 1 / 8192)])
+def test_relu_family_s16(op, scales):
+    _check(_unary(op, *scales), sets=4)
+
+
+@pytest.mark.parametrize("alpha", [0.3, 0.01, 1.7])
+@pytest.mark.parametrize("scales", [(0.001, 0.001), (0.0004, 0.0009), (0.002, 0.0005)])
+def test_leaky_relu_s16(alpha, scales):
+    _check(_unary("LEAKY_RELU", *scales, alpha=alpha), sets=4)
+
+
+@pytest.mark.parametrize("op", ["LOGISTIC", "TANH"])
+@pytest.mark.parametrize("in_scale", [1 / 4096, 0.0007, 0.01])
+def test_logistic_tanh_s16_whole_models(op, in_scale):
+    """The int16 tables through the converter and the C op table (the
+    kernels alone: test_s16_act_kernels.py)."""
+    _check(_unary(op, in_scale, 1 / 32768), sets=4)

@@ -121,6 +121,7 @@ typedef enum {
     TML_OP_LOGISTIC_S16 = 42,
     TML_OP_TANH_S16 = 43,
     TML_OP_SOFTMAX_S16 = 44,
+    TML_OP_TRANSPOSE_CONV_S16 = 45,    /* transpose conv params, bias int64, shifts in [-31, 7] */
     TML_OP_COUNT_
 } tml_opcode_t;
 

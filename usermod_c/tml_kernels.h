@@ -606,6 +606,13 @@ void tml_depthwise_conv_s16(const tml_conv_params_t *p, const tml_requant_t *q,
     const int8_t *weights, const int64_t *bias,
     const tml_dims_t *out_dims, int16_t *out);
 
+tml_status_t tml_transpose_conv_s16_check(const tml_transpose_conv_params_t *p, uint16_t channel_quant,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail);
+void tml_transpose_conv_s16(const tml_transpose_conv_params_t *p, const tml_requant_t *q,
+    const tml_dims_t *in_dims, const int16_t *in,
+    const int8_t *weights, const int64_t *bias,
+    const tml_dims_t *out_dims, int16_t *out);
+
 tml_status_t tml_fully_connected_s16_check(const tml_fc_params_t *p, uint16_t channel_quant,
     int32_t batches, int32_t in_features, int32_t out_features, const char **detail);
 tml_status_t tml_check_scales_double(const uint64_t *scale_bits, uint32_t count, const char **detail);

@@ -1189,6 +1189,53 @@ static void tml_run_depthwise_s16(const tml_model_t *m, const tml_op_t *op) {
         &out->dims, (int16_t *)(void *)out->data);
 }
 
+static tml_status_t tml_load_transpose_conv_s16(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_transpose_conv_t *r = (const tml_blob_transpose_conv_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_transpose_conv_s16_op_t *c = &op->u.tconv_s16;
+    c->p.kernel_h = r->kernel_h;
+    c->p.kernel_w = r->kernel_w;
+    c->p.stride_h = r->stride_h;
+    c->p.stride_w = r->stride_w;
+    c->p.pad_top = r->pad_top;
+    c->p.pad_left = r->pad_left;
+    c->p.act_min = r->act_min;
+    c->p.act_max = r->act_max;
+    c->q = tml_requant_between(in, out, r->channel_quant);
+    if (in->zero_point != 0 || out->zero_point != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "16x8 tensors need zero point 0");
+    }
+    const char *detail = "";
+    tml_status_t s = tml_transpose_conv_s16_check(&c->p, r->channel_quant, &in->dims, &out->dims, &detail);
+    if (s != TML_OK) {
+        return tml_load_fail(m, s, detail);
+    }
+    const uint64_t weight_bytes = (uint64_t)r->kernel_h * r->kernel_w * (uint64_t)in->dims.c
+        * (uint64_t)out->dims.c;
+    const void *w;
+    s = tml_load_const(m, r->weights, weight_bytes, 1, "weights outside data section", &w);
+    c->weights = (const int8_t *)w;
+    if (s == TML_OK) {
+        s = tml_load_bias_s64(m, r->bias, out->dims.c, &c->bias);
+    }
+    if (s == TML_OK) {
+        s = tml_load_requant_arrays(m, r->multiplier, r->shift, &c->q);
+    }
+    if (s == TML_OK) {
+        s = tml_checked(m, tml_check_rescale_s64(&c->q, &detail), &detail);
+    }
+    return s;
+}
+
+static void tml_run_transpose_conv_s16(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    const tml_transpose_conv_s16_op_t *c = &op->u.tconv_s16;
+    tml_transpose_conv_s16(&c->p, &c->q, &in->dims, (const int16_t *)(const void *)in->data, c->weights, c->bias,
+        &out->dims, (int16_t *)(void *)out->data);
+}
+
 static tml_status_t tml_load_fc_s16(tml_model_t *m, const void *params, tml_op_t *op) {
     const tml_blob_fc_s16_t *r = (const tml_blob_fc_s16_t *)params;
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
@@ -1395,6 +1442,8 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                                     tml_run_fc_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_REQUANTIZE] = {"REQUANTIZE", 1, 1, 1, sizeof(tml_blob_requantize_t), tml_load_requantize,
                            tml_run_requantize, 0, TML_OPERANDS_OWN},
+    [TML_OP_TRANSPOSE_CONV_S16] = {"TRANSPOSE_CONV_S16", 1, 1, 1, sizeof(tml_blob_transpose_conv_t),
+                                   tml_load_transpose_conv_s16, tml_run_transpose_conv_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_LOGISTIC_S16] = {"LOGISTIC_S16", 1, 1, 1, sizeof(tml_blob_s16_prescale_t), tml_load_logistic_s16,
                              tml_run_logistic_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_TANH_S16] = {"TANH_S16", 1, 1, 1, sizeof(tml_blob_s16_prescale_t), tml_load_tanh_s16,

@@ -43,6 +43,13 @@ typedef struct {
 typedef struct {
     const int8_t *weights;
     const int64_t *bias;
+    tml_requant_t q;
+    tml_transpose_conv_params_t p;
+} tml_transpose_conv_s16_op_t;
+
+typedef struct {
+    const int8_t *weights;
+    const int64_t *bias;
     const uint64_t *scale_bits;
     uint16_t channel_quant;
     tml_fc_params_t p;
@@ -86,6 +93,7 @@ typedef struct tml_op {
         tml_svm_params_t svm;
         tml_fc_s16_op_t fc_s16;
         tml_conv_s16_op_t conv_s16;
+        tml_transpose_conv_s16_op_t tconv_s16;
         tml_requantize_params_t requantize;
         tml_s16_logistic_params_t logistic_s16;
         tml_s16_tanh_params_t tanh_s16;

@@ -202,6 +202,82 @@ void tml_depthwise_conv_s16(const tml_conv_params_t *p, const tml_requant_t *q,
     }
 }
 
+/* ---- TRANSPOSE_CONV ------------------------------------------------------ */
+
+tml_status_t tml_transpose_conv_s16_check(const tml_transpose_conv_params_t *p, uint16_t channel_quant,
+    const tml_dims_t *in_dims, const tml_dims_t *out_dims, const char **detail) {
+    if (in_dims->n != out_dims->n) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "batch of input and output differ");
+    }
+    if (p->kernel_h == 0 || p->kernel_w == 0 || p->stride_h == 0 || p->stride_w == 0) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "zero kernel or stride");
+    }
+    if (p->pad_top < 0 || p->pad_top >= p->kernel_h || p->pad_left < 0 || p->pad_left >= p->kernel_w) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "padding outside [0, kernel - 1]");
+    }
+    if (out_dims->h > INT32_MAX - p->kernel_h || out_dims->w > INT32_MAX - p->kernel_w) {
+        return tml_check_fail(detail, TML_ERR_BAD_SHAPE, "output too large");
+    }
+    if ((int64_t)p->kernel_h * p->kernel_w * in_dims->c > TML_MAX_ACC_TERMS) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "more than 65536 terms per output");
+    }
+    if (channel_quant != 1 && channel_quant != out_dims->c) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "channel_quant is neither 1 nor output channels");
+    }
+    return tml_check_act_s16(p->act_min, p->act_max, detail);
+}
+
+/* Gathered rather than scattered (TFLite adds each input's products into
+ * an int64 image of the output): output position o along an axis takes
+ * tap t from input i when i * stride - pad + t = o, so no scratch is needed
+ * and the sums are the same integers. */
+void tml_transpose_conv_s16(const tml_transpose_conv_params_t *p, const tml_requant_t *q,
+    const tml_dims_t *in_dims, const int16_t *in,
+    const int8_t *weights, const int64_t *bias,
+    const tml_dims_t *out_dims, int16_t *out) {
+    const int32_t in_c = in_dims->c;
+    const int32_t out_c = out_dims->c;
+    for (int32_t n = 0; n < out_dims->n; n++) {
+        const int16_t *image = in + (size_t)n * (size_t)in_dims->h * (size_t)in_dims->w * (size_t)in_c;
+        for (int32_t oy = 0; oy < out_dims->h; oy++) {
+            for (int32_t ox = 0; ox < out_dims->w; ox++) {
+                for (int32_t oc = 0; oc < out_c; oc++) {
+                    int64_t acc = 0;
+                    for (int32_t ky = 0; ky < p->kernel_h; ky++) {
+                        const int32_t ry = oy + p->pad_top - ky;
+                        if (ry < 0 || ry % p->stride_h != 0 || ry / p->stride_h >= in_dims->h) {
+                            continue;
+                        }
+                        const int32_t iy = ry / p->stride_h;
+                        for (int32_t kx = 0; kx < p->kernel_w; kx++) {
+                            const int32_t rx = ox + p->pad_left - kx;
+                            if (rx < 0 || rx % p->stride_w != 0 || rx / p->stride_w >= in_dims->w) {
+                                continue;
+                            }
+                            const int32_t ix = rx / p->stride_w;
+                            const int16_t *src = image + ((size_t)iy * in_dims->w + (size_t)ix) * (size_t)in_c;
+                            const int8_t *w = weights
+                                + (((size_t)oc * p->kernel_h + (size_t)ky) * p->kernel_w + (size_t)kx) * (size_t)in_c;
+                            int32_t row = 0;
+                            for (int32_t c = 0; c < in_c; c++) {
+                                row += (int32_t)src[c] * w[c];
+                                if ((c & 255) == 255) {
+                                    acc += row;
+                                    row = 0;
+                                }
+                            }
+                            acc += row;
+                        }
+                    }
+                    const int32_t k = q->channel_quant > 1 ? oc : 0;
+                    const int32_t v = tml_rescale_s64(tml_add_bias_s64(acc, bias, oc), q->multiplier[k], q->shift[k]);
+                    *out++ = (int16_t)tml_clamp(v, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}
+
 /* ---- FULLY_CONNECTED ----------------------------------------------------- */
 
 /* TFLite 2.21 rescales FULLY_CONNECTED's int64 sum as

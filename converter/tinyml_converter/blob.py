@@ -32,6 +32,7 @@ DATA_FIELDS = {
     "DEPTHWISE_CONV_2D_S16": ("weights", "bias", "multiplier", "shift"),
     "FULLY_CONNECTED_S16": ("weights", "bias", "scale"),
     "SOFTMAX_S16": ("exp_lut", "one_over_one_plus_x_lut"),
+    "TRANSPOSE_CONV_S16": ("weights", "bias", "multiplier", "shift"),
     "LUT": ("table",),
     "REMAP": ("table",),
     "TRANSPOSE_CONV": ("weights", "bias", "multiplier", "shift"),

@@ -43,8 +43,9 @@ ROWS = {
                         "16x8 with int64 bias"),
     "DEPTHWISE_CONV_2D": Row(("DEPTHWISE_CONV_2D", "DEPTHWISE_CONV_2D_S16"), BOTH,
                              note="any depth multiplier, dilation; 16x8 with int64 bias"),
-    "TRANSPOSE_CONV": Row(("TRANSPOSE_CONV",), note="per-channel or per-tensor weights, bias, fused RELU/RELU6; "
-                                                  "Keras' output_shape arithmetic folded"),
+    "TRANSPOSE_CONV": Row(("TRANSPOSE_CONV", "TRANSPOSE_CONV_S16"), BOTH,
+                          note="per-channel or per-tensor weights, bias, fused RELU/RELU6; "
+                               "Keras' output_shape arithmetic folded; 16x8 with int64 bias"),
     "FULLY_CONNECTED": Row(("FULLY_CONNECTED", "FULLY_CONNECTED_S16"), BOTH,
                            note="any batch; keep_num_dims; 16x8 with int64 bias, rescaled as "
                                 "TFLite's double product (emulated in integers)"),

@@ -66,8 +66,9 @@ SUPPORTED_OPS = sorted(
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 # Our ops that run on int16 (16x8) tensors, and the TFLite ops they serve.
 S16_OPNAMES = {"CONV_2D_S16", "DEPTHWISE_CONV_2D_S16", "FULLY_CONNECTED_S16", "REQUANTIZE",
-               "LOGISTIC_S16", "TANH_S16", "SOFTMAX_S16", "REMAP", "CONCATENATION", "PAD", "COPY"}
-S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
+               "LOGISTIC_S16", "TANH_S16", "SOFTMAX_S16", "TRANSPOSE_CONV_S16",
+               "REMAP", "CONCATENATION", "PAD", "COPY"}
+S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
             "LEAKY_RELU, QUANTIZE, DEQUANTIZE, RESHAPE, "
             "SQUEEZE, EXPAND_DIMS, CONCATENATION, PAD, PADV2 and the data-movement ops "
             "(SLICE, STRIDED_SLICE, SPLIT, TRANSPOSE, GATHER, TILE, PACK ...)")
@@ -917,12 +918,17 @@ class Lowering:
         act_min, act_max = activation_range(getattr(o, "fusedActivationFunction", ACT_NONE), out, where)
         # Prepare: PopulateConvolutionQuantizationParams, double(in) * double(f) / double(out).
         mults = [quantize_multiplier(inp.scale * fs / out.scale) for fs in filt.scales]
+        wide = inp.type == INT16
         bias = L.NONE
         if len(op.inputs) > 3 and op.inputs[3] >= 0:
             b = self._const(op.inputs[3], where, "the bias")
-            if b.type != INT32 or b.data.size != out_c:
-                raise ConversionError(f"{where}: bias is {b.type_name}{list(b.shape)}; int32[{out_c}] expected")
-            bias = Const(b.data.astype("<i4").tobytes(), "bias")
+            want = INT64 if wide else INT32
+            if b.type != want or b.data.size != out_c:
+                raise ConversionError(f"{where}: bias is {b.type_name}{list(b.shape)}; "
+                                      f"{'int64' if wide else 'int32'}[{out_c}] expected")
+            bias = Const(b.data.astype("<i8" if wide else "<i4").tobytes(), "bias", 8 if wide else 4)
+        if wide and any(s > 7 for _, s in mults):
+            raise ConversionError(f"{where}: rescale above 2^7, outside TFLite's 16x8 rescaling")
         params = dict(
             kernel_h=kh, kernel_w=kw, stride_h=sh, stride_w=sw, pad_top=pt, pad_left=pl,
             channel_quant=nq, reserved=0, act_min=act_min, act_max=act_max,
@@ -931,7 +937,8 @@ class Lowering:
             shift=Const(_pack_i32([s for _, s in mults]), "shift"))
         x = self.act(in_i, where)
         y = self.act(op.outputs[0], where)
-        self._add("TRANSPOSE_CONV", [x], [y], params, where, in_h * in_w * kh * kw * in_c * out_c)
+        self._add("TRANSPOSE_CONV_S16" if wide else "TRANSPOSE_CONV", [x], [y], params, where,
+                  in_h * in_w * kh * kw * in_c * out_c)
 
     # ---- recurrent -----------------------------------------------------------
     def _state(self, i: int, dtype: int, where: str) -> int:

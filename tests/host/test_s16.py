@@ -66,6 +66,13 @@ MODELS = {
     "softmax_head": ((10,), lambda x: L.Softmax()(L.Dense(7)(L.Dense(12, activation="relu")(x)))),
     "tanh_sigmoid": ((6,), lambda x: L.Dense(3, activation="sigmoid")(L.Dense(9, activation="tanh")(x))),
     "conv1d": ((20, 3), lambda x: L.Conv1D(4, 5, padding="causal", activation="relu")(L.Conv1D(6, 3)(x))),
+    "transpose_conv_same": ((5, 6, 3), lambda x: L.Conv2DTranspose(4, 3, strides=2, padding="same")(x)),
+    "transpose_conv_valid": ((4, 5, 2), lambda x: L.Conv2DTranspose(3, (3, 2), strides=(1, 2),
+                                                                    activation="relu")(x)),
+    "transpose_conv_no_bias": ((4, 4, 3), lambda x: L.Conv2DTranspose(5, 2, strides=2, use_bias=False)(x)),
+    "conv_no_bias": ((6, 7, 3), lambda x: L.Conv2D(5, 3, use_bias=False)(x)),
+    "depthwise_no_bias": ((6, 7, 3), lambda x: L.DepthwiseConv2D(3, use_bias=False)(x)),
+    "dense_no_bias": ((9,), lambda x: L.Dense(6, use_bias=False)(x)),
     "concat_pad": ((6, 6, 3), lambda x: L.ZeroPadding2D(((1, 2), (0, 1)))(
         L.Concatenate()([L.Conv2D(2, 1)(x), L.Conv2D(3, 3, padding="same")(x)]))),
     "crop_transpose_reshape": ((8, 6, 4), lambda x: L.Dense(3)(L.Reshape((-1,))(L.Permute((2, 1, 3))(

@@ -122,6 +122,7 @@ typedef enum {
     TML_OP_TANH_S16 = 43,
     TML_OP_SOFTMAX_S16 = 44,
     TML_OP_TRANSPOSE_CONV_S16 = 45,    /* transpose conv params, bias int64, shifts in [-31, 7] */
+    TML_OP_BATCH_MATMUL_S16 = 46,      /* batch matmul params, int64 sums, shift in [-31, 7] */
     TML_OP_COUNT_
 } tml_opcode_t;
 

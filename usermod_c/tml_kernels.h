@@ -613,6 +613,11 @@ void tml_transpose_conv_s16(const tml_transpose_conv_params_t *p, const tml_requ
     const int8_t *weights, const int64_t *bias,
     const tml_dims_t *out_dims, int16_t *out);
 
+tml_status_t tml_batch_matmul_s16_check(const tml_batch_matmul_params_t *p, const char **detail);
+void tml_batch_matmul_s16(const tml_batch_matmul_params_t *p,
+    const tml_dims_t *lhs_dims, const int16_t *lhs, const tml_dims_t *rhs_dims, const int16_t *rhs,
+    const tml_dims_t *out_dims, int16_t *out);
+
 tml_status_t tml_fully_connected_s16_check(const tml_fc_params_t *p, uint16_t channel_quant,
     int32_t batches, int32_t in_features, int32_t out_features, const char **detail);
 tml_status_t tml_check_scales_double(const uint64_t *scale_bits, uint32_t count, const char **detail);

@@ -1236,6 +1236,25 @@ static void tml_run_transpose_conv_s16(const tml_model_t *m, const tml_op_t *op)
         &out->dims, (int16_t *)(void *)out->data);
 }
 
+static tml_status_t tml_load_batch_matmul_s16(tml_model_t *m, const void *params, tml_op_t *op) {
+    for (uint32_t k = 0; k < 3; k++) {
+        if (tml_op_tensor(m, op, k)->zero_point != 0) {
+            return tml_load_fail(m, TML_ERR_BAD_TENSOR, "16x8 tensors need zero point 0");
+        }
+    }
+    tml_status_t s = tml_load_batch_matmul(m, params, op);
+    const char *detail = "";
+    return s != TML_OK ? s : tml_checked(m, tml_batch_matmul_s16_check(&op->u.batch_matmul, &detail), &detail);
+}
+
+static void tml_run_batch_matmul_s16(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *a = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *b = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    tml_batch_matmul_s16(&op->u.batch_matmul, &a->dims, (const int16_t *)(const void *)a->data,
+        &b->dims, (const int16_t *)(const void *)b->data, &out->dims, (int16_t *)(void *)out->data);
+}
+
 static tml_status_t tml_load_fc_s16(tml_model_t *m, const void *params, tml_op_t *op) {
     const tml_blob_fc_s16_t *r = (const tml_blob_fc_s16_t *)params;
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
@@ -1444,6 +1463,8 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                            tml_run_requantize, 0, TML_OPERANDS_OWN},
     [TML_OP_TRANSPOSE_CONV_S16] = {"TRANSPOSE_CONV_S16", 1, 1, 1, sizeof(tml_blob_transpose_conv_t),
                                    tml_load_transpose_conv_s16, tml_run_transpose_conv_s16, 0, TML_OPERANDS_INT16},
+    [TML_OP_BATCH_MATMUL_S16] = {"BATCH_MATMUL_S16", 2, 2, 1, sizeof(tml_blob_batch_matmul_t),
+                                 tml_load_batch_matmul_s16, tml_run_batch_matmul_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_LOGISTIC_S16] = {"LOGISTIC_S16", 1, 1, 1, sizeof(tml_blob_s16_prescale_t), tml_load_logistic_s16,
                              tml_run_logistic_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_TANH_S16] = {"TANH_S16", 1, 1, 1, sizeof(tml_blob_s16_prescale_t), tml_load_tanh_s16,

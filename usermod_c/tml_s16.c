@@ -278,6 +278,48 @@ void tml_transpose_conv_s16(const tml_transpose_conv_params_t *p, const tml_requ
     }
 }
 
+/* ---- BATCH_MATMUL ---------------------------------------------------------- */
+
+/* tml_batch_matmul_check has set rows, cols and depth and checked the
+ * batch dims; the int64 rescale takes shifts up to 7 only. */
+tml_status_t tml_batch_matmul_s16_check(const tml_batch_matmul_params_t *p, const char **detail) {
+    if (p->shift > 7) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "shift above 7");
+    }
+    return TML_OK;
+}
+
+/* Both operands int16 with zero point 0, as TFLite's int16 BATCH_MATMUL
+ * requires: plain int64 sums, no offsets, no clamp but the type's. */
+void tml_batch_matmul_s16(const tml_batch_matmul_params_t *p,
+    const tml_dims_t *lhs_dims, const int16_t *lhs, const tml_dims_t *rhs_dims, const int16_t *rhs,
+    const tml_dims_t *out_dims, int16_t *out) {
+    const int32_t rows = p->rows, cols = p->cols, depth = p->depth;
+    const size_t lhs_matrix = (size_t)rows * (size_t)depth, rhs_matrix = (size_t)depth * (size_t)cols;
+    /* A lhs element (i, k) and a rhs element (k, j) are at i * ls_i + k * ls_k
+     * and k * rs_k + j * rs_j within their matrix. */
+    const size_t ls_i = p->adj_x ? 1u : (size_t)depth, ls_k = p->adj_x ? (size_t)rows : 1u;
+    const size_t rs_k = p->adj_y ? 1u : (size_t)cols, rs_j = p->adj_y ? (size_t)depth : 1u;
+    for (int32_t n = 0; n < out_dims->n; n++) {
+        for (int32_t h = 0; h < out_dims->h; h++) {
+            const size_t lb = (size_t)(lhs_dims->n > 1 ? n : 0) * (size_t)lhs_dims->h + (size_t)(lhs_dims->h > 1 ? h : 0);
+            const size_t rb = (size_t)(rhs_dims->n > 1 ? n : 0) * (size_t)rhs_dims->h + (size_t)(rhs_dims->h > 1 ? h : 0);
+            const int16_t *a = lhs + lb * lhs_matrix;
+            const int16_t *b = rhs + rb * rhs_matrix;
+            for (int32_t i = 0; i < rows; i++) {
+                for (int32_t j = 0; j < cols; j++) {
+                    int64_t acc = 0;
+                    for (int32_t k = 0; k < depth; k++) {
+                        /* One product is below 2^30: int64 sums are exact. */
+                        acc += (int32_t)a[(size_t)i * ls_i + (size_t)k * ls_k] * b[(size_t)k * rs_k + (size_t)j * rs_j];
+                    }
+                    *out++ = (int16_t)tml_clamp(tml_rescale_s64(acc, p->multiplier, p->shift), -32768, 32767);
+                }
+            }
+        }
+    }
+}
+
 /* ---- FULLY_CONNECTED ----------------------------------------------------- */
 
 /* TFLite 2.21 rescales FULLY_CONNECTED's int64 sum as

@@ -66,9 +66,9 @@ SUPPORTED_OPS = sorted(
 SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 # Our ops that run on int16 (16x8) tensors, and the TFLite ops they serve.
 S16_OPNAMES = {"CONV_2D_S16", "DEPTHWISE_CONV_2D_S16", "FULLY_CONNECTED_S16", "REQUANTIZE",
-               "LOGISTIC_S16", "TANH_S16", "SOFTMAX_S16", "TRANSPOSE_CONV_S16",
+               "LOGISTIC_S16", "TANH_S16", "SOFTMAX_S16", "TRANSPOSE_CONV_S16", "BATCH_MATMUL_S16",
                "REMAP", "CONCATENATION", "PAD", "COPY"}
-S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
+S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED, BATCH_MATMUL, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
             "LEAKY_RELU, QUANTIZE, DEQUANTIZE, RESHAPE, "
             "SQUEEZE, EXPAND_DIMS, CONCATENATION, PAD, PADV2 and the data-movement ops "
             "(SLICE, STRIDED_SLICE, SPLIT, TRANSPOSE, GATHER, TILE, PACK ...)")
@@ -1250,18 +1250,22 @@ class Lowering:
                 "(transpose the lhs with its own op, or give the rhs the batch dim)")
         # batch_matmul.cc Prepare: GetQuantizedConvolutionMultipler, double(lhs) * double(rhs) / double(out).
         mul, sh = quantize_multiplier(lhs.scale * rhs.scale / out.scale)
+        wide = lhs.type == INT16
+        if wide and sh > 7:
+            raise ConversionError(f"{where}: rescale above 2^7, outside TFLite's 16x8 rescaling")
         a = self.act(op.inputs[0], where)
         if rhs.is_const and not adj_y:
-            data = np.swapaxes(rhs.data.astype(np.int8).reshape(rhs.shape), -1, -2)
+            data = np.swapaxes(rhs.data.astype(np.int16 if wide else np.int8).reshape(rhs.shape), -1, -2)
             shape = tuple(rhs.shape[:-2]) + (rhs.shape[-1], rhs.shape[-2])
             self.g.tensors.append(Tensor(rhs.name + "/transposed", shape, rhs.scale, rhs.zero_point,
-                                         data=np.ascontiguousarray(data).astype("<i1").tobytes()))
+                                         data=np.ascontiguousarray(data).astype("<i2" if wide else "<i1").tobytes(),
+                                         dtype=L.DTYPE_INT16 if wide else L.DTYPE_INT8))
             b = len(self.g.tensors) - 1
             adj_y = True
         else:
             b = self.act(op.inputs[1], where)
         y = self.act(op.outputs[0], where)
-        self._add("BATCH_MATMUL", [a, b], [y], dict(output_multiplier=mul, output_shift=sh,
+        self._add("BATCH_MATMUL_S16" if wide else "BATCH_MATMUL", [a, b], [y], dict(output_multiplier=mul, output_shift=sh,
                                                    adj_x=int(adj_x), adj_y=int(adj_y), reserved=0),
                   where, int(np.prod(out.shape)) * depth)
 

@@ -50,6 +50,7 @@ C_STRUCTS = {
     "TANH_S16": "tml_blob_s16_prescale_t",
     "SOFTMAX_S16": "tml_blob_softmax_s16_t",
     "TRANSPOSE_CONV_S16": "tml_blob_transpose_conv_t",
+    "BATCH_MATMUL_S16": "tml_blob_batch_matmul_t",
     "TREE_ENSEMBLE": "tml_blob_tree_ensemble_t",
     "LINEAR": "tml_blob_linear_t",
     "GAUSSIAN_NB": "tml_blob_gaussian_nb_t",

@@ -295,3 +295,33 @@ def test_logistic_tanh_s16_whole_models(op, in_scale):
     """The int16 tables through the converter and the C op table (the
     kernels alone: test_s16_act_kernels.py)."""
     _check(_unary(op, in_scale, 1 / 32768), sets=4)
+
+
+def _batch_matmul(ls, rs, os_, adj_x, adj_y, scales=(0.002, 0.003, 0.05), const_rhs=False):
+    from tensorflow.lite.python import schema_py_generated as s
+
+    b = Builder()
+    a = b.tensor("lhs", list(ls), np.int16, scales[0], 0)
+    if const_rhs:
+        r = b.tensor("rhs", list(rs), np.int16, scales[1], 0,
+                     data=np.random.default_rng(2).integers(-32768, 32768, size=rs))
+    else:
+        r = b.tensor("rhs", list(rs), np.int16, scales[1], 0)
+    o = b.tensor("out", list(os_), np.int16, scales[2], 0)
+    opt = s.BatchMatMulOptionsT()
+    opt.adjX, opt.adjY = adj_x, adj_y
+    b.op("BATCH_MATMUL", [a, r], [o], "BatchMatMulOptions", opt)
+    return b.finish([a] if const_rhs else [a, r], [o])
+
+
+@pytest.mark.parametrize("case", [
+    ((2, 5, 7), (2, 7, 3), (2, 5, 3), False, False, False),
+    ((2, 7, 5), (2, 7, 3), (2, 5, 3), True, False, False),
+    ((2, 5, 7), (2, 3, 7), (2, 5, 3), False, True, False),
+    ((3, 2, 4, 6), (1, 2, 6, 5), (3, 2, 4, 5), False, False, False),
+    ((1, 4, 9), (9, 6), (1, 4, 6), False, False, True),
+    ((8, 12), (6, 12), (8, 6), False, True, False),
+])
+def test_batch_matmul_s16(case):
+    ls, rs, os_, adj_x, adj_y, const_rhs = case
+    _check(_batch_matmul(ls, rs, os_, adj_x, adj_y, const_rhs=const_rhs), sets=4)

@@ -123,6 +123,7 @@ typedef enum {
     TML_OP_SOFTMAX_S16 = 44,
     TML_OP_TRANSPOSE_CONV_S16 = 45,    /* transpose conv params, bias int64, shifts in [-31, 7] */
     TML_OP_BATCH_MATMUL_S16 = 46,      /* batch matmul params, int64 sums, shift in [-31, 7] */
+    TML_OP_DIV = 47,                   /* int8 or int16, broadcasting */
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -227,6 +228,14 @@ typedef struct {
     uint32_t exp_lut;
     uint32_t one_over_one_plus_x_lut;
 } tml_blob_softmax_s16_t;
+
+/* DIV: inputs [a, b] broadcast NHWC to the output; all three int8 or all
+ * int16; output_multiplier/shift = QuantizeMultiplier(a_scale / (b_scale *
+ * out_scale)). */
+typedef struct {
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} tml_blob_div_t;
 
 /* AVERAGE_POOL_2D, MAX_POOL_2D on NHWC. */
 typedef struct {

@@ -636,6 +636,21 @@ typedef struct {
     int32_t act_min, act_max;
 } tml_requantize_params_t;
 
+/* DIV (tml_div.c) on int8 or int16 (elem_size 1 or 2), broadcasting:
+ * offsets from the tensors' zero points, output_multiplier/shift =
+ * QuantizeMultiplier(in1_scale / (in2_scale * out_scale)). */
+typedef struct {
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} tml_div_params_t;
+
+tml_status_t tml_div_check(const tml_div_params_t *p, uint32_t elem_size,
+    const tml_dims_t *in1, const tml_dims_t *in2, const tml_dims_t *out, const char **detail);
+void tml_div(const tml_div_params_t *p, uint32_t elem_size,
+    const tml_dims_t *in1_dims, const uint8_t *in1, const tml_dims_t *in2_dims, const uint8_t *in2,
+    const tml_dims_t *out_dims, uint8_t *out);
+
 tml_status_t tml_requantize_check(const tml_requantize_params_t *p, uint32_t out_size, const char **detail);
 void tml_requantize(const tml_requantize_params_t *p, int32_t count,
     uint32_t in_size, const void *in, uint32_t out_size, void *out);

@@ -1304,6 +1304,28 @@ static void tml_run_fc_s16(const tml_model_t *m, const tml_op_t *op) {
         (int16_t *)(void *)out->data);
 }
 
+static tml_status_t tml_load_div(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_div_t *r = (const tml_blob_div_t *)params;
+    tml_div_params_t *p = &op->u.div;
+    p->input1_offset = -tml_op_tensor(m, op, 0)->zero_point;
+    p->input2_offset = -tml_op_tensor(m, op, 1)->zero_point;
+    p->output_offset = tml_op_tensor(m, op, 2)->zero_point;
+    p->output_multiplier = r->output_multiplier;
+    p->output_shift = r->output_shift;
+    p->act_min = r->act_min;
+    p->act_max = r->act_max;
+    const char *detail = "";
+    return tml_checked(m, tml_div_check(p, tml_elem_size(tml_op_tensor(m, op, 2)), &tml_op_tensor(m, op, 0)->dims,
+        &tml_op_tensor(m, op, 1)->dims, &tml_op_tensor(m, op, 2)->dims, &detail), &detail);
+}
+
+static void tml_run_div(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *a = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *b = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    tml_div(&op->u.div, tml_elem_size(out), &a->dims, a->data, &b->dims, b->data, &out->dims, out->data);
+}
+
 static tml_status_t tml_load_requantize(tml_model_t *m, const void *params, tml_op_t *op) {
     const tml_blob_requantize_t *r = (const tml_blob_requantize_t *)params;
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
@@ -1465,6 +1487,7 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                                    tml_load_transpose_conv_s16, tml_run_transpose_conv_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_BATCH_MATMUL_S16] = {"BATCH_MATMUL_S16", 2, 2, 1, sizeof(tml_blob_batch_matmul_t),
                                  tml_load_batch_matmul_s16, tml_run_batch_matmul_s16, 0, TML_OPERANDS_INT16},
+    [TML_OP_DIV] = {"DIV", 2, 2, 1, sizeof(tml_blob_div_t), tml_load_div, tml_run_div, 0, TML_OPERANDS_SAME},
     [TML_OP_LOGISTIC_S16] = {"LOGISTIC_S16", 1, 1, 1, sizeof(tml_blob_s16_prescale_t), tml_load_logistic_s16,
                              tml_run_logistic_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_TANH_S16] = {"TANH_S16", 1, 1, 1, sizeof(tml_blob_s16_prescale_t), tml_load_tanh_s16,

@@ -73,6 +73,7 @@ OPCODES = {
     "SOFTMAX_S16": 44,
     "TRANSPOSE_CONV_S16": 45,
     "BATCH_MATMUL_S16": 46,
+    "DIV": 47,
     "TREE_ENSEMBLE": 29,
     "LINEAR": 30,
     "GAUSSIAN_NB": 31,
@@ -157,6 +158,7 @@ PARAMS["CONV_2D_S16"] = PARAMS["CONV_2D"]
 PARAMS["DEPTHWISE_CONV_2D_S16"] = PARAMS["CONV_2D"]
 PARAMS["TRANSPOSE_CONV_S16"] = PARAMS["TRANSPOSE_CONV"]
 PARAMS["BATCH_MATMUL_S16"] = PARAMS["BATCH_MATMUL"]
+PARAMS["DIV"] = (struct.Struct("<4i"), "output_multiplier output_shift act_min act_max".split())
 PARAMS["FULLY_CONNECTED_S16"] = (
     struct.Struct("<HHiiIII"), "channel_quant reserved act_min act_max weights bias scale".split())
 PARAMS["REQUANTIZE"] = (struct.Struct("<6i"),

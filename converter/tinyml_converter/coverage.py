@@ -63,6 +63,7 @@ ROWS = {
     "ADD": Row(("ADD",), note="broadcasting"),
     "SUB": Row(("ADD",), note="ADD with the second input's sign flipped"),
     "MUL": Row(("MUL",), note="broadcasting"),
+    "DIV": Row(("DIV",), BOTH, note="broadcasting; a zero divisor (undefined in TFLite) saturates"),
     "MAXIMUM": Row(("MAXIMUM",), note="broadcasting; all three tensors with one quantisation"),
     "MINIMUM": Row(("MINIMUM",), note="broadcasting; all three tensors with one quantisation"),
     "CONCATENATION": Row(("CONCATENATION",), BOTH),

@@ -58,7 +58,7 @@ REMAP_OPS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "UNPACK"
              "SPACE_TO_DEPTH", "RESIZE_NEAREST_NEIGHBOR")
 SUPPORTED_OPS = sorted(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-     "MEAN", "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2",
+     "MEAN", "ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2",
      "TRANSPOSE_CONV", "SOFTMAX", "RESIZE_BILINEAR", "BATCH_MATMUL",
      "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)", "SHAPE (shape computations)",
      "REDUCE_MAX", "REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN",
@@ -67,9 +67,9 @@ SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 # Our ops that run on int16 (16x8) tensors, and the TFLite ops they serve.
 S16_OPNAMES = {"CONV_2D_S16", "DEPTHWISE_CONV_2D_S16", "FULLY_CONNECTED_S16", "REQUANTIZE",
                "LOGISTIC_S16", "TANH_S16", "SOFTMAX_S16", "TRANSPOSE_CONV_S16", "BATCH_MATMUL_S16",
-               "REMAP", "CONCATENATION", "PAD", "COPY"}
+               "REMAP", "CONCATENATION", "PAD", "COPY", "DIV"}
 S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED, BATCH_MATMUL, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
-            "LEAKY_RELU, QUANTIZE, DEQUANTIZE, RESHAPE, "
+            "LEAKY_RELU, DIV, QUANTIZE, DEQUANTIZE, RESHAPE, "
             "SQUEEZE, EXPAND_DIMS, CONCATENATION, PAD, PADV2 and the data-movement ops "
             "(SLICE, STRIDED_SLICE, SPLIT, TRANSPOSE, GATHER, TILE, PACK ...)")
 # The int16 unary ops that are one rescale and a clamp (REQUANTIZE).
@@ -1452,6 +1452,25 @@ class Lowering:
         ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
         y = self.act(op.outputs[0], where)
         self._add("MUL", ins, [y], params, where, int(np.prod(out.shape)))
+
+    def _op_div(self, op, where):
+        """int8 or int16, broadcasting. TFLite's Prepare computes the
+        multiplier in float32 (three float scales) before widening it."""
+        out = self._out(op, where)
+        a, b = self.T[op.inputs[0]], self.T[op.inputs[1]]
+        for t in (a, b):
+            self._check_int8(t, where)
+            if t.type != out.type:
+                raise ConversionError(f"{where}: operands {a.type_name}, {b.type_name} and output {out.type_name} differ")
+            if len(t.shape) > 4:
+                raise ConversionError(f"{where}: rank {len(t.shape)} above 4")
+        f32 = np.float32
+        mul, sh = quantize_multiplier(float(f32(a.scale) / (f32(b.scale) * f32(out.scale))))
+        act_min, act_max = activation_range(op.options.fusedActivationFunction, out, where)
+        x, z = (self.act(i, where) for i in op.inputs[:2])
+        y = self.act(op.outputs[0], where)
+        self._add("DIV", [x, z], [y], dict(output_multiplier=mul, output_shift=sh, act_min=act_min,
+                                           act_max=act_max), where)
 
     def _op_squared_difference(self, op, where):
         out = self._out(op, where)

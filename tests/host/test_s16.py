@@ -325,3 +325,63 @@ def _batch_matmul(ls, rs, os_, adj_x, adj_y, scales=(0.002, 0.003, 0.05), const_
 def test_batch_matmul_s16(case):
     ls, rs, os_, adj_x, adj_y, const_rhs = case
     _check(_batch_matmul(ls, rs, os_, adj_x, adj_y, const_rhs=const_rhs), sets=4)
+
+
+def _div(dtype, a_shape, b_shape, out_shape, scales, zps, act=0):
+    from tensorflow.lite.python import schema_py_generated as s
+
+    b = Builder()
+    x = b.tensor("a", list(a_shape), dtype, scales[0], zps[0])
+    z = b.tensor("b", list(b_shape), dtype, scales[1], zps[1])
+    o = b.tensor("out", list(out_shape), dtype, scales[2], zps[2])
+    opt = s.DivOptionsT()
+    opt.fusedActivationFunction = act
+    b.op("DIV", [x, z], [o], "DivOptions", opt)
+    return b.finish([x, z], [o])
+
+
+@pytest.mark.parametrize("scales,zps", [((0.05, 0.02, 0.1), (-7, 3, 2)), ((0.03, 0.5, 0.01), (0, 10, -5)),
+                                        ((0.2, 0.001, 30.0), (100, -100, 0))])
+def test_div_int8_every_pair(scales, zps):
+    """Every int8 dividend against every int8 divisor TFLite accepts: not
+    the zero one (an undefined quotient) and not a raw 0 (its Eval refuses
+    the tensor). Small quotients take TFLite's rounding shift past 31."""
+    from tinyml_converter import convert
+    from tinyml_converter.host_runtime import HostModel
+
+    divisors = np.array([v for v in range(-128, 128) if v not in (0, zps[1])], np.int8)
+    a = np.repeat(np.arange(-128, 128, dtype=np.int8), divisors.size).reshape(1, -1)
+    d = np.tile(divisors, 256).reshape(1, -1)
+    tfl = _div(np.int8, a.shape, a.shape, a.shape, scales, zps)
+    want = parity.Oracle(tfl).run([a, d])[0].reshape(-1)
+    got = HostModel(convert.tflite_to_blob(tfl)).invoke(a, d)[0].reshape(-1)
+    bad = np.flatnonzero(want != got)
+    assert bad.size == 0, [(int(a[0, k]), int(d[0, k]), int(want[k]), int(got[k])) for k in bad[:6]]
+
+
+@pytest.mark.parametrize("case", [
+    (np.int8, (1, 3, 4, 5), (1, 1, 1, 5), (1, 3, 4, 5), (0.03, 0.5, 0.01), (0, 10, -5), 0),
+    (np.int8, (2, 6), (2, 6), (2, 6), (0.1, 0.1, 0.1), (-128, 0, 127), 1),
+    (np.int8, (4, 1), (1, 7), (4, 7), (0.002, 0.2, 0.003), (5, -3, 0), 3),
+    (np.int16, (1, 40), (1, 40), (1, 40), (0.001, 0.0007, 0.0005), (0, 0, 0), 0),
+    (np.int16, (3, 4, 5), (1, 1, 5), (3, 4, 5), (0.01, 0.00003, 0.2), (0, 0, 0), 1),
+])
+def test_div(case):
+    dtype, a_shape, b_shape, out_shape, scales, zps, act = case
+    rng = np.random.default_rng(8)
+    tfl = _div(dtype, a_shape, b_shape, out_shape, scales, zps, act)
+    info = np.iinfo(dtype)
+
+    def sets(oracle):
+        out = []
+        for _ in range(4):
+            xa = rng.integers(info.min, info.max + 1, size=a_shape, dtype=dtype)
+            xb = rng.integers(info.min, info.max + 1, size=b_shape, dtype=dtype)
+            # No zero divisor (undefined in TFLite) and no raw 0 (its Eval refuses it).
+            xb[(xb == zps[1]) | (xb == 0)] = zps[1] + 1 if zps[1] + 1 != 0 else zps[1] + 2
+            out.append([xa, xb])
+        return out
+
+    _, tfl_outs, host_outs = parity.evaluate(tfl, sets)
+    problems = [p for t, h in zip(tfl_outs, host_outs) if (p := parity.compare(t, h))]
+    assert not problems, problems

@@ -427,6 +427,9 @@ tml_status_t tml_resize_bilinear_check(tml_resize_params_t *p, int align_corners
 void tml_resize_bilinear_s8(const tml_resize_params_t *p,
     const tml_dims_t *in_dims, const int8_t *in,
     const tml_dims_t *out_dims, int8_t *out);
+void tml_resize_bilinear_s16(const tml_resize_params_t *p,
+    const tml_dims_t *in_dims, const int16_t *in,
+    const tml_dims_t *out_dims, int16_t *out);
 
 /* ---- BATCH_MATMUL (tml_batch_matmul.c): lhs [n][h][rows][depth] times rhs
  * [n][h][depth][cols] (the last two dims swapped with adj_x / adj_y), the

@@ -666,7 +666,12 @@ static tml_status_t tml_load_resize_bilinear(tml_model_t *m, const void *params,
 static void tml_run_resize_bilinear(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
     const tml_tensor_t *out = tml_op_tensor(m, op, 1);
-    tml_resize_bilinear_s8(&op->u.resize, &in->dims, (const int8_t *)in->data, &out->dims, (int8_t *)out->data);
+    if (in->dtype == TML_DTYPE_INT16) {
+        tml_resize_bilinear_s16(&op->u.resize, &in->dims, (const int16_t *)(const void *)in->data, &out->dims,
+            (int16_t *)(void *)out->data);
+    } else {
+        tml_resize_bilinear_s8(&op->u.resize, &in->dims, (const int8_t *)in->data, &out->dims, (int8_t *)out->data);
+    }
 }
 
 /* ---- BATCH_MATMUL ---------------------------------------------------------- */
@@ -1469,7 +1474,7 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_L2_NORMALIZATION] = {"L2_NORMALIZATION", 1, 1, 1, 0, tml_load_l2_normalization,
                                  tml_run_l2_normalization, 0, 0},
     [TML_OP_RESIZE_BILINEAR] = {"RESIZE_BILINEAR", 1, 1, 1, sizeof(tml_blob_resize_bilinear_t),
-                                tml_load_resize_bilinear, tml_run_resize_bilinear, 0, 0},
+                                tml_load_resize_bilinear, tml_run_resize_bilinear, 0, TML_OPERANDS_SAME},
     [TML_OP_BATCH_MATMUL] = {"BATCH_MATMUL", 2, 2, 1, sizeof(tml_blob_batch_matmul_t), tml_load_batch_matmul,
                              tml_run_batch_matmul, tml_scratch_batch_matmul, 0},
     [TML_OP_UNIDIRECTIONAL_SEQUENCE_LSTM] = {"UNIDIRECTIONAL_SEQUENCE_LSTM", 3, 3, 1, sizeof(tml_blob_lstm_t),

@@ -70,6 +70,38 @@ tml_status_t tml_resize_bilinear_check(tml_resize_params_t *p, int align_corners
     return TML_OK;
 }
 
+/* int16: TFLite sums the four weighted taps in int64 (a value times 2^20
+ * leaves int32), then divides by 2^20 rounding half away from zero. */
+void tml_resize_bilinear_s16(const tml_resize_params_t *p,
+    const tml_dims_t *in_dims, const int16_t *in,
+    const tml_dims_t *out_dims, int16_t *out) {
+    const int32_t depth = in_dims->c;
+    const int32_t row = in_dims->w * depth;
+    for (int32_t n = 0; n < out_dims->n; n++) {
+        const int16_t *image = in + (size_t)n * (size_t)in_dims->h * (size_t)row;
+        for (int32_t y = 0; y < out_dims->h; y++) {
+            const tml_resize_tap_t ty = tml_resize_tap(y, p->h_scale, p->half_pixel, in_dims->h);
+            const int16_t *top = image + (size_t)ty.lower * (size_t)row;
+            const int16_t *bottom = image + (size_t)ty.upper * (size_t)row;
+            for (int32_t x = 0; x < out_dims->w; x++, out += depth) {
+                const tml_resize_tap_t tx = tml_resize_tap(x, p->w_scale, p->half_pixel, in_dims->w);
+                const int32_t left = tx.lower * depth;
+                const int32_t right = tx.upper * depth;
+                const int64_t w_tl = (int64_t)(1024 - ty.weight) * (1024 - tx.weight);
+                const int64_t w_bl = (int64_t)ty.weight * (1024 - tx.weight);
+                const int64_t w_tr = (int64_t)(1024 - ty.weight) * tx.weight;
+                const int64_t w_br = (int64_t)ty.weight * tx.weight;
+                for (int32_t c = 0; c < depth; c++) {
+                    const int64_t sum = top[left + c] * w_tl + bottom[left + c] * w_bl
+                        + top[right + c] * w_tr + bottom[right + c] * w_br;
+                    const int64_t half = sum > 0 ? (1 << 19) : -(1 << 19);
+                    out[c] = (int16_t)((sum + half) / (1 << 20));
+                }
+            }
+        }
+    }
+}
+
 void tml_resize_bilinear_s8(const tml_resize_params_t *p,
     const tml_dims_t *in_dims, const int8_t *in,
     const tml_dims_t *out_dims, int8_t *out) {

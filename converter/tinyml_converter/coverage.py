@@ -75,7 +75,7 @@ ROWS = {
     "L2_NORMALIZATION": Row(("L2_NORMALIZATION",), note="last axis"),
     "SQUARED_DIFFERENCE": Row(("SQUARED_DIFFERENCE",), note="broadcasting"),
     "PRELU": Row(("PRELU",), note="constant alpha broadcast against the input (Keras PReLU, shared_axes)"),
-    "RESIZE_BILINEAR": Row(("RESIZE_BILINEAR",), note="align_corners, half_pixel_centers and legacy coordinates"),
+    "RESIZE_BILINEAR": Row(("RESIZE_BILINEAR",), BOTH, note="align_corners, half_pixel_centers and legacy coordinates"),
     "BATCH_MATMUL": Row(("BATCH_MATMUL", "BATCH_MATMUL_S16"), BOTH, note="adj_x, adj_y, broadcast batch dims, constant or activation operands; 16x8: int64 sums; "
                                               "FULLY_CONNECTED's inner loops"),
     "UNIDIRECTIONAL_SEQUENCE_LSTM": Row(("UNIDIRECTIONAL_SEQUENCE_LSTM",),

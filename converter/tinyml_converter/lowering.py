@@ -67,9 +67,9 @@ SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 # Our ops that run on int16 (16x8) tensors, and the TFLite ops they serve.
 S16_OPNAMES = {"CONV_2D_S16", "DEPTHWISE_CONV_2D_S16", "FULLY_CONNECTED_S16", "REQUANTIZE",
                "LOGISTIC_S16", "TANH_S16", "SOFTMAX_S16", "TRANSPOSE_CONV_S16", "BATCH_MATMUL_S16",
-               "REMAP", "CONCATENATION", "PAD", "COPY", "DIV"}
+               "REMAP", "CONCATENATION", "PAD", "COPY", "DIV", "RESIZE_BILINEAR"}
 S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED, BATCH_MATMUL, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
-            "LEAKY_RELU, DIV, QUANTIZE, DEQUANTIZE, RESHAPE, "
+            "LEAKY_RELU, DIV, RESIZE_BILINEAR, QUANTIZE, DEQUANTIZE, RESHAPE, "
             "SQUEEZE, EXPAND_DIMS, CONCATENATION, PAD, PADV2 and the data-movement ops "
             "(SLICE, STRIDED_SLICE, SPLIT, TRANSPOSE, GATHER, TILE, PACK ...)")
 # The int16 unary ops that are one rescale and a clamp (REQUANTIZE).
@@ -1831,7 +1831,7 @@ class Lowering:
                                   "supported (TFLite does not define them together)")
         if not _same_quant(inp, out):
             raise ConversionError(f"{where}: input and output quantisation differ; RESIZE_BILINEAR "
-                                  "interpolates raw int8 values, so they must share one")
+                                  "interpolates raw values, so they must share one")
         size = self._int_const(op, 1, where, "the size")
         n, in_h, in_w, c = inp.shape
         if tuple(out.shape) != (n, size[0], size[1], c):

@@ -73,6 +73,8 @@ MODELS = {
     "conv_no_bias": ((6, 7, 3), lambda x: L.Conv2D(5, 3, use_bias=False)(x)),
     "depthwise_no_bias": ((6, 7, 3), lambda x: L.DepthwiseConv2D(3, use_bias=False)(x)),
     "dense_no_bias": ((9,), lambda x: L.Dense(6, use_bias=False)(x)),
+    "resize_bilinear": ((5, 7, 3), lambda x: L.Resizing(9, 12, interpolation="bilinear")(L.Conv2D(3, 1)(x))),
+    "upsample_bilinear": ((4, 5, 2), lambda x: L.UpSampling2D(2, interpolation="bilinear")(L.Conv2D(4, 3, padding="same")(x))),
     "concat_pad": ((6, 6, 3), lambda x: L.ZeroPadding2D(((1, 2), (0, 1)))(
         L.Concatenate()([L.Conv2D(2, 1)(x), L.Conv2D(3, 3, padding="same")(x)]))),
     "crop_transpose_reshape": ((8, 6, 4), lambda x: L.Dense(3)(L.Reshape((-1,))(L.Permute((2, 1, 3))(

@@ -210,6 +210,38 @@ void tml_minimum_s8(const tml_dims_t *in1_dims, const int8_t *in1,
     tml_broadcast_rows(in1_dims, in1, in2_dims, in2, out_dims, out, tml_minimum_row, 0);
 }
 
+/* int16 (16x8 models): the same comparisons on a plain NHWC broadcast
+ * walk, one element at a time. */
+static void tml_min_max_s16(const tml_dims_t *in1_dims, const int16_t *in1,
+    const tml_dims_t *in2_dims, const int16_t *in2, const tml_dims_t *out_dims, int16_t *out, int maximum) {
+    tml_strides_t s1, s2;
+    tml_broadcast_strides(in1_dims, &s1);
+    tml_broadcast_strides(in2_dims, &s2);
+    for (int32_t b = 0; b < out_dims->n; b++) {
+        for (int32_t y = 0; y < out_dims->h; y++) {
+            for (int32_t x = 0; x < out_dims->w; x++) {
+                const int16_t *a = in1 + b * s1.n + y * s1.h + x * s1.w;
+                const int16_t *c = in2 + b * s2.n + y * s2.h + x * s2.w;
+                for (int32_t i = 0; i < out_dims->c; i++) {
+                    const int16_t u = a[i * s1.c];
+                    const int16_t v = c[i * s2.c];
+                    *out++ = maximum ? (u > v ? u : v) : (u < v ? u : v);
+                }
+            }
+        }
+    }
+}
+
+void tml_maximum_s16(const tml_dims_t *in1_dims, const int16_t *in1,
+    const tml_dims_t *in2_dims, const int16_t *in2, const tml_dims_t *out_dims, int16_t *out) {
+    tml_min_max_s16(in1_dims, in1, in2_dims, in2, out_dims, out, 1);
+}
+
+void tml_minimum_s16(const tml_dims_t *in1_dims, const int16_t *in1,
+    const tml_dims_t *in2_dims, const int16_t *in2, const tml_dims_t *out_dims, int16_t *out) {
+    tml_min_max_s16(in1_dims, in1, in2_dims, in2, out_dims, out, 0);
+}
+
 /* An input multiplier of at most one half: (x - zero point) << left_shift
  * <= 255 * 2^7 scales to at most 16320, so the difference of two is at most
  * 32640 in magnitude and its square below 2^30. TFLite's Prepare divides

@@ -334,6 +334,10 @@ void tml_maximum_s8(const tml_dims_t *in1_dims, const int8_t *in1,
 
 void tml_minimum_s8(const tml_dims_t *in1_dims, const int8_t *in1,
     const tml_dims_t *in2_dims, const int8_t *in2, const tml_dims_t *out_dims, int8_t *out);
+void tml_maximum_s16(const tml_dims_t *in1_dims, const int16_t *in1,
+    const tml_dims_t *in2_dims, const int16_t *in2, const tml_dims_t *out_dims, int16_t *out);
+void tml_minimum_s16(const tml_dims_t *in1_dims, const int16_t *in1,
+    const tml_dims_t *in2_dims, const int16_t *in2, const tml_dims_t *out_dims, int16_t *out);
 
 /* SQUARED_DIFFERENCE: ((a - zp1) * 2^left_shift * m1 - (b - zp2) *
  * 2^left_shift * m2)^2 requantised, as TFLite's int8 kernel. */

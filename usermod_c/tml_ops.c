@@ -295,16 +295,26 @@ static void tml_run_maximum(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *a = tml_op_tensor(m, op, 0);
     const tml_tensor_t *b = tml_op_tensor(m, op, 1);
     const tml_tensor_t *out = tml_op_tensor(m, op, 2);
-    tml_maximum_s8(&a->dims, (const int8_t *)a->data, &b->dims, (const int8_t *)b->data, &out->dims,
-        (int8_t *)out->data);
+    if (out->dtype == TML_DTYPE_INT16) {
+        tml_maximum_s16(&a->dims, (const int16_t *)(const void *)a->data, &b->dims,
+            (const int16_t *)(const void *)b->data, &out->dims, (int16_t *)(void *)out->data);
+    } else {
+        tml_maximum_s8(&a->dims, (const int8_t *)a->data, &b->dims, (const int8_t *)b->data, &out->dims,
+            (int8_t *)out->data);
+    }
 }
 
 static void tml_run_minimum(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *a = tml_op_tensor(m, op, 0);
     const tml_tensor_t *b = tml_op_tensor(m, op, 1);
     const tml_tensor_t *out = tml_op_tensor(m, op, 2);
-    tml_minimum_s8(&a->dims, (const int8_t *)a->data, &b->dims, (const int8_t *)b->data, &out->dims,
-        (int8_t *)out->data);
+    if (out->dtype == TML_DTYPE_INT16) {
+        tml_minimum_s16(&a->dims, (const int16_t *)(const void *)a->data, &b->dims,
+            (const int16_t *)(const void *)b->data, &out->dims, (int16_t *)(void *)out->data);
+    } else {
+        tml_minimum_s8(&a->dims, (const int8_t *)a->data, &b->dims, (const int8_t *)b->data, &out->dims,
+            (int8_t *)out->data);
+    }
 }
 
 static tml_status_t tml_load_squared_difference(tml_model_t *m, const void *params, tml_op_t *op) {
@@ -1455,8 +1465,8 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_COPY] = {"COPY", 1, 1, 1, 0, tml_load_copy, tml_run_copy, 0, TML_OPERANDS_SAME},
     [TML_OP_REMAP] = {"REMAP", 1, 1, 1, sizeof(tml_blob_remap_t), tml_load_remap, tml_run_remap, 0,
                         TML_OPERANDS_SAME},
-    [TML_OP_MAXIMUM] = {"MAXIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_maximum, 0, 0},
-    [TML_OP_MINIMUM] = {"MINIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_minimum, 0, 0},
+    [TML_OP_MAXIMUM] = {"MAXIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_maximum, 0, TML_OPERANDS_SAME},
+    [TML_OP_MINIMUM] = {"MINIMUM", 2, 2, 1, 0, tml_load_min_max, tml_run_minimum, 0, TML_OPERANDS_SAME},
     [TML_OP_TRANSPOSE_CONV] = {"TRANSPOSE_CONV", 1, 1, 1, sizeof(tml_blob_transpose_conv_t),
                                tml_load_transpose_conv, tml_run_transpose_conv, 0, 0},
     [TML_OP_REDUCE_MAX] = {"REDUCE_MAX", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_reduce,

@@ -67,9 +67,9 @@ SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 # Our ops that run on int16 (16x8) tensors, and the TFLite ops they serve.
 S16_OPNAMES = {"CONV_2D_S16", "DEPTHWISE_CONV_2D_S16", "FULLY_CONNECTED_S16", "REQUANTIZE",
                "LOGISTIC_S16", "TANH_S16", "SOFTMAX_S16", "TRANSPOSE_CONV_S16", "BATCH_MATMUL_S16",
-               "REMAP", "CONCATENATION", "PAD", "COPY", "DIV", "RESIZE_BILINEAR"}
+               "REMAP", "CONCATENATION", "PAD", "COPY", "DIV", "RESIZE_BILINEAR", "MAXIMUM", "MINIMUM"}
 S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED, BATCH_MATMUL, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
-            "LEAKY_RELU, DIV, RESIZE_BILINEAR, QUANTIZE, DEQUANTIZE, RESHAPE, "
+            "LEAKY_RELU, DIV, MAXIMUM, MINIMUM, RESIZE_BILINEAR, QUANTIZE, DEQUANTIZE, RESHAPE, "
             "SQUEEZE, EXPAND_DIMS, CONCATENATION, PAD, PADV2 and the data-movement ops "
             "(SLICE, STRIDED_SLICE, SPLIT, TRANSPOSE, GATHER, TILE, PACK ...)")
 # The int16 unary ops that are one rescale and a clamp (REQUANTIZE).
@@ -1876,7 +1876,7 @@ class Lowering:
             if not _same_quant(t, out):
                 raise ConversionError(
                     f"{where}: input '{t.name}' is quantised unlike the output; {op.name} compares "
-                    "raw int8 values, so TFLite requires one quantisation for all three")
+                    "raw values, so TFLite requires one quantisation for all three")
         ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
         y = self.act(op.outputs[0], where)
         self._add(op.name, ins, [y], {}, where, int(np.prod(out.shape)))

@@ -387,3 +387,15 @@ def test_div(case):
     _, tfl_outs, host_outs = parity.evaluate(tfl, sets)
     problems = [p for t, h in zip(tfl_outs, host_outs) if (p := parity.compare(t, h))]
     assert not problems, problems
+
+
+@pytest.mark.parametrize("op", ["MAXIMUM", "MINIMUM"])
+@pytest.mark.parametrize("shapes", [((2, 3, 4), (2, 3, 4)), ((1, 3, 4, 5), (1, 1, 4, 1)), ((6, 1), (1, 7))])
+def test_min_max_s16(op, shapes):
+    b = Builder()
+    x = b.tensor("a", list(shapes[0]), np.int16, 0.001, 0)
+    z = b.tensor("b", list(shapes[1]), np.int16, 0.001, 0)
+    out_shape = list(np.broadcast_shapes(shapes[0], shapes[1]))
+    o = b.tensor("out", out_shape, np.int16, 0.001, 0)
+    b.op(op, [x, z], [o])
+    _check(b.finish([x, z], [o]), sets=4)

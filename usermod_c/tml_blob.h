@@ -53,6 +53,7 @@ typedef enum {
     TML_DTYPE_INT16 = 2,
     TML_DTYPE_INT32 = 3,
     TML_DTYPE_FLOAT32 = 4, /* IEEE binary32: inputs and outputs of the scikit-learn ops only */
+    TML_DTYPE_BOOL = 5,    /* one byte, 0 or 1: comparisons' outputs, SELECT's condition */
 } tml_dtype_t;
 
 #define TML_TENSOR_CONST (1u << 0) /* offset is into the data section, not the arena */
@@ -124,6 +125,9 @@ typedef enum {
     TML_OP_TRANSPOSE_CONV_S16 = 45,    /* transpose conv params, bias int64, shifts in [-31, 7] */
     TML_OP_BATCH_MATMUL_S16 = 46,      /* batch matmul params, int64 sums, shift in [-31, 7] */
     TML_OP_DIV = 47,                   /* int8 or int16, broadcasting */
+    TML_OP_COMPARE = 48,               /* EQUAL ... GREATER_EQUAL: int8 or int16 in, bool out */
+    TML_OP_SELECT = 49,                /* SELECT, SELECT_V2: bool condition, int8 or int16 values */
+    TML_OP_LOGICAL = 50,               /* LOGICAL_AND, LOGICAL_OR, LOGICAL_NOT on bool */
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -236,6 +240,24 @@ typedef struct {
     int32_t output_multiplier, output_shift;
     int32_t act_min, act_max;
 } tml_blob_div_t;
+
+/* COMPARE: inputs [a, b] (int8 or int16, the same), output bool, broadcast.
+ * kind: 0 EQUAL, 1 NOT_EQUAL, 2 LESS, 3 LESS_EQUAL, 4 GREATER, 5
+ * GREATER_EQUAL; left_shift 8 and each input's QuantizeMultiplier(scale),
+ * below one, as TFLite's ComparisonWithScaling. */
+typedef struct {
+    uint32_t kind;
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+} tml_blob_compare_t;
+
+/* LOGICAL: kind 0 AND, 1 OR (two bool inputs), 2 NOT (one). SELECT has no
+ * params: inputs [condition bool, a, b], a, b and the output one dtype and
+ * quantisation. */
+typedef struct {
+    uint32_t kind;
+} tml_blob_logical_t;
 
 /* AVERAGE_POOL_2D, MAX_POOL_2D on NHWC. */
 typedef struct {

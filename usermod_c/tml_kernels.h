@@ -658,6 +658,38 @@ void tml_div(const tml_div_params_t *p, uint32_t elem_size,
     const tml_dims_t *in1_dims, const uint8_t *in1, const tml_dims_t *in2_dims, const uint8_t *in2,
     const tml_dims_t *out_dims, uint8_t *out);
 
+/* Comparisons, SELECT and the logical ops (tml_compare.c), broadcasting;
+ * bool is one byte (0 or 1 written, non-zero read as true). */
+enum {
+    TML_COMPARE_EQUAL = 0, TML_COMPARE_NOT_EQUAL, TML_COMPARE_LESS, TML_COMPARE_LESS_EQUAL,
+    TML_COMPARE_GREATER, TML_COMPARE_GREATER_EQUAL
+};
+enum { TML_LOGICAL_AND = 0, TML_LOGICAL_OR, TML_LOGICAL_NOT };
+
+/* Offsets from the tensors' zero points; multiplier/shift QuantizeMultiplier
+ * of each input's scale (below one); left_shift 8, as TFLite. */
+typedef struct {
+    uint32_t kind;
+    int32_t left_shift;
+    int32_t input1_offset, input1_multiplier, input1_shift;
+    int32_t input2_offset, input2_multiplier, input2_shift;
+} tml_compare_params_t;
+
+tml_status_t tml_compare_check(const tml_compare_params_t *p, const tml_dims_t *in1, const tml_dims_t *in2,
+    const tml_dims_t *out, const char **detail);
+void tml_compare(const tml_compare_params_t *p, uint32_t elem_size,
+    const tml_dims_t *in1_dims, const uint8_t *in1, const tml_dims_t *in2_dims, const uint8_t *in2,
+    const tml_dims_t *out_dims, uint8_t *out);
+tml_status_t tml_select_check(const tml_dims_t *cond, const tml_dims_t *in1, const tml_dims_t *in2,
+    const tml_dims_t *out, const char **detail);
+void tml_select(uint32_t elem_size, const tml_dims_t *cond_dims, const uint8_t *cond,
+    const tml_dims_t *in1_dims, const uint8_t *in1, const tml_dims_t *in2_dims, const uint8_t *in2,
+    const tml_dims_t *out_dims, uint8_t *out);
+tml_status_t tml_logical_check(uint32_t kind, const tml_dims_t *in1, const tml_dims_t *in2,
+    const tml_dims_t *out, const char **detail);
+void tml_logical(uint32_t kind, const tml_dims_t *in1_dims, const uint8_t *in1,
+    const tml_dims_t *in2_dims, const uint8_t *in2, const tml_dims_t *out_dims, uint8_t *out);
+
 tml_status_t tml_requantize_check(const tml_requantize_params_t *p, uint32_t out_size, const char **detail);
 void tml_requantize(const tml_requantize_params_t *p, int32_t count,
     uint32_t in_size, const void *in, uint32_t out_size, void *out);

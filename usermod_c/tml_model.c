@@ -23,6 +23,7 @@ static const uint8_t tml_dtype_size[] = {
     [TML_DTYPE_INT16] = 2,
     [TML_DTYPE_INT32] = 4,
     [TML_DTYPE_FLOAT32] = 4,
+    [TML_DTYPE_BOOL] = 1,
 };
 
 #define TML_DTYPE_LIMIT (sizeof(tml_dtype_size) / sizeof(tml_dtype_size[0]))

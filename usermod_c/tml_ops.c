@@ -1341,6 +1341,86 @@ static void tml_run_div(const tml_model_t *m, const tml_op_t *op) {
     tml_div(&op->u.div, tml_elem_size(out), &a->dims, a->data, &b->dims, b->data, &out->dims, out->data);
 }
 
+/* ---- COMPARE, SELECT, LOGICAL -------------------------------------------- */
+
+static int tml_is_int(const tml_tensor_t *t) {
+    return t->dtype == TML_DTYPE_INT8 || t->dtype == TML_DTYPE_INT16;
+}
+
+static tml_status_t tml_load_compare(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_compare_t *r = (const tml_blob_compare_t *)params;
+    const tml_tensor_t *a = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *b = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    if (!tml_is_int(a) || a->dtype != b->dtype || out->dtype != TML_DTYPE_BOOL) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "comparison inputs not both int8 or int16, or output not bool");
+    }
+    tml_compare_params_t *p = &op->u.compare;
+    p->kind = r->kind;
+    p->left_shift = r->left_shift;
+    p->input1_offset = -a->zero_point;
+    p->input1_multiplier = r->input1_multiplier;
+    p->input1_shift = r->input1_shift;
+    p->input2_offset = -b->zero_point;
+    p->input2_multiplier = r->input2_multiplier;
+    p->input2_shift = r->input2_shift;
+    const char *detail = "";
+    return tml_checked(m, tml_compare_check(p, &a->dims, &b->dims, &out->dims, &detail), &detail);
+}
+
+static void tml_run_compare(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *a = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *b = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    tml_compare(&op->u.compare, tml_elem_size(a), &a->dims, a->data, &b->dims, b->data, &out->dims, out->data);
+}
+
+static tml_status_t tml_load_select(tml_model_t *m, const void *params, tml_op_t *op) {
+    (void)params;
+    const tml_tensor_t *cond = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *a = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *b = tml_op_tensor(m, op, 2);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 3);
+    if (cond->dtype != TML_DTYPE_BOOL || !tml_is_int(a) || a->dtype != b->dtype || a->dtype != out->dtype) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "select condition not bool, or values not one int8 or int16 dtype");
+    }
+    const char *detail = "";
+    return tml_checked(m, tml_select_check(&cond->dims, &a->dims, &b->dims, &out->dims, &detail), &detail);
+}
+
+static void tml_run_select(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *cond = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *a = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *b = tml_op_tensor(m, op, 2);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 3);
+    tml_select(tml_elem_size(out), &cond->dims, cond->data, &a->dims, a->data, &b->dims, b->data, &out->dims,
+        out->data);
+}
+
+static tml_status_t tml_load_logical(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_logical_t *r = (const tml_blob_logical_t *)params;
+    for (uint32_t k = 0; k < (uint32_t)op->input_count + op->output_count; k++) {
+        if (tml_op_tensor(m, op, k)->dtype != TML_DTYPE_BOOL) {
+            return tml_load_fail(m, TML_ERR_BAD_TENSOR, "logical op operand is not bool");
+        }
+    }
+    if ((r->kind == TML_LOGICAL_NOT) != (op->input_count == 1)) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "LOGICAL_NOT takes one input, AND and OR two");
+    }
+    op->u.logical_kind = r->kind;
+    const tml_tensor_t *out = tml_op_tensor(m, op, op->input_count);
+    const char *detail = "";
+    return tml_checked(m, tml_logical_check(r->kind, &tml_op_tensor(m, op, 0)->dims,
+        &tml_op_tensor(m, op, op->input_count - 1u)->dims, &out->dims, &detail), &detail);
+}
+
+static void tml_run_logical(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *a = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *b = tml_op_tensor(m, op, op->input_count - 1u);
+    const tml_tensor_t *out = tml_op_tensor(m, op, op->input_count);
+    tml_logical(op->u.logical_kind, &a->dims, a->data, &b->dims, b->data, &out->dims, out->data);
+}
+
 static tml_status_t tml_load_requantize(tml_model_t *m, const void *params, tml_op_t *op) {
     const tml_blob_requantize_t *r = (const tml_blob_requantize_t *)params;
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
@@ -1503,6 +1583,11 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_BATCH_MATMUL_S16] = {"BATCH_MATMUL_S16", 2, 2, 1, sizeof(tml_blob_batch_matmul_t),
                                  tml_load_batch_matmul_s16, tml_run_batch_matmul_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_DIV] = {"DIV", 2, 2, 1, sizeof(tml_blob_div_t), tml_load_div, tml_run_div, 0, TML_OPERANDS_SAME},
+    [TML_OP_COMPARE] = {"COMPARE", 2, 2, 1, sizeof(tml_blob_compare_t), tml_load_compare, tml_run_compare, 0,
+                        TML_OPERANDS_OWN},
+    [TML_OP_SELECT] = {"SELECT", 3, 3, 1, 0, tml_load_select, tml_run_select, 0, TML_OPERANDS_OWN},
+    [TML_OP_LOGICAL] = {"LOGICAL", 1, 2, 1, sizeof(tml_blob_logical_t), tml_load_logical, tml_run_logical, 0,
+                        TML_OPERANDS_OWN},
     [TML_OP_LOGISTIC_S16] = {"LOGISTIC_S16", 1, 1, 1, sizeof(tml_blob_s16_prescale_t), tml_load_logistic_s16,
                              tml_run_logistic_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_TANH_S16] = {"TANH_S16", 1, 1, 1, sizeof(tml_blob_s16_prescale_t), tml_load_tanh_s16,

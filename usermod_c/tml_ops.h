@@ -96,6 +96,8 @@ typedef struct tml_op {
         tml_transpose_conv_s16_op_t tconv_s16;
         tml_requantize_params_t requantize;
         tml_div_params_t div;
+        tml_compare_params_t compare;
+        uint32_t logical_kind;
         tml_s16_logistic_params_t logistic_s16;
         tml_s16_tanh_params_t tanh_s16;
         tml_s16_softmax_params_t softmax_s16;

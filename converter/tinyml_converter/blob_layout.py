@@ -27,8 +27,8 @@ TENSOR_CONST = 1
 TENSOR_STATE = 2
 TENSOR_RESET = 4
 
-DTYPE_INT8, DTYPE_INT16, DTYPE_INT32, DTYPE_FLOAT32 = 1, 2, 3, 4
-DTYPE_SIZE = {DTYPE_INT8: 1, DTYPE_INT16: 2, DTYPE_INT32: 4, DTYPE_FLOAT32: 4}
+DTYPE_INT8, DTYPE_INT16, DTYPE_INT32, DTYPE_FLOAT32, DTYPE_BOOL = 1, 2, 3, 4, 5
+DTYPE_SIZE = {DTYPE_INT8: 1, DTYPE_INT16: 2, DTYPE_INT32: 4, DTYPE_FLOAT32: 4, DTYPE_BOOL: 1}
 
 OP_HEADER = struct.Struct("<BBBBHHII")
 OP_HEADER_FIELDS = "opcode input_count output_count reserved size params_size scratch_offset scratch_size".split()
@@ -74,6 +74,9 @@ OPCODES = {
     "TRANSPOSE_CONV_S16": 45,
     "BATCH_MATMUL_S16": 46,
     "DIV": 47,
+    "COMPARE": 48,
+    "SELECT": 49,
+    "LOGICAL": 50,
     "TREE_ENSEMBLE": 29,
     "LINEAR": 30,
     "GAUSSIAN_NB": 31,
@@ -159,6 +162,10 @@ PARAMS["DEPTHWISE_CONV_2D_S16"] = PARAMS["CONV_2D"]
 PARAMS["TRANSPOSE_CONV_S16"] = PARAMS["TRANSPOSE_CONV"]
 PARAMS["BATCH_MATMUL_S16"] = PARAMS["BATCH_MATMUL"]
 PARAMS["DIV"] = (struct.Struct("<4i"), "output_multiplier output_shift act_min act_max".split())
+PARAMS["COMPARE"] = (struct.Struct("<Ii4i"), "kind left_shift input1_multiplier input1_shift "
+                     "input2_multiplier input2_shift".split())
+PARAMS["SELECT"] = (struct.Struct("<"), [])
+PARAMS["LOGICAL"] = (struct.Struct("<I"), ["kind"])
 PARAMS["FULLY_CONNECTED_S16"] = (
     struct.Struct("<HHiiIII"), "channel_quant reserved act_min act_max weights bias scale".split())
 PARAMS["REQUANTIZE"] = (struct.Struct("<6i"),

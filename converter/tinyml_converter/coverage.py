@@ -64,6 +64,12 @@ ROWS = {
     "SUB": Row(("ADD",), note="ADD with the second input's sign flipped"),
     "MUL": Row(("MUL",), note="broadcasting"),
     "DIV": Row(("DIV",), BOTH, note="broadcasting; a zero divisor (undefined in TFLite) saturates"),
+    **{name: Row(("COMPARE",), BOTH, note="broadcasting; bool output (inside the model: SELECT, logical ops)")
+       for name in ("EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL")},
+    "SELECT": Row(("SELECT",), BOTH, note="bool condition; both values and the output one quantisation"),
+    "SELECT_V2": Row(("SELECT",), BOTH, note="broadcasting; bool condition; one quantisation"),
+    **{name: Row(("LOGICAL",), (), note="bool in and out")
+       for name in ("LOGICAL_AND", "LOGICAL_OR", "LOGICAL_NOT")},
     "MAXIMUM": Row(("MAXIMUM",), BOTH, note="broadcasting; all three tensors with one quantisation"),
     "MINIMUM": Row(("MINIMUM",), BOTH, note="broadcasting; all three tensors with one quantisation"),
     "CONCATENATION": Row(("CONCATENATION",), BOTH),

@@ -49,16 +49,18 @@ from . import s16_act
 from .lut import LUT_OPS, lut_table
 from .quant import quantize_multiplier, sum_steps, tflite_round
 from .scratch import depthwise_grouped
-from .tflite_model import FLOAT32, INT8, INT16, INT32, INT64, TflModel, TflOp, TflTensor, layer_name
+from .tflite_model import BOOL, FLOAT32, INT8, INT16, INT32, INT64, TflModel, TflOp, TflTensor, layer_name
 
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 # Ops lowered to REMAP (each output element one input element).
 REMAP_OPS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "UNPACK", "TILE",
              "BROADCAST_TO", "REVERSE_V2", "GATHER", "MIRROR_PAD", "DEPTH_TO_SPACE",
              "SPACE_TO_DEPTH", "RESIZE_NEAREST_NEIGHBOR")
+COMPARISONS = ("EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL")
 SUPPORTED_OPS = sorted(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-     "MEAN", "ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2",
+     "MEAN", "ADD", "SUB", "MUL", "DIV", *COMPARISONS, "SELECT", "SELECT_V2", "LOGICAL_AND",
+     "LOGICAL_OR", "LOGICAL_NOT", "MAXIMUM", "MINIMUM", "CONCATENATION", "PACK", "PAD", "PADV2",
      "TRANSPOSE_CONV", "SOFTMAX", "RESIZE_BILINEAR", "BATCH_MATMUL",
      "SPACE_TO_BATCH_ND+BATCH_TO_SPACE_ND (dilated conv)", "SHAPE (shape computations)",
      "REDUCE_MAX", "REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN",
@@ -76,7 +78,7 @@ S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED, BATCH_
 # (TF 2.21 has no int16 RELU_N1_TO_1 or RELU_0_TO_1.)
 S16_REQUANTIZE_OPS = ("RELU", "RELU6", "LEAKY_RELU")
 # Ops whose operands legitimately mix dtypes (int16 state in an int8 model).
-OWN_DTYPE_OPNAMES = {"UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF"}
+OWN_DTYPE_OPNAMES = {"UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF", "COMPARE", "SELECT", "LOGICAL"}
 
 # Fused activation codes of the schema's ActivationFunctionType.
 ACT_NONE, ACT_RELU, ACT_RELU_N1_TO_1, ACT_RELU6 = 0, 1, 2, 3
@@ -1471,6 +1473,79 @@ class Lowering:
         y = self.act(op.outputs[0], where)
         self._add("DIV", [x, z], [y], dict(output_multiplier=mul, output_shift=sh, act_min=act_min,
                                            act_max=act_max), where)
+
+    # ---- comparisons, SELECT, logical ops (bool tensors) ---------------------
+    def _bool(self, i: int, where: str) -> int:
+        """Our tensor for a bool TFLite tensor (an activation: bool constants
+        and bool model inputs or outputs are not supported)."""
+        if i in self.tmap:
+            return self.tmap[i]
+        t = self.T[i]
+        if t.type != BOOL:
+            raise ConversionError(f"{where}: tensor '{t.name}' is {t.type_name}; bool expected")
+        if t.is_const:
+            raise ConversionError(f"{where}: a constant bool tensor ('{t.name}') is not supported")
+        self.tmap[i] = idx = self._new_tensor(t, dtype=L.DTYPE_BOOL)
+        return idx
+
+    def _compare(self, op, where):
+        """ComparisonWithScaling: each input rescaled by its own scale
+        (QuantizeMultiplier of it, which must be below one) after << 8."""
+        a, b = self.T[op.inputs[0]], self.T[op.inputs[1]]
+        for t in (a, b):
+            self._check_int8(t, where)
+            if len(t.shape) > 4:
+                raise ConversionError(f"{where}: rank {len(t.shape)} above 4")
+        if a.type != b.type:
+            raise ConversionError(f"{where}: inputs {a.type_name} and {b.type_name} differ")
+        mults = []
+        if a.type == INT16 and op.name not in ("EQUAL", "NOT_EQUAL"):
+            # TF 2.21 orders int16 values raw, whatever their scales (only its
+            # EQUAL and NOT_EQUAL rescale): one common exact scaling, x * 2^7.
+            x, z = self.act(op.inputs[0], where), self.act(op.inputs[1], where)
+            y = self._bool(op.outputs[0], where)
+            self._add("COMPARE", [x, z], [y], dict(kind=COMPARISONS.index(op.name), left_shift=8,
+                                                   input1_multiplier=1 << 30, input1_shift=0,
+                                                   input2_multiplier=1 << 30, input2_shift=0), where)
+            return
+        for t in (a, b):
+            m, s = quantize_multiplier(float(np.float32(t.scale)))
+            if s > 0:
+                raise ConversionError(f"{where}: input '{t.name}' has scale {t.scale:g}, at least 1: "
+                                      "TFLite's comparison rescale is undefined there")
+            mults += [m, s]
+        x, z = self.act(op.inputs[0], where), self.act(op.inputs[1], where)
+        y = self._bool(op.outputs[0], where)
+        self._add("COMPARE", [x, z], [y], dict(kind=COMPARISONS.index(op.name), left_shift=8,
+                                               input1_multiplier=mults[0], input1_shift=mults[1],
+                                               input2_multiplier=mults[2], input2_shift=mults[3]), where)
+
+    _op_equal = _op_not_equal = _op_less = _op_less_equal = _op_greater = _op_greater_equal = _compare
+
+    def _op_select(self, op, where):
+        out = self._out(op, where)
+        for i in op.inputs[1:3]:
+            t = self.T[i]
+            self._check_int8(t, where)
+            if t.type != out.type or not _same_quant(t, out):
+                raise ConversionError(f"{where}: input '{t.name}' is quantised unlike the output; "
+                                      f"{op.name} copies raw values, so all three must share one")
+        c = self._bool(op.inputs[0], where)
+        ins = [c] + [self.act(i, where) for i in op.inputs[1:3]]
+        y = self.act(op.outputs[0], where)
+        self._add("SELECT", ins, [y], {}, where)
+
+    _op_select_v2 = _op_select
+
+    def _logical(self, op, where):
+        kind = ("LOGICAL_AND", "LOGICAL_OR", "LOGICAL_NOT").index(op.name)
+        ins = [self._bool(i, where) for i in op.inputs]
+        y = self._bool(op.outputs[0], where)
+        self._add("LOGICAL", ins, [y], dict(kind=kind), where)
+
+    _op_logical_and = _logical
+    _op_logical_or = _logical
+    _op_logical_not = _logical
 
     def _op_squared_difference(self, op, where):
         out = self._out(op, where)

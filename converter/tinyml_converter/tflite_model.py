@@ -29,6 +29,7 @@ _NP_TYPES = {
 TYPE_NAMES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool",
               7: "int16", 9: "int8", 10: "float64"}
 INT8 = 9
+BOOL = 6
 INT16 = 7
 INT32 = 2
 INT64 = 4

@@ -52,6 +52,8 @@ C_STRUCTS = {
     "TRANSPOSE_CONV_S16": "tml_blob_transpose_conv_t",
     "BATCH_MATMUL_S16": "tml_blob_batch_matmul_t",
     "DIV": "tml_blob_div_t",
+    "COMPARE": "tml_blob_compare_t",
+    "LOGICAL": "tml_blob_logical_t",
     "TREE_ENSEMBLE": "tml_blob_tree_ensemble_t",
     "LINEAR": "tml_blob_linear_t",
     "GAUSSIAN_NB": "tml_blob_gaussian_nb_t",

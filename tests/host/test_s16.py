@@ -399,3 +399,41 @@ def test_min_max_s16(op, shapes):
     o = b.tensor("out", out_shape, np.int16, 0.001, 0)
     b.op(op, [x, z], [o])
     _check(b.finish([x, z], [o]), sets=4)
+
+
+def _compare_select(dtype, op, shapes, scales, zps, logical=None):
+    """cond = a OP b (then a logical op with c > d when asked), out = cond ? a : e."""
+    from tensorflow.lite.python import schema_py_generated as s
+
+    b = Builder()
+    out_shape = list(np.broadcast_shapes(*shapes))
+    a = b.tensor("a", list(shapes[0]), dtype, scales[0], zps[0])
+    z = b.tensor("b", list(shapes[1]), dtype, scales[1], zps[1])
+    e = b.tensor("e", out_shape, dtype, scales[0], zps[0])
+    cond = b.tensor("cond", out_shape, np.bool_)
+    b.op(op, [a, z], [cond])
+    ins = [a, z, e]
+    if logical:
+        c2 = b.tensor("cond2", out_shape, np.bool_)
+        b.op("LESS", [e, a], [c2]) if logical != "LOGICAL_NOT" else None
+        c3 = b.tensor("cond3", out_shape, np.bool_)
+        b.op(logical, [cond, c2] if logical != "LOGICAL_NOT" else [cond], [c3])
+        cond = c3
+    o = b.tensor("out", out_shape, dtype, scales[0], zps[0])
+    b.op("SELECT_V2", [cond, a if shapes[0] == tuple(out_shape) else e, e], [o])
+    return b.finish(ins, [o])
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16])
+@pytest.mark.parametrize("op", ["EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL"])
+@pytest.mark.parametrize("scales,zps", [((0.05, 0.05), (3, 3)), ((0.02, 0.07), (-10, 40)), ((0.5, 0.001), (0, 0))])
+def test_compare_select(dtype, op, scales, zps):
+    if dtype == np.int16:
+        zps = (0, 0)
+    _check(_compare_select(dtype, op, ((2, 3, 5), (2, 3, 5)), scales, zps), sets=3)
+
+
+@pytest.mark.parametrize("logical", ["LOGICAL_AND", "LOGICAL_OR", "LOGICAL_NOT"])
+def test_logical_and_broadcast(logical):
+    _check(_compare_select(np.int8, "GREATER", ((1, 4, 1, 6), (1, 1, 5, 1)), (0.03, 0.04), (1, -2),
+                           logical=logical), sets=3)

@@ -6,7 +6,8 @@ oracle, and its own Prepare checks every shape and quantisation we chose.
 
 import numpy as np
 
-TYPES = {np.dtype(np.float32): 0, np.dtype(np.int32): 2, np.dtype(np.int16): 7, np.dtype(np.int8): 9}
+TYPES = {np.dtype(np.float32): 0, np.dtype(np.int32): 2, np.dtype(np.int16): 7, np.dtype(np.int8): 9,
+         np.dtype(np.bool_): 6}
 
 
 class Builder:

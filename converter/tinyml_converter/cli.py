@@ -305,10 +305,12 @@ def inspect_dict(data, info) -> dict:
         name=info.meta.get("name"), blob_bytes=len(data), arena_bytes=info.header["arena_size"],
         arena_lower_bound=bound, constant_bytes=const_bytes,
         macs=sum(layer["macs"] for layer in layers),
-        inputs=[{"shape": info.tensors[i]["shape"], "scale": info.tensors[i]["scale"],
-                 "zero_point": info.tensors[i]["zero_point"]} for i in info.inputs],
-        outputs=[{"shape": info.tensors[i]["shape"], "scale": info.tensors[i]["scale"],
-                  "zero_point": info.tensors[i]["zero_point"]} for i in info.outputs],
+        inputs=[{"shape": info.tensors[i]["shape"], "dtype": _DTYPE_NAMES[info.tensors[i]["dtype"]],
+                 "scale": info.tensors[i]["scale"], "zero_point": info.tensors[i]["zero_point"]}
+                for i in info.inputs],
+        outputs=[{"shape": info.tensors[i]["shape"], "dtype": _DTYPE_NAMES[info.tensors[i]["dtype"]],
+                  "scale": info.tensors[i]["scale"], "zero_point": info.tensors[i]["zero_point"]}
+                 for i in info.outputs],
         labels=info.meta.get("labels"), converter=info.meta.get("converter"),
         layers=layers)
 
@@ -375,10 +377,10 @@ def cmd_inspect(a) -> int:
     print(f"arena (RAM)  {d['arena_bytes']} bytes, lower bound {d['arena_lower_bound']} bytes")
     print(f"MACs         {d['macs']}")
     for k, io in enumerate(d["inputs"]):
-        print(f"input {k}: {io['shape']} scale={io['scale']:.6g} zero_point={io['zero_point']}")
+        print(f"input {k}: {io['shape']} {io['dtype']} scale={io['scale']:.6g} zero_point={io['zero_point']}")
     for k, io in enumerate(d["outputs"]):
         what = " (embedding: Model.embed())" if info.meta.get("embedding") == k else ""
-        print(f"output {k}: {io['shape']} scale={io['scale']:.6g} zero_point={io['zero_point']}{what}")
+        print(f"output {k}: {io['shape']} {io['dtype']} scale={io['scale']:.6g} zero_point={io['zero_point']}{what}")
     if d["labels"]:
         print(f"labels: {', '.join(d['labels'])}")
     if a.plot:
@@ -450,6 +452,10 @@ def cmd_check(a) -> int:
 
 # ---------------------------------------------------------------------------
 # run
+
+_DTYPE_NAMES = {bl.DTYPE_INT8: "int8", bl.DTYPE_INT16: "int16", bl.DTYPE_INT32: "int32",
+                bl.DTYPE_FLOAT32: "float32", bl.DTYPE_BOOL: "bool"}
+
 
 def _prepare_input(x: np.ndarray, t) -> np.ndarray:
     n = int(np.prod(t["dims"]))

@@ -4,7 +4,8 @@
 Every model of tests/models.py, quantised by TFLite and converted by our
 converter (the int8 .tflite files come from the parity tests' cache,
 build/test-cache/, when it holds them), plus the hand-built blobs of the
-loader tests that use every opcode. Output: one .tinyml per model in the
+loader tests that use every opcode, and hand-written .tflite files of the
+ops no model uses. Output: one .tinyml per model in the
 given folder (default build/fuzz/seeds/). Blobs longer than the fuzzer's
 -max_len (MAX_BYTES) are left out: libFuzzer would only ever see them cut
 short, and every execution would pay for the whole CRC.
@@ -63,6 +64,20 @@ def main():
     (out / "svdf.tinyml").write_bytes(convert.tflite_to_blob(test_svdf.svdf_model(3, 1, 16, 8, 2, 10)))
     (out / "lstm_variants.tinyml").write_bytes(convert.tflite_to_blob(test_lstm.handmade_lstm(
         5, 1, 4, 6, 7, n_output=4, projection=True, peephole=True, cifg=True)))
+    # The 16x8 and bool ops no model of the set uses, from hand-written files.
+    import test_s16
+
+    handmade = {
+        "div_s8": test_s16._div(np.int8, (1, 3, 4, 5), (1, 1, 1, 5), (1, 3, 4, 5), (0.03, 0.5, 0.01), (0, 10, -5)),
+        "div_s16": test_s16._div(np.int16, (3, 4, 5), (1, 1, 5), (3, 4, 5), (0.01, 0.00003, 0.2), (0, 0, 0)),
+        "compare_logical_select": test_s16._compare_select(np.int8, "GREATER", ((1, 4, 1, 6), (1, 1, 5, 1)),
+                                                           (0.03, 0.04), (1, -2), logical="LOGICAL_AND"),
+        "batch_matmul_s16": test_s16._batch_matmul((2, 5, 7), (2, 3, 7), (2, 5, 3), False, True),
+        "leaky_relu_s16": test_s16._unary("LEAKY_RELU", 0.001, 0.0009, alpha=0.3),
+        "fully_connected_s16": test_s16._fc(0.0007, [0.01], 0.011, np.arange(60) * 1000),
+    }
+    for name, tfl in handmade.items():
+        (out / f"{name}.tinyml").write_bytes(convert.tflite_to_blob(tfl))
     print(f"make_seeds: {len(list(out.glob('*.tinyml')))} seeds in {out}")
 
 

@@ -197,9 +197,19 @@ def test_addsub_exhaustive_pairs(lib):
     """Every int16 value of one input against a spread of the other, at an
     arbitrary and a power-of-two ratio, for ADD, SUB and MUL."""
     a = np.arange(-32768, 32768, dtype=np.int16).reshape(1, 256, 256, 1)
-    b = np.array([-32768, -12345, -1, 0, 1, 77, 20000, 32767], np.int16).reshape(1, 1, 1, 8)
+    b8 = np.array([-32768, -12345, -1, 0, 1, 77, 20000, 32767], np.int16).reshape(1, 1, 1, 8)
     for op, sc, flag in [("ADD", (3.1e-4, 7.7e-5, 4.3e-4), False), ("SUB", (2.2e-4, 1.9e-4, 1.3e-4), False),
-                         ("MUL", (3.1e-4, 7.7e-5, 4.3e-4), False), ("ADD", (POW2 / 8, POW2, POW2), False)]:
+                         ("MUL", (3.1e-4, 7.7e-5, 4.3e-4), False), ("ADD", (POW2 / 8, POW2, POW2), False),
+                         ("SUB", (POW2 / 8, POW2, POW2), True), ("SUB", (POW2, POW2 / 64, POW2), True),
+                         ("ADD", (POW2 / 8, POW2, POW2), True), ("ADD", (POW2, POW2 / 2, POW2), True)]:
+        if op == "ADD" and flag:
+            # TFLite's power-of-two ADD cannot broadcast: pair every value
+            # with a shuffled copy of the whole range instead.
+            b = RNG.permutation(a.reshape(-1)).reshape(a.shape)
+        else:
+            b = b8
+        if flag:
+            assert sa.addsub_params(*sc, pot_scale_int16=True, is_sub=op == "SUB")["pot"] == 1
         model, out_shape = _binary_model(op, *sc, a.shape, b.shape, sa.ACT_NONE, flag)
         want = _run_tflite(model, [a, b])
         if op == "MUL":

@@ -341,18 +341,20 @@ lstm_stream.invokes = 10
 
 def cnn_16x8():
     """A small image CNN quantised 16x8 (int16 activations): strided conv,
-    depthwise, zero padding, a channel concatenation and a dense head."""
+    depthwise, max pooling, zero padding, a channel concatenation, global
+    average pooling and a softmax head."""
     keras = _keras()
     L = keras.layers
     inp = keras.Input((12, 12, 2))
-    x = L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(inp)
+    x = L.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    x = L.MaxPooling2D(2)(x)
     x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
     x = L.Concatenate()([x, L.Conv2D(4, 1)(x)])
     x = L.ZeroPadding2D(1)(x)
     x = L.Conv2D(6, 3, strides=2)(x)
-    x = L.Flatten()(x)
-    out = L.Dense(5)(x)
-    return keras.Model(inp, out, name="cnn_16x8"), _calib((12, 12, 2)), None
+    x = L.GlobalAveragePooling2D()(x)
+    out = L.Dense(5, activation="softmax")(x)
+    return keras.Model(inp, out, name="cnn_16x8"), _calib((12, 12, 2)), [f"c{i}" for i in range(5)]
 
 
 cnn_16x8.int16 = True
@@ -373,6 +375,25 @@ def conv1d_16x8():
 
 
 conv1d_16x8.int16 = True
+
+
+def conv1d_residual_16x8():
+    """A 16x8 Conv1D residual net (speech-enhancement shaped): two residual
+    blocks with identity ADDs, a dilated causal convolution and a tanh
+    output of the same length as the input."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((24, 4))
+    x = L.Conv1D(8, 3, padding="same", activation="relu")(inp)
+    for rate in (1, 2):
+        y = L.Conv1D(8, 3, padding="causal", dilation_rate=rate, activation="relu")(x)
+        y = L.Conv1D(8, 1)(y)
+        x = L.Add()([x, y])
+    out = L.Conv1D(2, 1, activation="tanh")(x)
+    return keras.Model(inp, out, name="conv1d_residual_16x8"), _calib((24, 4)), None
+
+
+conv1d_residual_16x8.int16 = True
 
 
 MODELS = {
@@ -397,4 +418,5 @@ MODELS = {
     "lstm_stream": lstm_stream,
     "cnn_16x8": cnn_16x8,
     "conv1d_16x8": conv1d_16x8,
+    "conv1d_residual_16x8": conv1d_residual_16x8,
 }

@@ -128,6 +128,12 @@ typedef enum {
     TML_OP_COMPARE = 48,               /* EQUAL ... GREATER_EQUAL: int8 or int16 in, bool out */
     TML_OP_SELECT = 49,                /* SELECT, SELECT_V2: bool condition, int8 or int16 values */
     TML_OP_LOGICAL = 50,               /* LOGICAL_AND, LOGICAL_OR, LOGICAL_NOT on bool */
+    TML_OP_ADD_S16 = 51,               /* 16x8 ADD, broadcasting */
+    TML_OP_SUB_S16 = 52,
+    TML_OP_MUL_S16 = 53,               /* mul params */
+    TML_OP_AVERAGE_POOL_2D_S16 = 54,   /* pool params */
+    TML_OP_MAX_POOL_2D_S16 = 55,
+    TML_OP_MEAN_S16 = 56,
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -258,6 +264,26 @@ typedef struct {
 typedef struct {
     uint32_t kind;
 } tml_blob_logical_t;
+
+/* ADD_S16, SUB_S16: TFLite's int16 add/sub (tml_s16_arith.h). pot != 0:
+ * its power-of-two path, each input shifted right by -input*_shift (at most
+ * one of them non-zero); otherwise both inputs << 15, rescaled by their
+ * multipliers, summed, rescaled by the output's (every shift <= 0). */
+typedef struct {
+    int32_t pot;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} tml_blob_add_s16_t;
+
+/* MEAN_S16 over the dims set in axis_mask (bit i = dim i of the 4-D
+ * shape), the output the kept dims in order; multiplier/shift: TFLite's
+ * in_scale / out_scale rescale with 1 / (reduced count) folded in. */
+typedef struct {
+    int32_t multiplier, shift;
+    int32_t axis_mask;
+} tml_blob_mean_s16_t;
 
 /* AVERAGE_POOL_2D, MAX_POOL_2D on NHWC. */
 typedef struct {

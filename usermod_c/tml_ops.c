@@ -1524,6 +1524,162 @@ static void tml_run_softmax_s16(const tml_model_t *m, const tml_op_t *op) {
         (const int16_t *)(const void *)in->data, (int16_t *)(void *)tml_op_tensor(m, op, 1)->data);
 }
 
+/* ---- 16x8 ADD, SUB, MUL, pools, MEAN (tml_s16_arith.c) -------------------- */
+
+static tml_status_t tml_require_zero_points(tml_model_t *m, const tml_op_t *op) {
+    for (uint32_t k = 0; k < (uint32_t)op->input_count + op->output_count; k++) {
+        if (tml_op_tensor(m, op, k)->zero_point != 0) {
+            return tml_load_fail(m, TML_ERR_BAD_TENSOR, "16x8 tensors need zero point 0");
+        }
+    }
+    return TML_OK;
+}
+
+static tml_status_t tml_load_add_s16(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_add_s16_t *r = (const tml_blob_add_s16_t *)params;
+    tml_s16_addsub_params_t *p = &op->u.add_s16;
+    p->pot = r->pot;
+    p->input1_multiplier = r->input1_multiplier;
+    p->input1_shift = r->input1_shift;
+    p->input2_multiplier = r->input2_multiplier;
+    p->input2_shift = r->input2_shift;
+    p->output_multiplier = r->output_multiplier;
+    p->output_shift = r->output_shift;
+    p->act_min = r->act_min;
+    p->act_max = r->act_max;
+    int32_t a[TML_RANK], b[TML_RANK], o[TML_RANK];
+    tml_dims_to_array(&tml_op_tensor(m, op, 0)->dims, a);
+    tml_dims_to_array(&tml_op_tensor(m, op, 1)->dims, b);
+    tml_dims_to_array(&tml_op_tensor(m, op, 2)->dims, o);
+    tml_status_t s = tml_require_zero_points(m, op);
+    const char *detail = "";
+    return s != TML_OK ? s : tml_checked(m, tml_s16_add_check(p, a, b, o, &detail), &detail);
+}
+
+static void tml_run_add_sub_s16(const tml_model_t *m, const tml_op_t *op, int sub) {
+    int32_t a[TML_RANK], b[TML_RANK], o[TML_RANK];
+    const tml_tensor_t *x = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *y = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    tml_dims_to_array(&x->dims, a);
+    tml_dims_to_array(&y->dims, b);
+    tml_dims_to_array(&out->dims, o);
+    (sub ? tml_s16_sub : tml_s16_add)(&op->u.add_s16, a, (const int16_t *)(const void *)x->data, b,
+        (const int16_t *)(const void *)y->data, o, (int16_t *)(void *)out->data);
+}
+
+static void tml_run_add_s16(const tml_model_t *m, const tml_op_t *op) {
+    tml_run_add_sub_s16(m, op, 0);
+}
+
+static void tml_run_sub_s16(const tml_model_t *m, const tml_op_t *op) {
+    tml_run_add_sub_s16(m, op, 1);
+}
+
+static tml_status_t tml_load_mul_s16(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_mul_t *r = (const tml_blob_mul_t *)params;
+    tml_s16_mul_params_t *p = &op->u.mul_s16;
+    p->output_multiplier = r->output_multiplier;
+    p->output_shift = r->output_shift;
+    p->act_min = r->act_min;
+    p->act_max = r->act_max;
+    int32_t a[TML_RANK], b[TML_RANK], o[TML_RANK];
+    tml_dims_to_array(&tml_op_tensor(m, op, 0)->dims, a);
+    tml_dims_to_array(&tml_op_tensor(m, op, 1)->dims, b);
+    tml_dims_to_array(&tml_op_tensor(m, op, 2)->dims, o);
+    tml_status_t s = tml_require_zero_points(m, op);
+    const char *detail = "";
+    return s != TML_OK ? s : tml_checked(m, tml_s16_mul_check(p, a, b, o, &detail), &detail);
+}
+
+static void tml_run_mul_s16(const tml_model_t *m, const tml_op_t *op) {
+    int32_t a[TML_RANK], b[TML_RANK], o[TML_RANK];
+    const tml_tensor_t *x = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *y = tml_op_tensor(m, op, 1);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 2);
+    tml_dims_to_array(&x->dims, a);
+    tml_dims_to_array(&y->dims, b);
+    tml_dims_to_array(&out->dims, o);
+    tml_s16_mul(&op->u.mul_s16, a, (const int16_t *)(const void *)x->data, b,
+        (const int16_t *)(const void *)y->data, o, (int16_t *)(void *)out->data);
+}
+
+static tml_status_t tml_load_pool_s16(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_pool_t *r = (const tml_blob_pool_t *)params;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_s16_pool_params_t *p = &op->u.pool_s16;
+    p->stride_h = r->stride_h;
+    p->stride_w = r->stride_w;
+    p->filter_h = r->filter_h;
+    p->filter_w = r->filter_w;
+    p->pad_top = r->pad_top;
+    p->pad_left = r->pad_left;
+    p->act_min = r->act_min;
+    p->act_max = r->act_max;
+    if (in->dims.n != out->dims.n || in->dims.c != out->dims.c) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "pool changes the batch or the channels");
+    }
+    int32_t d[TML_RANK];
+    tml_dims_to_array(&in->dims, d);
+    tml_status_t s = tml_require_zero_points(m, op);
+    const char *detail = "";
+    return s != TML_OK ? s : tml_checked(m, tml_s16_pool_check(p, d, out->dims.h, out->dims.w, &detail), &detail);
+}
+
+static void tml_run_pool_s16(const tml_model_t *m, const tml_op_t *op, int average) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    int32_t d[TML_RANK];
+    tml_dims_to_array(&in->dims, d);
+    (average ? tml_s16_avg_pool : tml_s16_max_pool)(&op->u.pool_s16, d, (const int16_t *)(const void *)in->data,
+        out->dims.h, out->dims.w, (int16_t *)(void *)out->data);
+}
+
+static void tml_run_avg_pool_s16(const tml_model_t *m, const tml_op_t *op) {
+    tml_run_pool_s16(m, op, 1);
+}
+
+static void tml_run_max_pool_s16(const tml_model_t *m, const tml_op_t *op) {
+    tml_run_pool_s16(m, op, 0);
+}
+
+static tml_status_t tml_load_mean_s16(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_mean_s16_t *r = (const tml_blob_mean_s16_t *)params;
+    tml_s16_mean_params_t *p = &op->u.mean_s16;
+    p->multiplier = r->multiplier;
+    p->shift = r->shift;
+    p->axis_mask = r->axis_mask;
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    int32_t d[TML_RANK];
+    tml_dims_to_array(&in->dims, d);
+    tml_status_t s = tml_require_zero_points(m, op);
+    const char *detail = "";
+    if (s == TML_OK) {
+        s = tml_checked(m, tml_s16_mean_check(p, d, &detail), &detail);
+    }
+    if (s != TML_OK) {
+        return s;
+    }
+    /* The kernel writes the kept dims' product of values. */
+    int64_t kept = 1;
+    for (int i = 0; i < TML_RANK; i++) {
+        kept *= (r->axis_mask & (1 << i)) ? 1 : d[i];
+    }
+    if (kept != tml_elements(tml_op_tensor(m, op, 1))) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "mean output is not the kept dims of the input");
+    }
+    return TML_OK;
+}
+
+static void tml_run_mean_s16(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    int32_t d[TML_RANK];
+    tml_dims_to_array(&in->dims, d);
+    tml_s16_mean(&op->u.mean_s16, d, (const int16_t *)(const void *)in->data,
+        (int16_t *)(void *)tml_op_tensor(m, op, 1)->data);
+}
+
 const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_CONV_2D] = {"CONV_2D", 1, 1, 1, sizeof(tml_blob_conv_t), tml_load_conv, tml_run_conv,
                         tml_scratch_conv, 0},
@@ -1588,6 +1744,18 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     [TML_OP_SELECT] = {"SELECT", 3, 3, 1, 0, tml_load_select, tml_run_select, 0, TML_OPERANDS_OWN},
     [TML_OP_LOGICAL] = {"LOGICAL", 1, 2, 1, sizeof(tml_blob_logical_t), tml_load_logical, tml_run_logical, 0,
                         TML_OPERANDS_OWN},
+    [TML_OP_ADD_S16] = {"ADD_S16", 2, 2, 1, sizeof(tml_blob_add_s16_t), tml_load_add_s16, tml_run_add_s16, 0,
+                        TML_OPERANDS_INT16},
+    [TML_OP_SUB_S16] = {"SUB_S16", 2, 2, 1, sizeof(tml_blob_add_s16_t), tml_load_add_s16, tml_run_sub_s16, 0,
+                        TML_OPERANDS_INT16},
+    [TML_OP_MUL_S16] = {"MUL_S16", 2, 2, 1, sizeof(tml_blob_mul_t), tml_load_mul_s16, tml_run_mul_s16, 0,
+                        TML_OPERANDS_INT16},
+    [TML_OP_AVERAGE_POOL_2D_S16] = {"AVERAGE_POOL_2D_S16", 1, 1, 1, sizeof(tml_blob_pool_t), tml_load_pool_s16,
+                                    tml_run_avg_pool_s16, 0, TML_OPERANDS_INT16},
+    [TML_OP_MAX_POOL_2D_S16] = {"MAX_POOL_2D_S16", 1, 1, 1, sizeof(tml_blob_pool_t), tml_load_pool_s16,
+                                tml_run_max_pool_s16, 0, TML_OPERANDS_INT16},
+    [TML_OP_MEAN_S16] = {"MEAN_S16", 1, 1, 1, sizeof(tml_blob_mean_s16_t), tml_load_mean_s16, tml_run_mean_s16, 0,
+                         TML_OPERANDS_INT16},
     [TML_OP_LOGISTIC_S16] = {"LOGISTIC_S16", 1, 1, 1, sizeof(tml_blob_s16_prescale_t), tml_load_logistic_s16,
                              tml_run_logistic_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_TANH_S16] = {"TANH_S16", 1, 1, 1, sizeof(tml_blob_s16_prescale_t), tml_load_tanh_s16,

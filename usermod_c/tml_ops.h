@@ -10,6 +10,7 @@
 
 #include "tml_model.h"
 #include "tml_s16_act.h"
+#include "tml_s16_arith.h"
 
 typedef struct {
     const int8_t *weights;
@@ -97,6 +98,10 @@ typedef struct tml_op {
         tml_requantize_params_t requantize;
         tml_div_params_t div;
         tml_compare_params_t compare;
+        tml_s16_addsub_params_t add_s16;
+        tml_s16_mul_params_t mul_s16;
+        tml_s16_pool_params_t pool_s16;
+        tml_s16_mean_params_t mean_s16;
         uint32_t logical_kind;
         tml_s16_logistic_params_t logistic_s16;
         tml_s16_tanh_params_t tanh_s16;

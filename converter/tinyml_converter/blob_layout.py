@@ -77,6 +77,12 @@ OPCODES = {
     "COMPARE": 48,
     "SELECT": 49,
     "LOGICAL": 50,
+    "ADD_S16": 51,
+    "SUB_S16": 52,
+    "MUL_S16": 53,
+    "AVERAGE_POOL_2D_S16": 54,
+    "MAX_POOL_2D_S16": 55,
+    "MEAN_S16": 56,
     "TREE_ENSEMBLE": 29,
     "LINEAR": 30,
     "GAUSSIAN_NB": 31,
@@ -166,6 +172,13 @@ PARAMS["COMPARE"] = (struct.Struct("<Ii4i"), "kind left_shift input1_multiplier 
                      "input2_multiplier input2_shift".split())
 PARAMS["SELECT"] = (struct.Struct("<"), [])
 PARAMS["LOGICAL"] = (struct.Struct("<I"), ["kind"])
+PARAMS["ADD_S16"] = (struct.Struct("<9i"), "pot input1_multiplier input1_shift input2_multiplier input2_shift "
+                     "output_multiplier output_shift act_min act_max".split())
+PARAMS["SUB_S16"] = PARAMS["ADD_S16"]
+PARAMS["MUL_S16"] = PARAMS["MUL"]
+PARAMS["AVERAGE_POOL_2D_S16"] = PARAMS["AVERAGE_POOL_2D"]
+PARAMS["MAX_POOL_2D_S16"] = PARAMS["AVERAGE_POOL_2D"]
+PARAMS["MEAN_S16"] = (struct.Struct("<3i"), "multiplier shift axis_mask".split())
 PARAMS["FULLY_CONNECTED_S16"] = (
     struct.Struct("<HHiiIII"), "channel_quant reserved act_min act_max weights bias scale".split())
 PARAMS["REQUANTIZE"] = (struct.Struct("<6i"),

@@ -49,9 +49,9 @@ ROWS = {
     "FULLY_CONNECTED": Row(("FULLY_CONNECTED", "FULLY_CONNECTED_S16"), BOTH,
                            note="any batch; keep_num_dims; 16x8 with int64 bias, rescaled as "
                                 "TFLite's double product (emulated in integers)"),
-    "AVERAGE_POOL_2D": Row(("AVERAGE_POOL_2D",)),
-    "MAX_POOL_2D": Row(("MAX_POOL_2D",)),
-    "MEAN": Row(("MEAN",), note="constant axes; the global spatial mean has its own path"),
+    "AVERAGE_POOL_2D": Row(("AVERAGE_POOL_2D", "AVERAGE_POOL_2D_S16"), BOTH),
+    "MAX_POOL_2D": Row(("MAX_POOL_2D", "MAX_POOL_2D_S16"), BOTH),
+    "MEAN": Row(("MEAN", "MEAN_S16"), BOTH, note="constant axes; the global spatial mean has its own path"),
     "REDUCE_MAX": Row(("REDUCE_MAX", "REMAP"), note="constant axes (a REMAP in front when they are not adjacent)"),
     "REDUCE_MIN": Row(("REDUCE_MIN", "REMAP"), note="constant axes (a REMAP in front when they are not adjacent)"),
     "SUM": Row(("SUM", "REMAP"), note="requantised through a 255-step table of TFLite's formula; "
@@ -60,9 +60,9 @@ ROWS = {
                                             "a REMAP in front when the axes are not adjacent"),
     "ARG_MIN": Row(("ARG_MIN", "REMAP"), note="int32 indices (TFLite's int64 ones stored as int32); "
                                             "a REMAP in front when the axes are not adjacent"),
-    "ADD": Row(("ADD",), note="broadcasting"),
-    "SUB": Row(("ADD",), note="ADD with the second input's sign flipped"),
-    "MUL": Row(("MUL",), note="broadcasting"),
+    "ADD": Row(("ADD", "ADD_S16"), BOTH, note="broadcasting; int16: TFLite's general and power-of-two paths"),
+    "SUB": Row(("ADD", "SUB_S16"), BOTH, note="int8: ADD with the second input's sign flipped"),
+    "MUL": Row(("MUL", "MUL_S16"), BOTH, note="broadcasting"),
     "DIV": Row(("DIV",), BOTH, note="broadcasting; a zero divisor (undefined in TFLite) saturates"),
     **{name: Row(("COMPARE",), BOTH, note="broadcasting; bool output (inside the model: SELECT, logical ops)")
        for name in ("EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL")},

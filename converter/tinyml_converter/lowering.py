@@ -45,7 +45,7 @@ import numpy as np
 
 from . import blob_layout as L
 from .errors import ConversionError
-from . import s16_act
+from . import s16_act, s16_arith
 from .lut import LUT_OPS, lut_table
 from .quant import quantize_multiplier, sum_steps, tflite_round
 from .scratch import depthwise_grouped
@@ -69,8 +69,10 @@ SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 # Our ops that run on int16 (16x8) tensors, and the TFLite ops they serve.
 S16_OPNAMES = {"CONV_2D_S16", "DEPTHWISE_CONV_2D_S16", "FULLY_CONNECTED_S16", "REQUANTIZE",
                "LOGISTIC_S16", "TANH_S16", "SOFTMAX_S16", "TRANSPOSE_CONV_S16", "BATCH_MATMUL_S16",
-               "REMAP", "CONCATENATION", "PAD", "COPY", "DIV", "RESIZE_BILINEAR", "MAXIMUM", "MINIMUM"}
-S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED, BATCH_MATMUL, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
+               "REMAP", "CONCATENATION", "PAD", "COPY", "DIV", "RESIZE_BILINEAR", "MAXIMUM", "MINIMUM",
+               "ADD_S16", "SUB_S16", "MUL_S16", "AVERAGE_POOL_2D_S16", "MAX_POOL_2D_S16", "MEAN_S16"}
+S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED, BATCH_MATMUL, ADD, SUB, MUL, "
+            "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
             "LEAKY_RELU, DIV, MAXIMUM, MINIMUM, RESIZE_BILINEAR, QUANTIZE, DEQUANTIZE, RESHAPE, "
             "SQUEEZE, EXPAND_DIMS, CONCATENATION, PAD, PADV2 and the data-movement ops "
             "(SLICE, STRIDED_SLICE, SPLIT, TRANSPOSE, GATHER, TILE, PACK ...)")
@@ -1289,7 +1291,7 @@ class Lowering:
         x = self.act(op.inputs[0], where)
         y = self.act(op.outputs[0], where)
         macs = int(np.prod(out.shape)) * o.filterHeight * o.filterWidth
-        self._add(name, [x], [y], params, where, macs)
+        self._add(name + ("_S16" if out.type == INT16 else ""), [x], [y], params, where, macs)
 
     def _op_average_pool_2d(self, op, where):
         self._pool(op, where, "AVERAGE_POOL_2D")
@@ -1322,6 +1324,14 @@ class Lowering:
         # input and output quantisation included (mode 0 is refused by the
         # kernel; see tml_blob.h).
         mode = 1
+        if inp.type == INT16:
+            dims4 = (1,) * (4 - rank) + tuple(inp.shape)
+            axes4 = [a for a in range(4) if mask & (1 << a)]
+            p = s16_arith.mean_params(inp.scale, out.scale, dims4, axes4)
+            x = self.act(op.inputs[0], where)
+            y = self.act(op.outputs[0], where)
+            self._add("MEAN_S16", [x], [y], p, where)
+            return
         mul, sh = quantize_multiplier(inp.scale / out.scale)
         x = self.act(op.inputs[0], where)
         y = self.act(op.outputs[0], where)
@@ -1424,6 +1434,8 @@ class Lowering:
     def _op_add(self, op, where, op_sign=1):
         out = self._out(op, where)
         t1, t2 = self._binary_inputs(op, where)
+        if out.type == INT16:
+            return self._add_sub_s16(op, where, out, t1, t2, op_sign < 0)
         left_shift = 20
         # add.cc Prepare, general int8 path (sub.cc's is the same, with the
         # second input's multiplier times op_sign = -1).
@@ -1439,6 +1451,29 @@ class Lowering:
         y = self.act(op.outputs[0], where)
         self._add("ADD", ins, [y], params, where, int(np.prod(out.shape)))
 
+    def _add_sub_s16(self, op, where, out, t1, t2, is_sub):
+        """add.cc / sub.cc Prepare for int16 (s16_arith.addsub_params): the
+        power-of-two path when the options ask for it (pot_scale_int16, the
+        schema's default; TF's converter writes false) and every scale is
+        one, else the general path with 15 bits of headroom."""
+        for t in (t1, t2):
+            if t.type != INT16:
+                raise ConversionError(f"{where}: input '{t.name}' is {t.type_name}; int16 expected")
+        o = op.options
+        pot = bool(getattr(o, "potScaleInt16", True)) if o is not None else True
+        act = o.fusedActivationFunction if o is not None else ACT_NONE
+        try:
+            p = s16_arith.addsub_params(t1.scale, t2.scale, out.scale, act, pot, is_sub)
+        except ValueError as exc:
+            raise ConversionError(f"{where}: {exc}") from None
+        if p["pot"] and (tuple(t1.shape) != tuple(out.shape) or tuple(t2.shape) != tuple(out.shape)):
+            raise ConversionError(f"{where}: TFLite's power-of-two int16 {op.name} does not broadcast "
+                                  "(it aborts); no result to match")
+        p["act_min"], p["act_max"] = activation_range(act, out, where)
+        ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
+        y = self.act(op.outputs[0], where)
+        self._add("SUB_S16" if is_sub else "ADD_S16", ins, [y], p, where, int(np.prod(out.shape)))
+
     def _op_sub(self, op, where):
         # One kernel for both: the blob's ADD with a negative second multiplier.
         self._op_add(op, where, op_sign=-1)
@@ -1453,7 +1488,7 @@ class Lowering:
         params = dict(output_multiplier=mul, output_shift=sh, act_min=act_min, act_max=act_max)
         ins = [self.act(op.inputs[0], where), self.act(op.inputs[1], where)]
         y = self.act(op.outputs[0], where)
-        self._add("MUL", ins, [y], params, where, int(np.prod(out.shape)))
+        self._add("MUL_S16" if out.type == INT16 else "MUL", ins, [y], params, where, int(np.prod(out.shape)))
 
     def _op_div(self, op, where):
         """int8 or int16, broadcasting. TFLite's Prepare computes the

@@ -75,6 +75,14 @@ MODELS = {
     "dense_no_bias": ((9,), lambda x: L.Dense(6, use_bias=False)(x)),
     "resize_bilinear": ((5, 7, 3), lambda x: L.Resizing(9, 12, interpolation="bilinear")(L.Conv2D(3, 1)(x))),
     "upsample_bilinear": ((4, 5, 2), lambda x: L.UpSampling2D(2, interpolation="bilinear")(L.Conv2D(4, 3, padding="same")(x))),
+    "residual_add": ((10, 10, 3), lambda x: L.Add()([L.Conv2D(4, 3, padding="same")(x), L.Conv2D(4, 1)(x)])),
+    "sub_mul_broadcast": ((6, 5, 4), lambda x: L.Multiply()([L.Subtract()([L.Conv2D(4, 1)(x), x]),
+                                                             L.Dense(1)(L.GlobalAveragePooling2D(keepdims=True)(x))])),
+    "pools": ((11, 9, 3), lambda x: L.AveragePooling2D(3, strides=2, padding="same")(
+        L.MaxPooling2D((2, 3), strides=(2, 1))(L.Conv2D(5, 1)(x)))),
+    "mean_head": ((7, 6, 4), lambda x: L.Dense(3)(L.GlobalAveragePooling2D()(L.Conv2D(6, 3, activation="relu")(x)))),
+    "elementwise_mix": ((8, 8, 2), lambda x: L.Maximum()([L.Minimum()([L.Conv2D(3, 1)(x), L.Conv2D(3, 3, padding="same")(x)]),
+                                                          L.Subtract()([L.Conv2D(3, 1)(x), L.Conv2D(3, 1)(x)])])),
     "concat_pad": ((6, 6, 3), lambda x: L.ZeroPadding2D(((1, 2), (0, 1)))(
         L.Concatenate()([L.Conv2D(2, 1)(x), L.Conv2D(3, 3, padding="same")(x)]))),
     "crop_transpose_reshape": ((8, 6, 4), lambda x: L.Dense(3)(L.Reshape((-1,))(L.Permute((2, 1, 3))(
@@ -437,3 +445,21 @@ def test_compare_select(dtype, op, scales, zps):
 def test_logical_and_broadcast(logical):
     _check(_compare_select(np.int8, "GREATER", ((1, 4, 1, 6), (1, 1, 5, 1)), (0.03, 0.04), (1, -2),
                            logical=logical), sets=3)
+
+
+@pytest.mark.parametrize("op", ["ADD", "SUB"])
+@pytest.mark.parametrize("scales", [(1 / 1024, 1 / 1024, 1 / 1024), (1 / 4096, 1 / 1024, 1 / 1024),
+                                    (0.001, 0.003, 0.002)])
+def test_add_sub_s16_pot_scale_option(op, scales):
+    """With pot_scale_int16 set (the schema's default; Keras never writes
+    it), TFLite takes its power-of-two path where every scale is one."""
+    from tensorflow.lite.python import schema_py_generated as s
+
+    b = Builder()
+    x = b.tensor("a", [2, 40], np.int16, scales[0], 0)
+    z = b.tensor("b", [2, 40], np.int16, scales[1], 0)
+    o = b.tensor("out", [2, 40], np.int16, scales[2], 0)
+    opt = s.AddOptionsT() if op == "ADD" else s.SubOptionsT()
+    opt.potScaleInt16 = True
+    b.op(op, [x, z], [o], "AddOptions" if op == "ADD" else "SubOptions", opt)
+    _check(b.finish([x, z], [o]), sets=4)

@@ -75,6 +75,7 @@ def main():
         "batch_matmul_s16": test_s16._batch_matmul((2, 5, 7), (2, 3, 7), (2, 5, 3), False, True),
         "leaky_relu_s16": test_s16._unary("LEAKY_RELU", 0.001, 0.0009, alpha=0.3),
         "fully_connected_s16": test_s16._fc(0.0007, [0.01], 0.011, np.arange(60) * 1000),
+        "add_s16_pot": test_s16._add_pot("ADD", (1 / 4096, 1 / 1024, 1 / 1024)),
     }
     for name, tfl in handmade.items():
         (out / f"{name}.tinyml").write_bytes(convert.tflite_to_blob(tfl))

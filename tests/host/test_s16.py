@@ -453,6 +453,10 @@ def test_logical_and_broadcast(logical):
 def test_add_sub_s16_pot_scale_option(op, scales):
     """With pot_scale_int16 set (the schema's default; Keras never writes
     it), TFLite takes its power-of-two path where every scale is one."""
+    _check(_add_pot(op, scales), sets=4)
+
+
+def _add_pot(op, scales):
     from tensorflow.lite.python import schema_py_generated as s
 
     b = Builder()
@@ -462,4 +466,4 @@ def test_add_sub_s16_pot_scale_option(op, scales):
     opt = s.AddOptionsT() if op == "ADD" else s.SubOptionsT()
     opt.potScaleInt16 = True
     b.op(op, [x, z], [o], "AddOptions" if op == "ADD" else "SubOptions", opt)
-    _check(b.finish([x, z], [o]), sets=4)
+    return b.finish([x, z], [o])

@@ -306,7 +306,8 @@ static void tml_lstm_step(const tml_lstm_params_t *p, int32_t n_batch, const int
     const int32_t tanh_bits = 15 + p->cell_scale;
     const int projection = (p->flags & TML_LSTM_PROJECTION) != 0;
     /* TFLite passes -hidden_zp here when projecting (its b/246629213). */
-    const int32_t hidden_zp = projection ? -p->hidden_zp : p->hidden_zp;
+    /* Negated in unsigned arithmetic: a blob's hidden_zp may be INT32_MIN. */
+    const int32_t hidden_zp = projection ? (int32_t)(0u - (uint32_t)p->hidden_zp) : p->hidden_zp;
     int8_t *h = projection ? hidden : output_state;
     /* TFLite's tanh covers 0 .. 6 integer bits and otherwise leaves its
      * output buffer as it was: the input gate, which then stands in for

@@ -2,7 +2,7 @@
 
 ASan cannot be loaded into the TensorFlow process, so this runs in two
 steps: here (with TensorFlow) every whole model of tests/models.py and every
-op family of test_parity_ops.py is converted, and its blob, int8 inputs and
+op family of test_parity_ops.py is converted, and its blob, inputs and
 TFLite's reference outputs are written to one cases file; then
 tests/fuzz/parity_check.c, built with -fsanitize=address,undefined, runs the
 blobs through the C core in its own process and compares bytes. A sanitizer
@@ -87,12 +87,14 @@ def case_record(name, blob, oracle, input_sets):
     body += struct.pack("<I", len(input_sets))
     for xs in input_sets:
         ys = oracle.run(xs)  # TFLite's reference kernels: the expected bytes
-        for x in blob_order(oracle, xs, oracle.in_pos):
-            body += np.ascontiguousarray(x, np.int8).tobytes()
-        # int8 outputs as they are; index outputs (ARG_MAX, ARG_MIN: TFLite's
-        # int32 or int64) as the int32 the blob holds.
+        dtypes = blob_order(oracle, oracle.input_dtypes, oracle.in_pos)
+        for x, dtype in zip(blob_order(oracle, xs, oracle.in_pos), dtypes):
+            body += np.ascontiguousarray(x, dtype.newbyteorder("<")).tobytes()
+        # int8 and int16 outputs as they are; index outputs (ARG_MAX, ARG_MIN:
+        # TFLite's int32 or int64) as the int32 the blob holds.
         for y in blob_order(oracle, ys, oracle.out_pos):
-            body += np.ascontiguousarray(y, np.int8 if y.dtype == np.int8 else "<i4").tobytes()
+            body += np.ascontiguousarray(y, y.dtype.newbyteorder("<") if y.dtype in (np.int8, np.int16)
+                                         else "<i4").tobytes()
     return struct.pack("<I", len(body)) + bytes(body)
 
 

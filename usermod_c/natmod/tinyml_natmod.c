@@ -15,11 +15,10 @@
 #include "py/dynruntime.h"
 
 // The module links no C library: route the compiler's implicit calls (struct
-// copies, memcpy in the kernels) to the firmware's own. On RISC-V the
-// runtime linked for soft float is picolibc's libc.a, which brings these.
-#if defined(__riscv)
-#include <string.h>
-#else
+// copies, memcpy in the kernels) to the firmware's own. On RISC-V too:
+// picolibc's are assembler in byte-aligned sections, which mpy_ld can place
+// at an odd address that no call reaches (the firmware then stops on an
+// illegal instruction), so the Makefile leaves its libc.a out.
 void *memcpy(void *dst, const void *src, size_t n) {
     return mp_fun_table.memmove_(dst, src, n);
 }
@@ -31,7 +30,6 @@ void *memmove(void *dst, const void *src, size_t n) {
 void *memset(void *s, int c, size_t n) {
     return mp_fun_table.memset_(s, c, n);
 }
-#endif
 
 // Not in mp_fun_table; the attribute stops gcc turning the loop back into a
 // call to strlen.

@@ -21,6 +21,7 @@
  * in_w) * in_c of them, which the check bounds by TML_MAX_ACC_TERMS. The
  * bias is added modulo 2^32, as TFLite's int32 addition behaves.
  */
+#include "tml_arch.h"
 #include "tml_check.h"
 #include "tml_kernels.h"
 #include "tml_requant.h"
@@ -78,6 +79,16 @@ static void tml_tconv_span(tml_tconv_span_t *s, int32_t kernel, int32_t stride, 
     s->hi = s->base + 1 < reach ? s->base + 1 : reach;
 }
 
+static inline int8_t tml_tconv_requant(const tml_transpose_conv_params_t *p, const tml_requant_t *q,
+    int32_t acc, const int32_t *bias, int32_t oc) {
+    if (bias) {
+        acc = tml_add_wrap(acc, bias[oc]);
+    }
+    const int32_t k = q->channel_quant != 1 ? oc : 0;
+    acc = tml_multiply_by_quantized_multiplier(acc, q->multiplier[k], q->shift[k]) + q->output_offset;
+    return (int8_t)tml_clamp(acc, p->act_min, p->act_max);
+}
+
 void tml_transpose_conv_s8(const tml_transpose_conv_params_t *p, const tml_requant_t *q,
     const tml_dims_t *in_dims, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
@@ -86,7 +97,7 @@ void tml_transpose_conv_s8(const tml_transpose_conv_params_t *p, const tml_requa
     const int32_t kh = p->kernel_h, kw = p->kernel_w, sh = p->stride_h, sw = p->stride_w;
     const int32_t out_c = out_dims->c;
     const int32_t input_offset = q->input_offset;
-    const int32_t per_channel = q->channel_quant != 1;
+    const int32_t filter_stride = kh * kw * in_c;
     for (int32_t n = 0; n < out_dims->n; n++) {
         const int8_t *image = in + (int64_t)n * in_h * in_w * in_c;
         for (int32_t oy = 0; oy < out_dims->h; oy++) {
@@ -101,27 +112,37 @@ void tml_transpose_conv_s8(const tml_transpose_conv_params_t *p, const tml_requa
             x.base = p->pad_left / sw;
             for (int32_t ox = 0; ox < out_dims->w; ox++) {
                 tml_tconv_span(&x, kw, sw, in_w);
-                for (int32_t oc = 0; oc < out_c; oc++) {
+                /* Four output channels at a time through the FC/conv dot
+                 * products of this arch's path: every tap's input pixel is
+                 * read once for the four weight rows. */
+                int32_t oc = 0;
+                for (; oc + 4 <= out_c; oc += 4) {
+                    int32_t acc[4] = {0, 0, 0, 0};
+                    for (int32_t jy = y.lo; jy < y.hi; jy++) {
+                        const int32_t fy = y.first + jy * sh;
+                        const int8_t *row = image + (y.base - jy) * in_w * in_c;
+                        const int8_t *wrow = weights + ((int64_t)oc * kh + fy) * kw * in_c;
+                        for (int32_t jx = x.lo; jx < x.hi; jx++) {
+                            tml_dot4_s8(row + (x.base - jx) * in_c, wrow + (x.first + jx * sw) * in_c,
+                                filter_stride, in_c, input_offset, acc);
+                        }
+                    }
+                    for (int32_t k = 0; k < 4; k++) {
+                        *out++ = tml_tconv_requant(p, q, acc[k], bias, oc + k);
+                    }
+                }
+                for (; oc < out_c; oc++) {
                     int32_t acc = 0;
                     for (int32_t jy = y.lo; jy < y.hi; jy++) {
                         const int32_t fy = y.first + jy * sh;
                         const int8_t *row = image + (y.base - jy) * in_w * in_c;
                         const int8_t *wrow = weights + ((int64_t)oc * kh + fy) * kw * in_c;
                         for (int32_t jx = x.lo; jx < x.hi; jx++) {
-                            const int8_t *xp = row + (x.base - jx) * in_c;
-                            const int8_t *wp = wrow + (x.first + jx * sw) * in_c;
-                            for (int32_t ic = 0; ic < in_c; ic++) {
-                                acc += (xp[ic] + input_offset) * wp[ic];
-                            }
+                            acc += tml_dot1_s8(row + (x.base - jx) * in_c, wrow + (x.first + jx * sw) * in_c,
+                                in_c, input_offset);
                         }
                     }
-                    if (bias) {
-                        acc = tml_add_wrap(acc, bias[oc]);
-                    }
-                    const int32_t k = per_channel ? oc : 0;
-                    acc = tml_multiply_by_quantized_multiplier(acc, q->multiplier[k], q->shift[k])
-                        + q->output_offset;
-                    *out++ = (int8_t)tml_clamp(acc, p->act_min, p->act_max);
+                    *out++ = tml_tconv_requant(p, q, acc, bias, oc);
                 }
                 if (++x.first == sw) {
                     x.first = 0;

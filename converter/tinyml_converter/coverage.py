@@ -35,7 +35,8 @@ class Row:
 
 BOTH = ("int8", "int16")
 _LUT_NOTE = "256-entry table, each entry computed by TFLite's own kernel"
-_REMAP_NOTE = "offset tables worked out by the converter"
+_REMAP_NOTE = ("offset tables worked out by the converter; chains through tensors of rank above 4 "
+               "(Keras' UpSampling, repeat) composed into one")
 
 ROWS = {
     "CONV_2D": Row(("CONV_2D", "CONV_2D_S16"), BOTH,
@@ -96,7 +97,8 @@ ROWS = {
     "DEQUANTIZE": Row((), BOTH, note="only on a model output: the output stays int8 or int16 with its scale"),
     "SHAPE": Row((), note="only feeding shape operands: evaluated by the converter"),
     **{name: Row(("REMAP",), BOTH, note=_REMAP_NOTE) for name in REMAP_OPS},
-    **{name: Row(("COPY",), BOTH, note="no kernel: shares its input's storage (COPY when the quantisation differs)")
+    **{name: Row(("COPY", "REMAP"), BOTH, note="no kernel: shares its input's storage (COPY when the "
+                 "quantisation differs); next to a tensor of rank above 4, part of one REMAP")
        for name in ALIAS_OPS},
     **{name: Row(("LUT",), note=_LUT_NOTE) for name in LUT_OPS},
 }
@@ -217,7 +219,7 @@ def table(c_dir) -> str:
         paths = "" if not used else ("per-arch" if any(k.arch_paths for k in used) else "portable")
         lines.append("| {} | {} | {} | {} | {} | {} | {} | {} |".format(
             name, "yes" if "int8" in row.dtypes else "", "yes" if "int16" in row.dtypes else "",
-            "alias, or COPY" if name in ALIAS_OPS else ", ".join(row.runs_as) or "(none)", ", ".join(f"`{f}`" for f in files), paths,
+            "alias, COPY or REMAP" if name in ALIAS_OPS else ", ".join(row.runs_as) or "(none)", ", ".join(f"`{f}`" for f in files), paths,
             "yes" if any(k.scratch for k in used) else "", row.note))
     lines += [
         "",

@@ -302,6 +302,11 @@ def _shape_value(op: TflOp, vals: dict, shapes: list):
     if op.name == "REDUCE_PROD" and ins[0].ndim == 1 and ins[1].reshape(-1).tolist() == [0]:
         p = np.prod(ins[0], dtype=np.int64)
         return p.reshape(1) if o.keepDims else p
+    # Keras' UpSampling on a tensor whose shape came from run time scales a
+    # dimension by its factor: SHAPE -> STRIDED_SLICE -> MUL.
+    if op.name in ("MUL", "ADD", "SUB") and len(ins) == 2 and not o.fusedActivationFunction:
+        a, b = (v.reshape(shapes[i]) if v.size == 1 else v for i, v in zip(present, ins))
+        return {"MUL": np.multiply, "ADD": np.add, "SUB": np.subtract}[op.name](a, b)
     if op.name == "CONCATENATION" and all(v.ndim == 1 for v in ins):
         return np.concatenate(ins)
     # A constant scalar's data comes as shape (1,); the tensor's shape says scalar.
@@ -364,6 +369,18 @@ def _resolve_dynamic_shapes(model: TflModel) -> tuple:
                     shapes[dst] = shapes[src][:-1] + (w.shape[0],)
                 else:
                     shapes[dst] = (elems(shapes[src]) // w.shape[1], w.shape[0])
+                fixed.add(dst)
+        elif op.name in ("EXPAND_DIMS", "TILE") and op.inputs[0] in fixed and op.inputs[1] in vals:
+            # Keras' repeat (UpSampling) after a corrected tensor: its
+            # EXPAND_DIMS and TILE carry placeholders too.
+            src, dst = shapes[op.inputs[0]], op.outputs[0]
+            arg = [int(v) for v in vals[op.inputs[1]].reshape(-1)]
+            if op.name == "EXPAND_DIMS" and len(arg) == 1 and -len(src) - 1 <= arg[0] <= len(src):
+                axis = arg[0] % (len(src) + 1)
+                shapes[dst] = src[:axis] + (1,) + src[axis:]
+                fixed.add(dst)
+            elif op.name == "TILE" and len(arg) == len(src):
+                shapes[dst] = tuple(d * m for d, m in zip(src, arg))
                 fixed.add(dst)
         else:
             v = _shape_value(op, vals, shapes)
@@ -479,6 +496,13 @@ class Lowering:
         self.T, self.int_values = _resolve_dynamic_shapes(model)
         self.g = Graph()
         self.tmap = {}
+        # Tensors of rank above 4 between ops that only move values (Keras'
+        # UpSampling2D writes EXPAND_DIMS -> TILE -> RESHAPE through rank 5):
+        # never stored, each is (the stored tensor it reads from, the offset
+        # into that tensor of each of its elements), and the first op whose
+        # output has rank 4 or less reads the stored tensor with the composed
+        # offsets (one REMAP).
+        self.virtual = {}
         self.lut_fn = lut_fn
         self.producer = {}
         self.consumers = defaultdict(list)
@@ -1800,6 +1824,8 @@ class Lowering:
     def _offsets(self, op, where, k=0):
         t = self.T[op.inputs[k]]
         self._check_int8(t, where)
+        if op.inputs[k] in self.virtual:
+            return self.virtual[op.inputs[k]][1]
         return np.arange(int(np.prod(t.shape, dtype=np.int64)), dtype=np.int64).reshape(t.shape)
 
     def _int_const(self, op, k, where, what):
@@ -1814,10 +1840,21 @@ class Lowering:
             raise ConversionError(
                 f"{where}: output '{out.name}' has shape {tuple(out.shape)} but the op gives "
                 f"{tuple(index.shape)}")
+        source = op.inputs[in_k]
+        if source in self.virtual or len(out.shape) > L.MAX_RANK:
+            source = self.virtual[source][0] if source in self.virtual else source
+            src_t = self.T[source]
+            if not _same_quant(src_t, out) or src_t.type != out.type:
+                raise ConversionError(
+                    f"{where}: '{out.name}' (rank {len(out.shape)}) and '{src_t.name}' differ in "
+                    "quantisation across tensors of rank above 4, which tinyml does not store")
+        if len(out.shape) > L.MAX_RANK:
+            self.virtual[op.outputs[out_k]] = (source, index.reshape(out.shape))
+            return
         tables = remap_tables(index.reshape((1,) * (4 - len(out.shape)) + tuple(out.shape)))
         if tables is None:
             raise ConversionError(f"{where}: this {op.name} does not map output dims independently")
-        x = self.act(op.inputs[in_k], where)
+        x = self.act(source, where)
         y = self.act(op.outputs[out_k], where)
         self._add("REMAP", [x], [y], dict(table=Const(_pack_i32(np.concatenate(tables)), "table")), where)
 
@@ -2002,6 +2039,10 @@ class Lowering:
             raise ConversionError(f"{where}: {inp.shape} -> {out.shape} changes the element count")
         if inp.type != out.type:
             raise ConversionError(f"{where}: input is {inp.type_name}, output {out.type_name}")
+        if op.inputs[0] in self.virtual or len(out.shape) > L.MAX_RANK:
+            # Not storage to share: the reshape moves offsets like any REMAP.
+            self._remap(op, where, self._offsets(op, where).reshape(out.shape))
+            return
         kw = dict(dtype=L.DTYPE_INT16) if inp.type == INT16 else {}
         if inp.is_const:
             self.tmap[op.outputs[0]] = self._new_tensor(

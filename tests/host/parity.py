@@ -132,6 +132,42 @@ def _natural(name: str):
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
 
 
+# Data-movement ops whose int8 version BUILTIN_REF does not register (TF
+# 2.21: TILE v3, REVERSE_V2 v3, DEPTH_TO_SPACE v2) although both resolvers
+# share the one kernel, which takes int8 at every version.
+_REF_VERSION_GAPS = {"TILE", "REVERSE_V2", "DEPTH_TO_SPACE"}
+
+
+def _ref_loadable(tflite: bytes) -> bytes:
+    """The model with those ops' versions lowered until BUILTIN_REF loads it,
+    so that every other op of the model still runs on the reference kernels
+    (the default kernels round some convolutions differently)."""
+    import re
+
+    import flatbuffers
+    import tensorflow as tf
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    while True:
+        try:
+            tf.lite.Interpreter(model_content=tflite,
+                                experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+            return tflite
+        except ValueError as e:
+            m = re.search(r"builtin opcode '(\w+)' version '(\d+)'", str(e))
+            if not m or m.group(1) not in _REF_VERSION_GAPS or int(m.group(2)) <= 1:
+                raise
+        model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(tflite, 0))
+        for code in model.operatorCodes:
+            op = max(code.builtinCode, code.deprecatedBuiltinCode)
+            if names.get(op) == m.group(1) and code.version == int(m.group(2)):
+                code.version -= 1
+        builder = flatbuffers.Builder(len(tflite))
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        tflite = bytes(builder.Output())
+
+
 class Oracle:
     """TFLite's reference kernels on an int8 .tflite, in Keras input/output order."""
 
@@ -149,15 +185,13 @@ class Oracle:
             self.it = tf.lite.Interpreter(model_content=tflite, experimental_op_resolver_type=default)
             self.resolver = "BUILTIN_WITHOUT_DEFAULT_DELEGATES"
         else:
-            # BUILTIN_REF lacks the int8 versions of a few data-movement ops
-            # (TILE v3, REVERSE_V2 v3, DEPTH_TO_SPACE v2 in TF 2.21); for
-            # those models TFLite's default kernels without XNNPACK are the
-            # oracle. They move bytes only, so the two kernel sets cannot
-            # disagree.
             try:
-                self.it = tf.lite.Interpreter(model_content=tflite, experimental_op_resolver_type=kinds.BUILTIN_REF)
+                self.it = tf.lite.Interpreter(model_content=_ref_loadable(tflite),
+                                              experimental_op_resolver_type=kinds.BUILTIN_REF)
                 self.resolver = "BUILTIN_REF"
             except ValueError as e:
+                # An op BUILTIN_REF has no registration for at all (ELU in
+                # TF 2.21): TFLite's default kernels are the only TFLite.
                 if "Didn't find op for builtin opcode" not in str(e):
                     raise
                 self.it = tf.lite.Interpreter(model_content=tflite, experimental_op_resolver_type=default)

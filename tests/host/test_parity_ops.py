@@ -509,6 +509,18 @@ def random_resize_cases(seed, count):
 
 
 FAMILIES["resize_bilinear_random"] = random_resize_cases(800, 16)
+# Keras' UpSampling (nearest) repeats through rank-5 tensors (EXPAND_DIMS,
+# TILE, RESHAPE), which tinyml never stores: the chain becomes one REMAP.
+FAMILIES["upsampling_nearest"] = [
+    C("x2", [(3, 4, 2)], lambda L, k, x: L.UpSampling2D(2)(x)),
+    C("2x3", [(3, 5, 1)], lambda L, k, x: L.UpSampling2D((2, 3))(x)),
+    C("3x1_odd", [(5, 3, 3)], lambda L, k, x: L.UpSampling2D((3, 1))(x)),
+    C("after_conv", [(4, 4, 2)], lambda L, k, x: L.UpSampling2D(2)(L.Conv2D(3, 3, padding="same")(x))),
+    C("twice", [(2, 3, 2)], lambda L, k, x: L.UpSampling2D(2)(L.UpSampling2D((1, 2))(x))),
+    C("1d_x2", [(7, 3)], lambda L, k, x: L.UpSampling1D(2)(x)),
+    C("1d_x3", [(5, 2)], lambda L, k, x: L.UpSampling1D(3)(x)),
+    C("repeat_5d", [(2, 3, 2)], lambda L, k, x: k.ops.repeat(x, 3, axis=-1)),
+]
 
 
 def random_matmul_cases(seed, count):

@@ -134,6 +134,8 @@ typedef enum {
     TML_OP_AVERAGE_POOL_2D_S16 = 54,   /* pool params */
     TML_OP_MAX_POOL_2D_S16 = 55,
     TML_OP_MEAN_S16 = 56,
+    TML_OP_REDUCE_MAX_S16 = 57,        /* reduce params */
+    TML_OP_REDUCE_MIN_S16 = 58,
     TML_OP_COUNT_
 } tml_opcode_t;
 

@@ -295,6 +295,8 @@ tml_status_t tml_reduce_check(const tml_reduce_params_t *p, int is_sum,
 
 void tml_reduce_max_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out);
 void tml_reduce_min_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out);
+void tml_reduce_max_s16(const tml_reduce_params_t *p, const int16_t *in, int16_t *out);
+void tml_reduce_min_s16(const tml_reduce_params_t *p, const int16_t *in, int16_t *out);
 
 void tml_sum_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out);
 

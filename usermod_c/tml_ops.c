@@ -644,6 +644,16 @@ static void tml_run_reduce_min(const tml_model_t *m, const tml_op_t *op) {
         (int8_t *)tml_op_tensor(m, op, 1)->data);
 }
 
+static void tml_run_reduce_max_s16(const tml_model_t *m, const tml_op_t *op) {
+    tml_reduce_max_s16(&op->u.reduce, (const int16_t *)tml_op_tensor(m, op, 0)->data,
+        (int16_t *)tml_op_tensor(m, op, 1)->data);
+}
+
+static void tml_run_reduce_min_s16(const tml_model_t *m, const tml_op_t *op) {
+    tml_reduce_min_s16(&op->u.reduce, (const int16_t *)tml_op_tensor(m, op, 0)->data,
+        (int16_t *)tml_op_tensor(m, op, 1)->data);
+}
+
 static void tml_run_sum(const tml_model_t *m, const tml_op_t *op) {
     tml_sum_s8(&op->u.reduce, (const int8_t *)tml_op_tensor(m, op, 0)->data,
         (int8_t *)tml_op_tensor(m, op, 1)->data);
@@ -1754,6 +1764,10 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                                     tml_run_avg_pool_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_MAX_POOL_2D_S16] = {"MAX_POOL_2D_S16", 1, 1, 1, sizeof(tml_blob_pool_t), tml_load_pool_s16,
                                 tml_run_max_pool_s16, 0, TML_OPERANDS_INT16},
+    [TML_OP_REDUCE_MAX_S16] = {"REDUCE_MAX_S16", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_reduce,
+                               tml_run_reduce_max_s16, 0, TML_OPERANDS_INT16},
+    [TML_OP_REDUCE_MIN_S16] = {"REDUCE_MIN_S16", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_reduce,
+                               tml_run_reduce_min_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_MEAN_S16] = {"MEAN_S16", 1, 1, 1, sizeof(tml_blob_mean_s16_t), tml_load_mean_s16, tml_run_mean_s16, 0,
                          TML_OPERANDS_INT16},
     [TML_OP_LOGISTIC_S16] = {"LOGISTIC_S16", 1, 1, 1, sizeof(tml_blob_s16_prescale_t), tml_load_logistic_s16,

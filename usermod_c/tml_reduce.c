@@ -1,4 +1,5 @@
-/* REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN on int8, bit exact with
+/* REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN on int8 (and the first two
+ * on int16), bit exact with
  * TFLite 2.21's default kernels (reduce.cc EvalLogic and EvalSum, the latter
  * requantising through optimized_ops::QuantizedMeanOrSum) and
  * arg_min_max.cc. The converter has already turned any set of reduced axes
@@ -74,6 +75,31 @@ void tml_reduce_max_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *o
 
 void tml_reduce_min_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out) {
     tml_reduce_extreme(p, -1, in, out);
+}
+
+/* int16 (16x8): the same raw comparison, which is what TF 2.21's EvalLogic
+ * does for int16 too; the complement orders int16 values in reverse alike. */
+static void tml_reduce_extreme_s16(const tml_reduce_params_t *p, int32_t flip, const int16_t *in, int16_t *out) {
+    const int32_t inner = p->inner;
+    for (int32_t o = 0; o < p->outer; o++) {
+        const int16_t *block = in + o * p->reduced * inner;
+        for (int32_t i = 0; i < inner; i++) {
+            int32_t best = block[i] ^ flip;
+            for (int32_t r = 1; r < p->reduced; r++) {
+                const int32_t v = block[r * inner + i] ^ flip;
+                best = v > best ? v : best;
+            }
+            *out++ = (int16_t)(best ^ flip);
+        }
+    }
+}
+
+void tml_reduce_max_s16(const tml_reduce_params_t *p, const int16_t *in, int16_t *out) {
+    tml_reduce_extreme_s16(p, 0, in, out);
+}
+
+void tml_reduce_min_s16(const tml_reduce_params_t *p, const int16_t *in, int16_t *out) {
+    tml_reduce_extreme_s16(p, -1, in, out);
 }
 
 static void tml_arg_extreme(const tml_reduce_params_t *p, int32_t flip, const int8_t *in, int32_t *out) {

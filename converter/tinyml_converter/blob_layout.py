@@ -83,6 +83,8 @@ OPCODES = {
     "AVERAGE_POOL_2D_S16": 54,
     "MAX_POOL_2D_S16": 55,
     "MEAN_S16": 56,
+    "REDUCE_MAX_S16": 57,
+    "REDUCE_MIN_S16": 58,
     "TREE_ENSEMBLE": 29,
     "LINEAR": 30,
     "GAUSSIAN_NB": 31,
@@ -188,7 +190,7 @@ PARAMS["TANH_S16"] = PARAMS["LOGISTIC_S16"]
 PARAMS["SOFTMAX_S16"] = (struct.Struct("<iiII"),
                          "input_multiplier input_shift exp_lut one_over_one_plus_x_lut".split())
 PARAMS["MAX_POOL_2D"] = PARAMS["AVERAGE_POOL_2D"]
-for _name in ("REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN"):
+for _name in ("REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN", "REDUCE_MAX_S16", "REDUCE_MIN_S16"):
     PARAMS[_name] = PARAMS["REDUCE_MAX"]
 
 # TREE_ENSEMBLE / LINEAR post-processing (tml_classic_post_t) and node records.

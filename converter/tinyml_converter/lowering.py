@@ -70,9 +70,10 @@ SUPPORTED_TEXT = ", ".join(SUPPORTED_OPS)
 S16_OPNAMES = {"CONV_2D_S16", "DEPTHWISE_CONV_2D_S16", "FULLY_CONNECTED_S16", "REQUANTIZE",
                "LOGISTIC_S16", "TANH_S16", "SOFTMAX_S16", "TRANSPOSE_CONV_S16", "BATCH_MATMUL_S16",
                "REMAP", "CONCATENATION", "PAD", "COPY", "DIV", "RESIZE_BILINEAR", "MAXIMUM", "MINIMUM",
-               "ADD_S16", "SUB_S16", "MUL_S16", "AVERAGE_POOL_2D_S16", "MAX_POOL_2D_S16", "MEAN_S16"}
+               "ADD_S16", "SUB_S16", "MUL_S16", "AVERAGE_POOL_2D_S16", "MAX_POOL_2D_S16", "MEAN_S16",
+               "REDUCE_MAX_S16", "REDUCE_MIN_S16"}
 S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED, BATCH_MATMUL, ADD, SUB, MUL, "
-            "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
+            "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, REDUCE_MAX, REDUCE_MIN, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
             "LEAKY_RELU, DIV, MAXIMUM, MINIMUM, RESIZE_BILINEAR, QUANTIZE, DEQUANTIZE, RESHAPE, "
             "SQUEEZE, EXPAND_DIMS, CONCATENATION, PAD, PADV2 and the data-movement ops "
             "(SLICE, STRIDED_SLICE, SPLIT, TRANSPOSE, GATHER, TILE, PACK ...)")
@@ -1380,7 +1381,8 @@ class Lowering:
             return x, int(np.prod(shape[:lo])), int(np.prod(shape[lo:hi + 1])), int(np.prod(shape[hi + 1:]))
         perm = [a for a in range(len(shape)) if a not in axes] + list(axes)
         index = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape).transpose(perm)
-        self.g.tensors.append(Tensor(f"{inp.name}/reduced_last", tuple(index.shape), inp.scale, inp.zero_point))
+        self.g.tensors.append(Tensor(f"{inp.name}/reduced_last", tuple(index.shape), inp.scale, inp.zero_point,
+                                     dtype=self.g.tensors[x].dtype))
         moved = len(self.g.tensors) - 1
         tables = remap_tables(index.reshape((1,) * (4 - index.ndim) + index.shape))
         self._add("REMAP", [x], [moved], dict(table=Const(_pack_i32(np.concatenate(tables)), "table")), where)
@@ -1388,18 +1390,19 @@ class Lowering:
         return moved, kept, int(np.prod([shape[a] for a in axes])), 1
 
     def _reduce(self, op, where):
-        """REDUCE_MAX, REDUCE_MIN: raw int8 compare, so TFLite's EvalLogic
-        requires input and output quantised alike (it fails at invoke
-        otherwise)."""
+        """REDUCE_MAX, REDUCE_MIN: raw int8 (int16) compare, so TFLite's
+        EvalLogic requires input and output quantised alike (it fails at
+        invoke otherwise)."""
         out = self._out(op, where)
         inp = self.T[op.inputs[0]]
         if not _same_quant(inp, out):
             raise ConversionError(
-                f"{where}: input and output are quantised differently; {op.name} compares raw int8 "
+                f"{where}: input and output are quantised differently; {op.name} compares raw "
                 "values, and TFLite's kernel refuses such a model at invoke")
         x, outer, reduced, inner = self._reduce_input(op, where, self._axes(op, where))
         y = self.act(op.outputs[0], where)
-        self._add(op.name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, table=L.NONE), where)
+        name = op.name + ("_S16" if inp.type == INT16 else "")
+        self._add(name, [x], [y], dict(outer=outer, reduced=reduced, inner=inner, table=L.NONE), where)
 
     _op_reduce_max = _reduce
     _op_reduce_min = _reduce

@@ -708,9 +708,9 @@ def op_cases():
     yield "l2 depth 32769", single_op_blob("L2_NORMALIZATION", [(1, 32769)], (1, 32769)), "BAD_PARAM"
 
     def reduce_blob(opname, in_shape=(2, 3, 4), out_shape=(2, 4), out_dtype=bl.DTYPE_INT8, steps=None,
-                    **over):
+                    in_dtype=bl.DTYPE_INT8, **over):
         b = BlobBuilder()
-        x = b.tensor(in_shape)
+        x = b.tensor(in_shape, dtype=in_dtype)
         y = b.tensor(out_shape, dtype=out_dtype)
         f = dict(outer=2, reduced=3, inner=4, table=bl.NONE)
         if steps is not None:
@@ -729,6 +729,11 @@ def op_cases():
     yield "reduce_max product past 2^31", reduce_blob("REDUCE_MAX", outer=2, reduced=0x7FFFFFFF, inner=4), "BAD_SHAPE"
     yield "reduce_max with steps", reduce_blob("REDUCE_MAX", steps=steps), "BAD_PARAM"
     yield "reduce_max int32 output", reduce_blob("REDUCE_MAX", out_dtype=bl.DTYPE_INT32), "BAD_TENSOR"
+    s16 = dict(in_dtype=bl.DTYPE_INT16, out_dtype=bl.DTYPE_INT16)
+    yield "reduce_max_s16 int8 tensors", reduce_blob("REDUCE_MAX_S16"), "BAD_TENSOR"
+    yield "reduce_min_s16 int8 output", reduce_blob("REDUCE_MIN_S16", in_dtype=bl.DTYPE_INT16), "BAD_TENSOR"
+    yield "reduce_max int16 tensors", reduce_blob("REDUCE_MAX", **s16), "BAD_TENSOR"
+    yield "reduce_min_s16 with steps", reduce_blob("REDUCE_MIN_S16", steps=steps, **s16), "BAD_PARAM"
     yield "sum ok", reduce_blob("SUM", steps=steps), None
     yield "sum without steps", reduce_blob("SUM"), "BAD_PARAM"
     yield "sum steps decreasing", reduce_blob("SUM", steps=steps[:100] + [-200] + steps[101:]), "BAD_PARAM"
@@ -752,6 +757,24 @@ def test_op_validation(name, builder, status):
         m.invoke(*[np.zeros(int(np.prod(s)), np.int8) for s in m.input_shapes])
     else:
         raises_status(blob, status, op_index=0)
+
+
+@pytest.mark.parametrize("opname,reduce", [("REDUCE_MAX_S16", np.max), ("REDUCE_MIN_S16", np.min)])
+def test_reduce_s16_against_numpy(opname, reduce):
+    """The int16 extremes over the middle axis of [outer][reduced][inner],
+    the int16 ends included, are NumPy's."""
+    rng = np.random.default_rng(5)
+    outer, reduced, inner = 3, 7, 5
+    b = BlobBuilder()
+    x = b.tensor((outer, reduced, inner), dtype=bl.DTYPE_INT16)
+    y = b.tensor((outer, inner), dtype=bl.DTYPE_INT16)
+    b.op(opname, [x], [y], outer=outer, reduced=reduced, inner=inner, table=bl.NONE)
+    b.inputs, b.outputs = [x], [y]
+    m = HostModel(b.build())
+    for values in (rng.integers(-32768, 32768, (outer, reduced, inner)),
+                   rng.choice([-32768, -32767, -1, 0, 1, 32767], (outer, reduced, inner))):
+        got = m.invoke(values.astype(np.int16))[0]
+        np.testing.assert_array_equal(got.reshape(outer, inner), reduce(values, axis=1))
 
 
 def record_cases():

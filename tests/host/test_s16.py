@@ -85,6 +85,11 @@ MODELS = {
                                                           L.Subtract()([L.Conv2D(3, 1)(x), L.Conv2D(3, 1)(x)])])),
     "concat_pad": ((6, 6, 3), lambda x: L.ZeroPadding2D(((1, 2), (0, 1)))(
         L.Concatenate()([L.Conv2D(2, 1)(x), L.Conv2D(3, 3, padding="same")(x)]))),
+    "reduce_max_spatial": ((6, 5, 4), lambda x: L.Dense(3)(keras.ops.max(L.Conv2D(5, 1)(x), axis=(1, 2)))),
+    "reduce_min_rows": ((7, 3, 4), lambda x: keras.ops.min(L.Conv2D(3, 3, padding="same")(x), axis=1,
+                                                           keepdims=True)),
+    "reduce_max_min_apart": ((5, 4, 6), lambda x: L.Subtract()([keras.ops.max(L.Conv2D(3, 1)(x), axis=(1, 3)),
+                                                                keras.ops.min(L.Conv2D(3, 1)(x), axis=(1, 3))])),
     "crop_transpose_reshape": ((8, 6, 4), lambda x: L.Dense(3)(L.Reshape((-1,))(L.Permute((2, 1, 3))(
         L.Cropping2D(((1, 2), (2, 1)))(L.Conv2D(4, 1)(x)))))),
 }

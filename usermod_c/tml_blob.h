@@ -136,6 +136,7 @@ typedef enum {
     TML_OP_MEAN_S16 = 56,
     TML_OP_REDUCE_MAX_S16 = 57,        /* reduce params */
     TML_OP_REDUCE_MIN_S16 = 58,
+    TML_OP_LUT_S16 = 59,               /* lut params: 513 int16 entries */
     TML_OP_COUNT_
 } tml_opcode_t;
 

@@ -421,6 +421,10 @@ void tml_l2_normalization_s8(int32_t input_zero_point,
 
 void tml_lut_s8(const int8_t *table, int32_t count, const int8_t *in, int8_t *out);
 
+/* int16: 513 entries, TFLite's interpolation (LUTLookup); in may equal out. */
+#define TML_LUT_S16_ENTRIES 513
+void tml_lut_s16(const int16_t *table, int32_t count, const int16_t *in, int16_t *out);
+
 /* ---- RESIZE_BILINEAR (tml_resize.c): NHWC, same batch and channels, one
  * quantisation for input and output (values are interpolated, never
  * requantised). ----------------------------------------------------------- */

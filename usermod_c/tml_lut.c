@@ -10,3 +10,22 @@ void tml_lut_s8(const int8_t *table, int32_t count, const int8_t *in, int8_t *ou
         out[i] = table[(uint8_t)(in[i] + 128)];
     }
 }
+
+/* TFLite's int16 table lookup for the unary ops it tabulates itself (EXP,
+ * GELU): the top 9 bits of the value pick one of 512 segments, the low 7
+ * interpolate linearly towards the next entry, rounding half up. The
+ * converter reproduces TFLite's table, so the lookup is the whole op. */
+void tml_lut_s16(const int16_t *table, int32_t count, const int16_t *in, int16_t *out) {
+    for (int32_t i = 0; i < count; i++) {
+        /* Offset to 0..65535: the segment and the fraction are then the
+         * top 9 and low 7 bits whatever the sign. */
+        const int32_t v = in[i] + 32768;
+        const int32_t segment = v >> 7;
+        const int32_t fraction = v & 0x7f;
+        const int32_t base = table[segment];
+        const int32_t slope = table[segment + 1] - base;
+        /* A negative slope shifts arithmetically, as in TFLite (the core
+         * assumes it throughout, tml_requant.h). */
+        out[i] = (int16_t)(base + ((slope * fraction + 64) >> 7));
+    }
+}

@@ -516,6 +516,24 @@ static void tml_run_lut(const tml_model_t *m, const tml_op_t *op) {
         (int8_t *)tml_op_tensor(m, op, 1)->data);
 }
 
+static tml_status_t tml_load_lut_s16(tml_model_t *m, const void *params, tml_op_t *op) {
+    tml_status_t s = tml_load_same_size(m, op);
+    if (s != TML_OK) {
+        return s;
+    }
+    const void *table;
+    s = tml_load_const(m, ((const tml_blob_lut_t *)params)->table, TML_LUT_S16_ENTRIES * 2, 2,
+        "table outside data section", &table);
+    op->u.lut_table_s16 = (const int16_t *)table;
+    return s;
+}
+
+static void tml_run_lut_s16(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_lut_s16(op->u.lut_table_s16, tml_elements(in), (const int16_t *)in->data,
+        (int16_t *)tml_op_tensor(m, op, 1)->data);
+}
+
 static tml_status_t tml_load_copy(tml_model_t *m, const void *params, tml_op_t *op) {
     (void)params;
     return tml_load_same_size(m, op);
@@ -1764,6 +1782,8 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                                     tml_run_avg_pool_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_MAX_POOL_2D_S16] = {"MAX_POOL_2D_S16", 1, 1, 1, sizeof(tml_blob_pool_t), tml_load_pool_s16,
                                 tml_run_max_pool_s16, 0, TML_OPERANDS_INT16},
+    [TML_OP_LUT_S16] = {"LUT_S16", 1, 1, 1, sizeof(tml_blob_lut_t), tml_load_lut_s16, tml_run_lut_s16, 0,
+                        TML_OPERANDS_INT16},
     [TML_OP_REDUCE_MAX_S16] = {"REDUCE_MAX_S16", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_reduce,
                                tml_run_reduce_max_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_REDUCE_MIN_S16] = {"REDUCE_MIN_S16", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_reduce,

@@ -77,6 +77,7 @@ typedef struct tml_op {
         tml_softmax_params_t softmax;
         int32_t concat_axis;
         const int8_t *lut_table;
+        const int16_t *lut_table_s16;
         tml_remap_params_t remap;
         tml_transpose_conv_op_t tconv;
         tml_reduce_params_t reduce;

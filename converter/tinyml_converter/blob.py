@@ -34,6 +34,7 @@ DATA_FIELDS = {
     "SOFTMAX_S16": ("exp_lut", "one_over_one_plus_x_lut"),
     "TRANSPOSE_CONV_S16": ("weights", "bias", "multiplier", "shift"),
     "LUT": ("table",),
+    "LUT_S16": ("table",),
     "REMAP": ("table",),
     "TRANSPOSE_CONV": ("weights", "bias", "multiplier", "shift"),
     "SUM": ("table",),

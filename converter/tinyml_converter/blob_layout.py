@@ -85,6 +85,7 @@ OPCODES = {
     "MEAN_S16": 56,
     "REDUCE_MAX_S16": 57,
     "REDUCE_MIN_S16": 58,
+    "LUT_S16": 59,
     "TREE_ENSEMBLE": 29,
     "LINEAR": 30,
     "GAUSSIAN_NB": 31,
@@ -180,6 +181,7 @@ PARAMS["SUB_S16"] = PARAMS["ADD_S16"]
 PARAMS["MUL_S16"] = PARAMS["MUL"]
 PARAMS["AVERAGE_POOL_2D_S16"] = PARAMS["AVERAGE_POOL_2D"]
 PARAMS["MAX_POOL_2D_S16"] = PARAMS["AVERAGE_POOL_2D"]
+PARAMS["LUT_S16"] = PARAMS["LUT"]
 PARAMS["MEAN_S16"] = (struct.Struct("<3i"), "multiplier shift axis_mask".split())
 PARAMS["FULLY_CONNECTED_S16"] = (
     struct.Struct("<HHiiIII"), "channel_quant reserved act_min act_max weights bias scale".split())

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .lowering import ALIAS_OPS, REMAP_OPS, Graph, Lowering
-from .lut import LUT_OPS
+from .lut import LUT_OPS, LUT_S16_OPS
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,10 @@ for _name in ("RELU", "RELU6", "LEAKY_RELU"):
 for _name in ("LOGISTIC", "TANH"):
     ROWS[_name] = Row(("LUT", f"{_name}_S16"), BOTH,
                       note=_LUT_NOTE + "; int16: TFLite's 256-entry table, interpolated")
+for _name in LUT_S16_OPS:
+    ROWS[_name] = Row(("LUT", "LUT_S16"), BOTH,
+                      note=_LUT_NOTE + "; int16: TFLite's own 513-entry table, read back from TFLite "
+                                       "on all 65536 inputs and interpolated as TFLite does")
 ROWS["QUANTIZE"] = Row(("LUT", "REQUANTIZE"), BOTH,
                        note="int8 to int8 as a table; int16 to int8 or int16 rescaled; float32 to "
                             "int8 or int16 only on a model input, where the input stays integer with its scale")

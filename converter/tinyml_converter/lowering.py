@@ -46,7 +46,7 @@ import numpy as np
 from . import blob_layout as L
 from .errors import ConversionError
 from . import s16_act, s16_arith
-from .lut import LUT_OPS, lut_table
+from .lut import LUT_OPS, LUT_S16_OPS, lut_table, lut_table_s16
 from .quant import quantize_multiplier, sum_steps, tflite_round
 from .scratch import depthwise_grouped
 from .tflite_model import BOOL, FLOAT32, INT8, INT16, INT32, INT64, TflModel, TflOp, TflTensor, layer_name
@@ -71,9 +71,9 @@ S16_OPNAMES = {"CONV_2D_S16", "DEPTHWISE_CONV_2D_S16", "FULLY_CONNECTED_S16", "R
                "LOGISTIC_S16", "TANH_S16", "SOFTMAX_S16", "TRANSPOSE_CONV_S16", "BATCH_MATMUL_S16",
                "REMAP", "CONCATENATION", "PAD", "COPY", "DIV", "RESIZE_BILINEAR", "MAXIMUM", "MINIMUM",
                "ADD_S16", "SUB_S16", "MUL_S16", "AVERAGE_POOL_2D_S16", "MAX_POOL_2D_S16", "MEAN_S16",
-               "REDUCE_MAX_S16", "REDUCE_MIN_S16"}
+               "REDUCE_MAX_S16", "REDUCE_MIN_S16", "LUT_S16"}
 S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED, BATCH_MATMUL, ADD, SUB, MUL, "
-            "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, REDUCE_MAX, REDUCE_MIN, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
+            "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, REDUCE_MAX, REDUCE_MIN, EXP, GELU, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
             "LEAKY_RELU, DIV, MAXIMUM, MINIMUM, RESIZE_BILINEAR, QUANTIZE, DEQUANTIZE, RESHAPE, "
             "SQUEEZE, EXPAND_DIMS, CONCATENATION, PAD, PADV2 and the data-movement ops "
             "(SLICE, STRIDED_SLICE, SPLIT, TRANSPOSE, GATHER, TILE, PACK ...)")
@@ -1776,6 +1776,17 @@ class Lowering:
             y = self.act(op.outputs[0], where)
             self._add(op.name + "_S16", [x], [y], dict(input_multiplier=p.input_multiplier,
                                                         input_left_shift=p.input_left_shift), where)
+            return
+        if op.name in LUT_S16_OPS and inp.type == INT16 and out.type == INT16:
+            if len(op.outputs) != 1 or tuple(inp.shape) != tuple(out.shape):
+                raise ConversionError(f"{where}: only unary element-wise {op.name} is supported")
+            try:
+                table = lut_table_s16(self.m, op)
+            except ConversionError as exc:
+                raise ConversionError(f"{where}: {exc}") from None
+            x = self.act(op.inputs[0], where)
+            y = self.act(op.outputs[0], where)
+            self._add("LUT_S16", [x], [y], dict(table=Const(table, "table")), where)
             return
         if INT16 in (inp.type, out.type):
             raise _s16_unsupported(where)

@@ -141,3 +141,54 @@ def lut_table(model: TflModel, op: TflOp) -> bytes:
     if out.dtype != np.int8 or out.size != 256:
         raise ConversionError(f"{op.name}: lookup table probe returned {out.dtype}[{out.size}]")
     return out.reshape(256).tobytes()
+
+
+# The int16 unary ops TFLite itself runs through its 513-entry interpolated
+# table (LUTPopulate<int16_t> and LUTLookup in kernels/internal/common.h).
+LUT_S16_OPS = ("EXP", "GELU")
+LUT_S16_ENTRIES = 513
+_INPUTS_S16 = np.arange(-32768, 32768, dtype=np.int64).astype(np.int16).reshape(1, 65536)
+
+
+def lut_s16_lookup(table: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """tml_lut_s16 in NumPy: segment = top 9 bits, 7 bits interpolated."""
+    v = values.astype(np.int64) + 32768
+    base = table[v >> 7].astype(np.int64)
+    slope = table[(v >> 7) + 1].astype(np.int64) - base
+    return (base + ((slope * (v & 0x7F) + 64) >> 7)).astype(np.int16)
+
+
+def lut_table_s16(model: TflModel, op: TflOp) -> bytes:
+    """TFLite's own 513-entry int16 table for `op`, read back from its outputs
+    on all 65536 inputs: entry k is the output at k * 128 - 32768, where no
+    interpolation happens; the last entry only sets the top segment's slope,
+    so any value that reproduces that segment is TFLite's as far as any
+    input can tell. The whole table is then checked against every output."""
+    try:
+        (out,) = run_reference(one_op_tflite(model, op, rows=65536), [_INPUTS_S16])
+    except Exception as exc:
+        raise ConversionError(
+            f"{op.name}: TFLite could not evaluate this op on int16 values to build its "
+            f"lookup table ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        ) from None
+    out = np.asarray(out)
+    if out.dtype != np.int16 or out.size != 65536:
+        raise ConversionError(f"{op.name}: int16 lookup table probe returned {out.dtype}[{out.size}]")
+    out = out.reshape(65536).astype(np.int64)
+    table = np.zeros(LUT_S16_ENTRIES, np.int64)
+    table[:512] = out[::128]
+    top = out[511 * 128:]
+    fraction = np.arange(128)
+    # The slope s satisfies base + floor((s * f + 64) / 128) = out for every f;
+    # at f = 127 that pins s to within two values of 128 * (out - base) / 127.
+    guess = int(round((top[127] - table[511]) * 128 / 127))
+    for slope in sorted(range(guess - 3, guess + 4), key=lambda s: abs(s - guess)):
+        if np.array_equal(table[511] + ((slope * fraction + 64) >> 7), top):
+            table[512] = table[511] + slope
+            break
+    else:
+        raise ConversionError(f"{op.name}: TFLite's int16 outputs are not a 513-entry interpolated table")
+    if not -32768 <= table[512] <= 32767 or not np.array_equal(
+            lut_s16_lookup(table, _INPUTS_S16.reshape(-1)).astype(np.int64), out):
+        raise ConversionError(f"{op.name}: TFLite's int16 outputs are not a 513-entry interpolated table")
+    return table.astype("<i2").tobytes()

@@ -730,6 +730,18 @@ def op_cases():
     yield "reduce_max with steps", reduce_blob("REDUCE_MAX", steps=steps), "BAD_PARAM"
     yield "reduce_max int32 output", reduce_blob("REDUCE_MAX", out_dtype=bl.DTYPE_INT32), "BAD_TENSOR"
     s16 = dict(in_dtype=bl.DTYPE_INT16, out_dtype=bl.DTYPE_INT16)
+
+    def lut_s16_blob(entries=513, dtype=bl.DTYPE_INT16, out_shape=(2, 3)):
+        b = BlobBuilder()
+        x = b.tensor((2, 3), dtype=dtype)
+        y = b.tensor(out_shape, dtype=dtype)
+        b.op("LUT_S16", [x], [y], table=b.const(bytes(2 * entries), 4))
+        b.inputs, b.outputs = [x], [y]
+        return b
+
+    yield "lut_s16 table one entry short", lut_s16_blob(entries=512), "BAD_OFFSET"
+    yield "lut_s16 int8 tensors", lut_s16_blob(dtype=bl.DTYPE_INT8), "BAD_TENSOR"
+    yield "lut_s16 sizes differ", lut_s16_blob(out_shape=(2, 4)), "BAD_SHAPE"
     yield "reduce_max_s16 int8 tensors", reduce_blob("REDUCE_MAX_S16"), "BAD_TENSOR"
     yield "reduce_min_s16 int8 output", reduce_blob("REDUCE_MIN_S16", in_dtype=bl.DTYPE_INT16), "BAD_TENSOR"
     yield "reduce_max int16 tensors", reduce_blob("REDUCE_MAX", **s16), "BAD_TENSOR"

@@ -90,6 +90,9 @@ MODELS = {
                                                            keepdims=True)),
     "reduce_max_min_apart": ((5, 4, 6), lambda x: L.Subtract()([keras.ops.max(L.Conv2D(3, 1)(x), axis=(1, 3)),
                                                                 keras.ops.min(L.Conv2D(3, 1)(x), axis=(1, 3))])),
+    "exp": ((9,), lambda x: L.Dense(4)(keras.ops.exp(L.Dense(6)(x)))),
+    "gelu": ((8,), lambda x: L.Dense(3)(L.Dense(10, activation="gelu")(x))),
+    "gelu_approximate": ((8,), lambda x: L.Dense(3)(keras.activations.gelu(L.Dense(10)(x), approximate=True))),
     "crop_transpose_reshape": ((8, 6, 4), lambda x: L.Dense(3)(L.Reshape((-1,))(L.Permute((2, 1, 3))(
         L.Cropping2D(((1, 2), (2, 1)))(L.Conv2D(4, 1)(x)))))),
 }
@@ -225,6 +228,36 @@ def _data_movement(op):
         outs = [b.tensor("out", [1, 3, 4, 6], np.int16, 0.01, 0)]
         b.op("TRANSPOSE", [i, perm], outs)
     return b.finish([i], outs)
+
+
+# (op, input scale, output scale, GELU's approximate): output ranges that fit,
+# and ones that saturate the table.
+LUT_S16_CASES = [
+    ("EXP", 1e-4, 8.1e-4, False), ("EXP", 3.1e-4, 0.002, False), ("EXP", 2e-5, 4e-5, False),
+    ("EXP", 5e-4, 1e-4, False), ("GELU", 2e-4, 2e-4, False), ("GELU", 2e-4, 1.9e-4, True),
+    ("GELU", 1.3e-3, 7e-4, False), ("GELU", 3e-5, 1e-5, True),
+]
+
+
+@pytest.mark.parametrize("case", LUT_S16_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}{'-approx' if c[3] else ''}")
+def test_lut_s16_every_input(case):
+    """The int16 EXP and GELU on every one of the 65536 int16 values, against
+    TFLite's kernels."""
+    from tensorflow.lite.python import schema_py_generated as s
+
+    name, in_scale, out_scale, approximate = case
+    b = Builder()
+    i = b.tensor("in", [1, 65536], np.int16, in_scale, 0)
+    o = b.tensor("out", [1, 65536], np.int16, out_scale, 0)
+    if name == "GELU":
+        opt = s.GeluOptionsT()
+        opt.approximate = approximate
+        b.op("GELU", [i], [o], "GeluOptions", opt)
+    else:
+        b.op(name, [i], [o])
+    every = np.arange(-32768, 32768).astype(np.int16).reshape(1, 65536)
+    _, tfl_outs, host_outs = parity.evaluate(b.finish([i], [o]), [[every]])
+    assert parity.compare(tfl_outs[0], host_outs[0]) is None, parity.compare(tfl_outs[0], host_outs[0])
 
 
 # TILE is not here: TF 2.21's TILE refuses int16.

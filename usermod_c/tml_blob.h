@@ -137,6 +137,7 @@ typedef enum {
     TML_OP_REDUCE_MAX_S16 = 57,        /* reduce params */
     TML_OP_REDUCE_MIN_S16 = 58,
     TML_OP_LUT_S16 = 59,               /* lut params: 513 int16 entries */
+    TML_OP_ABS_S16 = 60,               /* requantize params (the negative pair unused) */
     TML_OP_COUNT_
 } tml_opcode_t;
 

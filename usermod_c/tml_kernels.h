@@ -697,6 +697,9 @@ void tml_logical(uint32_t kind, const tml_dims_t *in1_dims, const uint8_t *in1,
     const tml_dims_t *in2_dims, const uint8_t *in2, const tml_dims_t *out_dims, uint8_t *out);
 
 tml_status_t tml_requantize_check(const tml_requantize_params_t *p, uint32_t out_size, const char **detail);
+/* int16 ABS: |in + input_offset| through the multiplier/shift pair (the
+ * negative one is not used), plus output_offset, clamped. */
+void tml_abs_s16(const tml_requantize_params_t *p, int32_t count, const int16_t *in, int16_t *out);
 void tml_requantize(const tml_requantize_params_t *p, int32_t count,
     uint32_t in_size, const void *in, uint32_t out_size, void *out);
 

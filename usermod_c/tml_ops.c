@@ -1473,6 +1473,12 @@ static tml_status_t tml_load_requantize(tml_model_t *m, const void *params, tml_
     return tml_checked(m, tml_requantize_check(p, tml_elem_size(out), &detail), &detail);
 }
 
+static void tml_run_abs_s16(const tml_model_t *m, const tml_op_t *op) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    tml_abs_s16(&op->u.requantize, tml_elements(in), (const int16_t *)in->data,
+        (int16_t *)tml_op_tensor(m, op, 1)->data);
+}
+
 static void tml_run_requantize(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
     const tml_tensor_t *out = tml_op_tensor(m, op, 1);
@@ -1782,6 +1788,8 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                                     tml_run_avg_pool_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_MAX_POOL_2D_S16] = {"MAX_POOL_2D_S16", 1, 1, 1, sizeof(tml_blob_pool_t), tml_load_pool_s16,
                                 tml_run_max_pool_s16, 0, TML_OPERANDS_INT16},
+    [TML_OP_ABS_S16] = {"ABS_S16", 1, 1, 1, sizeof(tml_blob_requantize_t), tml_load_requantize, tml_run_abs_s16,
+                        0, TML_OPERANDS_INT16},
     [TML_OP_LUT_S16] = {"LUT_S16", 1, 1, 1, sizeof(tml_blob_lut_t), tml_load_lut_s16, tml_run_lut_s16, 0,
                         TML_OPERANDS_INT16},
     [TML_OP_REDUCE_MAX_S16] = {"REDUCE_MAX_S16", 1, 1, 1, sizeof(tml_blob_reduce_t), tml_load_reduce,

@@ -470,6 +470,19 @@ static int32_t tml_requantize_one(const tml_requantize_params_t *p, int32_t x) {
     return tml_clamp(v, p->act_min - p->output_offset, p->act_max - p->output_offset) + p->output_offset;
 }
 
+/* TFLite's AbsEvalQuantized: the magnitude (at most 32768 for a zero point
+ * in int16) rescaled when the scales differ. The converter passes 2^30, 1
+ * for equal scales, which rescales by exactly one. */
+void tml_abs_s16(const tml_requantize_params_t *p, int32_t count, const int16_t *in, int16_t *out) {
+    for (int32_t i = 0; i < count; i++) {
+        const int32_t centred = in[i] + p->input_offset;
+        const int32_t magnitude = centred < 0 ? -centred : centred;
+        const int32_t v = tml_multiply_by_quantized_multiplier(magnitude, p->multiplier, p->shift);
+        out[i] = (int16_t)(tml_clamp(v, p->act_min - p->output_offset, p->act_max - p->output_offset)
+            + p->output_offset);
+    }
+}
+
 void tml_requantize(const tml_requantize_params_t *p, int32_t count,
     uint32_t in_size, const void *in, uint32_t out_size, void *out) {
     const int8_t *in8 = (const int8_t *)in;

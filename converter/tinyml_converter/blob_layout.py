@@ -86,6 +86,7 @@ OPCODES = {
     "REDUCE_MAX_S16": 57,
     "REDUCE_MIN_S16": 58,
     "LUT_S16": 59,
+    "ABS_S16": 60,
     "TREE_ENSEMBLE": 29,
     "LINEAR": 30,
     "GAUSSIAN_NB": 31,
@@ -187,6 +188,7 @@ PARAMS["FULLY_CONNECTED_S16"] = (
     struct.Struct("<HHiiIII"), "channel_quant reserved act_min act_max weights bias scale".split())
 PARAMS["REQUANTIZE"] = (struct.Struct("<6i"),
                         "multiplier shift negative_multiplier negative_shift act_min act_max".split())
+PARAMS["ABS_S16"] = PARAMS["REQUANTIZE"]
 PARAMS["LOGISTIC_S16"] = (struct.Struct("<ii"), "input_multiplier input_left_shift".split())
 PARAMS["TANH_S16"] = PARAMS["LOGISTIC_S16"]
 PARAMS["SOFTMAX_S16"] = (struct.Struct("<iiII"),

@@ -112,6 +112,8 @@ for _name in LUT_S16_OPS:
     ROWS[_name] = Row(("LUT", "LUT_S16"), BOTH,
                       note=_LUT_NOTE + "; int16: TFLite's own 513-entry table, read back from TFLite "
                                        "on all 65536 inputs and interpolated as TFLite does")
+ROWS["ABS"] = Row(("LUT", "ABS_S16"), BOTH, note=_LUT_NOTE + "; int16: the magnitude rescaled as TFLite's "
+                                                              "AbsEvalQuantized")
 ROWS["QUANTIZE"] = Row(("LUT", "REQUANTIZE"), BOTH,
                        note="int8 to int8 as a table; int16 to int8 or int16 rescaled; float32 to "
                             "int8 or int16 only on a model input, where the input stays integer with its scale")

@@ -71,9 +71,9 @@ S16_OPNAMES = {"CONV_2D_S16", "DEPTHWISE_CONV_2D_S16", "FULLY_CONNECTED_S16", "R
                "LOGISTIC_S16", "TANH_S16", "SOFTMAX_S16", "TRANSPOSE_CONV_S16", "BATCH_MATMUL_S16",
                "REMAP", "CONCATENATION", "PAD", "COPY", "DIV", "RESIZE_BILINEAR", "MAXIMUM", "MINIMUM",
                "ADD_S16", "SUB_S16", "MUL_S16", "AVERAGE_POOL_2D_S16", "MAX_POOL_2D_S16", "MEAN_S16",
-               "REDUCE_MAX_S16", "REDUCE_MIN_S16", "LUT_S16"}
+               "REDUCE_MAX_S16", "REDUCE_MIN_S16", "LUT_S16", "ABS_S16"}
 S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED, BATCH_MATMUL, ADD, SUB, MUL, "
-            "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, REDUCE_MAX, REDUCE_MIN, EXP, GELU, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
+            "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, REDUCE_MAX, REDUCE_MIN, ABS, EXP, LOG, GELU, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
             "LEAKY_RELU, DIV, MAXIMUM, MINIMUM, RESIZE_BILINEAR, QUANTIZE, DEQUANTIZE, RESHAPE, "
             "SQUEEZE, EXPAND_DIMS, CONCATENATION, PAD, PADV2 and the data-movement ops "
             "(SLICE, STRIDED_SLICE, SPLIT, TRANSPOSE, GATHER, TILE, PACK ...)")
@@ -1776,6 +1776,20 @@ class Lowering:
             y = self.act(op.outputs[0], where)
             self._add(op.name + "_S16", [x], [y], dict(input_multiplier=p.input_multiplier,
                                                         input_left_shift=p.input_left_shift), where)
+            return
+        if op.name == "ABS" and inp.type == INT16 and out.type == INT16:
+            # elementwise.cc AbsEvalQuantized: QuantizeMultiplier(double(in_scale
+            # / out_scale)), the division in float32; no rescale at all when the
+            # scales are equal, which 2^30 with shift 1 reproduces exactly.
+            f32 = np.float32
+            if f32(inp.scale) == f32(out.scale):
+                mul, sh = 1 << 30, 1
+            else:
+                mul, sh = quantize_multiplier(float(f32(inp.scale) / f32(out.scale)))
+            x = self.act(op.inputs[0], where)
+            y = self.act(op.outputs[0], where)
+            self._add("ABS_S16", [x], [y], dict(multiplier=mul, shift=sh, negative_multiplier=mul,
+                                                negative_shift=sh, act_min=-32768, act_max=32767), where)
             return
         if op.name in LUT_S16_OPS and inp.type == INT16 and out.type == INT16:
             if len(op.outputs) != 1 or tuple(inp.shape) != tuple(out.shape):

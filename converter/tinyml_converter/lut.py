@@ -145,13 +145,14 @@ def lut_table(model: TflModel, op: TflOp) -> bytes:
 
 # The int16 unary ops TFLite itself runs through its 513-entry interpolated
 # table (LUTPopulate<int16_t> and LUTLookup in kernels/internal/common.h).
-LUT_S16_OPS = ("EXP", "GELU")
+LUT_S16_OPS = ("EXP", "LOG", "GELU")
 LUT_S16_ENTRIES = 513
 _INPUTS_S16 = np.arange(-32768, 32768, dtype=np.int64).astype(np.int16).reshape(1, 65536)
 
 
 def lut_s16_lookup(table: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """tml_lut_s16 in NumPy: segment = top 9 bits, 7 bits interpolated."""
+    """tml_lut_s16 in NumPy (the converter's check of the table it read back):
+    segment = top 9 bits, 7 bits interpolated."""
     v = values.astype(np.int64) + 32768
     base = table[v >> 7].astype(np.int64)
     slope = table[(v >> 7) + 1].astype(np.int64) - base

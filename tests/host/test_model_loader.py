@@ -739,6 +739,21 @@ def op_cases():
         b.inputs, b.outputs = [x], [y]
         return b
 
+    def abs_s16_blob(dtype=bl.DTYPE_INT16, **over):
+        b = BlobBuilder()
+        x = b.tensor((2, 3), dtype=dtype)
+        y = b.tensor((2, 3), dtype=dtype)
+        f = dict(multiplier=1 << 30, shift=1, negative_multiplier=1 << 30, negative_shift=1,
+                 act_min=-32768, act_max=32767)
+        f.update(over)
+        b.op("ABS_S16", [x], [y], **f)
+        b.inputs, b.outputs = [x], [y]
+        return b
+
+    yield "abs_s16 int8 tensors", abs_s16_blob(dtype=bl.DTYPE_INT8), "BAD_TENSOR"
+    yield "abs_s16 negative multiplier", abs_s16_blob(multiplier=-5), "BAD_PARAM"
+    yield "abs_s16 shift 31", abs_s16_blob(shift=31), "BAD_PARAM"
+    yield "abs_s16 act_max past int16", abs_s16_blob(act_max=40000), "BAD_PARAM"
     yield "lut_s16 table one entry short", lut_s16_blob(entries=512), "BAD_OFFSET"
     yield "lut_s16 int8 tensors", lut_s16_blob(dtype=bl.DTYPE_INT8), "BAD_TENSOR"
     yield "lut_s16 sizes differ", lut_s16_blob(out_shape=(2, 4)), "BAD_SHAPE"

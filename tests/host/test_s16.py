@@ -91,6 +91,8 @@ MODELS = {
     "reduce_max_min_apart": ((5, 4, 6), lambda x: L.Subtract()([keras.ops.max(L.Conv2D(3, 1)(x), axis=(1, 3)),
                                                                 keras.ops.min(L.Conv2D(3, 1)(x), axis=(1, 3))])),
     "exp": ((9,), lambda x: L.Dense(4)(keras.ops.exp(L.Dense(6)(x)))),
+    "abs": ((9,), lambda x: L.Dense(4)(keras.ops.abs(L.Dense(6)(x)))),
+    "log_of_exp": ((7,), lambda x: L.Dense(3)(keras.ops.log(keras.ops.exp(L.Dense(5)(x))))),
     "gelu": ((8,), lambda x: L.Dense(3)(L.Dense(10, activation="gelu")(x))),
     "gelu_approximate": ((8,), lambda x: L.Dense(3)(keras.activations.gelu(L.Dense(10)(x), approximate=True))),
     "crop_transpose_reshape": ((8, 6, 4), lambda x: L.Dense(3)(L.Reshape((-1,))(L.Permute((2, 1, 3))(
@@ -236,13 +238,16 @@ LUT_S16_CASES = [
     ("EXP", 1e-4, 8.1e-4, False), ("EXP", 3.1e-4, 0.002, False), ("EXP", 2e-5, 4e-5, False),
     ("EXP", 5e-4, 1e-4, False), ("GELU", 2e-4, 2e-4, False), ("GELU", 2e-4, 1.9e-4, True),
     ("GELU", 1.3e-3, 7e-4, False), ("GELU", 3e-5, 1e-5, True),
+    ("LOG", 1e-3, 1e-3, False), ("LOG", 3e-4, 5e-5, False), ("LOG", 0.01, 2e-4, False),
+    ("ABS", 1e-3, 1e-3, False), ("ABS", 1e-3, 2e-3, False), ("ABS", 2e-3, 1e-3, False),
+    ("ABS", 1e-3, 3.3e-3, False), ("ABS", 3e-4, 1.7e-4, False), ("ABS", 7e-5, 7.1e-5, False),
 ]
 
 
 @pytest.mark.parametrize("case", LUT_S16_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}{'-approx' if c[3] else ''}")
 def test_lut_s16_every_input(case):
-    """The int16 EXP and GELU on every one of the 65536 int16 values, against
-    TFLite's kernels."""
+    """The int16 EXP, LOG, GELU and ABS on every one of the 65536 int16
+    values, against TFLite's kernels."""
     from tensorflow.lite.python import schema_py_generated as s
 
     name, in_scale, out_scale, approximate = case

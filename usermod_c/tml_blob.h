@@ -138,6 +138,7 @@ typedef enum {
     TML_OP_REDUCE_MIN_S16 = 58,
     TML_OP_LUT_S16 = 59,               /* lut params: 513 int16 entries */
     TML_OP_ABS_S16 = 60,               /* requantize params (the negative pair unused) */
+    TML_OP_SUM_S16 = 61,               /* sum_s16 params */
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -402,6 +403,14 @@ typedef struct {
     int32_t outer, reduced, inner;
     uint32_t table;          /* SUM: data offset of int32[255]; TML_NONE otherwise */
 } tml_blob_reduce_t;
+
+/* SUM_S16: the reduce layout, and TF 2.21's float32 rescale of the raw sum
+ * by in_scale / out_scale (a float32), given as scale_mantissa in
+ * [2^23, 2^24) times 2^scale_exponent. */
+typedef struct {
+    int32_t outer, reduced, inner;
+    int32_t scale_mantissa, scale_exponent;
+} tml_blob_sum_s16_t;
 /* SQUARED_DIFFERENCE: inputs [a, b] broadcast to the output shape; TFLite's
  * int8 Prepare (squared_difference.cc): left_shift 7, both inputs brought to
  * 2 * the larger input scale, the squared difference requantised by

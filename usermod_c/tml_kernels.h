@@ -179,6 +179,7 @@ typedef struct {
 typedef struct {
     int32_t outer, reduced, inner;
     const int32_t *steps;    /* SUM: TML_SUM_STEPS non-decreasing raw sums; NULL for the others */
+    int32_t scale_mantissa, scale_exponent;  /* SUM_S16 only */
 } tml_reduce_params_t;
 
 /* A SUM's output is -128 plus the count of its steps <= the raw sum. */
@@ -296,6 +297,11 @@ tml_status_t tml_reduce_check(const tml_reduce_params_t *p, int is_sum,
 void tml_reduce_max_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out);
 void tml_reduce_min_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out);
 void tml_reduce_max_s16(const tml_reduce_params_t *p, const int16_t *in, int16_t *out);
+/* int16 SUM: at most 2^16 terms (the sum fits int32), the scale's mantissa
+ * in [2^23, 2^24) and exponent in [-180, 100]. */
+#define TML_SUM_S16_MAX_TERMS (1 << 16)
+tml_status_t tml_sum_s16_check(const tml_reduce_params_t *p, const char **detail);
+void tml_sum_s16(const tml_reduce_params_t *p, const int16_t *in, int16_t *out);
 void tml_reduce_min_s16(const tml_reduce_params_t *p, const int16_t *in, int16_t *out);
 
 void tml_sum_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out);

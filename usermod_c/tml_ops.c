@@ -662,6 +662,29 @@ static void tml_run_reduce_min(const tml_model_t *m, const tml_op_t *op) {
         (int8_t *)tml_op_tensor(m, op, 1)->data);
 }
 
+static tml_status_t tml_load_sum_s16(tml_model_t *m, const void *params, tml_op_t *op) {
+    const tml_blob_sum_s16_t *r = (const tml_blob_sum_s16_t *)params;
+    tml_reduce_params_t *p = &op->u.reduce;
+    p->outer = r->outer;
+    p->reduced = r->reduced;
+    p->inner = r->inner;
+    p->steps = 0;
+    p->scale_mantissa = r->scale_mantissa;
+    p->scale_exponent = r->scale_exponent;
+    const char *detail = "";
+    tml_status_t s = tml_checked(m, tml_reduce_check(p, 0, tml_elements(tml_op_tensor(m, op, 0)),
+        tml_elements(tml_op_tensor(m, op, 1)), &detail), &detail);
+    if (s != TML_OK) {
+        return s;
+    }
+    return tml_checked(m, tml_sum_s16_check(p, &detail), &detail);
+}
+
+static void tml_run_sum_s16(const tml_model_t *m, const tml_op_t *op) {
+    tml_sum_s16(&op->u.reduce, (const int16_t *)tml_op_tensor(m, op, 0)->data,
+        (int16_t *)tml_op_tensor(m, op, 1)->data);
+}
+
 static void tml_run_reduce_max_s16(const tml_model_t *m, const tml_op_t *op) {
     tml_reduce_max_s16(&op->u.reduce, (const int16_t *)tml_op_tensor(m, op, 0)->data,
         (int16_t *)tml_op_tensor(m, op, 1)->data);
@@ -1788,6 +1811,8 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
                                     tml_run_avg_pool_s16, 0, TML_OPERANDS_INT16},
     [TML_OP_MAX_POOL_2D_S16] = {"MAX_POOL_2D_S16", 1, 1, 1, sizeof(tml_blob_pool_t), tml_load_pool_s16,
                                 tml_run_max_pool_s16, 0, TML_OPERANDS_INT16},
+    [TML_OP_SUM_S16] = {"SUM_S16", 1, 1, 1, sizeof(tml_blob_sum_s16_t), tml_load_sum_s16, tml_run_sum_s16, 0,
+                        TML_OPERANDS_INT16},
     [TML_OP_ABS_S16] = {"ABS_S16", 1, 1, 1, sizeof(tml_blob_requantize_t), tml_load_requantize, tml_run_abs_s16,
                         0, TML_OPERANDS_INT16},
     [TML_OP_LUT_S16] = {"LUT_S16", 1, 1, 1, sizeof(tml_blob_lut_t), tml_load_lut_s16, tml_run_lut_s16, 0,

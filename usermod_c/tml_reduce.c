@@ -158,3 +158,88 @@ void tml_sum_s8(const tml_reduce_params_t *p, const int8_t *in, int8_t *out) {
         }
     }
 }
+
+/* ---- SUM on int16 ----------------------------------------------------------
+ * TF 2.21's default kernel computes round(float(s) * scale) in float32 for
+ * the raw sum s (16x8 zero points are 0), rounding half away from zero, then
+ * clamps to int16. Emulated here in integers, so that no core needs a
+ * floating-point unit and every one agrees: each float32 rounding (of s,
+ * exact below 2^24, and of the product) is a round to 24 significant bits,
+ * ties to even. */
+
+tml_status_t tml_sum_s16_check(const tml_reduce_params_t *p, const char **detail) {
+    if (p->reduced > TML_SUM_S16_MAX_TERMS) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "int16 sum over more than 2^16 values");
+    }
+    if (p->scale_mantissa < (1 << 23) || p->scale_mantissa >= (1 << 24)) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "sum scale mantissa outside [2^23, 2^24)");
+    }
+    if (p->scale_exponent < -180 || p->scale_exponent > 100) {
+        return tml_check_fail(detail, TML_ERR_BAD_PARAM, "sum scale exponent outside [-180, 100]");
+    }
+    return TML_OK;
+}
+
+static int32_t tml_bit_length(uint64_t v) {
+    int32_t n = 0;
+    while (v != 0) {
+        v >>= 1;
+        n++;
+    }
+    return n;
+}
+
+/* v rounded to 24 significant bits, ties to even: v' * 2^(*exponent added). */
+static uint64_t tml_round_to_24_bits(uint64_t v, int32_t *exponent) {
+    const int32_t excess = tml_bit_length(v) - 24;
+    if (excess <= 0) {
+        return v;
+    }
+    const uint64_t half = (uint64_t)1 << (excess - 1);
+    const uint64_t rest = v & ((half << 1) - 1);
+    uint64_t kept = v >> excess;
+    if (rest > half || (rest == half && (kept & 1) != 0)) {
+        kept++;
+    }
+    *exponent += excess;
+    return kept;
+}
+
+static int16_t tml_sum_rescale_s16(const tml_reduce_params_t *p, int32_t sum) {
+    const uint64_t magnitude = sum < 0 ? (uint64_t)(-(int64_t)sum) : (uint64_t)sum;
+    int32_t exponent = p->scale_exponent;
+    const uint64_t s = tml_round_to_24_bits(magnitude, &exponent);
+    const uint64_t product = tml_round_to_24_bits(s * (uint64_t)p->scale_mantissa, &exponent);
+    /* product * 2^exponent, product below 2^25: round half away to an integer,
+     * saturating at 32768 (whose sign decides the clamp below). */
+    uint32_t rounded;
+    if (product == 0) {
+        rounded = 0;
+    } else if (exponent >= 0) {
+        rounded = exponent >= 16 ? 32768u : (uint32_t)(product << exponent > 32768u ? 32768u : product << exponent);
+    } else if (exponent < -26) {
+        rounded = 0;
+    } else {
+        const uint64_t r = (product + ((uint64_t)1 << (-exponent - 1))) >> -exponent;
+        rounded = r > 32768u ? 32768u : (uint32_t)r;
+    }
+    if (sum < 0) {
+        return (int16_t)(-(int32_t)rounded);
+    }
+    return (int16_t)(rounded > 32767u ? 32767u : rounded);
+}
+
+void tml_sum_s16(const tml_reduce_params_t *p, const int16_t *in, int16_t *out) {
+    const int32_t inner = p->inner;
+    for (int32_t o = 0; o < p->outer; o++) {
+        const int16_t *block = in + o * p->reduced * inner;
+        for (int32_t i = 0; i < inner; i++) {
+            /* At most 2^16 terms of magnitude at most 2^15 (the check). */
+            int32_t sum = 0;
+            for (int32_t r = 0; r < p->reduced; r++) {
+                sum += block[r * inner + i];
+            }
+            *out++ = tml_sum_rescale_s16(p, sum);
+        }
+    }
+}

@@ -87,6 +87,7 @@ OPCODES = {
     "REDUCE_MIN_S16": 58,
     "LUT_S16": 59,
     "ABS_S16": 60,
+    "SUM_S16": 61,
     "TREE_ENSEMBLE": 29,
     "LINEAR": 30,
     "GAUSSIAN_NB": 31,
@@ -189,6 +190,7 @@ PARAMS["FULLY_CONNECTED_S16"] = (
 PARAMS["REQUANTIZE"] = (struct.Struct("<6i"),
                         "multiplier shift negative_multiplier negative_shift act_min act_max".split())
 PARAMS["ABS_S16"] = PARAMS["REQUANTIZE"]
+PARAMS["SUM_S16"] = (struct.Struct("<5i"), "outer reduced inner scale_mantissa scale_exponent".split())
 PARAMS["LOGISTIC_S16"] = (struct.Struct("<ii"), "input_multiplier input_left_shift".split())
 PARAMS["TANH_S16"] = PARAMS["LOGISTIC_S16"]
 PARAMS["SOFTMAX_S16"] = (struct.Struct("<iiII"),

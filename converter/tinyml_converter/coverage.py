@@ -55,8 +55,9 @@ ROWS = {
     "MEAN": Row(("MEAN", "MEAN_S16"), BOTH, note="constant axes; the global spatial mean has its own path"),
     "REDUCE_MAX": Row(("REDUCE_MAX", "REDUCE_MAX_S16", "REMAP"), BOTH, note="constant axes (a REMAP in front when they are not adjacent)"),
     "REDUCE_MIN": Row(("REDUCE_MIN", "REDUCE_MIN_S16", "REMAP"), BOTH, note="constant axes (a REMAP in front when they are not adjacent)"),
-    "SUM": Row(("SUM", "REMAP"), note="requantised through a 255-step table of TFLite's formula; "
-                                      "a REMAP in front when the axes are not adjacent"),
+    "SUM": Row(("SUM", "SUM_S16", "REMAP"), BOTH,
+               note="int8: requantised through a 255-step table of TFLite's formula; int16: TFLite's float32 "
+                    "rescale emulated in integers; a REMAP in front when the axes are not adjacent"),
     "ARG_MAX": Row(("ARG_MAX", "REMAP"), note="int32 indices (TFLite's int64 ones stored as int32); "
                                             "a REMAP in front when the axes are not adjacent"),
     "ARG_MIN": Row(("ARG_MIN", "REMAP"), note="int32 indices (TFLite's int64 ones stored as int32); "

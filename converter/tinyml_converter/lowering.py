@@ -71,9 +71,9 @@ S16_OPNAMES = {"CONV_2D_S16", "DEPTHWISE_CONV_2D_S16", "FULLY_CONNECTED_S16", "R
                "LOGISTIC_S16", "TANH_S16", "SOFTMAX_S16", "TRANSPOSE_CONV_S16", "BATCH_MATMUL_S16",
                "REMAP", "CONCATENATION", "PAD", "COPY", "DIV", "RESIZE_BILINEAR", "MAXIMUM", "MINIMUM",
                "ADD_S16", "SUB_S16", "MUL_S16", "AVERAGE_POOL_2D_S16", "MAX_POOL_2D_S16", "MEAN_S16",
-               "REDUCE_MAX_S16", "REDUCE_MIN_S16", "LUT_S16", "ABS_S16"}
+               "REDUCE_MAX_S16", "REDUCE_MIN_S16", "LUT_S16", "ABS_S16", "SUM_S16"}
 S16_TEXT = ("CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED, BATCH_MATMUL, ADD, SUB, MUL, "
-            "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, REDUCE_MAX, REDUCE_MIN, ABS, EXP, LOG, GELU, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
+            "AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, SUM, REDUCE_MAX, REDUCE_MIN, ABS, EXP, LOG, GELU, LOGISTIC, TANH, SOFTMAX, RELU, RELU6, "
             "LEAKY_RELU, DIV, MAXIMUM, MINIMUM, RESIZE_BILINEAR, QUANTIZE, DEQUANTIZE, RESHAPE, "
             "SQUEEZE, EXPAND_DIMS, CONCATENATION, PAD, PADV2 and the data-movement ops "
             "(SLICE, STRIDED_SLICE, SPLIT, TRANSPOSE, GATHER, TILE, PACK ...)")
@@ -1416,6 +1416,18 @@ class Lowering:
         if not axes:
             raise ConversionError(f"{where}: SUM over no axis is not supported")
         x, outer, reduced, inner = self._reduce_input(op, where, axes)
+        if inp.type == INT16:
+            # The same float32 rescale on int16 (zero points 0): round(float(s)
+            # * scale), scale = in_scale / out_scale in float32, which the
+            # kernel emulates in integers from the scale's mantissa and exponent.
+            if reduced > 1 << 16:
+                raise ConversionError(f"{where}: an int16 sum of {reduced} values (at most 2^16 are supported)")
+            mantissa, exponent = np.frexp(np.float32(inp.scale) / np.float32(out.scale))
+            y = self.act(op.outputs[0], where)
+            self._add("SUM_S16", [x], [y], dict(outer=outer, reduced=reduced, inner=inner,
+                                                scale_mantissa=int(mantissa * (1 << 24)),
+                                                scale_exponent=int(exponent) - 24), where)
+            return
         # TF 2.21's default kernel requantises every int8 SUM in float32,
         # equal input and output quantisation included (measured,
         # tests/host/test_converter.py); the step table mirrors it

@@ -34,6 +34,7 @@ C_STRUCTS = {
     "LUT": "tml_blob_lut_t",
     "LUT_S16": "tml_blob_lut_t",
     "ABS_S16": "tml_blob_requantize_t",
+    "SUM_S16": "tml_blob_sum_s16_t",
     "REMAP": "tml_blob_remap_t",
     "TRANSPOSE_CONV": "tml_blob_transpose_conv_t",
     **{name: "tml_blob_reduce_t" for name in ("REDUCE_MAX", "REDUCE_MIN", "SUM", "ARG_MAX", "ARG_MIN",

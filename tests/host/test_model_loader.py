@@ -754,6 +754,23 @@ def op_cases():
     yield "abs_s16 negative multiplier", abs_s16_blob(multiplier=-5), "BAD_PARAM"
     yield "abs_s16 shift 31", abs_s16_blob(shift=31), "BAD_PARAM"
     yield "abs_s16 act_max past int16", abs_s16_blob(act_max=40000), "BAD_PARAM"
+    def sum_s16_blob(dtype=bl.DTYPE_INT16, in_shape=(2, 3, 4), **over):
+        b = BlobBuilder()
+        x = b.tensor(in_shape, dtype=dtype)
+        y = b.tensor((2, 4), dtype=dtype)
+        f = dict(outer=2, reduced=3, inner=4, scale_mantissa=1 << 23, scale_exponent=-23)
+        f.update(over)
+        b.op("SUM_S16", [x], [y], **f)
+        b.inputs, b.outputs = [x], [y]
+        return b
+
+    yield "sum_s16 int8 tensors", sum_s16_blob(dtype=bl.DTYPE_INT8), "BAD_TENSOR"
+    yield "sum_s16 mantissa below 2^23", sum_s16_blob(scale_mantissa=(1 << 23) - 1), "BAD_PARAM"
+    yield "sum_s16 mantissa 2^24", sum_s16_blob(scale_mantissa=1 << 24), "BAD_PARAM"
+    yield "sum_s16 exponent -181", sum_s16_blob(scale_exponent=-181), "BAD_PARAM"
+    yield "sum_s16 exponent 101", sum_s16_blob(scale_exponent=101), "BAD_PARAM"
+    yield "sum_s16 outer*inner != output", sum_s16_blob(outer=1, reduced=6), "BAD_SHAPE"
+    yield "sum_s16 2^16 + 1 terms", sum_s16_blob(in_shape=(2, (1 << 16) + 1, 4), reduced=(1 << 16) + 1), "BAD_PARAM"
     yield "lut_s16 table one entry short", lut_s16_blob(entries=512), "BAD_OFFSET"
     yield "lut_s16 int8 tensors", lut_s16_blob(dtype=bl.DTYPE_INT8), "BAD_TENSOR"
     yield "lut_s16 sizes differ", lut_s16_blob(out_shape=(2, 4)), "BAD_SHAPE"

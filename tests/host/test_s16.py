@@ -91,6 +91,7 @@ MODELS = {
     "reduce_max_min_apart": ((5, 4, 6), lambda x: L.Subtract()([keras.ops.max(L.Conv2D(3, 1)(x), axis=(1, 3)),
                                                                 keras.ops.min(L.Conv2D(3, 1)(x), axis=(1, 3))])),
     "exp": ((9,), lambda x: L.Dense(4)(keras.ops.exp(L.Dense(6)(x)))),
+    "sum_rows": ((6, 5, 4), lambda x: L.Dense(3)(keras.ops.sum(L.Conv2D(4, 1)(x), axis=(1, 2)))),
     "abs": ((9,), lambda x: L.Dense(4)(keras.ops.abs(L.Dense(6)(x)))),
     "log_of_exp": ((7,), lambda x: L.Dense(3)(keras.ops.log(keras.ops.exp(L.Dense(5)(x))))),
     "gelu": ((8,), lambda x: L.Dense(3)(L.Dense(10, activation="gelu")(x))),
@@ -263,6 +264,91 @@ def test_lut_s16_every_input(case):
     every = np.arange(-32768, 32768).astype(np.int16).reshape(1, 65536)
     _, tfl_outs, host_outs = parity.evaluate(b.finish([i], [o]), [[every]])
     assert parity.compare(tfl_outs[0], host_outs[0]) is None, parity.compare(tfl_outs[0], host_outs[0])
+
+
+# (input scale, output scale, [outer, reduced, inner]): a ratio of exactly 1/2
+# (every odd sum a tie), saturating ones, sums past 2^24 (rounded to float32
+# before the rescale), the largest sum supported.
+SUM_S16_CASES = [
+    (1e-3, 2e-3, (3, 5, 7)), (3e-4, 1e-3, (2, 9, 11)), (1e-3, 1e-3, (1, 3, 40)), (2e-3, 5e-4, (4, 4, 4)),
+    (1e-4, 0.07, (2, 700, 3)), (1e-4, 0.7, (1, 65536, 2)), (5e-5, 5e-5, (6, 1, 5)), (0.01, 3e-5, (1, 31, 9)),
+]
+
+
+@pytest.mark.parametrize("case", SUM_S16_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{'x'.join(map(str, c[2]))}")
+def test_sum_s16(case):
+    """The int16 SUM against TFLite's default kernel (BUILTIN_REF's int16 SUM
+    computes something else in TF 2.21; tests/host/parity.py): random values,
+    and each input all -32768, all 32767."""
+    from tensorflow.lite.python import schema_py_generated as s
+
+    in_scale, out_scale, (outer, reduced, inner) = case
+    b = Builder()
+    i = b.tensor("in", [outer, reduced, inner], np.int16, in_scale, 0)
+    axis = b.tensor("axis", [1], np.int32, data=[1])
+    o = b.tensor("out", [outer, inner], np.int16, out_scale, 0)
+    opt = s.ReducerOptionsT()
+    opt.keepDims = False
+    b.op("SUM", [i, axis], [o], "ReducerOptions", opt)
+    tfl = b.finish([i], [o])
+    rng = np.random.default_rng(reduced)
+    _, tfl_outs, host_outs = parity.evaluate(tfl, lambda o: parity.random_inputs(o, rng, 6))
+    for t, h in zip(tfl_outs, host_outs):
+        assert parity.compare(t, h) is None, parity.compare(t, h)
+
+
+def test_sum_s16_rescale_matches_ieee_float(c_builder):
+    """The int16 SUM's integer emulation of TFLite's float32 rescale,
+    round-half-away(float32(float32(s) * scale)), against NumPy's IEEE
+    float32 over random sums and scales, sums past 2^24 (rounded before the
+    product), and products built to tie at 24 bits."""
+    import ctypes
+    from fractions import Fraction
+
+    class Reduce(ctypes.Structure):
+        _fields_ = [("outer", ctypes.c_int32), ("reduced", ctypes.c_int32), ("inner", ctypes.c_int32),
+                    ("steps", ctypes.c_void_p), ("scale_mantissa", ctypes.c_int32),
+                    ("scale_exponent", ctypes.c_int32)]
+
+    lib = c_builder(["tml_reduce.c"], "sum_s16_rescale")
+    rng = np.random.default_rng(9)
+    f32 = np.float32
+    terms = 1 << 16
+    cases = [(int(rng.integers(-(1 << 31) + (1 << 20), (1 << 31) - (1 << 20))), f32(10.0 ** rng.uniform(-9, 1))) for _ in range(1500)]
+    cases += [(int(rng.integers(-40000, 40000)), f32(10.0 ** rng.uniform(-5, 0.5))) for _ in range(1500)]
+    # Products exactly halfway between two float32 values: 3 * 2^j times an
+    # odd 24-bit mantissa m has 25 significant bits ending in a lone 1, so
+    # one bit is dropped at a tie; the lower neighbour is even for m = 3 mod
+    # 4 and odd for m = 1 mod 4 (a tie-to-even rounding tells them apart).
+    cases += [(sign * 3 * (1 << j), f32(np.ldexp(float(m), e))) for m in ((1 << 23) + 1, (1 << 23) + 3)
+              for j in (0, 5, 12, 20, 28) for sign in (1, -1) for e in (-47, -40, -33, -26)]
+    cases += [(sign * ((1 << 24) + 1 + 2 * k), f32(np.ldexp(1.0, e))) for sign in (1, -1) for k in range(4)
+              for e in (-10, -12)]
+    got, want = [], []
+    x = np.zeros(terms, np.int16)
+    out = np.zeros(1, np.int16)
+    for total, scale in cases:
+        x[:] = 0
+        q, r = divmod(abs(total), 32768)
+        x[:q] = 32767 if total > 0 else -32768
+        # 32767 per term for positive sums: make up the difference in the rest.
+        rest = abs(total) - (q * 32767 if total > 0 else q * 32768)
+        k = q
+        while rest:
+            step = min(rest, 32767 if total > 0 else 32768)
+            x[k] = step if total > 0 else -step
+            rest -= step
+            k += 1
+        assert int(x.astype(np.int64).sum()) == total
+        mantissa, exponent = np.frexp(scale)
+        p = Reduce(1, terms, 1, None, int(mantissa * (1 << 24)), int(exponent) - 24)
+        lib.tml_sum_s16(ctypes.byref(p), x.ctypes.data_as(ctypes.c_void_p), out.ctypes.data_as(ctypes.c_void_p))
+        got.append(int(out[0]))
+        v = Fraction(float(f32(f32(total) * scale)))
+        rounded = int(abs(v) + Fraction(1, 2)) * (1 if v >= 0 else -1)
+        want.append(max(-32768, min(32767, rounded)))
+    bad = [(cases[k], got[k], want[k]) for k in range(len(cases)) if got[k] != want[k]]
+    assert not bad, bad[:5]
 
 
 # TILE is not here: TF 2.21's TILE refuses int16.

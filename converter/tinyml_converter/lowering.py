@@ -55,7 +55,7 @@ ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 # Ops lowered to REMAP (each output element one input element).
 REMAP_OPS = ("TRANSPOSE", "SLICE", "STRIDED_SLICE", "SPLIT", "SPLIT_V", "UNPACK", "TILE",
              "BROADCAST_TO", "REVERSE_V2", "GATHER", "MIRROR_PAD", "DEPTH_TO_SPACE",
-             "SPACE_TO_DEPTH", "RESIZE_NEAREST_NEIGHBOR")
+             "SPACE_TO_DEPTH", "RESIZE_NEAREST_NEIGHBOR", "GATHER_ND")
 COMPARISONS = ("EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL")
 SUPPORTED_OPS = sorted(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
@@ -1893,7 +1893,9 @@ class Lowering:
             return
         tables = remap_tables(index.reshape((1,) * (4 - len(out.shape)) + tuple(out.shape)))
         if tables is None:
-            raise ConversionError(f"{where}: this {op.name} does not map output dims independently")
+            raise ConversionError(
+                f"{where}: this {op.name} picks input elements that are not a product of one index list "
+                "per output axis (say scattered points of GATHER_ND), which tinyml's REMAP cannot express")
         x = self.act(source, where)
         y = self.act(op.outputs[out_k], where)
         self._add("REMAP", [x], [y], dict(table=Const(_pack_i32(np.concatenate(tables)), "table")), where)
@@ -1976,6 +1978,18 @@ class Lowering:
         if idx.size == 0 or idx.min() < 0 or idx.max() >= base.shape[axis]:
             raise ConversionError(f"{where}: indices outside [0, {base.shape[axis]})")
         self._remap(op, where, np.take(base, idx, axis=axis))
+
+    def _op_gather_nd(self, op, where):
+        base = self._offsets(op, where)
+        idx = self._const(op.inputs[1], where, "the indices (GATHER_ND of run-time indices is not supported)")
+        idx = idx.data.astype(np.int64).reshape(self.T[op.inputs[1]].shape)
+        depth = idx.shape[-1] if idx.ndim else 0
+        if idx.ndim == 0 or not 1 <= depth <= base.ndim:
+            raise ConversionError(f"{where}: GATHER_ND indices of shape {idx.shape} on a rank-{base.ndim} input")
+        bounds = np.array(base.shape[:depth])
+        if idx.size == 0 or (idx < 0).any() or (idx >= bounds).any():
+            raise ConversionError(f"{where}: GATHER_ND indices outside the input's {tuple(bounds)}")
+        self._remap(op, where, base[tuple(np.moveaxis(idx, -1, 0))])
 
     def _op_mirror_pad(self, op, where):
         pads = self._const(op.inputs[1], where, "the paddings").data.reshape(-1, 2).tolist()

@@ -212,6 +212,13 @@ FAMILIES = {
         C("tile", [(2, 3, 2)], lambda L, k, x: k.ops.tile(x, (1, 2, 1, 3))),
         C("gather", [(4, 5, 3)], lambda L, k, x: k.ops.take(x, np.array([4, 0, 2, 2]), axis=2)),
         C("gather_channels", [(3, 6)], lambda L, k, x: k.ops.take(x, np.array([5, 1]), axis=-1)),
+        C("gather_nd_rows", [(4, 5, 3)], lambda L, k, x: L.Lambda(
+            lambda t: _tf().gather_nd(t, [[0, 3], [0, 1], [0, 3]]))(x)),
+        C("gather_nd_cells", [(4, 5, 3)], lambda L, k, x: L.Lambda(
+            lambda t: _tf().gather_nd(t, [[[0, 1, 4], [0, 1, 0]], [[0, 3, 4], [0, 3, 0]]]))(x)),
+        C("gather_nd_points", [(4, 5, 3)], lambda L, k, x: L.Lambda(
+            lambda t: _tf().gather_nd(t, [[0, 2, 4], [0, 0, 0], [0, 3, 1], [0, 2, 4]]))(x)),
+        C("gather_nd_batch_only", [(2, 7)], lambda L, k, x: L.Lambda(lambda t: _tf().gather_nd(t, [[0], [0]]))(x)),
         C("reverse", [(4, 5, 3)], lambda L, k, x: k.ops.flip(x, axis=1)),
         C("broadcast_to", [(1, 3, 5)], lambda L, k, x: L.Lambda(lambda t: _tf().broadcast_to(t, [1, 4, 3, 5]))(x)),
         C("squeeze", [(4, 1, 3)], lambda L, k, x: L.Dense(2)(L.Lambda(lambda t: _tf().squeeze(t, axis=2))(x))),
@@ -931,3 +938,20 @@ def test_every_listed_op_has_parity():
     seen = TFLITE_OPS_SEEN | {"DEQUANTIZE"} | set(PARITY_ELSEWHERE)
     untested = sorted(name for name, row in coverage.ROWS.items() if "int8" in row.dtypes and name not in seen)
     assert not untested, f"listed as int8 in docs/ops.md but in no parity family: {untested}"
+
+
+def test_gather_nd_of_scattered_points_is_refused_by_name():
+    """GATHER_ND of points that are no product of per-axis index lists (a
+    2 x 2 output here; along one output axis any points are) has no REMAP
+    form: refused with the op named, not converted wrongly."""
+    from tflite_build import Builder
+    from tinyml_converter.convert import tflite_to_blob
+    from tinyml_converter.errors import ConversionError
+
+    b = Builder()
+    i = b.tensor("in", [1, 4, 5], np.int8, 0.05, 3)
+    idx = b.tensor("idx", [2, 2, 3], np.int32, data=[0, 2, 4, 0, 0, 0, 0, 3, 1, 0, 2, 4])
+    o = b.tensor("out", [2, 2], np.int8, 0.05, 3)
+    b.op("GATHER_ND", [i, idx], [o])
+    with pytest.raises(ConversionError, match="GATHER_ND.*scattered points"):
+        tflite_to_blob(b.finish([i], [o]))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .lowering import ALIAS_OPS, REMAP_OPS, Graph, Lowering
-from .lut import LUT_OPS, LUT_S16_OPS
+from .lut import LUT_OPS, LUT_S16_NON_NEGATIVE, LUT_S16_OPS
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,10 @@ for _name in ("LOGISTIC", "TANH"):
 for _name in LUT_S16_OPS:
     ROWS[_name] = Row(("LUT", "LUT_S16"), BOTH,
                       note=_LUT_NOTE + "; int16: TFLite's own 513-entry table, read back from TFLite "
-                                       "on all 65536 inputs and interpolated as TFLite does")
+                                       "on all 65536 inputs and interpolated as TFLite does"
+                           + ("" if _name not in LUT_S16_NON_NEGATIVE else
+                              " (a negative int16 input, on which TFLite fails the invoke, gives the "
+                              "output for 0)"))
 ROWS["ABS"] = Row(("LUT", "ABS_S16"), BOTH, note=_LUT_NOTE + "; int16: the magnitude rescaled as TFLite's "
                                                               "AbsEvalQuantized")
 ROWS["QUANTIZE"] = Row(("LUT", "REQUANTIZE"), BOTH,

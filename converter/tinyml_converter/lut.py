@@ -145,7 +145,11 @@ def lut_table(model: TflModel, op: TflOp) -> bytes:
 
 # The int16 unary ops TFLite itself runs through its 513-entry interpolated
 # table (LUTPopulate<int16_t> and LUTLookup in kernels/internal/common.h).
-LUT_S16_OPS = ("EXP", "LOG", "GELU")
+LUT_S16_OPS = ("EXP", "LOG", "GELU", "RSQRT")
+# Of those, the ones TFLite refuses negative inputs for at invoke: the table
+# is read back from the non-negative half, and a negative input gives the
+# output for 0 (tinyml cannot fail halfway through an invoke).
+LUT_S16_NON_NEGATIVE = ("RSQRT",)
 LUT_S16_ENTRIES = 513
 _INPUTS_S16 = np.arange(-32768, 32768, dtype=np.int64).astype(np.int16).reshape(1, 65536)
 
@@ -161,24 +165,29 @@ def lut_s16_lookup(table: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def lut_table_s16(model: TflModel, op: TflOp) -> bytes:
     """TFLite's own 513-entry int16 table for `op`, read back from its outputs
-    on all 65536 inputs: entry k is the output at k * 128 - 32768, where no
-    interpolation happens; the last entry only sets the top segment's slope,
-    so any value that reproduces that segment is TFLite's as far as any
-    input can tell. The whole table is then checked against every output."""
+    on all 65536 inputs (the 32768 non-negative ones for LUT_S16_NON_NEGATIVE):
+    entry k is the output at k * 128 - 32768, where no interpolation
+    happens; the last entry only sets the top segment's slope, so any value
+    that reproduces that segment is TFLite's as far as any input can tell.
+    The whole table is then checked against every output."""
+    start = 32768 if op.name in LUT_S16_NON_NEGATIVE else 0
+    inputs = _INPUTS_S16[:, start:]
     try:
-        (out,) = run_reference(one_op_tflite(model, op, rows=65536), [_INPUTS_S16])
+        (out,) = run_reference(one_op_tflite(model, op, rows=inputs.size), [inputs])
     except Exception as exc:
         raise ConversionError(
             f"{op.name}: TFLite could not evaluate this op on int16 values to build its "
             f"lookup table ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
         ) from None
     out = np.asarray(out)
-    if out.dtype != np.int16 or out.size != 65536:
+    if out.dtype != np.int16 or out.size != inputs.size:
         raise ConversionError(f"{op.name}: int16 lookup table probe returned {out.dtype}[{out.size}]")
-    out = out.reshape(65536).astype(np.int64)
+    full = np.zeros(65536, np.int64)
+    full[start:] = out.reshape(-1)
+    full[:start] = full[start]
     table = np.zeros(LUT_S16_ENTRIES, np.int64)
-    table[:512] = out[::128]
-    top = out[511 * 128:]
+    table[:512] = full[::128]
+    top = full[511 * 128:]
     fraction = np.arange(128)
     # The slope s satisfies base + floor((s * f + 64) / 128) = out for every f;
     # at f = 127 that pins s to within two values of 128 * (out - base) / 127.
@@ -190,6 +199,6 @@ def lut_table_s16(model: TflModel, op: TflOp) -> bytes:
     else:
         raise ConversionError(f"{op.name}: TFLite's int16 outputs are not a 513-entry interpolated table")
     if not -32768 <= table[512] <= 32767 or not np.array_equal(
-            lut_s16_lookup(table, _INPUTS_S16.reshape(-1)).astype(np.int64), out):
+            lut_s16_lookup(table, _INPUTS_S16.reshape(-1)).astype(np.int64), full):
         raise ConversionError(f"{op.name}: TFLite's int16 outputs are not a 513-entry interpolated table")
     return table.astype("<i2").tobytes()

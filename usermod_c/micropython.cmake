@@ -16,6 +16,11 @@ target_sources(usermod_tinyml INTERFACE
     ${TINYML_CORE_SOURCES}
 )
 target_include_directories(usermod_tinyml INTERFACE ${CMAKE_CURRENT_LIST_DIR})
+# TINYML_TERSE_ERRORS=1 (CMake variable or environment, read when a build
+# folder is configured) leaves out the loader's sentences, ~10 KB of flash.
+if(TINYML_TERSE_ERRORS OR "$ENV{TINYML_TERSE_ERRORS}" STREQUAL "1")
+    target_compile_definitions(usermod_tinyml INTERFACE TML_TERSE_ERRORS)
+endif()
 target_link_libraries(usermod INTERFACE usermod_tinyml)
 
 # The matrix kernels at -O2 rather than the port's -Os, except on the

@@ -7,6 +7,12 @@ TINYML_MOD_DIR := $(USERMOD_DIR)
 SRC_USERMOD_C += $(TINYML_MOD_DIR)/modtinyml.c $(TINYML_MOD_DIR)/modtinyml_audio.c
 SRC_USERMOD_LIB_C += $(addprefix $(TINYML_MOD_DIR)/,$(shell cat $(TINYML_MOD_DIR)/core_sources.txt))
 CFLAGS_USERMOD += -I$(TINYML_MOD_DIR)
+# TINYML_TERSE_ERRORS=1 (make variable or environment) leaves out the
+# loader's sentences, ~10 KB of flash (tml_status.h). Build it in a BUILD
+# folder of its own: make does not rebuild objects when flags change.
+ifeq ($(TINYML_TERSE_ERRORS),1)
+CFLAGS_USERMOD += -DTML_TERSE_ERRORS
+endif
 # core_sources.txt lists the architecture paths' .S files with the C (each
 # assembles to nothing off its own path, tml_arch.h): build them as assembly.
 TINYML_ASM := $(filter $(TINYML_MOD_DIR)/%.S,$(SRC_USERMOD_LIB_C))

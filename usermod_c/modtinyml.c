@@ -44,16 +44,18 @@ typedef struct _tinyml_model_obj_t {
 static NORETURN void tinyml_raise_error(const tml_model_t *core) {
     const tml_error_t *e = &core->error;
     const char *detail = e->detail ? e->detail : "";
+    // A terse build (TML_TERSE_ERRORS) has no sentences: no dangling colon then.
+    const char *sep = detail[0] ? ": " : "";
     if (e->status == TML_ERR_ARENA_TOO_SMALL) {
-        mp_raise_msg_varg(&mp_type_MemoryError, MP_ERROR_TEXT("tinyml: %s: %s"),
-            tml_status_str(e->status), detail);
+        mp_raise_msg_varg(&mp_type_MemoryError, MP_ERROR_TEXT("tinyml: %s%s%s"),
+            tml_status_str(e->status), sep, detail);
     }
     if (e->op_index >= 0) {
-        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("tinyml: op %d (%s): %s: %s"),
-            (int)e->op_index, tml_opcode_name(e->opcode), tml_status_str(e->status), detail);
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("tinyml: op %d (%s): %s%s%s"),
+            (int)e->op_index, tml_opcode_name(e->opcode), tml_status_str(e->status), sep, detail);
     }
-    mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("tinyml: invalid model: %s: %s"),
-        tml_status_str(e->status), detail);
+    mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("tinyml: invalid model: %s%s%s"),
+        tml_status_str(e->status), sep, detail);
 }
 
 static tinyml_model_obj_t *tinyml_get_open_model(mp_obj_t self_in) {

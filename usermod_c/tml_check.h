@@ -7,7 +7,7 @@
 #include "tml_status.h"
 
 static inline tml_status_t tml_check_fail(const char **detail, tml_status_t status, const char *why) {
-    *detail = why;
+    *detail = TML_DETAIL(why);
     return status;
 }
 

@@ -57,7 +57,7 @@ const char *tml_opcode_name(uint8_t opcode) {
     return tml_op_defs[opcode].name;
 }
 
-tml_status_t tml_load_fail(tml_model_t *m, tml_status_t status, const char *detail) {
+tml_status_t (tml_load_fail)(tml_model_t *m, tml_status_t status, const char *detail) {
     m->error.status = status;
     m->error.detail = detail;
     return status;
@@ -391,7 +391,7 @@ uint32_t tml_model_state_size(const tml_model_t *m) {
     return tml_state_tensors_bytes(m) + tml_state_ops_bytes(m) + tml_align8(indices * 2u);
 }
 
-tml_status_t tml_load_const(tml_model_t *m, uint32_t offset, uint64_t bytes, uint32_t align,
+tml_status_t (tml_load_const)(tml_model_t *m, uint32_t offset, uint64_t bytes, uint32_t align,
     const char *detail, const void **out) {
     if (offset == TML_NONE || (uint64_t)offset + bytes > m->header.data_size) {
         return tml_load_fail(m, TML_ERR_BAD_OFFSET, detail);

@@ -135,10 +135,14 @@ typedef struct {
 extern const tml_op_def_t tml_op_defs[TML_OP_COUNT_];
 
 /* For the loaders in tml_ops.c (defined in tml_model.c). */
-tml_status_t tml_load_fail(tml_model_t *m, tml_status_t status, const char *detail);
+tml_status_t (tml_load_fail)(tml_model_t *m, tml_status_t status, const char *detail);
 /* A constant of `bytes` bytes at data-section offset `offset`, aligned. */
-tml_status_t tml_load_const(tml_model_t *m, uint32_t offset, uint64_t bytes, uint32_t align,
+tml_status_t (tml_load_const)(tml_model_t *m, uint32_t offset, uint64_t bytes, uint32_t align,
     const char *detail, const void **out);
+/* Through TML_DETAIL, so that a terse build drops the sentences. */
+#define tml_load_fail(m, status, detail) (tml_load_fail)((m), (status), TML_DETAIL(detail))
+#define tml_load_const(m, offset, bytes, align, detail, out) \
+    (tml_load_const)((m), (offset), (bytes), (align), TML_DETAIL(detail), (out))
 
 /* Tensors are below 2^31 bytes (checked at load), so this fits. */
 static inline int32_t tml_elements(const tml_tensor_t *t) {

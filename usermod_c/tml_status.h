@@ -20,4 +20,13 @@ typedef enum {
     TML_ERR_COUNT_
 } tml_status_t;
 
+/* The loader's sentences (what rule a blob broke) are ~11 KB of flash. A
+ * build with TML_TERSE_ERRORS keeps the status and the op's name and index
+ * and drops the sentences; the (void) keeps a variable's use. */
+#ifdef TML_TERSE_ERRORS
+#define TML_DETAIL(text) ((void)(text), "")
+#else
+#define TML_DETAIL(text) (text)
+#endif
+
 #endif /* TML_STATUS_H */

@@ -1201,3 +1201,26 @@ def test_int16_operand_rules(case):
         b.inputs = [0, 1]
     e = raises_status(b.build(), want)
     assert detail in str(e), str(e)
+
+
+def test_terse_build_keeps_status_and_op_drops_sentences():
+    """A TML_TERSE_ERRORS build (for small flash) refuses the same blobs with
+    the same status and op, without the sentence; the full build's detail
+    is there for the same blob."""
+    from tinyml_converter.errors import ModelRefused
+    from tinyml_converter.host_runtime import build_host_library, load_library
+
+    terse = load_library(build_host_library(C_DIR, BUILD / "libtinyml_terse.so",
+                                            extra_flags=["-DTML_TERSE_ERRORS"]))
+    b = BlobBuilder()
+    x = b.tensor((2, 3, 4), dtype=bl.DTYPE_INT16)
+    y = b.tensor((2, 4), dtype=bl.DTYPE_INT16)
+    b.op("SUM_S16", [x], [y], outer=2, reduced=3, inner=4, scale_mantissa=1, scale_exponent=0)
+    b.inputs, b.outputs = [x], [y]
+    blob = b.build()
+    full = raises_status(blob, "BAD_PARAM", op_index=0)
+    assert "mantissa" in full.detail
+    with pytest.raises(ModelRefused) as e:
+        HostModel(blob, lib=terse)
+    assert (e.value.status, e.value.op_index, e.value.opcode_name, e.value.detail) == (
+        STATUS["BAD_PARAM"], 0, "SUM_S16", "")

@@ -21,6 +21,15 @@ target_include_directories(usermod_tinyml INTERFACE ${CMAKE_CURRENT_LIST_DIR})
 if(TINYML_TERSE_ERRORS OR "$ENV{TINYML_TERSE_ERRORS}" STREQUAL "1")
     target_compile_definitions(usermod_tinyml INTERFACE TML_TERSE_ERRORS)
 endif()
+# TINYML_OPS_HEADER=<file from `tinyml inspect MODEL --ops-header FILE`>
+# (CMake variable or environment): only the ops its models use.
+if(NOT TINYML_OPS_HEADER AND DEFINED ENV{TINYML_OPS_HEADER})
+    set(TINYML_OPS_HEADER "$ENV{TINYML_OPS_HEADER}")
+endif()
+if(TINYML_OPS_HEADER)
+    get_filename_component(TINYML_OPS_HEADER_ABS "${TINYML_OPS_HEADER}" ABSOLUTE)
+    target_compile_definitions(usermod_tinyml INTERFACE TML_OPS_SUBSET="${TINYML_OPS_HEADER_ABS}")
+endif()
 target_link_libraries(usermod INTERFACE usermod_tinyml)
 
 # The matrix kernels at -O2 rather than the port's -Os, except on the

@@ -13,6 +13,11 @@ CFLAGS_USERMOD += -I$(TINYML_MOD_DIR)
 ifeq ($(TINYML_TERSE_ERRORS),1)
 CFLAGS_USERMOD += -DTML_TERSE_ERRORS
 endif
+# TINYML_OPS_HEADER=<file from `tinyml inspect MODEL --ops-header FILE`>
+# builds only the ops its models use (tml_ops.c); also a BUILD of its own.
+ifneq ($(TINYML_OPS_HEADER),)
+CFLAGS_USERMOD += -DTML_OPS_SUBSET='"$(abspath $(TINYML_OPS_HEADER))"'
+endif
 # core_sources.txt lists the architecture paths' .S files with the C (each
 # assembles to nothing off its own path, tml_arch.h): build them as assembly.
 TINYML_ASM := $(filter $(TINYML_MOD_DIR)/%.S,$(SRC_USERMOD_LIB_C))

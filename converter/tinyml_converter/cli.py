@@ -359,6 +359,12 @@ def plot_plan(info, path, model_name: str = "") -> None:
 def cmd_inspect(a) -> int:
     data, info = _read(a.model)
     d = inspect_dict(data, info)
+    if a.ops_header:
+        from . import ops_header
+
+        kept = ops_header.write(a.ops_header, {op["name"] for op in info.ops})
+        print(f"{a.ops_header}: a firmware with {len(kept)} of {len(ops_header.L.OPCODES)} ops: "
+              f"{', '.join(sorted(kept))}", file=sys.stderr)
     if a.plot:
         plot_plan(info, a.plot, Path(a.model).name)
     if a.json:
@@ -863,6 +869,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("model")
     i.add_argument("--json", action="store_true")
     i.add_argument("--plot", metavar="PNG", help="draw the arena plan (needs matplotlib)")
+    i.add_argument("--ops-header", metavar="H",
+                   help="write (or add this model's ops to) the C header that builds a firmware with only "
+                        "the ops its models use (TINYML_OPS_HEADER=H)")
     i.set_defaults(fn=cmd_inspect)
 
     k = sub.add_parser("check", help="validate a blob and check it fits a board")

@@ -144,8 +144,8 @@ class Kernel:
 
 
 _TABLE_ENTRY = re.compile(
-    r'\[TML_OP_(\w+)\]\s*=\s*\{\s*"(\w+)"\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*[^,]+,\s*(\w+)\s*,\s*(\w+)\s*,'
-    r'\s*(\w+)\s*(?:,\s*\w+\s*)?\}')
+    r'TML_OP_ENTRY\((\w+)\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*[^,]+,\s*(\w+)\s*,\s*(\w+)\s*,'
+    r'\s*(\w+)\s*(?:,\s*\w+\s*)?\)')
 _CALL = re.compile(r"\b(tml_\w+)\s*\(")
 
 
@@ -184,9 +184,7 @@ def kernels(c_dir) -> dict:
         return found
 
     out = {}
-    for enum, name, _load, run, scratch in _TABLE_ENTRY.findall(ops_c):
-        if enum != name:
-            raise ValueError(f"tml_ops.c: TML_OP_{enum} is named {name!r}")
+    for name, _load, run, scratch in _TABLE_ENTRY.findall(ops_c):
         # A run function that calls no kernel file does its work in tml_ops.c.
         files = tuple(sorted(files_called(local.get(run, ""), {run}))) or ("tml_ops.c",)
         out[name] = Kernel(name, files, any(arch[f] for f in files), scratch != "0")

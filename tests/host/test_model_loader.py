@@ -1224,3 +1224,47 @@ def test_terse_build_keeps_status_and_op_drops_sentences():
         HostModel(blob, lib=terse)
     assert (e.value.status, e.value.op_index, e.value.opcode_name, e.value.detail) == (
         STATUS["BAD_PARAM"], 0, "SUM_S16", "")
+
+
+def test_op_subset_build(tmp_path):
+    """A firmware built from `tinyml inspect --ops-header` runs the models
+    the header was written for, bit for bit as the full build, and refuses
+    any other op by its name; a second model's ops add to the header."""
+    from tinyml_converter.cli import main as cli_main
+    from tinyml_converter.errors import ModelRefused
+    from tinyml_converter.host_runtime import build_host_library, load_library
+
+    rng = np.random.default_rng(4)
+    table = rand_i8(rng, 256)
+    lut = BlobBuilder()
+    x = lut.tensor((4, 6), zero_point=3)
+    y = lut.tensor((4, 6))
+    lut.op("LUT", [x], [y], table=lut.const(table.tobytes()))
+    lut.inputs, lut.outputs = [x], [y]
+    copy = BlobBuilder()
+    x = copy.tensor((2, 3))
+    y = copy.tensor((3, 2), offset=copy.tensors[x]["offset"] + 8)
+    copy.op("COPY", [x], [y])
+    copy.inputs, copy.outputs = [x], [y]
+    remap = BlobBuilder()
+    x = remap.tensor((2, 3))
+    y = remap.tensor((3, 2))
+    remap.op("REMAP", [x], [y], table=remap.const(i32([0, 0, 0, 1, 2, 0, 3]), 4))  # the transpose
+    remap.inputs, remap.outputs = [x], [y]
+    header = tmp_path / "ops.h"
+    for name, b in (("lut", lut), ("copy", copy)):
+        (tmp_path / f"{name}.tinyml").write_bytes(b.build())
+        assert cli_main(["inspect", str(tmp_path / f"{name}.tinyml"), "--ops-header", str(header)]) == 0
+    text = header.read_text()
+    assert "#define TML_WITH_LUT 1" in text and "#define TML_WITH_COPY 1" in text
+    assert "#define TML_WITH_REMAP 0" in text and "#define TML_WITH_CONV_2D 0" in text
+    subset = load_library(build_host_library(C_DIR, BUILD / "libtinyml_subset.so",
+                                             extra_flags=[f'-DTML_OPS_SUBSET="{header}"']))
+    xin = rand_i8(rng, (4, 6))
+    np.testing.assert_array_equal(HostModel(lut.build(), lib=subset).invoke(xin)[0],
+                                  HostModel(lut.build()).invoke(xin)[0])
+    HostModel(copy.build(), lib=subset)
+    HostModel(remap.build())
+    with pytest.raises(ModelRefused) as e:
+        HostModel(remap.build(), lib=subset)
+    assert (e.value.status, e.value.op_index, e.value.opcode_name) == (STATUS["UNSUPPORTED_OP"], 0, "REMAP")

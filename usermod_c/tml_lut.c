@@ -12,9 +12,10 @@ void tml_lut_s8(const int8_t *table, int32_t count, const int8_t *in, int8_t *ou
 }
 
 /* TFLite's int16 table lookup for the unary ops it tabulates itself (EXP,
- * GELU): the top 9 bits of the value pick one of 512 segments, the low 7
- * interpolate linearly towards the next entry, rounding half up. The
- * converter reproduces TFLite's table, so the lookup is the whole op. */
+ * LOG, RSQRT, GELU): the top 9 bits of the value pick one of 512 segments,
+ * the low 7 interpolate linearly towards the next entry, rounding half up.
+ * The converter reads TFLite's own table back, so the lookup is the whole
+ * op. Reads element i before writing it: in may equal out. */
 void tml_lut_s16(const int16_t *table, int32_t count, const int16_t *in, int16_t *out) {
     for (int32_t i = 0; i < count; i++) {
         /* Offset to 0..65535: the segment and the fraction are then the

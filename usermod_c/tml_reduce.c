@@ -16,6 +16,7 @@
  * smaller x (ties keep the first index either way). */
 #include "tml_check.h"
 #include "tml_kernels.h"
+#include "tml_requant.h"
 
 /* SUM adds raw int8 values in int32: 2^23 of them stay within 2^30 in
  * magnitude. */
@@ -180,18 +181,9 @@ tml_status_t tml_sum_s16_check(const tml_reduce_params_t *p, const char **detail
     return TML_OK;
 }
 
-static int32_t tml_bit_length(uint64_t v) {
-    int32_t n = 0;
-    while (v != 0) {
-        v >>= 1;
-        n++;
-    }
-    return n;
-}
-
 /* v rounded to 24 significant bits, ties to even: v' * 2^(*exponent added). */
 static uint64_t tml_round_to_24_bits(uint64_t v, int32_t *exponent) {
-    const int32_t excess = tml_bit_length(v) - 24;
+    const int32_t excess = tml_bit_length64(v) - 24;
     if (excess <= 0) {
         return v;
     }

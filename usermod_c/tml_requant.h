@@ -79,6 +79,18 @@ static inline int32_t tml_round_shift_away(int32_t v, int32_t k) {
     return ((u >> k) + 1) >> 1;
 }
 
+/* The number of significant bits of x (0 for 0): the float rescales emulated
+ * in integers (int16 FULLY_CONNECTED's double, int16 SUM's float32) round to
+ * a mantissa width with it. Portable: once per output value. */
+static inline int32_t tml_bit_length64(uint64_t x) {
+    int32_t n = 0;
+    while (x != 0) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+}
+
 /* a + b wrapping as int32 sums do on every target TFLite runs on; a hostile
  * blob's constants (a bias, a zero point) can push a sum past the range,
  * which must stay defined C. */

@@ -332,14 +332,6 @@ void tml_batch_matmul_s16(const tml_batch_matmul_params_t *p,
  * 128 bits, rounded to 53 bits as the FPU would, then to an integer.
  * Outside int32 the answer is INT32_MIN, what the x86-64 oracle's
  * conversion gives (only a mis-calibrated model gets there). */
-static int tml_bit_length64(uint64_t x) {
-    int n = 0;
-    while (x != 0) {
-        x >>= 1;
-        n++;
-    }
-    return n;
-}
 
 static int32_t tml_rescale_like_double(int64_t acc, uint64_t mantissa, int32_t exponent) {
     if (acc == 0) {
@@ -462,12 +454,17 @@ tml_status_t tml_requantize_check(const tml_requantize_params_t *p, uint32_t out
 
 /* TFLite's Requantize and ReluX: (x - input zero point) rescaled, plus the
  * output zero point, clamped; LEAKY_RELU's negative side has its own pair. */
+/* A rescaled value plus the output zero point, clamped. Clamping before the
+ * offset is added cannot overflow and gives the same value. */
+static int32_t tml_requantize_output(const tml_requantize_params_t *p, int32_t rescaled) {
+    return tml_clamp(rescaled, p->act_min - p->output_offset, p->act_max - p->output_offset) + p->output_offset;
+}
+
 static int32_t tml_requantize_one(const tml_requantize_params_t *p, int32_t x) {
     const int32_t centred = x + p->input_offset;
-    const int32_t v = centred >= 0 ? tml_multiply_by_quantized_multiplier(centred, p->multiplier, p->shift)
-        : tml_multiply_by_quantized_multiplier(centred, p->negative_multiplier, p->negative_shift);
-    /* Clamping before the offset is added cannot overflow and gives the same value. */
-    return tml_clamp(v, p->act_min - p->output_offset, p->act_max - p->output_offset) + p->output_offset;
+    return tml_requantize_output(p, centred >= 0
+        ? tml_multiply_by_quantized_multiplier(centred, p->multiplier, p->shift)
+        : tml_multiply_by_quantized_multiplier(centred, p->negative_multiplier, p->negative_shift));
 }
 
 /* TFLite's AbsEvalQuantized: the magnitude (at most 32768 for a zero point
@@ -477,9 +474,8 @@ void tml_abs_s16(const tml_requantize_params_t *p, int32_t count, const int16_t 
     for (int32_t i = 0; i < count; i++) {
         const int32_t centred = in[i] + p->input_offset;
         const int32_t magnitude = centred < 0 ? -centred : centred;
-        const int32_t v = tml_multiply_by_quantized_multiplier(magnitude, p->multiplier, p->shift);
-        out[i] = (int16_t)(tml_clamp(v, p->act_min - p->output_offset, p->act_max - p->output_offset)
-            + p->output_offset);
+        out[i] = (int16_t)tml_requantize_output(p, tml_multiply_by_quantized_multiplier(magnitude, p->multiplier,
+            p->shift));
     }
 }
 

@@ -128,19 +128,25 @@ def run_reference(tflite_bytes: bytes, inputs: list) -> list:
     return [interp.get_tensor(d["index"]) for d in interp.get_output_details()]
 
 
-def lut_table(model: TflModel, op: TflOp) -> bytes:
-    """The 256-byte table for `op`: entry i is the output for input i - 128."""
+def _probe(model: TflModel, op: TflOp, inputs: np.ndarray) -> np.ndarray:
+    """`op` alone run by TFLite on `inputs` (one row): its outputs, flat."""
+    kind = inputs.dtype.name
     try:
-        (out,) = run_reference(one_op_tflite(model, op), [_INPUTS])
+        (out,) = run_reference(one_op_tflite(model, op, rows=inputs.size), [inputs])
     except Exception as exc:
         raise ConversionError(
-            f"{op.name}: TFLite could not evaluate this op on int8 values to build its "
+            f"{op.name}: TFLite could not evaluate this op on {kind} values to build its "
             f"lookup table ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
         ) from None
     out = np.asarray(out)
-    if out.dtype != np.int8 or out.size != 256:
-        raise ConversionError(f"{op.name}: lookup table probe returned {out.dtype}[{out.size}]")
-    return out.reshape(256).tobytes()
+    if out.dtype != inputs.dtype or out.size != inputs.size:
+        raise ConversionError(f"{op.name}: {kind} lookup table probe returned {out.dtype}[{out.size}]")
+    return out.reshape(-1)
+
+
+def lut_table(model: TflModel, op: TflOp) -> bytes:
+    """The 256-byte table for `op`: entry i is the output for input i - 128."""
+    return _probe(model, op, _INPUTS).tobytes()
 
 
 # The int16 unary ops TFLite itself runs through its 513-entry interpolated
@@ -172,18 +178,8 @@ def lut_table_s16(model: TflModel, op: TflOp) -> bytes:
     The whole table is then checked against every output."""
     start = 32768 if op.name in LUT_S16_NON_NEGATIVE else 0
     inputs = _INPUTS_S16[:, start:]
-    try:
-        (out,) = run_reference(one_op_tflite(model, op, rows=inputs.size), [inputs])
-    except Exception as exc:
-        raise ConversionError(
-            f"{op.name}: TFLite could not evaluate this op on int16 values to build its "
-            f"lookup table ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
-        ) from None
-    out = np.asarray(out)
-    if out.dtype != np.int16 or out.size != inputs.size:
-        raise ConversionError(f"{op.name}: int16 lookup table probe returned {out.dtype}[{out.size}]")
     full = np.zeros(65536, np.int64)
-    full[start:] = out.reshape(-1)
+    full[start:] = _probe(model, op, inputs)
     full[:start] = full[start]
     table = np.zeros(LUT_S16_ENTRIES, np.int64)
     table[:512] = full[::128]

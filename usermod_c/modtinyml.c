@@ -151,7 +151,13 @@ static void tinyml_copy_in(tinyml_model_obj_t *self, uint32_t input, mp_obj_t bu
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("tinyml: input %u: expected %u bytes, got %u"),
             (unsigned)input, (unsigned)nbytes, (unsigned)buf.len);
     }
-    memcpy(tml_model_tensor_data(&self->core, index), buf.buf, nbytes);
+    // An external input (convert --ram-budget) is read in place during this
+    // invoke; the others are copied into the arena.
+    if (tml_model_bind_input(&self->core, input, buf.buf, nbytes) != TML_OK) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("tinyml: input %u is read in place and must start at an 8-byte aligned address "
+                "(a bytearray or array does)"), (unsigned)input);
+    }
 }
 
 static void tinyml_copy_out(tinyml_model_obj_t *self, uint32_t output, mp_obj_t buf_obj) {

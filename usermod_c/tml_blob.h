@@ -65,6 +65,14 @@ typedef enum {
 /* With STATE: set to its start value at the start of every invoke too (a
  * Keras LSTM with stateful=False: each input is a whole sequence). */
 #define TML_TENSOR_RESET (1u << 2)
+/* A model input read in place from the caller's buffer for the length of
+ * one invoke (tml_model_bind_input()): it has no arena bytes, its offset is
+ * 0. Only model inputs, never constant or state. */
+#define TML_TENSOR_EXTERNAL (1u << 3)
+/* The output of a STAGE member that the next member reads: the arena holds
+ * a band of its rows, not the whole tensor (offset is the band's start; the
+ * loader works out the band's height from the stage's schedule). */
+#define TML_TENSOR_BAND (1u << 4)
 
 /* A tensor that ops read or write: activations, model inputs/outputs and the
  * occasional constant operand (e.g. the second input of an ADD). Weights, bias
@@ -139,6 +147,7 @@ typedef enum {
     TML_OP_LUT_S16 = 59,               /* lut params: 513 int16 entries */
     TML_OP_ABS_S16 = 60,               /* requantize params (the negative pair unused) */
     TML_OP_SUM_S16 = 61,               /* sum_s16 params */
+    TML_OP_STAGE = 62,                 /* stage params: the next member_count records run band by band */
     TML_OP_COUNT_
 } tml_opcode_t;
 
@@ -163,6 +172,24 @@ typedef struct {
     uint32_t scratch_offset; /* arena offset, 8-byte aligned */
     uint32_t scratch_size;
 } tml_blob_op_t;
+
+/* STAGE: inputs [first member's input], outputs [last member's output];
+ * no scratch. The member_count records after it form a chain (member k+1
+ * reads member k's output, every tensor between them TML_TENSOR_BAND) of
+ * CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D or their _S16
+ * forms, batch 1. They run as a sliding window over rows: at step j the
+ * last member's output rows up to (j + 1) * band_rows are completed, each
+ * member computing only the rows of its output the next one still lacks,
+ * and each band keeping only the rows a later step still reads
+ * (tml_stage.c has the exact schedule, which the converter mirrors in
+ * tiling.py). Every kernel call is the whole-tensor kernel on a window of
+ * rows, so the bytes equal whole-tensor execution. */
+typedef struct {
+    uint16_t member_count;       /* 2 .. TML_STAGE_MAX_MEMBERS */
+    uint16_t band_rows;          /* >= 1 */
+} tml_blob_stage_t;
+
+#define TML_STAGE_MAX_MEMBERS (32)
 
 /* Requantisation everywhere follows TFLite: multiplier is Q31, shift is
  * TFLite's signed shift (positive = left), applied by

@@ -411,9 +411,14 @@ static tml_status_t tml_load_tensor(tml_model_t *m, const tml_blob_tensor_t *t, 
     if (t->rank < 1 || t->rank > TML_MAX_RANK) {
         return tml_load_fail(m, TML_ERR_BAD_SHAPE, "rank outside 1..4");
     }
-    if ((t->flags & ~(TML_TENSOR_CONST | TML_TENSOR_STATE | TML_TENSOR_RESET)) != 0
+    if ((t->flags & ~(TML_TENSOR_CONST | TML_TENSOR_STATE | TML_TENSOR_RESET | TML_TENSOR_EXTERNAL
+            | TML_TENSOR_BAND)) != 0
         || ((t->flags & TML_TENSOR_RESET) != 0 && (t->flags & TML_TENSOR_STATE) == 0)) {
         return tml_load_fail(m, TML_ERR_BAD_TENSOR, "unknown tensor flags, or RESET without STATE");
+    }
+    const uint16_t placed = t->flags & (TML_TENSOR_CONST | TML_TENSOR_STATE | TML_TENSOR_EXTERNAL | TML_TENSOR_BAND);
+    if ((placed & (placed - 1u)) != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "tensor more than one of constant, state, external and band");
     }
     if ((t->flags & TML_TENSOR_STATE) != 0
         && ((t->flags & TML_TENSOR_CONST) != 0 || (t->dtype != TML_DTYPE_INT8 && t->dtype != TML_DTYPE_INT16))) {
@@ -444,7 +449,10 @@ static tml_status_t tml_load_tensor(tml_model_t *m, const tml_blob_tensor_t *t, 
         return tml_load_fail(m, TML_ERR_ALIGNMENT, "tensor offset not aligned to its element size");
     }
     const int is_const = (t->flags & TML_TENSOR_CONST) != 0;
-    if ((uint64_t)t->offset + bytes > (is_const ? h->data_size : h->arena_size)) {
+    out->role = (t->flags & TML_TENSOR_EXTERNAL) ? TML_ROLE_EXTERNAL
+        : (t->flags & TML_TENSOR_BAND) ? TML_ROLE_BAND : TML_ROLE_ARENA;
+    if (out->role == TML_ROLE_EXTERNAL ? t->offset != 0
+        : out->role == TML_ROLE_ARENA && (uint64_t)t->offset + bytes > (is_const ? h->data_size : h->arena_size)) {
         return tml_load_fail(m, TML_ERR_BAD_OFFSET,
             is_const ? "constant tensor outside data section" : "tensor outside the arena");
     }
@@ -454,7 +462,8 @@ static tml_status_t tml_load_tensor(tml_model_t *m, const tml_blob_tensor_t *t, 
     out->dims.w = t->dims[2];
     out->dims.c = t->dims[3];
     out->offset = t->offset;
-    out->bytes = (uint32_t)bytes;
+    /* A band's bytes are its stage's to set (tml_load_stages()). */
+    out->bytes = out->role == TML_ROLE_BAND ? 0 : (uint32_t)bytes;
     out->scale = t->scale;
     out->zero_point = t->zero_point;
     out->dtype = t->dtype;
@@ -475,8 +484,11 @@ static tml_status_t tml_load_io(tml_model_t *m) {
         if (index >= m->header.tensor_count) {
             return tml_load_fail(m, TML_ERR_BAD_TENSOR, "model input/output index out of range");
         }
-        if (m->tensors[index].is_const || m->tensors[index].is_state) {
-            return tml_load_fail(m, TML_ERR_BAD_TENSOR, "model input/output is a constant or state tensor");
+        if (m->tensors[index].is_const || m->tensors[index].is_state || m->tensors[index].role >= TML_ROLE_BAND) {
+            return tml_load_fail(m, TML_ERR_BAD_TENSOR, "model input/output is a constant, state or band tensor");
+        }
+        if (m->tensors[index].role == TML_ROLE_EXTERNAL && i >= m->header.input_count) {
+            return tml_load_fail(m, TML_ERR_BAD_TENSOR, "model output is external (only inputs can be)");
         }
         /* int16 for 16x8 models; an output may also be int32: the indices
          * of ARG_MAX / ARG_MIN; inputs and outputs of the scikit-learn ops
@@ -575,6 +587,7 @@ static tml_status_t tml_load_op(tml_model_t *m, uint32_t i, uint32_t pos, uint16
     op->opcode = rec.opcode;
     op->input_count = rec.input_count;
     op->output_count = rec.output_count;
+    op->members = 0;
     op->operands = operands;
     op->scratch = 0;
     op->scratch_offset = rec.scratch_offset;
@@ -593,12 +606,39 @@ static tml_status_t tml_load_op(tml_model_t *m, uint32_t i, uint32_t pos, uint16
     /* The kernels copy between their tensors and the scratch with memcpy. */
     for (uint32_t k = 0; k < count && rec.scratch_size != 0; k++) {
         const tml_tensor_t *t = &m->tensors[operands[k]];
-        if (!t->is_const && tml_overlap(rec.scratch_offset, rec.scratch_size, t->offset, t->bytes)) {
+        if (!t->is_const && t->role != TML_ROLE_EXTERNAL
+            && tml_overlap(rec.scratch_offset, rec.scratch_size, t->offset, t->bytes)) {
             return tml_load_fail(m, TML_ERR_BAD_OFFSET, "op scratch overlaps one of its tensors");
         }
     }
     if (rec.scratch_size == 0) {
         op->scratch_offset = TML_NONE;
+    }
+    return TML_OK;
+}
+
+/* External tensors are model inputs, and nothing writes them: the caller's
+ * buffer is only read. */
+static tml_status_t tml_check_external(tml_model_t *m) {
+    uint32_t external = 0;
+    for (uint32_t i = 0; i < m->header.tensor_count; i++) {
+        external += m->tensors[i].role == TML_ROLE_EXTERNAL;
+    }
+    for (uint32_t i = 0; i < m->header.input_count; i++) {
+        external -= m->tensors[m->io[i]].role == TML_ROLE_EXTERNAL;
+    }
+    if (external != 0) {
+        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "an external tensor that is not a model input");
+    }
+    for (uint32_t i = 0; i < m->header.op_count; i++) {
+        const tml_op_t *op = &m->ops[i];
+        for (uint32_t k = op->input_count; k < (uint32_t)op->input_count + op->output_count; k++) {
+            if (m->tensors[op->operands[k]].role == TML_ROLE_EXTERNAL) {
+                m->error.op_index = (int32_t)i;
+                m->error.opcode = op->opcode;
+                return tml_load_fail(m, TML_ERR_BAD_TENSOR, "op writes an external input");
+            }
+        }
     }
     return TML_OK;
 }
@@ -640,6 +680,12 @@ tml_status_t tml_model_load(tml_model_t *m, void *state, uint32_t state_size) {
             pos += size;
         }
     }
+    if (s == TML_OK) {
+        s = tml_load_stages(m);
+    }
+    if (s == TML_OK) {
+        s = tml_check_external(m);
+    }
     if (s != TML_OK) {
         m->stage = 0;
         return s;
@@ -663,7 +709,7 @@ tml_status_t tml_model_set_arena(tml_model_t *m, uint8_t *arena, uint32_t arena_
     for (uint32_t i = 0; i < m->header.tensor_count; i++) {
         tml_tensor_t *t = &m->tensors[i];
         if (!t->is_const) {
-            t->data = arena + t->offset;
+            t->data = t->role == TML_ROLE_EXTERNAL ? 0 : arena + t->offset;
         }
     }
     for (uint32_t i = 0; i < m->header.op_count; i++) {
@@ -706,12 +752,49 @@ tml_status_t tml_model_invoke(tml_model_t *m) {
     m->error.op_index = -1;
     m->error.opcode = 0;
     m->error.detail = "";
+    for (uint32_t i = 0; i < m->header.input_count; i++) {
+        if (m->tensors[m->io[i]].role == TML_ROLE_EXTERNAL && m->tensors[m->io[i]].data == 0) {
+            return tml_load_fail(m, TML_ERR_BAD_TENSOR, "external model input not bound (tml_model_bind_input)");
+        }
+    }
     if (m->has_reset_state) {
         tml_reset_states(m, 2);
     }
     const tml_op_t *op = m->ops;
     for (uint32_t i = 0; i < m->header.op_count; i++, op++) {
         tml_op_defs[op->opcode].run(m, op);
+        i += op->members;
+        op += op->members;
     }
+    /* The caller's buffer is ours for this invoke only. */
+    for (uint32_t i = 0; i < m->header.input_count; i++) {
+        tml_tensor_t *t = &m->tensors[m->io[i]];
+        if (t->role == TML_ROLE_EXTERNAL) {
+            t->data = 0;
+        }
+    }
+    return TML_OK;
+}
+
+int tml_model_input_is_external(const tml_model_t *m, uint32_t input) {
+    return m->tensors[m->io[input]].role == TML_ROLE_EXTERNAL;
+}
+
+tml_status_t tml_model_bind_input(tml_model_t *m, uint32_t input, const void *data, uint32_t bytes) {
+    if (m->stage != 2 || input >= m->header.input_count) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "model not loaded, or no such input");
+    }
+    tml_tensor_t *t = &m->tensors[m->io[input]];
+    if (bytes != t->bytes) {
+        return tml_load_fail(m, TML_ERR_BAD_SHAPE, "input buffer not the input tensor's size");
+    }
+    if (t->role != TML_ROLE_EXTERNAL) {
+        memcpy(t->data, data, bytes);
+        return TML_OK;
+    }
+    if (((uintptr_t)data & 7u) != 0) {
+        return tml_load_fail(m, TML_ERR_ALIGNMENT, "input buffer not 8-byte aligned (the model reads it in place)");
+    }
+    t->data = (uint8_t *)(uintptr_t)data;
     return TML_OK;
 }

@@ -36,6 +36,13 @@ typedef struct {
     const char *detail; /* static string saying what was wrong */
 } tml_error_t;
 
+typedef enum {
+    TML_ROLE_ARENA = 0,    /* whole in the arena, or a constant */
+    TML_ROLE_EXTERNAL = 1, /* a model input read from the caller's buffer (TML_TENSOR_EXTERNAL) */
+    TML_ROLE_BAND = 2,     /* rows of a stage's intermediate (TML_TENSOR_BAND), not yet claimed by its stage */
+    TML_ROLE_BAND_CLAIMED = 3,
+} tml_tensor_role_t;
+
 /* A tensor as load() built it, in the state. */
 typedef struct {
     uint8_t *data;      /* arena + offset (NULL until the arena is set), or the constant */
@@ -48,6 +55,7 @@ typedef struct {
     uint8_t rank;       /* the original rank, for input_shape/output_shape */
     uint8_t is_const;
     uint8_t is_state;   /* 0; 1 kept across invokes (TML_TENSOR_STATE); 2 reset at each invoke too */
+    uint8_t role;       /* tml_tensor_role_t */
 } tml_tensor_t;
 
 struct tml_op;
@@ -77,6 +85,11 @@ tml_status_t tml_model_load(tml_model_t *m, void *state, uint32_t state_size);
 /* Bytes of arena the offline plan needs; valid after open. */
 uint32_t tml_model_arena_size(const tml_model_t *m);
 tml_status_t tml_model_set_arena(tml_model_t *m, uint8_t *arena, uint32_t arena_size);
+/* A model input the blob marks external is read in place from `data`
+ * (8-byte aligned, exactly the tensor's bytes) during the next invoke, which
+ * unbinds it; an input in the arena is copied there. */
+tml_status_t tml_model_bind_input(tml_model_t *m, uint32_t input, const void *data, uint32_t bytes);
+int tml_model_input_is_external(const tml_model_t *m, uint32_t input);
 tml_status_t tml_model_invoke(tml_model_t *m);
 /* Sets every state tensor (TML_TENSOR_STATE) to its start value, as
  * set_arena() does: an LSTM then starts a new sequence. Needs the arena. */

@@ -1851,6 +1851,7 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
         tml_run_tanh_s16, 0, TML_OPERANDS_INT16),
     TML_OP_ENTRY(SOFTMAX_S16, 1, 1, 1, sizeof(tml_blob_softmax_s16_t), tml_load_softmax_s16,
         tml_run_softmax_s16, 0, TML_OPERANDS_INT16),
+    TML_OP_ENTRY(STAGE, 1, 1, 1, sizeof(tml_blob_stage_t), tml_load_stage, tml_run_stage, 0, TML_OPERANDS_SAME),
 #ifndef TML_NO_CLASSIC
     TML_OP_ENTRY(TREE_ENSEMBLE, 1, 1, 1, sizeof(tml_blob_tree_ensemble_t), tml_load_tree_ensemble,
         tml_run_tree_ensemble, tml_scratch_tree_ensemble, TML_OPERANDS_FLOAT32),

@@ -63,6 +63,7 @@ typedef struct tml_op {
     uint8_t opcode;
     uint8_t input_count;
     uint8_t output_count;
+    uint8_t members;           /* STAGE: the records after it it runs; invoke skips them */
     const uint16_t *operands;  /* in the state: inputs, then outputs */
     uint8_t *scratch;          /* arena + scratch_offset once the arena is set; NULL without */
     uint32_t scratch_offset;
@@ -107,6 +108,7 @@ typedef struct tml_op {
         tml_s16_logistic_params_t logistic_s16;
         tml_s16_tanh_params_t tanh_s16;
         tml_s16_softmax_params_t softmax_s16;
+        tml_blob_stage_t stage;
     } u;
 } tml_op_t;
 
@@ -153,6 +155,12 @@ static inline int32_t tml_elements(const tml_tensor_t *t) {
 static inline uint32_t tml_elem_size(const tml_tensor_t *t) {
     return t->dtype == TML_DTYPE_INT8 ? 1u : t->dtype == TML_DTYPE_INT16 ? 2u : 4u;
 }
+
+/* STAGE (tml_stage.c): its record's own check, its run (the members'
+ * schedule), and the check of every stage once all records are loaded. */
+tml_status_t tml_load_stage(tml_model_t *m, const void *params, tml_op_t *op);
+void tml_run_stage(const tml_model_t *m, const tml_op_t *op);
+tml_status_t tml_load_stages(tml_model_t *m);
 
 static inline const tml_tensor_t *tml_op_tensor(const tml_model_t *m, const tml_op_t *op, uint32_t k) {
     return &m->tensors[op->operands[k]];

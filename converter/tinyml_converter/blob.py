@@ -135,6 +135,11 @@ def write_blob(graph: Graph, order: list, tensor_offsets: list, arena_size: int,
             offset = tensor_offsets[i]
             if t.state:
                 flags |= L.TENSOR_STATE | (L.TENSOR_RESET if t.state == 2 else 0)
+            if t.placement == "external":
+                flags |= L.TENSOR_EXTERNAL
+                offset = 0
+            elif t.placement == "band":
+                flags |= L.TENSOR_BAND
         d = t.dims4
         tensors_buf += L.TENSOR.pack(offset, *d, float(t.scale), int(t.zero_point), t.dtype,
                                      len(t.shape), flags)

@@ -26,6 +26,8 @@ TENSOR_FIELDS = "offset d0 d1 d2 d3 scale zero_point dtype rank flags".split()
 TENSOR_CONST = 1
 TENSOR_STATE = 2
 TENSOR_RESET = 4
+TENSOR_EXTERNAL = 8
+TENSOR_BAND = 16
 
 DTYPE_INT8, DTYPE_INT16, DTYPE_INT32, DTYPE_FLOAT32, DTYPE_BOOL = 1, 2, 3, 4, 5
 DTYPE_SIZE = {DTYPE_INT8: 1, DTYPE_INT16: 2, DTYPE_INT32: 4, DTYPE_FLOAT32: 4, DTYPE_BOOL: 1}
@@ -88,6 +90,7 @@ OPCODES = {
     "LUT_S16": 59,
     "ABS_S16": 60,
     "SUM_S16": 61,
+    "STAGE": 62,
     "TREE_ENSEMBLE": 29,
     "LINEAR": 30,
     "GAUSSIAN_NB": 31,
@@ -190,6 +193,8 @@ PARAMS["FULLY_CONNECTED_S16"] = (
 PARAMS["REQUANTIZE"] = (struct.Struct("<6i"),
                         "multiplier shift negative_multiplier negative_shift act_min act_max".split())
 PARAMS["ABS_S16"] = PARAMS["REQUANTIZE"]
+PARAMS["STAGE"] = (struct.Struct("<HH"), "member_count band_rows".split())
+STAGE_MAX_MEMBERS = 32
 PARAMS["SUM_S16"] = (struct.Struct("<5i"), "outer reduced inner scale_mantissa scale_exponent".split())
 PARAMS["LOGISTIC_S16"] = (struct.Struct("<ii"), "input_multiplier input_left_shift".split())
 PARAMS["TANH_S16"] = PARAMS["LOGISTIC_S16"]

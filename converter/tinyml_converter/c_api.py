@@ -27,6 +27,8 @@ SIGNATURES = {
     "tml_model_arena_size": (ctypes.c_uint32, [_MODEL]),
     "tml_model_set_arena": (ctypes.c_int, [_MODEL, ctypes.c_void_p, ctypes.c_uint32]),
     "tml_model_invoke": (ctypes.c_int, [_MODEL]),
+    "tml_model_bind_input": (ctypes.c_int, [_MODEL, ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32]),
+    "tml_model_input_is_external": (ctypes.c_int, [_MODEL, ctypes.c_uint32]),
     "tml_model_reset_state": (ctypes.c_int, [_MODEL]),
     "tml_model_error": (ctypes.POINTER(Error), [_MODEL]),
     "tml_model_input_index": (ctypes.c_uint32, [_MODEL, ctypes.c_uint32]),

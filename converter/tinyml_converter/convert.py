@@ -49,6 +49,7 @@ class ConversionReport:
     macs: int = 0
     tflite_path: str | None = None
     notes: list = field(default_factory=list)  # what was done to the model to convert it
+    tiling: object = None                       # tiling.Choice: what --ram-budget chose
 
 
 # ---------------------------------------------------------------------------
@@ -257,10 +258,14 @@ def op_scratch(graph: Graph, op) -> int:
     return reserve(op.opname, op.params, graph.tensors[op.inputs[0]].dims4, graph.tensors[out].dims4)
 
 
-def plan_graph(graph: Graph) -> tuple[Plan, tuple[list, dict], Problem]:
+def plan_graph(graph: Graph) -> tuple[Plan, tuple[list, dict], Problem, list]:
     """Plan the arena of a lowered graph; returns (plan, per-tensor offsets
-    and per-op scratch (offset, size), problem). An op's scratch is a buffer
-    the op both writes and reads, so it lives for that op's step only."""
+    and per-op scratch (offset, size), problem, blob order of graph ops).
+    An op's scratch is a buffer the op both writes and reads, so it lives
+    for that op's step only. A STAGE op (tiling.py) is one step: its bands
+    and its members' shared scratch are its scratch; its members follow it
+    in the blob order. External tensors and bands have no buffer of their
+    own."""
     buf_of = {}
     sizes = []
 
@@ -268,44 +273,139 @@ def plan_graph(graph: Graph) -> tuple[Plan, tuple[list, dict], Problem]:
         r = t
         while graph.tensors[r].alias_of is not None:
             r = graph.tensors[r].alias_of
-        if graph.tensors[r].data is not None:
+        if graph.tensors[r].data is not None or graph.tensors[r].placement:
             return None
         if r not in buf_of:
             buf_of[r] = len(sizes)
             sizes.append(graph.tensors[r].nbytes)
         return buf_of[r]
 
+    members = {k for op in graph.ops if op.stage is not None for k in op.stage.members}
+    stage_at = {op.stage.members[0]: k for k, op in enumerate(graph.ops) if op.stage is not None}
+    units = [stage_at.get(k, k) for k, op in enumerate(graph.ops)
+             if op.stage is None and (k not in members or k in stage_at)]
     for t in graph.inputs:
         buf(t)
     op_inputs, op_outputs = [], []
-    for op in graph.ops:
+    for k in units:
+        op = graph.ops[k]
         op_inputs.append([b for b in (buf(t) for t in op.inputs) if b is not None])
         op_outputs.append([b for b in (buf(t) for t in op.outputs) if b is not None])
     for i in range(len(graph.tensors)):
         buf(i)
-    scratch_buf = {}
-    for k, op in enumerate(graph.ops):
-        need = op_scratch(graph, op)
+    scratch_buf = {}   # unit position -> buffer
+    band_buf = {}      # band tensor -> buffer
+    for u, k in enumerate(units):
+        op = graph.ops[k]
+        if op.stage is not None:
+            need = max(op_scratch(graph, graph.ops[j]) for j in op.stage.members)
+            for j, nbytes in zip(op.stage.members, op.stage.band_bytes):
+                band_buf[graph.ops[j].outputs[0]] = len(sizes)
+                sizes.append(nbytes)
+                op_inputs[u].append(len(sizes) - 1)
+                op_outputs[u].append(len(sizes) - 1)
+        else:
+            need = op_scratch(graph, op)
         if need:
-            scratch_buf[k] = len(sizes)
+            scratch_buf[u] = len(sizes)
             sizes.append(need)
-            op_inputs[k].append(scratch_buf[k])
-            op_outputs[k].append(scratch_buf[k])
+            op_inputs[u].append(scratch_buf[u])
+            op_outputs[u].append(scratch_buf[u])
     # State (an LSTM's) lives across invokes: live from the first step to the
     # last, like a model input that is also an output.
     state = {buf(i) for i, t in enumerate(graph.tensors) if t.state}
     problem = Problem(sizes=sizes, op_inputs=op_inputs, op_outputs=op_outputs,
-                      graph_inputs=sorted({buf(t) for t in graph.inputs} | state),
+                      graph_inputs=sorted(({buf(t) for t in graph.inputs} | state) - {None}),
                       graph_outputs=sorted({buf(t) for t in graph.outputs} | state),
-                      inplace=[op.opname == "LUT" for op in graph.ops])
+                      inplace=[graph.ops[k].opname == "LUT" for k in units])
     pl = plan(problem)
     simulate(problem, pl)   # cheap self-check: live tensors never overlap
     offsets = []
     for i, t in enumerate(graph.tensors):
-        b = buf(i)
+        b = band_buf.get(i, buf(i))
         offsets.append(0 if b is None else pl.offsets[b])
-    scratch = {k: (pl.offsets[b], sizes[b]) for k, b in scratch_buf.items()}
-    return pl, (offsets, scratch), problem
+    scratch = {}
+    order = []
+    for u in pl.order:
+        k = units[u]
+        stage = graph.ops[k].stage
+        order.append(k)
+        if u in scratch_buf and stage is None:
+            scratch[k] = (pl.offsets[scratch_buf[u]], sizes[scratch_buf[u]])
+        for j in stage.members if stage is not None else ():
+            order.append(j)
+            need = op_scratch(graph, graph.ops[j])
+            if need:
+                scratch[j] = (pl.offsets[scratch_buf[u]], need)
+    return pl, (offsets, scratch), problem, order
+
+
+def external_inputs(graph: Graph) -> list:
+    """Model inputs that can be read in place from the caller's buffer: not
+    also an output, not state, and read under no other tensor's name (an
+    alias would need the same pointer)."""
+    aliased = {t.alias_of for t in graph.tensors if t.alias_of is not None}
+    return [t for t in graph.inputs
+            if t not in graph.outputs and t not in aliased and not graph.tensors[t].state]
+
+
+def staged_graph(graph: Graph, stages=(), external=False) -> Graph:
+    """A copy of the graph with its inputs read in place (external) and a
+    STAGE op appended for each stage, its bands marked."""
+    import dataclasses
+
+    from .lowering import Op
+
+    tensors = list(graph.tensors)
+    if external:
+        for t in external_inputs(graph):
+            tensors[t] = dataclasses.replace(tensors[t], placement="external")
+    ops = list(graph.ops)
+    for s in stages:
+        first, last = graph.ops[s.members[0]], graph.ops[s.members[-1]]
+        for k in s.members[:-1]:
+            t = graph.ops[k].outputs[0]
+            tensors[t] = dataclasses.replace(tensors[t], placement="band")
+        ops.append(Op("STAGE", [first.inputs[0]], [last.outputs[0]],
+                      {"member_count": len(s.members), "band_rows": s.band_rows},
+                      source=f"tiled: {first.source} .. {last.source}", stage=s))
+    return Graph(tensors=tensors, ops=ops, inputs=list(graph.inputs), outputs=list(graph.outputs))
+
+
+def plan_for_budget(graph: Graph, ram_budget: int | None):
+    """(graph to write, plan, offsets and scratch, blob order, tiling.Choice).
+    Without a budget: the plain plan. With one: the plan with the fewest
+    extra instructions whose arena fits it (tiling.py); ConversionError
+    naming the smallest arena found if none does."""
+    from . import tiling
+
+    pl, placed, _, order = plan_graph(graph)
+    choice = tiling.Choice(arena_untiled=pl.arena_size, arena=pl.arena_size, lower_bound=pl.lower_bound)
+    if ram_budget is None or pl.arena_size <= ram_budget:
+        return graph, pl, placed, order, choice
+    best = (pl.arena_size, "untiled")
+    tried = []
+    ext = staged_graph(graph, external=True)
+    pl_ext, placed_ext, _, order_ext = plan_graph(ext)
+    if pl_ext.arena_size <= ram_budget:
+        choice.external_inputs, choice.arena, choice.lower_bound = True, pl_ext.arena_size, pl_ext.lower_bound
+        return ext, pl_ext, placed_ext, order_ext, choice
+    if pl_ext.arena_size < best[0]:
+        best = (pl_ext.arena_size, "model inputs read in place")
+    for stage in sorted(tiling.candidates(graph, order), key=lambda s: (s.cost, len(s.members))):
+        g = staged_graph(graph, [stage], external=True)
+        pl_t, placed_t, _, order_t = plan_graph(g)
+        tried.append(pl_t.arena_size)
+        if pl_t.arena_size <= ram_budget:
+            choice.stages, choice.external_inputs = [stage], True
+            choice.arena, choice.lower_bound = pl_t.arena_size, pl_t.lower_bound
+            choice.estimated_extra_instructions = stage.cost
+            return g, pl_t, placed_t, order_t, choice
+        if pl_t.arena_size < best[0]:
+            best = (pl_t.arena_size, tiling.Choice(stages=[stage], external_inputs=True).describe())
+    raise ConversionError(
+        f"--ram-budget {ram_budget}: no plan fits; the smallest arena found is {best[0]} bytes ({best[1]}), "
+        f"untiled {pl.arena_size} bytes, {len(tried)} tiled plans tried")
 
 
 def _mark_embedding(model, embedding):
@@ -332,7 +432,7 @@ def _mark_embedding(model, embedding):
 
 
 def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=None,
-                   source_sha256=None, reset_state=False, embedding=None):
+                   source_sha256=None, reset_state=False, embedding=None, ram_budget=None):
     """(blob, ConversionReport) for an int8 .tflite. embedding: the name or
     index of a tensor to keep as the last output (metadata EMBEDDING).
 
@@ -343,14 +443,17 @@ def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=Non
 
     State (an LSTM's variable tensors) carries over from one invoke to the
     next, as in TFLite, unless reset_state: then every invoke starts from
-    the initial state."""
+    the initial state.
+
+    ram_budget: bytes of arena the plan must fit (tiling.py): inputs read in
+    place, then the early layers tiled, as needed."""
     try:
         model = read_tflite(bytes(tflite_bytes))
         embedding_index = None
         if embedding is not None:
             model, embedding_index = _mark_embedding(model, embedding)
         graph = lower(model, reset_state=reset_state)
-        pl, (offsets, scratch), _ = plan_graph(graph)
+        graph, pl, (offsets, scratch), order, tiling_choice = plan_for_budget(graph, ram_budget)
     except (ConversionError, UsageError):
         raise
     except Exception as exc:  # noqa: BLE001 - see the docstring
@@ -360,19 +463,19 @@ def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=Non
     if labels is not None:
         labels = [str(x) for x in labels]
     try:
-        blob = write_blob(graph, pl.order, offsets, pl.arena_size, scratch=scratch, name=name, labels=labels,
+        blob = write_blob(graph, order, offsets, pl.arena_size, scratch=scratch, name=name, labels=labels,
                           normalize=normalize, converter=f"tinyml_converter {__version__}",
                           source_sha256=source_sha256, embedding=embedding_index)
     except (struct.error, OverflowError) as exc:
         raise ConversionError(
             f"the model does not fit the .tinyml format (a size or offset needs more than 32 bits: "
             f"{exc})") from exc
-    _loader_accepts(blob, [graph.ops[k].source for k in pl.order])
+    _loader_accepts(blob, [graph.ops[k].source for k in order])
     report = ConversionReport(
         blob_size=len(blob), arena_size=pl.arena_size, lower_bound=pl.lower_bound,
         plan_strategy=pl.strategy, plan_optimal=pl.optimal,
-        ops=[(graph.ops[k].opname, graph.ops[k].source) for k in pl.order],
-        macs=sum(op.macs for op in graph.ops))
+        ops=[(graph.ops[k].opname, graph.ops[k].source) for k in order],
+        macs=sum(op.macs for op in graph.ops), tiling=tiling_choice)
     return blob, report
 
 
@@ -394,10 +497,9 @@ def _loader_accepts(blob: bytes, sources: list) -> None:
                              f"({e.status_name}: {e.detail})") from None
 
 
-def tflite_to_blob(tflite_bytes: bytes, *, name=None, labels=None, normalize=None,
-                   source_sha256=None, reset_state=False, embedding=None) -> bytes:
-    return convert_tflite(tflite_bytes, name=name, labels=labels, normalize=normalize,
-                          source_sha256=source_sha256, reset_state=reset_state, embedding=embedding)[0]
+def tflite_to_blob(tflite_bytes: bytes, **options) -> bytes:
+    """The blob of convert_tflite(), which takes the same options."""
+    return convert_tflite(tflite_bytes, **options)[0]
 
 
 # ---------------------------------------------------------------------------

@@ -67,6 +67,10 @@ def new_model(lib):
     return ctypes.create_string_buffer(lib.tml_model_struct_size())
 
 
+_DTYPES = {bl.DTYPE_INT8: np.dtype(np.int8), bl.DTYPE_INT16: np.dtype(np.int16),
+           bl.DTYPE_INT32: np.dtype(np.int32), bl.DTYPE_FLOAT32: np.dtype(np.float32)}
+
+
 def words(n: int):
     """n bytes (at least 8) of 8-byte aligned, zeroed memory."""
     return (ctypes.c_uint64 * max(1, (n + 7) // 8))()
@@ -164,6 +168,11 @@ class HostModel:
         p = self._lib.tml_model_meta(self._m, type_, ctypes.byref(length))
         return None if not p else ctypes.string_at(p, length.value)
 
+    @property
+    def inputs_external(self) -> list[bool]:
+        """Per input: read in place from the caller's buffer (not in the arena)."""
+        return [bool(self._lib.tml_model_input_is_external(self._m, k)) for k in range(len(self._inputs))]
+
     def _tensor_view(self, index: int) -> np.ndarray:
         """The tensor's elements: int8, int16 (16x8 models), int32 (ARG_MAX /
         ARG_MIN indices) or float32 (the scikit-learn ops)."""
@@ -189,14 +198,22 @@ class HostModel:
         model."""
         if len(inputs) != len(self._inputs):
             raise ValueError(f"model takes {len(self._inputs)} input(s), got {len(inputs)}")
+        bound = []  # an external input is read in place: kept alive until invoke returns
         for k, (x, index) in enumerate(zip(inputs, self._inputs)):
             x = np.asarray(x)
-            view = self._tensor_view(index)
-            if x.dtype != view.dtype:
-                raise ValueError(f"input {k}: expected {view.dtype}, got {x.dtype}")
-            if x.size != view.size:
-                raise ValueError(f"input {k}: expected {view.size} elements "
+            dtype = _DTYPES[self._tensors[index]["dtype"]]
+            size = self._lib.tml_model_tensor_bytes(self._m, index) // dtype.itemsize
+            if x.dtype != dtype:
+                raise ValueError(f"input {k}: expected {dtype}, got {x.dtype}")
+            if x.size != size:
+                raise ValueError(f"input {k}: expected {size} elements "
                                  f"{self.input_shapes[k]}, got {x.size} {x.shape}")
-            view[:] = x.reshape(-1)
+            if self._lib.tml_model_input_is_external(self._m, k):
+                buf = words(x.nbytes)
+                ctypes.memmove(buf, np.ascontiguousarray(x).ctypes.data, x.nbytes)
+                bound.append(buf)
+                self._check(self._lib.tml_model_bind_input(self._m, k, buf, x.nbytes))
+            else:
+                self._tensor_view(index)[:] = x.reshape(-1)
         self._check(self._lib.tml_model_invoke(self._m))
         return [self._tensor_view(i).copy().reshape(self._tensors[i]["shape"]) for i in self._outputs]

@@ -107,6 +107,7 @@ class Tensor:
     alias_of: int | None = None     # index of the tensor whose storage this one shares
     dtype: int = L.DTYPE_INT8
     state: int = 0                  # 1: kept across invokes (TML_TENSOR_STATE), 2: reset at each invoke
+    placement: str = ""             # "external" (a model input read in place) or "band" (tiling.py)
 
     @property
     def dims4(self) -> tuple:
@@ -125,6 +126,7 @@ class Op:
     params: dict                    # field -> int, or Const for a data-section array
     source: str = ""                # TFLite op(s) and Keras layer, for messages and inspect
     macs: int = 0                   # multiply-accumulates (conv, FC, pool taps, ADD/MUL elements)
+    stage: object = None            # STAGE: its tiling.Stage (members are graph op indices)
 
 
 @dataclass

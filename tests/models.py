@@ -9,7 +9,8 @@ random, not trained: bit-exact parity does not need accuracy, and random
 weights exercise rounding paths at least as well.
 
 MODELS maps a name to its builder. A builder with `int16 = True` is
-quantised 16x8 (int16 activations, int8 weights: keras_to_tflite(int16=True)).
+quantised 16x8 (int16 activations, int8 weights: keras_to_tflite(int16=True));
+one with `ram_budget = N` is converted with that arena budget (tiling.py).
 """
 
 import numpy as np
@@ -396,6 +397,49 @@ def conv1d_residual_16x8():
 conv1d_residual_16x8.int16 = True
 
 
+def tiled_stem():
+    """A MobileNet-style stem on an odd-sized image, converted with a RAM
+    budget its untiled plan does not fit (`ram_budget`: convert_tflite's
+    option, as `tinyml convert --ram-budget`): its input is read in place
+    and its first layers run tiled, dilated and pooled ones included."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((29, 27, 3))
+    x = L.Conv2D(8, 3, strides=2, padding="same", activation="relu6")(inp)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu6")(x)
+    x = L.Conv2D(12, 1, activation="relu6")(x)
+    x = L.MaxPooling2D(2, strides=1)(x)
+    x = L.DepthwiseConv2D(3, padding="same", dilation_rate=2)(x)
+    x = L.Conv2D(16, 1, activation="relu")(x)
+    x = L.AveragePooling2D(3, strides=2, padding="same")(x)
+    x = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu6")(x)
+    x = L.Conv2D(16, 1)(x)
+    x = L.GlobalAveragePooling2D()(x)
+    out = L.Dense(4, activation="softmax")(x)
+    return keras.Model(inp, out, name="tiled_stem"), _calib((29, 27, 3)), list("wxyz")
+
+
+tiled_stem.ram_budget = 4400
+
+
+def tiled_16x8():
+    """cnn_16x8's first layers on a taller image, 16x8 and tiled."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((21, 10, 2))
+    x = L.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    x = L.MaxPooling2D(2)(x)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+    x = L.Conv2D(6, 3, strides=2)(x)
+    x = L.GlobalAveragePooling2D()(x)
+    out = L.Dense(3, activation="softmax")(x)
+    return keras.Model(inp, out, name="tiled_16x8"), _calib((21, 10, 2)), None
+
+
+tiled_16x8.int16 = True
+tiled_16x8.ram_budget = 2048
+
+
 MODELS = {
     "mnist_cnn": mnist_cnn,
     "ds_cnn_kws": ds_cnn_kws,
@@ -419,4 +463,6 @@ MODELS = {
     "cnn_16x8": cnn_16x8,
     "conv1d_16x8": conv1d_16x8,
     "conv1d_residual_16x8": conv1d_residual_16x8,
+    "tiled_stem": tiled_stem,
+    "tiled_16x8": tiled_16x8,
 }

@@ -78,6 +78,12 @@ static void tml_stage_call(const tml_model_t *m, const tml_op_t *op, const uint8
     tml_dims_t out_dims = tml_op_tensor(m, op, 1)->dims;
     in_dims.h = in_h;
     out_dims.h = out_h;
+    /* A firmware built without any of these ops uses none of them. */
+    (void)in_dims;
+    (void)out_dims;
+    (void)in;
+    (void)pad_top;
+    (void)out;
     switch (op->opcode) {
 #if TML_STAGE_HAS(CONV_2D)
         case TML_OP_CONV_2D: {

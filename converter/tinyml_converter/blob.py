@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import blob_layout as L
-from .errors import BlobError
+from .errors import BlobError, ConversionError
 from .lowering import Const, Graph
 
 META_NAMES = {
@@ -206,6 +206,33 @@ def _need(cond, msg):
         raise BlobError(msg)
 
 
+def _size_bands(tensors, ops, arena_size) -> None:
+    """A band's arena bytes, from its stage's schedule (tiling.walk(), the
+    loader's own rule)."""
+    from . import tiling
+
+    for k, op in enumerate(ops):
+        if op["name"] != "STAGE":
+            continue
+        n = op["params"]["member_count"]
+        _need(2 <= n <= L.STAGE_MAX_MEMBERS and k + n < len(ops), f"op {k} (STAGE): bad member count {n}")
+        members = ops[k + 1:k + 1 + n]
+        _need(all(m["name"] in tiling.TILEABLE and m["inputs"] and m["outputs"] for m in members),
+              f"op {k} (STAGE): a member that cannot be tiled")
+        chain = [members[0]["inputs"][0]] + [m["outputs"][0] for m in members]
+        windows = [tiling.window(m["name"], m["params"]) for m in members]
+        try:
+            heights = tiling.walk([tensors[t]["dims"][1] for t in chain], windows, op["params"]["band_rows"]).heights
+        except ConversionError as exc:
+            raise BlobError(f"op {k} (STAGE): {exc}") from None
+        for j, t in enumerate(chain[1:-1], start=1):
+            d = tensors[t]["dims"]
+            tensors[t]["arena_bytes"] = heights[j] * d[2] * d[3] * L.DTYPE_SIZE[tensors[t]["dtype"]]
+            _need(tensors[t]["offset"] + tensors[t]["arena_bytes"] <= arena_size, f"tensor {t}: band outside the arena")
+        for m in members:
+            m["stage"] = k
+
+
 def read_blob(blob: bytes, verify_crc: bool = True) -> BlobInfo:
     """Parse and check a blob; raise BlobError on anything malformed."""
     blob = bytes(blob)
@@ -245,13 +272,16 @@ def read_blob(blob: bytes, verify_crc: bool = True) -> BlobInfo:
         _need(1 <= f["rank"] <= 4, f"tensor {i}: bad rank {f['rank']}")
         const = bool(f["flags"] & L.TENSOR_CONST)
         nbytes = int(np.prod(dims)) * L.DTYPE_SIZE[f["dtype"]]
+        placement = ("external" if f["flags"] & L.TENSOR_EXTERNAL else
+                     "band" if f["flags"] & L.TENSOR_BAND else "")
         if const:
             _need(f["offset"] + nbytes <= len(data), f"tensor {i}: constant data out of bounds")
-        else:
+        elif not placement:
             _need(f["offset"] + nbytes <= h["arena_size"], f"tensor {i}: outside the arena")
         tensors.append(dict(index=i, offset=f["offset"], dims=dims, shape=dims[4 - f["rank"]:],
                             scale=f["scale"], zero_point=f["zero_point"], dtype=f["dtype"],
-                            rank=f["rank"], const=const, nbytes=nbytes,
+                            rank=f["rank"], const=const, nbytes=nbytes, placement=placement,
+                            arena_bytes=0 if const or placement == "external" else nbytes,
                             state=bool(f["flags"] & L.TENSOR_STATE),
                             reset_each_invoke=bool(f["flags"] & L.TENSOR_RESET)))
     io = list(struct.unpack_from(f"<{h['input_count'] + h['output_count']}H", io_raw))
@@ -284,6 +314,7 @@ def read_blob(blob: bytes, verify_crc: bool = True) -> BlobInfo:
                         scratch=(scratch_offset, scratch_size) if scratch_size else None))
         pos += size
     _need(pos == len(ops_raw), "op records do not fill ops_size")
+    _size_bands(tensors, ops, h["arena_size"])
 
     meta = {}
     pos = 0

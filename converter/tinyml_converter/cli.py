@@ -85,6 +85,16 @@ def load_calib(path) -> np.ndarray:
         raise UsageError(f"cannot read calibration data {p}: {exc}") from None
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of bytes: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {value}")
+    return value
+
+
 def _parse_normalize(text):
     try:
         mean, std = ([float(v) for v in part.split(",")] for part in text.split(":"))
@@ -128,6 +138,9 @@ def cmd_convert(a) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if kind == "sklearn":
+        if a.ram_budget is not None:
+            raise UsageError("--ram-budget plans the arena of a neural network; a scikit-learn model's arena "
+                             "is small and fixed (tinyml inspect shows it)")
         return _convert_sklearn(a)
     if importlib.util.find_spec("tensorflow") is None:
         raise MissingTool(TF_MISSING)
@@ -172,7 +185,7 @@ def cmd_convert(a) -> int:
         with contextlib.nullcontext() if a.verbose else _quiet_file_descriptors():
             try:
                 report = convert_file(a.model, out, labels=labels, name=a.name, normalize=normalize,
-                                      embedding=a.embedding)
+                                      embedding=a.embedding, ram_budget=a.ram_budget)
             except OSError as exc:
                 raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
     else:
@@ -181,11 +194,16 @@ def cmd_convert(a) -> int:
                 a.model, out, calib=calib, random_calib=a.random_calib and calib is None, labels=labels,
                 keep_tflite=a.keep_tflite, name=a.name, normalize=normalize,
                 progress=functools.partial(report_progress, "calibration"), verbose=a.verbose,
-                embedding=a.embedding, int16=a.int16)
+                embedding=a.embedding, int16=a.int16, ram_budget=a.ram_budget)
     for note in report.notes:
         print(f"tinyml: {note}", file=sys.stderr)
     print(f"wrote {out}: {report.blob_size} bytes, arena {report.arena_size} bytes "
           f"(lower bound {report.lower_bound}), {len(report.ops)} ops, {report.macs} MACs")
+    if a.ram_budget is not None:
+        extra = (f"; about {report.tiling_extra_instructions} extra instructions per invoke (estimate; "
+                 "`make bench` measures)" if report.tiling_extra_instructions else "")
+        print(f"--ram-budget {a.ram_budget}: {report.tiling} (arena without it: {report.arena_untiled} "
+              f"bytes){extra}")
     if report.tflite_path:
         print(f"wrote {report.tflite_path}")
     return EXIT_OK
@@ -256,8 +274,11 @@ def op_macs(info, op) -> int:
     return 0
 
 
-def plan_view(info):
-    """Lifetimes per arena tensor and the lower bound for the blob's order."""
+def plan_view(info, untiled=False, per_step=False):
+    """Lifetimes per arena tensor and the lower bound for the blob's order
+    (with per_step, also the bytes live at each op). untiled: as if every
+    tensor were whole in the arena, model inputs too, and no op a stage (the
+    plan's tensor-level view)."""
     from .planner import align
 
     n = len(info.ops)
@@ -265,6 +286,8 @@ def plan_view(info):
     for i in info.inputs:
         life[i] = [0, 0]
     for s, op in enumerate(info.ops):
+        if untiled and op["name"] == "STAGE":
+            continue  # its members read and write the same tensors, whole
         for i in op["inputs"]:
             if not info.tensors[i]["const"]:
                 life.setdefault(i, [s, s])[1] = s
@@ -272,16 +295,33 @@ def plan_view(info):
             life.setdefault(o, [s, s])
     for o in info.outputs:
         life.setdefault(o, [0, 0])[1] = max(n - 1, 0)
-    bound = 0
+    # A stage's tensors and its members' scratch are all live while it runs.
+    scratch_at = [op["scratch"] for op in info.ops]
+    for s, op in enumerate(info.ops):
+        if op["name"] == "STAGE" and not untiled:
+            span = range(s, s + 1 + op["params"]["member_count"])
+            for j in span:
+                for i in info.ops[j]["inputs"] + info.ops[j]["outputs"]:
+                    if i in life:
+                        life[i] = [min(life[i][0], s), max(life[i][1], span[-1])]
+            shared = [info.ops[j]["scratch"] for j in span if info.ops[j]["scratch"]]
+            for j in span:
+                scratch_at[j] = max(shared, key=lambda r: r[1]) if shared else None
+    size = "nbytes" if untiled else "arena_bytes"
+    life = {i: v for i, v in life.items() if info.tensors[i][size] and not info.tensors[i]["const"]}
+    steps = []
     for s in range(max(n, 1)):
-        regions = {(info.tensors[i]["offset"], align(info.tensors[i]["nbytes"]))
-                   for i, (lo, hi) in life.items() if lo <= s <= hi}
+        # By region: an in-place op's input and output are one; a tensor the
+        # plan has no whole region for (untiled view) is its own.
+        regions = {((t["offset"], t["arena_bytes"]) if t["arena_bytes"] == t["nbytes"] else i): align(t[size])
+                   for i, (lo, hi) in life.items() if lo <= s <= hi for t in (info.tensors[i],)}
         # An op's scratch is live while it runs.
-        if s < n and info.ops[s]["scratch"]:
-            offset, size = info.ops[s]["scratch"]
-            regions.add((offset, align(size)))
-        bound = max(bound, sum(size for _, size in regions))
-    return {i: tuple(v) for i, v in life.items()}, bound
+        if s < n and scratch_at[s]:
+            regions["scratch"] = align(scratch_at[s][1])
+        steps.append(sum(regions.values()))
+    bound = max(steps)
+    life = {i: tuple(v) for i, v in life.items()}
+    return (life, bound, steps) if per_step else (life, bound)
 
 
 def inspect_dict(data, info) -> dict:
@@ -296,12 +336,31 @@ def inspect_dict(data, info) -> dict:
             inputs=[info.tensors[i]["shape"] for i in op["inputs"]],
             outputs=[info.tensors[i]["shape"] for i in op["outputs"]],
             params=params, macs=op_macs(info, op),
-            arena=[{"tensor": i, "offset": info.tensors[i]["offset"], "size": info.tensors[i]["nbytes"]}
+            arena=[{"tensor": i, "offset": info.tensors[i]["offset"], "size": info.tensors[i]["arena_bytes"],
+                    "band": info.tensors[i]["placement"] == "band"}
                    for i in op["outputs"]],
+            stage=op.get("stage"),
             scratch=None if not op["scratch"] else {"offset": op["scratch"][0], "size": op["scratch"][1]}))
-    _, bound = plan_view(info)
+    _, bound, live = plan_view(info, per_step=True)
+    _, bound_untiled, live_untiled = plan_view(info, untiled=True, per_step=True)
+    for layer, now, whole in zip(layers, live, live_untiled):
+        layer["live_bytes"], layer["live_bytes_untiled"] = now, whole
     const_bytes = len(info.data)
+    stages = [dict(op=op["index"], members=list(range(op["index"] + 1, op["index"] + 1 + op["params"]["member_count"])),
+                   band_rows=op["params"]["band_rows"],
+                   bands=[{"tensor": t, "rows": info.tensors[t]["arena_bytes"] // max(1, info.tensors[t]["nbytes"]
+                                                                                       // info.tensors[t]["dims"][1]),
+                           "of_rows": info.tensors[t]["dims"][1], "bytes": info.tensors[t]["arena_bytes"]}
+                          for j in range(op["index"] + 1, op["index"] + op["params"]["member_count"])
+                          for t in info.ops[j]["outputs"]])
+              for op in info.ops if op["name"] == "STAGE"]
+    in_place = [k for k, i in enumerate(info.inputs) if info.tensors[i]["placement"] == "external"]
+    plan = "; ".join([f"input {k} read in place from the caller's buffer" for k in in_place]
+                     + [f"ops {st['members'][0]}..{st['members'][-1]} tiled, {st['band_rows']} row(s) per call, bands "
+                        + ", ".join(f"t{b['tensor']} {b['rows']}/{b['of_rows']} rows" for b in st["bands"])
+                        for st in stages]) or "untiled"
     return dict(
+        plan=plan, stages=stages, inputs_in_place=in_place, arena_lower_bound_untiled=bound_untiled,
         name=info.meta.get("name"), blob_bytes=len(data), arena_bytes=info.header["arena_size"],
         arena_lower_bound=bound, constant_bytes=const_bytes,
         macs=sum(layer["macs"] for layer in layers),
@@ -335,10 +394,11 @@ def plot_plan(info, path, model_name: str = "") -> None:
     cmap = plt.get_cmap("tab20")
     for k, (i, (lo, hi)) in enumerate(sorted(life.items())):
         t = info.tensors[i]
-        ax.add_patch(Rectangle((lo - 0.4, t["offset"]), hi - lo + 0.8, t["nbytes"],
-                               facecolor=cmap(k % 20), edgecolor="black", alpha=0.7))
-        ax.text(lo - 0.35, t["offset"] + t["nbytes"] / 2, f"t{i} ({t['nbytes']} B)", fontsize=7,
-                va="center")
+        band = t["placement"] == "band"
+        ax.add_patch(Rectangle((lo - 0.4, t["offset"]), hi - lo + 0.8, t["arena_bytes"],
+                               facecolor=cmap(k % 20), edgecolor="black", alpha=0.7, hatch="//" if band else None))
+        ax.text(lo - 0.35, t["offset"] + t["arena_bytes"] / 2,
+                f"t{i} ({t['arena_bytes']} B{' band' if band else ''})", fontsize=7, va="center")
     n = max(len(info.ops), 1)
     arena = info.header["arena_size"]
     ax.axhline(arena, color="red", linestyle="--", label=f"arena {arena} B")
@@ -371,16 +431,23 @@ def cmd_inspect(a) -> int:
         print(json.dumps(d, indent=2))
         return EXIT_OK
     print(f"model {d['name'] or '?'}  ({d['converter'] or 'unknown converter'})")
-    print(f"{'#':>3} {'op':<18} {'in':<22} {'out':<14} {'MACs':>9} {'offset':>7} {'size':>6}  params")
+    if d["stages"] or d["inputs_in_place"]:
+        print(f"plan: {d['plan']}")
+    print(f"{'#':>3} {'op':<18} {'in':<22} {'out':<14} {'MACs':>9} {'offset':>7} {'size':>6} {'live':>7} "
+          f"{'untiled':>7}  params")
     for layer in d["layers"]:
         params = " ".join(f"{k}={v}" for k, v in layer["params"].items())
         ar = layer["arena"][0] if layer["arena"] else {"offset": "", "size": ""}
         scratch = f" scratch={layer['scratch']['size']}@{layer['scratch']['offset']}" if layer["scratch"] else ""
-        print(f"{layer['index']:>3} {layer['op']:<18} {_fmt_shape(layer['inputs']):<22} "
+        op = layer["op"] if layer["stage"] is None else "  " + layer["op"]
+        print(f"{layer['index']:>3} {op:<18} {_fmt_shape(layer['inputs']):<22} "
               f"{_fmt_shape(layer['outputs']):<14} {layer['macs']:>9} {ar['offset']:>7} "
-              f"{ar['size']:>6}  {params}{scratch}")
+              f"{ar['size']:>6} {layer['live_bytes']:>7} {layer['live_bytes_untiled']:>7}  {params}{scratch}")
     print(f"blob (flash) {d['blob_bytes']} bytes, of which constants {d['constant_bytes']}")
     print(f"arena (RAM)  {d['arena_bytes']} bytes, lower bound {d['arena_lower_bound']} bytes")
+    if d["stages"] or d["inputs_in_place"]:
+        print(f"untiled      lower bound {d['arena_lower_bound_untiled']} bytes with every tensor whole "
+              "and the inputs in the arena")
     print(f"MACs         {d['macs']}")
     for k, io in enumerate(d["inputs"]):
         print(f"input {k}: {io['shape']} {io['dtype']} scale={io['scale']:.6g} zero_point={io['zero_point']}")
@@ -861,6 +928,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also keep this layer's output (a Keras layer name; for a .tflite, a tensor "
                         "name) for Model.embed() on the board, e.g. to learn new classes with "
                         "tinyml.learn")
+    c.add_argument("--ram-budget", metavar="BYTES", type=_positive_int,
+                   help="plan an arena of at most BYTES: read the input in place from the caller's "
+                        "buffer, then run the first layers tiled (bands of rows) as needed, choosing the "
+                        "plan with the fewest extra instructions; fails, writing nothing, if none fits")
     c.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own output")
     c.add_argument("--no-progress", action="store_true", help="no progress bar while calibrating")
     c.set_defaults(fn=cmd_convert)

@@ -49,7 +49,9 @@ class ConversionReport:
     macs: int = 0
     tflite_path: str | None = None
     notes: list = field(default_factory=list)  # what was done to the model to convert it
-    tiling: object = None                       # tiling.Choice: what --ram-budget chose
+    tiling: str = ""                            # what --ram-budget chose (tiling.Choice.describe())
+    arena_untiled: int = 0                      # the arena without --ram-budget
+    tiling_extra_instructions: int = 0          # its estimate of what that costs per invoke
 
 
 # ---------------------------------------------------------------------------
@@ -475,7 +477,9 @@ def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=Non
         blob_size=len(blob), arena_size=pl.arena_size, lower_bound=pl.lower_bound,
         plan_strategy=pl.strategy, plan_optimal=pl.optimal,
         ops=[(graph.ops[k].opname, graph.ops[k].source) for k in order],
-        macs=sum(op.macs for op in graph.ops), tiling=tiling_choice)
+        macs=sum(op.macs for op in graph.ops), tiling=tiling_choice.describe(),
+        arena_untiled=tiling_choice.arena_untiled,
+        tiling_extra_instructions=tiling_choice.estimated_extra_instructions)
     return blob, report
 
 
@@ -555,13 +559,14 @@ def atomic_write(path, data: bytes) -> None:
 
 
 def convert_file(src_path, out_path, calib=None, labels=None, keep_tflite=False, *,
-                 name=None, normalize=None, progress=None, embedding=None, int16=False) -> ConversionReport:
+                 name=None, normalize=None, progress=None, embedding=None, int16=False,
+                 ram_budget=None) -> ConversionReport:
     """Convert a model file to a .tinyml file (written atomically).
 
     calib is required for Keras / SavedModel input (ValueError otherwise);
     .tflite input must already be int8 or 16x8. embedding: a Keras layer
     name, or for a .tflite a tensor name. int16: quantise a Keras model 16x8
-    (int16 activations) rather than int8."""
+    (int16 activations) rather than int8. ram_budget: see convert_tflite()."""
     kind = model_kind(src_path)
     reset_state = False
     if kind == "tflite":
@@ -579,7 +584,7 @@ def convert_file(src_path, out_path, calib=None, labels=None, keep_tflite=False,
         name = Path(src_path).stem if kind != "saved_model" else Path(src_path).name
     blob, report = convert_tflite(tflite_bytes, name=name, labels=labels, normalize=normalize,
                                   source_sha256=sha256_of(src_path), reset_state=reset_state,
-                                  embedding=embedding)
+                                  embedding=embedding, ram_budget=ram_budget)
     if kind != "tflite":
         report.notes = notes
     atomic_write(out_path, blob)

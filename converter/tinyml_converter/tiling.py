@@ -45,10 +45,9 @@ MOVE_COST_PER_BYTE = 1
 CALL_COST = 600
 
 
-def window(op) -> tuple:
+def window(opname: str, p: dict) -> tuple:
     """(kernel, stride, dilation, top padding) of a member's rows."""
-    p = op.params
-    if op.opname.startswith(("AVERAGE_POOL_2D", "MAX_POOL_2D")):
+    if opname.startswith(("AVERAGE_POOL_2D", "MAX_POOL_2D")):
         return p["filter_h"], p["stride_h"], 1, p["pad_top"]
     return p["kernel_h"], p["stride_h"], p["dilation_h"], p["pad_top"]
 
@@ -113,6 +112,7 @@ class Stage:
     band_bytes: list         # per band (tensors 1..n-1): bytes in the arena
     moved_bytes: int
     extra_calls: int
+    label: str = ""          # the first and last member, for messages
 
     @property
     def cost(self) -> int:
@@ -133,10 +133,11 @@ def make_stage(graph, members: list, band_rows: int) -> Stage | None:
     rows = [t.dims4[1] for t in tensors]
     if max(rows[1:]) > MAX_ROWS:
         return None
-    w = walk(rows, [window(op) for op in ops], band_rows)
+    w = walk(rows, [window(op.opname, op.params) for op in ops], band_rows)
     band_bytes = [w.heights[t] * _row_bytes(tensors[t]) for t in range(1, len(ops))]
     moved = sum(w.moved_rows[t] * _row_bytes(tensors[t]) for t in range(1, len(ops)))
-    return Stage(list(members), band_rows, w, band_bytes, moved, w.calls - len(ops))
+    return Stage(list(members), band_rows, w, band_bytes, moved, w.calls - len(ops),
+                 f"{ops[0].source or ops[0].opname} .. {ops[-1].source or ops[-1].opname}")
 
 
 def _single_tensor(graph, index: int) -> bool:
@@ -206,6 +207,6 @@ class Choice:
         if self.external_inputs:
             parts.append("model inputs read in place from the caller's buffer")
         for s in self.stages:
-            parts.append(f"ops {s.members[0]}..{s.members[-1]} tiled in bands of {s.band_rows} output row(s) "
-                         f"({s.walk.calls} kernel calls for {len(s.members)} ops, {s.moved_bytes} bytes moved)")
+            parts.append(f"{len(s.members)} ops tiled, {s.band_rows} row(s) per call ({s.label}: "
+                         f"{s.walk.calls} kernel calls instead of {len(s.members)}, {s.moved_bytes} bytes moved)")
         return "; ".join(parts) if parts else "untiled"

@@ -34,15 +34,27 @@ static int run_one(const uint8_t *bytes, uint32_t len) {
             return 1;
         }
         if (tml_model_set_arena(&m, arena, arena_size) == TML_OK) {
-            for (uint32_t i = 0; i < tml_model_input_count(&m); i++) {
+            /* One pattern buffer per input, bound (an external input is read
+             * in place) or copied into the arena. */
+            uint8_t *inputs[256] = { 0 };
+            int bound = 1;
+            for (uint32_t i = 0; i < tml_model_input_count(&m) && bound; i++) {
                 uint32_t index = tml_model_input_index(&m, i);
-                uint8_t *p = tml_model_tensor_data(&m, index);
                 uint32_t n = tml_model_tensor_bytes(&m, index);
-                for (uint32_t k = 0; k < n; k++) {
-                    p[k] = (uint8_t)(k * 37u + i);
+                inputs[i] = malloc(n ? n : 1);
+                if (inputs[i] == NULL) {
+                    bound = 0;
+                    break;
                 }
+                for (uint32_t k = 0; k < n; k++) {
+                    inputs[i][k] = (uint8_t)(k * 37u + i);
+                }
+                bound = tml_model_bind_input(&m, i, inputs[i], n) == TML_OK;
             }
-            inv = (int)tml_model_invoke(&m);
+            inv = bound ? (int)tml_model_invoke(&m) : -1;
+            for (uint32_t i = 0; i < 256; i++) {
+                free(inputs[i]);
+            }
         }
         free(arena);
         free(state);

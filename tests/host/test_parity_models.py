@@ -26,6 +26,12 @@ def _tflite(name):
                            int16=getattr(models.MODELS[name], "int16", False))
 
 
+def blob_options(name) -> dict:
+    """convert_tflite options the model's builder asks for (a RAM budget)."""
+    budget = getattr(models.MODELS[name], "ram_budget", None)
+    return {} if budget is None else {"ram_budget": budget}
+
+
 def _input_sets(oracle):
     rng = np.random.default_rng(11)
     sets = parity.random_inputs(oracle, rng, 5)
@@ -40,7 +46,7 @@ def _input_sets(oracle):
 @pytest.mark.parametrize("name", list(models.MODELS))
 def test_model_parity(name):
     tfl = _tflite(name)
-    oracle, tfl_outs, host_outs = parity.evaluate(tfl, _input_sets)
+    oracle, tfl_outs, host_outs = parity.evaluate(tfl, _input_sets, blob_options(name))
     problems = []
     for i, (t, h) in enumerate(zip(tfl_outs, host_outs)):
         p = parity.compare(t, h)

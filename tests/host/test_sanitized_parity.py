@@ -52,18 +52,18 @@ def driver():
     return exe
 
 
-def converted(tflite: bytes) -> bytes:
+def converted(tflite: bytes, **options) -> bytes:
     """tflite_to_blob, cached under build/test-cache/ by the .tflite and the
     converter's source: converting the many-branch op families takes tens of
     seconds, and the blobs only change with the converter."""
     from tinyml_converter import convert
 
     src = b"".join(p.read_bytes() for p in sorted((REPO / "converter" / "tinyml_converter").glob("*.py")))
-    key = hashlib.sha256(src + b"\0" + tflite).hexdigest()[:32]
+    key = hashlib.sha256(src + b"\0" + tflite + repr(sorted(options.items())).encode()).hexdigest()[:32]
     path = parity.CACHE / f"blob-{key}.tinyml"
     if path.exists():
         return path.read_bytes()
-    blob = convert.tflite_to_blob(tflite)
+    blob = convert.tflite_to_blob(tflite, **options)
     parity.CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(blob)
@@ -118,7 +118,7 @@ def test_models_under_sanitizers(driver, tmp_path):
     for name in models.MODELS:
         tfl = pm._tflite(name)
         oracle = parity.Oracle(tfl)
-        records.append(case_record(name, converted(tfl), oracle, pm._input_sets(oracle)))
+        records.append(case_record(name, converted(tfl, **pm.blob_options(name)), oracle, pm._input_sets(oracle)))
     lines = run_driver(driver, records, tmp_path)
     bad = [ln for ln in lines if " ok " not in ln]
     assert not bad, "\n".join(bad)

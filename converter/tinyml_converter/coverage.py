@@ -245,6 +245,11 @@ def table(c_dir) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Ops of the C table no TFLite op lowers to: STAGE runs other ops' records
+# tiled (tiling.py, tinyml convert --ram-budget).
+SCHEDULE_OPS = {"STAGE"}
+
+
 def sklearn_rows() -> dict:
     """{scikit-learn estimator: tinyml op it runs as}."""
     from .classic import RUNS_AS

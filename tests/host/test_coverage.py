@@ -26,7 +26,7 @@ def test_rows_name_ops_of_the_c_op_table():
     kernels = coverage.kernels(C_DIR)
     used = {o for row in coverage.ROWS.values() for o in row.runs_as} | set(coverage.sklearn_rows().values())
     assert used - set(kernels) == set(), "rows running as ops the C op table lacks"
-    assert set(kernels) - used == set(), "C ops no TFLite op or scikit-learn estimator lowers to"
+    assert set(kernels) - used == coverage.SCHEDULE_OPS, "C ops no TFLite op or scikit-learn estimator lowers to"
 
 
 def test_c_op_table_covers_every_opcode():

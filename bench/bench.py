@@ -24,7 +24,14 @@ How each figure is measured:
   Wall time on a shared machine: the fastest run is the one least disturbed
   by other work (medians of the same code moved by 1.7x between runs here),
   and the ratio is the meaningful figure.
-- arena_bytes / arena_lower_bound: from the converter's offline plan.
+- arena_bytes / arena_lower_bound: from the converter's offline plan (the
+  plain one: every tensor whole, inputs in the arena; its lower bound is the
+  tensor-level one).
+- plans (RAM table): the same model converted with --ram-budget min (the
+  smallest arena: inputs read in place, first layers tiled) and with the
+  budgets of RAM_BUDGETS; per plan its arena, the ratio to the plain plan's
+  lower bound, and per board its instructions per invoke over the plain
+  plan's (overhead), measured as the instructions above, bit-exact checked.
 - tflm_arena_bytes / tflm_arena_head: TensorFlow Lite Micro's arena for the
   same .tflite (its Python interpreter, RecordingMicroAllocator, installed
   by `make bench`; "-" without it): the total,
@@ -76,6 +83,11 @@ QEMU_TARGETS = ("qemu_m0", "qemu_m3", "qemu_m4", "qemu_rv32")
 INSTR_PER_TICK = {"qemu_m0": 1000, "qemu_m3": 40, "qemu_m4": 40, "qemu_rv32": 100}
 # Targets of the speed issue (Cortex-M only; none is set for RISC-V).
 TARGET_IPM = {"qemu_m0": 5.0, "qemu_m3": 3.0, "qemu_m4": 1.5}
+# RAM issue: besides the smallest arena, these budgets (convert --ram-budget)
+# are benchmarked: VWW's at half its tensor-level lower bound, overhead on
+# qemu_m4 at most 1.15x.
+RAM_BUDGETS = {"vww_mobilenet": (27648,)}
+TILED_OVERHEAD_TARGET = 1.15
 
 
 def log(*a):
@@ -104,6 +116,18 @@ def convert_model(name, builder):
     blob, rep = convert.convert_tflite(tflite, name=name)
     (OUT_DIR / f"{name}.tinyml").write_bytes(blob)
     return tflite, blob, rep
+
+
+def tiled_variants(name, tflite):
+    """[(label, blob, report)] of the plans --ram-budget gives: the smallest
+    arena ("min"), and the model's budget in RAM_BUDGETS."""
+    from tinyml_converter import convert
+
+    out = []
+    for label, budget in (("min", "min"), *((str(b), b) for b in RAM_BUDGETS.get(name, ()))):
+        blob, rep = convert.convert_tflite(tflite, name=name, ram_budget=budget)
+        out.append((label, blob, rep))
+    return out
 
 
 def _tflite_worker(tflite_path, x_path, runs, ref, out_path):
@@ -325,10 +349,17 @@ def bench_model(name, builder, targets, runs, qemu_runs):
                   blob_overhead=len(blob) - weights, rescale_bytes=rescale, blob_ops=len(rep.ops),
                   blob_overhead_budget=256 + 16 * len(rep.ops))
     records = []
+    variants = tiled_variants(name, tflite)
 
     def one(target):
         rec = dict(common, target=target)
         try:
+            if target in QEMU_TARGETS:
+                rec["plans"] = []
+                for label, tiled_blob, trep in variants:
+                    instr, y = run_qemu(target, tiled_blob, x, out_size, qemu_runs)
+                    rec["plans"].append(dict(budget=label, arena_bytes=trep.arena_size, plan=trep.tiling,
+                                             instructions=instr, bit_exact=None if y_ref is None else y == y_ref))
             if target == "unix":
                 ms, y = run_unix(blob_path, x, out_size, runs)
                 rec.update(host_ms=round(ms, 4), tflite_ref_ms=ref_ms and round(ref_ms, 4),
@@ -341,6 +372,9 @@ def bench_model(name, builder, targets, runs, qemu_runs):
                            instructions_per_mac=round(instr / rep.macs, 3) if rep.macs else None,
                            flash_bytes=flash_bytes(target))
             rec["bit_exact"] = None if y_ref is None else y == y_ref
+            for p in rec.get("plans", ()):
+                p["overhead"] = round(p["instructions"] / rec["instructions"], 4)
+                rec["bit_exact"] = rec["bit_exact"] and p["bit_exact"] is not False
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             rec["error"] = str(exc)
         log(f"[bench] {name} on {target}: "
@@ -414,6 +448,7 @@ def print_table(records, targets):
           "TFLite Micro's arena total (activations part) for the same .tflite: "
           + ", ".join(f"{m} {fmt(by_model(records, m).get('tflm_arena_bytes'))}"
                       f" ({fmt(by_model(records, m).get('tflm_arena_head'))}) B" for m in models))
+    print_ram_table(records, models, qemu, by)
     over = [m for m in models if by_model(records, m)["blob_overhead"] > by_model(records, m)["blob_overhead_budget"]]
     print(f"blob overhead above weights and biases, budget 256 + 16/op: "
           f"{'met' if not over else 'NOT met (' + ', '.join(over) + ')'}; without the rescale arrays: "
@@ -423,6 +458,35 @@ def print_table(records, targets):
     if ratios:
         print(f"unix: worst ratio to TFLite BUILTIN_REF {max(ratios):.2f}, target <= 0.5: "
               f"{'met' if max(ratios) <= 0.5 else 'NOT met'}")
+
+
+def print_ram_table(records, models, qemu, by):
+    """Arena of each --ram-budget plan against the tensor-level lower bound,
+    and its instructions against the plain plan's on each board."""
+    print(f"{'RAM plans':15} {'budget':>8} {'arena':>7} {'bound':>7} {'ratio':>6} "
+          + " ".join(f"{t + ' overhead':>17}" for t in qemu) + "  exact  plan")
+    worst = {}
+    for m in models:
+        base = by_model(records, m)
+        plans = next((r["plans"] for r in records if r["model"] == m and r.get("plans")), [])
+        for k, p in enumerate(plans):
+            line = (f"{m if k == 0 else '':15} {p['budget']:>8} {p['arena_bytes']:7d} {base['arena_lower_bound']:7d}"
+                    f" {p['arena_bytes'] / base['arena_lower_bound']:6.2f}")
+            exact = []
+            for t in qemu:
+                q = next((x for x in by.get((m, t), {}).get("plans", ()) if x["budget"] == p["budget"]), None)
+                line += f" {fmt(q and q.get('overhead'), '17.3f'):>17}"
+                if q is not None:
+                    exact.append(q["bit_exact"])
+                    if t == "qemu_m4" and q.get("overhead"):
+                        worst[(m, p["budget"])] = q["overhead"]
+            known = [e for e in exact if e is not None]
+            line += f"  {'yes' if known and all(known) else ('NO' if known else '-'):5}  {p['plan']}"
+            print(line)
+    for (m, budget), overhead in worst.items():
+        if budget != "min":
+            print(f"{m} at --ram-budget {budget}: qemu_m4 overhead {overhead:.3f}x, target <= "
+                  f"{TILED_OVERHEAD_TARGET}: {'met' if overhead <= TILED_OVERHEAD_TARGET else 'NOT met'}")
 
 
 def main(argv=None):

@@ -85,6 +85,10 @@ def load_calib(path) -> np.ndarray:
         raise UsageError(f"cannot read calibration data {p}: {exc}") from None
 
 
+def _ram_budget(text: str):
+    return "min" if text == "min" else _positive_int(text)
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -928,10 +932,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also keep this layer's output (a Keras layer name; for a .tflite, a tensor "
                         "name) for Model.embed() on the board, e.g. to learn new classes with "
                         "tinyml.learn")
-    c.add_argument("--ram-budget", metavar="BYTES", type=_positive_int,
+    c.add_argument("--ram-budget", metavar="BYTES", type=_ram_budget,
                    help="plan an arena of at most BYTES: read the input in place from the caller's "
                         "buffer, then run the first layers tiled (bands of rows) as needed, choosing the "
-                        "plan with the fewest extra instructions; fails, writing nothing, if none fits")
+                        "plan with the fewest extra instructions; fails, writing nothing, if none fits. "
+                        "'min': the smallest arena tinyml can plan")
     c.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own output")
     c.add_argument("--no-progress", action="store_true", help="no progress bar while calibrating")
     c.set_defaults(fn=cmd_convert)

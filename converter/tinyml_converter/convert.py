@@ -374,15 +374,38 @@ def staged_graph(graph: Graph, stages=(), external=False) -> Graph:
     return Graph(tensors=tensors, ops=ops, inputs=list(graph.inputs), outputs=list(graph.outputs))
 
 
-def plan_for_budget(graph: Graph, ram_budget: int | None):
+def _smallest_plan(graph, pl, placed, order, choice):
+    """ram_budget "min": the plan with the smallest arena, the fewest extra
+    instructions among equals."""
+    from . import tiling
+
+    best = (pl.arena_size, 0, graph, pl, placed, order, [], False)
+    ext = staged_graph(graph, external=True)
+    options = [(ext, [], True)] + [(staged_graph(graph, [s], external=True), [s], True)
+                                   for s in tiling.candidates(graph, order)]
+    for g, stages, external in options:
+        p, pc, _, o = plan_graph(g)
+        cost = sum(s.cost for s in stages)
+        if (p.arena_size, cost) < best[:2]:
+            best = (p.arena_size, cost, g, p, pc, o, stages, external)
+    _, cost, g, p, pc, o, stages, external = best
+    choice.stages, choice.external_inputs = stages, external
+    choice.arena, choice.lower_bound, choice.estimated_extra_instructions = p.arena_size, p.lower_bound, cost
+    return g, p, pc, o, choice
+
+
+def plan_for_budget(graph: Graph, ram_budget):
     """(graph to write, plan, offsets and scratch, blob order, tiling.Choice).
-    Without a budget: the plain plan. With one: the plan with the fewest
-    extra instructions whose arena fits it (tiling.py); ConversionError
-    naming the smallest arena found if none does."""
+    Without a budget: the plain plan. With one (bytes): the plan with the
+    fewest extra instructions whose arena fits it (tiling.py);
+    ConversionError naming the smallest arena found if none does. "min":
+    the smallest arena."""
     from . import tiling
 
     pl, placed, _, order = plan_graph(graph)
     choice = tiling.Choice(arena_untiled=pl.arena_size, arena=pl.arena_size, lower_bound=pl.lower_bound)
+    if ram_budget == "min":
+        return _smallest_plan(graph, pl, placed, order, choice)
     if ram_budget is None or pl.arena_size <= ram_budget:
         return graph, pl, placed, order, choice
     best = (pl.arena_size, "untiled")
@@ -448,7 +471,8 @@ def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=Non
     the initial state.
 
     ram_budget: bytes of arena the plan must fit (tiling.py): inputs read in
-    place, then the early layers tiled, as needed."""
+    place, then the early layers tiled, as needed; "min" for the smallest
+    arena tinyml can plan."""
     try:
         model = read_tflite(bytes(tflite_bytes))
         embedding_index = None

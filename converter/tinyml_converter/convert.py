@@ -319,7 +319,7 @@ def plan_graph(graph: Graph) -> tuple[Plan, tuple[list, dict], Problem, list]:
     problem = Problem(sizes=sizes, op_inputs=op_inputs, op_outputs=op_outputs,
                       graph_inputs=sorted(({buf(t) for t in graph.inputs} | state) - {None}),
                       graph_outputs=sorted({buf(t) for t in graph.outputs} | state),
-                      inplace=[graph.ops[k].opname == "LUT" for k in units])
+                      inplace=[_inplace_sources(graph, graph.ops[k], buf) for k in units])
     pl = plan(problem)
     simulate(problem, pl)   # cheap self-check: live tensors never overlap
     offsets = []
@@ -340,6 +340,24 @@ def plan_graph(graph: Graph) -> tuple[Plan, tuple[list, dict], Problem, list]:
             if need:
                 scratch[j] = (pl.offsets[scratch_buf[u]], need)
     return pl, (offsets, scratch), problem, order
+
+
+# int8 element-wise kernels whose output element i depends only on element i
+# of each full-shape input, read before it is written (the row walk of
+# tml_elementwise.c): their output may overwrite such an input.
+ELEMENTWISE_INPLACE = {"ADD", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "PRELU"}
+
+
+def _inplace_sources(graph: Graph, op, buf):
+    """planner.Problem.inplace for one op: True for LUT (its first input),
+    else the buffers of the inputs its output may overwrite."""
+    if op.opname == "LUT":
+        return True
+    if op.opname not in ELEMENTWISE_INPLACE:
+        return []
+    out = graph.tensors[op.outputs[0]]
+    return [buf(t) for t in op.inputs
+            if buf(t) is not None and graph.tensors[t].dims4 == out.dims4 and graph.tensors[t].dtype == out.dtype]
 
 
 def external_inputs(graph: Graph) -> list:

@@ -17,9 +17,11 @@ Terms
 - scratch: the working memory of one op (a kernel's `_scratch_size()`,
   converter/tinyml_converter/scratch.py) is a buffer that op both writes and
   reads, so it is live at that op's step only and placed like any other.
-- in place: an op flagged `inplace` (element-wise LUT, which reads each byte
-  before writing it) may write its output over its input when that input is
-  read by no later op and is not a model output; the two then form one buffer.
+- in place: an op flagged `inplace` (an element-wise op, which reads each
+  element before writing it: LUT over its input, ADD, MUL and the like over
+  an input of the output's shape) may write its output over such an input
+  when that input is read by no later op and is not a model output; the two
+  then form one buffer.
 
 Lower bound
 -----------
@@ -97,7 +99,7 @@ class Problem:
     op_outputs: list            # per op: buffer ids written
     graph_inputs: list = field(default_factory=list)
     graph_outputs: list = field(default_factory=list)
-    inplace: list = None        # per op: may write its single output over its first input
+    inplace: list = None        # per op: True (its first input) or the input buffers it may write its output over
 
 
 @dataclass
@@ -107,7 +109,7 @@ class Plan:
     arena_size: int
     lower_bound: int
     lifetimes: list             # per buffer: (first step, last step)
-    inplace_ops: list           # ops whose output shares its input's storage
+    inplace_ops: dict           # op -> the input buffer whose storage its output shares
     strategy: str
     optimal: bool
 
@@ -143,16 +145,17 @@ def _analyse(p: Problem, order: list):
         if last[b] is None or last[b] < first[b]:
             last[b] = first[b]
     share = list(range(nb))          # buffer -> buffer whose storage it uses
-    inplace_ops = []
+    inplace_ops = {}                 # op -> the input buffer it writes over
     for op in order:
-        if not inplace[op] or len(p.op_outputs[op]) != 1 or not p.op_inputs[op]:
+        if len(p.op_outputs[op]) != 1:
             continue
-        src, dst = p.op_inputs[op][0], p.op_outputs[op][0]
-        if (last[src] == pos[op] and src not in outs and p.op_inputs[op].count(src) == 1
-                and align(p.sizes[src]) == align(p.sizes[dst]) and share[dst] == dst
-                and dst not in p.graph_inputs):
-            share[dst] = share[src]
-            inplace_ops.append(op)
+        dst = p.op_outputs[op][0]
+        for src in inplace_sources(p, op):
+            if (last[src] == pos[op] and src not in outs and align(p.sizes[src]) == align(p.sizes[dst])
+                    and share[dst] == dst and dst not in p.graph_inputs):
+                share[dst] = share[src]
+                inplace_ops[op] = src
+                break
     # Intervals of merged storage: union of members' lifetimes.
     groups = {}
     for b in range(nb):
@@ -165,6 +168,15 @@ def _analyse(p: Problem, order: list):
         for s in range(lo, hi + 1):
             live[s] += sz
     return list(zip(first, last)), share, groups, inplace_ops, max(live) if live else 0
+
+
+def inplace_sources(p: Problem, op: int) -> list:
+    """The input buffers op may write its output over: `inplace[op]` True
+    means its first input, a list names them."""
+    flag = p.inplace[op] if p.inplace else False
+    if flag is True:
+        return p.op_inputs[op][:1]
+    return [b for b in (flag or ()) if p.op_inputs[op].count(b) >= 1]
 
 
 def lower_bound(p: Problem, order: list) -> int:
@@ -234,10 +246,10 @@ class _StepMemory:
         for b in p.op_outputs[op]:
             if b in seen:
                 continue
-            if self.inplace[op] and p.op_inputs[op] and len(p.op_outputs[op]) == 1:
-                src = p.op_inputs[op][0]
-                if src not in outs and not cons_mask[src] & ~after and size[src] == size[b]:
-                    continue
+            if len(p.op_outputs[op]) == 1 and any(
+                    src not in outs and not cons_mask[src] & ~after and size[src] == size[b]
+                    for src in inplace_sources(p, op)):
+                continue
             total += size[b]
         return total
 
@@ -458,12 +470,13 @@ def simulate(p: Problem, pl: Plan) -> None:
             if b in prod and prod[b] != op:
                 if pos[prod[b]] >= pos[op]:
                     _plan_bug(f"op {op} runs before its input {b} exists")
-    for op in pl.inplace_ops:
-        src = p.op_inputs[op][0]
+    for op, src in pl.inplace_ops.items():
+        if src not in inplace_sources(p, op):
+            _plan_bug(f"op {op} runs in place over buffer {src}, which it may not write")
         if pl.lifetimes[src][1] != pos[op] or src in p.graph_outputs:
             _plan_bug(f"op {op} runs in place over buffer {src}, which is still needed")
     # An in-place op's output shares its input's storage, transitively.
-    share = {p.op_outputs[op][0]: p.op_inputs[op][0] for op in pl.inplace_ops}
+    share = {p.op_outputs[op][0]: src for op, src in pl.inplace_ops.items()}
 
     def root(b):
         while b in share:

@@ -77,7 +77,7 @@ def test_inplace_lut_shares_storage():
     # conv(100->80), LUT(80->80) in place, fc(80->10)
     p = chain([100, 80, 80, 10], inplace=[False, True, False])
     pl = plan(p)
-    assert pl.inplace_ops == [1]
+    assert list(pl.inplace_ops) == [1]
     assert pl.offsets[1] == pl.offsets[2]
     assert pl.lower_bound == align(100) + align(80)
     assert pl.arena_size == pl.lower_bound
@@ -90,8 +90,22 @@ def test_inplace_refused_when_input_still_needed():
                 op_outputs=[[1], [2], [3]], graph_inputs=[0], graph_outputs=[3],
                 inplace=[False, True, False])
     pl = plan(p)
-    assert pl.inplace_ops == []
+    assert pl.inplace_ops == {}
     simulate(p, pl)
+
+
+def test_inplace_over_whichever_input_dies():
+    """A residual ADD (b0 + b1 -> b2) may write over either input: here the
+    skip b0 is read later, so the output takes the branch b1's storage."""
+    p = Problem(sizes=[64, 64, 64, 8], op_inputs=[[0], [0, 1], [0, 2]], op_outputs=[[1], [2], [3]],
+                graph_inputs=[0], graph_outputs=[3], inplace=[False, [0, 1], False])
+    pl = plan(p)
+    assert pl.inplace_ops == {1: 1}
+    assert pl.offsets[2] == pl.offsets[1]
+    assert pl.lower_bound == 2 * 64 + 8
+    simulate(p, pl)
+    p.inplace = [False, [0], False]  # only over the skip, which lives on: not in place
+    assert plan(p).inplace_ops == {}
 
 
 def test_model_output_never_overwritten_in_place():

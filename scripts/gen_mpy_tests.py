@@ -96,6 +96,17 @@ for i in range({n_inputs}):
 '''
 
 
+# A model whose input is read in place (--ram-budget) refuses a buffer at an
+# unaligned address by name rather than reading it.
+UNALIGNED_INPUT = '''
+try:
+    m.invoke(d[{inputs_offset} + 1:{inputs_offset} + 1 + {input_size}])
+    print("unaligned input read")
+except ValueError as e:
+    print("ValueError:", "8-byte aligned" in str(e))
+'''
+
+
 def tflite_reference(tflite_bytes, inputs):
     import tensorflow as tf
 
@@ -275,6 +286,8 @@ def main():
         script = SCRIPT_HEAD.format(**fields)
         if dtype == np.int16:
             script += PREDICT_16X8.format(**fields)
+        if getattr(builder, "ram_budget", None) is not None:
+            script += UNALIGNED_INPUT.format(**fields)
         (OUT / f"{name}.py").write_text(script)
 
         in_shape = tuple(int(d) for d in inp["shape"][1:])
@@ -284,6 +297,8 @@ def main():
             exp += [y.astype(y.dtype.newbyteorder("<")).tobytes().hex() for y in ys]
         if dtype == np.int16:
             exp += [ys[0].astype("<i2").tobytes().hex() for ys in expected]
+        if getattr(builder, "ram_budget", None) is not None:
+            exp.append("ValueError: True")
         (OUT / f"{name}.py.exp").write_text("\n".join(exp) + "\n")
 
     write_corruption_test(first)

@@ -31,6 +31,8 @@ def model_scripts():
         if load and loop and (GENERATED / f"{script.stem}.bin").exists():
             count = int(loop.group(1))
             expected = (GENERATED / f"{script.stem}.py.exp").read_text().splitlines()[1:]
+            # The unaligned-input check of an in-place input is the script's, not the harness's.
+            expected = [e for e in expected if not e.startswith("ValueError:")]
             if "m.predict(" in text:
                 expected = expected[:-count]
             yield script.stem, int(load.group(1)), int(loop.group(2)), count, expected

@@ -781,8 +781,8 @@ int tml_model_input_is_external(const tml_model_t *m, uint32_t input) {
 }
 
 tml_status_t tml_model_bind_input(tml_model_t *m, uint32_t input, const void *data, uint32_t bytes) {
-    if (m->stage != 2 || input >= m->header.input_count) {
-        return tml_load_fail(m, TML_ERR_BAD_PARAM, "model not loaded, or no such input");
+    if (m->stage != 2 || m->arena == 0 || input >= m->header.input_count) {
+        return tml_load_fail(m, TML_ERR_BAD_PARAM, "model not loaded, no arena set, or no such input");
     }
     tml_tensor_t *t = &m->tensors[m->io[input]];
     if (bytes != t->bytes) {

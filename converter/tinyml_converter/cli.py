@@ -503,6 +503,10 @@ def cmd_check(a) -> int:
     print(f"RAM needed: arena {arena} + tensor and op tables {state} + runtime overhead {RUNTIME_OVERHEAD} "
           f"= {in_place} bytes with the blob in place (a ROMFS file, or frozen); {from_file} when "
           f"the blob is read from a file")
+    for k, i in enumerate(info.inputs):
+        if info.tensors[i]["placement"] == "external":
+            print(f"input {k} is read in place from the buffer given to invoke() ({info.tensors[i]['nbytes']} "
+                  "bytes, not in the arena; predict() allocates it once)")
     print(f"{'board':<9} {'ROMFS':>8} {'filesystem':>10} {'heap':>8}  {'model in':<10} {'RAM':>8}  "
           f"{'verdict':<7} note")
     verdict = EXIT_OK

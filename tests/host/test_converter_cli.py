@@ -18,6 +18,7 @@ tf = pytest.importorskip("tensorflow")
 L = keras.layers
 
 from tinyml_converter import boards, cli  # noqa: E402
+from tinyml_converter.blob import read_blob  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -154,6 +155,19 @@ def test_no_progress_bar_off_a_terminal(files, tmp_path, capsys):
     assert cli.main(["convert", str(files / "model.keras"), "-o", str(out), "--calib",
                      str(files / "calib.npy")]) == 0
     assert "calibration" not in capsys.readouterr().err
+
+
+def test_keras_ram_budget_reaches_the_conversion(files, tmp_path, capsys):
+    """--ram-budget goes through the child process that quantises a Keras
+    model: `min` plans a smaller arena than the default, and says how."""
+    plain, small = tmp_path / "plain.tinyml", tmp_path / "small.tinyml"
+    for out, extra in ((plain, []), (small, ["--ram-budget", "min"])):
+        assert cli.main(["convert", str(files / "model.keras"), "-o", str(out), "--calib",
+                         str(files / "calib.npy"), *extra]) == 0
+    said = capsys.readouterr().out
+    assert "--ram-budget min: model inputs read in place" in said
+    arena = [read_blob(p.read_bytes()).header["arena_size"] for p in (plain, small)]
+    assert arena[1] < arena[0]
 
 
 def test_random_calib_warns(files, tmp_path, capsys):

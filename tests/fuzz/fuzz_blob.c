@@ -41,6 +41,17 @@ static void fuzz_fail(const char *why) {
     abort();
 }
 
+/* The inputs' buffers (malloc: 8-byte aligned) as the next invoke reads
+ * them; an accepted blob's inputs are always bindable. */
+static void bind_inputs(tml_model_t *m, uint8_t *const *inputs, uint32_t count) {
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t n = tml_model_tensor_bytes(m, tml_model_input_index(m, i));
+        if (tml_model_bind_input(m, i, inputs[i], n) != TML_OK) {
+            fuzz_fail("an accepted blob's input could not be bound");
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > UINT32_MAX) {
         return 0;
@@ -70,14 +81,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (tml_model_set_arena(&m, arena, arena_size) != TML_OK) {
                 fuzz_fail("set_arena refused the model's own arena_size");
             }
-            for (uint32_t i = 0; i < tml_model_input_count(&m); i++) {
-                uint32_t index = tml_model_input_index(&m, i);
-                uint8_t *p = tml_model_tensor_data(&m, index);
-                uint32_t n = tml_model_tensor_bytes(&m, index);
+            /* One buffer per input, bound for each invoke (an input the
+             * blob marks external is read in place, the others copied). */
+            uint8_t *inputs[256] = { 0 };
+            const uint32_t input_count = tml_model_input_count(&m);
+            for (uint32_t i = 0; i < input_count; i++) {
+                uint32_t n = tml_model_tensor_bytes(&m, tml_model_input_index(&m, i));
+                inputs[i] = malloc(n ? n : 1);
+                if (inputs[i] == NULL) {
+                    fuzz_fail("out of memory for an input");
+                }
                 for (uint32_t k = 0; k < n; k++) {
-                    p[k] = (uint8_t)(k * 37u + i);
+                    inputs[i][k] = (uint8_t)(k * 37u + i);
                 }
             }
+            bind_inputs(&m, inputs, input_count);
             if (tml_model_invoke(&m) != TML_OK) {
                 fuzz_fail("accepted blob refused by a kernel");
             }
@@ -97,8 +115,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             for (size_t k = 0; k < size; k++) {
                 blob[k] = (uint8_t)(blob[k] * 167u + 13u);
             }
+            bind_inputs(&m, inputs, input_count);
             if (tml_model_invoke(&m) != TML_OK) {
                 fuzz_fail("a loaded model refused to run after its blob changed");
+            }
+            for (uint32_t i = 0; i < input_count; i++) {
+                free(inputs[i]);
             }
             free(arena);
         }

@@ -45,7 +45,8 @@ def main():
         with contextlib.redirect_stdout(io.StringIO()):  # TF's export chatter
             tfl = parity.quantize(build, parity.cache_key("model", name, source),
                                   int16=getattr(builder, "int16", False))
-        blob = convert.tflite_to_blob(tfl, name=name, labels=[f"class{i}" for i in range(3)])
+        blob = convert.tflite_to_blob(tfl, name=name, labels=[f"class{i}" for i in range(3)],
+                                      ram_budget=getattr(builder, "ram_budget", None))
         if len(blob) > MAX_BYTES:
             print(f"make_seeds: {name}: {len(blob)} bytes, longer than {MAX_BYTES}: left out")
             continue

@@ -66,8 +66,9 @@ typedef enum {
  * Keras LSTM with stateful=False: each input is a whole sequence). */
 #define TML_TENSOR_RESET (1u << 2)
 /* A model input read in place from the caller's buffer for the length of
- * one invoke (tml_model_bind_input()): it has no arena bytes, its offset is
- * 0. Only model inputs, never constant or state. */
+ * one invoke (tml_model_bind_input()), or another name of one (a reshape):
+ * no arena bytes; the offset is the index of the model input it reads. Never
+ * constant, state or written by an op. */
 #define TML_TENSOR_EXTERNAL (1u << 3)
 /* The output of a STAGE member that the next member reads: the arena holds
  * a band of its rows, not the whole tensor (offset is the band's start; the

@@ -451,8 +451,8 @@ static tml_status_t tml_load_tensor(tml_model_t *m, const tml_blob_tensor_t *t, 
     const int is_const = (t->flags & TML_TENSOR_CONST) != 0;
     out->role = (t->flags & TML_TENSOR_EXTERNAL) ? TML_ROLE_EXTERNAL
         : (t->flags & TML_TENSOR_BAND) ? TML_ROLE_BAND : TML_ROLE_ARENA;
-    if (out->role == TML_ROLE_EXTERNAL ? t->offset != 0
-        : out->role == TML_ROLE_ARENA && (uint64_t)t->offset + bytes > (is_const ? h->data_size : h->arena_size)) {
+    /* An external tensor's offset names the model input it reads (tml_check_external()). */
+    if (out->role == TML_ROLE_ARENA && (uint64_t)t->offset + bytes > (is_const ? h->data_size : h->arena_size)) {
         return tml_load_fail(m, TML_ERR_BAD_OFFSET,
             is_const ? "constant tensor outside data section" : "tensor outside the arena");
     }
@@ -620,15 +620,25 @@ static tml_status_t tml_load_op(tml_model_t *m, uint32_t i, uint32_t pos, uint16
 /* External tensors are model inputs, and nothing writes them: the caller's
  * buffer is only read. */
 static tml_status_t tml_check_external(tml_model_t *m) {
-    uint32_t external = 0;
+    for (uint32_t k = 0; k < m->header.input_count; k++) {
+        const tml_tensor_t *in = &m->tensors[m->io[k]];
+        if (in->role == TML_ROLE_EXTERNAL && in->offset != k) {
+            return tml_load_fail(m, TML_ERR_BAD_TENSOR, "external model input whose offset is not its input index");
+        }
+    }
+    /* Any other external tensor is another name (a reshape) of the input its
+     * offset names: bound with it, so of its dtype and size. */
     for (uint32_t i = 0; i < m->header.tensor_count; i++) {
-        external += m->tensors[i].role == TML_ROLE_EXTERNAL;
-    }
-    for (uint32_t i = 0; i < m->header.input_count; i++) {
-        external -= m->tensors[m->io[i]].role == TML_ROLE_EXTERNAL;
-    }
-    if (external != 0) {
-        return tml_load_fail(m, TML_ERR_BAD_TENSOR, "an external tensor that is not a model input");
+        const tml_tensor_t *t = &m->tensors[i];
+        if (t->role != TML_ROLE_EXTERNAL) {
+            continue;
+        }
+        const tml_tensor_t *in = t->offset < m->header.input_count ? &m->tensors[m->io[t->offset]] : 0;
+        if (in == 0 || in->role != TML_ROLE_EXTERNAL || in->offset != t->offset || in->dtype != t->dtype
+            || in->bytes != t->bytes) {
+            return tml_load_fail(m, TML_ERR_BAD_TENSOR,
+                "external tensor that is no model input nor of the dtype and size of the external input it names");
+        }
     }
     for (uint32_t i = 0; i < m->header.op_count; i++) {
         const tml_op_t *op = &m->ops[i];
@@ -741,6 +751,16 @@ tml_status_t tml_model_reset_state(tml_model_t *m) {
 
 /* ---- invoke --------------------------------------------------------------- */
 
+/* The external tensors reading input `input` (every one for TML_NONE) point at data. */
+static void tml_bind_external(tml_model_t *m, uint32_t input, uint8_t *data) {
+    for (uint32_t i = 0; i < m->header.tensor_count; i++) {
+        tml_tensor_t *t = &m->tensors[i];
+        if (t->role == TML_ROLE_EXTERNAL && (input == TML_NONE || t->offset == input)) {
+            t->data = data;
+        }
+    }
+}
+
 tml_status_t tml_model_invoke(tml_model_t *m) {
     if (m->stage != 2) {
         return tml_load_fail(m, TML_ERR_BAD_PARAM, "model not loaded");
@@ -766,13 +786,8 @@ tml_status_t tml_model_invoke(tml_model_t *m) {
         i += op->members;
         op += op->members;
     }
-    /* The caller's buffer is ours for this invoke only. */
-    for (uint32_t i = 0; i < m->header.input_count; i++) {
-        tml_tensor_t *t = &m->tensors[m->io[i]];
-        if (t->role == TML_ROLE_EXTERNAL) {
-            t->data = 0;
-        }
-    }
+    /* The caller's buffers are ours for this invoke only. */
+    tml_bind_external(m, TML_NONE, 0);
     return TML_OK;
 }
 
@@ -795,6 +810,6 @@ tml_status_t tml_model_bind_input(tml_model_t *m, uint32_t input, const void *da
     if (((uintptr_t)data & 7u) != 0) {
         return tml_load_fail(m, TML_ERR_ALIGNMENT, "input buffer not 8-byte aligned (the model reads it in place)");
     }
-    t->data = (uint8_t *)(uintptr_t)data;
+    tml_bind_external(m, input, (uint8_t *)(uintptr_t)data);
     return TML_OK;
 }

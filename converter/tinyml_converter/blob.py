@@ -136,8 +136,13 @@ def write_blob(graph: Graph, order: list, tensor_offsets: list, arena_size: int,
             if t.state:
                 flags |= L.TENSOR_STATE | (L.TENSOR_RESET if t.state == 2 else 0)
             if t.placement == "external":
+                # The offset of an input read in place names the input whose
+                # buffer it is (itself, or the input a reshape aliases).
                 flags |= L.TENSOR_EXTERNAL
-                offset = 0
+                root = i
+                while graph.tensors[root].alias_of is not None:
+                    root = graph.tensors[root].alias_of
+                offset = graph.inputs.index(root)
             elif t.placement == "band":
                 flags |= L.TENSOR_BAND
         d = t.dims4

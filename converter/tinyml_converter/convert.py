@@ -360,13 +360,18 @@ def _inplace_sources(graph: Graph, op, buf):
             if buf(t) is not None and graph.tensors[t].dims4 == out.dims4 and graph.tensors[t].dtype == out.dtype]
 
 
+def alias_root(graph: Graph, t: int) -> int:
+    while graph.tensors[t].alias_of is not None:
+        t = graph.tensors[t].alias_of
+    return t
+
+
 def external_inputs(graph: Graph) -> list:
     """Model inputs that can be read in place from the caller's buffer: not
-    also an output, not state, and read under no other tensor's name (an
-    alias would need the same pointer)."""
-    aliased = {t.alias_of for t in graph.tensors if t.alias_of is not None}
-    return [t for t in graph.inputs
-            if t not in graph.outputs and t not in aliased and not graph.tensors[t].state]
+    state, and neither they nor another name of theirs (a reshape's alias,
+    bound with them) a model output."""
+    outputs = {alias_root(graph, t) for t in graph.outputs}
+    return [t for t in graph.inputs if t not in outputs and not graph.tensors[t].state]
 
 
 def staged_graph(graph: Graph, stages=(), external=False) -> Graph:
@@ -378,8 +383,10 @@ def staged_graph(graph: Graph, stages=(), external=False) -> Graph:
 
     tensors = list(graph.tensors)
     if external:
-        for t in external_inputs(graph):
-            tensors[t] = dataclasses.replace(tensors[t], placement="external")
+        chosen = set(external_inputs(graph))
+        for i in range(len(tensors)):
+            if alias_root(graph, i) in chosen:
+                tensors[i] = dataclasses.replace(tensors[i], placement="external")
     ops = list(graph.ops)
     for s in stages:
         first, last = graph.ops[s.members[0]], graph.ops[s.members[-1]]

@@ -143,6 +143,23 @@ def test_vww_fits_half_the_tensor_level_bound_bit_exact():
         assert parity.compare(t, h) is None
 
 
+@pytest.mark.parametrize("name", sorted(__import__("models").MODELS))
+def test_every_model_at_its_smallest_plan(name):
+    """Each model of tests/models.py converted with --ram-budget min (inputs
+    read in place, reshaped ones included; tiled where a chain allows):
+    bit-exact with TFLite, and no larger than its plain plan."""
+    import test_parity_models as pm
+
+    tfl = pm._tflite(name)
+    _, plain = convert.convert_tflite(tfl)
+    _, smallest = convert.convert_tflite(tfl, ram_budget="min")
+    assert smallest.arena_size <= plain.arena_size
+    oracle, tfl_outs, host_outs = parity.evaluate(tfl, pm._input_sets, {"ram_budget": "min"})
+    for i, (t, h) in enumerate(zip(tfl_outs, host_outs)):
+        problem = parity.compare(t, h)
+        assert problem is None, f"input set {i} ({smallest.tiling}): {problem}"
+
+
 # ---- the loader ------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -216,6 +233,10 @@ def test_loader_refuses_inconsistent_stages(tiled_blob):
     _refused(_set_tensor(tiled_blob, info.outputs[0], flags=bl.TENSOR_EXTERNAL, offset=0), "external")
     inp = info.inputs[0]
     _refused(_set_tensor(tiled_blob, inp, flags=bl.TENSOR_EXTERNAL | bl.TENSOR_BAND), "more than one")
+    # An external tensor's offset names the input it reads: its own index for
+    # the input, an input of its dtype and size for a reshape of it.
+    _refused(_set_tensor(tiled_blob, inp, offset=1), "offset is not its input index")
+    _refused(_set_tensor(tiled_blob, out, flags=bl.TENSOR_EXTERNAL, offset=0), "external tensor that is no model input")
 
 
 def test_external_input_binding(tiled_blob):

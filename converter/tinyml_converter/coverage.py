@@ -191,6 +191,55 @@ def kernels(c_dir) -> dict:
     return out
 
 
+# Linked whatever the ops: the loader and executor, the CRC, the schedule of
+# tiled stages (its kernel calls sit behind the same TML_WITH_<op> switches
+# as the ops'), the binding's audio front end.
+ALWAYS_LINKED = ("tml_model.c", "tml_ops.c", "tml_crc32.c", "tml_stage.c", "tml_features.c")
+
+
+def sources_for(c_dir, ops) -> list:
+    """The files of core_sources.txt a build keeping only `ops` must link
+    when the linker keeps whole objects (a native module's mpy_ld): the
+    always-linked ones, then every file a kept op's load, run or scratch
+    function calls, then, since an object links whole, every file those call
+    in turn. The assembler files are kept (each is empty off its own core)."""
+    c_dir = Path(c_dir)
+    listed = (c_dir / "core_sources.txt").read_text().split()
+    ops_c = (c_dir / "tml_ops.c").read_text()
+    local = _functions(ops_c)
+    texts = {path.name: path.read_text() for path in sorted(c_dir.glob("tml_*.c"))}
+    defined_in = {}
+    for name, text in texts.items():
+        if name != "tml_ops.c":
+            for fn in _functions(text):
+                defined_in.setdefault(fn, name)
+
+    def calls(body, seen):
+        files = set()
+        for fn in _CALL.findall(body):
+            if fn in defined_in:
+                files.add(defined_in[fn])
+            elif fn in local and fn not in seen:
+                seen.add(fn)
+                files |= calls(local[fn], seen)
+        return files
+
+    needed = set(ALWAYS_LINKED)
+    seen = set()
+    for name, load, run, scratch in _TABLE_ENTRY.findall(ops_c):
+        if name in ops:
+            for fn in (load, run, scratch):
+                if fn in local and fn not in seen:
+                    seen.add(fn)
+                    needed |= calls(local[fn], seen)
+    todo = [f for f in needed if f not in ("tml_ops.c", "tml_stage.c")]
+    while todo:
+        for f in calls(texts.get(todo.pop(), ""), set(local)) - needed:
+            needed.add(f)
+            todo.append(f)
+    return [f for f in listed if f in needed or f.endswith(".S")]
+
+
 def lowered_pairs(graph: Graph) -> set:
     """(TFLite op, tinyml op) for every op of a lowered graph, from each
     op's source ('CONV_2D (Keras layer ...)')."""

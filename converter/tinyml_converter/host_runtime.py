@@ -37,15 +37,16 @@ def core_sources(c_dir: Path) -> list[Path]:
     return [c_dir / n for n in names]
 
 
-def build_host_library(c_dir, out, extra_sources=(), extra_flags=()) -> Path:
+def build_host_library(c_dir, out, extra_sources=(), extra_flags=(), only=None) -> Path:
     """Compile the C core in `c_dir` (a tinyml checkout's usermod_c) into a
-    shared library at `out`, if it is missing or older than a source.
+    shared library at `out`, if it is missing or older than a source; `only`
+    names the files of core_sources.txt to build (default: all).
 
     For developers and tests working on the C; an installed package carries
     its own build. Undefined symbols are a link error (-z defs), so a missing
     kernel is reported here rather than as a crash at the first invoke."""
     c_dir, out = Path(c_dir), Path(out)
-    sources = core_sources(c_dir) + [Path(s) for s in extra_sources]
+    sources = [p for p in core_sources(c_dir) if only is None or p.name in only] + [Path(s) for s in extra_sources]
     deps = sources + list(c_dir.glob("*.h")) + [c_dir / "core_sources.txt"]
     if out.exists() and all(p.stat().st_mtime <= out.stat().st_mtime for p in deps):
         return out

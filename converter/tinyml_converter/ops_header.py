@@ -48,3 +48,26 @@ def write(path, ops: set) -> set:
     tmp.write_text(header(kept))
     os.replace(tmp, path)
     return kept
+
+
+def main(argv=None) -> int:
+    """`python -m tinyml_converter.ops_header --sources HEADER C_DIR`: the
+    C files a native module built with HEADER links (usermod_c/natmod/Makefile)."""
+    import sys
+
+    from .coverage import sources_for
+
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 3 or argv[0] != "--sources":
+        print("usage: python -m tinyml_converter.ops_header --sources HEADER C_DIR", file=sys.stderr)
+        return 2
+    text = Path(argv[1]).read_text()
+    if not text.startswith(_MARK):
+        print(f"{argv[1]} is not a tinyml ops header (tinyml inspect --ops-header writes one)", file=sys.stderr)
+        return 2
+    print(" ".join(sources_for(argv[2], ops_in_header(text))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1268,3 +1268,20 @@ def test_op_subset_build(tmp_path):
     with pytest.raises(ModelRefused) as e:
         HostModel(remap.build(), lib=subset)
     assert (e.value.status, e.value.op_index, e.value.opcode_name) == (STATUS["UNSUPPORTED_OP"], 0, "REMAP")
+    # A linker that keeps whole objects (a native module's) gets only the
+    # files the header's ops need; undefined symbols fail this link (-z defs).
+    from tinyml_converter.coverage import sources_for
+
+    files = sources_for(C_DIR, {"LUT", "COPY"})
+    assert "tml_lut.c" in files and "tml_conv.c" not in files and "tml_lstm.c" not in files
+    assert sources_for(C_DIR, set(coverage_ops())) == (C_DIR / "core_sources.txt").read_text().split()
+    pruned = load_library(build_host_library(C_DIR, BUILD / "libtinyml_subset_pruned.so", only=set(files),
+                                             extra_flags=[f'-DTML_OPS_SUBSET="{header}"']))
+    np.testing.assert_array_equal(HostModel(lut.build(), lib=pruned).invoke(xin)[0],
+                                  HostModel(lut.build()).invoke(xin)[0])
+
+
+def coverage_ops():
+    from tinyml_converter import blob_layout
+
+    return blob_layout.OPCODES

@@ -177,8 +177,8 @@ typedef struct {
 /* STAGE: inputs [first member's input], outputs [last member's output];
  * no scratch. The member_count records after it form a chain (member k+1
  * reads member k's output, every tensor between them TML_TENSOR_BAND) of
- * CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D or their _S16
- * forms, batch 1. They run as a sliding window over rows: at step j the
+ * CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, LUT or their
+ * _S16 forms (a LUT keeping its input's shape), batch 1. They run as a sliding window over rows: at step j the
  * last member's output rows up to (j + 1) * band_rows are completed, each
  * member computing only the rows of its output the next one still lacks,
  * and each band keeping only the rows a later step still reads

@@ -498,8 +498,12 @@ static void tml_run_l2_normalization(const tml_model_t *m, const tml_op_t *op) {
         (int8_t *)tml_op_tensor(m, op, 1)->data);
 }
 
+/* From the shapes, not `bytes`: a stage's band has none yet when its
+ * members load (tml_load_stages() sets them). */
 static tml_status_t tml_load_same_size(tml_model_t *m, tml_op_t *op) {
-    if (tml_op_tensor(m, op, 0)->bytes != tml_op_tensor(m, op, 1)->bytes) {
+    const tml_tensor_t *in = tml_op_tensor(m, op, 0);
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    if ((int64_t)tml_elements(in) * tml_elem_size(in) != (int64_t)tml_elements(out) * tml_elem_size(out)) {
         return tml_load_fail(m, TML_ERR_BAD_SHAPE, "input and output sizes differ");
     }
     return TML_OK;

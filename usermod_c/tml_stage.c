@@ -63,6 +63,12 @@ static int tml_stage_window(const tml_op_t *op, tml_rows_window_t *w) {
             *w = (tml_rows_window_t){ op->u.pool_s16.filter_h, op->u.pool_s16.stride_h, 1,
                 op->u.pool_s16.pad_top };
             return 1;
+        case TML_OP_LUT:
+        case TML_OP_LUT_S16:
+            /* Element-wise: each output row is its input row (the stage's
+             * load checks the shapes are one). */
+            *w = (tml_rows_window_t){ 1, 1, 1, 0 };
+            return 1;
         default:
             return 0;
     }
@@ -148,6 +154,17 @@ static void tml_stage_call(const tml_model_t *m, const tml_op_t *op, const uint8
                 (const int16_t *)(const void *)in, out_h, out_dims.w, (int16_t *)(void *)out);
             break;
         }
+#endif
+#if TML_STAGE_HAS(LUT)
+        case TML_OP_LUT:
+            tml_lut_s8(op->u.lut_table, out_h * out_dims.w * out_dims.c, (const int8_t *)in, (int8_t *)out);
+            break;
+#endif
+#if TML_STAGE_HAS(LUT_S16)
+        case TML_OP_LUT_S16:
+            tml_lut_s16(op->u.lut_table_s16, out_h * out_dims.w * out_dims.c, (const int16_t *)(const void *)in,
+                (int16_t *)(void *)out);
+            break;
 #endif
         default:
             break;
@@ -291,6 +308,10 @@ static tml_status_t tml_load_one_stage(tml_model_t *m, uint32_t i) {
         const tml_tensor_t *out = tml_op_tensor(m, op, 1);
         if (in->dims.n != 1 || out->dims.h > TML_STAGE_MAX_ROWS) {
             return tml_load_fail(m, TML_ERR_BAD_SHAPE, "stage member with a batch other than 1, or over 65536 rows");
+        }
+        if ((op->opcode == TML_OP_LUT || op->opcode == TML_OP_LUT_S16)
+            && (in->dims.h != out->dims.h || in->dims.w != out->dims.w || in->dims.c != out->dims.c)) {
+            return tml_load_fail(m, TML_ERR_BAD_SHAPE, "element-wise stage member whose output is not its input's shape");
         }
         const int chained = k == 0 ? tml_tensor_is(m, stage, 0, in) : tml_tensor_is(m, &member[k - 1], 1, in);
         if (!chained || (k + 1 == n) != tml_tensor_is(m, stage, 1, out)) {

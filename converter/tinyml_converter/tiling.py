@@ -3,7 +3,8 @@ run as a sliding window over rows, so only a band of each tensor between
 them is in the arena (usermod_c/tml_stage.c runs it; the blob's STAGE op).
 
 A stage is a chain of spatial ops (convolutions, depthwise convolutions,
-pools; batch 1), each reading only the previous one's output. Its last
+pools, and element-wise lookup tables between them; batch 1), each reading
+only the previous one's output. Its last
 member produces band_rows rows at a time, pulling from the members before
 it only the rows its window lacks, and each band drops the rows above the
 window that reads it, so a band holds about one window. This is the line-buffer form of
@@ -35,7 +36,8 @@ from . import blob_layout as L
 from .errors import ConversionError
 
 TILEABLE = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D", "CONV_2D_S16",
-            "DEPTHWISE_CONV_2D_S16", "AVERAGE_POOL_2D_S16", "MAX_POOL_2D_S16"}
+            "DEPTHWISE_CONV_2D_S16", "AVERAGE_POOL_2D_S16", "MAX_POOL_2D_S16", "LUT", "LUT_S16"}
+ELEMENTWISE = {"LUT", "LUT_S16"}  # one row in, the same row out: members when the shape is kept
 BAND_ROWS = (1, 2, 4, 8)
 MAX_ROWS = 65536
 # Estimated instructions per byte a band's memmove copies and per kernel
@@ -47,6 +49,8 @@ CALL_COST = 600
 
 def window(opname: str, p: dict) -> tuple:
     """(kernel, stride, dilation, top padding) of a member's rows."""
+    if opname in ELEMENTWISE:
+        return 1, 1, 1, 0
     if opname.startswith(("AVERAGE_POOL_2D", "MAX_POOL_2D")):
         return p["filter_h"], p["stride_h"], 1, p["pad_top"]
     return p["kernel_h"], p["stride_h"], p["dilation_h"], p["pad_top"]
@@ -159,7 +163,9 @@ def chains(graph, order: list) -> list:
     def tileable(k):
         op = graph.ops[k]
         return (op.opname in TILEABLE and len(op.inputs) == 1 and len(op.outputs) == 1
-                and graph.tensors[op.inputs[0]].dims4[0] == 1)
+                and graph.tensors[op.inputs[0]].dims4[0] == 1
+                and (op.opname not in ELEMENTWISE
+                     or graph.tensors[op.inputs[0]].dims4 == graph.tensors[op.outputs[0]].dims4))
 
     def links(a, b):
         t = graph.ops[a].outputs[0]

@@ -41,7 +41,10 @@ def _random_chain(seed):
     layers = []
     rows = h
     for _ in range(int(rng.integers(3, 7))):
-        kind = str(rng.choice(["conv", "dw", "dw", "avg", "max"]))
+        kind = str(rng.choice(["conv", "dw", "dw", "avg", "max", "gelu", "leaky"]))
+        if kind in ("gelu", "leaky"):  # element-wise: LUT (LUT_S16 for gelu in 16x8)
+            layers.append((kind, 1, 1, 1, "same", 0))
+            continue
         k = int(rng.integers(1, 5))
         dil = int(rng.choice([1, 1, 1, 2])) if kind in ("conv", "dw") else 1
         stride = 1 if dil > 1 else int(rng.choice([1, 1, 2, 3]))
@@ -69,7 +72,11 @@ def _chain_model(seed):
         inp = keras.Input(shape)
         x = inp
         for kind, k, stride, dil, padding, filters in layers:
-            if kind == "conv":
+            if kind == "gelu":
+                x = L.Activation("gelu")(x)
+            elif kind == "leaky":
+                x = L.LeakyReLU(negative_slope=0.3)(x)
+            elif kind == "conv":
                 x = L.Conv2D(filters, k, strides=stride, dilation_rate=dil, padding=padding, activation="relu")(x)
             elif kind == "dw":
                 x = L.DepthwiseConv2D(k, strides=stride, dilation_rate=dil, padding=padding)(x)

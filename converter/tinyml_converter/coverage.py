@@ -157,36 +157,45 @@ def _functions(source: str) -> dict:
     return out
 
 
-def kernels(c_dir) -> dict:
-    """{tinyml op: Kernel}, read from usermod_c."""
-    c_dir = Path(c_dir)
-    ops_c = (c_dir / "tml_ops.c").read_text()
-    local = _functions(ops_c)
-    defined_in = {}
-    arch = {}
-    for path in sorted(c_dir.glob("tml_*.c")):
-        if path.name == "tml_ops.c":
-            continue
-        text = path.read_text()
-        arch[path.name] = '#include "tml_arch.h"' in text
-        for name in _functions(text):
-            defined_in.setdefault(name, path.name)
+class _CallGraph:
+    """Which kernel files the C core's functions call, read from usermod_c:
+    the op glue's functions (tml_ops.c) are followed, any other tml_ function
+    maps to the file defining it."""
 
-    arch["tml_ops.c"] = False
+    def __init__(self, c_dir):
+        c_dir = Path(c_dir)
+        self.texts = {path.name: path.read_text() for path in sorted(c_dir.glob("tml_*.c"))}
+        self.ops_c = self.texts["tml_ops.c"]
+        self.local = _functions(self.ops_c)
+        self.defined_in = {}
+        for name, text in self.texts.items():
+            if name != "tml_ops.c":
+                for fn in _functions(text):
+                    self.defined_in.setdefault(fn, name)
 
-    def files_called(body, seen):
+    def files_called(self, body, seen=frozenset()):
         found = set()
         for name in _CALL.findall(body):
-            if name in defined_in:
-                found.add(defined_in[name])
-            elif name in local and name not in seen:
-                found |= files_called(local[name], seen | {name})
+            if name in self.defined_in:
+                found.add(self.defined_in[name])
+            elif name in self.local and name not in seen:
+                found |= self.files_called(self.local[name], seen | {name})
         return found
 
+    def entries(self):
+        """(op, load, run, scratch) of every entry of the op table."""
+        return _TABLE_ENTRY.findall(self.ops_c)
+
+
+def kernels(c_dir) -> dict:
+    """{tinyml op: Kernel}, read from usermod_c."""
+    g = _CallGraph(c_dir)
+    arch = {name: '#include "tml_arch.h"' in text for name, text in g.texts.items()}
+    arch["tml_ops.c"] = False
     out = {}
-    for name, _load, run, scratch in _TABLE_ENTRY.findall(ops_c):
+    for name, _load, run, scratch in g.entries():
         # A run function that calls no kernel file does its work in tml_ops.c.
-        files = tuple(sorted(files_called(local.get(run, ""), {run}))) or ("tml_ops.c",)
+        files = tuple(sorted(g.files_called(g.local.get(run, ""), {run}))) or ("tml_ops.c",)
         out[name] = Kernel(name, files, any(arch[f] for f in files), scratch != "0")
     return out
 
@@ -203,38 +212,16 @@ def sources_for(c_dir, ops) -> list:
     always-linked ones, then every file a kept op's load, run or scratch
     function calls, then, since an object links whole, every file those call
     in turn. The assembler files are kept (each is empty off its own core)."""
-    c_dir = Path(c_dir)
-    listed = (c_dir / "core_sources.txt").read_text().split()
-    ops_c = (c_dir / "tml_ops.c").read_text()
-    local = _functions(ops_c)
-    texts = {path.name: path.read_text() for path in sorted(c_dir.glob("tml_*.c"))}
-    defined_in = {}
-    for name, text in texts.items():
-        if name != "tml_ops.c":
-            for fn in _functions(text):
-                defined_in.setdefault(fn, name)
-
-    def calls(body, seen):
-        files = set()
-        for fn in _CALL.findall(body):
-            if fn in defined_in:
-                files.add(defined_in[fn])
-            elif fn in local and fn not in seen:
-                seen.add(fn)
-                files |= calls(local[fn], seen)
-        return files
-
+    g = _CallGraph(c_dir)
+    listed = (Path(c_dir) / "core_sources.txt").read_text().split()
     needed = set(ALWAYS_LINKED)
-    seen = set()
-    for name, load, run, scratch in _TABLE_ENTRY.findall(ops_c):
+    for name, load, run, scratch in g.entries():
         if name in ops:
             for fn in (load, run, scratch):
-                if fn in local and fn not in seen:
-                    seen.add(fn)
-                    needed |= calls(local[fn], seen)
+                needed |= g.files_called(g.local.get(fn, ""), {fn})
     todo = [f for f in needed if f not in ("tml_ops.c", "tml_stage.c")]
     while todo:
-        for f in calls(texts.get(todo.pop(), ""), set(local)) - needed:
+        for f in g.files_called(g.texts.get(todo.pop(), "")) - needed:
             needed.add(f)
             todo.append(f)
     return [f for f in listed if f in needed or f.endswith(".S")]

@@ -12,6 +12,15 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 #endif
 
+/* The dims of a window of rows of the op's input and output. */
+static void tml_rows_dims(const tml_model_t *m, const tml_op_t *op, const tml_rows_t *r, tml_dims_t *in,
+    tml_dims_t *out) {
+    *in = tml_op_tensor(m, op, 0)->dims;
+    *out = tml_op_tensor(m, op, 1)->dims;
+    in->h = r->in_h;
+    out->h = r->out_h;
+}
+
 /* Runs a kernel family's check and reports its rule as the model's error. */
 static tml_status_t tml_checked(tml_model_t *m, tml_status_t s, const char *const *detail) {
     return s == TML_OK ? TML_OK : tml_load_fail(m, s, *detail);
@@ -109,6 +118,16 @@ static tml_status_t tml_load_depthwise(tml_model_t *m, const void *params, tml_o
     return tml_load_conv_common(m, params, op, 1);
 }
 
+static void tml_rows_conv(const tml_model_t *m, const tml_op_t *op, const tml_rows_t *r) {
+    const tml_conv_op_t *c = &op->u.conv;
+    tml_conv_params_t p = c->p;
+    tml_dims_t in_dims, out_dims;
+    p.pad_top = (int16_t)r->pad_top;
+    tml_rows_dims(m, op, r, &in_dims, &out_dims);
+    tml_conv_s8(&p, &c->q, &in_dims, (const int8_t *)r->in, c->weights, c->bias, &out_dims, (int8_t *)r->out,
+        op->scratch);
+}
+
 static void tml_run_conv(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
     const tml_tensor_t *out = tml_op_tensor(m, op, 1);
@@ -119,6 +138,16 @@ static void tml_run_conv(const tml_model_t *m, const tml_op_t *op) {
 
 static uint32_t tml_scratch_conv(const tml_model_t *m, const tml_op_t *op) {
     return tml_conv_scratch_size(&op->u.conv.p, &tml_op_tensor(m, op, 0)->dims);
+}
+
+static void tml_rows_depthwise(const tml_model_t *m, const tml_op_t *op, const tml_rows_t *r) {
+    const tml_conv_op_t *c = &op->u.conv;
+    tml_conv_params_t p = c->p;
+    tml_dims_t in_dims, out_dims;
+    p.pad_top = (int16_t)r->pad_top;
+    tml_rows_dims(m, op, r, &in_dims, &out_dims);
+    tml_depthwise_conv_s8(&p, &c->q, &in_dims, (const int8_t *)r->in, c->weights, c->bias, &out_dims,
+        (int8_t *)r->out, op->scratch);
 }
 
 static void tml_run_depthwise(const tml_model_t *m, const tml_op_t *op) {
@@ -194,6 +223,14 @@ static tml_status_t tml_load_pool(tml_model_t *m, const void *params, tml_op_t *
         &detail), &detail);
 }
 
+static void tml_rows_avg_pool(const tml_model_t *m, const tml_op_t *op, const tml_rows_t *r) {
+    tml_pool_params_t p = op->u.pool;
+    tml_dims_t in_dims, out_dims;
+    p.pad_top = (int16_t)r->pad_top;
+    tml_rows_dims(m, op, r, &in_dims, &out_dims);
+    tml_avg_pool_s8(&p, &in_dims, (const int8_t *)r->in, &out_dims, (int8_t *)r->out, op->scratch);
+}
+
 static void tml_run_avg_pool(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
     const tml_tensor_t *out = tml_op_tensor(m, op, 1);
@@ -203,6 +240,14 @@ static void tml_run_avg_pool(const tml_model_t *m, const tml_op_t *op) {
 
 static uint32_t tml_scratch_avg_pool(const tml_model_t *m, const tml_op_t *op) {
     return tml_avg_pool_scratch_size(&tml_op_tensor(m, op, 0)->dims);
+}
+
+static void tml_rows_max_pool(const tml_model_t *m, const tml_op_t *op, const tml_rows_t *r) {
+    tml_pool_params_t p = op->u.pool;
+    tml_dims_t in_dims, out_dims;
+    p.pad_top = (int16_t)r->pad_top;
+    tml_rows_dims(m, op, r, &in_dims, &out_dims);
+    tml_max_pool_s8(&p, &in_dims, (const int8_t *)r->in, &out_dims, (int8_t *)r->out);
 }
 
 static void tml_run_max_pool(const tml_model_t *m, const tml_op_t *op) {
@@ -520,6 +565,17 @@ static tml_status_t tml_load_lut(tml_model_t *m, const void *params, tml_op_t *o
     return s;
 }
 
+/* Element-wise: the output's elements of the window (its input and output
+ * are the same size, checked at load). */
+static int32_t tml_rows_elements(const tml_model_t *m, const tml_op_t *op, const tml_rows_t *r) {
+    const tml_dims_t *out = &tml_op_tensor(m, op, 1)->dims;
+    return out->n * r->out_h * out->w * out->c;
+}
+
+static void tml_rows_lut(const tml_model_t *m, const tml_op_t *op, const tml_rows_t *r) {
+    tml_lut_s8(op->u.lut_table, tml_rows_elements(m, op, r), (const int8_t *)r->in, (int8_t *)r->out);
+}
+
 static void tml_run_lut(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
     tml_lut_s8(op->u.lut_table, tml_elements(in), (const int8_t *)in->data,
@@ -536,6 +592,11 @@ static tml_status_t tml_load_lut_s16(tml_model_t *m, const void *params, tml_op_
         "table outside data section", &table);
     op->u.lut_table_s16 = (const int16_t *)table;
     return s;
+}
+
+static void tml_rows_lut_s16(const tml_model_t *m, const tml_op_t *op, const tml_rows_t *r) {
+    tml_lut_s16(op->u.lut_table_s16, tml_rows_elements(m, op, r), (const int16_t *)(const void *)r->in,
+        (int16_t *)(void *)r->out);
 }
 
 static void tml_run_lut_s16(const tml_model_t *m, const tml_op_t *op) {
@@ -1249,12 +1310,32 @@ static tml_status_t tml_load_depthwise_s16(tml_model_t *m, const void *params, t
     return tml_load_conv_s16_common(m, params, op, 1);
 }
 
+static void tml_rows_conv_s16(const tml_model_t *m, const tml_op_t *op, const tml_rows_t *r) {
+    const tml_conv_s16_op_t *c = &op->u.conv_s16;
+    tml_conv_params_t p = c->p;
+    tml_dims_t in_dims, out_dims;
+    p.pad_top = (int16_t)r->pad_top;
+    tml_rows_dims(m, op, r, &in_dims, &out_dims);
+    tml_conv_s16(&p, &c->q, &in_dims, (const int16_t *)(const void *)r->in, c->weights, c->bias, &out_dims,
+        (int16_t *)(void *)r->out);
+}
+
 static void tml_run_conv_s16(const tml_model_t *m, const tml_op_t *op) {
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
     const tml_tensor_t *out = tml_op_tensor(m, op, 1);
     const tml_conv_s16_op_t *c = &op->u.conv_s16;
     tml_conv_s16(&c->p, &c->q, &in->dims, (const int16_t *)(const void *)in->data, c->weights, c->bias,
         &out->dims, (int16_t *)(void *)out->data);
+}
+
+static void tml_rows_depthwise_s16(const tml_model_t *m, const tml_op_t *op, const tml_rows_t *r) {
+    const tml_conv_s16_op_t *c = &op->u.conv_s16;
+    tml_conv_params_t p = c->p;
+    tml_dims_t in_dims, out_dims;
+    p.pad_top = (int16_t)r->pad_top;
+    tml_rows_dims(m, op, r, &in_dims, &out_dims);
+    tml_depthwise_conv_s16(&p, &c->q, &in_dims, (const int16_t *)(const void *)r->in, c->weights, c->bias,
+        &out_dims, (int16_t *)(void *)r->out);
 }
 
 static void tml_run_depthwise_s16(const tml_model_t *m, const tml_op_t *op) {
@@ -1694,6 +1775,25 @@ static tml_status_t tml_load_pool_s16(tml_model_t *m, const void *params, tml_op
     return s != TML_OK ? s : tml_checked(m, tml_s16_pool_check(p, d, out->dims.h, out->dims.w, &detail), &detail);
 }
 
+static void tml_rows_pool_s16(const tml_model_t *m, const tml_op_t *op, const tml_rows_t *r, int average) {
+    tml_s16_pool_params_t p = op->u.pool_s16;
+    tml_dims_t in_dims, out_dims;
+    int32_t d[TML_RANK];
+    p.pad_top = r->pad_top;
+    tml_rows_dims(m, op, r, &in_dims, &out_dims);
+    tml_dims_to_array(&in_dims, d);
+    (average ? tml_s16_avg_pool : tml_s16_max_pool)(&p, d, (const int16_t *)(const void *)r->in,
+        out_dims.h, out_dims.w, (int16_t *)(void *)r->out);
+}
+
+static void tml_rows_avg_pool_s16(const tml_model_t *m, const tml_op_t *op, const tml_rows_t *r) {
+    tml_rows_pool_s16(m, op, r, 1);
+}
+
+static void tml_rows_max_pool_s16(const tml_model_t *m, const tml_op_t *op, const tml_rows_t *r) {
+    tml_rows_pool_s16(m, op, r, 0);
+}
+
 static void tml_run_pool_s16(const tml_model_t *m, const tml_op_t *op, int average) {
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
     const tml_tensor_t *out = tml_op_tensor(m, op, 1);
@@ -1867,4 +1967,29 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     TML_OP_ENTRY(SVM_RBF, 1, 1, 1, sizeof(tml_blob_svm_rbf_t), tml_load_svm_rbf, tml_run_svm_rbf,
         tml_scratch_svm_rbf, TML_OPERANDS_FLOAT32),
 #endif
+};
+
+/* The ops a tiled stage may hold, on a window of rows (tml_stage.c); the
+ * same ops leave the table as the op table leaves them. */
+#ifdef TML_OPS_SUBSET
+#define TML_ROWS_ENTRY_1(op, fn) [TML_OP_##op] = fn
+#define TML_ROWS_ENTRY_0(op, fn) [TML_OP_##op] = 0
+#define TML_ROWS_ENTRY_PICK(with, op, fn) TML_ROWS_ENTRY_##with(op, fn)
+#define TML_ROWS_ENTRY_WITH(with, op, fn) TML_ROWS_ENTRY_PICK(with, op, fn)
+#define TML_ROWS_ENTRY(op, fn) TML_ROWS_ENTRY_WITH(TML_WITH_##op, op, fn)
+#else
+#define TML_ROWS_ENTRY(op, fn) [TML_OP_##op] = fn
+#endif
+
+const tml_run_rows_t tml_op_rows[TML_OP_COUNT_] = {
+    TML_ROWS_ENTRY(CONV_2D, tml_rows_conv),
+    TML_ROWS_ENTRY(DEPTHWISE_CONV_2D, tml_rows_depthwise),
+    TML_ROWS_ENTRY(AVERAGE_POOL_2D, tml_rows_avg_pool),
+    TML_ROWS_ENTRY(MAX_POOL_2D, tml_rows_max_pool),
+    TML_ROWS_ENTRY(LUT, tml_rows_lut),
+    TML_ROWS_ENTRY(CONV_2D_S16, tml_rows_conv_s16),
+    TML_ROWS_ENTRY(DEPTHWISE_CONV_2D_S16, tml_rows_depthwise_s16),
+    TML_ROWS_ENTRY(AVERAGE_POOL_2D_S16, tml_rows_avg_pool_s16),
+    TML_ROWS_ENTRY(MAX_POOL_2D_S16, tml_rows_max_pool_s16),
+    TML_ROWS_ENTRY(LUT_S16, tml_rows_lut_s16),
 };

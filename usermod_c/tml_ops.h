@@ -121,6 +121,18 @@ typedef enum {
     TML_OPERANDS_SAME = 5,         /* one dtype for all operands, int8 or int16 (data movement) */
 } tml_operand_types_t;
 
+/* A window of rows of an op's input and output: in_h rows at `in`, read
+ * with top padding pad_top, giving out_h rows at `out`. A tiled stage
+ * (tml_stage.c) runs its members on such windows (tml_op_rows); the op's
+ * run works on the whole tensors without the window's copies of dims and
+ * params, on the hot path of every invoke. */
+typedef struct {
+    const uint8_t *in;
+    int32_t in_h, pad_top;
+    uint8_t *out;
+    int32_t out_h;
+} tml_rows_t;
+
 typedef struct {
     const char *name;
     uint8_t inputs_min, inputs_max, outputs;
@@ -135,6 +147,11 @@ typedef struct {
 } tml_op_def_t;
 
 extern const tml_op_def_t tml_op_defs[TML_OP_COUNT_];
+
+/* Per opcode, the op on a window of rows, for the ops a tiled stage may
+ * hold (and this build keeps); NULL otherwise. */
+typedef void (*tml_run_rows_t)(const tml_model_t *m, const tml_op_t *op, const tml_rows_t *rows);
+extern const tml_run_rows_t tml_op_rows[TML_OP_COUNT_];
 
 /* For the loaders in tml_ops.c (defined in tml_model.c). */
 tml_status_t (tml_load_fail)(tml_model_t *m, tml_status_t status, const char *detail);

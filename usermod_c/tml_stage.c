@@ -27,13 +27,6 @@
 #include "tml_check.h"
 #include "tml_ops.h"
 
-#ifdef TML_OPS_SUBSET
-#include TML_OPS_SUBSET
-#define TML_STAGE_HAS(op) TML_WITH_##op
-#else
-#define TML_STAGE_HAS(op) 1
-#endif
-
 /* A member's rows: kernel taps, stride, dilation and top padding. */
 typedef struct {
     int32_t kernel, stride, dilation, pad;
@@ -43,8 +36,12 @@ typedef struct {
  * cannot make load take minutes. */
 #define TML_STAGE_MAX_ROWS (65536)
 
+/* The member's rows (0: an op no stage may hold, or one this build leaves out). */
 static int tml_stage_window(const tml_op_t *op, tml_rows_window_t *w) {
     const tml_conv_params_t *c = 0;
+    if (tml_op_rows[op->opcode] == 0) {
+        return 0;
+    }
     switch (op->opcode) {
         case TML_OP_CONV_2D:
         case TML_OP_DEPTHWISE_CONV_2D:
@@ -74,101 +71,6 @@ static int tml_stage_window(const tml_op_t *op, tml_rows_window_t *w) {
     }
     *w = (tml_rows_window_t){ c->kernel_h, c->stride_h, c->dilation_h, c->pad_top };
     return 1;
-}
-
-/* The member's kernel on in_h rows at `in` (top padding pad_top) giving out_h
- * rows at `out`. */
-static void tml_stage_call(const tml_model_t *m, const tml_op_t *op, const uint8_t *in, int32_t in_h,
-    int32_t pad_top, uint8_t *out, int32_t out_h) {
-    tml_dims_t in_dims = tml_op_tensor(m, op, 0)->dims;
-    tml_dims_t out_dims = tml_op_tensor(m, op, 1)->dims;
-    in_dims.h = in_h;
-    out_dims.h = out_h;
-    /* A firmware built without any of these ops uses none of them. */
-    (void)in_dims;
-    (void)out_dims;
-    (void)in;
-    (void)pad_top;
-    (void)out;
-    switch (op->opcode) {
-#if TML_STAGE_HAS(CONV_2D)
-        case TML_OP_CONV_2D: {
-            tml_conv_params_t p = op->u.conv.p;
-            p.pad_top = (int16_t)pad_top;
-            tml_conv_s8(&p, &op->u.conv.q, &in_dims, (const int8_t *)in, op->u.conv.weights, op->u.conv.bias,
-                &out_dims, (int8_t *)out, op->scratch);
-            break;
-        }
-#endif
-#if TML_STAGE_HAS(DEPTHWISE_CONV_2D)
-        case TML_OP_DEPTHWISE_CONV_2D: {
-            tml_conv_params_t p = op->u.conv.p;
-            p.pad_top = (int16_t)pad_top;
-            tml_depthwise_conv_s8(&p, &op->u.conv.q, &in_dims, (const int8_t *)in, op->u.conv.weights,
-                op->u.conv.bias, &out_dims, (int8_t *)out, op->scratch);
-            break;
-        }
-#endif
-#if TML_STAGE_HAS(AVERAGE_POOL_2D)
-        case TML_OP_AVERAGE_POOL_2D: {
-            tml_pool_params_t p = op->u.pool;
-            p.pad_top = (int16_t)pad_top;
-            tml_avg_pool_s8(&p, &in_dims, (const int8_t *)in, &out_dims, (int8_t *)out, op->scratch);
-            break;
-        }
-#endif
-#if TML_STAGE_HAS(MAX_POOL_2D)
-        case TML_OP_MAX_POOL_2D: {
-            tml_pool_params_t p = op->u.pool;
-            p.pad_top = (int16_t)pad_top;
-            tml_max_pool_s8(&p, &in_dims, (const int8_t *)in, &out_dims, (int8_t *)out);
-            break;
-        }
-#endif
-#if TML_STAGE_HAS(CONV_2D_S16)
-        case TML_OP_CONV_2D_S16: {
-            tml_conv_params_t p = op->u.conv_s16.p;
-            p.pad_top = (int16_t)pad_top;
-            tml_conv_s16(&p, &op->u.conv_s16.q, &in_dims, (const int16_t *)(const void *)in,
-                op->u.conv_s16.weights, op->u.conv_s16.bias, &out_dims, (int16_t *)(void *)out);
-            break;
-        }
-#endif
-#if TML_STAGE_HAS(DEPTHWISE_CONV_2D_S16)
-        case TML_OP_DEPTHWISE_CONV_2D_S16: {
-            tml_conv_params_t p = op->u.conv_s16.p;
-            p.pad_top = (int16_t)pad_top;
-            tml_depthwise_conv_s16(&p, &op->u.conv_s16.q, &in_dims, (const int16_t *)(const void *)in,
-                op->u.conv_s16.weights, op->u.conv_s16.bias, &out_dims, (int16_t *)(void *)out);
-            break;
-        }
-#endif
-#if TML_STAGE_HAS(AVERAGE_POOL_2D_S16) || TML_STAGE_HAS(MAX_POOL_2D_S16)
-        case TML_OP_AVERAGE_POOL_2D_S16:
-        case TML_OP_MAX_POOL_2D_S16: {
-            tml_s16_pool_params_t p = op->u.pool_s16;
-            p.pad_top = pad_top;
-            int32_t d[TML_RANK];
-            tml_dims_to_array(&in_dims, d);
-            (op->opcode == TML_OP_AVERAGE_POOL_2D_S16 ? tml_s16_avg_pool : tml_s16_max_pool)(&p, d,
-                (const int16_t *)(const void *)in, out_h, out_dims.w, (int16_t *)(void *)out);
-            break;
-        }
-#endif
-#if TML_STAGE_HAS(LUT)
-        case TML_OP_LUT:
-            tml_lut_s8(op->u.lut_table, out_h * out_dims.w * out_dims.c, (const int8_t *)in, (int8_t *)out);
-            break;
-#endif
-#if TML_STAGE_HAS(LUT_S16)
-        case TML_OP_LUT_S16:
-            tml_lut_s16(op->u.lut_table_s16, out_h * out_dims.w * out_dims.c, (const int16_t *)(const void *)in,
-                (int16_t *)(void *)out);
-            break;
-#endif
-        default:
-            break;
-    }
 }
 
 static int32_t tml_min32(int32_t a, int32_t b) {
@@ -251,8 +153,11 @@ static tml_status_t tml_stage_walk(const tml_model_t *m, const tml_op_t *stage, 
             }
             band_height[t] = tml_max32(band_height[t], end - out_base);
         } else {
-            tml_stage_call(m, &member[t - 1], in->data + (uint32_t)(view - (t > 1 ? base[t - 1] : 0)) * tml_row_bytes(in),
-                in_h, view - first, out->data + (uint32_t)(goal[t] - out_base) * tml_row_bytes(out), end - goal[t]);
+            const tml_rows_t rows = {
+                in->data + (uint32_t)(view - base[t - 1]) * tml_row_bytes(in), in_h, view - first,
+                out->data + (uint32_t)(goal[t] - out_base) * tml_row_bytes(out), end - goal[t],
+            };
+            tml_op_rows[member[t - 1].opcode](m, &member[t - 1], &rows);
         }
         have[t] = end;
         if (t < n) {

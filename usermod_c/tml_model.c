@@ -334,6 +334,7 @@ static void tml_reset(tml_model_t *m, const uint8_t *blob, uint32_t blob_size) {
     m->blob_size = blob_size;
     m->operand_count = 0;
     m->has_reset_state = 0;
+    m->has_external = 0;
     m->data = 0;
     m->tensors = 0;
     m->ops = 0;
@@ -472,6 +473,9 @@ static tml_status_t tml_load_tensor(tml_model_t *m, const tml_blob_tensor_t *t, 
     out->is_state = (uint8_t)((t->flags & TML_TENSOR_STATE) == 0 ? 0 : (t->flags & TML_TENSOR_RESET) ? 2 : 1);
     if (out->is_state == 2) {
         m->has_reset_state = 1;
+    }
+    if (out->role == TML_ROLE_EXTERNAL) {
+        m->has_external = 1;
     }
     return TML_OK;
 }
@@ -772,7 +776,7 @@ tml_status_t tml_model_invoke(tml_model_t *m) {
     m->error.op_index = -1;
     m->error.opcode = 0;
     m->error.detail = "";
-    for (uint32_t i = 0; i < m->header.input_count; i++) {
+    for (uint32_t i = 0; m->has_external && i < m->header.input_count; i++) {
         if (m->tensors[m->io[i]].role == TML_ROLE_EXTERNAL && m->tensors[m->io[i]].data == 0) {
             return tml_load_fail(m, TML_ERR_BAD_TENSOR, "external model input not bound (tml_model_bind_input)");
         }
@@ -787,7 +791,9 @@ tml_status_t tml_model_invoke(tml_model_t *m) {
         op += op->members;
     }
     /* The caller's buffers are ours for this invoke only. */
-    tml_bind_external(m, TML_NONE, 0);
+    if (m->has_external) {
+        tml_bind_external(m, TML_NONE, 0);
+    }
     return TML_OK;
 }
 

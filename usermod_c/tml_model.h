@@ -75,6 +75,7 @@ typedef struct {
     uint32_t arena_size;
     uint8_t stage;            /* 0 nothing, 1 opened, 2 loaded */
     uint8_t has_reset_state;  /* some state tensor restarts at every invoke */
+    uint8_t has_external;     /* some tensor reads a caller's buffer (TML_TENSOR_EXTERNAL) */
     tml_error_t error;
 } tml_model_t;
 

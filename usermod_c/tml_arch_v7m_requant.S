@@ -2,6 +2,7 @@
  * Cortex-M3 and M4 paths share (declared in tml_arch_v7m_requant.h).
  * Assembled to nothing on other paths (tml_arch.h). */
 #include "tml_arch.h"
+#include "tml_arch_v7m_requant.h"
 
 /* No executable stack, also for the files that assemble to nothing: an
  * object without the note makes the linker ask for one (the host's x86-64
@@ -78,5 +79,90 @@ tml_requant_row_v7m:
     bne 2b
     pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}
     .size tml_requant_row_v7m, . - tml_requant_row_v7m
+
+/* The folded rescale (tml_requant.h's tml_rescale_folded()) of one output:
+ * accumulator r11, multiplier r8, e - 1 in r9 (e = -shift), the fold in
+ * r10; the clamped int8 in lr. The nudge's low word is 2^30, and for a
+ * negative accumulator 2^31 more with one less in the high word (-2^30 as
+ * 64 bits). The `clamp` variant takes act_min (r7) above -128. */
+    .macro tml_requant_fold_one clamp
+    and r12, r11, #0x80000000
+    orr r12, r12, #0x40000000
+    add lr, r10, r11, asr #31
+    smlal r12, lr, r11, r8
+    asr lr, lr, r9
+    ssat lr, #8, lr
+    .if \clamp
+    cmp lr, r7
+    it lt
+    movlt lr, r7
+    .endif
+    .endm
+
+/* One channel's multiplier and shift into r8 and r9 = e - 1, its fold
+ * ((2 zp + 1) << (e - 2), 2 zp + 1 in r6) into r10. */
+    .macro tml_requant_fold_channel
+    ldr r8, [r4], #4
+    ldr r9, [r5], #4
+    mvn r9, r9
+    sub r10, r9, #1
+    lsl r10, r6, r10
+    .endm
+
+/* out[i] = clamp(rescale(acc[i]) + zp, act_min, 127) for n > 0 outputs of
+ * consecutive channels with per-channel multipliers, every shift in
+ * [-23, -2]: 8 instructions an output (11 with act_min above -128) and 7 a
+ * channel, where tml_requant_row_v7m() takes 18 to 20.
+ * void tml_requant_fold1_v7m(const int32_t *acc, int8_t *out, int32_t n,
+ *     const tml_requant_fold_args_t *args) */
+    .macro tml_requant_fold1_loop clamp
+1:
+    tml_requant_fold_channel
+    ldr r11, [r0], #4
+    tml_requant_fold_one \clamp
+    strb lr, [r1], #1
+    cmp r1, r2
+    bne 1b
+    pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}
+    .endm
+
+/* The same for two pixels' outputs sharing each channel's constants: the
+ * second pixel's accumulators TML_REQUANT_PAIR_ACC_STEP words after the
+ * first's, its outputs out_step bytes after (r3): 11.5 instructions an
+ * output. */
+    .macro tml_requant_fold2_loop clamp
+1:
+    tml_requant_fold_channel
+    ldr r11, [r0, #4 * TML_REQUANT_PAIR_ACC_STEP]
+    tml_requant_fold_one \clamp
+    strb lr, [r1, r3]
+    ldr r11, [r0], #4
+    tml_requant_fold_one \clamp
+    strb lr, [r1], #1
+    cmp r1, r2
+    bne 1b
+    pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}
+    .endm
+
+    .macro tml_requant_fold_routine name, loop
+    .section .text.\name, "ax", %progbits
+    .align 1
+    .global \name
+    .type \name, %function
+    .thumb_func
+\name:
+    push {r4, r5, r6, r7, r8, r9, r10, r11, lr}
+    add r2, r1, r2
+    ldm r3, {r3, r4, r5, r6, r7}
+    cmn r7, #128
+    bne 2f
+    \loop 0
+2:
+    \loop 1
+    .size \name, . - \name
+    .endm
+
+    tml_requant_fold_routine tml_requant_fold1_v7m, tml_requant_fold1_loop
+    tml_requant_fold_routine tml_requant_fold2_v7m, tml_requant_fold2_loop
 
 #endif

@@ -3,6 +3,11 @@
 #ifndef TML_ARCH_V7M_REQUANT_H
 #define TML_ARCH_V7M_REQUANT_H
 
+/* Words from one pixel's accumulators to the next one's in
+ * tml_requant_fold2_v7m() (tml_conv.c's TML_ACC_CHUNK). */
+#define TML_REQUANT_PAIR_ACC_STEP 32
+
+#ifndef __ASSEMBLER__
 #include <stdint.h>
 
 /* What tml_requant_row_v7m() reads besides the accumulators, in the
@@ -20,5 +25,23 @@ typedef struct {
  * multiply-accumulate form). */
 void tml_requant_row_v7m(const int32_t *acc, int8_t *out, int32_t n,
     const tml_requant_row_args_t *args);
+
+/* What the folded rescales read besides the accumulators, in LDM order. */
+typedef struct {
+    int32_t out_step; /* second pixel's outputs from the first's (fold2) */
+    const int32_t *multiplier, *shift;
+    int32_t fold_base; /* 2 * output zero point + 1 */
+    int32_t act_min;   /* with the zero point; act_max is 127 */
+} tml_requant_fold_args_t;
+
+/* tml_arch_v7m_requant.S. out[i] = clamp(tml_rescale_folded(acc[i], ...),
+ * act_min, 127) for n > 0 outputs with per-channel multipliers, every
+ * shift in [-23, -2]; fold2 also writes out[out_step + i] from
+ * acc[TML_REQUANT_PAIR_ACC_STEP + i] with the same channels' constants. */
+void tml_requant_fold1_v7m(const int32_t *acc, int8_t *out, int32_t n,
+    const tml_requant_fold_args_t *args);
+void tml_requant_fold2_v7m(const int32_t *acc, int8_t *out, int32_t n,
+    const tml_requant_fold_args_t *args);
+#endif
 
 #endif /* TML_ARCH_V7M_REQUANT_H */

@@ -104,6 +104,9 @@ tml_status_t tml_depthwise_conv_check(const tml_conv_params_t *p, const tml_requ
 /* Channels per requantisation row: accumulators are collected for this
  * many channels, then rescaled in one tight loop (tml_requant_row()). */
 #define TML_ACC_CHUNK (32)
+#if (TML_ARCH_V7M || TML_ARCH_DSP) && TML_ACC_CHUNK != TML_REQUANT_PAIR_ACC_STEP
+#error "tml_requant_fold2_v7m() finds the second pixel's accumulators TML_ACC_CHUNK words on"
+#endif
 
 /* Pixels are computed in pairs (tml_dot2x2_channels()) except on x86-64,
  * where the SSE2 single-pixel loop is faster. */
@@ -138,29 +141,44 @@ static inline int8_t tml_requant_one(int32_t acc, int32_t multiplier, int32_t sh
     return (int8_t)(tml_clamp(acc, lo, hi) + output_offset);
 }
 
-/* Whether every output channel rescales by under 1/2 with a valid shift
- * (-31 <= shift <= -2), the form tml_requant_row_v7m() and the short loop
- * of tml_requant_row() take; checked once per layer and invoke, because the
+/* How the convolutions may rescale: whether every output channel rescales
+ * by under 1/2 with a valid shift (-31 <= shift <= -2), the form
+ * tml_requant_row_v7m() and the short loop of tml_requant_row() take, and
+ * among those with every shift in [-23, -2], the folded one
+ * (tml_rescale_folded()). Checked once per layer and invoke, because the
  * shifts are constants of the blob, which may have changed since load. */
-static int tml_all_rescale_down(const tml_requant_t *q) {
+enum { TML_RESCALE_ANY, TML_RESCALE_DOWN, TML_RESCALE_FOLDED };
+
+static int tml_rescale_mode(const tml_requant_t *q) {
+    int mode = TML_RESCALE_FOLDED;
     for (uint32_t i = 0; i < q->channel_quant; ++i) {
         if (q->shift[i] > -2 || q->shift[i] < -31) {
-            return 0;
+            return TML_RESCALE_ANY;
+        }
+        if (q->shift[i] < -23) {
+            mode = TML_RESCALE_DOWN;
         }
     }
-    return 1;
+    return mode;
 }
 
 /* out[i] = the int8 of acc[i] for n > 0 consecutive channels whose
  * accumulators already hold the bias, with multiplier[i * step],
  * shift[i * step] (step 0: per-tensor). All outputs of the convolutions
  * are rescaled here, out of the accumulation loops, so that both keep
- * their values in registers. `down` is tml_all_rescale_down(). */
+ * their values in registers. `mode` is tml_rescale_mode(). */
 static void tml_requant_row(const int32_t *acc, int32_t n,
-    const int32_t *multiplier, const int32_t *shift, int32_t step, int down,
+    const int32_t *multiplier, const int32_t *shift, int32_t step, int mode,
     int32_t lo, int32_t hi, int32_t output_offset, int8_t *out) {
 #if TML_ARCH_V7M || TML_ARCH_DSP
-    if (down && step == 1) {
+    if (mode == TML_RESCALE_FOLDED && step == 1 && hi + output_offset == 127) {
+        const tml_requant_fold_args_t args = {
+            0, multiplier, shift, 2 * output_offset + 1, lo + output_offset,
+        };
+        tml_requant_fold1_v7m(acc, out, n, &args);
+        return;
+    }
+    if (mode != TML_RESCALE_ANY && step == 1) {
         const tml_requant_row_args_t args = {
             multiplier, shift, 1 + 2 * output_offset, lo + output_offset, hi + output_offset,
         };
@@ -168,7 +186,17 @@ static void tml_requant_row(const int32_t *acc, int32_t n,
         return;
     }
 #endif
-    if (down) {
+#ifndef TML_REQUANT_HALVES
+    if (mode == TML_RESCALE_FOLDED) {
+        for (int32_t i = 0; i < n; ++i, multiplier += step, shift += step) {
+            const int32_t v = tml_rescale_folded(acc[i], *multiplier,
+                tml_rescale_fold(output_offset, *shift), *shift);
+            out[i] = (int8_t)tml_clamp(v, lo + output_offset, hi + output_offset);
+        }
+        return;
+    }
+#endif
+    if (mode != TML_RESCALE_ANY) {
         for (int32_t i = 0; i < n; ++i, multiplier += step, shift += step) {
             const int32_t v = tml_rescale_down_by(acc[i], *multiplier, -*shift - 1);
             out[i] = (int8_t)(tml_clamp(v, lo, hi) + output_offset);
@@ -195,17 +223,36 @@ typedef struct {
     const int32_t *bias;
     const tml_requant_t *q;
     int32_t filter_size, out_c, lo, hi;
-    int down; /* tml_all_rescale_down(q) */
+    int mode; /* tml_rescale_mode(q) */
 } tml_conv_ctx_t;
 
 static void tml_conv_rows(const tml_conv_ctx_t *c, int32_t c0, int32_t n, const int32_t *acc,
     int8_t *out) {
     const int32_t step = c->q->channel_quant > 1 ? 1 : 0;
-    tml_requant_row(acc, n, c->q->multiplier + c0 * step, c->q->shift + c0 * step, step, c->down,
+    tml_requant_row(acc, n, c->q->multiplier + c0 * step, c->q->shift + c0 * step, step, c->mode,
         c->lo, c->hi, c->q->output_offset, out + c0);
 }
 
 #if TML_CONV_PAIRS
+/* tml_conv_rows() for two pixels whose accumulators are TML_ACC_CHUNK
+ * apart: each channel's constants loaded once for both on Cortex-M3/M4. */
+static void tml_conv_rows2(const tml_conv_ctx_t *c, int32_t c0, int32_t n, const int32_t *acc,
+    int8_t *out_a, int8_t *out_b) {
+#if TML_ARCH_V7M || TML_ARCH_DSP
+    const tml_requant_t *q = c->q;
+    if (c->mode == TML_RESCALE_FOLDED && q->channel_quant > 1 && c->hi + q->output_offset == 127) {
+        const tml_requant_fold_args_t args = {
+            (int32_t)(out_b - out_a), q->multiplier + c0, q->shift + c0, 2 * q->output_offset + 1,
+            c->lo + q->output_offset,
+        };
+        tml_requant_fold2_v7m(acc, out_a + c0, n, &args);
+        return;
+    }
+#endif
+    tml_conv_rows(c, c0, n, acc, out_a);
+    tml_conv_rows(c, c0, n, acc + TML_ACC_CHUNK, out_b);
+}
+
 /* The accumulators' start for convolutions without a bias. */
 static const int32_t tml_zero_acc[TML_ACC_CHUNK];
 
@@ -247,8 +294,7 @@ static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const int8_t *win_a,
                 acc_b[k] = last_b[0];
             }
         }
-        tml_conv_rows(c, c0, n, acc_a, out_a);
-        tml_conv_rows(c, c0, n, acc_b, out_b);
+        tml_conv_rows2(c, c0, n, acc_a, out_a, out_b);
     }
 }
 #endif
@@ -348,7 +394,7 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
         /* Clamping before adding the output offset gives the same int8
          * result and cannot overflow. */
         p->act_min - q->output_offset, p->act_max - q->output_offset,
-        tml_all_rescale_down(q),
+        tml_rescale_mode(q),
     };
     /* A window is one contiguous run of the input when it is whole, has no
      * column dilation and either one row or rows as wide as the image
@@ -631,7 +677,7 @@ TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *
      * and would force a reload per output. */
     const int32_t lo = c->lo, hi = c->hi, output_offset = q->output_offset;
     const int32_t *const multiplier = q->multiplier, *const shifts = q->shift;
-    const int down = tml_all_rescale_down(q);
+    const int mode = tml_rescale_mode(q);
 
     if (channels == 0) {
         /* Nothing grouped: the window may be longer than the tables. */
@@ -718,7 +764,7 @@ TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *
                 }
 #endif
                 tml_requant_row(acc, n, multiplier + c0 * quant_step,
-                    shifts + c0 * quant_step, quant_step, down, lo, hi, output_offset, out);
+                    shifts + c0 * quant_step, quant_step, mode, lo, hi, output_offset, out);
             }
         }
     }

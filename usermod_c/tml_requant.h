@@ -125,6 +125,26 @@ static inline int32_t tml_rescale_down_by(int32_t x, int32_t multiplier, int32_t
 #endif
 }
 
+/* The form above with the output zero point zp and the final rounding
+ * folded into the nudge's high word, so that one arithmetic shift of the
+ * product's high word is the whole rescale: with e = -shift,
+ *   floor((x m + nudge + 2^(30+e) + zp 2^(31+e)) / 2^(31+e))
+ * = rescale + zp, and 2^(30+e) + zp 2^(31+e) is fold * 2^32 for
+ * fold = (2 zp + 1) << (e - 2) (tml_rescale_fold()). The 64-bit sum cannot
+ * overflow while |zp 2^(31+e)| < 2^62 with |x m| < 2^62: e in [2, 23]
+ * (rescales by 2^-23 and less give 0 for any accumulator below 2^22,
+ * and take the form above). Not on Thumb-1, which has no 64-bit product. */
+#ifndef TML_REQUANT_HALVES
+static inline int32_t tml_rescale_fold(int32_t zero_point, int32_t shift) {
+    return (int32_t)((uint32_t)(2 * zero_point + 1) << (-shift - 2));
+}
+
+static inline int32_t tml_rescale_folded(int32_t x, int32_t multiplier, int32_t fold, int32_t shift) {
+    const int64_t nudge = (int64_t)fold * ((int64_t)1 << 32) + (x < 0 ? -(1 << 30) : (1 << 30));
+    return (int32_t)(((int64_t)x * multiplier + nudge) >> 32) >> (-shift - 1);
+}
+#endif
+
 /* The same for any shift: out-of-range ones give a defined, wrong value.
  * Callers that checked every shift in [-31, -2] call the form above with
  * k = -shift - 1 in [1, 30]. */

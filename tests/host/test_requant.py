@@ -17,6 +17,9 @@ SHIM = r"""
 int32_t high_mul(int32_t a, int32_t b) { return tml_saturating_rounding_doubling_high_mul(a, b); }
 int32_t mbqm(int32_t x, int32_t m, int32_t s) { return tml_multiply_by_quantized_multiplier(x, m, s); }
 int32_t mbqm1(int32_t x, int32_t m, int32_t s) { return tml_multiply_by_quantized_multiplier_single_round(x, m, s); }
+#ifndef TML_REQUANT_HALVES
+int32_t folded(int32_t x, int32_t m, int32_t zp, int32_t s) { return tml_rescale_folded(x, m, tml_rescale_fold(zp, s), s); }
+#endif
 """
 
 I32_MIN, I32_MAX = -2**31, 2**31 - 1
@@ -61,6 +64,9 @@ def lib(request, tmp_path_factory):
     for f, n in ((dll.high_mul, 2), (dll.mbqm, 3), (dll.mbqm1, 3)):
         f.argtypes = [ctypes.c_int32] * n
         f.restype = ctypes.c_int32
+    if request.param == "int64":
+        dll.folded.argtypes = [ctypes.c_int32] * 4
+        dll.folded.restype = ctypes.c_int32
     return dll
 
 
@@ -115,4 +121,19 @@ def test_rescale_every_shift_and_multiplier(lib):
 def test_single_rounding_rescale(lib):
     bad = [(x, m, s) for x, m, s in _rescale_cases(10, 30000)
            if lib.mbqm1(x, m, s) != ref_mbqm_single(x, m, s)]
+    assert not bad, bad[:5]
+
+
+def test_rescale_with_zero_point_folded(lib):
+    """The convolutions' one-shift form (the Cortex-M3/M4 rescale loops
+    mirror it): rescale plus zero point, for every shift it takes."""
+    if not hasattr(lib, "folded"):
+        pytest.skip("the folded form needs the 64-bit product")
+    rng = random.Random(11)
+    cases = [(x, m, s, zp) for x, m, s in _rescale_cases(12, 30000) if -23 <= s <= -2
+             for zp in (rng.randint(-128, 127),)]
+    cases += [(x, m, s, zp) for x in EDGES for m in (0, 1, 1 << 30, I32_MAX) for s in (-23, -2)
+              for zp in (-128, 0, 127)]
+    assert len(cases) > 15000
+    bad = [c for c in cases if lib.folded(c[0], c[1], c[3], c[2]) != ref_mbqm(c[0], c[1], c[2]) + c[3]]
     assert not bad, bad[:5]

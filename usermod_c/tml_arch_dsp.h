@@ -226,6 +226,68 @@ __attribute__((noinline, unused)) static void tml_dot2x2_channels(const tml_xpai
     tml_dot2x2_tail(xa, xb, x_step, done, rest, w, stride, pairs, src_a, src_b, acc_a, acc_b);
 }
 
+/* Four output pixels for one channel at a time (tml_conv.c's main loop on
+ * this path): each weight word, widened once, feeds the four pixels. The
+ * windows of the four are prepared together by tml_xquad_prepare(): per
+ * block of four inputs, each pixel's x0 x2 and x1 x3 as offset int16 (the
+ * pair layout of tml_xpair_prepare() for four pixels), the last len % 4
+ * inputs after the blocks in plain order, four slots a pixel.
+ * TML_XQUAD_MAX bounds the window length (the same 1 KB of scratch as the
+ * pairs'). */
+#define TML_CONV_QUADS (1)
+#define TML_XQUAD_MAX (128)
+
+__attribute__((noinline, unused)) static void tml_xquad_prepare(const int8_t *const *win, int32_t from,
+    int32_t len, int32_t input_offset, int16_t *buf) {
+    const uint32_t offset2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
+    int16_t *dst = buf;
+    int32_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+        for (int32_t p = 0; p < 4; ++p, dst += 4) {
+            const uint32_t v = tml_read_s8x4(win[p] + from + i);
+            const uint32_t x02 = __sadd16(__sxtb16(v), offset2);
+            const uint32_t x13 = __sadd16(tml_sxtb16_ror8(v), offset2);
+            memcpy(dst, &x02, sizeof(x02));
+            memcpy(dst + 2, &x13, sizeof(x13));
+        }
+    }
+    for (int32_t p = 0; p < 4; ++p) {
+        for (int32_t k = 0; k < len - i; ++k) {
+            dst[4 * p + k] = (int16_t)(win[p][from + i + k] + input_offset);
+        }
+    }
+}
+
+/* tml_arch_dsp.S: see there. */
+void tml_dsp_conv4(const int16_t *x, int32_t steps, const int8_t *w, int32_t stride,
+    int32_t channels, int32_t *acc, const int32_t *start);
+
+/* For k < channels: pixel p's acc[p * TML_REQUANT_PAIR_ACC_STEP + k] =
+ * (start != NULL ? start[k] : its own value) + w_k . pixel p over len
+ * inputs of the prepared quad x, channel k's weights at w + k * stride. */
+__attribute__((noinline, unused)) static void tml_dot4px_channels(const int16_t *x, int32_t len,
+    const int8_t *w, int32_t stride, int32_t channels, int32_t *acc, const int32_t *start) {
+    const int32_t steps = len >> 2, done = 4 * steps, rest = len - done;
+    if (steps > 0) {
+        tml_dsp_conv4(x, steps, w, stride, channels, acc, start);
+    } else {
+        for (int32_t p = 0; p < 4 && start != NULL; ++p) {
+            memcpy(acc + p * TML_REQUANT_PAIR_ACC_STEP, start, (size_t)channels * sizeof(int32_t));
+        }
+    }
+    const int16_t *const tail = x + 16 * steps;
+    for (int32_t k = 0; k < channels && rest > 0; ++k) {
+        const int8_t *const wk = w + (size_t)k * (size_t)stride + done;
+        for (int32_t p = 0; p < 4; ++p) {
+            uint32_t a = (uint32_t)acc[p * TML_REQUANT_PAIR_ACC_STEP + k];
+            for (int32_t i = 0; i < rest; ++i) {
+                a += (uint32_t)(wk[i] * tail[4 * p + i]);
+            }
+            acc[p * TML_REQUANT_PAIR_ACC_STEP + k] = (int32_t)a;
+        }
+    }
+}
+
 /* Depthwise weights widened once per layer (tml_dw_widen4()), so that the
  * per-pixel assembly loop (tml_dw_pixel_dsp()) only widens the inputs: the
  * four weights of one tap as two words of int16 lanes, (w0, w2) and (w1,

@@ -109,30 +109,39 @@ tml_status_t tml_depthwise_conv_check(const tml_conv_params_t *p, const tml_requ
 #endif
 
 /* Pixels are computed in pairs (tml_dot2x2_channels()) except on x86-64,
- * where the SSE2 single-pixel loop is faster. */
+ * where the SSE2 single-pixel loop is faster, and on cores with DSP, which
+ * take four at a time (tml_dot4px_channels()) and the last two or one as
+ * a pair. */
 #define TML_CONV_PAIRS (!TML_ARCH_SSE2)
+#ifndef TML_CONV_QUADS
+#define TML_CONV_QUADS (0)
+#define TML_XQUAD_MAX (0)
+#endif
+#define TML_CONV_GROUP (TML_CONV_QUADS ? 4 : TML_CONV_PAIRS ? 2 : 1)
 
 static uint32_t tml_align8(uint32_t n) {
     return (n + 7u) & ~7u;
 }
 
-/* The conv kernel's scratch, in this order: the prepared pair (or, for
- * single pixels, the prepared window), on the pair path both pixels'
- * accumulators, then the gather buffers of the window (two on the pair
- * path), used when a window of at most TML_IM2COL_MAX inputs is not one
- * run of the input. */
-#define TML_CONV_XBUF_BYTES (TML_CONV_PAIRS ? 2u * TML_XPAIR_MAX * sizeof(tml_xpair_t) \
-    : (uint32_t)((TML_XVEC_MAX * sizeof(tml_xvec_t) + 7u) & ~7u))
-#define TML_CONV_ACC_BYTES (TML_CONV_PAIRS ? 2u * TML_ACC_CHUNK * sizeof(int32_t) : 0u)
+/* The conv kernel's scratch, in this order: the prepared pixels (a pair's
+ * or a quad's; for single pixels, the prepared window), on the pair path
+ * the accumulators of TML_CONV_GROUP pixels, then TML_CONV_GROUP gather
+ * buffers, used when a window of at most TML_IM2COL_MAX inputs is not one
+ * run of the input (never for a 1x1 kernel, whose window is one run or all
+ * padding). */
+#define TML_CONV_PAIR_BYTES (2u * TML_XPAIR_MAX * sizeof(tml_xpair_t))
+#define TML_CONV_QUAD_BYTES (4u * TML_XQUAD_MAX * sizeof(int16_t))
+#define TML_CONV_XBUF_BYTES (!TML_CONV_PAIRS ? (uint32_t)((TML_XVEC_MAX * sizeof(tml_xvec_t) + 7u) & ~7u) \
+    : TML_CONV_QUAD_BYTES > TML_CONV_PAIR_BYTES ? TML_CONV_QUAD_BYTES : TML_CONV_PAIR_BYTES)
+#define TML_CONV_ACC_BYTES (TML_CONV_PAIRS ? TML_CONV_GROUP * TML_ACC_CHUNK * sizeof(int32_t) : 0u)
 
 static uint32_t tml_conv_gather_bytes(const tml_conv_params_t *p, const tml_dims_t *in_dims) {
     const uint32_t filter_size = (uint32_t)p->kernel_h * p->kernel_w * (uint32_t)in_dims->c;
-    return filter_size <= TML_IM2COL_MAX ? tml_align8(filter_size) : 0u;
+    return filter_size <= TML_IM2COL_MAX && p->kernel_h * p->kernel_w > 1 ? tml_align8(filter_size) : 0u;
 }
 
 uint32_t tml_conv_scratch_size(const tml_conv_params_t *p, const tml_dims_t *in_dims) {
-    return TML_CONV_XBUF_BYTES + TML_CONV_ACC_BYTES
-        + (TML_CONV_PAIRS ? 2u : 1u) * tml_conv_gather_bytes(p, in_dims);
+    return TML_CONV_XBUF_BYTES + TML_CONV_ACC_BYTES + TML_CONV_GROUP * tml_conv_gather_bytes(p, in_dims);
 }
 
 static inline int8_t tml_requant_one(int32_t acc, int32_t multiplier, int32_t shift,
@@ -297,6 +306,50 @@ static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const int8_t *win_a,
         tml_conv_rows2(c, c0, n, acc_a, out_a, out_b);
     }
 }
+
+#if TML_CONV_QUADS
+/* Four output pixels from their int8 windows, one channel at a time
+ * (tml_dot4px_channels()), TML_XQUAD_MAX inputs at a time. */
+static void tml_conv_pixel_quad(const tml_conv_ctx_t *c, const int8_t *const *win, int16_t *xbuf,
+    int8_t *const *out) {
+    int32_t *const acc = (int32_t *)(void *)((uint8_t *)xbuf + TML_CONV_XBUF_BYTES);
+    const int32_t filter_size = c->filter_size, out_c = c->out_c;
+    const int once = filter_size <= TML_XQUAD_MAX;
+    if (once) {
+        tml_xquad_prepare(win, 0, filter_size, c->q->input_offset, xbuf);
+    }
+    for (int32_t c0 = 0; c0 < out_c; c0 += TML_ACC_CHUNK) {
+        const int32_t n = out_c - c0 < TML_ACC_CHUNK ? out_c - c0 : TML_ACC_CHUNK;
+        for (int32_t f0 = 0; f0 < filter_size; f0 += TML_XQUAD_MAX) {
+            const int32_t len = filter_size - f0 < TML_XQUAD_MAX ? filter_size - f0 : TML_XQUAD_MAX;
+            if (!once) {
+                tml_xquad_prepare(win, f0, len, c->q->input_offset, xbuf);
+            }
+            /* The accumulators start from the bias. */
+            const int32_t *start = f0 != 0 ? NULL : c->bias != NULL ? c->bias + c0 : tml_zero_acc;
+            tml_dot4px_channels(xbuf, len, c->weights + (size_t)c0 * (size_t)filter_size + (size_t)f0,
+                filter_size, n, acc, start);
+        }
+        tml_conv_rows2(c, c0, n, acc, out[0], out[1]);
+        tml_conv_rows2(c, c0, n, acc + 2 * TML_ACC_CHUNK, out[2], out[3]);
+    }
+}
+#endif
+
+/* The pixels of one group, count of them (1 <= count <= TML_CONV_GROUP):
+ * four as a quad, three as a quad with the last twice, fewer as a pair. */
+static void tml_conv_pixel_group(const tml_conv_ctx_t *c, const int8_t **win, void *xbuf,
+    int8_t **out, int32_t count) {
+#if TML_CONV_QUADS
+    if (count >= 3) {
+        win[3] = win[count - 1];
+        out[3] = out[count - 1];
+        tml_conv_pixel_quad(c, win, (int16_t *)xbuf, out);
+        return;
+    }
+#endif
+    tml_conv_pixel_pair(c, win[0], win[count - 1], (tml_xpair_t *)xbuf, out[0], out[count - 1]);
+}
 #endif
 
 #if !TML_CONV_PAIRS
@@ -397,22 +450,23 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
         tml_rescale_mode(q),
     };
     /* A window is one contiguous run of the input when it is whole, has no
-     * column dilation and either one row or rows as wide as the image
-     * (always for pointwise convolutions and Conv1D). */
-    const int contiguous_rows = dilation_w == 1 && (kernel_h == 1 || kernel_w == in_w);
+     * column dilation (or one column) and either one row or undilated rows
+     * as wide as the image (always for pointwise convolutions and Conv1D). */
+    const int contiguous_rows = (dilation_w == 1 || kernel_w == 1)
+        && (kernel_h == 1 || (kernel_w == in_w && dilation_h == 1));
     const size_t x_run_step = (size_t)dilation_w * (size_t)in_c;
     const size_t x_row_step = (size_t)dilation_h * (size_t)in_w * (size_t)in_c;
     const size_t w_row_step = (size_t)kernel_w * (size_t)in_c;
-    /* The gather buffers (two on the pair path, each of
+    /* The gather buffers (TML_CONV_GROUP of them, each of
      * tml_conv_gather_bytes()). */
     int8_t *const col0 = (int8_t *)(base + TML_CONV_XBUF_BYTES + TML_CONV_ACC_BYTES);
-#if TML_CONV_PAIRS
     const uint32_t gather_bytes = tml_conv_gather_bytes(p, in_dims);
-    /* Pixels in pairs; the first of a pair waits in `pending`, its window
-     * in the first gather buffer if it had to be gathered. */
-    tml_xpair_t *const xbuf = (tml_xpair_t *)(void *)base;
-    int8_t *pending = NULL;
-    const int8_t *pending_window = NULL;
+#if TML_CONV_PAIRS
+    /* Pixels in groups; those of an unfinished group wait in `pending`,
+     * each window in its own gather buffer if it had to be gathered. */
+    const int8_t *pending_window[TML_CONV_GROUP];
+    int8_t *pending[TML_CONV_GROUP];
+    int32_t pending_count = 0;
     /* The pairs take any window, TML_XPAIR_MAX inputs at a time. */
     const int preparable = 1;
 #else
@@ -441,13 +495,13 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                     : 0;
                 const int8_t *window = NULL;
 #if TML_CONV_PAIRS
-                int8_t *const gather = pending == NULL ? col0 : col0 + gather_bytes;
+                int8_t *const gather = col0 + (size_t)pending_count * gather_bytes;
 #else
                 int8_t *const gather = col0;
 #endif
                 if (preparable && whole && contiguous_rows) {
                     window = in_batch + x_first;
-                } else if (preparable && filter_size <= TML_IM2COL_MAX) {
+                } else if (preparable && gather_bytes != 0) {
                     /* Gather the window; taps in the padding hold the input
                      * zero point, so x + input_offset is 0 there, exactly as
                      * skipping them. */
@@ -494,12 +548,11 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                 }
                 if (window != NULL) {
 #if TML_CONV_PAIRS
-                    if (pending == NULL) {
-                        pending = out;
-                        pending_window = window;
-                    } else {
-                        tml_conv_pixel_pair(&ctx, pending_window, window, xbuf, pending, out);
-                        pending = NULL;
+                    pending[pending_count] = out;
+                    pending_window[pending_count] = window;
+                    if (++pending_count == TML_CONV_GROUP) {
+                        tml_conv_pixel_group(&ctx, pending_window, base, pending, pending_count);
+                        pending_count = 0;
                     }
 #else
                     tml_conv_pixel_x(&ctx, tml_xvec_prepare(window, filter_size, q->input_offset,
@@ -517,10 +570,10 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
         }
     }
 #if TML_CONV_PAIRS
-    if (pending != NULL) {
-        /* An odd pixel out: its window as the pair's second too, both
-         * results written to its output. */
-        tml_conv_pixel_pair(&ctx, pending_window, pending_window, xbuf, pending, pending);
+    if (pending_count != 0) {
+        /* An unfinished group: its last window taken again for what is
+         * missing, the results written to that pixel's output again. */
+        tml_conv_pixel_group(&ctx, pending_window, base, pending, pending_count);
     }
 #endif
 }

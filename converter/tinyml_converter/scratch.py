@@ -19,7 +19,7 @@ from math import prod
 class Build:
     name: str
     pointer: int          # bytes of a pointer and of size_t
-    conv_pairs: bool      # two-pixel convolution (all but x86-64 SSE2)
+    conv_pixels: int      # pixels a convolution computes together (1 on x86-64 SSE2, 4 with DSP)
     xpair_max: int        # inputs of one prepared pixel pair
     xpair_bytes: int      # bytes of one prepared input
     xvec_max: int         # inputs of the prepared FULLY_CONNECTED vector (1: none)
@@ -28,14 +28,15 @@ class Build:
 
 
 BUILDS = (
-    Build("armv6m", 4, True, 128, 4, 256, 4, 0),
-    Build("armv7m", 4, True, 128, 4, 256, 4, 4),
-    Build("armv7em-dsp", 4, True, 256, 2, 512, 2, 2),
-    Build("x86-64-sse2", 8, False, 128, 4, 1, 1, 0),
-    Build("portable", 8, True, 128, 4, 1, 1, 0),
+    Build("armv6m", 4, 2, 128, 4, 256, 4, 0),
+    Build("armv7m", 4, 2, 128, 4, 256, 4, 4),
+    Build("armv7em-dsp", 4, 4, 256, 2, 512, 2, 2),
+    Build("x86-64-sse2", 8, 1, 128, 4, 1, 1, 0),
+    Build("portable", 8, 2, 128, 4, 1, 1, 0),
 )
 
 IM2COL_MAX = 512      # tml_conv.c: largest gathered window
+XQUAD_MAX = 128       # tml_arch_dsp.h: inputs of one prepared quad of pixels
 ACC_CHUNK = 32        # tml_conv.c: channels per requantisation row
 DW_CHUNK = 64
 DW_MAX_TAPS = 32
@@ -48,10 +49,13 @@ def _align8(n: int) -> int:
 
 def conv_2d(b: Build, kernel_h: int, kernel_w: int, in_c: int) -> int:
     filter_size = kernel_h * kernel_w * in_c
-    gather = _align8(filter_size) if filter_size <= IM2COL_MAX else 0
-    if b.conv_pairs:
-        return 2 * b.xpair_max * b.xpair_bytes + 2 * ACC_CHUNK * 4 + 2 * gather
-    return _align8(b.xvec_max * b.xvec_bytes) + gather
+    gather = _align8(filter_size) if filter_size <= IM2COL_MAX and kernel_h * kernel_w > 1 else 0
+    if b.conv_pixels == 1:
+        return _align8(b.xvec_max * b.xvec_bytes) + gather
+    prepared = 2 * b.xpair_max * b.xpair_bytes
+    if b.conv_pixels == 4:
+        prepared = max(prepared, 4 * XQUAD_MAX * 2)
+    return prepared + b.conv_pixels * (ACC_CHUNK * 4 + gather)
 
 
 def depthwise_grouped(kernel_h: int, kernel_w: int, depth_multiplier: int, in_c: int) -> int:

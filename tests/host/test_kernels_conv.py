@@ -368,6 +368,8 @@ CASES = {
     "conv_3x3_s2_same_relu6": ((7, 7, 3), _conv(4, 3, strides=2, padding="same", activation="relu6")),
     "conv_dil2_same": ((8, 6, 2), _conv(3, 3, dilation_rate=2, padding="same")),
     "conv_2x3_dil21_valid_relu": ((9, 7, 3), _conv(2, (2, 3), dilation_rate=(2, 1), activation="relu")),
+    # Rows as wide as the image but dilated: not one run of the input.
+    "conv_rowwide_dil21_valid": ((9, 3, 2), _conv(3, (2, 3), dilation_rate=(2, 1))),
     "conv_1x1": ((4, 4, 8), _conv(6, 1)),
     "conv_1x1_s2_same_relu": ((5, 6, 4), _conv(3, 1, strides=2, padding="same", activation="relu")),
     "conv_5x5_on_3x3_same": ((3, 3, 2), _conv(5, 5, padding="same")),

@@ -22,6 +22,10 @@ static void tml_broadcast_strides(const tml_dims_t *in, tml_strides_t *s) {
     s->n = in->n == 1 ? 0 : in->h * in->w * in->c;
 }
 
+static bool tml_dims_equal(const tml_dims_t *a, const tml_dims_t *b) {
+    return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
+}
+
 static tml_status_t tml_check_broadcast(const tml_dims_t *in1, const tml_dims_t *in2,
     const tml_dims_t *out, const char **detail) {
     const tml_dims_t *ins[2] = { in1, in2 };
@@ -97,6 +101,12 @@ static void tml_broadcast_rows(const tml_dims_t *in1_dims, const int8_t *in1,
     tml_strides_t s1, s2;
     tml_broadcast_strides(in1_dims, &s1);
     tml_broadcast_strides(in2_dims, &s2);
+    const int32_t pixels = out_dims->n * out_dims->h * out_dims->w;
+    if (tml_dims_equal(in1_dims, out_dims) && tml_dims_equal(in2_dims, out_dims)) {
+        /* Nothing broadcast: the tensors are one row. */
+        row(ctx, in1, 1, in2, 1, out, pixels * out_dims->c);
+        return;
+    }
     for (int32_t b = 0; b < out_dims->n; b++) {
         for (int32_t y = 0; y < out_dims->h; y++) {
             for (int32_t x = 0; x < out_dims->w; x++, out += out_dims->c) {
@@ -121,6 +131,42 @@ typedef struct {
     int32_t multiplier2, scale2;
 } tml_add_ctx_t;
 
+/* The input rescale of ADD at TFLite's left shift of 20 without 64-bit
+ * products: x = input - zero point (|x| <= 255), m = mh 2^11 + ml, then
+ *   SaturatingRoundingDoublingHighMul(x 2^20, m) = floor((x m + 2^10) / 2^11)
+ *     = x mh + floor((x ml + 2^10) / 2^11),
+ * every term within int32 (and never the saturating case), followed by the
+ * rounding divide by 2^e, e = -shift in [0, 31]: floor((t + 2^(e-1) -
+ * [t < 0]) / 2^e), its `round` 2^(e-1) and `sign` mask -1 for e > 0. */
+typedef struct {
+    int32_t high, low, round, sign, e;
+} tml_add_scale_t;
+
+static tml_add_scale_t tml_add_scale(int32_t multiplier, int32_t shift) {
+    const int32_t e = -shift;
+    const tml_add_scale_t k = {
+        multiplier >> 11, multiplier & 2047, e > 0 ? (int32_t)(1u << (e - 1)) : 0, e > 0 ? -1 : 0, e,
+    };
+    return k;
+}
+
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int32_t tml_add_scaled(const tml_add_scale_t *k, int32_t x) {
+    const int32_t t = x * k->high + ((x * k->low + 1024) >> 11);
+    return (t + k->round + ((t >> 31) & k->sign)) >> k->e;
+}
+
+typedef struct {
+    tml_binary_ctx_t base;
+    tml_add_scale_t in1, in2;
+    int32_t negate2; /* -1 for SUB, else 1 */
+#ifndef TML_REQUANT_HALVES
+    int32_t fold; /* tml_rescale_fold() of the output, when its shift is in [-23, -2] */
+#endif
+} tml_add_fast_ctx_t;
+
 /* ADD: both inputs are brought to a common scale (2 * the larger input
  * scale) with 20 bits of headroom, added, and requantised to the output. */
 static void tml_add_row(const void *ctx, const int8_t *a, int32_t a_step,
@@ -136,6 +182,39 @@ static void tml_add_row(const void *ctx, const int8_t *a, int32_t a_step,
         int32_t v = tml_multiply_by_quantized_multiplier(scaled1 + scaled2, p->output_multiplier, p->output_shift)
             + c->base.output_zero_point;
         out[i] = (int8_t)tml_clamp(v, p->act_min, p->act_max);
+    }
+}
+
+/* tml_add_row() for left_shift 20, the only one TFLite's int8 ADD takes;
+ * exact for every multiplier and shift the loader accepts. Everything it
+ * reads is copied to locals first: an int8 store may alias the context,
+ * which would otherwise be reloaded for every element. */
+static void tml_add_row_fast(const void *ctx, const int8_t *a, int32_t a_step,
+    const int8_t *b, int32_t b_step, int8_t *out, int32_t count) {
+    const tml_add_fast_ctx_t *c = (const tml_add_fast_ctx_t *)ctx;
+    const tml_add_params_t *p = (const tml_add_params_t *)c->base.params;
+    const tml_add_scale_t in1 = c->in1, in2 = c->in2;
+    const int32_t in1_offset = c->base.in1_offset, in2_offset = c->base.in2_offset * c->negate2;
+    const int32_t negate2 = c->negate2;
+    const int32_t multiplier = p->output_multiplier, shift = p->output_shift;
+    const int32_t act_min = p->act_min, act_max = p->act_max;
+    const int32_t zero_point = c->base.output_zero_point;
+#ifndef TML_REQUANT_HALVES
+    const int32_t fold = c->fold;
+    if (fold != 0) {
+        for (int32_t i = 0; i < count; i++, a += a_step, b += b_step) {
+            const int32_t sum = tml_add_scaled(&in1, *a + in1_offset)
+                + tml_add_scaled(&in2, *b * negate2 + in2_offset);
+            out[i] = (int8_t)tml_clamp(tml_rescale_folded(sum, multiplier, fold, shift), act_min, act_max);
+        }
+        return;
+    }
+#endif
+    for (int32_t i = 0; i < count; i++, a += a_step, b += b_step) {
+        const int32_t sum = tml_add_scaled(&in1, *a + in1_offset)
+            + tml_add_scaled(&in2, *b * negate2 + in2_offset);
+        const int32_t v = tml_multiply_by_quantized_multiplier(sum, multiplier, shift) + zero_point;
+        out[i] = (int8_t)tml_clamp(v, act_min, act_max);
     }
 }
 
@@ -158,6 +237,21 @@ void tml_add_s8(const tml_add_params_t *p,
     const tml_dims_t *in2_dims, const int8_t *in2,
     const tml_dims_t *out_dims, int8_t *out) {
     const bool subtract = p->input2_multiplier < 0;
+    if (p->left_shift == 20) {
+        const tml_binary_ctx_t base = { p, -input1_zero_point, -input2_zero_point, output_zero_point };
+        tml_add_fast_ctx_t fast;
+        fast.base = base;
+        fast.in1 = tml_add_scale(p->input1_multiplier, p->input1_shift);
+        fast.in2 = tml_add_scale(subtract ? -p->input2_multiplier : p->input2_multiplier, p->input2_shift);
+        fast.negate2 = subtract ? -1 : 1;
+#ifndef TML_REQUANT_HALVES
+        /* A fold is never 0: 2 zp + 1 is odd. */
+        fast.fold = p->output_shift >= -23 && p->output_shift <= -2
+            ? tml_rescale_fold(output_zero_point, p->output_shift) : 0;
+#endif
+        tml_broadcast_rows(in1_dims, in1, in2_dims, in2, out_dims, out, tml_add_row_fast, &fast);
+        return;
+    }
     const tml_add_ctx_t ctx = {
         { p, -input1_zero_point, -input2_zero_point, output_zero_point },
         subtract ? -p->input2_multiplier : p->input2_multiplier,

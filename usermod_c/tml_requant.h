@@ -140,8 +140,12 @@ static inline int32_t tml_rescale_fold(int32_t zero_point, int32_t shift) {
 }
 
 static inline int32_t tml_rescale_folded(int32_t x, int32_t multiplier, int32_t fold, int32_t shift) {
-    const int64_t nudge = (int64_t)fold * ((int64_t)1 << 32) + (x < 0 ? -(1 << 30) : (1 << 30));
-    return (int32_t)(((int64_t)x * multiplier + nudge) >> 32) >> (-shift - 1);
+    /* The nudge's words as the assembly builds them: -2^30 is 2^31 + 2^30
+     * in the low word with one less in the high word. */
+    const uint64_t nudge = ((uint64_t)(uint32_t)(fold + (x >> 31)) << 32)
+        | (0x40000000u | ((uint32_t)x & 0x80000000u));
+    const uint64_t sum = nudge + (uint64_t)((int64_t)x * multiplier);
+    return (int32_t)(uint32_t)(sum >> 32) >> (-shift - 1);
 }
 #endif
 

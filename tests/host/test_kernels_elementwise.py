@@ -623,3 +623,69 @@ def test_invalid_calls_rejected(lib):
     sm = blob_layout.pack_params("SOFTMAX", **softmax_params(1.0, 0.05))
     status = checked(lib.tml_softmax_check, sm, 4097)
     assert status == TML_ERR_BAD_PARAM  # the int32 sum of exps could overflow
+
+
+def _ref_add(x1, x2, zp1, zp2, zp_out, p):
+    """TFLite's reference int8 ADD per element (reference_integer_ops::Add),
+    in Python integers (test_requant's transcription of gemmlowp)."""
+    from test_requant import ref_mbqm
+    shifted1 = (x1 - zp1) << p["left_shift"]
+    shifted2 = (x2 - zp2) << p["left_shift"]
+    scaled1 = ref_mbqm(shifted1, p["input1_multiplier"], p["input1_shift"])
+    m2 = p["input2_multiplier"]
+    scaled2 = ref_mbqm(shifted2 if m2 >= 0 else -shifted2, abs(m2), p["input2_shift"])
+    v = ref_mbqm(scaled1 + scaled2, p["output_multiplier"], p["output_shift"]) + zp_out
+    return max(p["act_min"], min(p["act_max"], v))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_add_every_input_pair(lib, seed):
+    """ADD (and SUB: a negative second multiplier) on all 65,536 pairs of
+    int8 inputs, with random multipliers, shifts and zero points, against
+    TFLite's arithmetic: every rounding tie of the rescales is reached."""
+    import random
+    rng = random.Random(seed)
+    # TFLite's scales (inputs rescaled by about 2^-1, the output by about
+    # 2^-20), or inputs rescaled to a few units, where the inner roundings'
+    # ties reach the outputs.
+    small = seed >= 3
+    in_shifts = (17, 21) if small else (0, 3)
+    p = dict(left_shift=20, input1_multiplier=rng.randint(1 << 30, 2**31 - 1), input1_shift=-rng.randint(*in_shifts),
+             input2_multiplier=rng.randint(1 << 30, 2**31 - 1) * (-1 if seed % 2 else 1),
+             input2_shift=-rng.randint(*in_shifts), output_multiplier=rng.randint(1 << 30, 2**31 - 1),
+             output_shift=-rng.choice([1, 2, 3] if small else [1, 2, 5, 17, 19, 20, 21, 23, 24, 26]),
+             act_min=rng.choice([-128, -100]), act_max=rng.choice([127, 90]))
+    zp1, zp2, zp_out = rng.randint(-128, 127), rng.randint(-128, 127), rng.randint(-128, 127)
+    values = np.arange(-128, 128, dtype=np.int64)
+    x1 = np.repeat(values, 256)
+    x2 = np.tile(values, 256)
+    packed = blob_layout.pack_params("ADD", **p)
+    in1, in2, out = Dims(1, 256, 1, 1), Dims(1, 1, 256, 1), Dims(1, 256, 256, 1)
+    assert checked(lib.tml_add_check, packed, in1, in2, out) == 0
+    got = np.frombuffer(call(lib.tml_add_s8, packed, zp1, zp2, zp_out, in1, values.astype(np.int8), in2,
+                             values.astype(np.int8), out, np.zeros(65536, np.int8)), np.int8)
+    want = np.array([_ref_add(int(a), int(b), zp1, zp2, zp_out, p) for a, b in zip(x1, x2)], np.int8)
+    bad = np.flatnonzero(got != want)
+    assert bad.size == 0, (p, zp1, zp2, zp_out, [(int(x1[i]), int(x2[i]), int(got[i]), int(want[i])) for i in bad[:5]])
+
+
+def test_add_input_rescale_every_input(c_builder, tmp_path):
+    """ADD's 32-bit input rescale (tml_add_scaled()) equals TFLite's
+    MultiplyByQuantizedMultiplier of (x << 20) for every x an int8 input
+    can give and every shift the loader accepts; the whole-op test above
+    cannot see its roundings, which the output rescale divides away."""
+    from test_requant import ref_mbqm
+    shim = tmp_path / "add_scaled_shim.c"
+    shim.write_text('#include "tml_elementwise.c"\n'
+                    "int32_t add_scaled(int32_t m, int32_t shift, int32_t x) {\n"
+                    "    const tml_add_scale_t k = tml_add_scale(m, shift);\n"
+                    "    return tml_add_scaled(&k, x);\n}\n")
+    lib = c_builder([str(shim)], "add_scaled_shim")
+    lib.add_scaled.argtypes = [ctypes.c_int32] * 3
+    lib.add_scaled.restype = ctypes.c_int32
+    import random
+    rng = random.Random(5)
+    multipliers = [0, 1 << 30, 2**31 - 1, (1 << 30) + 1024] + [rng.randint(1 << 30, 2**31 - 1) for _ in range(4)]
+    bad = [(m, s, x) for m in multipliers for s in range(-31, 1) for x in range(-255, 256)
+           if lib.add_scaled(m, s, x) != ref_mbqm(x << 20, m, s)]
+    assert not bad, bad[:5]

@@ -17,6 +17,7 @@ import ctypes
 import functools
 import math
 import os
+import zlib
 from fractions import Fraction
 
 import numpy as np
@@ -300,16 +301,19 @@ ROUNDING = {"FULLY_CONNECTED": _np_requant_single, "CONV_2D": _np_requant_double
 ALTERNATIVES = ("float_product", "other_rounding")
 
 
-def discriminating_rows(interp, op, rng, batches=20, rows=50_000):
+def discriminating_rows(interp, op, rng):
     """For a FULLY_CONNECTED or 1x1 CONV_2D op: {alternative: input row or
     None}, a row (in_features int8) on which TFLite's arithmetic and the
-    alternative give different int8 outputs."""
+    alternative give different int8 outputs. Each channel's reachable
+    accumulators are walked for one on which the two differ (random rows miss
+    them: they sit where the output is large and within ~1e-8 of a rounding
+    boundary), then a row reaching it exactly is built."""
     details = {d["index"]: d for d in interp.get_tensor_details()}
     kind = op["op_name"]
     in_idx, w_idx, b_idx = (int(t) for t in op["inputs"])
     out_idx = int(op["outputs"][0])
     weights = interp.get_tensor(w_idx)
-    w = weights.reshape(weights.shape[0], -1).astype(np.float64)
+    w = weights.reshape(weights.shape[0], -1).astype(np.int64)
     bias = interp.get_tensor(b_idx).astype(np.int64)
     in_scales, in_zps = quant_of(details[in_idx])
     w_scales, _ = quant_of(details[w_idx])
@@ -321,25 +325,57 @@ def discriminating_rows(interp, op, rng, batches=20, rows=50_000):
         "float_product": (rounding, requant_params(in_scales[0], w_scales, out_scales[0], float_product=True)),
         "other_rounding": (other_rounding, ours[1]),
     }
-    found = {alt: None for alt in ALTERNATIVES}
 
-    def outputs(acc, how):
+    def channel_outputs(acc, how, c):
         fn, (mult, shift) = how
-        return np.clip(fn(acc, mult, shift) + int(out_zps[0]), -128, 127)
+        c = min(c, len(mult) - 1)  # per tensor: one pair for all channels
+        return np.clip(fn(acc, mult[c], shift[c]) + int(out_zps[0]), -128, 127)
 
-    for _ in range(batches):
-        x = rng.integers(-128, 128, size=(rows, w.shape[1]))
-        # Exact: every partial sum is an integer far below 2^53.
-        acc = ((x - int(in_zps[0])).astype(np.float64) @ w.T).astype(np.int64) + bias
-        ref = outputs(acc, ours)
-        for alt in ALTERNATIVES:
-            if found[alt] is None:
-                hits = np.argwhere((outputs(acc, others[alt]) != ref).any(axis=1))
-                if hits.size:
-                    found[alt] = x[hits[0][0]].astype(np.int8)
-        if all(v is not None for v in found.values()):
-            break
+    in_lo, in_hi = -128 - int(in_zps[0]), 127 - int(in_zps[0])
+    found = {alt: None for alt in ALTERNATIVES}
+    for alt in ALTERNATIVES:
+        for c in range(w.shape[0]):
+            reach = int(np.abs(w[c]).sum()) * 128
+            acc = np.arange(-reach, reach + 1, dtype=np.int64) + bias[c]
+            differ = channel_outputs(acc, ours, c) != channel_outputs(acc, others[alt], c)
+            for target in acc[np.flatnonzero(differ)][:8]:
+                row = row_with_accumulator(w[c], int(target - bias[c]), in_lo, in_hi, rng)
+                if row is not None:
+                    found[alt] = (row + int(in_zps[0])).astype(np.int8)
+                    break
+            if found[alt] is not None:
+                break
     return found
+
+
+def row_with_accumulator(w, target, lo, hi, rng, tries=50):
+    """An integer row v, lo <= v <= hi, with v @ w == target, or None:
+    coordinate descent towards the target, then an exact finish on two
+    coordinates (integer weights make one likely within a few steps)."""
+    nonzero = np.flatnonzero(w)
+    for _ in range(tries):
+        v = rng.integers(lo, hi + 1, size=w.size)
+        for _ in range(4):
+            for i in rng.permutation(nonzero):
+                r = target - int(v @ w)
+                v[i] = min(hi, max(lo, v[i] + round(r / int(w[i]))))
+        r = target - int(v @ w)
+        if r == 0:
+            return v
+        for i in nonzero:
+            for j in nonzero:
+                if i == j:
+                    continue
+                for di in range(-16, 17):
+                    rest = r - di * int(w[i])
+                    if rest % int(w[j]) == 0:
+                        dj = rest // int(w[j])
+                        if lo <= v[i] + di <= hi and lo <= v[j] + dj <= hi:
+                            v[i] += di
+                            v[j] += dj
+                            assert int(v @ w) == target
+                            return v
+    return None
 
 # --------------------------------------------------------------------------
 # The cases: (name, input shape without batch, layer factory)
@@ -400,8 +436,8 @@ CASES = {
     "conv1d_dil2_same": ((10, 2), _conv1d(3, 3, dilation_rate=2, padding="same")),
     "conv1d_1x1": ((9, 4), _conv1d(4, 1)),
     # Wide layers for the multiplier formula check (see DISCRIMINATE).
-    "dense_wide": ((4, 24), _dense(48)),
-    "conv_1x1_wide": ((2, 2, 24), _conv(48, 1)),
+    "dense_wide": ((4, 64), _dense(64)),
+    "conv_1x1_wide": ((2, 2, 64), _conv(64, 1)),
     # Depth multiplier 1 with 4n channels (grouped, offset folded inside) plus leftovers.
     "dw_3x3_c6_same": ((6, 7, 6), _dw(3, padding="same")),
     "dw_3x3_s2_c8_valid_relu6": ((9, 9, 8), _dw(3, strides=2, activation="relu6")),
@@ -449,7 +485,9 @@ def converted(per_channel):
     from tensorflow.lite.python import schema_py_generated as fb
 
     names = list(CASES) if per_channel else PER_TENSOR
-    rng = np.random.default_rng(1234 if per_channel else 5678)
+    # A generator per case, seeded by its name: adding a case must not change
+    # another's data (the DISCRIMINATE searches depend on theirs).
+    rngs = {name: np.random.default_rng([1234 if per_channel else 5678, zlib.crc32(name.encode())]) for name in names}
     keras.utils.set_random_seed(7)
     inputs, outputs = [], []
     for name in names:
@@ -460,13 +498,16 @@ def converted(per_channel):
         inputs.append(inp)
         # Random weights and a bias large enough to matter.
         layer.set_weights(
-            [rng.normal(0.0, 0.5 if w.ndim == 1 else 0.3, size=w.shape).astype(np.float32) for w in layer.get_weights()]
+            [
+                rngs[name].normal(0.0, 0.5 if w.ndim == 1 else 0.3, size=w.shape).astype(np.float32)
+                for w in layer.get_weights()
+            ]
         )
     model = keras.Model(inputs, outputs)
 
     def representative():
         for _ in range(16):
-            yield {name: rng.normal(0.0, 1.0, size=(1, *CASES[name][0])).astype(np.float32) for name in names}
+            yield {name: rngs[name].normal(0.0, 1.0, size=(1, *CASES[name][0])).astype(np.float32) for name in names}
 
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -517,11 +558,11 @@ def converted(per_channel):
                     nxt.extend(int(o) for o in op["outputs"])
             frontier = nxt
 
-    special = {name: discriminating_rows(interp, case_op[name], rng) for name in DISCRIMINATE if name in names}
+    special = {name: discriminating_rows(interp, case_op[name], rngs[name]) for name in DISCRIMINATE if name in names}
     results = {name: [] for name in names}
     for run in range(RUNS + 1):
         for name, detail in input_of.items():
-            x = rng.integers(-128, 128, size=detail["shape"], dtype=np.int8)
+            x = rngs[name].integers(-128, 128, size=detail["shape"], dtype=np.int8)
             if run == RUNS and name in special:
                 for i, row in enumerate(special[name].values()):
                     if row is not None:

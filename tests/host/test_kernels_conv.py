@@ -333,18 +333,18 @@ def discriminating_rows(interp, op, rng):
 
     in_lo, in_hi = -128 - int(in_zps[0]), 127 - int(in_zps[0])
     found = {alt: None for alt in ALTERNATIVES}
-    for alt in ALTERNATIVES:
-        for c in range(w.shape[0]):
-            reach = int(np.abs(w[c]).sum()) * 128
-            acc = np.arange(-reach, reach + 1, dtype=np.int64) + bias[c]
-            differ = channel_outputs(acc, ours, c) != channel_outputs(acc, others[alt], c)
-            for target in acc[np.flatnonzero(differ)][:8]:
+    for c in range(w.shape[0]):
+        reach = int(np.abs(w[c]).sum()) * 128
+        acc = np.arange(-reach, reach + 1, dtype=np.int64) + bias[c]
+        ref = channel_outputs(acc, ours, c)
+        for alt in (alt for alt in ALTERNATIVES if found[alt] is None):
+            for target in acc[np.flatnonzero(channel_outputs(acc, others[alt], c) != ref)][:8]:
                 row = row_with_accumulator(w[c], int(target - bias[c]), in_lo, in_hi, rng)
                 if row is not None:
                     found[alt] = (row + int(in_zps[0])).astype(np.int8)
                     break
-            if found[alt] is not None:
-                break
+        if all(row is not None for row in found.values()):
+            break
     return found
 
 
@@ -376,6 +376,7 @@ def row_with_accumulator(w, target, lo, hi, rng, tries=50):
                             assert int(v @ w) == target
                             return v
     return None
+
 
 # --------------------------------------------------------------------------
 # The cases: (name, input shape without batch, layer factory)

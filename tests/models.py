@@ -200,6 +200,23 @@ def odd_depthwise():
     return keras.Model(inp, out, name="odd_depthwise"), _calib((9, 9, 3)), None
 
 
+def wide_windows():
+    """CONV_2D windows at the gather limit: 3x3x64 (576 inputs, the largest
+    gathered window, taken in several chunks of prepared pixels) into 65
+    channels (three accumulator chunks, the last of one), then 3x3x65 (585
+    inputs, summed run by run from the input), over 35 and 15 pixels (a
+    quad's and a pair's leftovers)."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((5, 7, 8))
+    x = L.Conv2D(64, 1, activation="relu")(inp)
+    x = L.Conv2D(65, 3, padding="same", activation="relu")(x)
+    x = L.Conv2D(6, 3)(x)
+    x = L.Flatten()(x)
+    out = L.Dense(4)(x)
+    return keras.Model(inp, out, name="wide_windows"), _calib((5, 7, 8)), None
+
+
 def elementwise_mix():
     """A difference-of-branches block: SUB, MAXIMUM and MINIMUM of two conv
     branches (one broadcast against a per-channel bias row), then a head."""
@@ -451,6 +468,7 @@ MODELS = {
     "activations_mix": activations_mix,
     "odd_conv": odd_conv,
     "odd_depthwise": odd_depthwise,
+    "wide_windows": wide_windows,
     "elementwise_mix": elementwise_mix,
     "split_transpose_crop": split_transpose_crop,
     "upsampling_net": upsampling_net,

@@ -99,7 +99,7 @@ tml_status_t tml_depthwise_conv_check(const tml_conv_params_t *p, const tml_requ
 /* Inputs in one gathered filter window (im2col of one output pixel).
  * Bounded so the kernel's scratch is; larger windows are summed
  * run by run from the input instead. */
-#define TML_IM2COL_MAX (512)
+#define TML_IM2COL_MAX (576)
 
 /* Channels per requantisation row: accumulators are collected for this
  * many channels, then rescaled in one tight loop (tml_requant_row()). */

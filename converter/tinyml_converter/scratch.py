@@ -35,7 +35,7 @@ BUILDS = (
     Build("portable", 8, 2, 128, 4, 1, 1, 0),
 )
 
-IM2COL_MAX = 512      # tml_conv.c: largest gathered window
+IM2COL_MAX = 576      # tml_conv.c: largest gathered window
 XQUAD_MAX = 128       # tml_arch_dsp.h: inputs of one prepared quad of pixels
 ACC_CHUNK = 32        # tml_conv.c: channels per requantisation row
 DW_CHUNK = 64

@@ -32,7 +32,7 @@ def lib(build):
 def shapes(seed, n=300):
     rng = np.random.default_rng(seed)
     fixed = [(1, 1, 1, 1), (3, 3, 8, 1), (3, 3, 57, 1), (3, 3, 56, 1), (5, 5, 48, 1), (10, 4, 1, 1),
-             (1, 1, 512, 1), (1, 1, 513, 1), (3, 3, 70, 2), (6, 6, 64, 1), (7, 5, 3, 1)]
+             (1, 1, 512, 1), (1, 1, 513, 1), (3, 3, 64, 1), (3, 3, 65, 1), (2, 1, 288, 1), (2, 1, 289, 1), (3, 3, 70, 2), (6, 6, 64, 1), (7, 5, 3, 1)]
     rand = [(int(rng.integers(1, 8)), int(rng.integers(1, 8)), int(rng.integers(1, 300)),
              int(rng.choice([1, 1, 1, 2, 3]))) for _ in range(n)]
     return fixed + rand

@@ -15,7 +15,8 @@ block outside our module (and the C library and libgcc helpers it calls).
 Ops without a kernel (COPY) show 0, their instructions in the op before.
 
 Writes build/bench/layers_<model>_<board>.csv and, with matplotlib, a .png
-bar chart next to it.
+bar chart next to it. With --functions, each op's instructions are also
+split by the function they ran in (inlined code counts as its caller's).
 """
 
 import bisect
@@ -118,15 +119,18 @@ def layer_instructions(model, board, firmware=None):
     kernel_of = {entry[k]: k for k in KERNELS.values() if k in entry}
     begin = next(i for i, (pc, _) in enumerate(trace) if pc == entry["tml_model_invoke"])
     segments = collections.defaultdict(int)   # kernel call number -> instructions
+    functions = collections.defaultdict(collections.Counter)  # call number -> name -> instructions
     calls, current, end_seen = [], -1, False
     for pc, n in trace[begin:]:
+        name = name_at(pc)
         if pc in kernel_of:
             calls.append(kernel_of[pc])
             current = len(calls) - 1
-        elif not HELPERS.match(name_at(pc)):
+        elif not HELPERS.match(name):
             end_seen = True
             break
         segments[current] += n
+        functions[current][name] += n
     if not end_seen:
         raise RuntimeError("the invoke's end was not found in the trace")
 
@@ -141,9 +145,12 @@ def layer_instructions(model, board, firmware=None):
                                f"{kernel}, the trace has {got}")
         rows.append(dict(index=op["index"], op=op["name"], kernel=kernel or "",
                          macs=op_macs(info, op),
-                         instructions=sum(segments[c] for c in range(k, k + count))))
+                         instructions=sum(segments[c] for c in range(k, k + count)),
+                         functions=sum((functions[c] for c in range(k, k + count)),
+                                       collections.Counter())))
         k += count
-    rows.append(dict(index="", op="invoke overhead", kernel="", macs=0, instructions=segments[-1]))
+    rows.append(dict(index="", op="invoke overhead", kernel="", macs=0, instructions=segments[-1],
+                     functions=functions[-1]))
     return rows
 
 
@@ -154,7 +161,7 @@ def write(model, board, rows):
                                           "instructions_per_mac"])
         w.writeheader()
         for r in rows:
-            w.writerow(dict(r, instructions_per_mac=round(r["instructions"] / r["macs"], 3)
+            w.writerow(dict({k: v for k, v in r.items() if k != "functions"}, instructions_per_mac=round(r["instructions"] / r["macs"], 3)
                             if r["macs"] else ""))
     try:
         import matplotlib
@@ -179,8 +186,10 @@ def write(model, board, rows):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    by_function = "--functions" in argv
+    argv = [a for a in argv if a != "--functions"]
     if len(argv) != 2:
-        print(__doc__.splitlines()[3].strip(), file=sys.stderr)
+        print(__doc__.splitlines()[3].strip() + " [--functions]", file=sys.stderr)
         return 2
     model, board = argv
     rows = layer_instructions(model, board)
@@ -189,6 +198,9 @@ def main(argv=None):
     for r in rows:
         ipm = f"{r['instructions'] / r['macs']:.2f}" if r["macs"] else ""
         print(f"{str(r['index']):>3} {r['op']:18} {r['macs']:>9} {r['instructions']:>10} {ipm:>6}")
+        if by_function:
+            for name, n in r["functions"].most_common():
+                print(f"      {name:40} {n:>10} {100 * n / max(r['instructions'], 1):5.1f}%")
     print(f"total {total} instructions; {path}" + (f", {png}" if png else ""))
     return 0
 

@@ -29,6 +29,20 @@ static inline uint32_t tml_sxtb16_ror8(uint32_t v) {
     return r;
 }
 
+/* acc's two int16 lanes plus bytes 0 and 2 (or 1 and 3) of v, sign-
+ * extended: SADD16 of SXTB16 in one instruction. */
+static inline uint32_t tml_sxtab16(uint32_t acc, uint32_t v) {
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(acc), "r"(v));
+    return r;
+}
+
+static inline uint32_t tml_sxtab16_ror8(uint32_t acc, uint32_t v) {
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(v));
+    return r;
+}
+
 /* The bytewise maximum of four int8 lanes: SSUB8 sets a GE flag per byte
  * lane where a >= b, SEL takes those lanes from a. One asm statement, so
  * that nothing can come between the flags and their use. */
@@ -240,20 +254,20 @@ __attribute__((noinline, unused)) static void tml_dot2x2_channels(const tml_xpai
 __attribute__((noinline, unused)) static void tml_xquad_prepare(const int8_t *const *win, int32_t from,
     int32_t len, int32_t input_offset, int16_t *buf) {
     const uint32_t offset2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
-    int16_t *dst = buf;
-    int32_t i = 0;
-    for (; i + 4 <= len; i += 4) {
-        for (int32_t p = 0; p < 4; ++p, dst += 4) {
-            const uint32_t v = tml_read_s8x4(win[p] + from + i);
-            const uint32_t x02 = __sadd16(__sxtb16(v), offset2);
-            const uint32_t x13 = __sadd16(tml_sxtb16_ror8(v), offset2);
+    const int32_t blocks = len >> 2;
+    /* Pixel by pixel, so each walks its window with one pointer; a block
+     * is 16 lanes, four a pixel. */
+    for (int32_t p = 0; p < 4; ++p) {
+        const int8_t *src = win[p] + from;
+        int16_t *dst = buf + 4 * p;
+        for (int32_t i = 0; i < blocks; ++i, src += 4, dst += 16) {
+            const uint32_t v = tml_read_s8x4(src);
+            const uint32_t x02 = tml_sxtab16(offset2, v), x13 = tml_sxtab16_ror8(offset2, v);
             memcpy(dst, &x02, sizeof(x02));
             memcpy(dst + 2, &x13, sizeof(x13));
         }
-    }
-    for (int32_t p = 0; p < 4; ++p) {
-        for (int32_t k = 0; k < len - i; ++k) {
-            dst[4 * p + k] = (int16_t)(win[p][from + i + k] + input_offset);
+        for (int32_t k = 0; k < (len & 3); ++k) {
+            dst[k] = (int16_t)(src[k] + input_offset);
         }
     }
 }

@@ -4,6 +4,7 @@
  * and reference_ops::Prelu/BroadcastPrelu4DSlow (the same arithmetic per
  * element either way). */
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "tml_check.h"
 #include "tml_kernels.h"
@@ -218,6 +219,60 @@ static void tml_add_row_fast(const void *ctx, const int8_t *a, int32_t a_step,
     }
 }
 
+/* With a left shift of 20 each input's rescaled value depends on its int8
+ * value alone, so an ADD over many elements builds both as tables of 256
+ * words in its scratch once per call (TML_ADD_LUT_BYTES, reserved by the
+ * converter where it does not enlarge the arena) and adds two lookups an
+ * element. */
+typedef struct {
+    tml_add_fast_ctx_t fast;
+    const int32_t *scaled1, *scaled2; /* indexed by the int8 input, -128..127 */
+} tml_add_lut_ctx_t;
+
+#ifndef TML_REQUANT_HALVES
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void tml_add_lut_folded(const tml_add_lut_ctx_t *c, const int8_t *a, int32_t a_step,
+    const int8_t *b, int32_t b_step, int8_t *out, int32_t count) {
+    const tml_add_params_t *p = (const tml_add_params_t *)c->fast.base.params;
+    const int32_t *const scaled1 = c->scaled1, *const scaled2 = c->scaled2;
+    const int32_t multiplier = p->output_multiplier, shift = p->output_shift, fold = c->fast.fold;
+    const int32_t act_min = p->act_min, act_max = p->act_max;
+    for (int32_t i = 0; i < count; i++, a += a_step, b += b_step) {
+        const int32_t sum = scaled1[*a] + scaled2[*b];
+        out[i] = (int8_t)tml_clamp(tml_rescale_folded(sum, multiplier, fold, shift), act_min, act_max);
+    }
+}
+#endif
+
+static void tml_add_row_lut(const void *ctx, const int8_t *a, int32_t a_step,
+    const int8_t *b, int32_t b_step, int8_t *out, int32_t count) {
+    const tml_add_lut_ctx_t *c = (const tml_add_lut_ctx_t *)ctx;
+#ifndef TML_REQUANT_HALVES
+    if (c->fast.fold != 0) {
+        /* Unbroadcast rows (every ADD of a residual block) with constant
+         * steps, which frees two registers of the loop. */
+        if (a_step == 1 && b_step == 1) {
+            tml_add_lut_folded(c, a, 1, b, 1, out, count);
+        } else {
+            tml_add_lut_folded(c, a, a_step, b, b_step, out, count);
+        }
+        return;
+    }
+#endif
+    const tml_add_params_t *p = (const tml_add_params_t *)c->fast.base.params;
+    const int32_t *const scaled1 = c->scaled1, *const scaled2 = c->scaled2;
+    const int32_t multiplier = p->output_multiplier, shift = p->output_shift;
+    const int32_t act_min = p->act_min, act_max = p->act_max;
+    const int32_t zero_point = c->fast.base.output_zero_point;
+    for (int32_t i = 0; i < count; i++, a += a_step, b += b_step) {
+        const int32_t sum = scaled1[*a] + scaled2[*b];
+        const int32_t v = tml_multiply_by_quantized_multiplier(sum, multiplier, shift) + zero_point;
+        out[i] = (int8_t)tml_clamp(v, act_min, act_max);
+    }
+}
+
 static void tml_mul_row(const void *ctx, const int8_t *a, int32_t a_step,
     const int8_t *b, int32_t b_step, int8_t *out, int32_t count) {
     const tml_binary_ctx_t *c = (const tml_binary_ctx_t *)ctx;
@@ -235,7 +290,7 @@ void tml_add_s8(const tml_add_params_t *p,
     int32_t input1_zero_point, int32_t input2_zero_point, int32_t output_zero_point,
     const tml_dims_t *in1_dims, const int8_t *in1,
     const tml_dims_t *in2_dims, const int8_t *in2,
-    const tml_dims_t *out_dims, int8_t *out) {
+    const tml_dims_t *out_dims, int8_t *out, void *lut) {
     const bool subtract = p->input2_multiplier < 0;
     if (p->left_shift == 20) {
         const tml_binary_ctx_t base = { p, -input1_zero_point, -input2_zero_point, output_zero_point };
@@ -249,6 +304,16 @@ void tml_add_s8(const tml_add_params_t *p,
         fast.fold = p->output_shift >= -23 && p->output_shift <= -2
             ? tml_rescale_fold(output_zero_point, p->output_shift) : 0;
 #endif
+        if (lut != NULL) {
+            int32_t *const table = (int32_t *)TML_SCRATCH(lut);
+            for (int32_t v = -128; v < 128; v++) {
+                table[v + 128] = tml_add_scaled(&fast.in1, v + fast.base.in1_offset);
+                table[v + 384] = tml_add_scaled(&fast.in2, v * fast.negate2 + fast.base.in2_offset * fast.negate2);
+            }
+            const tml_add_lut_ctx_t ctx = { fast, table + 128, table + 384 };
+            tml_broadcast_rows(in1_dims, in1, in2_dims, in2, out_dims, out, tml_add_row_lut, &ctx);
+            return;
+        }
         tml_broadcast_rows(in1_dims, in1, in2_dims, in2, out_dims, out, tml_add_row_fast, &fast);
         return;
     }

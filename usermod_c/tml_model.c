@@ -604,8 +604,11 @@ static tml_status_t tml_load_op(tml_model_t *m, uint32_t i, uint32_t pos, uint16
         return tml_load_fail(m, TML_ERR_BAD_OFFSET, "op scratch outside the arena or not 8-byte aligned");
     }
     if (def->scratch_size != 0 && def->scratch_size(m, op) > rec.scratch_size) {
-        return tml_load_fail(m, TML_ERR_BAD_PARAM,
-            "op scratch smaller than this firmware's kernel needs; re-convert the model");
+        if (!def->scratch_optional) {
+            return tml_load_fail(m, TML_ERR_BAD_PARAM,
+                "op scratch smaller than this firmware's kernel needs; re-convert the model");
+        }
+        rec.scratch_size = 0;
     }
     /* The kernels copy between their tensors and the scratch with memcpy. */
     for (uint32_t k = 0; k < count && rec.scratch_size != 0; k++) {

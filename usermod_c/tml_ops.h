@@ -144,6 +144,10 @@ typedef struct {
     uint32_t (*scratch_size)(const tml_model_t *m, const tml_op_t *op);
     /* Which dtypes the loader requires of the operands (tml_operand_types_t). */
     uint8_t operand_types;
+    /* 1: the scratch only makes the kernel faster; a record reserving less
+     * than scratch_size() runs without it (scratch NULL) instead of being
+     * refused. */
+    uint8_t scratch_optional;
 } tml_op_def_t;
 
 extern const tml_op_def_t tml_op_defs[TML_OP_COUNT_];

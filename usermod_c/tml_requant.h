@@ -139,6 +139,11 @@ static inline int32_t tml_rescale_fold(int32_t zero_point, int32_t shift) {
     return (int32_t)((uint32_t)(2 * zero_point + 1) << (-shift - 2));
 }
 
+/* Always inlined: a call would cost as much as the rescale, and the ports
+ * build the element-wise kernels for size. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
 static inline int32_t tml_rescale_folded(int32_t x, int32_t multiplier, int32_t fold, int32_t shift) {
     /* The nudge's words as the assembly builds them: -2^30 is 2^31 + 2^30
      * in the low word with one less in the high word. */

@@ -34,7 +34,7 @@ from .errors import ConversionError, CoreUnavailable, ModelFileError, ModelRefus
 from .lowering import Graph, lower
 from .planner import Plan, Problem, plan, simulate
 from .recurrent import lstm_in_tf_keras, unroll_recurrent
-from .scratch import reserve
+from .scratch import optional as scratch_optional, reserve
 from .tflite_model import layer_name, read_tflite, tensorflow
 
 
@@ -253,11 +253,15 @@ def _match_inputs(model, specs: dict) -> list:
 # ---------------------------------------------------------------------------
 # TFLite -> blob
 
-def op_scratch(graph: Graph, op) -> int:
+def op_scratch(graph: Graph, op, with_optional: bool = False) -> int:
     """Scratch bytes reserved for one op (scratch.py: the most any build of
-    the C core needs for its shapes)."""
+    the C core needs for its shapes), with_optional: at least what makes it
+    faster (scratch.optional())."""
     out = op.inputs[2] if op.opname == "UNIDIRECTIONAL_SEQUENCE_LSTM" else op.outputs[0]
-    return reserve(op.opname, op.params, graph.tensors[op.inputs[0]].dims4, graph.tensors[out].dims4)
+    need = reserve(op.opname, op.params, graph.tensors[op.inputs[0]].dims4, graph.tensors[out].dims4)
+    if with_optional:
+        need = max(need, scratch_optional(op.opname, op.params, graph.tensors[out].dims4))
+    return need
 
 
 def plan_graph(graph: Graph) -> tuple[Plan, tuple[list, dict], Problem, list]:
@@ -267,7 +271,36 @@ def plan_graph(graph: Graph) -> tuple[Plan, tuple[list, dict], Problem, list]:
     for that op's step only. A STAGE op (tiling.py) is one step: its bands
     and its members' shared scratch are its scratch; its members follow it
     in the blob order. External tensors and bands have no buffer of their
-    own."""
+    own. Optional scratch (scratch.optional(), never for a STAGE's members,
+    which run once a row) is reserved only if the arena stays as small as
+    without it."""
+    members = {j for op in graph.ops if op.stage is not None for j in op.stage.members}
+    wants = [k for k, op in enumerate(graph.ops) if op.stage is None and k not in members
+             and op_scratch(graph, op, True) > op_scratch(graph, op)]
+    plain = _plan_graph(graph, ())
+    if not wants:
+        return plain
+    best = _plan_graph(graph, wants)
+    if best[0].arena_size <= plain[0].arena_size:
+        return best
+    # Op by op, the largest outputs first (where the tables save most), a
+    # bounded number of extra plans.
+    wants.sort(key=lambda k: (-graph.tensors[graph.ops[k].outputs[0]].nbytes, k))
+    best, chosen = plain, []
+    for k in wants[:OPTIONAL_SCRATCH_TRIES]:
+        trial = _plan_graph(graph, chosen + [k])
+        if trial[0].arena_size <= plain[0].arena_size:
+            best, chosen = trial, chosen + [k]
+    return best
+
+
+# Plans tried when not every op's optional scratch fits (plan_graph).
+OPTIONAL_SCRATCH_TRIES = 8
+
+
+def _plan_graph(graph: Graph, with_optional):
+    """plan_graph() with the optional scratch of the ops at indices
+    with_optional."""
     buf_of = {}
     sizes = []
 
@@ -307,7 +340,7 @@ def plan_graph(graph: Graph) -> tuple[Plan, tuple[list, dict], Problem, list]:
                 op_inputs[u].append(len(sizes) - 1)
                 op_outputs[u].append(len(sizes) - 1)
         else:
-            need = op_scratch(graph, op)
+            need = op_scratch(graph, op, k in with_optional)
         if need:
             scratch_buf[u] = len(sizes)
             sizes.append(need)

@@ -140,6 +140,20 @@ SCRATCH_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_
                "UNIDIRECTIONAL_SEQUENCE_LSTM")
 
 
+ADD_TABLES = 2 * 256 * 4   # tml_kernels.h TML_ADD_LUT_BYTES
+ADD_TABLES_MIN_OUTPUTS = 1024
+
+
+def optional(opname: str, params: dict, out_dims4) -> int:
+    """Scratch a kernel runs faster with but does without: the int8 ADD's
+    tables of both inputs' rescaled values (tml_add_s8()), worth their 512
+    rescales from ADD_TABLES_MIN_OUTPUTS outputs on. The converter reserves
+    it only where the arena does not grow (convert.plan_graph)."""
+    if opname == "ADD" and params["left_shift"] == 20 and prod(out_dims4) >= ADD_TABLES_MIN_OUTPUTS:
+        return ADD_TABLES
+    return 0
+
+
 def reserve(opname: str, params: dict, in_dims4, out_dims4) -> int:
     """scratch_bytes() for an op given its input and output NHWC dims; for
     FULLY_CONNECTED the inputs per batch follow as the loader derives them

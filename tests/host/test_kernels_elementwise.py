@@ -97,19 +97,21 @@ def checked(check_fn, *args):
 
 
 class _Scratch:
-    """Marks the scratch argument of a kernel call: 256 bytes, what the
-    pooling and MEAN kernels take at most (tml_*_scratch_size())."""
+    """Marks the scratch argument of a kernel call: 2 KB, what the pooling
+    and MEAN kernels take at most (tml_*_scratch_size()) and ADD's tables
+    (TML_ADD_LUT_BYTES)."""
 
 
 SCRATCH = _Scratch()
+NO_SCRATCH = _Scratch()  # a NULL scratch: ADD without its tables
 
 
 def call(fn, *args):
     """Call a kernel (after its check passed); returns the bytes of the last
     array argument, the output."""
     keep = []
-    scratch = (ctypes.c_uint64 * 32)()
-    cargs, out = _cargs([a for a in args if a is not SCRATCH], keep)
+    scratch = (ctypes.c_uint64 * 256)()
+    cargs, out = _cargs([a for a in args if a is not SCRATCH and a is not NO_SCRATCH], keep)
     if any(a is SCRATCH for a in args):
         cargs.append(ctypes.cast(scratch, ctypes.c_void_p))
     fn(*cargs)
@@ -480,8 +482,9 @@ def params_for(m, op, kind, beta=1.0):
             "ADD": add_params, "MUL": mul_params}[kind](m, op)
 
 
-def run_kernel(lib, m, op, kind, params, run):
-    """Our kernel on this run's input bytes of op: (status, output bytes)."""
+def run_kernel(lib, m, op, kind, params, run, tables=True):
+    """Our kernel on this run's input bytes of op: (status, output bytes);
+    ADD with or without its tables."""
     fn = getattr(lib, KERNELS[kind])
     packed = blob_layout.pack_params(kind, **params)
     shape = {t: m.details[t]["shape"] for t in op.inputs + op.outputs}
@@ -509,8 +512,9 @@ def run_kernel(lib, m, op, kind, params, run):
     x2 = op.inputs[1]
     check_fn = lib.tml_add_check if kind == "ADD" else lib.tml_mul_check
     status = checked(check_fn, packed, dims4(shape[x]), dims4(shape[x2]), dims4(shape[y]))
+    scratch = () if kind == "MUL" else (SCRATCH,) if tables else (NO_SCRATCH,)
     return status, status == 0 and call(fn, packed, zp[x], zp[x2], zp[y], dims4(shape[x]), run[x],
-                                        dims4(shape[x2]), run[x2], dims4(shape[y]), out)
+                                        dims4(shape[x2]), run[x2], dims4(shape[y]), out, *scratch)
 
 
 def check(lib, m, case, kind, params=None, clip=None):
@@ -522,9 +526,10 @@ def check(lib, m, case, kind, params=None, clip=None):
         expected = run[op.outputs[0]]
         if clip:
             expected = np.clip(expected, *clip).astype(np.int8)
-        status, got = run_kernel(lib, m, op, kind, params, run)
-        assert status == 0
-        assert got == expected.tobytes(), (params, np.frombuffer(got, np.int8), expected.ravel())
+        for tables in (True, False) if kind == "ADD" else (True,):
+            status, got = run_kernel(lib, m, op, kind, params, run, tables)
+            assert status == 0
+            assert got == expected.tobytes(), (params, tables, np.frombuffer(got, np.int8), expected.ravel())
     return params
 
 
@@ -662,11 +667,13 @@ def test_add_every_input_pair(lib, seed):
     packed = blob_layout.pack_params("ADD", **p)
     in1, in2, out = Dims(1, 256, 1, 1), Dims(1, 1, 256, 1), Dims(1, 256, 256, 1)
     assert checked(lib.tml_add_check, packed, in1, in2, out) == 0
-    got = np.frombuffer(call(lib.tml_add_s8, packed, zp1, zp2, zp_out, in1, values.astype(np.int8), in2,
-                             values.astype(np.int8), out, np.zeros(65536, np.int8)), np.int8)
     want = np.array([_ref_add(int(a), int(b), zp1, zp2, zp_out, p) for a, b in zip(x1, x2)], np.int8)
-    bad = np.flatnonzero(got != want)
-    assert bad.size == 0, (p, zp1, zp2, zp_out, [(int(x1[i]), int(x2[i]), int(got[i]), int(want[i])) for i in bad[:5]])
+    for tables in (SCRATCH, NO_SCRATCH):
+        got = np.frombuffer(call(lib.tml_add_s8, packed, zp1, zp2, zp_out, in1, values.astype(np.int8), in2,
+                                 values.astype(np.int8), out, np.zeros(65536, np.int8), tables), np.int8)
+        bad = np.flatnonzero(got != want)
+        assert bad.size == 0, (p, tables is SCRATCH, zp1, zp2, zp_out,
+                               [(int(x1[i]), int(x2[i]), int(got[i]), int(want[i])) for i in bad[:5]])
 
 
 def test_add_input_rescale_every_input(c_builder, tmp_path):

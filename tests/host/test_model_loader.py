@@ -445,6 +445,30 @@ def test_scratch_records():
     assert "overlaps" in e.detail
 
 
+def test_add_tables_are_optional():
+    """ADD's tables (scratch.optional()) change no output: a record with
+    them, one reserving too little for them (run without, not refused, as
+    blobs of converters before them do) and one with none give the same
+    bytes, TFLite's arithmetic; tables over one of its tensors are
+    refused."""
+    from tinyml_converter.scratch import ADD_TABLES
+
+    def blob(scratch, arena_size=None):
+        b = single_op_blob("ADD", [(1, 4, 4, 3)] * 2, (1, 4, 4, 3), scratch=scratch, **ADD)
+        return b.build(arena_size=arena_size)
+
+    end = 256  # past the three 48-byte tensors
+    x = np.arange(-24, 24, dtype=np.int8).reshape(1, 4, 4, 3)
+    y = np.arange(48, dtype=np.int8)[::-1].reshape(1, 4, 4, 3) - 20
+    outs = [HostModel(blob(*args)).invoke(x, y)[0].tobytes()
+            for args in (((end, ADD_TABLES), end + ADD_TABLES), ((end, 8), end + 8), ((0, 0),))]
+    from test_kernels_elementwise import _ref_add
+    want = bytes(np.array([_ref_add(int(a), int(b), 0, 0, 0, ADD) for a, b in zip(x.ravel(), y.ravel())], np.int8))
+    assert outs[0] == outs[1] == outs[2] == want
+    e = raises_status(blob((0, ADD_TABLES), ADD_TABLES), "BAD_OFFSET", op_index=0)
+    assert "overlaps" in e.detail
+
+
 def test_conv_blob_is_valid():
     for dw in (False, True):
         m = HostModel(conv_blob(dw).build())

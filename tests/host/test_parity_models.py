@@ -80,3 +80,25 @@ def test_keras_to_tflite_multi_input_calibration_order():
     oracle = parity.Oracle(tfl)
     scales = [d["quantization"][0] for d in oracle.in_details]
     assert scales[0] < scales[1] < scales[2], f"input scales {scales}: calibration data mixed up"
+
+
+def test_add_tables_reserved_only_where_the_arena_allows(monkeypatch):
+    """ADD's optional tables (scratch.optional()) never enlarge the arena:
+    residual_block's second ADD gets them, its first (whose step is the
+    arena's peak with them) does not, and reserving both would cost 224
+    bytes. Parity with the tables in use is test_model_parity's."""
+    from tinyml_converter import convert
+    from tinyml_converter.blob import read_blob
+
+    tfl = _tflite("residual_block")
+    blob, report = convert.convert_tflite(tfl, name="residual_block")
+    tables = [op.get("scratch") for op in read_blob(blob).ops if op["name"] == "ADD"]
+    assert tables[0] is None and tables[1] is not None and tables[1][1] == 2048, tables
+    monkeypatch.setattr(convert, "scratch_optional", lambda *a: 0)
+    assert convert.convert_tflite(tfl, name="residual_block")[1].arena_size == report.arena_size
+    monkeypatch.setattr(convert, "scratch_optional", lambda op, params, dims: 2048 if op == "ADD" else 0)
+    monkeypatch.setattr(convert, "OPTIONAL_SCRATCH_TRIES", 0)
+    assert convert.convert_tflite(tfl, name="residual_block")[1].arena_size == report.arena_size
+    plan = convert._plan_graph
+    monkeypatch.setattr(convert, "_plan_graph", lambda g, chosen: plan(g, range(len(g.ops))))
+    assert convert.convert_tflite(tfl, name="residual_block")[1].arena_size == report.arena_size + 224

@@ -217,6 +217,23 @@ def wide_windows():
     return keras.Model(inp, out, name="wide_windows"), _calib((5, 7, 8)), None
 
 
+def conv_sweep():
+    """CONV_2D windows of every length mod 4 (45, 30, 75, and 270: more
+    than one chunk of prepared pixels), 3, 6, 35 (two accumulator chunks)
+    and 4 channels, pixel counts leaving one to three of a quad, stride,
+    dilation and both paddings, side by side."""
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((7, 9, 5))
+    a = L.Conv2D(3, 3, padding="same")(inp)                                # 63 pixels
+    b = L.Conv2D(6, (2, 3), strides=2, activation="relu")(inp)             # 3 x 4
+    c = L.Conv2D(35, (3, 5), padding="same", activation="relu6")(inp)      # 63 pixels
+    d = L.Conv2D(4, 3, dilation_rate=2, padding="same")(L.Conv2D(30, 1)(inp))
+    x = L.Concatenate()([L.Flatten()(t) for t in (a, b, c, d)])
+    out = L.Dense(4)(x)
+    return keras.Model(inp, out, name="conv_sweep"), _calib((7, 9, 5)), None
+
+
 def elementwise_mix():
     """A difference-of-branches block: SUB, MAXIMUM and MINIMUM of two conv
     branches (one broadcast against a per-channel bias row), then a head."""
@@ -469,6 +486,7 @@ MODELS = {
     "odd_conv": odd_conv,
     "odd_depthwise": odd_depthwise,
     "wide_windows": wide_windows,
+    "conv_sweep": conv_sweep,
     "elementwise_mix": elementwise_mix,
     "split_transpose_crop": split_transpose_crop,
     "upsampling_net": upsampling_net,

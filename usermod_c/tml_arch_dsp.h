@@ -245,7 +245,7 @@ __attribute__((noinline, unused)) static void tml_dot2x2_channels(const tml_xpai
  * windows of the four are prepared together by tml_xquad_prepare(): per
  * block of four inputs, each pixel's x0 x2 and x1 x3 as offset int16 (the
  * pair layout of tml_xpair_prepare() for four pixels), the last len % 4
- * inputs after the blocks in plain order, four slots a pixel.
+ * inputs after the blocks as one more, zeros in place of the missing.
  * TML_XQUAD_MAX bounds the window length (the same 1 KB of scratch as the
  * pairs'). */
 #define TML_CONV_QUADS (1)
@@ -266,8 +266,17 @@ __attribute__((noinline, unused)) static void tml_xquad_prepare(const int8_t *co
             memcpy(dst, &x02, sizeof(x02));
             memcpy(dst + 2, &x13, sizeof(x13));
         }
-        for (int32_t k = 0; k < (len & 3); ++k) {
-            dst[k] = (int16_t)(src[k] + input_offset);
+        if (len & 3) {
+            /* The last one to three inputs as a block whose missing
+             * inputs are 0 (as their weights will be). */
+            int16_t last[4] = {0, 0, 0, 0};
+            for (int32_t k = 0; k < (len & 3); ++k) {
+                last[k] = (int16_t)(src[k] + input_offset);
+            }
+            dst[0] = last[0];
+            dst[1] = last[2];
+            dst[2] = last[1];
+            dst[3] = last[3];
         }
     }
 }
@@ -289,15 +298,30 @@ __attribute__((noinline, unused)) static void tml_dot4px_channels(const int16_t 
             memcpy(acc + p * TML_REQUANT_PAIR_ACC_STEP, start, (size_t)channels * sizeof(int32_t));
         }
     }
+    if (rest == 0) {
+        return;
+    }
+    /* The last block: its one to three weights a channel assembled into a
+     * word with zeros above, each pixel's two words loaded once. */
+    uint32_t x02[4], x13[4];
     const int16_t *const tail = x + 16 * steps;
-    for (int32_t k = 0; k < channels && rest > 0; ++k) {
-        const int8_t *const wk = w + (size_t)k * (size_t)stride + done;
+    for (int32_t p = 0; p < 4; ++p) {
+        memcpy(&x02[p], tail + 4 * p, sizeof(x02[p]));
+        memcpy(&x13[p], tail + 4 * p + 2, sizeof(x13[p]));
+    }
+    for (int32_t k = 0; k < channels; ++k) {
+        const uint8_t *const wk = (const uint8_t *)w + (size_t)k * (size_t)stride + done;
+        uint32_t wv = wk[0];
+        if (rest > 1) {
+            wv |= (uint32_t)wk[1] << 8;
+        }
+        if (rest > 2) {
+            wv |= (uint32_t)wk[2] << 16;
+        }
+        const int32_t w02 = (int32_t)__sxtb16(wv), w13 = (int32_t)tml_sxtb16_ror8(wv);
         for (int32_t p = 0; p < 4; ++p) {
-            uint32_t a = (uint32_t)acc[p * TML_REQUANT_PAIR_ACC_STEP + k];
-            for (int32_t i = 0; i < rest; ++i) {
-                a += (uint32_t)(wk[i] * tail[4 * p + i]);
-            }
-            acc[p * TML_REQUANT_PAIR_ACC_STEP + k] = (int32_t)a;
+            int32_t *const a = acc + p * TML_REQUANT_PAIR_ACC_STEP + k;
+            *a = __smlad(w13, (int32_t)x13[p], __smlad(w02, (int32_t)x02[p], *a));
         }
     }
 }

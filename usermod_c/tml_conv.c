@@ -119,6 +119,25 @@ tml_status_t tml_depthwise_conv_check(const tml_conv_params_t *p, const tml_requ
 #endif
 #define TML_CONV_GROUP (TML_CONV_QUADS ? 4 : TML_CONV_PAIRS ? 2 : 1)
 
+/* The gather's copies of a window row: a few bytes (9 for a 3x3 stem over
+ * RGB), where the C library's memcpy costs a call and on unaligned rows a
+ * byte loop. Inline, a word at a time, where words load from any
+ * alignment (Cortex-M3/M4). */
+static inline void tml_copy_row(int8_t *dst, const int8_t *src, size_t n) {
+#if TML_ARCH_V7M || TML_ARCH_DSP
+    for (; n >= 4; n -= 4, src += 4, dst += 4) {
+        uint32_t v;
+        memcpy(&v, src, sizeof(v));
+        memcpy(dst, &v, sizeof(v));
+    }
+    for (; n > 0; --n) {
+        *dst++ = *src++;
+    }
+#else
+    memcpy(dst, src, n);
+#endif
+}
+
 static uint32_t tml_align8(uint32_t n) {
     return (n + 7u) & ~7u;
 }
@@ -430,6 +449,65 @@ TML_COLD static void tml_conv_pixel_runs(const tml_conv_ctx_t *c, const int8_t *
     }
 }
 
+/* What tml_gather_window() needs of a layer. */
+typedef struct {
+    int32_t in_h, in_w, in_c, kernel_h, kernel_w, dilation_h, dilation_w;
+    int8_t pad; /* the input zero point */
+} tml_gather_geometry_t;
+
+/* One pixel's window (origin iy0, ix0; valid columns of taps [kx0, kx1))
+ * into `col`: taps in the padding hold the input zero point, so x +
+ * input_offset is 0 there, exactly as skipping them. Out of line on
+ * Cortex-M3/M4 (built at -O2), so that neither it nor the pixel loop spills
+ * the other's values; inlined elsewhere, where that was measured faster. */
+#if TML_ARCH_V7M || TML_ARCH_DSP
+#define TML_GATHER_INLINE TML_OUT_OF_LINE
+#else
+#define TML_GATHER_INLINE inline
+#endif
+TML_GATHER_INLINE static void tml_gather_window(const tml_gather_geometry_t *g, const int8_t *in_batch,
+    int32_t iy0, int32_t ix0, int32_t kx0, int32_t kx1, int8_t *col) {
+    const int32_t in_h = g->in_h, in_c = g->in_c, kernel_w = g->kernel_w;
+    const size_t in_row_bytes = (size_t)g->in_w * (size_t)in_c;
+    const int8_t pad = g->pad;
+    /* Without column dilation the valid taps of a row are one run [a, b):
+     * one copy per row, not one per tap. */
+    const int32_t a = kx0 < kernel_w ? kx0 : kernel_w;
+    const int32_t b = kx1 > a ? kx1 : a;
+    const size_t row_len = (size_t)kernel_w * (size_t)in_c;
+    int8_t *c = col;
+    for (int32_t ky = 0; ky < g->kernel_h; ++ky, c += row_len) {
+        const int32_t iy = iy0 + ky * g->dilation_h;
+        if (iy < 0 || iy >= in_h) {
+            memset(c, pad, row_len);
+            continue;
+        }
+        const int8_t *in_row = in_batch + (size_t)iy * in_row_bytes;
+        if (g->dilation_w == 1) {
+            /* Most pixels have no padding at all: no empty calls for them. */
+            if (a > 0) {
+                memset(c, pad, (size_t)a * (size_t)in_c);
+            }
+            if (b > a) {
+                tml_copy_row(c + (size_t)a * (size_t)in_c, in_row + (size_t)(ix0 + a) * (size_t)in_c,
+                    (size_t)(b - a) * (size_t)in_c);
+            }
+            if (b < kernel_w) {
+                memset(c + (size_t)b * (size_t)in_c, pad, (size_t)(kernel_w - b) * (size_t)in_c);
+            }
+            continue;
+        }
+        for (int32_t kx = 0; kx < kernel_w; ++kx) {
+            const int32_t ix = ix0 + kx * g->dilation_w;
+            if (ix >= 0 && ix < g->in_w) {
+                memcpy(c + (size_t)kx * (size_t)in_c, in_row + (size_t)ix * (size_t)in_c, (size_t)in_c);
+            } else {
+                memset(c + (size_t)kx * (size_t)in_c, pad, (size_t)in_c);
+            }
+        }
+    }
+}
+
 void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const tml_dims_t *in_dims, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
@@ -461,6 +539,9 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
      * tml_conv_gather_bytes()). */
     int8_t *const col0 = (int8_t *)(base + TML_CONV_XBUF_BYTES + TML_CONV_ACC_BYTES);
     const uint32_t gather_bytes = tml_conv_gather_bytes(p, in_dims);
+    const tml_gather_geometry_t geometry = {
+        in_h, in_w, in_c, kernel_h, kernel_w, dilation_h, dilation_w, (int8_t)(-q->input_offset),
+    };
 #if TML_CONV_PAIRS
     /* Pixels in groups; those of an unfinished group wait in `pending`,
      * each window in its own gather buffer if it had to be gathered. */
@@ -502,48 +583,7 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
                 if (preparable && whole && contiguous_rows) {
                     window = in_batch + x_first;
                 } else if (preparable && gather_bytes != 0) {
-                    /* Gather the window; taps in the padding hold the input
-                     * zero point, so x + input_offset is 0 there, exactly as
-                     * skipping them. */
-                    const int8_t pad = (int8_t)(-q->input_offset);
-                    int8_t *c = gather;
-                    /* Without column dilation the valid taps of a row are
-                     * one run [a, b): one copy per row, not one per tap. */
-                    const int32_t a = kx0 < kernel_w ? kx0 : kernel_w;
-                    const int32_t b = kx1 > a ? kx1 : a;
-                    const size_t row_len = (size_t)kernel_w * (size_t)in_c;
-                    for (int32_t ky = 0; ky < kernel_h; ++ky, c += row_len) {
-                        const int32_t iy = iy0 + ky * dilation_h;
-                        if (iy < 0 || iy >= in_h) {
-                            memset(c, pad, row_len);
-                            continue;
-                        }
-                        const int8_t *in_row = in_batch + (size_t)iy * (size_t)in_w * (size_t)in_c;
-                        if (dilation_w == 1) {
-                            /* Most pixels have no padding at all: no empty
-                             * calls for them. */
-                            if (a > 0) {
-                                memset(c, pad, (size_t)a * (size_t)in_c);
-                            }
-                            if (b > a) {
-                                memcpy(c + (size_t)a * (size_t)in_c, in_row + (size_t)(ix0 + a) * (size_t)in_c,
-                                    (size_t)(b - a) * (size_t)in_c);
-                            }
-                            if (b < kernel_w) {
-                                memset(c + (size_t)b * (size_t)in_c, pad, (size_t)(kernel_w - b) * (size_t)in_c);
-                            }
-                            continue;
-                        }
-                        for (int32_t kx = 0; kx < kernel_w; ++kx) {
-                            const int32_t ix = ix0 + kx * dilation_w;
-                            if (ix >= 0 && ix < in_w) {
-                                memcpy(c + (size_t)kx * (size_t)in_c, in_row + (size_t)ix * (size_t)in_c,
-                                    (size_t)in_c);
-                            } else {
-                                memset(c + (size_t)kx * (size_t)in_c, pad, (size_t)in_c);
-                            }
-                        }
-                    }
+                    tml_gather_window(&geometry, in_batch, iy0, ix0, kx0, kx1, gather);
                     window = gather;
                 }
                 if (window != NULL) {

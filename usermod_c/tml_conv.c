@@ -707,6 +707,15 @@ TML_COLD static void tml_dw_channels(const tml_dw_ctx_t *c, const int8_t *in_bat
 #ifndef TML_DW_WIDE_WORDS
 #define TML_DW_WIDE_WORDS (0)
 #endif
+/* With widened weights (Cortex-M3/M4) pixels are computed in pairs whose
+ * outputs are rescaled together (tml_requant_fold2_v7m()): the second
+ * pixel's sums TML_REQUANT_PAIR_ACC_STEP words after the first's, which
+ * bounds a pass to that many channels. */
+#if TML_DW_WIDE_WORDS
+#define TML_DW_PAIR_CHUNK (TML_REQUANT_PAIR_ACC_STEP)
+#else
+#define TML_DW_PAIR_CHUNK (0)
+#endif
 
 /* Where the grouped depthwise kernel keeps its tables in the scratch, for a
  * layer of `grouped` channels (a multiple of 4) and `taps` taps: per pass of
@@ -722,10 +731,14 @@ static tml_dw_layout_t tml_dw_layout(int32_t grouped, int32_t taps) {
     tml_dw_layout_t l;
     const int32_t group_words = taps * TML_DW_WIDE_WORDS;
     const int32_t groups = TML_DW_WIDE_WORDS ? TML_DW_WIDE_MAX / (group_words ? group_words : 1) : TML_DW_CHUNK;
-    l.chunk = TML_DW_WIDE_WORDS ? 4 * (groups < TML_DW_CHUNK / 4 ? groups : TML_DW_CHUNK / 4) : TML_DW_CHUNK;
+#if TML_DW_WIDE_WORDS
+    l.chunk = 4 * (groups < TML_DW_PAIR_CHUNK / 4 ? groups : TML_DW_PAIR_CHUNK / 4);
+#else
+    l.chunk = groups;
+#endif
     const uint32_t n = (uint32_t)(grouped < l.chunk ? grouped : l.chunk);
     l.acc = 0;
-    l.wide = l.acc + 4u * n;
+    l.wide = l.acc + 4u * (TML_DW_WIDE_WORDS ? TML_DW_PAIR_CHUNK + n : n);
     l.tap = tml_align8(l.wide + 4u * (n / 4u) * (uint32_t)group_words);
     l.tap_offset = tml_align8(l.tap + (uint32_t)taps * (uint32_t)sizeof(const int8_t *));
     l.zero_point = l.tap_offset + (uint32_t)taps * (uint32_t)sizeof(size_t);
@@ -757,6 +770,47 @@ static const int32_t tml_zero_dw[TML_DW_CHUNK];
 
 /* Kept out of tml_depthwise_conv_s8(): inlined, its pixel loop loses
  * registers to the caller's (about 25 instructions a pixel on Cortex-M3). */
+/* Where the taps of a depthwise window lie (tml_dw_taps()). */
+typedef struct {
+    const size_t *tap_offset; /* each tap from the window's first, for windows inside the image */
+    const int8_t *zero_point; /* a row of input zero points for taps in the padding */
+    size_t row_bytes;
+    int32_t in_h, in_w, ch, kernel_h, kernel_w, dilation_h, dilation_w, y_last, x_last, taps;
+} tml_dw_taps_t;
+
+/* tap[t] = the first of this pass's channels of tap t of the window at
+ * (iy0, ix0); `in` is the input's first channel of the pass. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void tml_dw_taps(const tml_dw_taps_t *g, const int8_t *in, int32_t iy0, int32_t ix0,
+    const int8_t **tap) {
+    if (iy0 >= 0 && iy0 + g->y_last < g->in_h && ix0 >= 0 && ix0 + g->x_last < g->in_w) {
+        /* Inside the image: fixed offsets from the window's first tap. */
+        const int8_t *first = in + (size_t)iy0 * g->row_bytes + (size_t)ix0 * (size_t)g->ch;
+        for (int32_t t = 0; t < g->taps; ++t) {
+            tap[t] = first + g->tap_offset[t];
+        }
+        return;
+    }
+    int32_t t = 0;
+    for (int32_t ky = 0; ky < g->kernel_h; ++ky) {
+        const int32_t iy = iy0 + ky * g->dilation_h;
+        for (int32_t kx = 0; kx < g->kernel_w; ++kx, ++t) {
+            const int32_t ix = ix0 + kx * g->dilation_w;
+            tap[t] = (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w)
+                ? in + (size_t)iy * g->row_bytes + (size_t)ix * (size_t)g->ch
+                : g->zero_point;
+        }
+    }
+}
+
+#if TML_ARCH_DSP
+#define TML_DW_PIXEL tml_dw_pixel_dsp
+#elif TML_ARCH_V7M
+#define TML_DW_PIXEL tml_dw_pixel_v7m
+#endif
+
 TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *in_batch,
     const int8_t *weights, const int32_t *bias, int32_t channels, int8_t *out_batch, uint8_t *scratch) {
     const tml_conv_params_t *p = c->p;
@@ -789,6 +843,10 @@ TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *
         tap_offset[t] = ((size_t)(t / kernel_w * p->dilation_h) * (size_t)in_w
             + (size_t)(t % kernel_w * p->dilation_w)) * (size_t)ch;
     }
+    const tml_dw_taps_t taps_at = {
+        tap_offset, zero_point, (size_t)in_w * (size_t)ch, in_h, in_w, ch, kernel_h, kernel_w,
+        p->dilation_h, p->dilation_w, y_last, x_last, taps,
+    };
 
 #if TML_ARCH_DSP || TML_ARCH_V7M
     /* The chunk's weights widened once (tml_dw_widen4()): taps x words per
@@ -813,52 +871,57 @@ TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *
         }
 #endif
         int8_t *out = out_batch + c0;
-        for (int32_t oy = 0; oy < c->out_dims->h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_top;
-            for (int32_t ox = 0; ox < c->out_dims->w; ++ox, out += ch) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_left;
-                if (iy0 >= 0 && iy0 + y_last < in_h && ix0 >= 0 && ix0 + x_last < in_w) {
-                    /* Inside the image: fixed offsets from the window's
-                     * first tap. */
-                    const int8_t *first = in_batch + ((size_t)iy0 * (size_t)in_w + (size_t)ix0)
-                        * (size_t)ch + c0;
-                    for (int32_t t = 0; t < taps; ++t) {
-                        tap[t] = first + tap_offset[t];
-                    }
-                } else {
-                    int32_t t = 0;
-                    for (int32_t ky = 0; ky < kernel_h; ++ky) {
-                        const int32_t iy = iy0 + ky * p->dilation_h;
-                        for (int32_t kx = 0; kx < kernel_w; ++kx, ++t) {
-                            const int32_t ix = ix0 + kx * p->dilation_w;
-                            tap[t] = (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w)
-                                ? in_batch + ((size_t)iy * (size_t)in_w + (size_t)ix) * (size_t)ch + c0
-                                : zero_point;
-                        }
-                    }
-                }
-#if TML_ARCH_DSP
-                tml_dw_pixel_dsp(tap, taps, n, wide, folded, acc);
-#elif TML_ARCH_V7M
-                tml_dw_pixel_v7m(tap, taps, n, wide, folded, acc);
-#else
-                for (int32_t g = 0; g < n; g += 4) {
-                    /* Scalars, not an array, so they stay in registers;
-                     * the sums start from the folded bias. */
-                    int32_t a0 = folded[g], a1 = folded[g + 1], a2 = folded[g + 2], a3 = folded[g + 3];
-                    const int8_t *w = w_chunk + g;
-                    for (int32_t i = 0; i < taps; ++i, w += w_tap_step) {
-                        tml_mac4_s8(tap[i] + g, w, &a0, &a1, &a2, &a3);
-                    }
-                    acc[g] = a0;
-                    acc[g + 1] = a1;
-                    acc[g + 2] = a2;
-                    acc[g + 3] = a3;
-                }
+#if TML_ARCH_DSP || TML_ARCH_V7M
+        /* Pixel pairs share each channel's rescale constants where the
+         * folded rescale applies. */
+        const int pairs = mode == TML_RESCALE_FOLDED && quant_step == 1 && hi + output_offset == 127;
+        const tml_requant_fold_args_t fold_args = {
+            ch, multiplier + c0, shifts + c0, 2 * output_offset + 1, lo + output_offset,
+        };
 #endif
-                tml_requant_row(acc, n, multiplier + c0 * quant_step,
-                    shifts + c0 * quant_step, quant_step, mode, lo, hi, output_offset, out);
+        /* Pixels in output order, a pair across the end of a row too:
+         * their outputs are consecutive either way. */
+        const int32_t out_w = c->out_dims->w, pixels = c->out_dims->h * out_w;
+        int32_t oy = 0, ox = 0;
+        for (int32_t px = 0; px < pixels; ++px, out += ch) {
+            tml_dw_taps(&taps_at, in_batch + c0, oy * p->stride_h - p->pad_top,
+                ox * p->stride_w - p->pad_left, tap);
+            if (++ox == out_w) {
+                ox = 0;
+                ++oy;
             }
+#if TML_ARCH_DSP || TML_ARCH_V7M
+            TML_DW_PIXEL(tap, taps, n, wide, folded, acc);
+            if (pairs && px + 1 < pixels) {
+                tml_dw_taps(&taps_at, in_batch + c0, oy * p->stride_h - p->pad_top,
+                    ox * p->stride_w - p->pad_left, tap);
+                if (++ox == out_w) {
+                    ox = 0;
+                    ++oy;
+                }
+                TML_DW_PIXEL(tap, taps, n, wide, folded, acc + TML_REQUANT_PAIR_ACC_STEP);
+                tml_requant_fold2_v7m(acc, out, n, &fold_args);
+                ++px;
+                out += ch;
+                continue;
+            }
+#else
+            for (int32_t g = 0; g < n; g += 4) {
+                /* Scalars, not an array, so they stay in registers; the
+                 * sums start from the folded bias. */
+                int32_t a0 = folded[g], a1 = folded[g + 1], a2 = folded[g + 2], a3 = folded[g + 3];
+                const int8_t *w = w_chunk + g;
+                for (int32_t i = 0; i < taps; ++i, w += w_tap_step) {
+                    tml_mac4_s8(tap[i] + g, w, &a0, &a1, &a2, &a3);
+                }
+                acc[g] = a0;
+                acc[g + 1] = a1;
+                acc[g + 2] = a2;
+                acc[g + 3] = a3;
+            }
+#endif
+            tml_requant_row(acc, n, multiplier + c0 * quant_step,
+                shifts + c0 * quant_step, quant_step, mode, lo, hi, output_offset, out);
         }
     }
 }

@@ -70,9 +70,10 @@ def depthwise_conv_2d(b: Build, kernel_h: int, kernel_w: int, depth_multiplier: 
     if grouped == 0:
         return 0
     ww = b.dw_wide_words
-    chunk = 4 * min(DW_WIDE_MAX // (taps * ww), DW_CHUNK // 4) if ww else DW_CHUNK
+    # With widened weights, pixel pairs: the second's sums ACC_CHUNK words on.
+    chunk = 4 * min(DW_WIDE_MAX // (taps * ww), ACC_CHUNK // 4) if ww else DW_CHUNK
     n = min(grouped, chunk)
-    wide = 4 * n
+    wide = 4 * (ACC_CHUNK + n if ww else n)
     tap = _align8(wide + 4 * (n // 4) * taps * ww)
     tap_offset = _align8(tap + taps * b.pointer)
     zero_point = tap_offset + taps * b.pointer

@@ -22,11 +22,37 @@
     .set SAVED, 9 * 4
 #include "tml_arch_conv2.inc"
 
+/* One block of four inputs for the four rows (r2-r5), sums in r10-r12, lr. */
+    .macro tml_dsp_fc4_block
+    ldmia r0!, {r6, r7}
+    ldr r8, [r2], #4
+    sxtb16 r9, r8
+    sxtb16 r8, r8, ror #8
+    smlad r10, r9, r6, r10
+    smlad r10, r8, r7, r10
+    ldr r8, [r3], #4
+    sxtb16 r9, r8
+    sxtb16 r8, r8, ror #8
+    smlad r11, r9, r6, r11
+    smlad r11, r8, r7, r11
+    ldr r8, [r4], #4
+    sxtb16 r9, r8
+    sxtb16 r8, r8, ror #8
+    smlad r12, r9, r6, r12
+    smlad r12, r8, r7, r12
+    ldr r8, [r5], #4
+    sxtb16 r9, r8
+    sxtb16 r8, r8, ror #8
+    smlad lr, r9, r6, lr
+    smlad lr, r8, r7, lr
+    .endm
+
 /* acc[k] += w_k . x over `blocks` (> 0) blocks of four prepared inputs
  * (x0 x2 x1 x3 as int16, tml_xvec_prepare()) for k < 4 * groups (groups
  * > 0), channel k's weights at w + k * stride: four channels at a time,
  * one LDM of the block's two input words feeding all four; 16 products in
- * 21 instructions. The loop over the groups is here too.
+ * 21 instructions, two blocks an iteration. The loop over the groups is
+ * here too.
  * void tml_dsp_fc4(const int16_t *x, int32_t blocks, const int8_t *w,
  *     int32_t stride, int32_t groups, int32_t *acc) */
     .set L_X, 0            /* x */
@@ -60,30 +86,19 @@ tml_dsp_fc4:
     add r5, r4, r6
     ldr r6, [sp, #ARG_ACC]
     ldm r6, {r10, r11, r12, lr}
-2:
-    ldmia r0!, {r6, r7}
-    ldr r8, [r2], #4
-    sxtb16 r9, r8
-    sxtb16 r8, r8, ror #8
-    smlad r10, r9, r6, r10
-    smlad r10, r8, r7, r10
-    ldr r8, [r3], #4
-    sxtb16 r9, r8
-    sxtb16 r8, r8, ror #8
-    smlad r11, r9, r6, r11
-    smlad r11, r8, r7, r11
-    ldr r8, [r4], #4
-    sxtb16 r9, r8
-    sxtb16 r8, r8, ror #8
-    smlad r12, r9, r6, r12
-    smlad r12, r8, r7, r12
-    ldr r8, [r5], #4
-    sxtb16 r9, r8
-    sxtb16 r8, r8, ror #8
-    smlad lr, r9, r6, lr
-    smlad lr, r8, r7, lr
+    /* Two blocks an iteration; an odd one first. */
+    sub r6, r1, r0
+    tst r6, #8
+    beq 3f
+    tml_dsp_fc4_block
     cmp r0, r1
-    bne 2b
+    beq 4f
+3:
+    tml_dsp_fc4_block
+    tml_dsp_fc4_block
+    cmp r0, r1
+    bne 3b
+4:
     ldr r6, [sp, #ARG_ACC]
     stmia r6!, {r10, r11, r12, lr}
     str r6, [sp, #ARG_ACC]

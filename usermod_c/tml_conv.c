@@ -476,6 +476,16 @@ TML_GATHER_INLINE static void tml_gather_window(const tml_gather_geometry_t *g, 
     const int32_t b = kx1 > a ? kx1 : a;
     const size_t row_len = (size_t)kernel_w * (size_t)in_c;
     int8_t *c = col;
+    if (g->dilation_w == 1 && a == 0 && b == kernel_w && iy0 >= 0
+        && iy0 + (g->kernel_h - 1) * g->dilation_h < in_h) {
+        /* Inside the image (most windows): a run a row. */
+        const int8_t *src = in_batch + (size_t)iy0 * in_row_bytes + (size_t)ix0 * (size_t)in_c;
+        const size_t src_step = (size_t)g->dilation_h * in_row_bytes;
+        for (int32_t ky = 0; ky < g->kernel_h; ++ky, c += row_len, src += src_step) {
+            tml_copy_row(c, src, row_len);
+        }
+        return;
+    }
     for (int32_t ky = 0; ky < g->kernel_h; ++ky, c += row_len) {
         const int32_t iy = iy0 + ky * g->dilation_h;
         if (iy < 0 || iy >= in_h) {

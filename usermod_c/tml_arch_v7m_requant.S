@@ -144,6 +144,29 @@ tml_requant_row_v7m:
     pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}
     .endm
 
+/* The same for four pixels' outputs, out_step apart (the quads of
+ * Cortex-M4 convolutions): each channel's constants serve four. */
+    .macro tml_requant_fold4_loop clamp
+1:
+    tml_requant_fold_channel
+    ldr r11, [r0, #12 * TML_REQUANT_PAIR_ACC_STEP]
+    tml_requant_fold_one \clamp
+    add r12, r3, r3, lsl #1
+    strb lr, [r1, r12]
+    ldr r11, [r0, #8 * TML_REQUANT_PAIR_ACC_STEP]
+    tml_requant_fold_one \clamp
+    strb lr, [r1, r3, lsl #1]
+    ldr r11, [r0, #4 * TML_REQUANT_PAIR_ACC_STEP]
+    tml_requant_fold_one \clamp
+    strb lr, [r1, r3]
+    ldr r11, [r0], #4
+    tml_requant_fold_one \clamp
+    strb lr, [r1], #1
+    cmp r1, r2
+    bne 1b
+    pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}
+    .endm
+
     .macro tml_requant_fold_routine name, loop
     .section .text.\name, "ax", %progbits
     .align 1
@@ -164,5 +187,6 @@ tml_requant_row_v7m:
 
     tml_requant_fold_routine tml_requant_fold1_v7m, tml_requant_fold1_loop
     tml_requant_fold_routine tml_requant_fold2_v7m, tml_requant_fold2_loop
+    tml_requant_fold_routine tml_requant_fold4_v7m, tml_requant_fold4_loop
 
 #endif

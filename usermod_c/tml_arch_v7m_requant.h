@@ -42,6 +42,10 @@ void tml_requant_fold1_v7m(const int32_t *acc, int8_t *out, int32_t n,
     const tml_requant_fold_args_t *args);
 void tml_requant_fold2_v7m(const int32_t *acc, int8_t *out, int32_t n,
     const tml_requant_fold_args_t *args);
+/* fold2 for four pixels: pixel p's sums at acc[p * TML_REQUANT_PAIR_ACC_STEP],
+ * its outputs at out[p * out_step]. */
+void tml_requant_fold4_v7m(const int32_t *acc, int8_t *out, int32_t n,
+    const tml_requant_fold_args_t *args);
 #endif
 
 #endif /* TML_ARCH_V7M_REQUANT_H */

@@ -334,6 +334,10 @@ static void tml_conv_pixel_quad(const tml_conv_ctx_t *c, const int8_t *const *wi
     int32_t *const acc = (int32_t *)(void *)((uint8_t *)xbuf + TML_CONV_XBUF_BYTES);
     const int32_t filter_size = c->filter_size, out_c = c->out_c;
     const int once = filter_size <= TML_XQUAD_MAX;
+    /* Four consecutive pixels (all but an unfinished last group): one
+     * rescale call for the four. */
+    const int uniform = out[1] - out[0] == out[2] - out[1] && out[3] - out[2] == out[1] - out[0]
+        && out[1] != out[0];
     if (once) {
         tml_xquad_prepare(win, 0, filter_size, c->q->input_offset, xbuf);
     }
@@ -348,6 +352,15 @@ static void tml_conv_pixel_quad(const tml_conv_ctx_t *c, const int8_t *const *wi
             const int32_t *start = f0 != 0 ? NULL : c->bias != NULL ? c->bias + c0 : tml_zero_acc;
             tml_dot4px_channels(xbuf, len, c->weights + (size_t)c0 * (size_t)filter_size + (size_t)f0,
                 filter_size, n, acc, start);
+        }
+        const tml_requant_t *q = c->q;
+        if (uniform && c->mode == TML_RESCALE_FOLDED && q->channel_quant > 1 && c->hi + q->output_offset == 127) {
+            const tml_requant_fold_args_t args = {
+                (int32_t)(out[1] - out[0]), q->multiplier + c0, q->shift + c0, 2 * q->output_offset + 1,
+                c->lo + q->output_offset,
+            };
+            tml_requant_fold4_v7m(acc, out[0] + c0, n, &args);
+            continue;
         }
         tml_conv_rows2(c, c0, n, acc, out[0], out[1]);
         tml_conv_rows2(c, c0, n, acc + 2 * TML_ACC_CHUNK, out[2], out[3]);

@@ -202,4 +202,107 @@ tml_m0_conv2:
     pop {r4, r5, r6, r7, pc}
     .size tml_m0_conv2, . - tml_m0_conv2
 
+/* One depthwise output pixel, all n channels (a multiple of four, > 0),
+ * taps (> 0) taps, every tap row and the weights 4-byte aligned:
+ * acc[c] = folded[c] + sum_t tap[t][c] * w[t * w_step + c]. Per tap of a
+ * group of four channels: one word of inputs and one of weights, their
+ * bytes sign-extended by shifts, four MULS; 26 instructions for 4
+ * products, where GCC's loop takes about 44.
+ * void tml_dw_pixel_m0(const int8_t *const *tap, int32_t taps, int32_t n,
+ *     const int8_t *w, int32_t w_step, const int32_t *folded, int32_t *acc) */
+    .set L_TAP, 0          /* tap */
+    .set L_TAP_BYTES, 4    /* taps * 4 */
+    .set L_N, 8            /* n */
+    .set L_W, 12           /* the group's weights of tap 0 */
+    .set L_G, 16           /* the group's first channel */
+    .set LOCALS, 20
+    .set ARG_W_STEP, LOCALS + SAVED
+    .set ARG_FOLDED, ARG_W_STEP + 4
+    .set ARG_ACC, ARG_W_STEP + 8
+    .section .text.tml_dw_pixel_m0, "ax", %progbits
+    .align 1
+    .global tml_dw_pixel_m0
+    .type tml_dw_pixel_m0, %function
+    .thumb_func
+tml_dw_pixel_m0:
+    push {r4, r5, r6, r7, lr}
+    mov r4, r8
+    mov r5, r9
+    mov r6, r10
+    mov r7, r11
+    push {r4, r5, r6, r7}
+    sub sp, sp, #LOCALS
+    str r0, [sp, #L_TAP]
+    lsls r1, r1, #2
+    str r1, [sp, #L_TAP_BYTES]
+    str r2, [sp, #L_N]
+    str r3, [sp, #L_W]
+    movs r2, #0
+    str r2, [sp, #L_G]
+2:
+    ldr r5, [sp, #ARG_FOLDED]
+    ldmia r5!, {r3, r4, r6, r7}
+    str r5, [sp, #ARG_FOLDED]
+    mov r8, r3
+    mov r9, r4
+    mov r10, r6
+    mov r11, r7
+    ldr r0, [sp, #L_TAP]
+    ldr r1, [sp, #L_TAP_BYTES]
+    adds r1, r0, r1
+    mov r12, r1
+    ldr r1, [sp, #L_W]
+    ldr r2, [sp, #L_G]
+    ldr r7, [sp, #ARG_W_STEP]
+1:
+    ldmia r0!, {r3}
+    ldr r3, [r3, r2]
+    ldr r4, [r1]
+    adds r1, r1, r7
+    sxtb r5, r3
+    sxtb r6, r4
+    muls r5, r6
+    add r8, r5
+    lsls r5, r3, #16
+    asrs r5, r5, #24
+    lsls r6, r4, #16
+    asrs r6, r6, #24
+    muls r5, r6
+    add r9, r5
+    lsls r5, r3, #8
+    asrs r5, r5, #24
+    lsls r6, r4, #8
+    asrs r6, r6, #24
+    muls r5, r6
+    add r10, r5
+    asrs r5, r3, #24
+    asrs r6, r4, #24
+    muls r5, r6
+    add r11, r5
+    cmp r0, r12
+    bne 1b
+    ldr r5, [sp, #ARG_ACC]
+    mov r3, r8
+    mov r4, r9
+    mov r6, r10
+    mov r7, r11
+    stmia r5!, {r3, r4, r6, r7}
+    str r5, [sp, #ARG_ACC]
+    ldr r3, [sp, #L_W]
+    adds r3, r3, #4
+    str r3, [sp, #L_W]
+    adds r2, r2, #4
+    str r2, [sp, #L_G]
+    ldr r3, [sp, #L_N]
+    cmp r2, r3
+    blt 2b
+    add sp, sp, #LOCALS
+    pop {r4, r5, r6, r7}
+    mov r8, r4
+    mov r9, r5
+    mov r10, r6
+    mov r11, r7
+    pop {r4, r5, r6, r7, pc}
+    .size tml_dw_pixel_m0, . - tml_dw_pixel_m0
+
 #endif

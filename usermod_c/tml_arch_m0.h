@@ -19,6 +19,11 @@ void tml_m0_dot4(const int32_t *x, int32_t count, const int8_t *w, int32_t strid
 void tml_m0_conv2(const int32_t *x, int32_t steps, const int8_t *w, int32_t stride,
     int32_t pairs, int32_t *acc_a, int32_t *acc_b, const int32_t *src_a, const int32_t *src_b);
 
+/* tml_arch_m0.S. One depthwise output pixel of the grouped kernel
+ * (tml_conv.c) from 4-byte aligned tap rows and weights. */
+void tml_dw_pixel_m0(const int8_t *const *tap, int32_t taps, int32_t n, const int8_t *w,
+    int32_t w_step, const int32_t *folded, int32_t *acc);
+
 #define TML_XVEC32_DOT4 tml_m0_dot4
 #define TML_XVEC32_CONV2 tml_m0_conv2
 #include "tml_arch_xvec32.h"

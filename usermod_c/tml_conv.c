@@ -878,6 +878,11 @@ TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *
     const int32_t group_words = taps * TML_DW_WIDE_WORDS;
 #endif
     const int32_t chunk = l.chunk;
+#if TML_ARCH_M0
+    /* Every tap row and the weights word-aligned (Thumb-1 loads no
+     * unaligned words): the assembly pixel. The zero-point row is. */
+    const int words = (((uintptr_t)in_batch | (uintptr_t)weights | (uintptr_t)ch) & 3u) == 0;
+#endif
 
     memset(zero_point, -q->input_offset, (size_t)(channels < chunk ? channels : chunk));
     for (int32_t c0 = 0; c0 < channels; c0 += chunk) {
@@ -929,6 +934,14 @@ TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *
                 continue;
             }
 #else
+#if TML_ARCH_M0
+            if (words) {
+                tml_dw_pixel_m0(tap, taps, n, w_chunk, ch, folded, acc);
+                tml_requant_row(acc, n, multiplier + c0 * quant_step,
+                    shifts + c0 * quant_step, quant_step, mode, lo, hi, output_offset, out);
+                continue;
+            }
+#endif
             for (int32_t g = 0; g < n; g += 4) {
                 /* Scalars, not an array, so they stay in registers; the
                  * sums start from the folded bias. */

@@ -62,7 +62,8 @@ ROWS = {
                                             "a REMAP in front when the axes are not adjacent"),
     "ARG_MIN": Row(("ARG_MIN", "REMAP"), note="int32 indices (TFLite's int64 ones stored as int32); "
                                             "a REMAP in front when the axes are not adjacent"),
-    "ADD": Row(("ADD", "ADD_S16"), BOTH, note="broadcasting; int16: TFLite's general and power-of-two paths"),
+    "ADD": Row(("ADD", "ADD_S16"), BOTH, note="broadcasting; int8: optional 2 KB scratch, tables of the rescaled "
+               "inputs; int16: TFLite's general and power-of-two paths"),
     "SUB": Row(("ADD", "SUB_S16"), BOTH, note="int8: ADD with the second input's sign flipped"),
     "MUL": Row(("MUL", "MUL_S16"), BOTH, note="broadcasting"),
     "DIV": Row(("DIV",), BOTH, note="broadcasting; a zero divisor (undefined in TFLite) saturates"),
@@ -145,7 +146,7 @@ class Kernel:
 
 _TABLE_ENTRY = re.compile(
     r'TML_OP_ENTRY\((\w+)\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*[^,]+,\s*(\w+)\s*,\s*(\w+)\s*,'
-    r'\s*(\w+)\s*(?:,\s*\w+\s*)?\)')
+    r'\s*(\w+)\s*(?:,\s*\w+\s*){0,2}\)')
 _CALL = re.compile(r"\b(tml_\w+)\s*\(")
 
 

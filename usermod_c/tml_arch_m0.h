@@ -24,6 +24,14 @@ void tml_m0_conv2(const int32_t *x, int32_t steps, const int8_t *w, int32_t stri
 void tml_dw_pixel_m0(const int8_t *const *tap, int32_t taps, int32_t n, const int8_t *w,
     int32_t w_step, const int32_t *folded, int32_t *acc);
 
+/* tml_arch_m0.S: tml_conv.c's rescale of a row of per-channel outputs
+ * whose shifts are all in [-31, -2]; lo and hi without the zero point. */
+typedef struct {
+    const int32_t *multiplier, *shift;
+    int32_t lo, hi, output_offset;
+} tml_requant_row_m0_args_t;
+void tml_requant_row_m0(const int32_t *acc, int8_t *out, int32_t n, const tml_requant_row_m0_args_t *args);
+
 #define TML_XVEC32_DOT4 tml_m0_dot4
 #define TML_XVEC32_CONV2 tml_m0_conv2
 #include "tml_arch_xvec32.h"

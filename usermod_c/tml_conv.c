@@ -224,6 +224,13 @@ static void tml_requant_row(const int32_t *acc, int32_t n,
         return;
     }
 #endif
+#if TML_ARCH_M0
+    if (mode != TML_RESCALE_ANY && step == 1) {
+        const tml_requant_row_m0_args_t args = { multiplier, shift, lo, hi, output_offset };
+        tml_requant_row_m0(acc, out, n, &args);
+        return;
+    }
+#endif
     if (mode != TML_RESCALE_ANY) {
         for (int32_t i = 0; i < n; ++i, multiplier += step, shift += step) {
             const int32_t v = tml_rescale_down_by(acc[i], *multiplier, -*shift - 1);

@@ -578,7 +578,7 @@ static tml_status_t tml_load_op(tml_model_t *m, uint32_t i, uint32_t pos, uint16
             return tml_load_fail(m, TML_ERR_BAD_TENSOR, "op tensor index out of range");
         }
         const tml_tensor_t *t = &m->tensors[index];
-        const tml_status_t dtype_status = tml_check_operand_dtype(m, def->operand_types, k, rec.input_count,
+        const tml_status_t dtype_status = tml_check_operand_dtype(m, def->operand_types & ~TML_SCRATCH_OPTIONAL, k, rec.input_count,
             t->dtype, m->tensors[indices[0]].dtype);
         if (dtype_status != TML_OK) {
             return dtype_status;
@@ -604,7 +604,7 @@ static tml_status_t tml_load_op(tml_model_t *m, uint32_t i, uint32_t pos, uint16
         return tml_load_fail(m, TML_ERR_BAD_OFFSET, "op scratch outside the arena or not 8-byte aligned");
     }
     if (def->scratch_size != 0 && def->scratch_size(m, op) > rec.scratch_size) {
-        if (!def->scratch_optional) {
+        if (!(def->operand_types & TML_SCRATCH_OPTIONAL)) {
             return tml_load_fail(m, TML_ERR_BAD_PARAM,
                 "op scratch smaller than this firmware's kernel needs; re-convert the model");
         }

@@ -1882,7 +1882,7 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
         tml_run_avg_pool, tml_scratch_avg_pool, 0),
     TML_OP_ENTRY(MAX_POOL_2D, 1, 1, 1, sizeof(tml_blob_pool_t), tml_load_pool, tml_run_max_pool, 0, 0),
     TML_OP_ENTRY(MEAN, 1, 1, 1, sizeof(tml_blob_mean_t), tml_load_mean, tml_run_mean, tml_scratch_mean, 0),
-    TML_OP_ENTRY(ADD, 2, 2, 1, sizeof(tml_blob_add_t), tml_load_add, tml_run_add, tml_scratch_add, 0, 1),
+    TML_OP_ENTRY(ADD, 2, 2, 1, sizeof(tml_blob_add_t), tml_load_add, tml_run_add, tml_scratch_add, TML_SCRATCH_OPTIONAL),
     TML_OP_ENTRY(MUL, 2, 2, 1, sizeof(tml_blob_mul_t), tml_load_mul, tml_run_mul, 0, 0),
     TML_OP_ENTRY(CONCATENATION, 1, 255, 1, sizeof(tml_blob_concat_t), tml_load_concat,
         tml_run_concat, 0, TML_OPERANDS_SAME),

@@ -121,6 +121,11 @@ typedef enum {
     TML_OPERANDS_SAME = 5,         /* one dtype for all operands, int8 or int16 (data movement) */
 } tml_operand_types_t;
 
+/* Or'ed into an op table entry's operand_types: the scratch only makes the
+ * kernel faster; a record reserving less than scratch_size() runs without
+ * it (scratch NULL) instead of being refused. */
+#define TML_SCRATCH_OPTIONAL (0x80u)
+
 /* A window of rows of an op's input and output: in_h rows at `in`, read
  * with top padding pad_top, giving out_h rows at `out`. A tiled stage
  * (tml_stage.c) runs its members on such windows (tml_op_rows); the op's
@@ -142,12 +147,9 @@ typedef struct {
     void (*run)(const tml_model_t *m, const tml_op_t *op);
     /* Scratch bytes this build's kernel needs for a loaded op; NULL: none. */
     uint32_t (*scratch_size)(const tml_model_t *m, const tml_op_t *op);
-    /* Which dtypes the loader requires of the operands (tml_operand_types_t). */
+    /* Which dtypes the loader requires of the operands (tml_operand_types_t),
+     * with TML_SCRATCH_OPTIONAL or'ed in. */
     uint8_t operand_types;
-    /* 1: the scratch only makes the kernel faster; a record reserving less
-     * than scratch_size() runs without it (scratch NULL) instead of being
-     * refused. */
-    uint8_t scratch_optional;
 } tml_op_def_t;
 
 extern const tml_op_def_t tml_op_defs[TML_OP_COUNT_];

@@ -146,7 +146,7 @@ class Kernel:
 
 _TABLE_ENTRY = re.compile(
     r'TML_OP_ENTRY\((\w+)\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*[^,]+,\s*(\w+)\s*,\s*(\w+)\s*,'
-    r'\s*(\w+)\s*(?:,\s*\w+\s*){0,2}\)')
+    r'\s*(\w+)\s*(?:,\s*\w+\s*)?\)')
 _CALL = re.compile(r"\b(tml_\w+)\s*\(")
 
 

@@ -315,7 +315,7 @@ static void tml_run_add(const tml_model_t *m, const tml_op_t *op) {
         &b->dims, (const int8_t *)b->data, &out->dims, (int8_t *)out->data, op->scratch);
 }
 
-/* The tables are optional (tml_op_def_t.scratch_optional): the converter
+/* The tables are optional (TML_SCRATCH_OPTIONAL in the op table): the converter
  * reserves them where the arena does not grow. */
 static uint32_t tml_scratch_add(const tml_model_t *m, const tml_op_t *op) {
     (void)m;

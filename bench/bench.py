@@ -53,6 +53,10 @@ How each figure is measured:
 - vs TFLM+CMSIS-NN: our instructions over the published figures of
   bench/peers.py (TFLite Micro with CMSIS-NN on the MLPerf Tiny models, the
   same harness and emulator), per board; the goal is at most 0.5.
+- fc_weights int16 (the FC_WIDE models): the same .tflite converted with
+  `--fc-weights int16` (FULLY_CONNECTED weights pre-widened), measured as
+  the instructions above on every Cortex-M board its blob fits, bit-exact
+  checked; its blob bytes against the plain blob's are the flash it costs.
 - per layer (--layers MODEL:BOARD, by default kws_dscnn on qemu_m4): each
   op's instructions in one invoke, from QEMU's execution trace
   (bench/layers.py says how), written to build/bench/layers_*.csv and .png.
@@ -91,6 +95,9 @@ TARGET_IPM = {"qemu_m0": 5.0, "qemu_m3": 2.5, "qemu_m4": 1.5}
 # qemu_m4 at most 1.15x.
 RAM_BUDGETS = {"vww_mobilenet": (27648,)}
 TILED_OVERHEAD_TARGET = 1.15
+# Models also benchmarked with --fc-weights int16: those whose MACs are
+# mostly FULLY_CONNECTED (elsewhere the option changes a few per cent).
+FC_WIDE = ("ad_autoencoder",)
 
 
 def log(*a):
@@ -353,6 +360,11 @@ def bench_model(name, builder, targets, runs, qemu_runs):
                   blob_overhead_budget=256 + 16 * len(rep.ops))
     records = []
     variants = tiled_variants(name, tflite)
+    wide = None
+    if name in FC_WIDE:
+        from tinyml_converter import convert
+
+        wide = convert.convert_tflite(tflite, name=name, fc_weights="int16")[0]
 
     def one(target):
         rec = dict(common, target=target)
@@ -375,6 +387,14 @@ def bench_model(name, builder, targets, runs, qemu_runs):
                            instructions_per_mac=round(instr / rep.macs, 3) if rep.macs else None,
                            flash_bytes=flash_bytes(target))
             rec["bit_exact"] = None if y_ref is None else y == y_ref
+            if wide is not None and target in QEMU_TARGETS and target != "qemu_rv32":
+                try:
+                    w_instr, w_y = run_qemu(target, wide, x, out_size, qemu_runs)
+                    rec["fc_w16"] = dict(instructions=w_instr, blob_bytes=len(wide),
+                                         bit_exact=None if y_ref is None else w_y == y_ref)
+                    rec["bit_exact"] = rec["bit_exact"] and rec["fc_w16"]["bit_exact"] is not False
+                except RuntimeError as exc:
+                    rec["fc_w16"] = dict(error=str(exc), blob_bytes=len(wide))
             for p in rec.get("plans", ()):
                 p["overhead"] = round(p["instructions"] / rec["instructions"], 4)
                 rec["bit_exact"] = rec["bit_exact"] and p["bit_exact"] is not False
@@ -452,6 +472,7 @@ def print_table(records, targets):
           + ", ".join(f"{m} {fmt(by_model(records, m).get('tflm_arena_bytes'))}"
                       f" ({fmt(by_model(records, m).get('tflm_arena_head'))}) B" for m in models))
     print_peer_table(models, qemu, by)
+    print_fc_wide_table(models, qemu, by)
     print_ram_table(records, models, qemu, by)
     over = [m for m in models if by_model(records, m)["blob_overhead"] > by_model(records, m)["blob_overhead_budget"]]
     print(f"blob overhead above weights and biases, budget 256 + 16/op: "
@@ -491,6 +512,31 @@ def print_peer_table(models, qemu, by):
         print(line)
     print("speed goal (<= " + f"{peers.TARGET_RATIO} of TFLM+CMSIS-NN on every model): "
           + ", ".join(f"{t} worst {w:.3f} {'met' if w <= peers.TARGET_RATIO else 'NOT met'}" for t, w in worst.items()))
+
+
+def print_fc_wide_table(models, qemu, by):
+    """The FC_WIDE models converted with --fc-weights int16: instructions,
+    ratio to TFLM+CMSIS-NN, and the flash the widened weights cost."""
+    import peers
+
+    shown = [m for m in models if any("fc_w16" in by.get((m, t), {}) for t in qemu)]
+    for m in shown:
+        plain = next(r for (mm, _), r in by.items() if mm == m)
+        wide_bytes = next(by[(m, t)]["fc_w16"]["blob_bytes"] for t in qemu if "fc_w16" in by.get((m, t), {}))
+        print(f"{m} with --fc-weights int16 (blob {plain['blob_bytes']} -> {wide_bytes} B):")
+        peer = peers.TFLM_CMSIS_NN.get(m, (None, None, {}, None))[2]
+        for t in qemu:
+            w = by.get((m, t), {}).get("fc_w16")
+            if w is None:
+                continue
+            if "error" in w:
+                print(f"  {t}: {w['error']}")
+                continue
+            base = by[(m, t)].get("instructions")
+            ratio = f", {w['instructions'] / peer[t]:.3f} of TFLM+CMSIS-NN" if t in peer else ""
+            print(f"  {t}: {w['instructions']} instructions, {w['instructions'] / plain['macs']:.2f}/MAC, "
+                  f"{w['instructions'] / base:.3f}x the int8 weights'{ratio}, "
+                  f"exact {'yes' if w['bit_exact'] else ('NO' if w['bit_exact'] is False else '-')}")
 
 
 def print_ram_table(records, models, qemu, by):

@@ -245,7 +245,8 @@ def main():
         with contextlib.redirect_stdout(io.StringIO()):  # TF's export chatter
             tflite_bytes = convert.keras_to_tflite(keras_model, calib, int16=getattr(builder, "int16", False))
         blob = convert.tflite_to_blob(tflite_bytes, name=name, labels=labels,
-                                      ram_budget=getattr(builder, "ram_budget", None))
+                                      ram_budget=getattr(builder, "ram_budget", None),
+                                      fc_weights=getattr(builder, "fc_weights", "int8"))
         rng = np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest()[:8], 16))
         shape = tuple(keras_model.inputs[0].shape[1:])
         # A model with state (an LSTM) carries it from one input to the next,

@@ -10,7 +10,9 @@ weights exercise rounding paths at least as well.
 
 MODELS maps a name to its builder. A builder with `int16 = True` is
 quantised 16x8 (int16 activations, int8 weights: keras_to_tflite(int16=True));
-one with `ram_budget = N` is converted with that arena budget (tiling.py).
+one with `ram_budget = N` is converted with that arena budget (tiling.py),
+one with `fc_weights = "int16"` with its FULLY_CONNECTED weights pre-widened
+(convert_tflite's fc_weights).
 """
 
 import numpy as np
@@ -474,6 +476,39 @@ tiled_16x8.int16 = True
 tiled_16x8.ram_budget = 2048
 
 
+def dense_w16():
+    """FULLY_CONNECTED with pre-widened int16 weights: a batch of three rows
+    of 37 features into 13 units (one past a group of four rows, one past a
+    block of four inputs), then 39 into 6 (three past, two past), ReLU, then
+    none."""
+    keras = _keras(21)
+    L = keras.layers
+    inp = keras.Input((3, 37))
+    x = L.Dense(13, activation="relu")(inp)
+    x = L.Flatten()(x)
+    out = L.Dense(6)(x)
+    return keras.Model(inp, out, name="dense_w16"), _calib((3, 37)), None
+
+
+dense_w16.fc_weights = "int16"
+
+
+def dense_w16_long():
+    """Pre-widened FULLY_CONNECTED over 520 inputs (the DSP path prepares
+    them 512 at a time) into 9 units, RELU6 (rescaled in C); then into 35
+    (two chunks of outputs, the last of three); then a layer without bias."""
+    keras = _keras(22)
+    L = keras.layers
+    inp = keras.Input((520,))
+    x = L.Dense(9, activation="relu6")(inp)
+    x = L.Dense(35)(x)
+    out = L.Dense(10, use_bias=False)(x)
+    return keras.Model(inp, out, name="dense_w16_long"), _calib((520,)), None
+
+
+dense_w16_long.fc_weights = "int16"
+
+
 MODELS = {
     "mnist_cnn": mnist_cnn,
     "ds_cnn_kws": ds_cnn_kws,
@@ -502,4 +537,6 @@ MODELS = {
     # Last: qemu_m0's native-module run leaves them out (scripts/natmod_test.py).
     "wide_windows": wide_windows,
     "conv_sweep": conv_sweep,
+    "dense_w16": dense_w16,
+    "dense_w16_long": dense_w16_long,
 }

@@ -47,6 +47,48 @@
     smlad lr, r8, r7, lr
     .endm
 
+/* The loop over groups of four rows of tml_dsp_fc4 and tml_dsp_fc4_w16:
+ * `rows` sets up a group's row pointers from r2, `block` takes one block
+ * of four inputs (from r0, ending at r1) for the group's sums (r10-r12,
+ * lr), two blocks an iteration, an odd one first; then the sums go back to
+ * acc and r2 moves on by L_NEXT. */
+    .macro tml_dsp_fc_groups rows, block
+1:
+    ldr r0, [sp, #L_X]
+    ldr r1, [sp, #L_X_END]
+    \rows
+    ldr r6, [sp, #ARG_ACC]
+    ldm r6, {r10, r11, r12, lr}
+    sub r6, r1, r0
+    tst r6, #8
+    beq 3f
+    \block
+    cmp r0, r1
+    beq 4f
+3:
+    \block
+    \block
+    cmp r0, r1
+    bne 3b
+4:
+    ldr r6, [sp, #ARG_ACC]
+    stmia r6!, {r10, r11, r12, lr}
+    str r6, [sp, #ARG_ACC]
+    ldr r6, [sp, #L_NEXT]
+    add r2, r2, r6
+    ldr r6, [sp, #ARG_GROUPS]
+    subs r6, r6, #1
+    str r6, [sp, #ARG_GROUPS]
+    bne 1b
+    .endm
+
+    .macro tml_dsp_fc4_rows
+    ldr r6, [sp, #L_STRIDE]
+    add r3, r2, r6
+    add r4, r3, r6
+    add r5, r4, r6
+    .endm
+
 /* acc[k] += w_k . x over `blocks` (> 0) blocks of four prepared inputs
  * (x0 x2 x1 x3 as int16, tml_xvec_prepare()) for k < 4 * groups (groups
  * > 0), channel k's weights at w + k * stride: four channels at a time,
@@ -57,7 +99,7 @@
  *     int32_t stride, int32_t groups, int32_t *acc) */
     .set L_X, 0            /* x */
     .set L_X_END, 4        /* end of x */
-    .set L_NEXT, 8         /* from the end of a group's first row to the next group's */
+    .set L_NEXT, 8         /* from where a group's walk of r2 ends to the next group's start */
     .set L_STRIDE, 12      /* stride */
     .set LOCALS, 16
     .set ARG_GROUPS, LOCALS + SAVED
@@ -77,40 +119,52 @@ tml_dsp_fc4:
     rsb r4, r4, r3, lsl #2
     str r4, [sp, #L_NEXT]
     str r3, [sp, #L_STRIDE]
-1:
-    ldr r0, [sp, #L_X]
-    ldr r1, [sp, #L_X_END]
-    ldr r6, [sp, #L_STRIDE]
-    add r3, r2, r6
-    add r4, r3, r6
-    add r5, r4, r6
-    ldr r6, [sp, #ARG_ACC]
-    ldm r6, {r10, r11, r12, lr}
-    /* Two blocks an iteration; an odd one first. */
-    sub r6, r1, r0
-    tst r6, #8
-    beq 3f
-    tml_dsp_fc4_block
-    cmp r0, r1
-    beq 4f
-3:
-    tml_dsp_fc4_block
-    tml_dsp_fc4_block
-    cmp r0, r1
-    bne 3b
-4:
-    ldr r6, [sp, #ARG_ACC]
-    stmia r6!, {r10, r11, r12, lr}
-    str r6, [sp, #ARG_ACC]
-    ldr r6, [sp, #L_NEXT]
-    add r2, r2, r6
-    ldr r6, [sp, #ARG_GROUPS]
-    subs r6, r6, #1
-    str r6, [sp, #ARG_GROUPS]
-    bne 1b
+    tml_dsp_fc_groups tml_dsp_fc4_rows, tml_dsp_fc4_block
     add sp, sp, #LOCALS
     pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}
     .size tml_dsp_fc4, . - tml_dsp_fc4
+
+/* One block of four inputs for the four rows of a group (sums in r10-r12,
+ * lr): the weights are int16 already, so one LDM fetches two rows' words
+ * and each word meets an input word in one SMLAD; 16 products in 11
+ * instructions. */
+    .macro tml_dsp_fc4_w16_block
+    ldmia r0!, {r6, r7}
+    ldmia r2!, {r3, r4, r5, r8}
+    smlad r10, r3, r6, r10
+    smlad r10, r4, r7, r10
+    smlad r11, r5, r6, r11
+    smlad r11, r8, r7, r11
+    ldmia r2!, {r3, r4, r5, r8}
+    smlad r12, r3, r6, r12
+    smlad r12, r4, r7, r12
+    smlad lr, r5, r6, lr
+    smlad lr, r8, r7, lr
+    .endm
+
+    .macro tml_dsp_fc4_w16_rows
+    .endm
+
+/* void tml_dsp_fc4_w16(const int16_t *x, int32_t blocks, const int16_t *w,
+ *     int32_t group_stride, int32_t groups, int32_t *acc): tml_dsp_fc4's
+ * loops over FULLY_CONNECTED_W16's layout (one pointer walks every row). */
+    .section .text.tml_dsp_fc4_w16, "ax", %progbits
+    .align 1
+    .global tml_dsp_fc4_w16
+    .type tml_dsp_fc4_w16, %function
+    .thumb_func
+tml_dsp_fc4_w16:
+    push {r4, r5, r6, r7, r8, r9, r10, r11, lr}
+    sub sp, sp, #LOCALS
+    str r0, [sp, #L_X]
+    sub r3, r3, r1, lsl #5
+    str r3, [sp, #L_NEXT]
+    add r1, r0, r1, lsl #3
+    str r1, [sp, #L_X_END]
+    tml_dsp_fc_groups tml_dsp_fc4_w16_rows, tml_dsp_fc4_w16_block
+    add sp, sp, #LOCALS
+    pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}
+    .size tml_dsp_fc4_w16, . - tml_dsp_fc4_w16
 
 /* One block of four inputs: LDM fetches both pixels' prepared words, each
  * weight word is widened once (SXTB16) and feeds four SMLAD; 16 products

@@ -128,6 +128,20 @@ static inline const tml_xvec_t *tml_xvec_prepare(const int8_t *x, int32_t len,
     return buf;
 }
 
+/* tml_xvec_prepare() with the last len % 4 inputs as one more block in
+ * the same lane order, its padding the offset alone (FULLY_CONNECTED_W16
+ * meets it with zero weights): TML_FC_W16_PAD(len) entries. */
+static inline void tml_xvec_prepare_padded(const int8_t *x, int32_t len, int32_t input_offset,
+    tml_xvec_t *buf) {
+    const int32_t whole = len & ~3;
+    tml_xvec_prepare(x, whole, input_offset, buf);
+    if (whole < len) {
+        int8_t last[4] = {0, 0, 0, 0};
+        memcpy(last, x + whole, (size_t)(len - whole));
+        tml_xvec_prepare(last, 4, input_offset, buf + whole);
+    }
+}
+
 /* One output channel: sum_{i < len} w[i] * (x[i] + input_offset), x from
  * tml_xvec_prepare(). */
 static inline int32_t tml_dot1_x(const tml_xvec_t *x, const int8_t *w, int32_t len,
@@ -153,6 +167,13 @@ static inline int32_t tml_dot1_x(const tml_xvec_t *x, const int8_t *w, int32_t l
  * prepared inputs for k < 4 * groups (groups > 0), channel k's weights at
  * w + k * stride. */
 void tml_dsp_fc4(const tml_xvec_t *x, int32_t blocks, const int8_t *w, int32_t stride,
+    int32_t groups, int32_t *acc);
+
+/* tml_arch_dsp.S. acc[k] += w_k . x over `blocks` (> 0) blocks of four
+ * prepared inputs for k < 4 * groups (groups > 0), the pre-widened weights
+ * of FULLY_CONNECTED_W16 (tml_fc.c): a group's blocks from w on, the next
+ * group's group_stride bytes further; w word-aligned. */
+void tml_dsp_fc4_w16(const tml_xvec_t *x, int32_t blocks, const int16_t *w, int32_t group_stride,
     int32_t groups, int32_t *acc);
 
 /* acc[k] += w_k . x over len prepared inputs for k < 4 * groups, channel

@@ -26,6 +26,21 @@ typedef struct {
 void tml_requant_row_v7m(const int32_t *acc, int8_t *out, int32_t n,
     const tml_requant_row_args_t *args);
 
+/* What tml_requant_fc_v7m() reads besides the sums, in LDM order. */
+typedef struct {
+    const int32_t *bias; /* NULL: none */
+    const int32_t *multiplier, *shift;
+    int32_t step_bytes;  /* from one output's multiplier and shift to the next one's: 4, or 0 per-tensor */
+    int32_t fold_base;   /* 2 * output zero point + 1 */
+    int32_t act_min;     /* with the zero point; act_max is 127 */
+} tml_requant_fc_args_t;
+
+/* tml_arch_v7m_requant.S. FULLY_CONNECTED's single rounding, out[i] =
+ * clamp(((int64)(acc[i] + bias[i]) * multiplier + 2^(30 - shift)) >>
+ * (31 - shift) + zero point, act_min, 127) for n > 0 outputs, every shift in
+ * [-23, -2]. */
+void tml_requant_fc_v7m(const int32_t *acc, int8_t *out, int32_t n, const tml_requant_fc_args_t *args);
+
 /* What the folded rescales read besides the accumulators, in LDM order. */
 typedef struct {
     int32_t out_step; /* second pixel's outputs from the first's (fold2) */

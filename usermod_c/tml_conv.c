@@ -169,27 +169,6 @@ static inline int8_t tml_requant_one(int32_t acc, int32_t multiplier, int32_t sh
     return (int8_t)(tml_clamp(acc, lo, hi) + output_offset);
 }
 
-/* How the convolutions may rescale: whether every output channel rescales
- * by under 1/2 with a valid shift (-31 <= shift <= -2), the form
- * tml_requant_row_v7m() and the short loop of tml_requant_row() take, and
- * among those with every shift in [-23, -2], the folded one
- * (tml_rescale_folded()). Checked once per layer and invoke, because the
- * shifts are constants of the blob, which may have changed since load. */
-enum { TML_RESCALE_ANY, TML_RESCALE_DOWN, TML_RESCALE_FOLDED };
-
-static int tml_rescale_mode(const tml_requant_t *q) {
-    int mode = TML_RESCALE_FOLDED;
-    for (uint32_t i = 0; i < q->channel_quant; ++i) {
-        if (q->shift[i] > -2 || q->shift[i] < -31) {
-            return TML_RESCALE_ANY;
-        }
-        if (q->shift[i] < -23) {
-            mode = TML_RESCALE_DOWN;
-        }
-    }
-    return mode;
-}
-
 /* out[i] = the int8 of acc[i] for n > 0 consecutive channels whose
  * accumulators already hold the bias, with multiplier[i * step],
  * shift[i * step] (step 0: per-tensor). All outputs of the convolutions

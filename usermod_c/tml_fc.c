@@ -30,11 +30,49 @@
  * by piece. */
 #define TML_FC_CHUNK (32)
 
-/* acc already holds the bias (added modulo 2^32). */
-static inline int8_t tml_fc_requant(uint32_t acc, int32_t multiplier, int32_t shift,
+static inline int8_t tml_fc_requant(int32_t acc, int32_t multiplier, int32_t shift,
     int32_t lo, int32_t hi, int32_t output_offset) {
-    const int32_t v = tml_multiply_by_quantized_multiplier_single_round((int32_t)acc, multiplier, shift);
+    const int32_t v = tml_multiply_by_quantized_multiplier_single_round(acc, multiplier, shift);
     return (int8_t)(tml_clamp(v, lo, hi) + output_offset);
+}
+
+/* out[k] for k < n from the sums acc[k] plus bias[k] (added modulo 2^32;
+ * no bias: NULL), channel k's multiplier and shift at [k * step]; `mode`
+ * is tml_fc_rescale_mode(). */
+static inline void tml_fc_requant_chunk(const int32_t *acc, const int32_t *bias, int32_t n,
+    const int32_t *multiplier, const int32_t *shift, int32_t step, int mode, int32_t lo, int32_t hi,
+    int32_t output_offset, int8_t *out) {
+#if TML_ARCH_V7M || TML_ARCH_DSP
+    if (mode == TML_RESCALE_FOLDED && hi + output_offset == 127) {
+        const tml_requant_fc_args_t args = {bias, multiplier, shift, 4 * step, 2 * output_offset + 1,
+            lo + output_offset};
+        tml_requant_fc_v7m(acc, out, n, &args);
+        return;
+    }
+#else
+    (void)mode;
+#endif
+    /* One loop each way, not a bias test per output. */
+    if (bias != NULL) {
+        for (int32_t k = 0; k < n; ++k) {
+            const int32_t sum = (int32_t)((uint32_t)acc[k] + (uint32_t)bias[k]);
+            out[k] = tml_fc_requant(sum, multiplier[k * step], shift[k * step], lo, hi, output_offset);
+        }
+    } else {
+        for (int32_t k = 0; k < n; ++k) {
+            out[k] = tml_fc_requant(acc[k], multiplier[k * step], shift[k * step], lo, hi, output_offset);
+        }
+    }
+}
+
+/* tml_fc_requant_chunk()'s `mode` where it uses one. */
+static int tml_fc_rescale_mode(const tml_requant_t *q) {
+#if TML_ARCH_V7M || TML_ARCH_DSP
+    return tml_rescale_mode(q);
+#else
+    (void)q;
+    return TML_RESCALE_ANY;
+#endif
 }
 
 tml_status_t tml_fully_connected_check(const tml_fc_params_t *p, const tml_requant_t *q,
@@ -68,7 +106,7 @@ void tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_t *q,
     const int32_t hi = p->act_max - q->output_offset;
     const int32_t input_offset = q->input_offset;
     const int32_t step = q->channel_quant > 1 ? 1 : 0;
-
+    const int mode = tml_fc_rescale_mode(q);
     const int32_t output_offset = q->output_offset;
     const int32_t *const multiplier = q->multiplier, *const shift = q->shift;
     /* The input vector is prepared (tml_arch.h) TML_XVEC_MAX inputs at a
@@ -100,21 +138,106 @@ void tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_t *q,
                     acc[k] += tml_dot1_x(xv, w, len, input_offset);
                 }
             }
-            /* One loop each way, not a bias test per output. */
-            if (bias != NULL) {
-                for (int32_t k = 0; k < n; ++k) {
-                    const int32_t o = o0 + k;
-                    out[o] = tml_fc_requant((uint32_t)acc[k] + (uint32_t)bias[o], multiplier[o * step],
-                        shift[o * step], lo, hi, output_offset);
-                }
-            } else {
-                for (int32_t k = 0; k < n; ++k) {
-                    const int32_t o = o0 + k;
-                    out[o] = tml_fc_requant((uint32_t)acc[k], multiplier[o * step], shift[o * step],
-                        lo, hi, output_offset);
-                }
-            }
+            tml_fc_requant_chunk(acc, bias != NULL ? bias + o0 : NULL, n, multiplier + o0 * step,
+                shift + o0 * step, step, mode, lo, hi, output_offset, out + o0);
         }
         out += out_features;
+    }
+}
+
+/* ---- weights pre-widened to int16 (FULLY_CONNECTED_W16) ----------------
+ *
+ * The converter's --fc-weights int16 stores each weight as int16, rows in
+ * groups of four and inputs in blocks of four, both zero-padded to a
+ * multiple of four: group by group, block by block, the four rows' blocks
+ * one after the other, each block's weights in the order w0 w2 w1 w3. That
+ * is the lane order in which tml_xvec_prepare() leaves the inputs, so a
+ * word of weights meets a word of inputs in one SMLAD with nothing to
+ * widen: twice the weight bytes for about half the instructions on the
+ * DSP path. Other paths read the same layout in plain C. */
+
+uint64_t tml_fully_connected_w16_weight_bytes(int32_t in_features, int32_t out_features) {
+    return 2u * (uint64_t)TML_FC_W16_PAD(out_features) * (uint64_t)TML_FC_W16_PAD(in_features);
+}
+
+uint32_t tml_fully_connected_w16_scratch_size(int32_t in_features) {
+#if TML_ARCH_DSP
+    const int32_t n = in_features < TML_XVEC_MAX ? in_features : TML_XVEC_MAX;
+    return ((uint32_t)TML_FC_W16_PAD(n) * (uint32_t)sizeof(tml_xvec_t) + 7u) & ~7u;
+#else
+    (void)in_features;
+    return 0;
+#endif
+}
+
+#if TML_ARCH_DSP
+/* acc[k] += row k . x for the 4 * groups rows whose first block is at w
+ * (group_stride int16 from one group to the next) over the first len
+ * inputs of x, prepared here piece by piece into buf. */
+static void tml_fc_w16_groups(const int8_t *x, int32_t len, int32_t input_offset, const int16_t *w,
+    int32_t group_stride, int32_t groups, int32_t *acc, void *scratch) {
+    tml_xvec_t *const buf = (tml_xvec_t *)scratch;
+    for (int32_t f0 = 0; f0 < len; f0 += TML_XVEC_MAX) {
+        const int32_t n = len - f0 < TML_XVEC_MAX ? len - f0 : TML_XVEC_MAX;
+        tml_xvec_prepare_padded(x + f0, n, input_offset, buf);
+        tml_dsp_fc4_w16(buf, TML_FC_W16_PAD(n) / 4, w + 4 * f0, 2 * group_stride, groups, acc);
+    }
+}
+#else
+static void tml_fc_w16_groups(const int8_t *x, int32_t len, int32_t input_offset, const int16_t *w,
+    int32_t group_stride, int32_t groups, int32_t *acc, void *scratch) {
+    (void)scratch;
+    for (int32_t g = 0; g < groups; ++g, w += group_stride, acc += 4) {
+        const int16_t *wb = w;
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (int32_t i = 0; i < len; i += 4, wb += 16) {
+            /* The block's inputs in the weights' lane order (x0 x2 x1
+             * x3); past len, zeros (they meet zero weights). */
+            int32_t l0, l1, l2, l3;
+            if (i + 4 <= len) {
+                l0 = x[i] + input_offset;
+                l1 = x[i + 2] + input_offset;
+                l2 = x[i + 1] + input_offset;
+                l3 = x[i + 3] + input_offset;
+            } else {
+                l0 = x[i] + input_offset;
+                l1 = i + 2 < len ? x[i + 2] + input_offset : 0;
+                l2 = i + 1 < len ? x[i + 1] + input_offset : 0;
+                l3 = 0;
+            }
+            a0 += wb[0] * l0 + wb[1] * l1 + wb[2] * l2 + wb[3] * l3;
+            a1 += wb[4] * l0 + wb[5] * l1 + wb[6] * l2 + wb[7] * l3;
+            a2 += wb[8] * l0 + wb[9] * l1 + wb[10] * l2 + wb[11] * l3;
+            a3 += wb[12] * l0 + wb[13] * l1 + wb[14] * l2 + wb[15] * l3;
+        }
+        acc[0] += a0;
+        acc[1] += a1;
+        acc[2] += a2;
+        acc[3] += a3;
+    }
+}
+#endif
+
+void tml_fully_connected_w16_s8(const tml_fc_params_t *p, const tml_requant_t *q,
+    int32_t batches, int32_t in_features, const int8_t *in,
+    const int16_t *weights, const int32_t *bias,
+    int32_t out_features, int8_t *out, void *scratch) {
+    const int32_t lo = p->act_min - q->output_offset;
+    const int32_t hi = p->act_max - q->output_offset;
+    const int32_t step = q->channel_quant > 1 ? 1 : 0;
+    const int mode = tml_fc_rescale_mode(q);
+    const int32_t group_stride = 4 * TML_FC_W16_PAD(in_features);
+    int32_t acc[TML_FC_CHUNK];
+
+    for (int32_t b = 0; b < batches; ++b, in += in_features, out += out_features) {
+        for (int32_t o0 = 0; o0 < out_features; o0 += TML_FC_CHUNK) {
+            const int32_t n = out_features - o0 < TML_FC_CHUNK ? out_features - o0 : TML_FC_CHUNK;
+            const int32_t groups = TML_FC_W16_PAD(n) / 4;
+            memset(acc, 0, sizeof(acc));
+            tml_fc_w16_groups(in, in_features, q->input_offset, weights + (size_t)(o0 / 4) * (size_t)group_stride,
+                group_stride, groups, acc, (void *)TML_SCRATCH(scratch));
+            tml_fc_requant_chunk(acc, bias != NULL ? bias + o0 : NULL, n, q->multiplier + o0 * step,
+                q->shift + o0 * step, step, mode, lo, hi, q->output_offset, out + o0);
+        }
     }
 }

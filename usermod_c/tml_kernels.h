@@ -65,6 +65,28 @@ typedef struct {
     uint16_t channel_quant;
 } tml_requant_t;
 
+/* How the convolutions and FULLY_CONNECTED may rescale: whether every
+ * output channel rescales by under 1/4 with a valid shift (-31 <= shift
+ * <= -2), the form tml_requant_row_v7m() and the short loops of
+ * tml_requant_row() (tml_conv.c) and tml_fc_requant_chunk() (tml_fc.c)
+ * take, and among those with every shift in [-23, -2], the folded one
+ * (tml_rescale_folded()). Checked once per layer and invoke, because the
+ * shifts are constants of the blob, which may have changed since load. */
+enum { TML_RESCALE_ANY, TML_RESCALE_DOWN, TML_RESCALE_FOLDED };
+
+static inline int tml_rescale_mode(const tml_requant_t *q) {
+    int mode = TML_RESCALE_FOLDED;
+    for (uint32_t i = 0; i < q->channel_quant; ++i) {
+        if (q->shift[i] > -2 || q->shift[i] < -31) {
+            return TML_RESCALE_ANY;
+        }
+        if (q->shift[i] < -23) {
+            mode = TML_RESCALE_DOWN;
+        }
+    }
+    return mode;
+}
+
 /* act_min/act_max everywhere: the clamp in the output's quantised domain
  * (fused RELU/RELU6 included). */
 
@@ -256,6 +278,20 @@ uint32_t tml_fully_connected_scratch_size(int32_t in_features);
 void tml_fully_connected_s8(const tml_fc_params_t *p, const tml_requant_t *q,
     int32_t batches, int32_t in_features, const int8_t *in,
     const int8_t *weights, const int32_t *bias,
+    int32_t out_features, int8_t *out, void *scratch);
+
+/* FULLY_CONNECTED_W16: the same op with the weights pre-widened to int16
+ * (tml_fc.c describes the layout), rows and inputs padded to a multiple of
+ * TML_FC_W16_PAD(). Checked by tml_fully_connected_check(). */
+#define TML_FC_W16_PAD(n) (((n) + 3) & ~3)
+
+uint64_t tml_fully_connected_w16_weight_bytes(int32_t in_features, int32_t out_features);
+
+uint32_t tml_fully_connected_w16_scratch_size(int32_t in_features);
+
+void tml_fully_connected_w16_s8(const tml_fc_params_t *p, const tml_requant_t *q,
+    int32_t batches, int32_t in_features, const int8_t *in,
+    const int16_t *weights, const int32_t *bias,
     int32_t out_features, int8_t *out, void *scratch);
 
 /* ---- pooling (tml_pool.c) and MEAN (tml_mean.c) ----------------------- */

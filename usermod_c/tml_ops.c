@@ -164,7 +164,9 @@ static uint32_t tml_scratch_depthwise(const tml_model_t *m, const tml_op_t *op) 
 
 /* ---- FULLY_CONNECTED ---------------------------------------------------- */
 
-static tml_status_t tml_load_fc(tml_model_t *m, const void *params, tml_op_t *op) {
+/* FULLY_CONNECTED and FULLY_CONNECTED_W16 (int16 weights, in_features and
+ * out_features padded to four, word-aligned for the DSP path's LDM). */
+static tml_status_t tml_load_fc_common(tml_model_t *m, const void *params, tml_op_t *op, int wide) {
     const tml_blob_fc_t *r = (const tml_blob_fc_t *)params;
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
     const tml_tensor_t *out = tml_op_tensor(m, op, 1);
@@ -184,12 +186,33 @@ static tml_status_t tml_load_fc(tml_model_t *m, const void *params, tml_op_t *op
     if (s != TML_OK) {
         return tml_load_fail(m, s, detail);
     }
-    s = tml_load_weights_bias(m, r->weights, (uint64_t)out_features * (uint64_t)f->in_features,
-        r->bias, out_features, &f->weights, &f->bias);
+    if (wide) {
+        const void *w;
+        s = tml_load_const(m, r->weights, tml_fully_connected_w16_weight_bytes(f->in_features, out_features), 4,
+            "int16 weights outside data section", &w);
+        f->weights = (const int8_t *)w;
+        f->bias = NULL;
+        if (s == TML_OK && r->bias != TML_NONE) {
+            const void *b;
+            s = tml_load_const(m, r->bias, (uint64_t)out_features * 4u, 4, "bias outside data section", &b);
+            f->bias = (const int32_t *)b;
+        }
+    } else {
+        s = tml_load_weights_bias(m, r->weights, (uint64_t)out_features * (uint64_t)f->in_features,
+            r->bias, out_features, &f->weights, &f->bias);
+    }
     if (s != TML_OK) {
         return s;
     }
     return tml_load_requant_arrays(m, r->multiplier, r->shift, &f->q);
+}
+
+static tml_status_t tml_load_fc(tml_model_t *m, const void *params, tml_op_t *op) {
+    return tml_load_fc_common(m, params, op, 0);
+}
+
+static tml_status_t tml_load_fc_w16(tml_model_t *m, const void *params, tml_op_t *op) {
+    return tml_load_fc_common(m, params, op, 1);
 }
 
 static void tml_run_fc(const tml_model_t *m, const tml_op_t *op) {
@@ -203,6 +226,19 @@ static void tml_run_fc(const tml_model_t *m, const tml_op_t *op) {
 static uint32_t tml_scratch_fc(const tml_model_t *m, const tml_op_t *op) {
     (void)m;
     return tml_fully_connected_scratch_size(op->u.fc.in_features);
+}
+
+static void tml_run_fc_w16(const tml_model_t *m, const tml_op_t *op) {
+    const tml_fc_op_t *f = &op->u.fc;
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_fully_connected_w16_s8(&f->p, &f->q, f->batches, f->in_features,
+        (const int8_t *)tml_op_tensor(m, op, 0)->data, (const int16_t *)(const void *)f->weights, f->bias,
+        out->dims.c, (int8_t *)out->data, op->scratch);
+}
+
+static uint32_t tml_scratch_fc_w16(const tml_model_t *m, const tml_op_t *op) {
+    (void)m;
+    return tml_fully_connected_w16_scratch_size(op->u.fc.in_features);
 }
 
 /* ---- pooling, MEAN ------------------------------------------------------ */
@@ -1964,6 +2000,8 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     TML_OP_ENTRY(SOFTMAX_S16, 1, 1, 1, sizeof(tml_blob_softmax_s16_t), tml_load_softmax_s16,
         tml_run_softmax_s16, 0, TML_OPERANDS_INT16),
     TML_OP_ENTRY(STAGE, 1, 1, 1, sizeof(tml_blob_stage_t), tml_load_stage, tml_run_stage, 0, TML_OPERANDS_SAME),
+    TML_OP_ENTRY(FULLY_CONNECTED_W16, 1, 1, 1, sizeof(tml_blob_fc_t), tml_load_fc_w16, tml_run_fc_w16,
+        tml_scratch_fc_w16, 0),
 #ifndef TML_NO_CLASSIC
     TML_OP_ENTRY(TREE_ENSEMBLE, 1, 1, 1, sizeof(tml_blob_tree_ensemble_t), tml_load_tree_ensemble,
         tml_run_tree_ensemble, tml_scratch_tree_ensemble, TML_OPERANDS_FLOAT32),

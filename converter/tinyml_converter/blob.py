@@ -28,6 +28,7 @@ DATA_FIELDS = {
     "CONV_2D": ("weights", "bias", "multiplier", "shift"),
     "DEPTHWISE_CONV_2D": ("weights", "bias", "multiplier", "shift"),
     "FULLY_CONNECTED": ("weights", "bias", "multiplier", "shift"),
+    "FULLY_CONNECTED_W16": ("weights", "bias", "multiplier", "shift"),
     "CONV_2D_S16": ("weights", "bias", "multiplier", "shift"),
     "DEPTHWISE_CONV_2D_S16": ("weights", "bias", "multiplier", "shift"),
     "FULLY_CONNECTED_S16": ("weights", "bias", "scale"),

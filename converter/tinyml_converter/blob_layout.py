@@ -91,6 +91,7 @@ OPCODES = {
     "ABS_S16": 60,
     "SUM_S16": 61,
     "STAGE": 62,
+    "FULLY_CONNECTED_W16": 63,
     "TREE_ENSEMBLE": 29,
     "LINEAR": 30,
     "GAUSSIAN_NB": 31,
@@ -188,6 +189,7 @@ PARAMS["AVERAGE_POOL_2D_S16"] = PARAMS["AVERAGE_POOL_2D"]
 PARAMS["MAX_POOL_2D_S16"] = PARAMS["AVERAGE_POOL_2D"]
 PARAMS["LUT_S16"] = PARAMS["LUT"]
 PARAMS["MEAN_S16"] = (struct.Struct("<3i"), "multiplier shift axis_mask".split())
+PARAMS["FULLY_CONNECTED_W16"] = PARAMS["FULLY_CONNECTED"]
 PARAMS["FULLY_CONNECTED_S16"] = (
     struct.Struct("<HHiiIII"), "channel_quant reserved act_min act_max weights bias scale".split())
 PARAMS["REQUANTIZE"] = (struct.Struct("<6i"),

@@ -189,7 +189,7 @@ def cmd_convert(a) -> int:
         with contextlib.nullcontext() if a.verbose else _quiet_file_descriptors():
             try:
                 report = convert_file(a.model, out, labels=labels, name=a.name, normalize=normalize,
-                                      embedding=a.embedding, ram_budget=a.ram_budget)
+                                      embedding=a.embedding, ram_budget=a.ram_budget, fc_weights=a.fc_weights)
             except OSError as exc:
                 raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
     else:
@@ -198,7 +198,7 @@ def cmd_convert(a) -> int:
                 a.model, out, calib=calib, random_calib=a.random_calib and calib is None, labels=labels,
                 keep_tflite=a.keep_tflite, name=a.name, normalize=normalize,
                 progress=functools.partial(report_progress, "calibration"), verbose=a.verbose,
-                embedding=a.embedding, int16=a.int16, ram_budget=a.ram_budget)
+                embedding=a.embedding, int16=a.int16, ram_budget=a.ram_budget, fc_weights=a.fc_weights)
     for note in report.notes:
         print(f"tinyml: {note}", file=sys.stderr)
     print(f"wrote {out}: {report.blob_size} bytes, arena {report.arena_size} bytes "
@@ -208,6 +208,10 @@ def cmd_convert(a) -> int:
                  "`make bench` measures)" if report.tiling_extra_instructions else "")
         print(f"--ram-budget {a.ram_budget}: {report.tiling} (arena without it: {report.arena_untiled} "
               f"bytes){extra}")
+    if a.fc_weights == "int16":
+        print(f"--fc-weights int16: FULLY_CONNECTED weights widened, {report.fc_weights_widened} bytes more "
+              "flash (faster on Cortex-M4/M7/M33 only)" if report.fc_weights_widened
+              else "--fc-weights int16: the model has no int8 FULLY_CONNECTED layer; nothing widened")
     if report.tflite_path:
         print(f"wrote {report.tflite_path}")
     return EXIT_OK
@@ -223,6 +227,8 @@ def _convert_sklearn(a) -> int:
     for option in ("calib", "random_calib", "normalize", "keep_tflite", "int16"):
         if getattr(a, option):
             raise UsageError(f"--{option.replace('_', '-')} does not apply to a scikit-learn model")
+    if a.fc_weights != "int8":
+        raise UsageError("--fc-weights does not apply to a scikit-learn model")
     labels = None
     if a.labels:
         try:
@@ -519,6 +525,14 @@ def cmd_check(a) -> int:
               f"{'fits' if fits else 'NO':<7} {b.note}")
         if name == a.board:
             chosen = (b, where, ram, room, fits)
+    if any(op["name"] == "FULLY_CONNECTED_W16" for op in info.ops):
+        dsp = ", ".join(n for n, b in BOARDS.items() if b.dsp)
+        print(f"FULLY_CONNECTED weights pre-widened (--fc-weights int16): about 0.65x the instructions of "
+              f"those layers on a Cortex-M core with DSP ({dsp}); on other cores little gain or a loss (measured "
+              "in qemu: RISC-V 0.9x, Cortex-M3 1.5x, the RP2040's Cortex-M0+ 2x): convert without it for those")
+        if a.board and not BOARDS[a.board].dsp:
+            print(f"{a.board}: its core gains nothing from --fc-weights int16; the int8 weights run faster "
+                  "and take half the flash")
     if a.board:
         b, where, ram, room, fits = chosen
         how = "in place from ROMFS" if where == "romfs" else "read from the filesystem"
@@ -941,6 +955,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "buffer, then run the first layers tiled (bands of rows) as needed, choosing the "
                         "plan with the fewest extra instructions; fails, writing nothing, if none fits. "
                         "'min': the smallest arena tinyml can plan")
+    c.add_argument("--fc-weights", choices=("int8", "int16"), default="int8",
+                   help="int16: store FULLY_CONNECTED weights pre-widened in the order the Cortex-M4/M7/M33 "
+                        "inner loop reads them (RP2350): about 0.65x the instructions of those layers there, "
+                        "twice their weight bytes in flash, the same outputs; slower on the RP2040 and "
+                        "Cortex-M3, about the same on RISC-V (`tinyml check` says so) (default int8)")
     c.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own output")
     c.add_argument("--no-progress", action="store_true", help="no progress bar while calibrating")
     c.set_defaults(fn=cmd_convert)

@@ -31,7 +31,7 @@ import numpy as np
 from . import __version__
 from .blob import write_blob
 from .errors import ConversionError, CoreUnavailable, ModelFileError, ModelRefused, UsageError
-from .lowering import Graph, lower
+from .lowering import Graph, lower, widen_fc_weights
 from .planner import Plan, Problem, plan, simulate
 from .recurrent import lstm_in_tf_keras, unroll_recurrent
 from .scratch import optional as scratch_optional, reserve
@@ -52,6 +52,7 @@ class ConversionReport:
     tiling: str = ""                            # what --ram-budget chose (tiling.Choice.describe())
     arena_untiled: int = 0                      # the arena without --ram-budget
     tiling_extra_instructions: int = 0          # its estimate of what that costs per invoke
+    fc_weights_widened: int = 0                 # bytes --fc-weights int16 added to the blob
 
 
 # ---------------------------------------------------------------------------
@@ -515,7 +516,8 @@ def _mark_embedding(model, embedding):
 
 
 def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=None,
-                   source_sha256=None, reset_state=False, embedding=None, ram_budget=None):
+                   source_sha256=None, reset_state=False, embedding=None, ram_budget=None,
+                   fc_weights="int8"):
     """(blob, ConversionReport) for an int8 .tflite. embedding: the name or
     index of a tensor to keep as the last output (metadata EMBEDDING).
 
@@ -530,13 +532,21 @@ def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=Non
 
     ram_budget: bytes of arena the plan must fit (tiling.py): inputs read in
     place, then the early layers tiled, as needed; "min" for the smallest
-    arena tinyml can plan."""
+    arena tinyml can plan.
+
+    fc_weights "int16": every int8 FULLY_CONNECTED's weights stored widened
+    to int16 in the order the Cortex-M4/M7/M33 inner loop reads them
+    (lowering.widen_fc_weights): those weights take twice the bytes, and the
+    layers about half the instructions on those cores."""
+    if fc_weights not in ("int8", "int16"):
+        raise UsageError(f"fc_weights is {fc_weights!r}; 'int8' (as quantised) or 'int16' (pre-widened) expected")
     try:
         model = read_tflite(bytes(tflite_bytes))
         embedding_index = None
         if embedding is not None:
             model, embedding_index = _mark_embedding(model, embedding)
         graph = lower(model, reset_state=reset_state)
+        widened = widen_fc_weights(graph) if fc_weights == "int16" else 0
         graph, pl, (offsets, scratch), order, tiling_choice = plan_for_budget(graph, ram_budget)
     except (ConversionError, UsageError):
         raise
@@ -561,7 +571,8 @@ def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=Non
         ops=[(graph.ops[k].opname, graph.ops[k].source) for k in order],
         macs=sum(op.macs for op in graph.ops), tiling=tiling_choice.describe(),
         arena_untiled=tiling_choice.arena_untiled,
-        tiling_extra_instructions=tiling_choice.estimated_extra_instructions)
+        tiling_extra_instructions=tiling_choice.estimated_extra_instructions,
+        fc_weights_widened=widened)
     return blob, report
 
 
@@ -642,13 +653,14 @@ def atomic_write(path, data: bytes) -> None:
 
 def convert_file(src_path, out_path, calib=None, labels=None, keep_tflite=False, *,
                  name=None, normalize=None, progress=None, embedding=None, int16=False,
-                 ram_budget=None) -> ConversionReport:
+                 ram_budget=None, fc_weights="int8") -> ConversionReport:
     """Convert a model file to a .tinyml file (written atomically).
 
     calib is required for Keras / SavedModel input (ValueError otherwise);
     .tflite input must already be int8 or 16x8. embedding: a Keras layer
     name, or for a .tflite a tensor name. int16: quantise a Keras model 16x8
-    (int16 activations) rather than int8. ram_budget: see convert_tflite()."""
+    (int16 activations) rather than int8. ram_budget, fc_weights: see
+    convert_tflite()."""
     kind = model_kind(src_path)
     reset_state = False
     if kind == "tflite":
@@ -666,7 +678,7 @@ def convert_file(src_path, out_path, calib=None, labels=None, keep_tflite=False,
         name = Path(src_path).stem if kind != "saved_model" else Path(src_path).name
     blob, report = convert_tflite(tflite_bytes, name=name, labels=labels, normalize=normalize,
                                   source_sha256=sha256_of(src_path), reset_state=reset_state,
-                                  embedding=embedding, ram_budget=ram_budget)
+                                  embedding=embedding, ram_budget=ram_budget, fc_weights=fc_weights)
     if kind != "tflite":
         report.notes = notes
     atomic_write(out_path, blob)

@@ -28,7 +28,7 @@ RANDOM_CALIB_SAMPLES = 64
 
 def convert_file_isolated(src, out, *, calib=None, random_calib=False, labels=None, keep_tflite=False,
                           name=None, normalize=None, progress=None, verbose=False, embedding=None,
-                          int16=False, ram_budget=None):
+                          int16=False, ram_budget=None, fc_weights="int8"):
     """convert.convert_file() in a child process; returns its ConversionReport."""
     import numpy as np
 
@@ -37,7 +37,7 @@ def convert_file_isolated(src, out, *, calib=None, random_calib=False, labels=No
     with tempfile.TemporaryDirectory(prefix="tinyml_convert_") as tmp:
         request = dict(src=str(src), out=str(out), random_calib=random_calib, labels=labels,
                        keep_tflite=keep_tflite, name=name, normalize=normalize, calib=None,
-                       embedding=embedding, int16=int16, ram_budget=ram_budget)
+                       embedding=embedding, int16=int16, ram_budget=ram_budget, fc_weights=fc_weights)
         if calib is not None:
             calib_path = Path(tmp) / "calib.npy"
             np.save(calib_path, np.asarray(calib, dtype=np.float32))
@@ -146,7 +146,7 @@ def _child() -> int:
         report = convert_file(req["src"], req["out"], calib=calib, labels=req["labels"],
                               keep_tflite=req["keep_tflite"], name=req["name"],
                               normalize=req["normalize"], embedding=req["embedding"], int16=req.get("int16", False),
-                              ram_budget=req.get("ram_budget"),
+                              ram_budget=req.get("ram_budget"), fc_weights=req.get("fc_weights", "int8"),
                               progress=lambda done, total: send(progress=[done, total]))
         send(result=vars(report))
     except OSError as exc:  # reading the model worked (it was checked first): the output failed

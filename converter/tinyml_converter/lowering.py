@@ -2116,6 +2116,38 @@ class Lowering:
     _op_expand_dims = _alias
 
 
+def _pad4(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def pack_fc_w16(w: np.ndarray) -> bytes:
+    """An int8 [out, in] weight matrix in FULLY_CONNECTED_W16's layout
+    (usermod_c/tml_fc.c): int16, rows and inputs zero-padded to multiples
+    of four; group of four rows by group, block of four inputs by block,
+    the group's four rows one after the other, each block as w0 w2 w1 w3."""
+    out_f, in_f = w.shape
+    p = np.zeros((_pad4(out_f), _pad4(in_f)), np.int16)
+    p[:out_f, :in_f] = w
+    p = p.reshape(p.shape[0] // 4, 4, p.shape[1] // 4, 4)[:, :, :, [0, 2, 1, 3]]
+    return np.ascontiguousarray(p.transpose(0, 2, 1, 3)).astype("<i2").tobytes()
+
+
+def widen_fc_weights(g: Graph) -> int:
+    """Every FULLY_CONNECTED of g becomes FULLY_CONNECTED_W16 with its
+    weights pre-widened (pack_fc_w16); returns the bytes this adds."""
+    added = 0
+    for op in g.ops:
+        if op.opname != "FULLY_CONNECTED":
+            continue
+        out_f = g.tensors[op.outputs[0]].shape[-1]
+        w = np.frombuffer(op.params["weights"].data, np.int8).reshape(out_f, -1)
+        packed = Const(pack_fc_w16(w), "weights")
+        added += len(packed.data) - w.size
+        op.opname = "FULLY_CONNECTED_W16"
+        op.params = dict(op.params, weights=packed)
+    return added
+
+
 def lower(model: TflModel, lut_fn=lut_table, reset_state=False) -> Graph:
     """reset_state: the model's state tensors restart at every invoke."""
     return Lowering(model, lut_fn, reset_state).run()

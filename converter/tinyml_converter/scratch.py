@@ -24,15 +24,16 @@ class Build:
     xpair_bytes: int      # bytes of one prepared input
     xvec_max: int         # inputs of the prepared FULLY_CONNECTED vector (1: none)
     xvec_bytes: int
+    fc_w16_max: int       # inputs FULLY_CONNECTED_W16 prepares at a time (0: it prepares none)
     dw_wide_words: int    # words of widened depthwise weights per tap and 4 channels
 
 
 BUILDS = (
-    Build("armv6m", 4, 2, 128, 4, 256, 4, 0),
-    Build("armv7m", 4, 2, 128, 4, 256, 4, 4),
-    Build("armv7em-dsp", 4, 4, 256, 2, 512, 2, 2),
-    Build("x86-64-sse2", 8, 1, 128, 4, 1, 1, 0),
-    Build("portable", 8, 2, 128, 4, 1, 1, 0),
+    Build("armv6m", 4, 2, 128, 4, 256, 4, 0, 0),
+    Build("armv7m", 4, 2, 128, 4, 256, 4, 0, 4),
+    Build("armv7em-dsp", 4, 4, 256, 2, 512, 2, 512, 2),
+    Build("x86-64-sse2", 8, 1, 128, 4, 1, 1, 0, 0),
+    Build("portable", 8, 2, 128, 4, 1, 1, 0, 0),
 )
 
 IM2COL_MAX = 576      # tml_conv.c: largest gathered window
@@ -86,6 +87,11 @@ def fully_connected(b: Build, in_features: int) -> int:
     return _align8(min(in_features, b.xvec_max) * b.xvec_bytes)
 
 
+def fully_connected_w16(b: Build, in_features: int) -> int:
+    """The prepared piece of the input, padded to a block of four int16."""
+    return _align8(((min(in_features, b.fc_w16_max) + 3) & ~3) * 2)
+
+
 def batch_matmul(b: Build, depth: int, cols: int, adj_x: bool, adj_y: bool) -> int:
     """tml_batch_matmul.c: FULLY_CONNECTED's prepared row, rhs^T unless
     adj_y, the gathered lhs row with adj_x."""
@@ -114,6 +120,8 @@ def op_scratch(build: Build, opname: str, params: dict, in_dims4, in_features: i
                                  params["depth_multiplier"], in_dims4[3])
     if opname == "FULLY_CONNECTED":
         return fully_connected(build, in_features)
+    if opname == "FULLY_CONNECTED_W16":
+        return fully_connected_w16(build, in_features)
     if opname == "AVERAGE_POOL_2D":
         return average_pool_2d(in_dims4[3])
     if opname == "MEAN":
@@ -137,7 +145,7 @@ def scratch_bytes(opname: str, params: dict, in_dims4, in_features: int = 0) -> 
 
 
 # The ops whose kernels take scratch; every other op reserves none.
-SCRATCH_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MEAN", "BATCH_MATMUL",
+SCRATCH_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "FULLY_CONNECTED_W16", "AVERAGE_POOL_2D", "MEAN", "BATCH_MATMUL",
                "UNIDIRECTIONAL_SEQUENCE_LSTM")
 
 
@@ -162,7 +170,7 @@ def reserve(opname: str, params: dict, in_dims4, out_dims4) -> int:
     in_dims4 is the lhs and in_features its depth; for an LSTM out_dims4
     is its cell state."""
     in_features = 0
-    if opname == "FULLY_CONNECTED":
+    if opname in ("FULLY_CONNECTED", "FULLY_CONNECTED_W16"):
         batches = max(1, prod(out_dims4) // max(1, out_dims4[3]))
         in_features = prod(in_dims4) // batches
     if opname == "BATCH_MATMUL":

@@ -83,6 +83,25 @@ def test_convert_inspect_check_tflite(files, tmp_path, capsys):
     assert "rpi_pico: fits, in place from ROMFS" in capsys.readouterr().out
 
 
+def test_fc_weights_int16_widens_and_check_says_where_it_pays(files, tmp_path, capsys):
+    out8, out16 = tmp_path / "m8.tinyml", tmp_path / "m16.tinyml"
+    assert cli.main(["convert", str(files / "model.tflite"), "-o", str(out8)]) == 0
+    assert cli.main(["convert", str(files / "model.tflite"), "-o", str(out16), "--fc-weights", "int16"]) == 0
+    text = capsys.readouterr().out
+    # The FC is 32 inputs into 3 outputs: padded to 4 rows of int16, 4*32*2 bytes for 3*32.
+    assert "--fc-weights int16: FULLY_CONNECTED weights widened, 160 bytes more flash" in text
+    assert out16.stat().st_size - out8.stat().st_size in range(160, 168)  # plus alignment
+    assert [op["name"] for op in read_blob(out16.read_bytes()).ops] == ["CONV_2D", "FULLY_CONNECTED_W16", "SOFTMAX"]
+    assert cli.main(["check", str(out16), "--board", "rpi_pico"]) == 0
+    assert "rpi_pico: its core gains nothing from --fc-weights int16" in capsys.readouterr().out
+    assert cli.main(["check", str(out16), "--board", "rpi_pico2"]) == 0
+    text = capsys.readouterr().out
+    assert "pre-widened" in text and "gains nothing" not in text
+    assert cli.main(["convert", str(files / "model.tflite"), "-o", str(tmp_path / "x.tinyml"),
+                     "--fc-weights", "int4"]) == 2
+    assert "invalid choice: 'int4'" in capsys.readouterr().err and not (tmp_path / "x.tinyml").exists()
+
+
 def test_check_does_not_fit(files, tmp_path, monkeypatch, capsys):
     out = tmp_path / "m.tinyml"
     assert cli.main(["convert", str(files / "model.tflite"), "-o", str(out)]) == 0

@@ -27,9 +27,11 @@ def _tflite(name):
 
 
 def blob_options(name) -> dict:
-    """convert_tflite options the model's builder asks for (a RAM budget)."""
-    budget = getattr(models.MODELS[name], "ram_budget", None)
-    return {} if budget is None else {"ram_budget": budget}
+    """convert_tflite options the model's builder asks for (a RAM budget,
+    pre-widened FULLY_CONNECTED weights)."""
+    builder = models.MODELS[name]
+    options = {key: getattr(builder, key) for key in ("ram_budget", "fc_weights") if hasattr(builder, key)}
+    return options
 
 
 def _input_sets(oracle):

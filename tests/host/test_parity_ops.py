@@ -394,6 +394,30 @@ FAMILIES["dense_per_tensor"] = [
     C("wide_300", [(300,)], dense(20)),
     C("flatten_nobias", [(4, 4, 3)], dense(6, bias=False, flatten=True)),
 ]
+
+
+def random_dense_cases(seed, count):
+    """Dense layers of random feature, unit and row counts (any remainder
+    mod four, above 512 features now and then), activation and bias."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        features = int(rng.integers(1, 80)) if rng.random() < 0.8 else int(rng.integers(500, 700))
+        units = int(rng.integers(1, 41))
+        rows = int(rng.choice([1, 1, 2, 3]))
+        act = [None, "relu", "relu6"][int(rng.integers(0, 3))]
+        bias = bool(rng.random() < 0.7)
+        shape = (features,) if rows == 1 else (rows, features)
+        cases.append(C(f"r{i}_{rows}x{features}_u{units}_{act}_{'b' if bias else 'nob'}", [shape],
+                       dense(units, act, bias)))
+    return cases
+
+
+# FULLY_CONNECTED_W16 (convert_tflite(fc_weights="int16")): pre-widened weights, per-channel and per-tensor.
+FAMILIES["dense_w16"] = random_dense_cases(1100, 12)
+FAMILIES["dense_w16_per_tensor"] = random_dense_cases(1200, 8)
+PER_TENSOR_W16 = {"dense_w16_per_tensor"}
+FC_WIDE = {"dense_w16", "dense_w16_per_tensor"}
 # Inputs of one tensor share a scale; inputs of their own calibration each have theirs.
 FAMILIES["squared_difference"] = [
     C("same_shape", [(4, 4, 3), (4, 4, 3)], lambda L, k, a, b: _sqdiff(a, b)),
@@ -563,7 +587,7 @@ def random_matmul_cases(seed, count):
 
 
 FAMILIES["batch_matmul_random"] = random_matmul_cases(900, 16)
-PER_TENSOR = {"conv2d_per_tensor", "depthwise_per_tensor", "dense_per_tensor"}
+PER_TENSOR = {"conv2d_per_tensor", "depthwise_per_tensor", "dense_per_tensor"} | PER_TENSOR_W16
 
 
 def tconv(filters, kernel, strides=1, padding="valid", activation=None, bias=True, output_padding=None,
@@ -763,8 +787,15 @@ def run_cases(name, cases):
     tfl = parity.quantize(lambda: build_model(name, cases), parity.cache_key("ops", name, SOURCE),
                           per_tensor=name.split("/")[0] in PER_TENSOR, int16=name.startswith("s16_"))
     rng = np.random.default_rng(7)
-    oracle, tfl_outs, host_outs = parity.evaluate(tfl, lambda o: parity.random_inputs(o, rng, 5))
+    blob_kwargs = {"fc_weights": "int16"} if name.split("/")[0] in FC_WIDE else None
+    oracle, tfl_outs, host_outs = parity.evaluate(tfl, lambda o: parity.random_inputs(o, rng, 5), blob_kwargs)
     assert len(oracle.out_pos) == len(cases)
+    if blob_kwargs:
+        from tinyml_converter.blob import read_blob
+        from tinyml_converter.convert import tflite_to_blob
+
+        ran = {op["name"] for op in read_blob(tflite_to_blob(tfl, **blob_kwargs)).ops}
+        assert "FULLY_CONNECTED_W16" in ran and "FULLY_CONNECTED" not in ran, ran
     model = read_tflite(tfl)
     TFLITE_OPS_SEEN.update(op.name for op in model.ops)
     # Tables are not needed to see what each op lowers to.

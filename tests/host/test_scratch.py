@@ -24,7 +24,9 @@ def lib(build):
     p = ctypes.c_void_p
     so.tml_conv_scratch_size.argtypes = so.tml_depthwise_conv_scratch_size.argtypes = [p, p]
     so.tml_fully_connected_scratch_size.argtypes = [ctypes.c_int32]
-    for f in (so.tml_conv_scratch_size, so.tml_depthwise_conv_scratch_size, so.tml_fully_connected_scratch_size):
+    so.tml_fully_connected_w16_scratch_size.argtypes = [ctypes.c_int32]
+    for f in (so.tml_conv_scratch_size, so.tml_depthwise_conv_scratch_size, so.tml_fully_connected_scratch_size,
+              so.tml_fully_connected_w16_scratch_size):
         f.restype = ctypes.c_uint32
     return so
 
@@ -55,12 +57,13 @@ def test_fully_connected_matches_the_c(build):
     b = next(x for x in S.BUILDS if x.name == build)
     for n in itertools.chain(range(1, 70), (255, 256, 257, 511, 512, 513, 4096, 65536)):
         assert lib(build).tml_fully_connected_scratch_size(n) == S.fully_connected(b, n), n
+        assert lib(build).tml_fully_connected_w16_scratch_size(n) == S.fully_connected_w16(b, n), n
 
 
 def test_reservation_covers_every_build():
     for kh, kw, c, dm in shapes(2):
         dims = (1, 9, 9, c)
-        for opname in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+        for opname in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "FULLY_CONNECTED_W16"):
             params = dict(kernel_h=kh, kernel_w=kw, depth_multiplier=dm)
             need = S.scratch_bytes(opname, params, dims, kh * kw * c)
             assert need % 8 == 0
@@ -69,6 +72,10 @@ def test_reservation_covers_every_build():
     # a 3x3 depthwise over 64 channels, 1152 bytes of widened weights.
     assert S.scratch_bytes("DEPTHWISE_CONV_2D", dict(kernel_h=3, kernel_w=3, depth_multiplier=1),
                            (1, 8, 8, 64)) >= 1152
+    # The DSP path's prepared piece of a pre-widened FULLY_CONNECTED: 37
+    # inputs padded to 40 int16, at most 512.
+    assert S.scratch_bytes("FULLY_CONNECTED_W16", {}, (1, 1, 1, 37), 37) == 80
+    assert S.scratch_bytes("FULLY_CONNECTED_W16", {}, (1, 1, 1, 600), 600) == 1024
 
 
 class BatchMatmulParams(ctypes.Structure):

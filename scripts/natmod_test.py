@@ -152,7 +152,7 @@ def stage_qemu(tests, romfs_addr, romfs_size, stage):
 # preload window holds the other blobs and the ROMFS image, not these (the
 # last of tests/models.py, so the image goes where they would start). The
 # firmware suites run them on every board.
-NATMOD_SKIP = {"qemu_m0": {"wide_windows", "conv_sweep", "dense_w16", "dense_w16_long"}}
+NATMOD_SKIP = {"qemu_m0": {"wide_windows", "conv_sweep", "dense_w16", "dense_w16_long", "conv_rows"}}
 
 
 def romfs_address(board, blobs, size):

@@ -476,6 +476,22 @@ tiled_16x8.int16 = True
 tiled_16x8.ram_budget = 2048
 
 
+def conv_rows():
+    """Windows the Cortex-M4 quads read row by row in place (rows of whole
+    blocks of four inputs, no gather): 3x3x20 (180 inputs, prepared in
+    pieces of 128 that start mid-row) and 3x3x4, both valid over 2x5 pixels,
+    so the last two of each layer go to the pair path, which gathers
+    them."""
+    keras = _keras(23)
+    L = keras.layers
+    inp = keras.Input((4, 7, 20))
+    a = L.Conv2D(6, 3, activation="relu")(inp)
+    b = L.Conv2D(5, 3)(L.Conv2D(4, 1)(inp))
+    x = L.Concatenate()([L.Flatten()(a), L.Flatten()(b)])
+    out = L.Dense(4)(x)
+    return keras.Model(inp, out, name="conv_rows"), _calib((4, 7, 20)), None
+
+
 def dense_w16():
     """FULLY_CONNECTED with pre-widened int16 weights: a batch of three rows
     of 37 features into 13 units (one past a group of four rows, one past a
@@ -539,4 +555,5 @@ MODELS = {
     "conv_sweep": conv_sweep,
     "dense_w16": dense_w16,
     "dense_w16_long": dense_w16_long,
+    "conv_rows": conv_rows,
 }

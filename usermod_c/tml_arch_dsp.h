@@ -272,28 +272,55 @@ __attribute__((noinline, unused)) static void tml_dot2x2_channels(const tml_xpai
 #define TML_CONV_QUADS (1)
 #define TML_XQUAD_MAX (128)
 
-__attribute__((noinline, unused)) static void tml_xquad_prepare(const int8_t *const *win, int32_t from,
-    int32_t len, int32_t input_offset, int16_t *buf) {
+/* tml_arch_dsp.S. `blocks` (> 0) blocks of four inputs of each of the
+ * four pixels, from src[p] (any alignment), into the prepared quad at dst,
+ * offset2 the input offset in both halves. */
+void tml_dsp_quad_prepare4(const int8_t *const *src, int32_t blocks, int16_t *dst, uint32_t offset2);
+
+/* Inputs [from, from + len) of the four windows. With row_len 0 each
+ * window is one run from win[p]; otherwise its rows of row_len inputs (a
+ * multiple of four, as from and len then are) start step[p] bytes apart,
+ * so a window inside the image is read in place rather than gathered. */
+__attribute__((noinline, unused)) static void tml_xquad_prepare(const int8_t *const *win, const size_t *step,
+    int32_t row_len, int32_t from, int32_t len, int32_t input_offset, int16_t *buf) {
     const uint32_t offset2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
     const int32_t blocks = len >> 2;
-    /* Pixel by pixel, so each walks its window with one pointer; a block
-     * is 16 lanes, four a pixel. */
-    for (int32_t p = 0; p < 4; ++p) {
-        const int8_t *src = win[p] + from;
-        int16_t *dst = buf + 4 * p;
-        for (int32_t i = 0; i < blocks; ++i, src += 4, dst += 16) {
-            const uint32_t v = tml_read_s8x4(src);
-            const uint32_t x02 = tml_sxtab16(offset2, v), x13 = tml_sxtab16_ror8(offset2, v);
-            memcpy(dst, &x02, sizeof(x02));
-            memcpy(dst + 2, &x13, sizeof(x13));
+    const int8_t *src[4];
+    if (row_len == 0) {
+        for (int32_t p = 0; p < 4; ++p) {
+            src[p] = win[p] + from;
         }
-        if (len & 3) {
-            /* The last one to three inputs as a block whose missing
-             * inputs are 0 (as their weights will be). */
+        if (blocks > 0) {
+            tml_dsp_quad_prepare4(src, blocks, buf, offset2);
+        }
+    } else {
+        /* Row by row, the four pixels together. */
+        const int8_t *row[4];
+        int32_t col = from % row_len;
+        for (int32_t p = 0; p < 4; ++p) {
+            row[p] = win[p] + (size_t)(from / row_len) * step[p];
+        }
+        for (int32_t done = 0; done < blocks; col = 0) {
+            const int32_t left = (row_len - col) >> 2;
+            const int32_t run = left < blocks - done ? left : blocks - done;
+            for (int32_t p = 0; p < 4; ++p) {
+                src[p] = row[p] + col;
+                row[p] += step[p];
+            }
+            tml_dsp_quad_prepare4(src, run, buf + 16 * done, offset2);
+            done += run;
+        }
+    }
+    if (len & 3) {
+        /* The last one to three inputs (of windows that are one run) as a
+         * block whose missing inputs are 0 (as their weights will be). */
+        for (int32_t p = 0; p < 4; ++p) {
+            const int8_t *const last_in = src[p] + 4 * blocks;
             int16_t last[4] = {0, 0, 0, 0};
             for (int32_t k = 0; k < (len & 3); ++k) {
-                last[k] = (int16_t)(src[k] + input_offset);
+                last[k] = (int16_t)(last_in[k] + input_offset);
             }
+            int16_t *const dst = buf + 16 * blocks + 4 * p;
             dst[0] = last[0];
             dst[1] = last[2];
             dst[2] = last[1];

@@ -238,6 +238,10 @@ typedef struct {
     const tml_requant_t *q;
     int32_t filter_size, out_c, lo, hi;
     int mode; /* tml_rescale_mode(q) */
+    /* Quads only: the bytes of a window row when each window comes with
+     * the step from one of its rows to the next (read in place); 0 when
+     * every window is one run. */
+    int32_t row_len;
 } tml_conv_ctx_t;
 
 static void tml_conv_rows(const tml_conv_ctx_t *c, int32_t c0, int32_t n, const int32_t *acc,
@@ -315,8 +319,8 @@ static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const int8_t *win_a,
 #if TML_CONV_QUADS
 /* Four output pixels from their int8 windows, one channel at a time
  * (tml_dot4px_channels()), TML_XQUAD_MAX inputs at a time. */
-static void tml_conv_pixel_quad(const tml_conv_ctx_t *c, const int8_t *const *win, int16_t *xbuf,
-    int8_t *const *out) {
+static void tml_conv_pixel_quad(const tml_conv_ctx_t *c, const int8_t *const *win, const size_t *step,
+    int16_t *xbuf, int8_t *const *out) {
     int32_t *const acc = (int32_t *)(void *)((uint8_t *)xbuf + TML_CONV_XBUF_BYTES);
     const int32_t filter_size = c->filter_size, out_c = c->out_c;
     const int once = filter_size <= TML_XQUAD_MAX;
@@ -325,14 +329,14 @@ static void tml_conv_pixel_quad(const tml_conv_ctx_t *c, const int8_t *const *wi
     const int uniform = out[1] - out[0] == out[2] - out[1] && out[3] - out[2] == out[1] - out[0]
         && out[1] != out[0];
     if (once) {
-        tml_xquad_prepare(win, 0, filter_size, c->q->input_offset, xbuf);
+        tml_xquad_prepare(win, step, c->row_len, 0, filter_size, c->q->input_offset, xbuf);
     }
     for (int32_t c0 = 0; c0 < out_c; c0 += TML_ACC_CHUNK) {
         const int32_t n = out_c - c0 < TML_ACC_CHUNK ? out_c - c0 : TML_ACC_CHUNK;
         for (int32_t f0 = 0; f0 < filter_size; f0 += TML_XQUAD_MAX) {
             const int32_t len = filter_size - f0 < TML_XQUAD_MAX ? filter_size - f0 : TML_XQUAD_MAX;
             if (!once) {
-                tml_xquad_prepare(win, f0, len, c->q->input_offset, xbuf);
+                tml_xquad_prepare(win, step, c->row_len, f0, len, c->q->input_offset, xbuf);
             }
             /* The accumulators start from the bias. */
             const int32_t *start = f0 != 0 ? NULL : c->bias != NULL ? c->bias + c0 : tml_zero_acc;
@@ -355,16 +359,20 @@ static void tml_conv_pixel_quad(const tml_conv_ctx_t *c, const int8_t *const *wi
 #endif
 
 /* The pixels of one group, count of them (1 <= count <= TML_CONV_GROUP):
- * four as a quad, three as a quad with the last twice, fewer as a pair. */
-static void tml_conv_pixel_group(const tml_conv_ctx_t *c, const int8_t **win, void *xbuf,
+ * four as a quad, three as a quad with the last twice, fewer as a pair
+ * (whose windows are runs: tml_conv_s8 gathers any read in place first). */
+static void tml_conv_pixel_group(const tml_conv_ctx_t *c, const int8_t **win, size_t *step, void *xbuf,
     int8_t **out, int32_t count) {
 #if TML_CONV_QUADS
     if (count >= 3) {
         win[3] = win[count - 1];
+        step[3] = step[count - 1];
         out[3] = out[count - 1];
-        tml_conv_pixel_quad(c, win, (int16_t *)xbuf, out);
+        tml_conv_pixel_quad(c, win, step, (int16_t *)xbuf, out);
         return;
     }
+#else
+    (void)step;
 #endif
     tml_conv_pixel_pair(c, win[0], win[count - 1], (tml_xpair_t *)xbuf, out[0], out[count - 1]);
 }
@@ -529,12 +537,12 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const int32_t filter_size = kernel_h * kernel_w * in_c;
     /* The scratch (tml_conv_scratch_size()), 8-byte aligned. */
     uint8_t *const base = TML_SCRATCH(scratch);
-    const tml_conv_ctx_t ctx = {
+    tml_conv_ctx_t ctx = {
         weights, bias, q, filter_size, out_c,
         /* Clamping before adding the output offset gives the same int8
          * result and cannot overflow. */
         p->act_min - q->output_offset, p->act_max - q->output_offset,
-        tml_rescale_mode(q),
+        tml_rescale_mode(q), 0,
     };
     /* A window is one contiguous run of the input when it is whole, has no
      * column dilation (or one column) and either one row or undilated rows
@@ -551,10 +559,21 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const tml_gather_geometry_t geometry = {
         in_h, in_w, in_c, kernel_h, kernel_w, dilation_h, dilation_w, (int8_t)(-q->input_offset),
     };
+#if TML_CONV_QUADS
+    /* Quads prepare a window row by row (tml_xquad_prepare()): one inside
+     * the image is read in place rather than gathered when its rows are
+     * runs of whole blocks of four inputs. */
+    const size_t row_len = w_row_step;
+    ctx.row_len = !contiguous_rows && dilation_w == 1 && row_len % 4 == 0 && gather_bytes != 0
+        ? (int32_t)row_len : 0;
+#endif
 #if TML_CONV_PAIRS
     /* Pixels in groups; those of an unfinished group wait in `pending`,
-     * each window in its own gather buffer if it had to be gathered. */
+     * each window in its own gather buffer if it had to be gathered, with
+     * the step between its rows (ctx.row_len: a gathered window's rows
+     * follow each other). */
     const int8_t *pending_window[TML_CONV_GROUP];
+    size_t pending_step[TML_CONV_GROUP];
     int8_t *pending[TML_CONV_GROUP];
     int32_t pending_count = 0;
     /* The pairs take any window, TML_XPAIR_MAX inputs at a time. */
@@ -589,8 +608,12 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
 #else
                 int8_t *const gather = col0;
 #endif
+                size_t step = (size_t)ctx.row_len;
                 if (preparable && whole && contiguous_rows) {
                     window = in_batch + x_first;
+                } else if (ctx.row_len != 0 && whole) {
+                    window = in_batch + x_first;
+                    step = x_row_step;
                 } else if (preparable && gather_bytes != 0) {
                     tml_gather_window(&geometry, in_batch, iy0, ix0, kx0, kx1, gather);
                     window = gather;
@@ -599,11 +622,13 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
 #if TML_CONV_PAIRS
                     pending[pending_count] = out;
                     pending_window[pending_count] = window;
+                    pending_step[pending_count] = step;
                     if (++pending_count == TML_CONV_GROUP) {
-                        tml_conv_pixel_group(&ctx, pending_window, base, pending, pending_count);
+                        tml_conv_pixel_group(&ctx, pending_window, pending_step, base, pending, pending_count);
                         pending_count = 0;
                     }
 #else
+                    (void)step;
                     tml_conv_pixel_x(&ctx, tml_xvec_prepare(window, filter_size, q->input_offset,
                         xvec), out);
 #endif
@@ -621,8 +646,20 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
 #if TML_CONV_PAIRS
     if (pending_count != 0) {
         /* An unfinished group: its last window taken again for what is
-         * missing, the results written to that pixel's output again. */
-        tml_conv_pixel_group(&ctx, pending_window, base, pending, pending_count);
+         * missing, the results written to that pixel's output again. A
+         * pair reads runs: windows read in place are gathered for it. */
+        for (int32_t k = 0; k < pending_count && pending_count < 3 && ctx.row_len != 0; ++k) {
+            if (pending_step[k] != (size_t)ctx.row_len) {
+                int8_t *const gather = col0 + (size_t)k * gather_bytes;
+                for (int32_t ky = 0; ky < kernel_h; ++ky) {
+                    tml_copy_row(gather + (size_t)ky * (size_t)ctx.row_len, pending_window[k] + (size_t)ky
+                        * pending_step[k], (size_t)ctx.row_len);
+                }
+                pending_window[k] = gather;
+                pending_step[k] = (size_t)ctx.row_len;
+            }
+        }
+        tml_conv_pixel_group(&ctx, pending_window, pending_step, base, pending, pending_count);
     }
 #endif
 }

@@ -200,8 +200,8 @@ static inline void tml_dot4_groups_x(const tml_xvec_t *x, int32_t len, const int
  * pixel 1's, as int16 with the offset added (the lane order SXTB16 gives
  * the weights), so one pointer walks both and a block is four consecutive
  * words; the last len % 4 inputs follow in plain order, pixel 0's four
- * slots then pixel 1's. TML_XPAIR_MAX bounds the window length (the buffer
- * is 1 KB of the op's scratch). */
+ * slots then pixel 1's. TML_XPAIR_MAX bounds the inputs prepared at a
+ * time (a buffer of at most 1 KB of the op's scratch). */
 typedef int16_t tml_xpair_t;
 #define TML_XPAIR_MAX (256)
 #include "tml_arch_tails.h" /* now with tml_dot2x2_tail() */
@@ -267,10 +267,12 @@ __attribute__((noinline, unused)) static void tml_dot2x2_channels(const tml_xpai
  * block of four inputs, each pixel's x0 x2 and x1 x3 as offset int16 (the
  * pair layout of tml_xpair_prepare() for four pixels), the last len % 4
  * inputs after the blocks as one more, zeros in place of the missing.
- * TML_XQUAD_MAX bounds the window length (the same 1 KB of scratch as the
- * pairs'). */
+ * TML_XQUAD_MAX bounds the inputs prepared at a time: a 3x3x16 window
+ * (ResNet's first stage) in one piece, the weights' walk per channel
+ * unbroken; the buffer is as long as the layer's windows need, 2 KB at
+ * most. */
 #define TML_CONV_QUADS (1)
-#define TML_XQUAD_MAX (128)
+#define TML_XQUAD_MAX (256)
 
 /* tml_arch_dsp.S. `blocks` (> 0) blocks of four inputs of each of the
  * four pixels, from src[p] (any alignment), into the prepared quad at dst,

@@ -89,8 +89,8 @@ static inline int32_t tml_dot1_s8(const int8_t *x, const int8_t *w, int32_t len,
  * then every loaded weight feeds both pixels and every loaded input both
  * channels. Layout: int32 x + offset, pixel 0's and pixel 1's value of
  * each input side by side, so one LDM/LDRD fetches a step's inputs of both
- * pixels on the Arm cores. TML_XPAIR_MAX bounds the window length (the
- * buffer is 1 KB of the op's scratch). */
+ * pixels on the Arm cores. TML_XPAIR_MAX bounds the inputs prepared at a
+ * time (a buffer of at most 1 KB of the op's scratch). */
 typedef int32_t tml_xpair_t;
 #define TML_XPAIR_MAX (128)
 

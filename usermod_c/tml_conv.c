@@ -148,10 +148,6 @@ static uint32_t tml_align8(uint32_t n) {
  * buffers, used when a window of at most TML_IM2COL_MAX inputs is not one
  * run of the input (never for a 1x1 kernel, whose window is one run or all
  * padding). */
-#define TML_CONV_PAIR_BYTES (2u * TML_XPAIR_MAX * sizeof(tml_xpair_t))
-#define TML_CONV_QUAD_BYTES (4u * TML_XQUAD_MAX * sizeof(int16_t))
-#define TML_CONV_XBUF_BYTES (!TML_CONV_PAIRS ? (uint32_t)((TML_XVEC_MAX * sizeof(tml_xvec_t) + 7u) & ~7u) \
-    : TML_CONV_QUAD_BYTES > TML_CONV_PAIR_BYTES ? TML_CONV_QUAD_BYTES : TML_CONV_PAIR_BYTES)
 #define TML_CONV_ACC_BYTES (TML_CONV_PAIRS ? TML_CONV_GROUP * TML_ACC_CHUNK * sizeof(int32_t) : 0u)
 
 static uint32_t tml_conv_gather_bytes(const tml_conv_params_t *p, const tml_dims_t *in_dims) {
@@ -159,8 +155,27 @@ static uint32_t tml_conv_gather_bytes(const tml_conv_params_t *p, const tml_dims
     return filter_size <= TML_IM2COL_MAX && p->kernel_h * p->kernel_w > 1 ? tml_align8(filter_size) : 0u;
 }
 
+/* The prepared pixels of windows of filter_size inputs: a pair's and a
+ * quad's pieces (TML_XPAIR_MAX, TML_XQUAD_MAX inputs, the last block
+ * padded), only as long as the layer's windows; for single pixels, the
+ * prepared window. */
+static uint32_t tml_conv_xbuf_bytes(int32_t filter_size) {
+#if TML_CONV_PAIRS
+    const int32_t pair_len = filter_size < TML_XPAIR_MAX ? filter_size : TML_XPAIR_MAX;
+    const int32_t quad_len = filter_size < TML_XQUAD_MAX ? filter_size : TML_XQUAD_MAX;
+    const uint32_t pair = 2u * (uint32_t)((pair_len + 3) & ~3) * (uint32_t)sizeof(tml_xpair_t);
+    const uint32_t quad = 4u * (uint32_t)((quad_len + 3) & ~3) * (uint32_t)sizeof(int16_t);
+    return tml_align8(pair > quad ? pair : quad);
+#else
+    (void)filter_size;
+    return tml_align8((uint32_t)(TML_XVEC_MAX * sizeof(tml_xvec_t)));
+#endif
+}
+
 uint32_t tml_conv_scratch_size(const tml_conv_params_t *p, const tml_dims_t *in_dims) {
-    return TML_CONV_XBUF_BYTES + TML_CONV_ACC_BYTES + TML_CONV_GROUP * tml_conv_gather_bytes(p, in_dims);
+    const int32_t filter_size = (int32_t)p->kernel_h * p->kernel_w * in_dims->c;
+    return tml_conv_xbuf_bytes(filter_size) + TML_CONV_ACC_BYTES
+        + TML_CONV_GROUP * tml_conv_gather_bytes(p, in_dims);
 }
 
 static inline int8_t tml_requant_one(int32_t acc, int32_t multiplier, int32_t shift,
@@ -242,6 +257,7 @@ typedef struct {
      * the step from one of its rows to the next (read in place); 0 when
      * every window is one run. */
     int32_t row_len;
+    uint32_t xbuf_bytes; /* tml_conv_xbuf_bytes(): the accumulators follow */
 } tml_conv_ctx_t;
 
 static void tml_conv_rows(const tml_conv_ctx_t *c, int32_t c0, int32_t n, const int32_t *acc,
@@ -281,7 +297,7 @@ static const int32_t tml_zero_acc[TML_ACC_CHUNK];
 static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const int8_t *win_a,
     const int8_t *win_b, tml_xpair_t *xbuf, int8_t *out_a, int8_t *out_b) {
     /* The accumulators follow the prepared pair in the scratch. */
-    int32_t *const acc_a = (int32_t *)(void *)((uint8_t *)xbuf + TML_CONV_XBUF_BYTES);
+    int32_t *const acc_a = (int32_t *)(void *)((uint8_t *)xbuf + c->xbuf_bytes);
     int32_t *const acc_b = acc_a + TML_ACC_CHUNK;
     const int32_t filter_size = c->filter_size, out_c = c->out_c;
     const int32_t input_offset = c->q->input_offset;
@@ -321,7 +337,7 @@ static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const int8_t *win_a,
  * (tml_dot4px_channels()), TML_XQUAD_MAX inputs at a time. */
 static void tml_conv_pixel_quad(const tml_conv_ctx_t *c, const int8_t *const *win, const size_t *step,
     int16_t *xbuf, int8_t *const *out) {
-    int32_t *const acc = (int32_t *)(void *)((uint8_t *)xbuf + TML_CONV_XBUF_BYTES);
+    int32_t *const acc = (int32_t *)(void *)((uint8_t *)xbuf + c->xbuf_bytes);
     const int32_t filter_size = c->filter_size, out_c = c->out_c;
     const int once = filter_size <= TML_XQUAD_MAX;
     /* Four consecutive pixels (all but an unfinished last group): one
@@ -542,7 +558,7 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
         /* Clamping before adding the output offset gives the same int8
          * result and cannot overflow. */
         p->act_min - q->output_offset, p->act_max - q->output_offset,
-        tml_rescale_mode(q), 0,
+        tml_rescale_mode(q), 0, tml_conv_xbuf_bytes(filter_size),
     };
     /* A window is one contiguous run of the input when it is whole, has no
      * column dilation (or one column) and either one row or undilated rows
@@ -554,7 +570,7 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     const size_t w_row_step = (size_t)kernel_w * (size_t)in_c;
     /* The gather buffers (TML_CONV_GROUP of them, each of
      * tml_conv_gather_bytes()). */
-    int8_t *const col0 = (int8_t *)(base + TML_CONV_XBUF_BYTES + TML_CONV_ACC_BYTES);
+    int8_t *const col0 = (int8_t *)(base + ctx.xbuf_bytes + TML_CONV_ACC_BYTES);
     const uint32_t gather_bytes = tml_conv_gather_bytes(p, in_dims);
     const tml_gather_geometry_t geometry = {
         in_h, in_w, in_c, kernel_h, kernel_w, dilation_h, dilation_w, (int8_t)(-q->input_offset),

@@ -37,7 +37,7 @@ BUILDS = (
 )
 
 IM2COL_MAX = 576      # tml_conv.c: largest gathered window
-XQUAD_MAX = 128       # tml_arch_dsp.h: inputs of one prepared quad of pixels
+XQUAD_MAX = 256       # tml_arch_dsp.h: inputs of one prepared quad of pixels
 ACC_CHUNK = 32        # tml_conv.c: channels per requantisation row
 DW_CHUNK = 64
 DW_MAX_TAPS = 32
@@ -48,15 +48,20 @@ def _align8(n: int) -> int:
     return (n + 7) & ~7
 
 
+def _ceil4(n: int) -> int:
+    return (n + 3) & ~3
+
+
 def conv_2d(b: Build, kernel_h: int, kernel_w: int, in_c: int) -> int:
     filter_size = kernel_h * kernel_w * in_c
     gather = _align8(filter_size) if filter_size <= IM2COL_MAX and kernel_h * kernel_w > 1 else 0
     if b.conv_pixels == 1:
         return _align8(b.xvec_max * b.xvec_bytes) + gather
-    prepared = 2 * b.xpair_max * b.xpair_bytes
+    # The prepared pieces, only as long as the layer's windows.
+    prepared = 2 * _ceil4(min(filter_size, b.xpair_max)) * b.xpair_bytes
     if b.conv_pixels == 4:
-        prepared = max(prepared, 4 * XQUAD_MAX * 2)
-    return prepared + b.conv_pixels * (ACC_CHUNK * 4 + gather)
+        prepared = max(prepared, 4 * _ceil4(min(filter_size, XQUAD_MAX)) * 2)
+    return _align8(prepared) + b.conv_pixels * (ACC_CHUNK * 4 + gather)
 
 
 def depthwise_grouped(kernel_h: int, kernel_w: int, depth_multiplier: int, in_c: int) -> int:

@@ -92,7 +92,7 @@ static inline int32_t tml_dot1_s8(const int8_t *x, const int8_t *w, int32_t len,
  * pixels on the Arm cores. TML_XPAIR_MAX bounds the inputs prepared at a
  * time (a buffer of at most 1 KB of the op's scratch). */
 typedef int32_t tml_xpair_t;
-#define TML_XPAIR_MAX (128)
+#define TML_XPAIR_MAX (256)
 
 /* Writes both pixels of the pair into buf (2 * TML_XPAIR_MAX entries), in
  * one pass. Called once per pixel pair, not per product: kept out of line

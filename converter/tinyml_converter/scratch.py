@@ -29,11 +29,11 @@ class Build:
 
 
 BUILDS = (
-    Build("armv6m", 4, 2, 128, 4, 256, 4, 0, 0),
-    Build("armv7m", 4, 2, 128, 4, 256, 4, 0, 4),
+    Build("armv6m", 4, 2, 256, 4, 256, 4, 0, 0),
+    Build("armv7m", 4, 2, 256, 4, 256, 4, 0, 4),
     Build("armv7em-dsp", 4, 4, 256, 2, 512, 2, 512, 2),
     Build("x86-64-sse2", 8, 1, 128, 4, 1, 1, 0, 0),
-    Build("portable", 8, 2, 128, 4, 1, 1, 0, 0),
+    Build("portable", 8, 2, 256, 4, 1, 1, 0, 0),
 )
 
 IM2COL_MAX = 576      # tml_conv.c: largest gathered window

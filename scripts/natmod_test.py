@@ -151,8 +151,10 @@ def stage_qemu(tests, romfs_addr, romfs_size, stage):
 # Model tests a board's native-module run leaves out: qemu_m0's 512 KiB
 # preload window holds the other blobs and the ROMFS image, not these (the
 # last of tests/models.py, so the image goes where they would start). The
-# firmware suites run them on every board.
-NATMOD_SKIP = {"qemu_m0": {"wide_windows", "conv_sweep", "dense_w16", "dense_w16_long", "conv_rows"}}
+# firmware suites run them on every board, and the native-module run on
+# qemu_m3 too.
+NATMOD_SKIP = {"qemu_m0": {"tiled_16x8", "wide_windows", "conv_sweep", "dense_w16", "dense_w16_long",
+                           "conv_rows"}}
 
 
 def romfs_address(board, blobs, size):

@@ -549,8 +549,8 @@ MODELS = {
     "conv1d_16x8": conv1d_16x8,
     "conv1d_residual_16x8": conv1d_residual_16x8,
     "tiled_stem": tiled_stem,
-    "tiled_16x8": tiled_16x8,
     # Last: qemu_m0's native-module run leaves them out (scripts/natmod_test.py).
+    "tiled_16x8": tiled_16x8,
     "wide_windows": wide_windows,
     "conv_sweep": conv_sweep,
     "dense_w16": dense_w16,

@@ -579,9 +579,8 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
     /* Quads prepare a window row by row (tml_xquad_prepare()): one inside
      * the image is read in place rather than gathered when its rows are
      * runs of whole blocks of four inputs. */
-    const size_t row_len = w_row_step;
-    ctx.row_len = !contiguous_rows && dilation_w == 1 && row_len % 4 == 0 && gather_bytes != 0
-        ? (int32_t)row_len : 0;
+    ctx.row_len = !contiguous_rows && dilation_w == 1 && w_row_step % 4 == 0 && gather_bytes != 0
+        ? (int32_t)w_row_step : 0;
 #endif
 #if TML_CONV_PAIRS
     /* Pixels in groups; those of an unfinished group wait in `pending`,
@@ -664,16 +663,17 @@ void tml_conv_s8(const tml_conv_params_t *p, const tml_requant_t *q,
         /* An unfinished group: its last window taken again for what is
          * missing, the results written to that pixel's output again. A
          * pair reads runs: windows read in place are gathered for it. */
-        for (int32_t k = 0; k < pending_count && pending_count < 3 && ctx.row_len != 0; ++k) {
-            if (pending_step[k] != (size_t)ctx.row_len) {
-                int8_t *const gather = col0 + (size_t)k * gather_bytes;
-                for (int32_t ky = 0; ky < kernel_h; ++ky) {
-                    tml_copy_row(gather + (size_t)ky * (size_t)ctx.row_len, pending_window[k] + (size_t)ky
-                        * pending_step[k], (size_t)ctx.row_len);
-                }
-                pending_window[k] = gather;
-                pending_step[k] = (size_t)ctx.row_len;
+        for (int32_t k = 0; pending_count < 3 && k < pending_count; ++k) {
+            if (ctx.row_len == 0 || pending_step[k] == (size_t)ctx.row_len) {
+                continue;
             }
+            int8_t *const gather = col0 + (size_t)k * gather_bytes;
+            for (int32_t ky = 0; ky < kernel_h; ++ky) {
+                tml_copy_row(gather + (size_t)ky * w_row_step, pending_window[k] + (size_t)ky * pending_step[k],
+                    w_row_step);
+            }
+            pending_window[k] = gather;
+            pending_step[k] = w_row_step;
         }
         tml_conv_pixel_group(&ctx, pending_window, pending_step, base, pending, pending_count);
     }

@@ -62,11 +62,13 @@ static tml_requant_t tml_requant_between(const tml_tensor_t *in, const tml_tenso
     return q;
 }
 
+/* weight_align: 1 for int8 weights, 4 for FULLY_CONNECTED_W16's int16
+ * ones (the DSP path loads them by LDM). */
 static tml_status_t tml_load_weights_bias(tml_model_t *m, uint32_t weights, uint64_t weight_bytes,
-    uint32_t bias, int32_t out_c, const int8_t **w_out, const int32_t **b_out) {
+    uint32_t weight_align, uint32_t bias, int32_t out_c, const int8_t **w_out, const int32_t **b_out) {
     const void *w;
     const void *b = 0;
-    tml_status_t s = tml_load_const(m, weights, weight_bytes, 1, "weights outside data section", &w);
+    tml_status_t s = tml_load_const(m, weights, weight_bytes, weight_align, "weights outside data section", &w);
     if (s == TML_OK && bias != TML_NONE) {
         s = tml_load_const(m, bias, (uint64_t)out_c * 4u, 4, "bias outside data section", &b);
     }
@@ -102,7 +104,7 @@ static tml_status_t tml_load_conv_common(tml_model_t *m, const void *params, tml
     }
     /* The check bounds the taps by 2^16 and out_c is below 2^31: no 64-bit overflow. */
     const uint64_t taps = (uint64_t)r->kernel_h * r->kernel_w * (uint64_t)(depthwise ? 1 : in->dims.c);
-    s = tml_load_weights_bias(m, r->weights, taps * (uint64_t)out->dims.c, r->bias, out->dims.c,
+    s = tml_load_weights_bias(m, r->weights, taps * (uint64_t)out->dims.c, 1, r->bias, out->dims.c,
         &c->weights, &c->bias);
     if (s != TML_OK) {
         return s;
@@ -186,21 +188,10 @@ static tml_status_t tml_load_fc_common(tml_model_t *m, const void *params, tml_o
     if (s != TML_OK) {
         return tml_load_fail(m, s, detail);
     }
-    if (wide) {
-        const void *w;
-        s = tml_load_const(m, r->weights, tml_fully_connected_w16_weight_bytes(f->in_features, out_features), 4,
-            "int16 weights outside data section", &w);
-        f->weights = (const int8_t *)w;
-        f->bias = NULL;
-        if (s == TML_OK && r->bias != TML_NONE) {
-            const void *b;
-            s = tml_load_const(m, r->bias, (uint64_t)out_features * 4u, 4, "bias outside data section", &b);
-            f->bias = (const int32_t *)b;
-        }
-    } else {
-        s = tml_load_weights_bias(m, r->weights, (uint64_t)out_features * (uint64_t)f->in_features,
-            r->bias, out_features, &f->weights, &f->bias);
-    }
+    s = tml_load_weights_bias(m, r->weights,
+        wide ? tml_fully_connected_w16_weight_bytes(f->in_features, out_features)
+             : (uint64_t)out_features * (uint64_t)f->in_features,
+        wide ? 4u : 1u, r->bias, out_features, &f->weights, &f->bias);
     if (s != TML_OK) {
         return s;
     }
@@ -721,7 +712,7 @@ static tml_status_t tml_load_transpose_conv(tml_model_t *m, const void *params, 
     /* Each factor is below 2^31 and the first two below 2^16: no 64-bit overflow. */
     const uint64_t weight_bytes = (uint64_t)r->kernel_h * r->kernel_w * (uint64_t)in->dims.c
         * (uint64_t)out->dims.c;
-    s = tml_load_weights_bias(m, r->weights, weight_bytes, r->bias, out->dims.c, &c->weights, &c->bias);
+    s = tml_load_weights_bias(m, r->weights, weight_bytes, 1, r->bias, out->dims.c, &c->weights, &c->bias);
     if (s != TML_OK) {
         return s;
     }

@@ -273,6 +273,8 @@ __attribute__((noinline, unused)) static void tml_dot2x2_channels(const tml_xpai
  * most. */
 #define TML_CONV_QUADS (1)
 #define TML_XQUAD_MAX (256)
+#define TML_XQUAD_INPUT_BYTES (8)
+typedef int16_t tml_xquad_t;
 
 /* tml_arch_dsp.S. `blocks` (> 0) blocks of four inputs of each of the
  * four pixels, from src[p] (any alignment), into the prepared quad at dst,
@@ -284,7 +286,7 @@ void tml_dsp_quad_prepare4(const int8_t *const *src, int32_t blocks, int16_t *ds
  * multiple of four, as from and len then are) start step[p] bytes apart,
  * so a window inside the image is read in place rather than gathered. */
 __attribute__((noinline, unused)) static void tml_xquad_prepare(const int8_t *const *win, const size_t *step,
-    int32_t row_len, int32_t from, int32_t len, int32_t input_offset, int16_t *buf) {
+    int32_t row_len, int32_t from, int32_t len, int32_t input_offset, tml_xquad_t *buf) {
     const uint32_t offset2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
     const int32_t blocks = len >> 2;
     const int8_t *src[4];
@@ -338,7 +340,7 @@ void tml_dsp_conv4(const int16_t *x, int32_t steps, const int8_t *w, int32_t str
 /* For k < channels: pixel p's acc[p * TML_REQUANT_PAIR_ACC_STEP + k] =
  * (start != NULL ? start[k] : its own value) + w_k . pixel p over len
  * inputs of the prepared quad x, channel k's weights at w + k * stride. */
-__attribute__((noinline, unused)) static void tml_dot4px_channels(const int16_t *x, int32_t len,
+__attribute__((noinline, unused)) static void tml_dot4px_channels(const tml_xquad_t *x, int32_t len,
     const int8_t *w, int32_t stride, int32_t channels, int32_t *acc, const int32_t *start) {
     const int32_t steps = len >> 2, done = 4 * steps, rest = len - done;
     if (steps > 0) {

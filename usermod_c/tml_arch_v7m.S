@@ -3,6 +3,7 @@
  * AAPCS calls. Assembled to nothing on other paths (tml_arch.h); the
  * rescale loop the M3 shares with the M4 is in tml_arch_v7m_requant.S. */
 #include "tml_arch.h"
+#include "tml_arch_v7m_requant.h"
 
 /* No executable stack, also for the files that assemble to nothing: an
  * object without the note makes the linker ask for one (the host's x86-64
@@ -101,6 +102,153 @@ tml_v7m_dot4:
 
 /* tml_v7m_conv2: the channel-pair routine of tml_arch_conv2.inc, 2 inputs a step. */
     tml_conv2_routine tml_v7m_conv2, tml_v7m_conv2_step, 1
+
+/* One input of four pixels for two channels: LDRD brings the input's two
+ * prepared words (pixels 0-1, 2-3), each channel's weight is loaded once
+ * and multiplied into both by SMLAL; 8 products in 7 instructions. */
+    .macro tml_v7m_conv4_step
+    ldrd r4, r5, [r0], #8
+    ldrsb r3, [r1], #1
+    smlal r6, r7, r4, r3
+    smlal r8, r9, r5, r3
+    ldrsb r3, [r2], #1
+    smlal r10, r11, r4, r3
+    smlal r12, lr, r5, r3
+    .endm
+
+/* Both pixels of a 64-bit sum hi:lo that started at 2^22 (the low pixel's
+ * sum plus 2^22 lies in [0, 2^23), so the field is that sum without a
+ * sign to borrow): low's pixel into `low`, the high one into lo. */
+    .macro tml_v7m_split low, lo, hi
+    ubfx \low, \lo, #0, #23
+    sub \low, \low, #0x400000
+    lsr \lo, \lo, #23
+    orr \lo, \lo, \hi, lsl #9
+    .endm
+
+/* One channel's four sums (pixels 0-3) into the accumulators at r0, which
+ * steps to the next channel: each plus the bias at r2 (stepping) when r2
+ * is not NULL, else plus its own value. Uses r3. */
+    .macro tml_v7m_conv4_put s0, s1, s2, s3
+    cbz r2, 21f
+    ldr r3, [r2], #4
+    add \s0, \s0, r3
+    add \s1, \s1, r3
+    add \s2, \s2, r3
+    add \s3, \s3, r3
+    b 22f
+21:
+    ldr r3, [r0]
+    add \s0, \s0, r3
+    ldr r3, [r0, #ACC_STEP]
+    add \s1, \s1, r3
+    ldr r3, [r0, #2 * ACC_STEP]
+    add \s2, \s2, r3
+    ldr r3, [r0, #3 * ACC_STEP]
+    add \s3, \s3, r3
+22:
+    str \s1, [r0, #ACC_STEP]
+    str \s2, [r0, #2 * ACC_STEP]
+    str \s3, [r0, #3 * ACC_STEP]
+    str \s0, [r0], #4
+    .endm
+
+/* tml_v7m_conv4 (tml_arch_v7m.h): two channels at a time, an odd last one
+ * as a pair with itself whose second half is dropped. The 64-bit sums
+ * start at 2^22 (tml_v7m_split). Eight steps an iteration, entered
+ * part-way (TBB) so the first pass does len % 8 of them; the loop ends on
+ * the input pointer, whose end is in the frame (no register is left).
+ * void tml_v7m_conv4(const uint32_t *x, int32_t len, const int8_t *w,
+ *     int32_t stride, int32_t channels, int32_t *acc, const int32_t *start) */
+    .set L_X, 0            /* x */
+    .set L_X_END, 4        /* x + 2 * len */
+    .set L_NEXT, 8         /* from the end of one pair's first weights to the next pair's */
+    .set L_STRIDE, 12      /* stride */
+    .set L_ENTRY, 16       /* len % 8 */
+    .set LOCALS, 20
+    .set ARG_CHANNELS, LOCALS + SAVED
+    .set ARG_ACC, ARG_CHANNELS + 4
+    .set ARG_START, ARG_CHANNELS + 8
+    .set ACC_STEP, 4 * TML_REQUANT_PAIR_ACC_STEP
+    .section .text.tml_v7m_conv4, "ax", %progbits
+    .align 1
+    .global tml_v7m_conv4
+    .type tml_v7m_conv4, %function
+    .thumb_func
+tml_v7m_conv4:
+    push {r4, r5, r6, r7, r8, r9, r10, r11, lr}
+    sub sp, sp, #LOCALS
+    str r0, [sp, #L_X]
+    add r4, r0, r1, lsl #3
+    str r4, [sp, #L_X_END]
+    rsb r4, r1, r3, lsl #1
+    str r4, [sp, #L_NEXT]
+    str r3, [sp, #L_STRIDE]
+    and r4, r1, #7
+    str r4, [sp, #L_ENTRY]
+    mov r1, r2
+1:
+    ldr r0, [sp, #L_X]
+    ldr r2, [sp, #L_STRIDE]
+    ldr r3, [sp, #ARG_CHANNELS]
+    cmp r3, #1
+    it eq
+    moveq r2, #0
+    add r2, r1, r2
+    mov r6, #0x400000
+    mov r7, #0
+    mov r8, #0x400000
+    mov r9, #0
+    mov r10, #0x400000
+    mov r11, #0
+    mov r12, #0x400000
+    mov lr, #0
+    ldr r3, [sp, #L_ENTRY]
+    tbb [pc, r3]
+0:
+    .byte (10f - 0b) / 2, (17f - 0b) / 2, (16f - 0b) / 2, (15f - 0b) / 2
+    .byte (14f - 0b) / 2, (13f - 0b) / 2, (12f - 0b) / 2, (11f - 0b) / 2
+10:
+    tml_v7m_conv4_step
+11:
+    tml_v7m_conv4_step
+12:
+    tml_v7m_conv4_step
+13:
+    tml_v7m_conv4_step
+14:
+    tml_v7m_conv4_step
+15:
+    tml_v7m_conv4_step
+16:
+    tml_v7m_conv4_step
+17:
+    tml_v7m_conv4_step
+    ldr r3, [sp, #L_X_END]
+    cmp r0, r3
+    bne 10b
+    tml_v7m_split r4, r6, r7
+    tml_v7m_split r5, r8, r9
+    tml_v7m_split r7, r10, r11
+    tml_v7m_split r9, r12, lr
+    ldr r0, [sp, #ARG_ACC]
+    ldr r2, [sp, #ARG_START]
+    tml_v7m_conv4_put r4, r6, r5, r8
+    ldr lr, [sp, #ARG_CHANNELS]
+    subs lr, lr, #1
+    beq 2f
+    tml_v7m_conv4_put r7, r10, r9, r12
+    str r0, [sp, #ARG_ACC]
+    str r2, [sp, #ARG_START]
+    ldr r4, [sp, #L_NEXT]
+    add r1, r1, r4
+    subs lr, lr, #1
+    str lr, [sp, #ARG_CHANNELS]
+    bne 1b
+2:
+    add sp, sp, #LOCALS
+    pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}
+    .size tml_v7m_conv4, . - tml_v7m_conv4
 
 /* One depthwise output pixel, all n channels (a multiple of four, > 0),
  * taps (> 0) taps: acc[c] = folded[c] + sum_t tap[t][c] * w[t][c], the

@@ -23,6 +23,62 @@ void tml_v7m_conv2(const int32_t *x, int32_t steps, const int8_t *w, int32_t str
 #define TML_XVEC32_CONV2 tml_v7m_conv2
 #include "tml_arch_xvec32.h"
 
+/* Four output pixels at a time (tml_conv.c's main loop; the last one or
+ * two of a layer go as a pair). SMLAL multiplies a weight into a word that
+ * holds two pixels' inputs, x_a + x_b * 2^23 (each + input_offset, so at
+ * most 255 in size and the word is exact in 32 bits), and its 64-bit sum
+ * keeps both dot products apart: pixel a's in the low 23 bits, as long as
+ * it stays under 2^22 in size, which TML_XQUAD_MAX (128 inputs of 255 *
+ * 128 at most) guarantees; pixel b's is the rest, shifted down. Two such
+ * words an input (pixels 0-1 and 2-3): each weight feeds four pixels in
+ * two instructions. TML_XQUAD_INPUT_BYTES is the buffer's bytes an input. */
+#define TML_CONV_QUADS (1)
+#define TML_XQUAD_MAX (128)
+#define TML_XQUAD_INPUT_BYTES (8)
+typedef uint32_t tml_xquad_t;
+
+/* Inputs [from, from + len) of the four windows, as the two words of each
+ * input. With row_len 0 each window is one run from win[p]; otherwise its
+ * rows of row_len inputs start step[p] bytes apart, so a window inside the
+ * image is read in place rather than gathered. */
+__attribute__((noinline, unused)) static void tml_xquad_prepare(const int8_t *const *win, const size_t *step,
+    int32_t row_len, int32_t from, int32_t len, int32_t input_offset, tml_xquad_t *buf) {
+    /* Both offsets of a word in one constant. */
+    const uint32_t offsets = (uint32_t)input_offset * ((1u << 23) + 1u);
+    const int32_t whole = row_len != 0 ? row_len : from + len;
+    const int8_t *row[4];
+    int32_t col = from % whole;
+    for (int32_t p = 0; p < 4; ++p) {
+        row[p] = win[p] + (size_t)(from / whole) * (row_len != 0 ? step[p] : 0);
+    }
+    for (int32_t done = 0; done < len; col = 0) {
+        const int32_t run = whole - col < len - done ? whole - col : len - done;
+        const int8_t *x0 = row[0] + col, *x1 = row[1] + col, *x2 = row[2] + col, *x3 = row[3] + col;
+        tml_xquad_t *dst = buf + 2 * done;
+        for (int32_t i = 0; i < run; ++i, dst += 2) {
+            dst[0] = (uint32_t)(int32_t)x0[i] + ((uint32_t)(int32_t)x1[i] << 23) + offsets;
+            dst[1] = (uint32_t)(int32_t)x2[i] + ((uint32_t)(int32_t)x3[i] << 23) + offsets;
+        }
+        for (int32_t p = 0; p < 4; ++p) {
+            row[p] += row_len != 0 ? step[p] : 0;
+        }
+        done += run;
+    }
+}
+
+/* tml_arch_v7m.S. For k < channels (> 0), channel k's weights at w + k *
+ * stride, pixel p's accumulator at acc[p * TML_REQUANT_PAIR_ACC_STEP + k]
+ * (p < 4) becomes start[k] (start != NULL: the bias) or its own value,
+ * plus w_k . pixel p over len (1..TML_XQUAD_MAX) inputs of the prepared
+ * quad x. */
+void tml_v7m_conv4(const tml_xquad_t *x, int32_t len, const int8_t *w, int32_t stride,
+    int32_t channels, int32_t *acc, const int32_t *start);
+
+static inline void tml_dot4px_channels(const tml_xquad_t *x, int32_t len, const int8_t *w,
+    int32_t stride, int32_t channels, int32_t *acc, const int32_t *start) {
+    tml_v7m_conv4(x, len, w, stride, channels, acc, start);
+}
+
 /* Depthwise weights widened once per layer (tml_dw_widen4()), so that the
  * per-pixel assembly loop (tml_dw_pixel_v7m()) only loads the inputs: the
  * four weights of one tap as int32, loaded by one LDM. TML_DW_WIDE_WORDS

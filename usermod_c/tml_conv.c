@@ -109,13 +109,14 @@ tml_status_t tml_depthwise_conv_check(const tml_conv_params_t *p, const tml_requ
 #endif
 
 /* Pixels are computed in pairs (tml_dot2x2_channels()) except on x86-64,
- * where the SSE2 single-pixel loop is faster, and on cores with DSP, which
- * take four at a time (tml_dot4px_channels()) and the last two or one as
- * a pair. */
+ * where the SSE2 single-pixel loop is faster, and on the Cortex-M3 and the
+ * cores with DSP, which take four at a time (tml_dot4px_channels()) and
+ * the last two or one as a pair. */
 #define TML_CONV_PAIRS (!TML_ARCH_SSE2)
 #ifndef TML_CONV_QUADS
 #define TML_CONV_QUADS (0)
 #define TML_XQUAD_MAX (0)
+#define TML_XQUAD_INPUT_BYTES (0)
 #endif
 #define TML_CONV_GROUP (TML_CONV_QUADS ? 4 : TML_CONV_PAIRS ? 2 : 1)
 
@@ -164,7 +165,7 @@ static uint32_t tml_conv_xbuf_bytes(int32_t filter_size) {
     const int32_t pair_len = filter_size < TML_XPAIR_MAX ? filter_size : TML_XPAIR_MAX;
     const int32_t quad_len = filter_size < TML_XQUAD_MAX ? filter_size : TML_XQUAD_MAX;
     const uint32_t pair = 2u * (uint32_t)((pair_len + 3) & ~3) * (uint32_t)sizeof(tml_xpair_t);
-    const uint32_t quad = 4u * (uint32_t)((quad_len + 3) & ~3) * (uint32_t)sizeof(int16_t);
+    const uint32_t quad = (uint32_t)((quad_len + 3) & ~3) * TML_XQUAD_INPUT_BYTES;
     return tml_align8(pair > quad ? pair : quad);
 #else
     (void)filter_size;
@@ -336,7 +337,7 @@ static void tml_conv_pixel_pair(const tml_conv_ctx_t *c, const int8_t *win_a,
 /* Four output pixels from their int8 windows, one channel at a time
  * (tml_dot4px_channels()), TML_XQUAD_MAX inputs at a time. */
 static void tml_conv_pixel_quad(const tml_conv_ctx_t *c, const int8_t *const *win, const size_t *step,
-    int16_t *xbuf, int8_t *const *out) {
+    tml_xquad_t *xbuf, int8_t *const *out) {
     int32_t *const acc = (int32_t *)(void *)((uint8_t *)xbuf + c->xbuf_bytes);
     const int32_t filter_size = c->filter_size, out_c = c->out_c;
     const int once = filter_size <= TML_XQUAD_MAX;
@@ -384,7 +385,7 @@ static void tml_conv_pixel_group(const tml_conv_ctx_t *c, const int8_t **win, si
         win[3] = win[count - 1];
         step[3] = step[count - 1];
         out[3] = out[count - 1];
-        tml_conv_pixel_quad(c, win, step, (int16_t *)xbuf, out);
+        tml_conv_pixel_quad(c, win, step, (tml_xquad_t *)xbuf, out);
         return;
     }
 #else

@@ -19,8 +19,9 @@ from math import prod
 class Build:
     name: str
     pointer: int          # bytes of a pointer and of size_t
-    conv_pixels: int      # pixels a convolution computes together (1 on x86-64 SSE2, 4 with DSP)
+    conv_pixels: int      # pixels a convolution computes together (1 on x86-64 SSE2, 4 on M3 and with DSP)
     xpair_max: int        # inputs of one prepared pixel pair
+    xquad_max: int        # inputs of one prepared quad of pixels, 8 bytes each (0: no quads)
     xpair_bytes: int      # bytes of one prepared input
     xvec_max: int         # inputs of the prepared FULLY_CONNECTED vector (1: none)
     xvec_bytes: int
@@ -29,15 +30,14 @@ class Build:
 
 
 BUILDS = (
-    Build("armv6m", 4, 2, 256, 4, 256, 4, 0, 0),
-    Build("armv7m", 4, 2, 256, 4, 256, 4, 0, 4),
-    Build("armv7em-dsp", 4, 4, 256, 2, 512, 2, 512, 2),
-    Build("x86-64-sse2", 8, 1, 128, 4, 1, 1, 0, 0),
-    Build("portable", 8, 2, 256, 4, 1, 1, 0, 0),
+    Build("armv6m", 4, 2, 256, 0, 4, 256, 4, 0, 0),
+    Build("armv7m", 4, 4, 256, 128, 4, 256, 4, 0, 4),
+    Build("armv7em-dsp", 4, 4, 256, 256, 2, 512, 2, 512, 2),
+    Build("x86-64-sse2", 8, 1, 128, 0, 4, 1, 1, 0, 0),
+    Build("portable", 8, 2, 256, 0, 4, 1, 1, 0, 0),
 )
 
 IM2COL_MAX = 576      # tml_conv.c: largest gathered window
-XQUAD_MAX = 256       # tml_arch_dsp.h: inputs of one prepared quad of pixels
 ACC_CHUNK = 32        # tml_conv.c: channels per requantisation row
 DW_CHUNK = 64
 DW_MAX_TAPS = 32
@@ -60,7 +60,7 @@ def conv_2d(b: Build, kernel_h: int, kernel_w: int, in_c: int) -> int:
     # The prepared pieces, only as long as the layer's windows.
     prepared = 2 * _ceil4(min(filter_size, b.xpair_max)) * b.xpair_bytes
     if b.conv_pixels == 4:
-        prepared = max(prepared, 4 * _ceil4(min(filter_size, XQUAD_MAX)) * 2)
+        prepared = max(prepared, 8 * _ceil4(min(filter_size, b.xquad_max)))
     return _align8(prepared) + b.conv_pixels * (ACC_CHUNK * 4 + gather)
 
 

@@ -154,7 +154,7 @@ def stage_qemu(tests, romfs_addr, romfs_size, stage):
 # firmware suites run them on every board, and the native-module run on
 # qemu_m3 too.
 NATMOD_SKIP = {"qemu_m0": {"tiled_16x8", "wide_windows", "conv_sweep", "dense_w16", "dense_w16_long",
-                           "conv_rows"}}
+                           "conv_rows", "dense_pairs"}}
 
 
 def romfs_address(board, blobs, size):

@@ -11,8 +11,8 @@ weights exercise rounding paths at least as well.
 MODELS maps a name to its builder. A builder with `int16 = True` is
 quantised 16x8 (int16 activations, int8 weights: keras_to_tflite(int16=True));
 one with `ram_budget = N` is converted with that arena budget (tiling.py),
-one with `fc_weights = "int16"` with its FULLY_CONNECTED weights pre-widened
-(convert_tflite's fc_weights).
+one with `fc_weights = "int16"` (or "pairs") with its FULLY_CONNECTED weights
+in that layout (convert_tflite's fc_weights).
 """
 
 import numpy as np
@@ -525,6 +525,23 @@ def dense_w16_long():
 dense_w16_long.fc_weights = "int16"
 
 
+def dense_pairs():
+    """FULLY_CONNECTED with two rows' weights a word: a batch of two rows of
+    243 features (the Cortex-M3 sums 240 at a time) into 7 units (one past
+    a group of six rows), RELU6 (rescaled in C); then 14 into 37 (past the
+    36 outputs rescaled together), no bias (the folded one stands in)."""
+    keras = _keras(24)
+    L = keras.layers
+    inp = keras.Input((2, 243))
+    x = L.Dense(7, activation="relu6")(inp)
+    x = L.Flatten()(x)
+    out = L.Dense(37, use_bias=False)(x)
+    return keras.Model(inp, out, name="dense_pairs"), _calib((2, 243)), None
+
+
+dense_pairs.fc_weights = "pairs"
+
+
 MODELS = {
     "mnist_cnn": mnist_cnn,
     "ds_cnn_kws": ds_cnn_kws,
@@ -556,4 +573,5 @@ MODELS = {
     "dense_w16": dense_w16,
     "dense_w16_long": dense_w16_long,
     "conv_rows": conv_rows,
+    "dense_pairs": dense_pairs,
 }

@@ -116,16 +116,6 @@ tml_v7m_dot4:
     smlal r12, lr, r5, r3
     .endm
 
-/* Both pixels of a 64-bit sum hi:lo that started at 2^22 (the low pixel's
- * sum plus 2^22 lies in [0, 2^23), so the field is that sum without a
- * sign to borrow): low's pixel into `low`, the high one into lo. */
-    .macro tml_v7m_split low, lo, hi
-    ubfx \low, \lo, #0, #23
-    sub \low, \low, #0x400000
-    lsr \lo, \lo, #23
-    orr \lo, \lo, \hi, lsl #9
-    .endm
-
 /* One channel's four sums (pixels 0-3) into the accumulators at r0, which
  * steps to the next channel: each plus the bias at r2 (stepping) when r2
  * is not NULL, else plus its own value. Uses r3. */

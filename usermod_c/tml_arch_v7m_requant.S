@@ -1,5 +1,6 @@
-/* The rescale of the convolutions' outputs in armv7m assembly, which the
- * Cortex-M3 and M4 paths share (declared in tml_arch_v7m_requant.h).
+/* The armv7m assembly the Cortex-M3 and M4 paths share (declared in
+ * tml_arch_v7m_requant.h): the rescale of the convolutions' and
+ * FULLY_CONNECTED's outputs, and FULLY_CONNECTED_PAIRS's products.
  * Assembled to nothing on other paths (tml_arch.h). */
 #include "tml_arch.h"
 #include "tml_arch_v7m_requant.h"
@@ -253,5 +254,107 @@ tml_requant_fc_v7m:
     tml_requant_fold_routine tml_requant_fold1_v7m, tml_requant_fold1_loop
     tml_requant_fold_routine tml_requant_fold2_v7m, tml_requant_fold2_loop
     tml_requant_fold_routine tml_requant_fold4_v7m, tml_requant_fold4_loop
+
+
+/* One input of six rows: three words, each two rows' weights, multiplied
+ * by the input into the three 64-bit sums; 6 products in 5 instructions. */
+    .macro tml_fc_pairs_step
+    ldrsb r11, [r0], #1
+    ldmia r1!, {r8, r9, r10}
+    smlal r2, r3, r8, r11
+    smlal r4, r5, r9, r11
+    smlal r6, r7, r10, r11
+    .endm
+
+/* acc[k] += sum (r3 scratch), lr the group's accumulators. */
+    .macro tml_fc_pairs_add sum, k
+    ldr r3, [lr, #4 * \k]
+    add \sum, \sum, r3
+    str \sum, [lr, #4 * \k]
+    .endm
+
+/* tml_fc_pairs_v7m (tml_arch_v7m_requant.h): a group at a time, its input
+ * in pieces of TML_FC_PAIRS_PIECE, each piece's sums split and added to
+ * acc. The weights are read in their stored order, one walk from w on.
+ * Eight steps an iteration, entered part-way (TBB).
+ * void tml_fc_pairs_v7m(const int8_t *x, int32_t len, const uint32_t *w,
+ *     int32_t groups, int32_t *acc) */
+    .set L_X, 0            /* x */
+    .set L_X_END, 4        /* x + len */
+    .set L_GROUPS, 8       /* groups left */
+    .set LOCALS, 12
+    .set ARG_ACC, LOCALS + 9 * 4
+    .section .text.tml_fc_pairs_v7m, "ax", %progbits
+    .align 1
+    .global tml_fc_pairs_v7m
+    .type tml_fc_pairs_v7m, %function
+    .thumb_func
+tml_fc_pairs_v7m:
+    push {r4, r5, r6, r7, r8, r9, r10, r11, lr}
+    sub sp, sp, #LOCALS
+    str r0, [sp, #L_X]
+    add r0, r0, r1
+    str r0, [sp, #L_X_END]
+    str r3, [sp, #L_GROUPS]
+    mov r1, r2
+    ldr lr, [sp, #ARG_ACC]
+1:
+    ldr r0, [sp, #L_X]
+2:
+    ldr r12, [sp, #L_X_END]
+    sub r11, r12, r0
+    cmp r11, #TML_FC_PAIRS_PIECE
+    itt hi
+    addhi r12, r0, #TML_FC_PAIRS_PIECE
+    movhi r11, #TML_FC_PAIRS_PIECE
+    and r11, r11, #7
+    mov r2, #0x400000
+    mov r3, #0
+    mov r4, #0x400000
+    mov r5, #0
+    mov r6, #0x400000
+    mov r7, #0
+    tbb [pc, r11]
+0:
+    .byte (10f - 0b) / 2, (17f - 0b) / 2, (16f - 0b) / 2, (15f - 0b) / 2
+    .byte (14f - 0b) / 2, (13f - 0b) / 2, (12f - 0b) / 2, (11f - 0b) / 2
+10:
+    tml_fc_pairs_step
+11:
+    tml_fc_pairs_step
+12:
+    tml_fc_pairs_step
+13:
+    tml_fc_pairs_step
+14:
+    tml_fc_pairs_step
+15:
+    tml_fc_pairs_step
+16:
+    tml_fc_pairs_step
+17:
+    tml_fc_pairs_step
+    cmp r0, r12
+    bne 10b
+    tml_v7m_split r8, r2, r3
+    tml_v7m_split r9, r4, r5
+    tml_v7m_split r10, r6, r7
+    tml_fc_pairs_add r8, 0
+    tml_fc_pairs_add r2, 1
+    tml_fc_pairs_add r9, 2
+    tml_fc_pairs_add r4, 3
+    tml_fc_pairs_add r10, 4
+    tml_fc_pairs_add r6, 5
+    ldr r3, [sp, #L_X_END]
+    cmp r0, r3
+    bne 2b
+    add lr, lr, #24
+    ldr r3, [sp, #L_GROUPS]
+    subs r3, r3, #1
+    str r3, [sp, #L_GROUPS]
+    bne 1b
+    add sp, sp, #LOCALS
+    pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}
+    .size tml_fc_pairs_v7m, . - tml_fc_pairs_v7m
 
 #endif

@@ -7,7 +7,22 @@
  * tml_requant_fold2_v7m() (tml_conv.c's TML_ACC_CHUNK). */
 #define TML_REQUANT_PAIR_ACC_STEP 32
 
-#ifndef __ASSEMBLER__
+/* Inputs FULLY_CONNECTED_PAIRS sums in one piece: 240 * 128 * 128 keeps
+ * the low row's sum under 2^22 in size (tml_fc.c). */
+#define TML_FC_PAIRS_PIECE 240
+
+#ifdef __ASSEMBLER__
+/* The two dot products of a 64-bit SMLAL sum hi:lo of words a + b * 2^23
+ * (the M3's conv quads, FULLY_CONNECTED_PAIRS), the sum started at 2^22:
+ * a's sum plus 2^22 then lies in [0, 2^23), a field with no sign to
+ * borrow. a's sum into `low`, b's into lo. */
+    .macro tml_v7m_split low, lo, hi
+    ubfx \low, \lo, #0, #23
+    sub \low, \low, #0x400000
+    lsr \lo, \lo, #23
+    orr \lo, \lo, \hi, lsl #9
+    .endm
+#else
 #include <stdint.h>
 
 /* What tml_requant_row_v7m() reads besides the accumulators, in the
@@ -40,6 +55,11 @@ typedef struct {
  * (31 - shift) + zero point, act_min, 127) for n > 0 outputs, every shift in
  * [-23, -2]. */
 void tml_requant_fc_v7m(const int32_t *acc, int8_t *out, int32_t n, const tml_requant_fc_args_t *args);
+
+/* tml_arch_v7m_requant.S. FULLY_CONNECTED_PAIRS's products (tml_fc.c):
+ * acc[6g + r] += row r of group g . x over len (> 0) raw int8 inputs, for
+ * g < groups (> 0), the groups' words from w on. */
+void tml_fc_pairs_v7m(const int8_t *x, int32_t len, const uint32_t *w, int32_t groups, int32_t *acc);
 
 /* What the folded rescales read besides the accumulators, in LDM order. */
 typedef struct {

@@ -150,6 +150,7 @@ typedef enum {
     TML_OP_SUM_S16 = 61,               /* sum_s16 params */
     TML_OP_STAGE = 62,                 /* stage params: the next member_count records run band by band */
     TML_OP_FULLY_CONNECTED_W16 = 63,   /* fc params, weights pre-widened to int16 (tml_fc.c's layout) */
+    TML_OP_FULLY_CONNECTED_PAIRS = 64, /* fc params, two rows' weights a word, bias folded (tml_fc.c) */
     TML_OP_COUNT_
 } tml_opcode_t;
 

@@ -218,6 +218,77 @@ static void tml_fc_w16_groups(const int8_t *x, int32_t len, int32_t input_offset
 }
 #endif
 
+/* ---- two rows a word (FULLY_CONNECTED_PAIRS) ---------------------------
+ *
+ * The converter's --fc-weights pairs stores rows in groups of six (zero
+ * rows pad the last), group by group, input by input, the three words
+ * w[2j][i] + w[2j + 1][i] * 2^23 (j < 3) of the group's rows; and the bias
+ * as bias + input_offset * sum_i w[o][i] (modulo 2^32), so the products
+ * take the raw int8 inputs. One SMLAL multiplies an input into a word: its
+ * 64-bit sum holds both rows' dot products, the first in the low 23 bits
+ * while it stays under 2^22 in size (TML_FC_PAIRS_PIECE inputs of at most
+ * 128 * 128), the second above: two products an instruction on the
+ * Cortex-M3, with no widening. Other paths take the words apart in C. */
+
+uint64_t tml_fully_connected_pairs_weight_bytes(int32_t in_features, int32_t out_features) {
+    /* In 32 bits: a 64-bit division would pull in a library routine. */
+    const uint32_t groups = ((uint32_t)out_features + TML_FC_PAIRS_ROWS - 1u) / TML_FC_PAIRS_ROWS;
+    return (uint64_t)groups * (TML_FC_PAIRS_ROWS / 2u) * 4u * (uint64_t)in_features;
+}
+
+/* Outputs rescaled together: whole groups. */
+#define TML_FC_PAIRS_CHUNK (6 * TML_FC_PAIRS_ROWS)
+
+#if TML_ARCH_V7M || TML_ARCH_DSP
+#define tml_fc_pairs_groups tml_fc_pairs_v7m
+#else
+/* acc[6g + r] = row r of group g . x over len inputs, for g < groups, the
+ * groups' words from w on. */
+static void tml_fc_pairs_groups(const int8_t *x, int32_t len, const uint32_t *w, int32_t groups,
+    int32_t *acc) {
+    for (int32_t g = 0; g < groups; ++g, acc += TML_FC_PAIRS_ROWS) {
+        int32_t sum[TML_FC_PAIRS_ROWS] = {0, 0, 0, 0, 0, 0};
+        for (int32_t i = 0; i < len; ++i, w += TML_FC_PAIRS_ROWS / 2) {
+            const int32_t xi = x[i];
+            for (int32_t j = 0; j < TML_FC_PAIRS_ROWS / 2; ++j) {
+                /* The low field sign-extended from 23 bits; the high
+                 * one rounded, the low being far under 2^22 in size
+                 * (arithmetic shifts, as everywhere in the core). */
+                const int32_t lo = (int32_t)(w[j] << 9) >> 9;
+                const int32_t hi = (int32_t)(w[j] + 0x400000u) >> 23;
+                sum[2 * j] += lo * xi;
+                sum[2 * j + 1] += hi * xi;
+            }
+        }
+        memcpy(acc, sum, sizeof(sum));
+    }
+}
+#endif
+
+void tml_fully_connected_pairs_s8(const tml_fc_params_t *p, const tml_requant_t *q,
+    int32_t batches, int32_t in_features, const int8_t *in,
+    const uint32_t *weights, const int32_t *bias,
+    int32_t out_features, int8_t *out) {
+    const int32_t lo = p->act_min - q->output_offset;
+    const int32_t hi = p->act_max - q->output_offset;
+    const int32_t step = q->channel_quant > 1 ? 1 : 0;
+    const int mode = tml_fc_rescale_mode(q);
+    const size_t group_words = (TML_FC_PAIRS_ROWS / 2) * (size_t)in_features;
+    int32_t acc[TML_FC_PAIRS_CHUNK];
+
+    for (int32_t b = 0; b < batches; ++b, in += in_features, out += out_features) {
+        for (int32_t o0 = 0; o0 < out_features; o0 += TML_FC_PAIRS_CHUNK) {
+            const int32_t n = out_features - o0 < TML_FC_PAIRS_CHUNK ? out_features - o0 : TML_FC_PAIRS_CHUNK;
+            const int32_t groups = (n + TML_FC_PAIRS_ROWS - 1) / TML_FC_PAIRS_ROWS;
+            memset(acc, 0, sizeof(acc));
+            tml_fc_pairs_groups(in, in_features, weights + (size_t)(o0 / TML_FC_PAIRS_ROWS) * group_words,
+                groups, acc);
+            tml_fc_requant_chunk(acc, bias != NULL ? bias + o0 : NULL, n, q->multiplier + o0 * step,
+                q->shift + o0 * step, step, mode, lo, hi, q->output_offset, out + o0);
+        }
+    }
+}
+
 void tml_fully_connected_w16_s8(const tml_fc_params_t *p, const tml_requant_t *q,
     int32_t batches, int32_t in_features, const int8_t *in,
     const int16_t *weights, const int32_t *bias,

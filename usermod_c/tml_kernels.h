@@ -294,6 +294,19 @@ void tml_fully_connected_w16_s8(const tml_fc_params_t *p, const tml_requant_t *q
     const int16_t *weights, const int32_t *bias,
     int32_t out_features, int8_t *out, void *scratch);
 
+/* FULLY_CONNECTED_PAIRS: the same op with two rows' weights in each word
+ * and the input offset folded into the bias (tml_fc.c describes both);
+ * rows in groups of TML_FC_PAIRS_ROWS, zero-padded. bias may be NULL
+ * (all zero). Checked by tml_fully_connected_check(). */
+#define TML_FC_PAIRS_ROWS (6)
+
+uint64_t tml_fully_connected_pairs_weight_bytes(int32_t in_features, int32_t out_features);
+
+void tml_fully_connected_pairs_s8(const tml_fc_params_t *p, const tml_requant_t *q,
+    int32_t batches, int32_t in_features, const int8_t *in,
+    const uint32_t *weights, const int32_t *bias,
+    int32_t out_features, int8_t *out);
+
 /* ---- pooling (tml_pool.c) and MEAN (tml_mean.c) ----------------------- */
 
 tml_status_t tml_pool_check(const tml_pool_params_t *p,

@@ -62,8 +62,8 @@ static tml_requant_t tml_requant_between(const tml_tensor_t *in, const tml_tenso
     return q;
 }
 
-/* weight_align: 1 for int8 weights, 4 for FULLY_CONNECTED_W16's int16
- * ones (the DSP path loads them by LDM). */
+/* weight_align: 1 for int8 weights, 4 for the words of
+ * FULLY_CONNECTED_W16 and FULLY_CONNECTED_PAIRS (loaded by LDM). */
 static tml_status_t tml_load_weights_bias(tml_model_t *m, uint32_t weights, uint64_t weight_bytes,
     uint32_t weight_align, uint32_t bias, int32_t out_c, const int8_t **w_out, const int32_t **b_out) {
     const void *w;
@@ -166,9 +166,13 @@ static uint32_t tml_scratch_depthwise(const tml_model_t *m, const tml_op_t *op) 
 
 /* ---- FULLY_CONNECTED ---------------------------------------------------- */
 
-/* FULLY_CONNECTED and FULLY_CONNECTED_W16 (int16 weights, in_features and
- * out_features padded to four, word-aligned for the DSP path's LDM). */
-static tml_status_t tml_load_fc_common(tml_model_t *m, const void *params, tml_op_t *op, int wide) {
+/* FULLY_CONNECTED and its stored layouts (tml_fc.c): W16 (int16 weights,
+ * in_features and out_features padded to four), PAIRS (two rows a word,
+ * rows padded to groups of six); both word-aligned for LDM. */
+typedef enum { TML_FC_INT8, TML_FC_W16, TML_FC_PAIRS } tml_fc_layout_t;
+
+static tml_status_t tml_load_fc_common(tml_model_t *m, const void *params, tml_op_t *op,
+    tml_fc_layout_t layout) {
     const tml_blob_fc_t *r = (const tml_blob_fc_t *)params;
     const tml_tensor_t *in = tml_op_tensor(m, op, 0);
     const tml_tensor_t *out = tml_op_tensor(m, op, 1);
@@ -188,10 +192,12 @@ static tml_status_t tml_load_fc_common(tml_model_t *m, const void *params, tml_o
     if (s != TML_OK) {
         return tml_load_fail(m, s, detail);
     }
-    s = tml_load_weights_bias(m, r->weights,
-        wide ? tml_fully_connected_w16_weight_bytes(f->in_features, out_features)
-             : (uint64_t)out_features * (uint64_t)f->in_features,
-        wide ? 4u : 1u, r->bias, out_features, &f->weights, &f->bias);
+    const uint64_t weight_bytes = layout == TML_FC_W16
+        ? tml_fully_connected_w16_weight_bytes(f->in_features, out_features)
+        : layout == TML_FC_PAIRS ? tml_fully_connected_pairs_weight_bytes(f->in_features, out_features)
+        : (uint64_t)out_features * (uint64_t)f->in_features;
+    s = tml_load_weights_bias(m, r->weights, weight_bytes, layout == TML_FC_INT8 ? 1u : 4u, r->bias,
+        out_features, &f->weights, &f->bias);
     if (s != TML_OK) {
         return s;
     }
@@ -199,11 +205,15 @@ static tml_status_t tml_load_fc_common(tml_model_t *m, const void *params, tml_o
 }
 
 static tml_status_t tml_load_fc(tml_model_t *m, const void *params, tml_op_t *op) {
-    return tml_load_fc_common(m, params, op, 0);
+    return tml_load_fc_common(m, params, op, TML_FC_INT8);
 }
 
 static tml_status_t tml_load_fc_w16(tml_model_t *m, const void *params, tml_op_t *op) {
-    return tml_load_fc_common(m, params, op, 1);
+    return tml_load_fc_common(m, params, op, TML_FC_W16);
+}
+
+static tml_status_t tml_load_fc_pairs(tml_model_t *m, const void *params, tml_op_t *op) {
+    return tml_load_fc_common(m, params, op, TML_FC_PAIRS);
 }
 
 static void tml_run_fc(const tml_model_t *m, const tml_op_t *op) {
@@ -230,6 +240,14 @@ static void tml_run_fc_w16(const tml_model_t *m, const tml_op_t *op) {
 static uint32_t tml_scratch_fc_w16(const tml_model_t *m, const tml_op_t *op) {
     (void)m;
     return tml_fully_connected_w16_scratch_size(op->u.fc.in_features);
+}
+
+static void tml_run_fc_pairs(const tml_model_t *m, const tml_op_t *op) {
+    const tml_fc_op_t *f = &op->u.fc;
+    const tml_tensor_t *out = tml_op_tensor(m, op, 1);
+    tml_fully_connected_pairs_s8(&f->p, &f->q, f->batches, f->in_features,
+        (const int8_t *)tml_op_tensor(m, op, 0)->data, (const uint32_t *)(const void *)f->weights, f->bias,
+        out->dims.c, (int8_t *)out->data);
 }
 
 /* ---- pooling, MEAN ------------------------------------------------------ */
@@ -1993,6 +2011,8 @@ const tml_op_def_t tml_op_defs[TML_OP_COUNT_] = {
     TML_OP_ENTRY(STAGE, 1, 1, 1, sizeof(tml_blob_stage_t), tml_load_stage, tml_run_stage, 0, TML_OPERANDS_SAME),
     TML_OP_ENTRY(FULLY_CONNECTED_W16, 1, 1, 1, sizeof(tml_blob_fc_t), tml_load_fc_w16, tml_run_fc_w16,
         tml_scratch_fc_w16, 0),
+    TML_OP_ENTRY(FULLY_CONNECTED_PAIRS, 1, 1, 1, sizeof(tml_blob_fc_t), tml_load_fc_pairs, tml_run_fc_pairs,
+        0, 0),
 #ifndef TML_NO_CLASSIC
     TML_OP_ENTRY(TREE_ENSEMBLE, 1, 1, 1, sizeof(tml_blob_tree_ensemble_t), tml_load_tree_ensemble,
         tml_run_tree_ensemble, tml_scratch_tree_ensemble, TML_OPERANDS_FLOAT32),

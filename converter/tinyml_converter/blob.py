@@ -29,6 +29,7 @@ DATA_FIELDS = {
     "DEPTHWISE_CONV_2D": ("weights", "bias", "multiplier", "shift"),
     "FULLY_CONNECTED": ("weights", "bias", "multiplier", "shift"),
     "FULLY_CONNECTED_W16": ("weights", "bias", "multiplier", "shift"),
+    "FULLY_CONNECTED_PAIRS": ("weights", "bias", "multiplier", "shift"),
     "CONV_2D_S16": ("weights", "bias", "multiplier", "shift"),
     "DEPTHWISE_CONV_2D_S16": ("weights", "bias", "multiplier", "shift"),
     "FULLY_CONNECTED_S16": ("weights", "bias", "scale"),

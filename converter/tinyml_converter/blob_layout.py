@@ -92,6 +92,7 @@ OPCODES = {
     "SUM_S16": 61,
     "STAGE": 62,
     "FULLY_CONNECTED_W16": 63,
+    "FULLY_CONNECTED_PAIRS": 64,
     "TREE_ENSEMBLE": 29,
     "LINEAR": 30,
     "GAUSSIAN_NB": 31,
@@ -190,6 +191,7 @@ PARAMS["MAX_POOL_2D_S16"] = PARAMS["AVERAGE_POOL_2D"]
 PARAMS["LUT_S16"] = PARAMS["LUT"]
 PARAMS["MEAN_S16"] = (struct.Struct("<3i"), "multiplier shift axis_mask".split())
 PARAMS["FULLY_CONNECTED_W16"] = PARAMS["FULLY_CONNECTED"]
+PARAMS["FULLY_CONNECTED_PAIRS"] = PARAMS["FULLY_CONNECTED"]
 PARAMS["FULLY_CONNECTED_S16"] = (
     struct.Struct("<HHiiIII"), "channel_quant reserved act_min act_max weights bias scale".split())
 PARAMS["REQUANTIZE"] = (struct.Struct("<6i"),

@@ -42,6 +42,8 @@ class Board:
     qemu_system: str = "qemu-system-arm"
     # A Cortex-M core with the DSP extension (SMLAD): where --fc-weights int16 pays.
     dsp: bool = False
+    # An armv7-M core or later (SMLAL): where --fc-weights pairs pays.
+    smlal: bool = False
 
 
 BOARDS = {
@@ -56,10 +58,11 @@ BOARDS = {
                      romfs=512 * KIB),
     "qemu_m3": Board("qemu_m3", "qemu MPS2_AN385, Cortex-M3", 4 * MIB, 2 * MIB - 16 * KIB,
                      "2 MB heap of the 4 MB RAM; models preloaded into the SSRAM at 0x21000000",
-                     ("-machine", "mps2-an385"), 0x21000000, 0x21400000, romfs=4 * MIB),
+                     ("-machine", "mps2-an385"), 0x21000000, 0x21400000, romfs=4 * MIB, smlal=True),
     "qemu_m4": Board("qemu_m4", "qemu mps2-an386, Cortex-M4 + DSP", 4 * MIB, 2 * MIB - 16 * KIB,
                      "as qemu_m3, with a Cortex-M4",
-                     ("-machine", "mps2-an386"), 0x21000000, 0x21400000, romfs=4 * MIB, dsp=True),
+                     ("-machine", "mps2-an386"), 0x21000000, 0x21400000, romfs=4 * MIB, dsp=True,
+                     smlal=True),
     # boards/qemu_rv32/mpconfigboard.mk: the firmware in the first 4 MB of
     # RAM, .data and .bss in the next 2 MB, the stack above; models go 16 MB up.
     "qemu_rv32": Board("qemu_rv32", "qemu virt, RISC-V rv32imac (the ESP32-C3/C6 ISA)", 4 * MIB,
@@ -76,7 +79,7 @@ BOARDS = {
     # boards/rpi_pico2/mpconfigboard.h: firmware 1 MB, ROMFS 1 MB, littlefs 2 MB.
     "rpi_pico2": Board("rpi_pico2", "Raspberry Pi Pico 2 (RP2350, Cortex-M33)", 2 * MIB, 420 * KIB,
                        "4 MB flash: 1 MB ROMFS for models (in place), 2 MB littlefs; "
-                       "~420 KB heap free of 520 KB SRAM", romfs=1 * MIB, dsp=True),
+                       "~420 KB heap free of 520 KB SRAM", romfs=1 * MIB, dsp=True, smlal=True),
     # boards/esp32/partitions-4MiB-tinyml.csv and boards/esp32_s3/partitions-8MiB-tinyml.csv.
     "esp32": Board("esp32", "ESP32 (no PSRAM)", 1344 * KIB, 100 * KIB,
                    "4 MB flash: 1 MB ROMFS for models (in place), 1344 KB filesystem; ~100 KB heap "

@@ -208,10 +208,12 @@ def cmd_convert(a) -> int:
                  "`make bench` measures)" if report.tiling_extra_instructions else "")
         print(f"--ram-budget {a.ram_budget}: {report.tiling} (arena without it: {report.arena_untiled} "
               f"bytes){extra}")
-    if a.fc_weights == "int16":
-        print(f"--fc-weights int16: FULLY_CONNECTED weights widened, {report.fc_weights_widened} bytes more "
-              "flash (faster on Cortex-M4/M7/M33 only)" if report.fc_weights_widened
-              else "--fc-weights int16: the model has no int8 FULLY_CONNECTED layer; nothing widened")
+    if a.fc_weights != "int8":
+        stored, cores = {"int16": ("widened", "Cortex-M4/M7/M33"),
+                         "pairs": ("stored in pairs of rows", "Cortex-M3/M4/M7/M33")}[a.fc_weights]
+        print(f"--fc-weights {a.fc_weights}: FULLY_CONNECTED weights {stored}, {report.fc_weights_widened} bytes "
+              f"more flash (faster on {cores} only)" if report.fc_weights_widened
+              else f"--fc-weights {a.fc_weights}: the model has no int8 FULLY_CONNECTED layer; nothing changed")
     if report.tflite_path:
         print(f"wrote {report.tflite_path}")
     return EXIT_OK
@@ -532,6 +534,15 @@ def cmd_check(a) -> int:
               "in qemu: RISC-V 0.9x, Cortex-M3 1.5x, the RP2040's Cortex-M0+ 2x): convert without it for those")
         if a.board and not BOARDS[a.board].dsp:
             print(f"{a.board}: its core gains nothing from --fc-weights int16; the int8 weights run faster "
+                  "and take half the flash")
+    if any(op["name"] == "FULLY_CONNECTED_PAIRS" for op in info.ops):
+        smlal = ", ".join(n for n, b in BOARDS.items() if b.smlal)
+        print(f"FULLY_CONNECTED weights in pairs of rows (--fc-weights pairs): about 0.5x the instructions of "
+              f"those layers on a Cortex-M3 and 0.75x on a Cortex-M4/M33 ({smlal}; int16 is faster there); "
+              "on other cores a loss (measured in qemu: the RP2040's Cortex-M0+ 3x, RISC-V 2x): convert "
+              "without it for those")
+        if a.board and not BOARDS[a.board].smlal:
+            print(f"{a.board}: its core loses with --fc-weights pairs; the int8 weights run faster "
                   "and take half the flash")
     if a.board:
         b, where, ram, room, fits = chosen
@@ -955,11 +966,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "buffer, then run the first layers tiled (bands of rows) as needed, choosing the "
                         "plan with the fewest extra instructions; fails, writing nothing, if none fits. "
                         "'min': the smallest arena tinyml can plan")
-    c.add_argument("--fc-weights", choices=("int8", "int16"), default="int8",
+    c.add_argument("--fc-weights", choices=("int8", "int16", "pairs"), default="int8",
                    help="int16: store FULLY_CONNECTED weights pre-widened in the order the Cortex-M4/M7/M33 "
                         "inner loop reads them (RP2350): about 0.65x the instructions of those layers there, "
                         "twice their weight bytes in flash, the same outputs; slower on the RP2040 and "
-                        "Cortex-M3, about the same on RISC-V (`tinyml check` says so) (default int8)")
+                        "Cortex-M3, about the same on RISC-V. pairs: two rows' weights in each word, for "
+                        "the Cortex-M3's SMLAL: about 0.5x there, 0.75x on M4/M33, twice the flash too; "
+                        "slower on the RP2040 and RISC-V (`tinyml check` says so) (default int8)")
     c.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own output")
     c.add_argument("--no-progress", action="store_true", help="no progress bar while calibrating")
     c.set_defaults(fn=cmd_convert)

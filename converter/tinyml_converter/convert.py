@@ -31,7 +31,7 @@ import numpy as np
 from . import __version__
 from .blob import write_blob
 from .errors import ConversionError, CoreUnavailable, ModelFileError, ModelRefused, UsageError
-from .lowering import Graph, lower, widen_fc_weights
+from .lowering import Graph, lower, pair_fc_weights, widen_fc_weights
 from .planner import Plan, Problem, plan, simulate
 from .recurrent import lstm_in_tf_keras, unroll_recurrent
 from .scratch import optional as scratch_optional, reserve
@@ -52,7 +52,7 @@ class ConversionReport:
     tiling: str = ""                            # what --ram-budget chose (tiling.Choice.describe())
     arena_untiled: int = 0                      # the arena without --ram-budget
     tiling_extra_instructions: int = 0          # its estimate of what that costs per invoke
-    fc_weights_widened: int = 0                 # bytes --fc-weights int16 added to the blob
+    fc_weights_widened: int = 0                 # bytes --fc-weights int16 or pairs added to the blob
 
 
 # ---------------------------------------------------------------------------
@@ -515,6 +515,10 @@ def _mark_embedding(model, embedding):
     return dataclasses.replace(model, outputs=outputs + [embedding]), len(outputs)
 
 
+# convert_tflite()'s fc_weights: the stored layouts of int8 FULLY_CONNECTED weights.
+FC_WEIGHTS = ("int8", "int16", "pairs")
+
+
 def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=None,
                    source_sha256=None, reset_state=False, embedding=None, ram_budget=None,
                    fc_weights="int8"):
@@ -537,16 +541,21 @@ def convert_tflite(tflite_bytes: bytes, *, name=None, labels=None, normalize=Non
     fc_weights "int16": every int8 FULLY_CONNECTED's weights stored widened
     to int16 in the order the Cortex-M4/M7/M33 inner loop reads them
     (lowering.widen_fc_weights): those weights take twice the bytes, and the
-    layers about half the instructions on those cores."""
-    if fc_weights not in ("int8", "int16"):
-        raise UsageError(f"fc_weights is {fc_weights!r}; 'int8' (as quantised) or 'int16' (pre-widened) expected")
+    layers about half the instructions on those cores. "pairs": the weights
+    of two rows in each word, for the SMLAL of Cortex-M3 and later
+    (lowering.pair_fc_weights): twice the bytes too, under half the
+    instructions on a Cortex-M3."""
+    if fc_weights not in FC_WEIGHTS:
+        raise UsageError(f"fc_weights is {fc_weights!r}; 'int8' (as quantised), 'int16' (pre-widened) "
+                         "or 'pairs' (two rows a word) expected")
     try:
         model = read_tflite(bytes(tflite_bytes))
         embedding_index = None
         if embedding is not None:
             model, embedding_index = _mark_embedding(model, embedding)
         graph = lower(model, reset_state=reset_state)
-        widened = widen_fc_weights(graph) if fc_weights == "int16" else 0
+        widened = (widen_fc_weights(graph) if fc_weights == "int16"
+                   else pair_fc_weights(graph) if fc_weights == "pairs" else 0)
         graph, pl, (offsets, scratch), order, tiling_choice = plan_for_budget(graph, ram_budget)
     except (ConversionError, UsageError):
         raise

@@ -47,9 +47,11 @@ ROWS = {
     "TRANSPOSE_CONV": Row(("TRANSPOSE_CONV", "TRANSPOSE_CONV_S16"), BOTH,
                           note="per-channel or per-tensor weights, bias, fused RELU/RELU6; "
                                "Keras' output_shape arithmetic folded; 16x8 with int64 bias"),
-    "FULLY_CONNECTED": Row(("FULLY_CONNECTED", "FULLY_CONNECTED_W16", "FULLY_CONNECTED_S16"), BOTH,
+    "FULLY_CONNECTED": Row(("FULLY_CONNECTED", "FULLY_CONNECTED_W16", "FULLY_CONNECTED_PAIRS",
+                            "FULLY_CONNECTED_S16"), BOTH,
                            note="any batch; keep_num_dims; int8: FULLY_CONNECTED_W16 with `--fc-weights int16` "
-                                "(weights pre-widened); 16x8 with int64 bias, rescaled as "
+                                "(weights pre-widened), FULLY_CONNECTED_PAIRS with `--fc-weights pairs` (two "
+                                "rows a word); 16x8 with int64 bias, rescaled as "
                                 "TFLite's double product (emulated in integers)"),
     "AVERAGE_POOL_2D": Row(("AVERAGE_POOL_2D", "AVERAGE_POOL_2D_S16"), BOTH),
     "MAX_POOL_2D": Row(("MAX_POOL_2D", "MAX_POOL_2D_S16"), BOTH),

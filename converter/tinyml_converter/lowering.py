@@ -2132,19 +2132,64 @@ def pack_fc_w16(w: np.ndarray) -> bytes:
     return np.ascontiguousarray(p.transpose(0, 2, 1, 3)).astype("<i2").tobytes()
 
 
+def _int8_fc_ops(g: Graph):
+    """(op, its int8 [out, in] weights) for every FULLY_CONNECTED of g."""
+    for op in g.ops:
+        if op.opname == "FULLY_CONNECTED":
+            out_f = g.tensors[op.outputs[0]].shape[-1]
+            yield op, np.frombuffer(op.params["weights"].data, np.int8).reshape(out_f, -1)
+
+
 def widen_fc_weights(g: Graph) -> int:
     """Every FULLY_CONNECTED of g becomes FULLY_CONNECTED_W16 with its
     weights pre-widened (pack_fc_w16); returns the bytes this adds."""
     added = 0
-    for op in g.ops:
-        if op.opname != "FULLY_CONNECTED":
-            continue
-        out_f = g.tensors[op.outputs[0]].shape[-1]
-        w = np.frombuffer(op.params["weights"].data, np.int8).reshape(out_f, -1)
+    for op, w in _int8_fc_ops(g):
         packed = Const(pack_fc_w16(w), "weights")
         added += len(packed.data) - w.size
         op.opname = "FULLY_CONNECTED_W16"
         op.params = dict(op.params, weights=packed)
+    return added
+
+
+FC_PAIRS_ROWS = 6  # usermod_c/tml_kernels.h: TML_FC_PAIRS_ROWS
+
+
+def pack_fc_pairs(w: np.ndarray) -> bytes:
+    """An int8 [out, in] weight matrix in FULLY_CONNECTED_PAIRS's layout
+    (usermod_c/tml_fc.c): rows zero-padded to groups of six; group by
+    group, input by input, the words w[2j][i] + w[2j + 1][i] * 2^23 of the
+    group's rows (j < 3), int32 little-endian."""
+    out_f, in_f = w.shape
+    groups = -(-out_f // FC_PAIRS_ROWS)
+    p = np.zeros((groups * FC_PAIRS_ROWS, in_f), np.int64)
+    p[:out_f] = w
+    p = p.reshape(groups, FC_PAIRS_ROWS // 2, 2, in_f)
+    words = p[:, :, 0, :] + p[:, :, 1, :] * (1 << 23)
+    return np.ascontiguousarray(words.transpose(0, 2, 1)).astype("<i4").tobytes()
+
+
+def fold_fc_bias(bias, w: np.ndarray, input_offset: int) -> np.ndarray:
+    """FULLY_CONNECTED_PAIRS's bias: bias + input_offset * sum_i w[o][i]
+    modulo 2^32 (the products then take the raw inputs)."""
+    base = np.zeros(w.shape[0], np.int64) if bias is None else np.frombuffer(bias, "<i4").astype(np.int64)
+    folded = base + input_offset * w.astype(np.int64).sum(axis=1)
+    return ((folded + (1 << 31)) % (1 << 32) - (1 << 31)).astype("<i4")
+
+
+def pair_fc_weights(g: Graph) -> int:
+    """Every FULLY_CONNECTED of g becomes FULLY_CONNECTED_PAIRS, its
+    weights in pairs of rows (pack_fc_pairs) and its bias folded
+    (fold_fc_bias, always present); returns the bytes this adds."""
+    added = 0
+    for op, w in _int8_fc_ops(g):
+        bias = op.params["bias"].data if isinstance(op.params["bias"], Const) else None
+        input_offset = -g.tensors[op.inputs[0]].zero_point
+        packed = Const(pack_fc_pairs(w), "weights")
+        folded = Const(fold_fc_bias(bias, w, input_offset).tobytes(), "bias")
+        added += len(packed.data) - w.size + len(folded.data) - (0 if bias is None else len(bias))
+        op.opname = "FULLY_CONNECTED_PAIRS"
+        op.params = dict(op.params, weights=packed, bias=folded)
     return added
 
 

@@ -102,6 +102,38 @@ def test_fc_weights_int16_widens_and_check_says_where_it_pays(files, tmp_path, c
     assert "invalid choice: 'int4'" in capsys.readouterr().err and not (tmp_path / "x.tinyml").exists()
 
 
+def test_fc_weights_pairs_packs_folds_and_check_says_where_it_pays(files, tmp_path, capsys):
+    out8, outp = tmp_path / "m8.tinyml", tmp_path / "mp.tinyml"
+    assert cli.main(["convert", str(files / "model.tflite"), "-o", str(out8)]) == 0
+    assert cli.main(["convert", str(files / "model.tflite"), "-o", str(outp), "--fc-weights", "pairs"]) == 0
+    text = capsys.readouterr().out
+    # The FC is 32 inputs into 3 outputs without a bias: one group of 6 rows, 3 words an input (384
+    # bytes for 96), and the folded bias (12).
+    assert "--fc-weights pairs: FULLY_CONNECTED weights stored in pairs of rows, 300 bytes more flash" in text
+    assert outp.stat().st_size - out8.stat().st_size in range(300, 308)  # plus alignment
+    assert [op["name"] for op in read_blob(outp.read_bytes()).ops] == ["CONV_2D", "FULLY_CONNECTED_PAIRS", "SOFTMAX"]
+    assert cli.main(["check", str(outp), "--board", "rpi_pico"]) == 0
+    assert "rpi_pico: its core loses with --fc-weights pairs" in capsys.readouterr().out
+    assert cli.main(["check", str(outp), "--board", "qemu_m3"]) == 0
+    text = capsys.readouterr().out
+    assert "pairs of rows" in text and "loses" not in text
+
+
+def test_fc_pairs_layout_by_hand():
+    """Two rows' weights a word, w_a + w_b * 2^23, rows padded to six; the
+    bias plus input_offset * the row's sum, modulo 2^32."""
+    from tinyml_converter.lowering import fold_fc_bias, pack_fc_pairs
+
+    w = np.array([[1, -2], [3, 4], [-128, 127]], np.int8)
+    words = np.frombuffer(pack_fc_pairs(w), "<i4").reshape(2, 3)   # [input][pair]
+    assert words[0].tolist() == [1 + 3 * 2**23, -128, 0]
+    assert words[1].tolist() == [-2 + 4 * 2**23, 127, 0]
+    bias = np.array([10, -10, 2**31 - 1], "<i4").tobytes()
+    assert fold_fc_bias(bias, w, 128).tolist() == [10 - 128, -10 + 7 * 128, 2**31 - 1 - 128]
+    assert fold_fc_bias(None, w, -1).tolist() == [1, -7, 1]
+    assert fold_fc_bias(np.array([0, 0, 2**31 - 1], "<i4").tobytes(), w, -1).tolist()[2] == -(2**31)
+
+
 def test_check_does_not_fit(files, tmp_path, monkeypatch, capsys):
     out = tmp_path / "m.tinyml"
     assert cli.main(["convert", str(files / "model.tflite"), "-o", str(out)]) == 0

@@ -24,6 +24,7 @@ C_STRUCTS = {
     "DEPTHWISE_CONV_2D": "tml_blob_conv_t",
     "FULLY_CONNECTED": "tml_blob_fc_t",
     "FULLY_CONNECTED_W16": "tml_blob_fc_t",
+    "FULLY_CONNECTED_PAIRS": "tml_blob_fc_t",
     "AVERAGE_POOL_2D": "tml_blob_pool_t",
     "MAX_POOL_2D": "tml_blob_pool_t",
     "MEAN": "tml_blob_mean_t",

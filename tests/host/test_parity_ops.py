@@ -416,8 +416,14 @@ def random_dense_cases(seed, count):
 # FULLY_CONNECTED_W16 (convert_tflite(fc_weights="int16")): pre-widened weights, per-channel and per-tensor.
 FAMILIES["dense_w16"] = random_dense_cases(1100, 12)
 FAMILIES["dense_w16_per_tensor"] = random_dense_cases(1200, 8)
-PER_TENSOR_W16 = {"dense_w16_per_tensor"}
-FC_WIDE = {"dense_w16", "dense_w16_per_tensor"}
+# FULLY_CONNECTED_PAIRS (fc_weights="pairs"): two rows a word, bias folded with the input offset.
+FAMILIES["dense_pairs"] = random_dense_cases(1300, 12)
+FAMILIES["dense_pairs_per_tensor"] = random_dense_cases(1400, 8)
+PER_TENSOR_W16 = {"dense_w16_per_tensor", "dense_pairs_per_tensor"}
+# The families converted with an fc_weights layout, and the op it must lower to.
+FC_LAYOUT = {"dense_w16": "int16", "dense_w16_per_tensor": "int16",
+             "dense_pairs": "pairs", "dense_pairs_per_tensor": "pairs"}
+FC_LAYOUT_OP = {"int16": "FULLY_CONNECTED_W16", "pairs": "FULLY_CONNECTED_PAIRS"}
 # Inputs of one tensor share a scale; inputs of their own calibration each have theirs.
 FAMILIES["squared_difference"] = [
     C("same_shape", [(4, 4, 3), (4, 4, 3)], lambda L, k, a, b: _sqdiff(a, b)),
@@ -787,7 +793,8 @@ def run_cases(name, cases):
     tfl = parity.quantize(lambda: build_model(name, cases), parity.cache_key("ops", name, SOURCE),
                           per_tensor=name.split("/")[0] in PER_TENSOR, int16=name.startswith("s16_"))
     rng = np.random.default_rng(7)
-    blob_kwargs = {"fc_weights": "int16"} if name.split("/")[0] in FC_WIDE else None
+    layout = FC_LAYOUT.get(name.split("/")[0])
+    blob_kwargs = {"fc_weights": layout} if layout else None
     oracle, tfl_outs, host_outs = parity.evaluate(tfl, lambda o: parity.random_inputs(o, rng, 5), blob_kwargs)
     assert len(oracle.out_pos) == len(cases)
     if blob_kwargs:
@@ -795,7 +802,7 @@ def run_cases(name, cases):
         from tinyml_converter.convert import tflite_to_blob
 
         ran = {op["name"] for op in read_blob(tflite_to_blob(tfl, **blob_kwargs)).ops}
-        assert "FULLY_CONNECTED_W16" in ran and "FULLY_CONNECTED" not in ran, ran
+        assert FC_LAYOUT_OP[layout] in ran and "FULLY_CONNECTED" not in ran, ran
     model = read_tflite(tfl)
     TFLITE_OPS_SEEN.update(op.name for op in model.ops)
     # Tables are not needed to see what each op lowers to.

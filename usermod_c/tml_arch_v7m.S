@@ -240,6 +240,35 @@ tml_v7m_conv4:
     pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}
     .size tml_v7m_conv4, . - tml_v7m_conv4
 
+/* tml_v7m_quad_prepare (tml_arch_v7m.h): per input, the four pixels'
+ * bytes by post-indexed LDRSB, two words x_a + x_b * 2^23 + offsets, one
+ * STRD; 9 instructions an input where GCC's loop took about 15.
+ * void tml_v7m_quad_prepare(const int8_t *const *src, int32_t n,
+ *     uint32_t *dst, uint32_t offsets) */
+    .section .text.tml_v7m_quad_prepare, "ax", %progbits
+    .align 1
+    .global tml_v7m_quad_prepare
+    .type tml_v7m_quad_prepare, %function
+    .thumb_func
+tml_v7m_quad_prepare:
+    push {r4, r5, r6, r7, r8, r9, r10, r11, lr}
+    ldm r0, {r4, r5, r6, r7}
+    add lr, r2, r1, lsl #3
+1:
+    ldrsb r8, [r4], #1
+    ldrsb r9, [r5], #1
+    ldrsb r10, [r6], #1
+    ldrsb r11, [r7], #1
+    add r8, r8, r9, lsl #23
+    add r8, r8, r3
+    add r10, r10, r11, lsl #23
+    add r10, r10, r3
+    strd r8, r10, [r2], #8
+    cmp r2, lr
+    bne 1b
+    pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}
+    .size tml_v7m_quad_prepare, . - tml_v7m_quad_prepare
+
 /* One depthwise output pixel, all n channels (a multiple of four, > 0),
  * taps (> 0) taps: acc[c] = folded[c] + sum_t tap[t][c] * w[t][c], the
  * weights widened into `wide` as [group of four channels][tap][4 words]

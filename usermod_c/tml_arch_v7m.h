@@ -37,6 +37,10 @@ void tml_v7m_conv2(const int32_t *x, int32_t steps, const int8_t *w, int32_t str
 #define TML_XQUAD_INPUT_BYTES (8)
 typedef uint32_t tml_xquad_t;
 
+/* tml_arch_v7m.S. n (> 0) inputs of the four pixels from src[p] on, as
+ * the two words of each input (offsets: both input offsets). */
+void tml_v7m_quad_prepare(const int8_t *const *src, int32_t n, uint32_t *dst, uint32_t offsets);
+
 /* Inputs [from, from + len) of the four windows, as the two words of each
  * input. With row_len 0 each window is one run from win[p]; otherwise its
  * rows of row_len inputs start step[p] bytes apart, so a window inside the
@@ -53,12 +57,8 @@ __attribute__((noinline, unused)) static void tml_xquad_prepare(const int8_t *co
     }
     for (int32_t done = 0; done < len; col = 0) {
         const int32_t run = whole - col < len - done ? whole - col : len - done;
-        const int8_t *x0 = row[0] + col, *x1 = row[1] + col, *x2 = row[2] + col, *x3 = row[3] + col;
-        tml_xquad_t *dst = buf + 2 * done;
-        for (int32_t i = 0; i < run; ++i, dst += 2) {
-            dst[0] = (uint32_t)(int32_t)x0[i] + ((uint32_t)(int32_t)x1[i] << 23) + offsets;
-            dst[1] = (uint32_t)(int32_t)x2[i] + ((uint32_t)(int32_t)x3[i] << 23) + offsets;
-        }
+        const int8_t *const src[4] = {row[0] + col, row[1] + col, row[2] + col, row[3] + col};
+        tml_v7m_quad_prepare(src, run, buf + 2 * done, offsets);
         for (int32_t p = 0; p < 4; ++p) {
             row[p] += row_len != 0 ? step[p] : 0;
         }

@@ -107,11 +107,14 @@ tml_status_t tml_depthwise_conv_check(const tml_conv_params_t *p, const tml_requ
 #if (TML_ARCH_V7M || TML_ARCH_DSP) && TML_ACC_CHUNK != TML_REQUANT_PAIR_ACC_STEP
 #error "tml_requant_fold2_v7m() finds the second pixel's accumulators TML_ACC_CHUNK words on"
 #endif
+#if TML_ARCH_M0 && TML_ACC_CHUNK != 32
+#error "tml_m0_conv4() finds pixel p's accumulators 32 * p words on"
+#endif
 
-/* Pixels are computed in pairs (tml_dot2x2_channels()) except on x86-64,
- * where the SSE2 single-pixel loop is faster, and on the Cortex-M3 and the
- * cores with DSP, which take four at a time (tml_dot4px_channels()) and
- * the last two or one as a pair. */
+/* Pixels are computed in pairs (tml_dot2x2_channels()) on the portable
+ * path, one at a time on x86-64 (the SSE2 loop is faster), and four at a
+ * time on the Arm cores (tml_dot4px_channels()), the last two or one as a
+ * pair. */
 #define TML_CONV_PAIRS (!TML_ARCH_SSE2)
 #ifndef TML_CONV_QUADS
 #define TML_CONV_QUADS (0)
@@ -360,6 +363,7 @@ static void tml_conv_pixel_quad(const tml_conv_ctx_t *c, const int8_t *const *wi
             tml_dot4px_channels(xbuf, len, c->weights + (size_t)c0 * (size_t)filter_size + (size_t)f0,
                 filter_size, n, acc, start);
         }
+#if TML_ARCH_V7M || TML_ARCH_DSP
         const tml_requant_t *q = c->q;
         if (uniform && c->mode == TML_RESCALE_FOLDED && q->channel_quant > 1 && c->hi + q->output_offset == 127) {
             const tml_requant_fold_args_t args = {
@@ -369,6 +373,9 @@ static void tml_conv_pixel_quad(const tml_conv_ctx_t *c, const int8_t *const *wi
             tml_requant_fold4_v7m(acc, out[0] + c0, n, &args);
             continue;
         }
+#else
+        (void)uniform;
+#endif
         tml_conv_rows2(c, c0, n, acc, out[0], out[1]);
         tml_conv_rows2(c, c0, n, acc + 2 * TML_ACC_CHUNK, out[2], out[3]);
     }

@@ -19,9 +19,10 @@ from math import prod
 class Build:
     name: str
     pointer: int          # bytes of a pointer and of size_t
-    conv_pixels: int      # pixels a convolution computes together (1 on x86-64 SSE2, 4 on M3 and with DSP)
+    conv_pixels: int      # pixels a convolution computes together (1 on x86-64 SSE2, 2 portable, 4 on Arm)
     xpair_max: int        # inputs of one prepared pixel pair
-    xquad_max: int        # inputs of one prepared quad of pixels, 8 bytes each (0: no quads)
+    xquad_max: int        # inputs of one prepared quad of pixels (0: no quads)
+    xquad_bytes: int      # bytes of one input of a prepared quad
     xpair_bytes: int      # bytes of one prepared input
     xvec_max: int         # inputs of the prepared FULLY_CONNECTED vector (1: none)
     xvec_bytes: int
@@ -30,11 +31,11 @@ class Build:
 
 
 BUILDS = (
-    Build("armv6m", 4, 2, 256, 0, 4, 256, 4, 0, 0),
-    Build("armv7m", 4, 4, 256, 128, 4, 256, 4, 0, 4),
-    Build("armv7em-dsp", 4, 4, 256, 256, 2, 512, 2, 512, 2),
-    Build("x86-64-sse2", 8, 1, 128, 0, 4, 1, 1, 0, 0),
-    Build("portable", 8, 2, 256, 0, 4, 1, 1, 0, 0),
+    Build("armv6m", 4, 4, 256, 64, 16, 4, 256, 4, 0, 0),
+    Build("armv7m", 4, 4, 256, 128, 8, 4, 256, 4, 0, 4),
+    Build("armv7em-dsp", 4, 4, 256, 256, 8, 2, 512, 2, 512, 2),
+    Build("x86-64-sse2", 8, 1, 128, 0, 0, 4, 1, 1, 0, 0),
+    Build("portable", 8, 2, 256, 0, 0, 4, 1, 1, 0, 0),
 )
 
 IM2COL_MAX = 576      # tml_conv.c: largest gathered window
@@ -60,7 +61,7 @@ def conv_2d(b: Build, kernel_h: int, kernel_w: int, in_c: int) -> int:
     # The prepared pieces, only as long as the layer's windows.
     prepared = 2 * _ceil4(min(filter_size, b.xpair_max)) * b.xpair_bytes
     if b.conv_pixels == 4:
-        prepared = max(prepared, 8 * _ceil4(min(filter_size, b.xquad_max)))
+        prepared = max(prepared, b.xquad_bytes * _ceil4(min(filter_size, b.xquad_max)))
     return _align8(prepared) + b.conv_pixels * (ACC_CHUNK * 4 + gather)
 
 

@@ -321,22 +321,19 @@ tml_m0_conv4:
     .size tml_m0_conv4, . - tml_m0_conv4
 
 /* One depthwise output pixel, all n channels (a multiple of four, > 0),
- * taps (> 0) taps, every tap row and the weights 4-byte aligned:
- * acc[c] = folded[c] + sum_t tap[t][c] * w[t * w_step + c]. Per tap of a
- * group of four channels: one word of inputs and one of weights, their
- * bytes sign-extended by shifts, four MULS; 26 instructions for 4
- * products, where GCC's loop takes about 44.
+ * taps (> 0) taps, every tap row 4-byte aligned: acc[c] = folded[c] +
+ * sum_t tap[t][c] * w[t][c], the weights widened into `wide` as [group of
+ * four channels][tap][4 words] (tml_dw_widen4()). Per tap of a group: the
+ * tap's address, one word of inputs, one LDM of the four weights, the
+ * inputs' bytes sign-extended by shifts, four MULS into the weights; 20
+ * instructions for 4 products (27 from int8 weights).
  * void tml_dw_pixel_m0(const int8_t *const *tap, int32_t taps, int32_t n,
- *     const int8_t *w, int32_t w_step, const int32_t *folded, int32_t *acc) */
+ *     const uint32_t *wide, const int32_t *folded, int32_t *acc) */
     .set L_TAP, 0          /* tap */
-    .set L_TAP_BYTES, 4    /* taps * 4 */
-    .set L_N, 8            /* n */
-    .set L_W, 12           /* the group's weights of tap 0 */
-    .set L_G, 16           /* the group's first channel */
-    .set LOCALS, 20
-    .set ARG_W_STEP, LOCALS + SAVED
-    .set ARG_FOLDED, ARG_W_STEP + 4
-    .set ARG_ACC, ARG_W_STEP + 8
+    .set L_N, 4            /* n */
+    .set LOCALS, 8
+    .set ARG_FOLDED, LOCALS + SAVED
+    .set ARG_ACC, ARG_FOLDED + 4
     .section .text.tml_dw_pixel_m0, "ax", %progbits
     .align 1
     .global tml_dw_pixel_m0
@@ -351,12 +348,15 @@ tml_dw_pixel_m0:
     push {r4, r5, r6, r7}
     sub sp, sp, #LOCALS
     str r0, [sp, #L_TAP]
-    lsls r1, r1, #2
-    str r1, [sp, #L_TAP_BYTES]
     str r2, [sp, #L_N]
-    str r3, [sp, #L_W]
+    /* r12 the end of the tap table, lr the group's first channel, r1
+     * the widened weights (read in order, never rewound). */
+    lsls r1, r1, #2
+    adds r1, r0, r1
+    mov r12, r1
+    mov r1, r3
     movs r2, #0
-    str r2, [sp, #L_G]
+    mov lr, r2
 2:
     ldr r5, [sp, #ARG_FOLDED]
     ldmia r5!, {r3, r4, r6, r7}
@@ -366,51 +366,37 @@ tml_dw_pixel_m0:
     mov r10, r6
     mov r11, r7
     ldr r0, [sp, #L_TAP]
-    ldr r1, [sp, #L_TAP_BYTES]
-    adds r1, r0, r1
-    mov r12, r1
-    ldr r1, [sp, #L_W]
-    ldr r2, [sp, #L_G]
-    ldr r7, [sp, #ARG_W_STEP]
 1:
     ldmia r0!, {r3}
+    mov r2, lr
     ldr r3, [r3, r2]
-    ldr r4, [r1]
-    adds r1, r1, r7
-    sxtb r5, r3
-    sxtb r6, r4
-    muls r5, r6
-    add r8, r5
-    lsls r5, r3, #16
-    asrs r5, r5, #24
-    lsls r6, r4, #16
-    asrs r6, r6, #24
-    muls r5, r6
+    ldmia r1!, {r4, r5, r6, r7}
+    sxtb r2, r3
+    muls r4, r2
+    add r8, r4
+    lsls r2, r3, #16
+    asrs r2, r2, #24
+    muls r5, r2
     add r9, r5
-    lsls r5, r3, #8
-    asrs r5, r5, #24
-    lsls r6, r4, #8
-    asrs r6, r6, #24
-    muls r5, r6
-    add r10, r5
-    asrs r5, r3, #24
-    asrs r6, r4, #24
-    muls r5, r6
-    add r11, r5
+    lsls r2, r3, #8
+    asrs r2, r2, #24
+    muls r6, r2
+    add r10, r6
+    asrs r2, r3, #24
+    muls r7, r2
+    add r11, r7
     cmp r0, r12
     bne 1b
-    ldr r5, [sp, #ARG_ACC]
+    ldr r7, [sp, #ARG_ACC]
     mov r3, r8
     mov r4, r9
-    mov r6, r10
-    mov r7, r11
-    stmia r5!, {r3, r4, r6, r7}
-    str r5, [sp, #ARG_ACC]
-    ldr r3, [sp, #L_W]
-    adds r3, r3, #4
-    str r3, [sp, #L_W]
+    mov r5, r10
+    mov r6, r11
+    stmia r7!, {r3, r4, r5, r6}
+    str r7, [sp, #ARG_ACC]
+    mov r2, lr
     adds r2, r2, #4
-    str r2, [sp, #L_G]
+    mov lr, r2
     ldr r3, [sp, #L_N]
     cmp r2, r3
     blt 2b
@@ -427,7 +413,7 @@ tml_dw_pixel_m0:
  * consecutive channels with per-channel multipliers (>= 0) and shifts in
  * [-31, -2]: tml_requant.h's tml_rescale_down_by() with its 32x32 -> high
  * product from four 16-bit MULS (TML_REQUANT_HALVES), every value in a
- * register: 47 instructions an output, where GCC's loop and call take 56.
+ * register: 45 instructions an output, where GCC's loop and call take 56.
  * void tml_requant_row_m0(const int32_t *acc, int8_t *out, int32_t n,
  *     const tml_requant_row_m0_args_t *args) */
     .section .text.tml_requant_row_m0, "ax", %progbits
@@ -444,12 +430,18 @@ tml_requant_row_m0:
     push {r4, r5, r6, r7}
     mov r4, r12
     push {r4}
-    /* r8 multipliers, r9 shifts, r10 lo, r11 hi, r12 zp, lr the end of out. */
+    /* r8, r9: the multipliers and shifts from the next accumulator (each
+     * loaded from r0 plus it, after LDMIA has stepped r0 past the output's
+     * accumulator); r10 lo, r11 hi, r12 zp, lr the end of out. */
     adds r2, r1, r2
     mov lr, r2
     ldr r4, [r3]
+    subs r4, r4, r0
+    subs r4, #4
     mov r8, r4
     ldr r4, [r3, #4]
+    subs r4, r4, r0
+    subs r4, #4
     mov r9, r4
     ldr r4, [r3, #8]
     mov r10, r4
@@ -459,9 +451,8 @@ tml_requant_row_m0:
     mov r12, r4
 1:
     ldmia r0!, {r2}
-    mov r3, r8
-    ldmia r3!, {r4}
-    mov r8, r3
+    mov r4, r8
+    ldr r4, [r0, r4]
     /* a = ah 2^16 + al, b = bh 2^16 + bl. */
     uxth r3, r2
     asrs r2, r2, #16
@@ -493,9 +484,8 @@ tml_requant_row_m0:
     /* Round half away from zero by 2^(k + 1), k = -shift - 1. */
     asrs r3, r2, #31
     adds r2, r2, r3
-    mov r3, r9
-    ldmia r3!, {r5}
-    mov r9, r3
+    mov r5, r9
+    ldr r5, [r0, r5]
     mvns r5, r5
     asrs r2, r5
     adds r2, r2, #1

@@ -771,18 +771,19 @@ TML_COLD static void tml_dw_channels(const tml_dw_ctx_t *c, const int8_t *in_bat
  * about 0.6 KB, 2 KB on Cortex-M3/M4). */
 #define TML_DW_CHUNK (64)
 #define TML_DW_MAX_TAPS (32)
-/* Widened weights (Cortex-M3/M4): at most 1152 bytes, a 3x3 kernel's 64
- * channels on DSP cores, 32 on Cortex-M3. */
+/* Widened weights (Cortex-M0/M3/M4): at most 1152 bytes, a 3x3 kernel's
+ * 64 channels on DSP cores, 32 on Cortex-M0/M3. */
 #define TML_DW_WIDE_MAX (288)
 #ifndef TML_DW_WIDE_WORDS
 #define TML_DW_WIDE_WORDS (0)
 #endif
-/* With widened weights (Cortex-M3/M4) pixels are computed in pairs whose
- * outputs are rescaled together (tml_requant_fold2_v7m()): the second
- * pixel's sums TML_REQUANT_PAIR_ACC_STEP words after the first's, which
- * bounds a pass to that many channels. */
+/* With widened weights pixels are computed in pairs on Cortex-M3/M4,
+ * whose outputs are rescaled together (tml_requant_fold2_v7m()): the
+ * second pixel's sums TML_ACC_CHUNK words after the first's, which bounds
+ * a pass to that many channels (on the Cortex-M0 too, which shares the
+ * layout). */
 #if TML_DW_WIDE_WORDS
-#define TML_DW_PAIR_CHUNK (TML_REQUANT_PAIR_ACC_STEP)
+#define TML_DW_PAIR_CHUNK (TML_ACC_CHUNK)
 #else
 #define TML_DW_PAIR_CHUNK (0)
 #endif
@@ -918,7 +919,7 @@ TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *
         p->dilation_h, p->dilation_w, y_last, x_last, taps,
     };
 
-#if TML_ARCH_DSP || TML_ARCH_V7M
+#if TML_DW_WIDE_WORDS
     /* The chunk's weights widened once (tml_dw_widen4()): taps x words per
      * group of four channels. */
     uint32_t *const wide = (uint32_t *)(void *)(scratch + l.wide);
@@ -926,9 +927,9 @@ TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *
 #endif
     const int32_t chunk = l.chunk;
 #if TML_ARCH_M0
-    /* Every tap row and the weights word-aligned (Thumb-1 loads no
-     * unaligned words): the assembly pixel. The zero-point row is. */
-    const int words = (((uintptr_t)in_batch | (uintptr_t)weights | (uintptr_t)ch) & 3u) == 0;
+    /* Every tap row word-aligned (Thumb-1 loads no unaligned words): the
+     * assembly pixel. The zero-point row is. */
+    const int words = (((uintptr_t)in_batch | (uintptr_t)ch) & 3u) == 0;
 #endif
 
     memset(zero_point, -q->input_offset, (size_t)(channels < chunk ? channels : chunk));
@@ -937,7 +938,7 @@ TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *
         /* The sums start from the folded bias. */
         const int32_t *const folded = bias != NULL ? bias + c0 : tml_zero_dw;
         const int8_t *w_chunk = weights + c0;
-#if TML_ARCH_DSP || TML_ARCH_V7M
+#if TML_DW_WIDE_WORDS
         for (int32_t g = 0; g < n; g += 4) {
             for (int32_t t = 0; t < taps; ++t) {
                 tml_dw_widen4(w_chunk + (size_t)t * w_tap_step + (size_t)g,
@@ -983,7 +984,7 @@ TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *
 #else
 #if TML_ARCH_M0
             if (words) {
-                tml_dw_pixel_m0(tap, taps, n, w_chunk, ch, folded, acc);
+                tml_dw_pixel_m0(tap, taps, n, wide, folded, acc);
                 tml_requant_row(acc, n, multiplier + c0 * quant_step,
                     shifts + c0 * quant_step, quant_step, mode, lo, hi, output_offset, out);
                 continue;

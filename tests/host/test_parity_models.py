@@ -87,7 +87,7 @@ def test_keras_to_tflite_multi_input_calibration_order():
 def test_add_tables_reserved_only_where_the_arena_allows(monkeypatch):
     """ADD's optional tables (scratch.optional()) never enlarge the arena:
     residual_block's second ADD gets them, its first (whose step is the
-    arena's peak with them) does not, and reserving both would cost 672
+    arena's peak with them) does not, and reserving both would cost 224
     bytes. Parity with the tables in use is test_model_parity's."""
     from tinyml_converter import convert
     from tinyml_converter.blob import read_blob
@@ -103,4 +103,4 @@ def test_add_tables_reserved_only_where_the_arena_allows(monkeypatch):
     assert convert.convert_tflite(tfl, name="residual_block")[1].arena_size == report.arena_size
     plan = convert._plan_graph
     monkeypatch.setattr(convert, "_plan_graph", lambda g, chosen: plan(g, range(len(g.ops))))
-    assert convert.convert_tflite(tfl, name="residual_block")[1].arena_size == report.arena_size + 672
+    assert convert.convert_tflite(tfl, name="residual_block")[1].arena_size == report.arena_size + 224

@@ -768,7 +768,7 @@ TML_COLD static void tml_dw_channels(const tml_dw_ctx_t *c, const int8_t *in_bat
 
 /* Channels per pass of the grouped depthwise kernel and the largest kernel
  * window it takes; with the widened weights they bound its scratch (at most
- * about 0.6 KB, 2 KB on Cortex-M3/M4). */
+ * about 0.6 KB, 2 KB on the Arm cores). */
 #define TML_DW_CHUNK (64)
 #define TML_DW_MAX_TAPS (32)
 /* Widened weights (Cortex-M0/M3/M4): at most 1152 bytes, a 3x3 kernel's
@@ -790,7 +790,7 @@ TML_COLD static void tml_dw_channels(const tml_dw_ctx_t *c, const int8_t *in_bat
 
 /* Where the grouped depthwise kernel keeps its tables in the scratch, for a
  * layer of `grouped` channels (a multiple of 4) and `taps` taps: per pass of
- * `chunk` channels the sums and (Cortex-M3/M4) the widened weights, then
+ * `chunk` channels the sums and (Arm cores) the widened weights, then
  * the tap pointers and offsets and a row of input zero points that padding
  * taps point at. */
 typedef struct {

@@ -480,9 +480,8 @@ def conv_rows():
     """Windows the Arm cores' quads read row by row in place (rows of whole
     blocks of four inputs, no gather): 3x3x20 (180 inputs: one piece on the
     M4, pieces of 128 and 64 starting mid-row on the M3 and M0) and 3x3x4,
-    both valid over 2x5 pixels,
-    so the last two of each layer go to the pair path, which gathers
-    them."""
+    both valid over 2x5 pixels, so the last two of each layer go to the
+    pair path, which gathers them."""
     keras = _keras(23)
     L = keras.layers
     inp = keras.Input((4, 7, 20))

@@ -47,10 +47,6 @@ typedef struct {
 } tml_requant_row_m0_args_t;
 void tml_requant_row_m0(const int32_t *acc, int8_t *out, int32_t n, const tml_requant_row_m0_args_t *args);
 
-#define TML_XVEC32_DOT4 tml_m0_dot4
-#define TML_XVEC32_CONV2 tml_m0_conv2
-#include "tml_arch_xvec32.h"
-
 /* Four output pixels at a time (tml_conv.c's main loop; the last one or
  * two of a layer go as a pair), one channel at a time: each weight is
  * loaded once for the four, and MULS may overwrite the inputs, which the
@@ -61,36 +57,20 @@ void tml_requant_row_m0(const int32_t *acc, int8_t *out, int32_t n, const tml_re
 #define TML_CONV_QUADS (1)
 #define TML_XQUAD_MAX (64)
 #define TML_XQUAD_INPUT_BYTES (16)
-typedef int32_t tml_xquad_t;
 
-/* Inputs [from, from + len) of the four windows. With row_len 0 each
- * window is one run from win[p]; otherwise its rows of row_len inputs
- * start step[p] bytes apart, so a window inside the image is read in
- * place rather than gathered. */
-__attribute__((noinline, unused)) static void tml_xquad_prepare(const int8_t *const *win, const size_t *step,
-    int32_t row_len, int32_t from, int32_t len, int32_t input_offset, tml_xquad_t *buf) {
-    const int32_t whole = row_len != 0 ? row_len : from + len;
-    const int8_t *row[4];
-    int32_t col = from % whole;
-    for (int32_t p = 0; p < 4; ++p) {
-        row[p] = win[p] + (size_t)(from / whole) * (row_len != 0 ? step[p] : 0);
-    }
-    for (int32_t done = 0; done < len; col = 0) {
-        const int32_t run = whole - col < len - done ? whole - col : len - done;
-        const int8_t *x0 = row[0] + col, *x1 = row[1] + col, *x2 = row[2] + col, *x3 = row[3] + col;
-        tml_xquad_t *dst = buf + 4 * done;
-        for (int32_t i = 0; i < run; ++i, dst += 4) {
-            dst[0] = x0[i] + input_offset;
-            dst[1] = x1[i] + input_offset;
-            dst[2] = x2[i] + input_offset;
-            dst[3] = x3[i] + input_offset;
-        }
-        for (int32_t p = 0; p < 4; ++p) {
-            row[p] += row_len != 0 ? step[p] : 0;
-        }
-        done += run;
+/* tml_xquad_prepare()'s run of n inputs (tml_arch_xvec32.h). */
+static inline void tml_xquad_fill(const int8_t *const *src, int32_t n, uint32_t *dst, int32_t input_offset) {
+    for (int32_t i = 0; i < n; ++i, dst += 4) {
+        dst[0] = (uint32_t)(src[0][i] + input_offset);
+        dst[1] = (uint32_t)(src[1][i] + input_offset);
+        dst[2] = (uint32_t)(src[2][i] + input_offset);
+        dst[3] = (uint32_t)(src[3][i] + input_offset);
     }
 }
+
+#define TML_XVEC32_DOT4 tml_m0_dot4
+#define TML_XVEC32_CONV2 tml_m0_conv2
+#include "tml_arch_xvec32.h"
 
 /* tml_arch_m0.S. For k < channels (> 0), channel k's weights at w + k *
  * stride, pixel p's accumulator at acc[p * 32 + k] (p < 4) becomes

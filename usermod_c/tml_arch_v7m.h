@@ -19,10 +19,6 @@ void tml_v7m_dot4(const int32_t *x, int32_t count, const int8_t *w, int32_t stri
 void tml_v7m_conv2(const int32_t *x, int32_t steps, const int8_t *w, int32_t stride,
     int32_t pairs, int32_t *acc_a, int32_t *acc_b, const int32_t *src_a, const int32_t *src_b);
 
-#define TML_XVEC32_DOT4 tml_v7m_dot4
-#define TML_XVEC32_CONV2 tml_v7m_conv2
-#include "tml_arch_xvec32.h"
-
 /* Four output pixels at a time (tml_conv.c's main loop; the last one or
  * two of a layer go as a pair). SMLAL multiplies a weight into a word that
  * holds two pixels' inputs, x_a + x_b * 2^23 (each + input_offset, so at
@@ -35,36 +31,20 @@ void tml_v7m_conv2(const int32_t *x, int32_t steps, const int8_t *w, int32_t str
 #define TML_CONV_QUADS (1)
 #define TML_XQUAD_MAX (128)
 #define TML_XQUAD_INPUT_BYTES (8)
-typedef uint32_t tml_xquad_t;
 
 /* tml_arch_v7m.S. n (> 0) inputs of the four pixels from src[p] on, as
  * the two words of each input (offsets: both input offsets). */
 void tml_v7m_quad_prepare(const int8_t *const *src, int32_t n, uint32_t *dst, uint32_t offsets);
 
-/* Inputs [from, from + len) of the four windows, as the two words of each
- * input. With row_len 0 each window is one run from win[p]; otherwise its
- * rows of row_len inputs start step[p] bytes apart, so a window inside the
- * image is read in place rather than gathered. */
-__attribute__((noinline, unused)) static void tml_xquad_prepare(const int8_t *const *win, const size_t *step,
-    int32_t row_len, int32_t from, int32_t len, int32_t input_offset, tml_xquad_t *buf) {
-    /* Both offsets of a word in one constant. */
-    const uint32_t offsets = (uint32_t)input_offset * ((1u << 23) + 1u);
-    const int32_t whole = row_len != 0 ? row_len : from + len;
-    const int8_t *row[4];
-    int32_t col = from % whole;
-    for (int32_t p = 0; p < 4; ++p) {
-        row[p] = win[p] + (size_t)(from / whole) * (row_len != 0 ? step[p] : 0);
-    }
-    for (int32_t done = 0; done < len; col = 0) {
-        const int32_t run = whole - col < len - done ? whole - col : len - done;
-        const int8_t *const src[4] = {row[0] + col, row[1] + col, row[2] + col, row[3] + col};
-        tml_v7m_quad_prepare(src, run, buf + 2 * done, offsets);
-        for (int32_t p = 0; p < 4; ++p) {
-            row[p] += row_len != 0 ? step[p] : 0;
-        }
-        done += run;
-    }
+/* tml_xquad_prepare()'s run of n inputs (tml_arch_xvec32.h): both offsets of
+ * a word in one constant. */
+static inline void tml_xquad_fill(const int8_t *const *src, int32_t n, uint32_t *dst, int32_t input_offset) {
+    tml_v7m_quad_prepare(src, n, dst, (uint32_t)input_offset * ((1u << 23) + 1u));
 }
+
+#define TML_XVEC32_DOT4 tml_v7m_dot4
+#define TML_XVEC32_CONV2 tml_v7m_conv2
+#include "tml_arch_xvec32.h"
 
 /* tml_arch_v7m.S. For k < channels (> 0), channel k's weights at w + k *
  * stride, pixel p's accumulator at acc[p * TML_REQUANT_PAIR_ACC_STEP + k]

@@ -83,4 +83,32 @@ TML_NOINLINE static void tml_dot2x2_channels(const tml_xpair_t *x, int32_t len, 
     tml_dot2x2_tail(xa, xb, x_step, done, rest, w, stride, pairs, src_a, src_b, acc_a, acc_b);
 }
 
+/* The quads (TML_CONV_QUADS): TML_XQUAD_INPUT_BYTES an input, each input's
+ * words written by the including header's tml_xquad_fill(). Inputs [from,
+ * from + len) of the four windows: with row_len 0 each window is one run
+ * from win[p]; otherwise its rows of row_len inputs start step[p] bytes
+ * apart, so a window inside the image is read in place rather than
+ * gathered. */
+typedef uint32_t tml_xquad_t;
+
+__attribute__((noinline, unused)) static void tml_xquad_prepare(const int8_t *const *win, const size_t *step,
+    int32_t row_len, int32_t from, int32_t len, int32_t input_offset, tml_xquad_t *buf) {
+    const int32_t words = TML_XQUAD_INPUT_BYTES / (int32_t)sizeof(tml_xquad_t);
+    const int32_t whole = row_len != 0 ? row_len : from + len;
+    const int8_t *row[4];
+    int32_t col = from % whole;
+    for (int32_t p = 0; p < 4; ++p) {
+        row[p] = win[p] + (size_t)(from / whole) * (row_len != 0 ? step[p] : 0);
+    }
+    for (int32_t done = 0; done < len; col = 0) {
+        const int32_t run = whole - col < len - done ? whole - col : len - done;
+        const int8_t *const src[4] = {row[0] + col, row[1] + col, row[2] + col, row[3] + col};
+        tml_xquad_fill(src, run, buf + words * done, input_offset);
+        for (int32_t p = 0; p < 4; ++p) {
+            row[p] += row_len != 0 ? step[p] : 0;
+        }
+        done += run;
+    }
+}
+
 #endif /* TML_ARCH_XVEC32_H */

@@ -20,10 +20,13 @@ the stress tests scripts/gen_mpy_stress.py writes into build/mpytest/stress.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
+import selectors
 import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +39,9 @@ sys.path.insert(0, str(ROOT / "converter"))
 from tinyml_converter.boards import BOARDS, qemu_command as board_qemu_command  # noqa: E402
 
 QEMU = [name for name, b in BOARDS.items() if b.qemu_args]
+# Seconds without a line from run-tests.py before a board's run is called
+# hung: far above any script of `make test` on the slowest board.
+SILENCE_LIMIT = 300
 
 
 def qemu_command(board, blobs):
@@ -52,6 +58,22 @@ def collect_tests():
     return tests
 
 
+def descendants(pid):
+    """Every process below pid (Linux /proc): run-tests.py starts the
+    emulator in a session of its own, out of reach of a group kill."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def run_board(board, micropython_dir, tests, blobs, results="results"):
     result_dir = BUILD / "mpytest" / results / board
     result_dir.mkdir(parents=True, exist_ok=True)
@@ -66,16 +88,36 @@ def run_board(board, micropython_dir, tests, blobs, results="results"):
         cmd += ["-t", "execpty:" + qemu_command(board, blobs)]
     cmd += [str(t) for t in tests]
     print(f"== {board}: {len(tests)} scripts", flush=True)
-    proc = subprocess.run(cmd, cwd=Path(micropython_dir) / "tests", env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env["PYTHONUNBUFFERED"] = "1"  # a line per test as it ends, for the silence watch below
+    proc = subprocess.Popen(cmd, cwd=Path(micropython_dir) / "tests", env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     passed, failed, skipped = [], [], []
-    for line in proc.stdout.splitlines():
+    lines = []
+    watch = selectors.DefaultSelector()
+    watch.register(proc.stdout, selectors.EVENT_READ)
+    while True:
+        if not watch.select(timeout=SILENCE_LIMIT):
+            # A firmware stuck in a loop answers nothing, not even Ctrl-C, and
+            # run-tests.py would wait for it for ever.
+            for pid in [proc.pid, *descendants(proc.pid)]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            done = set(passed + failed + skipped)
+            hung = next((str(t) for t in tests if str(t) not in done), "?")
+            failed.append(f"<{board}: no word for {SILENCE_LIMIT} s, the firmware hung in {hung}; "
+                          f"the scripts after it did not run>")
+            break
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
         m = re.match(r"^(pass|FAIL|skip)\s+(\S+)", line)
         if m:
             {"pass": passed, "FAIL": failed, "skip": skipped}[m.group(1)].append(m.group(2))
-            print(f"  {board}: {line}")
+            print(f"  {board}: {line.rstrip()}", flush=True)
+    proc.wait()
     if not passed and not failed:
-        print(proc.stdout)
+        print("".join(lines))
         failed.append(f"<{board}: run-tests.py ran nothing (exit {proc.returncode})>")
     for name in failed:
         base = Path(name).name

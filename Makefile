@@ -120,11 +120,14 @@ test-host: deps-python $(addprefix firmware-,$(TEST_BOARDS))
 	$(PYTHON) -m pytest -q -n 2 --dist loadfile tests/host
 
 # Model parity scripts are regenerated each run (TFLite is the oracle), then
-# the same scripts run on every board in TEST_BOARDS; the scikit-learn
-# models' scripts (scikit-learn is their oracle) on unix, qemu_m0 and qemu_m3.
+# the same scripts run on every board in TEST_BOARDS, and so do the random
+# convolution shapes of the sweep; the scikit-learn models' scripts
+# (scikit-learn is their oracle) on unix, qemu_m0 and qemu_m3.
 test-mpy: deps-python $(addprefix firmware-,$(TEST_BOARDS))
 	$(PYTHON) scripts/gen_mpy_tests.py
 	$(PYTHON) scripts/mpytest.py --micropython-dir $(MICROPY_DIR) $(TEST_BOARDS)
+	$(PYTHON) scripts/gen_mpy_sweep.py
+	$(PYTHON) scripts/mpytest.py --micropython-dir $(MICROPY_DIR) --dir $(BUILD)/mpytest/sweep $(TEST_BOARDS)
 	$(PYTHON) scripts/gen_sklearn_mpy_tests.py
 	$(PYTHON) scripts/mpytest.py --micropython-dir $(MICROPY_DIR) --dir $(BUILD)/mpytest/sklearn \
 		$(filter unix qemu_m0 qemu_m3,$(TEST_BOARDS))

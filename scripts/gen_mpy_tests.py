@@ -125,6 +125,64 @@ def tflite_reference(tflite_bytes, inputs):
     return inp, outs, results
 
 
+def write_model_test(out, name, tflite_bytes, blob, shape, labels, next_addr, blobs, count=INPUTS_PER_MODEL,
+                     int16=False, in_place_input=False):
+    """Write <name>.bin (the blob, then `count` seeded random inputs of
+    `shape`, without the batch dimension),
+    <name>.py and <name>.py.exp (TFLite's output bytes for those inputs) into
+    `out`; give the .bin the next free address of each qemu board
+    (next_addr, advanced) and list it in `blobs`. A model with state (an
+    LSTM) carries it from one input to the next, on the board as in TFLite:
+    its invokes run in order on both."""
+    import numpy as np
+
+    rng = np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest()[:8], 16))
+    dtype = np.int16 if int16 else np.int8
+    limits = np.iinfo(dtype)
+    inputs = [rng.integers(limits.min, limits.max + 1, size=(1, *shape), dtype=dtype) for _ in range(count)]
+    inp, outs, expected = tflite_reference(tflite_bytes, inputs)
+
+    inputs_offset = (len(blob) + 7) & ~7
+    # Each input at an 8-byte aligned offset: a model whose input is read
+    # in place (--ram-budget) takes the slice as it is.
+    input_stride = (inputs[0].nbytes + 7) & ~7
+    payload = blob + bytes(inputs_offset - len(blob)) + b"".join(
+        x.tobytes() + bytes(input_stride - x.nbytes) for x in inputs)
+    data_path = out / f"{name}.bin"
+    data_path.write_bytes(payload)
+
+    addrs = {}
+    for board in BLOB_BASE:
+        addr = next_addr[board]
+        if addr + len(payload) > BLOB_LIMIT[board]:
+            raise SystemExit(f"gen_mpy_tests: {name}: no room for {len(payload)} bytes on {board}")
+        addrs[board] = addr
+        blobs[board].append({"path": str(data_path), "addr": addr})
+        next_addr[board] = (addr + len(payload) + 255) & ~255
+
+    fields = dict(name=name, addr=board_addr(addrs), size=len(payload),
+                  path=data_path, blob_size=len(blob), n_inputs=len(inputs), inputs_offset=inputs_offset,
+                  input_size=inputs[0].nbytes, input_stride=input_stride)
+    script = SCRIPT_HEAD.format(**fields)
+    if int16:
+        script += PREDICT_16X8.format(**fields)
+    if in_place_input:
+        script += UNALIGNED_INPUT.format(**fields)
+    (out / f"{name}.py").write_text(script)
+
+    in_shape = tuple(int(d) for d in inp["shape"][1:])
+    out_shape = tuple(int(d) for d in outs[0]["shape"][1:])
+    exp = [f"{in_shape} {out_shape} {tuple(labels) if labels else None}"]
+    for ys in expected:
+        exp += [y.astype(y.dtype.newbyteorder("<")).tobytes().hex() for y in ys]
+    if int16:
+        exp += [ys[0].astype("<i2").tobytes().hex() for ys in expected]
+    if in_place_input:
+        exp.append("ValueError: True")
+    (out / f"{name}.py.exp").write_text("\n".join(exp) + "\n")
+    return dict(fields, addrs=addrs, expected=expected[0])
+
+
 def build_models():
     """name -> builder returning (keras model, calibration data, labels or None)."""
     import models
@@ -226,8 +284,6 @@ def main():
     ap.add_argument("--only", nargs="*", help="model names to generate (default: all)")
     args = ap.parse_args()
 
-    import numpy as np
-
     from tinyml_converter import convert
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -247,60 +303,15 @@ def main():
         blob = convert.tflite_to_blob(tflite_bytes, name=name, labels=labels,
                                       ram_budget=getattr(builder, "ram_budget", None),
                                       fc_weights=getattr(builder, "fc_weights", "int8"))
-        rng = np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest()[:8], 16))
-        shape = tuple(keras_model.inputs[0].shape[1:])
-        # A model with state (an LSTM) carries it from one input to the next,
-        # on the board as in TFLite: its invokes run in order on both.
-        count = getattr(builder, "invokes", INPUTS_PER_MODEL)
-        dtype = np.int16 if getattr(builder, "int16", False) else np.int8
-        info16 = np.iinfo(dtype)
-        inputs = [rng.integers(info16.min, info16.max + 1, size=(1, *shape), dtype=dtype) for _ in range(count)]
-        inp, outs, expected = tflite_reference(tflite_bytes, inputs)
-
-        inputs_offset = (len(blob) + 7) & ~7
-        # Each input at an 8-byte aligned offset: a model whose input is read
-        # in place (--ram-budget) takes the slice as it is.
-        input_stride = (inputs[0].nbytes + 7) & ~7
-        payload = blob + bytes(inputs_offset - len(blob)) + b"".join(
-            x.tobytes() + bytes(input_stride - x.nbytes) for x in inputs)
-        data_path = OUT / f"{name}.bin"
-        data_path.write_bytes(payload)
-
-        addrs = {}
-        for board in BLOB_BASE:
-            addr = next_addr[board]
-            if addr + len(payload) > BLOB_LIMIT[board]:
-                raise SystemExit(f"gen_mpy_tests: {name}: no room for {len(payload)} bytes on {board}")
-            addrs[board] = addr
-            blobs[board].append({"path": str(data_path), "addr": addr})
-            next_addr[board] = (addr + len(payload) + 255) & ~255
-
-        info = dict(name=name, addrs=addrs, size=len(payload), path=data_path, blob_size=len(blob),
-                    inputs_offset=inputs_offset, input_size=inputs[0].nbytes)
+        info = write_model_test(OUT, name, tflite_bytes, blob, tuple(keras_model.inputs[0].shape[1:]),
+                                labels, next_addr, blobs,
+                                count=getattr(builder, "invokes", INPUTS_PER_MODEL),
+                                int16=getattr(builder, "int16", False),
+                                in_place_input=getattr(builder, "ram_budget", None) is not None)
         if first is None:
             first = info
         if name in MUTATE_MODELS:
-            write_mutation_test(info, expected[0])
-        fields = dict(name=name, addr=board_addr(addrs), size=len(payload),
-                      path=data_path, blob_size=len(blob), n_inputs=len(inputs), inputs_offset=inputs_offset,
-                      input_size=inputs[0].nbytes, input_stride=input_stride)
-        script = SCRIPT_HEAD.format(**fields)
-        if dtype == np.int16:
-            script += PREDICT_16X8.format(**fields)
-        if getattr(builder, "ram_budget", None) is not None:
-            script += UNALIGNED_INPUT.format(**fields)
-        (OUT / f"{name}.py").write_text(script)
-
-        in_shape = tuple(int(d) for d in inp["shape"][1:])
-        out_shape = tuple(int(d) for d in outs[0]["shape"][1:])
-        exp = [f"{in_shape} {out_shape} {tuple(labels) if labels else None}"]
-        for ys in expected:
-            exp += [y.astype(y.dtype.newbyteorder("<")).tobytes().hex() for y in ys]
-        if dtype == np.int16:
-            exp += [ys[0].astype("<i2").tobytes().hex() for ys in expected]
-        if getattr(builder, "ram_budget", None) is not None:
-            exp.append("ValueError: True")
-        (OUT / f"{name}.py.exp").write_text("\n".join(exp) + "\n")
+            write_mutation_test(info, info["expected"])
 
     write_corruption_test(first)
     (OUT / "blobs.json").write_text(json.dumps(blobs, indent=1))

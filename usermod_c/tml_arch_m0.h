@@ -58,14 +58,13 @@ void tml_requant_row_m0(const int32_t *acc, int8_t *out, int32_t n, const tml_re
 #define TML_XQUAD_MAX (64)
 #define TML_XQUAD_INPUT_BYTES (16)
 
-/* tml_xquad_prepare()'s run of n inputs (tml_arch_xvec32.h). */
+/* tml_xquad_prepare()'s run of n inputs (tml_arch_xvec32.h), in
+ * tml_arch_m0.S: dst[4 i + p] = src[p][i] + input_offset for i < n (n > 0),
+ * p < 4. */
+void tml_m0_quad_fill(const int8_t *const *src, int32_t n, uint32_t *dst, int32_t input_offset);
+
 static inline void tml_xquad_fill(const int8_t *const *src, int32_t n, uint32_t *dst, int32_t input_offset) {
-    for (int32_t i = 0; i < n; ++i, dst += 4) {
-        dst[0] = (uint32_t)(src[0][i] + input_offset);
-        dst[1] = (uint32_t)(src[1][i] + input_offset);
-        dst[2] = (uint32_t)(src[2][i] + input_offset);
-        dst[3] = (uint32_t)(src[3][i] + input_offset);
-    }
+    tml_m0_quad_fill(src, n, dst, input_offset);
 }
 
 #define TML_XVEC32_DOT4 tml_m0_dot4

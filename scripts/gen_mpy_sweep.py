@@ -10,8 +10,8 @@ the firmware runs. This sweep draws shapes that reach their edges: channel
 counts around the 2- and 4-lane groups, windows longer than one prepared
 piece (64 inputs on M0, 128 on M3), rows whose pixels do not fill a quad,
 strides, dilations, both paddings, per-tensor and per-channel quantisation,
-all three --fc-weights layouts, and some chains converted with
---ram-budget min, so tiled.
+all three --fc-weights layouts, residual and broadcast ADD and SUB, and
+some chains converted with --ram-budget min, so tiled.
 
 Each model is one random input feeding three random branches, written by
 gen_mpy_tests.write_model_test(): a blob plus inputs per model, a script, and
@@ -71,10 +71,22 @@ def _window(rng, in_h, in_w):
 
 
 def _branch(rng, in_h, in_w, in_c):
-    """(description, build(layers, x)) of one random layer on an (in_h, in_w, in_c) input."""
-    kind = rng.choice(["conv", "conv", "depthwise", "depthwise", "dense"], p=[0.3, 0.2, 0.2, 0.15, 0.15])
+    """(description, build(layers, x)) of one random layer (or residual) on an (in_h, in_w, in_c) input."""
+    kind = rng.choice(["conv", "conv", "depthwise", "depthwise", "dense", "elementwise"],
+                      p=[0.25, 0.2, 0.2, 0.1, 0.15, 0.1])
     activation = ACTIVATIONS[int(rng.integers(0, 3))]
     bias = bool(rng.random() < 0.8)
+    if kind == "elementwise":
+        # ADD or SUB of the input and a pointwise convolution of it (a
+        # residual), or of the input and its per-channel mean (broadcast).
+        op = str(rng.choice(["Add", "Subtract"]))
+        broadcast = bool(rng.random() < 0.4)
+
+        def build(L, x):
+            other = (L.GlobalAveragePooling2D(keepdims=True)(x) if broadcast
+                     else L.Conv2D(in_c, 1, activation=activation)(x))
+            return getattr(L, op)()([x, other])
+        return f"{op.lower()}_{'broadcast' if broadcast else 'residual'}", build
     if kind == "dense":
         inputs = in_h * in_w * in_c
         units = max(1, min(int(rng.integers(1, 41)), MAX_WEIGHTS // inputs))
@@ -109,6 +121,8 @@ def _input_shape(rng):
 def draw_model(rng, index):
     """A model's spec: name, input shape, its branches (or a tiled chain),
     per-tensor or not, --fc-weights layout and --ram-budget."""
+    if rng.random() < 0.15:
+        return _residual_model(rng, index)
     shape = _input_shape(rng)
     tiled = rng.random() < 0.15
     spec = dict(shape=shape, per_tensor=bool(rng.random() < 0.25),
@@ -125,6 +139,29 @@ def draw_model(rng, index):
         spec["branches"] = [_branch(rng, *shape) for _ in range(3)]
         spec["name"] = f"sweep{index:02d}"
     return spec
+
+
+def _residual_model(rng, index):
+    """A residual block after a wide layer: its ADD or SUB has 1024 outputs
+    or more, and the wide layer's arena peak leaves room for the input
+    tables (scratch.optional()), the path ResNets take."""
+    pixels = int(rng.integers(64, 197))
+    in_h = int(rng.integers(8, 15))
+    in_w = -(-pixels // in_h)
+    in_c = int(rng.choice([1, 3, 4, 8, 16]))
+    channels = -(-1024 // (in_h * in_w))
+    op = str(rng.choice(["Add", "Subtract"]))
+    broadcast = bool(rng.random() < 0.3)
+    activation = ACTIVATIONS[int(rng.integers(0, 3))]
+
+    def build(L, x):
+        wide = L.Conv2D(64, 3, padding="same", activation="relu")(x)
+        y = L.Conv2D(channels, 1, activation=activation)(wide)
+        z = L.GlobalAveragePooling2D(keepdims=True)(y) if broadcast else L.Conv2D(channels, 3, padding="same")(y)
+        return getattr(L, op)()([y, z])
+    desc = f"wide64_pw{channels}_{op.lower()}{'_broadcast' if broadcast else ''}_{activation}"
+    return dict(shape=(in_h, in_w, in_c), per_tensor=bool(rng.random() < 0.25), fc_weights="int8",
+                ram_budget=None, branches=[(desc, build)], name=f"sweep{index:02d}_residual")
 
 
 def _branch_of_kind(rng, kind, in_h, in_w, in_c):

@@ -557,4 +557,131 @@ tml_m0_quad_fill:
     pop {r4, r5, r6, r7, pc}
     .size tml_m0_quad_fill, . - tml_m0_quad_fill
 
+/* out[i] = clamp(rescale(acc[i]) + zp, lo, hi) for n > 0 outputs, all with
+ * one multiplier (>= 0) and one shift in [-31, -2]: tml_requant_row_m0's
+ * arithmetic with the multiplier's halves and the shift's k = -shift - 1
+ * computed once, and the zero point folded into the final rounding
+ * (((u >> k) + 1 + 2 zp) >> 1 is the rounded value plus zp): 40
+ * instructions an output.
+ * void tml_requant_pt_m0(const int32_t *acc, int8_t *out, int32_t n,
+ *     const tml_requant_pt_m0_args_t *args) */
+    .section .text.tml_requant_pt_m0, "ax", %progbits
+    .align 1
+    .global tml_requant_pt_m0
+    .type tml_requant_pt_m0, %function
+    .thumb_func
+tml_requant_pt_m0:
+    push {r4, r5, r6, r7, lr}
+    mov r4, r8
+    mov r5, r9
+    mov r6, r10
+    mov r7, r11
+    push {r4, r5, r6, r7}
+    mov r4, r12
+    push {r4}
+    /* r8, r9 the multiplier's low and high halves, r10 lo, r11 hi, r12
+     * 1 + 2 zp, lr the end of out; k on the stack. */
+    adds r2, r1, r2
+    mov lr, r2
+    ldr r4, [r3, #20]
+    push {r4}
+    ldr r4, [r3, #0]
+    mov r8, r4
+    ldr r4, [r3, #4]
+    mov r9, r4
+    ldr r4, [r3, #8]
+    mov r10, r4
+    ldr r4, [r3, #12]
+    mov r11, r4
+    ldr r4, [r3, #16]
+    mov r12, r4
+1:
+    ldmia r0!, {r2}
+    uxth r3, r2
+    asrs r2, r2, #16
+    mov r6, r8
+    mov r4, r9
+    mov r7, r3
+    muls r7, r6              /* ll = al bl */
+    muls r6, r2              /* m1 = ah bl */
+    muls r3, r4              /* m2 = al bh */
+    muls r2, r4              /* hh = ah bh */
+    lsrs r7, r7, #16
+    lsls r4, r6, #17
+    lsrs r4, r4, #17
+    adds r7, r7, r4
+    lsls r4, r3, #17
+    lsrs r4, r4, #17
+    adds r7, r7, r4
+    lsrs r7, r7, #14
+    adds r7, r7, #1
+    lsrs r7, r7, #1
+    lsls r2, r2, #1
+    asrs r6, r6, #15
+    adds r2, r2, r6
+    lsrs r3, r3, #15
+    adds r2, r2, r3
+    adds r2, r2, r7
+    asrs r3, r2, #31
+    adds r2, r2, r3
+    ldr r5, [sp, #0]
+    asrs r2, r5
+    add r2, r12
+    asrs r2, r2, #1
+    cmp r2, r10
+    bge 2f
+    mov r2, r10
+2:
+    cmp r2, r11
+    ble 3f
+    mov r2, r11
+3:
+    strb r2, [r1]
+    adds r1, r1, #1
+    cmp r1, lr
+    bne 1b
+    add sp, sp, #4
+    pop {r4}
+    mov r12, r4
+    pop {r4, r5, r6, r7}
+    mov r8, r4
+    mov r9, r5
+    mov r10, r6
+    mov r11, r7
+    pop {r4, r5, r6, r7, pc}
+    .size tml_requant_pt_m0, . - tml_requant_pt_m0
+
+/* sums[i] = scaled1[a[i]] + scaled2[b[i]] for n > 0 consecutive elements,
+ * the tables indexed by the int8 values (-128..127): the sums of an ADD or
+ * SUB whose inputs' rescales are tables (tml_elementwise.c), 10
+ * instructions an element; its index counts up from -n to 0.
+ * void tml_add_sums_m0(const int8_t *a, const int8_t *b, int32_t *sums,
+ *     int32_t n, const int32_t *const tables[2]) */
+    .section .text.tml_add_sums_m0, "ax", %progbits
+    .align 1
+    .global tml_add_sums_m0
+    .type tml_add_sums_m0, %function
+    .thumb_func
+tml_add_sums_m0:
+    push {r4, r5, r6, r7, lr}
+    ldr r7, [sp, #20]
+    ldr r4, [r7, #0]
+    ldr r5, [r7, #4]
+    adds r0, r0, r3
+    adds r1, r1, r3
+    rsbs r3, r3, #0
+1:
+    ldrsb r6, [r0, r3]
+    lsls r6, r6, #2
+    ldr r6, [r4, r6]
+    ldrsb r7, [r1, r3]
+    lsls r7, r7, #2
+    ldr r7, [r5, r7]
+    adds r6, r6, r7
+    stmia r2!, {r6}
+    adds r3, #1
+    bne 1b
+    pop {r4, r5, r6, r7, pc}
+    .size tml_add_sums_m0, . - tml_add_sums_m0
+
 #endif

@@ -47,6 +47,20 @@ typedef struct {
 } tml_requant_row_m0_args_t;
 void tml_requant_row_m0(const int32_t *acc, int8_t *out, int32_t n, const tml_requant_row_m0_args_t *args);
 
+/* tml_arch_m0.S: the same for one multiplier and shift, in [-31, -2], over
+ * every output (per-tensor), as the element-wise kernels rescale: args
+ * hold the multiplier's halves, the clamp with the zero point, 1 + 2 zp and
+ * k = -shift - 1. */
+typedef struct {
+    int32_t multiplier_low, multiplier_high, lo, hi, one_plus_2zp, k;
+} tml_requant_pt_m0_args_t;
+void tml_requant_pt_m0(const int32_t *acc, int8_t *out, int32_t n, const tml_requant_pt_m0_args_t *args);
+
+/* tml_arch_m0.S: sums[i] = tables[0][a[i]] + tables[1][b[i]] for n > 0
+ * elements, each table indexed by an int8 value (-128..127). */
+void tml_add_sums_m0(const int8_t *a, const int8_t *b, int32_t *sums, int32_t n,
+    const int32_t *const tables[2]);
+
 /* Four output pixels at a time (tml_conv.c's main loop; the last one or
  * two of a layer go as a pair), one channel at a time: each weight is
  * loaded once for the four, and MULS may overwrite the inputs, which the

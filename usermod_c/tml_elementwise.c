@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "tml_arch.h"
 #include "tml_check.h"
 #include "tml_kernels.h"
 #include "tml_requant.h"
@@ -227,7 +228,39 @@ static void tml_add_row_fast(const void *ctx, const int8_t *a, int32_t a_step,
 typedef struct {
     tml_add_fast_ctx_t fast;
     const int32_t *scaled1, *scaled2; /* indexed by the int8 input, -128..127 */
+#if TML_ARCH_M0
+    tml_requant_pt_m0_args_t rescale; /* its k is -1 when the output shift is outside [-31, -2] */
+#endif
 } tml_add_lut_ctx_t;
+
+#if TML_ARCH_M0
+/* Cortex-M0: a chunk's sums go to the stack (tml_add_sums_m0() for
+ * unbroadcast rows, every ADD of a residual block), then
+ * tml_requant_pt_m0() rescales them all with the multiplier split once:
+ * about 50 instructions an element, where the loop below takes 75. */
+#define TML_ADD_M0_CHUNK (32)
+
+static void tml_add_lut_m0(const tml_add_lut_ctx_t *c, const int8_t *a, int32_t a_step,
+    const int8_t *b, int32_t b_step, int8_t *out, int32_t count) {
+    const int32_t *const tables[2] = { c->scaled1, c->scaled2 };
+    int32_t sums[TML_ADD_M0_CHUNK];
+    while (count > 0) {
+        const int32_t n = count < TML_ADD_M0_CHUNK ? count : TML_ADD_M0_CHUNK;
+        if (a_step == 1 && b_step == 1) {
+            tml_add_sums_m0(a, b, sums, n, tables);
+            a += n;
+            b += n;
+        } else {
+            for (int32_t i = 0; i < n; i++, a += a_step, b += b_step) {
+                sums[i] = tables[0][*a] + tables[1][*b];
+            }
+        }
+        tml_requant_pt_m0(sums, out, n, &c->rescale);
+        out += n;
+        count -= n;
+    }
+}
+#endif
 
 #ifndef TML_REQUANT_HALVES
 #if defined(__GNUC__)
@@ -249,6 +282,12 @@ static inline void tml_add_lut_folded(const tml_add_lut_ctx_t *c, const int8_t *
 static void tml_add_row_lut(const void *ctx, const int8_t *a, int32_t a_step,
     const int8_t *b, int32_t b_step, int8_t *out, int32_t count) {
     const tml_add_lut_ctx_t *c = (const tml_add_lut_ctx_t *)ctx;
+#if TML_ARCH_M0
+    if (c->rescale.k >= 0) {
+        tml_add_lut_m0(c, a, a_step, b, b_step, out, count);
+        return;
+    }
+#endif
 #ifndef TML_REQUANT_HALVES
     if (c->fast.fold != 0) {
         /* Unbroadcast rows (every ADD of a residual block) with constant
@@ -310,7 +349,14 @@ void tml_add_s8(const tml_add_params_t *p,
                 table[v + 128] = tml_add_scaled(&fast.in1, v + fast.base.in1_offset);
                 table[v + 384] = tml_add_scaled(&fast.in2, v * fast.negate2 + fast.base.in2_offset * fast.negate2);
             }
+#if TML_ARCH_M0
+            const int32_t m = p->output_multiplier, shift = p->output_shift;
+            const tml_add_lut_ctx_t ctx = { fast, table + 128, table + 384, {
+                m & 0xFFFF, m >> 16, p->act_min, p->act_max, 1 + 2 * output_zero_point,
+                shift >= -31 && shift <= -2 ? -shift - 1 : -1 } };
+#else
             const tml_add_lut_ctx_t ctx = { fast, table + 128, table + 384 };
+#endif
             tml_broadcast_rows(in1_dims, in1, in2_dims, in2, out_dims, out, tml_add_row_lut, &ctx);
             return;
         }

@@ -82,6 +82,23 @@ def packaged_core() -> Path | None:
     return Path(spec.origin) if spec and spec.origin else None
 
 
+def _refuse_stale(core: Path) -> None:
+    """In a source checkout (an editable install), the compiled core is built
+    once, by pip install; C sources edited since would be silently ignored,
+    and blobs with their new opcodes refused as unknown. Name the newer file
+    instead."""
+    sources = Path(__file__).resolve().parents[2] / "usermod_c"
+    if not sources.is_dir() or Path(__file__).resolve().parent not in core.resolve().parents:
+        return
+    built = core.stat().st_mtime
+    newer = [f for f in sorted(sources.iterdir()) if f.suffix in (".c", ".h", ".S") and f.stat().st_mtime > built]
+    if newer:
+        raise CoreUnavailable(
+            f"the compiled C core {core} is older than {newer[0]} ({len(newer)} source file(s) changed since "
+            f"it was built): run `pip install -e converter` again, or set TINYML_HOST_LIB to the library "
+            f"`make host-lib` builds (build/host/libtinyml_host.so)")
+
+
 def load_library(path: str | os.PathLike | None = None):
     """The C core as a ctypes library: `path`, else TINYML_HOST_LIB, else the
     build installed with this package."""
@@ -90,12 +107,15 @@ def load_library(path: str | os.PathLike | None = None):
         return declare(ctypes.CDLL(str(path)))
     with _lib_lock:
         if _lib is None:
-            chosen = os.environ.get("TINYML_HOST_LIB") or packaged_core()
-            if chosen is None:
-                raise CoreUnavailable(
-                    "this install of tinyml_converter has no compiled C core (tinyml_converter._core): "
-                    "reinstall it from a wheel, or from source with a C compiler, or set "
-                    "TINYML_HOST_LIB to a build of usermod_c/")
+            chosen = os.environ.get("TINYML_HOST_LIB")
+            if not chosen:
+                chosen = packaged_core()
+                if chosen is None:
+                    raise CoreUnavailable(
+                        "this install of tinyml_converter has no compiled C core (tinyml_converter._core): "
+                        "reinstall it from a wheel, or from source with a C compiler, or set "
+                        "TINYML_HOST_LIB to a build of usermod_c/")
+                _refuse_stale(chosen)
             try:
                 _lib = declare(ctypes.CDLL(str(chosen)))
             except OSError as exc:

@@ -1092,6 +1092,33 @@ def test_host_library_path_override(tmp_path, monkeypatch):
         host_runtime.load_library()
 
 
+def test_stale_packaged_core_named(tmp_path, monkeypatch):
+    """A source checkout whose C sources changed after pip install built its
+    core: loading that core is refused, naming the newer source file."""
+    import os
+
+    package = tmp_path / "converter" / "tinyml_converter"
+    package.mkdir(parents=True)
+    sources = tmp_path / "usermod_c"
+    sources.mkdir()
+    core = package / "_core.abi3.so"
+    core.write_bytes(b"")
+    old, edited = sources / "tml_old.c", sources / "tml_conv.c"
+    old.write_text("")
+    edited.write_text("")
+    os.utime(old, (1000, 1000))
+    os.utime(core, (2000, 2000))
+    os.utime(edited, (3000, 3000))
+    monkeypatch.setattr(host_runtime, "__file__", str(package / "host_runtime.py"))
+    with pytest.raises(CoreUnavailable, match="older than .*tml_conv.c .1 source file"):
+        host_runtime._refuse_stale(core)
+    os.utime(edited, (1500, 1500))
+    host_runtime._refuse_stale(core)
+    # A core installed elsewhere (a wheel) is not compared with the checkout.
+    os.utime(edited, (3000, 3000))
+    host_runtime._refuse_stale(tmp_path / "elsewhere" / "_core.abi3.so")
+
+
 def test_error_is_value_error():
     with pytest.raises(ValueError, match="MAGIC|magic"):
         HostModel(b"NOPE" + bytes(60))

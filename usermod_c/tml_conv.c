@@ -228,6 +228,14 @@ static void tml_requant_row(const int32_t *acc, int32_t n,
         tml_requant_row_m0(acc, out, n, &args);
         return;
     }
+    if (mode != TML_RESCALE_ANY) {
+        const tml_requant_pt_m0_args_t args = {
+            *multiplier & 0xFFFF, *multiplier >> 16, lo + output_offset, hi + output_offset,
+            1 + 2 * output_offset, -*shift - 1,
+        };
+        tml_requant_pt_m0(acc, out, n, &args);
+        return;
+    }
 #endif
     if (mode != TML_RESCALE_ANY) {
         for (int32_t i = 0; i < n; ++i, multiplier += step, shift += step) {

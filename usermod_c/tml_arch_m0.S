@@ -16,8 +16,28 @@
     .syntax unified
     .thumb
 
-/* Both routines save r4-r11 and lr, in two pushes (Thumb-1 pushes only
- * low registers): the caller's stacked arguments start this far above. */
+/* Every routine here but the short ones keeps values in r8-r11, which
+ * Thumb-1 pushes only through low registers: r4-r11 and lr saved in two
+ * pushes (SAVED bytes), and restored the same way on return. */
+    .macro tml_m0_enter
+    push {r4, r5, r6, r7, lr}
+    mov r4, r8
+    mov r5, r9
+    mov r6, r10
+    mov r7, r11
+    push {r4, r5, r6, r7}
+    .endm
+
+    .macro tml_m0_return
+    pop {r4, r5, r6, r7}
+    mov r8, r4
+    mov r9, r5
+    mov r10, r6
+    mov r11, r7
+    pop {r4, r5, r6, r7, pc}
+    .endm
+
+/* The caller's stacked arguments start this far above, after tml_m0_enter. */
     .set SAVED, 9 * 4
 
 /* One input of tml_m0_dot4's loop: load it, multiply it by the four
@@ -51,12 +71,7 @@
     .type tml_m0_dot4, %function
     .thumb_func
 tml_m0_dot4:
-    push {r4, r5, r6, r7, lr}
-    mov r4, r8
-    mov r5, r9
-    mov r6, r10
-    mov r7, r11
-    push {r4, r5, r6, r7}
+    tml_m0_enter
     /* r12 = the end of x; r2..r4, r1 = the four channels' weights. */
     lsls r1, r1, #2
     adds r1, r0, r1
@@ -90,12 +105,7 @@ tml_m0_dot4:
     str r6, [r5, #8]
     mov r6, r11
     str r6, [r5, #12]
-    pop {r4, r5, r6, r7}
-    mov r8, r4
-    mov r9, r5
-    mov r10, r6
-    mov r11, r7
-    pop {r4, r5, r6, r7, pc}
+    tml_m0_return
     .size tml_m0_dot4, . - tml_m0_dot4
 
 /* One input of tml_m0_conv2's loop: both pixels' values (r4, r5), each
@@ -142,12 +152,7 @@ tml_m0_dot4:
     .type tml_m0_conv2, %function
     .thumb_func
 tml_m0_conv2:
-    push {r4, r5, r6, r7, lr}
-    mov r4, r8
-    mov r5, r9
-    mov r6, r10
-    mov r7, r11
-    push {r4, r5, r6, r7}
+    tml_m0_enter
     sub sp, #LOCALS
     str r0, [sp, #L_X]
     lsls r1, r1, #4
@@ -194,12 +199,7 @@ tml_m0_conv2:
     str r4, [sp, #ARG_PAIRS]
     bne 1b
     add sp, #LOCALS
-    pop {r4, r5, r6, r7}
-    mov r8, r4
-    mov r9, r5
-    mov r10, r6
-    mov r11, r7
-    pop {r4, r5, r6, r7, pc}
+    tml_m0_return
     .size tml_m0_conv2, . - tml_m0_conv2
 
 /* One input of four pixels for one channel: LDM brings the four pixels'
@@ -242,12 +242,7 @@ tml_m0_conv2:
     .type tml_m0_conv4, %function
     .thumb_func
 tml_m0_conv4:
-    push {r4, r5, r6, r7, lr}
-    mov r4, r8
-    mov r5, r9
-    mov r6, r10
-    mov r7, r11
-    push {r4, r5, r6, r7}
+    tml_m0_enter
     sub sp, #LOCALS
     str r0, [sp, #L_X]
     str r1, [sp, #L_LEN]
@@ -312,12 +307,7 @@ tml_m0_conv4:
     str r2, [sp, #ARG_CHANNELS]
     bne 1b
     add sp, #LOCALS
-    pop {r4, r5, r6, r7}
-    mov r8, r4
-    mov r9, r5
-    mov r10, r6
-    mov r11, r7
-    pop {r4, r5, r6, r7, pc}
+    tml_m0_return
     .size tml_m0_conv4, . - tml_m0_conv4
 
 /* One depthwise output pixel, all n channels (a multiple of four, > 0),
@@ -340,12 +330,7 @@ tml_m0_conv4:
     .type tml_dw_pixel_m0, %function
     .thumb_func
 tml_dw_pixel_m0:
-    push {r4, r5, r6, r7, lr}
-    mov r4, r8
-    mov r5, r9
-    mov r6, r10
-    mov r7, r11
-    push {r4, r5, r6, r7}
+    tml_m0_enter
     sub sp, sp, #LOCALS
     str r0, [sp, #L_TAP]
     str r2, [sp, #L_N]
@@ -401,13 +386,40 @@ tml_dw_pixel_m0:
     cmp r2, r3
     blt 2b
     add sp, sp, #LOCALS
-    pop {r4, r5, r6, r7}
-    mov r8, r4
-    mov r9, r5
-    mov r10, r6
-    mov r11, r7
-    pop {r4, r5, r6, r7, pc}
+    tml_m0_return
     .size tml_dw_pixel_m0, . - tml_dw_pixel_m0
+
+/* The rescales' product: from a = ah 2^16 + al (r2 = ah, r3 = al) and the
+ * multiplier b = bh 2^16 + bl (r4 = bh, r6 = bl), r2 = v + (v >> 31) for
+ * v = floor((a b + 2^30) / 2^31) = 2 hh + (m1 >> 15) + (m2 >> 15) + the
+ * carry of their low 15 bits, ll's high half and 2^14, by 2^15: the u of
+ * tml_round_shift_away(), ready for the rounding by 2^(k + 1). Uses r3,
+ * r4, r6, r7. */
+    .macro tml_m0_q31_product
+    mov r7, r3
+    muls r7, r6              /* ll = al bl */
+    muls r6, r2              /* m1 = ah bl */
+    muls r3, r4              /* m2 = al bh */
+    muls r2, r4              /* hh = ah bh */
+    lsrs r7, r7, #16
+    lsls r4, r6, #17
+    lsrs r4, r4, #17
+    adds r7, r7, r4
+    lsls r4, r3, #17
+    lsrs r4, r4, #17
+    adds r7, r7, r4
+    lsrs r7, r7, #14
+    adds r7, r7, #1
+    lsrs r7, r7, #1
+    lsls r2, r2, #1
+    asrs r6, r6, #15
+    adds r2, r2, r6
+    lsrs r3, r3, #15
+    adds r2, r2, r3
+    adds r2, r2, r7
+    asrs r3, r2, #31
+    adds r2, r2, r3
+    .endm
 
 /* out[i] = clamp(rescale(acc[i]), lo, hi) + zp for n > 0 outputs of
  * consecutive channels with per-channel multipliers (>= 0) and shifts in
@@ -422,12 +434,7 @@ tml_dw_pixel_m0:
     .type tml_requant_row_m0, %function
     .thumb_func
 tml_requant_row_m0:
-    push {r4, r5, r6, r7, lr}
-    mov r4, r8
-    mov r5, r9
-    mov r6, r10
-    mov r7, r11
-    push {r4, r5, r6, r7}
+    tml_m0_enter
     mov r4, r12
     push {r4}
     /* r8, r9: the multipliers and shifts from the next accumulator (each
@@ -458,32 +465,7 @@ tml_requant_row_m0:
     asrs r2, r2, #16
     uxth r6, r4
     lsrs r4, r4, #16
-    mov r7, r3
-    muls r7, r6              /* ll = al bl */
-    muls r6, r2              /* m1 = ah bl */
-    muls r3, r4              /* m2 = al bh */
-    muls r2, r4              /* hh = ah bh */
-    /* floor((a b + 2^30) / 2^31) = 2 hh + (m1 >> 15) + (m2 >> 15) + the
-     * carry of their low 15 bits, ll's high half and 2^14, by 2^15. */
-    lsrs r7, r7, #16
-    lsls r4, r6, #17
-    lsrs r4, r4, #17
-    adds r7, r7, r4
-    lsls r4, r3, #17
-    lsrs r4, r4, #17
-    adds r7, r7, r4
-    lsrs r7, r7, #14
-    adds r7, r7, #1
-    lsrs r7, r7, #1
-    lsls r2, r2, #1
-    asrs r6, r6, #15
-    adds r2, r2, r6
-    lsrs r3, r3, #15
-    adds r2, r2, r3
-    adds r2, r2, r7
-    /* Round half away from zero by 2^(k + 1), k = -shift - 1. */
-    asrs r3, r2, #31
-    adds r2, r2, r3
+    tml_m0_q31_product
     mov r5, r9
     ldr r5, [r0, r5]
     mvns r5, r5
@@ -505,12 +487,7 @@ tml_requant_row_m0:
     bne 1b
     pop {r4}
     mov r12, r4
-    pop {r4, r5, r6, r7}
-    mov r8, r4
-    mov r9, r5
-    mov r10, r6
-    mov r11, r7
-    pop {r4, r5, r6, r7, pc}
+    tml_m0_return
     .size tml_requant_row_m0, . - tml_requant_row_m0
 
 /* The quads' prepared inputs: dst[4 i + p] = src[p][i] + input_offset for
@@ -571,12 +548,7 @@ tml_m0_quad_fill:
     .type tml_requant_pt_m0, %function
     .thumb_func
 tml_requant_pt_m0:
-    push {r4, r5, r6, r7, lr}
-    mov r4, r8
-    mov r5, r9
-    mov r6, r10
-    mov r7, r11
-    push {r4, r5, r6, r7}
+    tml_m0_enter
     mov r4, r12
     push {r4}
     /* r8, r9 the multiplier's low and high halves, r10 lo, r11 hi, r12
@@ -601,29 +573,7 @@ tml_requant_pt_m0:
     asrs r2, r2, #16
     mov r6, r8
     mov r4, r9
-    mov r7, r3
-    muls r7, r6              /* ll = al bl */
-    muls r6, r2              /* m1 = ah bl */
-    muls r3, r4              /* m2 = al bh */
-    muls r2, r4              /* hh = ah bh */
-    lsrs r7, r7, #16
-    lsls r4, r6, #17
-    lsrs r4, r4, #17
-    adds r7, r7, r4
-    lsls r4, r3, #17
-    lsrs r4, r4, #17
-    adds r7, r7, r4
-    lsrs r7, r7, #14
-    adds r7, r7, #1
-    lsrs r7, r7, #1
-    lsls r2, r2, #1
-    asrs r6, r6, #15
-    adds r2, r2, r6
-    lsrs r3, r3, #15
-    adds r2, r2, r3
-    adds r2, r2, r7
-    asrs r3, r2, #31
-    adds r2, r2, r3
+    tml_m0_q31_product
     ldr r5, [sp, #0]
     asrs r2, r5
     add r2, r12
@@ -643,12 +593,7 @@ tml_requant_pt_m0:
     add sp, sp, #4
     pop {r4}
     mov r12, r4
-    pop {r4, r5, r6, r7}
-    mov r8, r4
-    mov r9, r5
-    mov r10, r6
-    mov r11, r7
-    pop {r4, r5, r6, r7, pc}
+    tml_m0_return
     .size tml_requant_pt_m0, . - tml_requant_pt_m0
 
 /* sums[i] = scaled1[a[i]] + scaled2[b[i]] for n > 0 consecutive elements,

@@ -194,26 +194,7 @@ tml_v7m_conv4:
     mov r12, #0x400000
     mov lr, #0
     ldr r3, [sp, #L_ENTRY]
-    tbb [pc, r3]
-0:
-    .byte (10f - 0b) / 2, (17f - 0b) / 2, (16f - 0b) / 2, (15f - 0b) / 2
-    .byte (14f - 0b) / 2, (13f - 0b) / 2, (12f - 0b) / 2, (11f - 0b) / 2
-10:
-    tml_v7m_conv4_step
-11:
-    tml_v7m_conv4_step
-12:
-    tml_v7m_conv4_step
-13:
-    tml_v7m_conv4_step
-14:
-    tml_v7m_conv4_step
-15:
-    tml_v7m_conv4_step
-16:
-    tml_v7m_conv4_step
-17:
-    tml_v7m_conv4_step
+    tml_v7m_steps8 r3, tml_v7m_conv4_step
     ldr r3, [sp, #L_X_END]
     cmp r0, r3
     bne 10b

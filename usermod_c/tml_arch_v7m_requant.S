@@ -314,26 +314,7 @@ tml_fc_pairs_v7m:
     mov r5, #0
     mov r6, #0x400000
     mov r7, #0
-    tbb [pc, r11]
-0:
-    .byte (10f - 0b) / 2, (17f - 0b) / 2, (16f - 0b) / 2, (15f - 0b) / 2
-    .byte (14f - 0b) / 2, (13f - 0b) / 2, (12f - 0b) / 2, (11f - 0b) / 2
-10:
-    tml_fc_pairs_step
-11:
-    tml_fc_pairs_step
-12:
-    tml_fc_pairs_step
-13:
-    tml_fc_pairs_step
-14:
-    tml_fc_pairs_step
-15:
-    tml_fc_pairs_step
-16:
-    tml_fc_pairs_step
-17:
-    tml_fc_pairs_step
+    tml_v7m_steps8 r11, tml_fc_pairs_step
     cmp r0, r12
     bne 10b
     tml_v7m_split r8, r2, r3

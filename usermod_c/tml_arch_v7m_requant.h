@@ -22,6 +22,32 @@
     lsr \lo, \lo, #23
     orr \lo, \lo, \hi, lsl #9
     .endm
+
+/* A loop of `len` steps unrolled 8 times (tml_v7m_conv4, tml_fc_pairs_v7m),
+ * entered where len % 8 steps remain of its first pass: `rest` holds len %
+ * 8, TBB jumps to the step it names. The loop's test ends the last step. */
+    .macro tml_v7m_steps8 rest, step
+    tbb [pc, \rest]
+0:
+    .byte (10f - 0b) / 2, (17f - 0b) / 2, (16f - 0b) / 2, (15f - 0b) / 2
+    .byte (14f - 0b) / 2, (13f - 0b) / 2, (12f - 0b) / 2, (11f - 0b) / 2
+10:
+    \step
+11:
+    \step
+12:
+    \step
+13:
+    \step
+14:
+    \step
+15:
+    \step
+16:
+    \step
+17:
+    \step
+    .endm
 #else
 #include <stdint.h>
 

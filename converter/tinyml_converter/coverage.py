@@ -151,12 +151,13 @@ _TABLE_ENTRY = re.compile(
     r'TML_OP_ENTRY\((\w+)\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*[^,]+,\s*(\w+)\s*,\s*(\w+)\s*,'
     r'\s*(\w+)\s*(?:,\s*\w+\s*)?\)')
 _CALL = re.compile(r"\b(tml_\w+)\s*\(")
+_IDENT = re.compile(r"\b(tml_\w+)\b")
 
 
 def _functions(source: str) -> dict:
     """{name: body} of the functions a C file defines."""
     out = {}
-    for m in re.finditer(r"^[a-z][^;{}()]*?\b(tml_\w+)\s*\([^;{}]*\)\s*\{(.*?)^\}", source, re.M | re.S):
+    for m in re.finditer(r"^[A-Za-z_][^;{}()]*?\b(tml_\w+)\s*\([^;{}]*\)\s*\{(.*?)^\}", source, re.M | re.S):
         out[m.group(1)] = m.group(2)
     return out
 
@@ -171,11 +172,15 @@ class _CallGraph:
         self.texts = {path.name: path.read_text() for path in sorted(c_dir.glob("tml_*.c"))}
         self.ops_c = self.texts["tml_ops.c"]
         self.local = _functions(self.ops_c)
-        self.defined_in = {}
+        self.defined_in, self.bodies = {}, {}
         for name, text in self.texts.items():
             if name != "tml_ops.c":
-                for fn in _functions(text):
+                for fn, fn_body in _functions(text).items():
                     self.defined_in.setdefault(fn, name)
+                    self.bodies.setdefault(fn, fn_body)
+        self.arch_names = set()
+        for path in sorted(c_dir.glob("tml_arch*.h")):
+            self.arch_names |= set(_functions(path.read_text()))
 
     def files_called(self, body, seen=frozenset()):
         found = set()
@@ -186,6 +191,27 @@ class _CallGraph:
                 found |= self.files_called(self.local[name], seen | {name})
         return found
 
+    def arch_reachable(self, files_called, body):
+        """Whether the kernel functions `body` reaches (by call or by name:
+        row functions are passed as pointers) have per-core paths: a TML_ARCH_
+        switch, or a routine of a tml_arch*.h header."""
+        todo, seen = _IDENT.findall(body), set()
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            if name in self.arch_names:
+                return True
+            if name in self.local:
+                todo += _IDENT.findall(self.local[name])
+            elif self.defined_in.get(name) in files_called:
+                fn_body = self.bodies[name]
+                if "TML_ARCH_" in fn_body:
+                    return True
+                todo += _IDENT.findall(fn_body)
+        return False
+
     def entries(self):
         """(op, load, run, scratch) of every entry of the op table."""
         return _TABLE_ENTRY.findall(self.ops_c)
@@ -194,13 +220,12 @@ class _CallGraph:
 def kernels(c_dir) -> dict:
     """{tinyml op: Kernel}, read from usermod_c."""
     g = _CallGraph(c_dir)
-    arch = {name: '#include "tml_arch.h"' in text for name, text in g.texts.items()}
-    arch["tml_ops.c"] = False
     out = {}
     for name, _load, run, scratch in g.entries():
         # A run function that calls no kernel file does its work in tml_ops.c.
-        files = tuple(sorted(g.files_called(g.local.get(run, ""), {run}))) or ("tml_ops.c",)
-        out[name] = Kernel(name, files, any(arch[f] for f in files), scratch != "0")
+        body = g.local.get(run, "")
+        files = tuple(sorted(g.files_called(body, {run}))) or ("tml_ops.c",)
+        out[name] = Kernel(name, files, g.arch_reachable(set(files), body), scratch != "0")
     return out
 
 

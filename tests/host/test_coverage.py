@@ -35,11 +35,18 @@ def test_c_op_table_covers_every_opcode():
     assert set(coverage.kernels(C_DIR)) == set(blob_layout.OPCODES)
 
 
-def test_kernel_paths_follow_the_includes():
+def test_kernel_paths_follow_the_code():
     kernels = coverage.kernels(C_DIR)
     # The convolutions have per-arch inner loops; the byte movers are portable.
     assert kernels["CONV_2D"].arch_paths and kernels["CONV_2D"].files == ("tml_conv.c",)
     assert not kernels["REMAP"].arch_paths
+    # Per op, not per file: in tml_pool.c only MAX_POOL_2D has a DSP loop
+    # (tml_max_into), in tml_elementwise.c only ADD a Cortex-M0 one (its
+    # row function is reached as a pointer, not a call).
+    assert kernels["MAX_POOL_2D"].arch_paths and not kernels["AVERAGE_POOL_2D"].arch_paths
+    assert kernels["ADD"].arch_paths and not kernels["MAXIMUM"].arch_paths and not kernels["MUL"].arch_paths
+    # A kernel behind a macro-prefixed definition (TML_OUT_OF_LINE tml_dw_groups4).
+    assert kernels["DEPTHWISE_CONV_2D"].arch_paths
     assert kernels["CONV_2D"].scratch and not kernels["MAX_POOL_2D"].scratch
 
 

@@ -10,8 +10,9 @@ the firmware runs. This sweep draws shapes that reach their edges: channel
 counts around the 2- and 4-lane groups, windows longer than one prepared
 piece (64 inputs on M0, 128 on M3), rows whose pixels do not fill a quad,
 strides, dilations, both paddings, per-tensor and per-channel quantisation,
-all three --fc-weights layouts, residual and broadcast ADD and SUB, and
-some chains converted with --ram-budget min, so tiled.
+all three --fc-weights layouts, residual and broadcast ADD and SUB, 16x8
+models (int16 activations), and some chains converted with --ram-budget
+min, so tiled.
 
 Each model is one random input feeding three random branches, written by
 gen_mpy_tests.write_model_test(): a blob plus inputs per model, a script, and
@@ -135,6 +136,13 @@ def draw_model(rng, index):
         spec["chain"] = [first, _branch_of_kind(rng, "depthwise", None, None, None),
                          _branch_of_kind(rng, "pointwise", None, None, None)]
         spec["name"] = f"sweep{index:02d}_tiled"
+    elif rng.random() < 0.2:
+        # 16x8 (int16 activations): one branch, since each value prints as
+        # four hex digits and predict() prints the first output again;
+        # per-channel, as TF's 16x8 quantiser cannot give a depthwise
+        # per-tensor scales.
+        spec.update(branches=[_branch(rng, *shape)], name=f"sweep{index:02d}_16x8", int16=True,
+                    fc_weights="int8", per_tensor=False)
     else:
         spec["branches"] = [_branch(rng, *shape) for _ in range(3)]
         spec["name"] = f"sweep{index:02d}"
@@ -225,13 +233,15 @@ def main():
               flush=True)
         key = parity.cache_key("sweep", args.seed, spec["name"], spec["shape"], parts, source)
         with contextlib.redirect_stdout(io.StringIO()):  # TF's export chatter
-            tflite_bytes = parity.quantize(lambda: keras_model(spec), key, per_tensor=spec["per_tensor"])
+            tflite_bytes = parity.quantize(lambda: keras_model(spec), key, per_tensor=spec["per_tensor"],
+                                           int16=spec.get("int16", False))
         blob = convert.tflite_to_blob(tflite_bytes, name=spec["name"], ram_budget=spec["ram_budget"],
                                       fc_weights=spec["fc_weights"])
         # A plan that fits without reading its input in place keeps it in the arena.
         in_place = any(t["placement"] == "external" for t in read_blob(blob).tensors)
         gen_mpy_tests.write_model_test(OUT, spec["name"], tflite_bytes, blob, spec["shape"], None,
-                                       next_addr, blobs, count=INVOKES, in_place_input=in_place)
+                                       next_addr, blobs, count=INVOKES, int16=spec.get("int16", False),
+                                       in_place_input=in_place)
     (OUT / "blobs.json").write_text(json.dumps(blobs, indent=1))
     used = next_addr["qemu_m0"] - gen_mpy_tests.BLOB_BASE["qemu_m0"]
     print(f"gen_mpy_sweep: {args.models} models in {OUT} ({used // 1024} KB of qemu_m0's preload window)")

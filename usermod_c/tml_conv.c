@@ -197,7 +197,7 @@ static void tml_requant_row(const int32_t *acc, int32_t n,
     const int32_t *multiplier, const int32_t *shift, int32_t step, int mode,
     int32_t lo, int32_t hi, int32_t output_offset, int8_t *out) {
 #if TML_ARCH_V7M || TML_ARCH_DSP
-    if (mode == TML_RESCALE_FOLDED && step == 1 && hi + output_offset == 127) {
+    if (tml_rescale_folds(mode, hi, output_offset) && step == 1) {
         const tml_requant_fold_args_t args = {
             0, multiplier, shift, 2 * output_offset + 1, lo + output_offset,
         };
@@ -286,7 +286,7 @@ static void tml_conv_rows2(const tml_conv_ctx_t *c, int32_t c0, int32_t n, const
     int8_t *out_a, int8_t *out_b) {
 #if TML_ARCH_V7M || TML_ARCH_DSP
     const tml_requant_t *q = c->q;
-    if (c->mode == TML_RESCALE_FOLDED && q->channel_quant > 1 && c->hi + q->output_offset == 127) {
+    if (tml_rescale_folds(c->mode, c->hi, q->output_offset) && q->channel_quant > 1) {
         const tml_requant_fold_args_t args = {
             (int32_t)(out_b - out_a), q->multiplier + c0, q->shift + c0, 2 * q->output_offset + 1,
             c->lo + q->output_offset,
@@ -373,7 +373,7 @@ static void tml_conv_pixel_quad(const tml_conv_ctx_t *c, const int8_t *const *wi
         }
 #if TML_ARCH_V7M || TML_ARCH_DSP
         const tml_requant_t *q = c->q;
-        if (uniform && c->mode == TML_RESCALE_FOLDED && q->channel_quant > 1 && c->hi + q->output_offset == 127) {
+        if (uniform && tml_rescale_folds(c->mode, c->hi, q->output_offset) && q->channel_quant > 1) {
             const tml_requant_fold_args_t args = {
                 (int32_t)(out[1] - out[0]), q->multiplier + c0, q->shift + c0, 2 * q->output_offset + 1,
                 c->lo + q->output_offset,
@@ -958,7 +958,7 @@ TML_OUT_OF_LINE static void tml_dw_groups4(const tml_dw_ctx_t *c, const int8_t *
 #if TML_ARCH_DSP || TML_ARCH_V7M
         /* Pixel pairs share each channel's rescale constants where the
          * folded rescale applies. */
-        const int pairs = mode == TML_RESCALE_FOLDED && quant_step == 1 && hi + output_offset == 127;
+        const int pairs = tml_rescale_folds(mode, hi, output_offset) && quant_step == 1;
         const tml_requant_fold_args_t fold_args = {
             ch, multiplier + c0, shifts + c0, 2 * output_offset + 1, lo + output_offset,
         };

@@ -43,7 +43,7 @@ static inline void tml_fc_requant_chunk(const int32_t *acc, const int32_t *bias,
     const int32_t *multiplier, const int32_t *shift, int32_t step, int mode, int32_t lo, int32_t hi,
     int32_t output_offset, int8_t *out) {
 #if TML_ARCH_V7M || TML_ARCH_DSP
-    if (mode == TML_RESCALE_FOLDED && hi + output_offset == 127) {
+    if (tml_rescale_folds(mode, hi, output_offset)) {
         const tml_requant_fc_args_t args = {bias, multiplier, shift, 4 * step, 2 * output_offset + 1,
             lo + output_offset};
         tml_requant_fc_v7m(acc, out, n, &args);

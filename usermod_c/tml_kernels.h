@@ -87,6 +87,17 @@ static inline int tml_rescale_mode(const tml_requant_t *q) {
     return mode;
 }
 
+/* Whether the Cortex-M3/M4 folded rescales (tml_requant_fold*_v7m,
+ * tml_requant_fc_v7m) apply: every shift in [-23, -2], and no clamp above
+ * 127, since those routines saturate to int8 for the upper bound and clamp
+ * only the lower one. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int tml_rescale_folds(int mode, int32_t hi, int32_t output_offset) {
+    return mode == TML_RESCALE_FOLDED && hi + output_offset == 127;
+}
+
 /* act_min/act_max everywhere: the clamp in the output's quantised domain
  * (fused RELU/RELU6 included). */
 

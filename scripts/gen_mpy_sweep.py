@@ -14,9 +14,11 @@ all three --fc-weights layouts, residual and broadcast ADD and SUB, 16x8
 models (int16 activations), and some chains converted with --ram-budget
 min, so tiled.
 
-Each model is one random input feeding three random branches, written by
-gen_mpy_tests.write_model_test(): a blob plus inputs per model, a script, and
-TFLite's reference-kernel output bytes as the expected output. Quantised
+Most models are one random input feeding three random branches; the others
+are a tiled chain, a residual block after a wide layer, or one 16x8 branch
+(draw_model()). Each is written by gen_mpy_tests.write_model_test(): a blob
+plus inputs, a script, and TFLite's reference-kernel output bytes as the
+expected output. Quantised
 .tflite files are cached under build/test-cache/ like the host suite's.
 
     scripts/gen_mpy_sweep.py [--models N] [--seed S]

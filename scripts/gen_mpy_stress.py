@@ -62,6 +62,7 @@ for _name, _fmt in zip(bl.HEADER_FIELDS, bl.HEADER.format.lstrip("<")):
 DATA_OFFSET_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "LUT")
 TENSOR_OFF = {"offset": 0, "d0": 4, "d1": 8, "d2": 12, "d3": 16, "rank": 29}
 
+import gen_mpy_tests  # noqa: E402
 from gen_mpy_tests import DATA_FUNC, board_addr  # noqa: E402  (the same data() for every generated script)
 
 HOSTILE_SCRIPT = '''\
@@ -362,16 +363,7 @@ def main():
     next_addr = {board: BOARDS[board].preload_base for board in QEMU_BOARDS}
 
     def place(name, payload):
-        path = OUT / f"{name}.bin"
-        path.write_bytes(payload)
-        addrs = {}
-        for board in QEMU_BOARDS:
-            addr = next_addr[board]
-            if addr + len(payload) > BOARDS[board].preload_limit:
-                raise SystemExit(f"gen_mpy_stress: {name}: no room for {len(payload)} bytes on {board}")
-            addrs[board] = addr
-            blobs[board].append({"path": str(path), "addr": addr})
-            next_addr[board] = (addr + len(payload) + 255) & ~255
+        path, addrs = gen_mpy_tests.place(OUT, name, payload, next_addr, blobs, "gen_mpy_stress")
         return dict(addr=board_addr(addrs), size=len(payload), path=path)
 
     # Hostile blobs: the intact blob, then the mutation table.

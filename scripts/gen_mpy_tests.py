@@ -125,6 +125,23 @@ def tflite_reference(tflite_bytes, inputs):
     return inp, outs, results
 
 
+def place(out, name, payload, next_addr, blobs, tool="gen_mpy_tests"):
+    """Write `payload` to out/<name>.bin and give it the next free address of
+    each qemu board's preload window (next_addr, advanced to the next 256-byte
+    boundary), listed in `blobs` for mpytest.py: (path, {board: address})."""
+    path = out / f"{name}.bin"
+    path.write_bytes(payload)
+    addrs = {}
+    for board in BLOB_BASE:
+        addr = next_addr[board]
+        if addr + len(payload) > BLOB_LIMIT[board]:
+            raise SystemExit(f"{tool}: {name}: no room for {len(payload)} bytes on {board}")
+        addrs[board] = addr
+        blobs[board].append({"path": str(path), "addr": addr})
+        next_addr[board] = (addr + len(payload) + 255) & ~255
+    return path, addrs
+
+
 def write_model_test(out, name, tflite_bytes, blob, shape, labels, next_addr, blobs, count=INPUTS_PER_MODEL,
                      int16=False, in_place_input=False):
     """Write <name>.bin (the blob, then `count` seeded random inputs of
@@ -148,17 +165,7 @@ def write_model_test(out, name, tflite_bytes, blob, shape, labels, next_addr, bl
     input_stride = (inputs[0].nbytes + 7) & ~7
     payload = blob + bytes(inputs_offset - len(blob)) + b"".join(
         x.tobytes() + bytes(input_stride - x.nbytes) for x in inputs)
-    data_path = out / f"{name}.bin"
-    data_path.write_bytes(payload)
-
-    addrs = {}
-    for board in BLOB_BASE:
-        addr = next_addr[board]
-        if addr + len(payload) > BLOB_LIMIT[board]:
-            raise SystemExit(f"gen_mpy_tests: {name}: no room for {len(payload)} bytes on {board}")
-        addrs[board] = addr
-        blobs[board].append({"path": str(data_path), "addr": addr})
-        next_addr[board] = (addr + len(payload) + 255) & ~255
+    data_path, addrs = place(out, name, payload, next_addr, blobs)
 
     fields = dict(name=name, addr=board_addr(addrs), size=len(payload),
                   path=data_path, blob_size=len(blob), n_inputs=len(inputs), inputs_offset=inputs_offset,

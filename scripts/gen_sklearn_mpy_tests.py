@@ -36,7 +36,7 @@ if not os.environ.get("TINYML_HOST_LIB"):
     lib = build_host_library(ROOT / "usermod_c", ROOT / "build" / "host" / "libtinyml_host.so")
     os.environ["TINYML_HOST_LIB"] = str(lib)
 
-from gen_mpy_tests import BLOB_BASE, BLOB_LIMIT, DATA_FUNC, board_addr  # noqa: E402
+from gen_mpy_tests import BLOB_BASE, DATA_FUNC, board_addr, place  # noqa: E402
 
 OUT = ROOT / "build" / "mpytest" / "sklearn"
 ROWS = 24
@@ -172,16 +172,7 @@ def main():
         x_offset = (len(blob) + 7) & ~7
         ref_offset = x_offset + rows.nbytes
         payload = blob + bytes(x_offset - len(blob)) + rows.astype("<f4").tobytes() + refs.astype("<f4").tobytes()
-        path = OUT / f"{name}.bin"
-        path.write_bytes(payload)
-        addrs = {}
-        for board in BLOB_BASE:
-            addr = next_addr[board]
-            if addr + len(payload) > BLOB_LIMIT[board]:
-                raise SystemExit(f"gen_sklearn_mpy_tests: {name}: no room for {len(payload)} bytes on {board}")
-            addrs[board] = addr
-            blobs[board].append({"path": str(path), "addr": addr})
-            next_addr[board] = (addr + len(payload) + 255) & ~255
+        path, addrs = place(OUT, name, payload, next_addr, blobs, "gen_sklearn_mpy_tests")
         (OUT / f"{name}.py").write_text(SCRIPT.format(
             name=name, estimator=report.estimator, rows=len(rows), features=X.shape[1], outputs=refs.shape[1],
             addr=board_addr(addrs), size=len(payload), path=path, blob_size=len(blob), x_offset=x_offset,

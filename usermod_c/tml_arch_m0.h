@@ -20,18 +20,6 @@ void tml_m0_dot4(const int32_t *x, int32_t count, const int8_t *w, int32_t strid
 void tml_m0_conv2(const int32_t *x, int32_t steps, const int8_t *w, int32_t stride,
     int32_t pairs, int32_t *acc_a, int32_t *acc_b, const int32_t *src_a, const int32_t *src_b);
 
-/* Depthwise weights widened once per layer (tml_dw_widen4()), so that the
- * per-pixel assembly loop (tml_dw_pixel_m0()) loads a tap's four weights
- * as int32 by one LDM and MULS takes them as they are. TML_DW_WIDE_WORDS
- * is the words per tap. */
-#define TML_DW_WIDE_WORDS (4)
-
-static inline void tml_dw_widen4(const int8_t *w, uint32_t *wide) {
-    for (int32_t k = 0; k < 4; ++k) {
-        wide[k] = (uint32_t)(int32_t)w[k];
-    }
-}
-
 /* tml_arch_m0.S. One depthwise output pixel of the grouped kernel
  * (tml_conv.c) from 4-byte aligned tap rows: acc[c] = folded[c] + sum_t
  * tap[t][c] * w[t][c] for n channels (a multiple of four, > 0), the

@@ -59,18 +59,6 @@ static inline void tml_dot4px_channels(const tml_xquad_t *x, int32_t len, const 
     tml_v7m_conv4(x, len, w, stride, channels, acc, start);
 }
 
-/* Depthwise weights widened once per layer (tml_dw_widen4()), so that the
- * per-pixel assembly loop (tml_dw_pixel_v7m()) only loads the inputs: the
- * four weights of one tap as int32, loaded by one LDM. TML_DW_WIDE_WORDS
- * is the words per tap. */
-#define TML_DW_WIDE_WORDS (4)
-
-static inline void tml_dw_widen4(const int8_t *w, uint32_t *wide) {
-    for (int32_t k = 0; k < 4; ++k) {
-        wide[k] = (uint32_t)(int32_t)w[k];
-    }
-}
-
 /* tml_arch_v7m.S. One depthwise output pixel, all n channels (a multiple
  * of four, > 0), taps (> 0) taps: acc[c] = folded[c] + sum_t tap[t][c] *
  * w[t][c], the weights widened into `wide` as [group of four channels]

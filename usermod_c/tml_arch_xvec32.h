@@ -83,6 +83,18 @@ TML_NOINLINE static void tml_dot2x2_channels(const tml_xpair_t *x, int32_t len, 
     tml_dot2x2_tail(xa, xb, x_step, done, rest, w, stride, pairs, src_a, src_b, acc_a, acc_b);
 }
 
+/* Depthwise weights widened once per layer (tml_dw_widen4()): a tap's four
+ * weights as int32, so that the per-pixel assembly loop (the including
+ * header's tml_dw_pixel_m0() or tml_dw_pixel_v7m()) loads them by one LDM
+ * and multiplies them as they are. TML_DW_WIDE_WORDS is the words per tap. */
+#define TML_DW_WIDE_WORDS (4)
+
+static inline void tml_dw_widen4(const int8_t *w, uint32_t *wide) {
+    for (int32_t k = 0; k < 4; ++k) {
+        wide[k] = (uint32_t)(int32_t)w[k];
+    }
+}
+
 /* The quads (TML_CONV_QUADS): TML_XQUAD_INPUT_BYTES an input, each input's
  * words written by the including header's tml_xquad_fill(). Inputs [from,
  * from + len) of the four windows: with row_len 0 each window is one run

@@ -421,11 +421,35 @@ tml_dw_pixel_m0:
     adds r2, r2, r3
     .endm
 
-/* out[i] = clamp(rescale(acc[i]), lo, hi) + zp for n > 0 outputs of
+/* The rescales' end, from the product's u (r2) and k (r5): out = clamp(((u
+ * >> k) + 1 + 2 zp) >> 1, lo, hi), the rounded value plus the zero point
+ * zp with the clamp's bounds including it (r12 1 + 2 zp, r10 lo, r11 hi),
+ * stored at r1, which steps on; the loop at 1: goes on until r1 reaches
+ * lr. */
+    .macro tml_m0_rescale_store
+    asrs r2, r5
+    add r2, r12
+    asrs r2, r2, #1
+    cmp r2, r10
+    bge 2f
+    mov r2, r10
+2:
+    cmp r2, r11
+    ble 3f
+    mov r2, r11
+3:
+    strb r2, [r1]
+    adds r1, r1, #1
+    cmp r1, lr
+    bne 1b
+    .endm
+
+/* out[i] = clamp(rescale(acc[i]) + zp, lo, hi) for n > 0 outputs of
  * consecutive channels with per-channel multipliers (>= 0) and shifts in
  * [-31, -2]: tml_requant.h's tml_rescale_down_by() with its 32x32 -> high
  * product from four 16-bit MULS (TML_REQUANT_HALVES), every value in a
- * register: 45 instructions an output, where GCC's loop and call take 56.
+ * register, the zero point folded into the final rounding: 44
+ * instructions an output, where GCC's loop and call take 56.
  * void tml_requant_row_m0(const int32_t *acc, int8_t *out, int32_t n,
  *     const tml_requant_row_m0_args_t *args) */
     .section .text.tml_requant_row_m0, "ax", %progbits
@@ -439,7 +463,7 @@ tml_requant_row_m0:
     push {r4}
     /* r8, r9: the multipliers and shifts from the next accumulator (each
      * loaded from r0 plus it, after LDMIA has stepped r0 past the output's
-     * accumulator); r10 lo, r11 hi, r12 zp, lr the end of out. */
+     * accumulator); r10 lo, r11 hi, r12 1 + 2 zp, lr the end of out. */
     adds r2, r1, r2
     mov lr, r2
     ldr r4, [r3]
@@ -469,22 +493,7 @@ tml_requant_row_m0:
     mov r5, r9
     ldr r5, [r0, r5]
     mvns r5, r5
-    asrs r2, r5
-    adds r2, r2, #1
-    asrs r2, r2, #1
-    cmp r2, r10
-    bge 2f
-    mov r2, r10
-2:
-    cmp r2, r11
-    ble 3f
-    mov r2, r11
-3:
-    add r2, r12
-    strb r2, [r1]
-    adds r1, r1, #1
-    cmp r1, lr
-    bne 1b
+    tml_m0_rescale_store
     pop {r4}
     mov r12, r4
     tml_m0_return
@@ -537,9 +546,7 @@ tml_m0_quad_fill:
 /* out[i] = clamp(rescale(acc[i]) + zp, lo, hi) for n > 0 outputs, all with
  * one multiplier (>= 0) and one shift in [-31, -2]: tml_requant_row_m0's
  * arithmetic with the multiplier's halves and the shift's k = -shift - 1
- * computed once, and the zero point folded into the final rounding
- * (((u >> k) + 1 + 2 zp) >> 1 is the rounded value plus zp): 40
- * instructions an output.
+ * computed once: 40 instructions an output.
  * void tml_requant_pt_m0(const int32_t *acc, int8_t *out, int32_t n,
  *     const tml_requant_pt_m0_args_t *args) */
     .section .text.tml_requant_pt_m0, "ax", %progbits
@@ -575,21 +582,7 @@ tml_requant_pt_m0:
     mov r4, r9
     tml_m0_q31_product
     ldr r5, [sp, #0]
-    asrs r2, r5
-    add r2, r12
-    asrs r2, r2, #1
-    cmp r2, r10
-    bge 2f
-    mov r2, r10
-2:
-    cmp r2, r11
-    ble 3f
-    mov r2, r11
-3:
-    strb r2, [r1]
-    adds r1, r1, #1
-    cmp r1, lr
-    bne 1b
+    tml_m0_rescale_store
     add sp, sp, #4
     pop {r4}
     mov r12, r4

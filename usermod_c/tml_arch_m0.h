@@ -28,10 +28,10 @@ void tml_dw_pixel_m0(const int8_t *const *tap, int32_t taps, int32_t n, const ui
     const int32_t *folded, int32_t *acc);
 
 /* tml_arch_m0.S: tml_conv.c's rescale of a row of per-channel outputs
- * whose shifts are all in [-31, -2]; lo and hi without the zero point. */
+ * whose shifts are all in [-31, -2]; lo and hi with the zero point zp. */
 typedef struct {
     const int32_t *multiplier, *shift;
-    int32_t lo, hi, output_offset;
+    int32_t lo, hi, one_plus_2zp;
 } tml_requant_row_m0_args_t;
 void tml_requant_row_m0(const int32_t *acc, int8_t *out, int32_t n, const tml_requant_row_m0_args_t *args);
 

@@ -224,7 +224,9 @@ static void tml_requant_row(const int32_t *acc, int32_t n,
 #endif
 #if TML_ARCH_M0
     if (mode != TML_RESCALE_ANY && step == 1) {
-        const tml_requant_row_m0_args_t args = { multiplier, shift, lo, hi, output_offset };
+        const tml_requant_row_m0_args_t args = {
+            multiplier, shift, lo + output_offset, hi + output_offset, 1 + 2 * output_offset,
+        };
         tml_requant_row_m0(acc, out, n, &args);
         return;
     }

@@ -44,6 +44,17 @@ typedef struct {
 } tml_requant_pt_m0_args_t;
 void tml_requant_pt_m0(const int32_t *acc, int8_t *out, int32_t n, const tml_requant_pt_m0_args_t *args);
 
+/* Its args for a multiplier and shift, the clamp [lo, hi] with the zero
+ * point zp: k is -1 (the routine does not apply) for a shift outside
+ * [-31, -2]. */
+static inline tml_requant_pt_m0_args_t tml_requant_pt_m0_args(int32_t multiplier, int32_t shift,
+    int32_t lo, int32_t hi, int32_t zp) {
+    const tml_requant_pt_m0_args_t args = {
+        multiplier & 0xFFFF, multiplier >> 16, lo, hi, 1 + 2 * zp, shift >= -31 && shift <= -2 ? -shift - 1 : -1,
+    };
+    return args;
+}
+
 /* tml_arch_m0.S: sums[i] = tables[0][a[i]] + tables[1][b[i]] for n > 0
  * elements, each table indexed by an int8 value (-128..127). */
 void tml_add_sums_m0(const int8_t *a, const int8_t *b, int32_t *sums, int32_t n,

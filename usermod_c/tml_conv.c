@@ -231,10 +231,8 @@ static void tml_requant_row(const int32_t *acc, int32_t n,
         return;
     }
     if (mode != TML_RESCALE_ANY) {
-        const tml_requant_pt_m0_args_t args = {
-            *multiplier & 0xFFFF, *multiplier >> 16, lo + output_offset, hi + output_offset,
-            1 + 2 * output_offset, -*shift - 1,
-        };
+        const tml_requant_pt_m0_args_t args = tml_requant_pt_m0_args(*multiplier, *shift,
+            lo + output_offset, hi + output_offset, output_offset);
         tml_requant_pt_m0(acc, out, n, &args);
         return;
     }

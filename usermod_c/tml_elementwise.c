@@ -237,7 +237,7 @@ typedef struct {
 /* Cortex-M0: a chunk's sums go to the stack (tml_add_sums_m0() for
  * unbroadcast rows, every ADD of a residual block), then
  * tml_requant_pt_m0() rescales them all with the multiplier split once:
- * about 50 instructions an element, where the loop below takes 75. */
+ * about 53 instructions an element, where the loop below takes 75. */
 #define TML_ADD_M0_CHUNK (32)
 
 static void tml_add_lut_m0(const tml_add_lut_ctx_t *c, const int8_t *a, int32_t a_step,
@@ -350,10 +350,8 @@ void tml_add_s8(const tml_add_params_t *p,
                 table[v + 384] = tml_add_scaled(&fast.in2, v * fast.negate2 + fast.base.in2_offset * fast.negate2);
             }
 #if TML_ARCH_M0
-            const int32_t m = p->output_multiplier, shift = p->output_shift;
-            const tml_add_lut_ctx_t ctx = { fast, table + 128, table + 384, {
-                m & 0xFFFF, m >> 16, p->act_min, p->act_max, 1 + 2 * output_zero_point,
-                shift >= -31 && shift <= -2 ? -shift - 1 : -1 } };
+            const tml_add_lut_ctx_t ctx = { fast, table + 128, table + 384, tml_requant_pt_m0_args(
+                p->output_multiplier, p->output_shift, p->act_min, p->act_max, output_zero_point) };
 #else
             const tml_add_lut_ctx_t ctx = { fast, table + 128, table + 384 };
 #endif
